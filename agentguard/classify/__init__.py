@@ -1,0 +1,121 @@
+"""Classifiers: one module per tool family, each a function from an Invocation to findings.
+
+``classify(inv, ctx)`` finds the family whose pack lists ``inv.tool`` and runs its module's
+``classify(inv, pack, ctx)``. Families whose rules are all declarative have no module of their
+own and use the generic matcher.
+"""
+
+from __future__ import annotations
+
+from agentguard.model import AGENT, Actor, Finding, Invocation
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+# family → module under agentguard.classify (None: declarative rules only)
+CLASSIFIERS: dict[str, str | None] = {
+    "files": "files",
+    "terraform": "terraform",
+    "railway": "railway",
+    "sql": "sqlclients",
+    "kube": "kube",
+    "aws": "aws",
+    "http": "http",
+    "shell": "shells",
+    "git": None,
+    "containers": None,
+    "datastores": "datastores",
+    "platforms": None,
+}
+
+
+class Context:
+    """What every classifier may consult: the rule book, the caller's environment, the actor."""
+
+    __slots__ = ("book", "env", "actor", "trace")
+
+    def __init__(self, book: dict[str, object], env: Mapping[str, str] | None = None,
+                 actor: Actor = AGENT, trace: list[Invocation] | None = None) -> None:
+        self.book = book
+        self.env: dict[str, str] = dict(env or {})
+        self.actor = actor
+        self.trace = trace  # when a list, every command examined is appended (for `explain`)
+
+    def rule(self, rule_id: str) -> dict[str, object]:
+        from agentguard.rules import rule
+
+        return rule(self.book, rule_id)
+
+    def finding(self, rule_id: str, inv: Invocation, detail: str = "") -> Finding:
+        from agentguard.classify.matcher import finding
+
+        return finding(self.rule(rule_id), inv, detail)
+
+    def pack(self, family: str) -> dict[str, object]:
+        return self.book["families"][family]  # type: ignore[index,no-any-return]
+
+    def nested(self, text: str, parent: Invocation, via: str, cwd: str | None = None) -> list[Finding]:
+        """Judge a shell string found inside a command (``os.system("…")`` in a one-liner)."""
+        from agentguard.judge import findings_for_string
+
+        return findings_for_string(text, self, parent=parent, via=via, cwd=parent.cwd if cwd is None else cwd)
+
+    def nested_invocation(self, inv: Invocation) -> list[Finding]:
+        from agentguard.judge import findings_for_invocation
+
+        return findings_for_invocation(inv, self)
+
+
+_MODULES: dict[str, object] = {}
+
+
+def classify(inv: Invocation, ctx: Context) -> list[Finding]:
+    from agentguard.classify.matcher import is_help
+    from agentguard.rules import family_of
+
+    family = family_of(ctx.book, inv.tool)
+    if family is None:
+        return []
+    pack = ctx.pack(family)
+    if is_help(inv.argv, pack["help_flags"]):  # type: ignore[arg-type]
+        return []
+    module_name = CLASSIFIERS.get(family, None)
+    if module_name is None:
+        return generic(inv, pack, ctx)
+    module = _MODULES.get(module_name)
+    if module is None:
+        module = __import__(f"agentguard.classify.{module_name}", fromlist=["classify"])
+        _MODULES[module_name] = module
+    return module.classify(inv, pack, ctx)  # type: ignore[attr-defined,no-any-return]
+
+
+def generic(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Finding]:
+    """Declarative rules only, plus the pack's list of subcommands it understands."""
+    from agentguard.classify.matcher import declared_findings, parse_args
+
+    args = parse_args(inv.argv, pack["value_options"], bool(pack["short_clusters"]))  # type: ignore[arg-type]
+    found = declared_findings(pack, inv, args)
+    found += unrecognised(inv, pack, args, ctx)
+    return found
+
+
+def unrecognised(inv: Invocation, pack: dict[str, object], args: object, ctx: Context) -> list[Finding]:
+    """Fail closed on a subcommand the pack does not know (it may be new and destructive)."""
+    known = pack["known_words"]
+    words = getattr(args, "words", [])
+    if not known or not words:
+        return []
+    first = words[0]
+    if first in known or any("*" in k and _glob(k, first) for k in known):  # type: ignore[attr-defined]
+        return []
+    rule_id = f"{pack['family']}.unrecognised"
+    if rule_id not in ctx.book["rules"]:  # type: ignore[operator]
+        return []
+    return [ctx.finding(rule_id, inv, first)]
+
+
+def _glob(pattern: str, text: str) -> bool:
+    from agentguard.classify.matcher import glob_match
+
+    return glob_match(pattern, text)

@@ -1,0 +1,53 @@
+"""aws: `aws [global options] SERVICE OPERATION [args]`.
+
+Destroying operations are named for what they do (delete-*, terminate-*, remove-*, purge-* …), and
+anything that destroys backups is critical. Parameters may hide in ``--cli-input-json file://…``;
+that file is read so that ``SkipFinalSnapshot: true`` counts as if it were on the command line.
+"""
+
+from __future__ import annotations
+
+import os
+
+from agentguard.classify.matcher import declared_findings, parse_args
+from agentguard.model import Finding, Invocation
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from agentguard.classify import Context
+
+READ_PREFIXES = ("describe-", "list-", "get-", "head-", "search-", "lookup-", "batch-get-", "query", "scan",
+                 "select", "estimate-", "preview-", "validate-", "test-", "simulate-", "filter-", "view-",
+                 "wait", "help", "ls", "presign", "download-", "export-")
+HIDDEN_BACKUP_KEYS = ('"skipfinalsnapshot": true', '"deleteautomatedbackups": true',
+                      '"skipfinalclustersnapshot": true', '"backupretentionperiod": 0', "skipfinalsnapshot: true",
+                      "deleteautomatedbackups: true", "backupretentionperiod: 0")
+
+
+def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Finding]:
+    args = parse_args(inv.argv, pack["value_options"])  # type: ignore[arg-type]
+    if "help" in args.words[:3] or args.has("--dry-run"):
+        return []
+    found = declared_findings(pack, inv, args)
+    op = args.words[1] if len(args.words) > 1 else ""
+    spec = args.value("--cli-input-json", "--cli-input-yaml")
+    if spec is not None and not op.startswith(READ_PREFIXES):
+        text = _read_input(spec, inv)
+        if text is None:
+            found.append(ctx.finding("aws.hidden-input", inv, f"parameters in {spec} could not be read"))
+        elif any(k in " ".join(text.lower().split()) for k in HIDDEN_BACKUP_KEYS):
+            found.append(ctx.finding("aws.backups", inv, f"{spec} skips or deletes the final snapshot / backups"))
+    return found
+
+
+def _read_input(spec: str, inv: Invocation) -> str | None:
+    if not spec.startswith(("file://", "fileb://")):
+        return spec  # inline JSON or YAML
+    path = spec.split("://", 1)[1]
+    if inv.remote or not (inv.cwd or os.path.isabs(path)):
+        return None
+    try:
+        with open(os.path.join(inv.cwd, path), encoding="utf-8", errors="replace") as f:
+            return f.read(1024 * 1024)
+    except OSError:
+        return None

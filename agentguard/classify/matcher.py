@@ -1,0 +1,225 @@
+"""Splitting argv into words and flags, and matching the declarative part of rules.
+
+A rule's ``match`` table holds conditions that must all hold:
+
+``words``       alternatives, each a space-separated sequence matched against the leading positional
+                words (``"state rm|mv"``, ``"* delete-*"``); ``*`` is a glob, ``|`` separates choices
+``not_words``   alternatives that must not match
+``flags``       at least one of these options is present (``"--force"``, ``"-f"``, ``"--skip-*"``)
+``all_flags``   every one of these is present
+``not_flags``   none of these is present (``"--dry-run*"``)
+``flag_values`` ``{ "--replicas" = ["0"] }``: the option is given with a matching value
+``args``        some positional argument after the matched words matches
+``rest``        some argument after ``--`` matches
+``any_word``    some positional word, wherever it stands, matches (``gcloud sql instances delete``)
+``argv``        some raw argument matches, whatever its role
+``env``         ``{ "TF_WORKSPACE" = ["prod*"] }``: an environment variable matches
+``tool``        the program name matches
+
+``match`` may also be a list of such tables: the rule matches when any one of them does. A boolean
+option given as ``-flag=false`` counts as absent.
+
+Only ``str`` methods are used: ``re`` and ``fnmatch`` cost milliseconds at start-up on the hot path.
+"""
+
+from __future__ import annotations
+
+from agentguard.model import Finding, Invocation
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+
+def glob_match(pattern: str, text: str) -> bool:
+    """Shell-style match supporting ``*`` (any run of characters) and ``|`` between alternatives."""
+    if "|" in pattern:
+        return any(glob_match(p, text) for p in pattern.split("|"))
+    if "*" not in pattern:
+        return pattern == text
+    parts = pattern.split("*")
+    if not text.startswith(parts[0]):
+        return False
+    pos = len(parts[0])
+    for middle in parts[1:-1]:
+        found = text.find(middle, pos)
+        if found < 0:
+            return False
+        pos = found + len(middle)
+    last = parts[-1]
+    return len(text) - pos >= len(last) and text.endswith(last)
+
+
+class Args:
+    """argv split by a family's option grammar."""
+
+    __slots__ = ("words", "flags", "rest", "order")
+
+    def __init__(self) -> None:
+        self.words: list[str] = []  # positional arguments before `--`
+        self.flags: dict[str, list[str]] = {}  # option name → values ("" for a flag without one)
+        self.rest: list[str] = []  # arguments after `--`
+        self.order: list[tuple[str, str]] = []  # (option, value) in the order given
+
+    def has(self, *names: str) -> bool:
+        return any(self.get(n) is not None for n in names)
+
+    def get(self, name: str) -> list[str] | None:
+        if "*" in name or "|" in name:
+            hits = [v for k, vals in self.flags.items() if glob_match(name, k) for v in vals]
+        else:
+            hits = self.flags.get(name) or []
+        # `-auto-approve=false`, `--force=false`: the option is explicitly off
+        hits = [v for v in hits if v.lower() != "false"]
+        return hits if hits else None
+
+    def value(self, *names: str) -> str | None:
+        for n in names:
+            vals = self.get(n)
+            if vals:
+                return vals[-1]
+        return None
+
+    def __repr__(self) -> str:
+        return f"Args(words={self.words!r}, flags={self.flags!r}, rest={self.rest!r})"
+
+
+def parse_args(argv: Iterable[str], value_options: Iterable[str] = (), short_clusters: bool = False) -> Args:
+    takes_value = set(value_options)
+    out = Args()
+    items = list(argv)
+    i = 0
+    while i < len(items):
+        tok = items[i]
+        i += 1
+        if tok == "--":
+            out.rest = items[i:]
+            break
+        if tok.startswith("-") and len(tok) > 1 and not _is_number(tok):
+            if "=" in tok:
+                name, _, value = tok.partition("=")
+            elif tok in takes_value:
+                name, value = tok, (items[i] if i < len(items) else "")
+                i += 1
+            elif short_clusters and not tok.startswith("--") and len(tok) > 2:
+                # -rf → -r -f; -n5 → -n 5 when -n takes a value
+                for j, ch in enumerate(tok[1:], start=1):
+                    opt = "-" + ch
+                    if opt in takes_value:
+                        rest = tok[j + 1:]
+                        if not rest and i < len(items):
+                            rest = items[i]
+                            i += 1
+                        _add(out, opt, rest)
+                        break
+                    _add(out, opt, "")
+                continue
+            else:
+                name, value = tok, ""
+            _add(out, name, value)
+        else:
+            out.words.append(tok)
+    return out
+
+
+def _add(out: Args, name: str, value: str) -> None:
+    out.flags.setdefault(name, []).append(value)
+    out.order.append((name, value))
+
+
+def _is_number(tok: str) -> bool:
+    return tok[1:].replace(".", "", 1).isdigit()
+
+
+def words_match(alternative: str, words: list[str]) -> bool:
+    pats = alternative.split()
+    if len(pats) > len(words):
+        return False
+    return all(glob_match(p, w) for p, w in zip(pats, words))
+
+
+def rule_matches(match: object, inv: Invocation, args: Args) -> bool:
+    if isinstance(match, list):
+        return any(rule_matches(m, inv, args) for m in match)
+    assert isinstance(match, dict)
+    consumed = 0  # positional words taken by the matched `words` alternative
+    if "words" in match:
+        hit = [alt for alt in match["words"] if words_match(alt, args.words)]  # type: ignore[attr-defined]
+        if not hit:
+            return False
+        consumed = len(hit[0].split())
+    for key, cond in match.items():
+        if key == "words":
+            continue
+        elif key == "not_words":
+            if any(words_match(alt, args.words) for alt in cond):  # type: ignore[attr-defined]
+                return False
+        elif key == "flags":
+            if not any(args.has(f) for f in cond):  # type: ignore[attr-defined]
+                return False
+        elif key == "all_flags":
+            if not all(args.has(f) for f in cond):  # type: ignore[attr-defined]
+                return False
+        elif key == "not_flags":
+            if any(args.has(f) for f in cond):  # type: ignore[attr-defined]
+                return False
+        elif key == "flag_values":
+            for flag, pats in cond.items():  # type: ignore[attr-defined]
+                values = args.get(flag) or []
+                if not any(glob_match(p, v) for p in pats for v in values):
+                    return False
+        elif key == "args":
+            pool = args.words[consumed:] + args.rest
+            if not any(glob_match(p, a) for p in cond for a in pool):  # type: ignore[attr-defined]
+                return False
+        elif key == "rest":
+            if not any(glob_match(p, a) for p in cond for a in args.rest):  # type: ignore[attr-defined]
+                return False
+        elif key == "any_word":
+            if not any(glob_match(p, w) for p in cond for w in args.words):  # type: ignore[attr-defined]
+                return False
+        elif key == "argv":
+            if not any(glob_match(p, a) for p in cond for a in inv.argv):  # type: ignore[attr-defined]
+                return False
+        elif key == "env":
+            for var, pats in cond.items():  # type: ignore[attr-defined]
+                value = inv.getenv(var)
+                if value is None or not any(glob_match(p, value) for p in pats):
+                    return False
+        elif key == "tool":
+            if not any(glob_match(p, inv.tool) for p in cond):  # type: ignore[attr-defined]
+                return False
+    return True
+
+
+def finding(rule: dict[str, object], inv: Invocation, detail: str = "") -> Finding:
+    return Finding(
+        rule=rule["id"],
+        severity=rule["severity"],
+        why=rule["why"],
+        instead=rule["instead"],
+        command=inv.describe(),
+        detail=detail,
+    )
+
+
+def is_help(argv: Iterable[str], help_flags: Iterable[str]) -> bool:
+    """True when a help or version flag appears before ``--``: the tool prints and exits."""
+    flags = set(help_flags)
+    if not flags:
+        return False
+    for tok in argv:
+        if tok == "--":
+            return False
+        if tok in flags:
+            return True
+    return False
+
+
+def declared_findings(pack: dict[str, object], inv: Invocation, args: Args) -> list[Finding]:
+    found = []
+    for r in pack["rules"]:  # type: ignore[attr-defined]
+        m = r["match"]
+        if m is not None and rule_matches(m, inv, args):
+            found.append(finding(r, inv))
+    return found

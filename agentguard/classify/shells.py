@@ -1,0 +1,382 @@
+"""Inline interpreter scripts: ``python -c``, ``python3 - <<'PY'``, ``perl -e``, ``node -e``, ``ruby -e``.
+
+These scripts are read with patterns, not parsed. For each call that runs a shell command or deletes
+files, a literal argument is judged as if typed in the shell (``os.system("rm -rf /")`` is
+``rm -rf /``; ``shutil.rmtree("build")`` is ``rm -rf build``); a call whose argument is computed
+fails closed. String literals that look like destructive SQL are judged as SQL.
+
+Shells themselves (``bash -c``, ``sh script.sh``, ``… | sh``) are unwrapped in wrappers.py.
+"""
+
+from __future__ import annotations
+
+import os
+
+from agentguard.model import Finding, Invocation
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from agentguard.classify import Context
+
+MAX_CODE = 512 * 1024
+
+LANGS = {"python": "python", "python2": "python", "python3": "python", "pypy": "python", "pypy3": "python",
+         "perl": "perl", "ruby": "ruby", "node": "node", "nodejs": "node", "deno": "node", "bun": "node",
+         "php": "php"}
+
+# Calls that run a shell command. The first argument, when literal, is judged as a shell string or argv.
+SHELL_CALLS = {
+    "python": ("os.system", "os.popen", "subprocess.run", "subprocess.call", "subprocess.check_call",
+               "subprocess.check_output", "subprocess.Popen", "subprocess.getoutput",
+               "subprocess.getstatusoutput", "pty.spawn", "os.execv", "os.execvp", "os.execl", "os.execlp",
+               "os.spawnv", "os.spawnl", "os.spawnlp", "os.spawnvp", ".system", ".popen", "run", "call",
+               "check_call", "check_output", "Popen", "getoutput"),
+    "perl": ("system", "exec", "qx", "open"),
+    "ruby": ("system", "exec", "spawn", "IO.popen", "Open3.capture2", "Open3.capture3", "Open3.popen3",
+             "%x"),
+    "node": ("execSync", "exec", "spawn", "spawnSync", "execFile", "execFileSync", "Bun.spawn", "Bun.spawnSync",
+             "Deno.run", "new Deno.Command", "$"),
+    "php": ("system", "exec", "shell_exec", "passthru", "popen", "proc_open"),
+}
+CODE_CALLS = {"python": ("exec", "eval", "compile"), "perl": ("eval",), "ruby": ("eval", "instance_eval"),
+              "node": ("eval", "new Function", "vm.runInNewContext", "vm.runInThisContext"), "php": ("eval",)}
+DELETE_CALLS = {
+    "python": ("shutil.rmtree", "os.remove", "os.unlink", "os.rmdir", "os.removedirs", "rmtree", ".unlink",
+               ".rmdir", "os.truncate", "send2trash"),
+    "perl": ("unlink", "rmtree", "remove_tree", "rmdir", "File::Path::rmtree"),
+    "ruby": ("FileUtils.rm_rf", "FileUtils.rm_r", "FileUtils.rm", "FileUtils.rm_f", "FileUtils.remove_dir",
+             "FileUtils.remove_entry", "FileUtils.remove_entry_secure", "File.delete", "File.unlink",
+             "Dir.rmdir", "Dir.delete", "rm_rf", "rm_r"),
+    "node": ("fs.rmSync", "fs.rm", "fs.rmdirSync", "fs.rmdir", "fs.unlinkSync", "fs.unlink", "rmSync", "rmdirSync",
+             "unlinkSync", "fsPromises.rm", "fs.promises.rm", "rimraf", "removeSync", "emptyDirSync",
+             "Deno.remove", "Deno.removeSync", "fse.remove"),
+    "php": ("unlink", "rmdir"),
+}
+SQL_STARTS = ("drop ", "truncate ", "delete ", "update ", "alter ", "merge ", "drop\n", "truncate\n", "delete\n")
+
+
+def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Finding]:
+    lang = LANGS.get(inv.tool) or ("python" if inv.tool.startswith("python") else None)
+    if lang is None:
+        return []  # shells, eval and source are unwrapped in wrappers.py
+    code, reads_stdin = inline_code(inv, lang)
+    if code is None:
+        if reads_stdin and inv.stdin_state in ("unknown", "too-large"):
+            return [ctx.finding("shell.pipe-to-shell", inv, f"{inv.tool} runs a script arriving on a pipe")]
+        return []
+    if code == "\0dynamic":
+        return [ctx.finding("shell.interpreter-shell", inv, "the script itself is computed at run time")]
+    return scan_code(code[:MAX_CODE], lang, inv, ctx, 0)
+
+
+def inline_code(inv: Invocation, lang: str) -> tuple[str | None, bool]:
+    """(inline script or None, whether the interpreter reads its script from stdin)."""
+    argv = inv.argv
+    parts: list[str] = []
+    i = 0
+    while i < len(argv):
+        tok = argv[i]
+        nxt = argv[i + 1] if i + 1 < len(argv) else None
+        code_index = None
+        if lang == "python":
+            if tok == "-c":
+                code_index = i + 1
+            elif tok.startswith("-c") and len(tok) > 2:
+                parts.append(tok[2:])
+                return "\n".join(parts), False
+            elif tok in ("-m",) or (tok.startswith("-m") and len(tok) > 2):
+                return None, False
+            elif tok in ("-W", "-X", "--check-hash-based-pycs"):
+                i += 2
+                continue
+            elif tok.startswith("-") and tok != "-" and "c" in tok[1:] and not tok.startswith("--"):
+                code_index = i + 1
+        elif lang in ("perl", "ruby"):
+            if tok.startswith("-") and not tok.startswith("--") and tok != "-" and tok[-1] in "eE":
+                code_index = i + 1
+        elif lang == "node":
+            if inv.tool == "deno" and tok == "eval":
+                code_index = i + 1
+            elif tok in ("-e", "--eval", "-p", "--print", "-pe"):
+                code_index = i + 1
+            elif tok.startswith(("--eval=", "--print=")):
+                parts.append(tok.split("=", 1)[1])
+                i += 1
+                continue
+        elif lang == "php" and tok == "-r":
+            code_index = i + 1
+        if code_index is not None:
+            if nxt is None:
+                return None, False
+            if inv.is_dynamic(code_index):
+                return "\0dynamic", False
+            parts.append(nxt)
+            i += 2
+            if lang == "python":
+                break
+            continue
+        if not tok.startswith("-") or tok == "-":
+            # The first operand is a script file (or - for stdin); the rest are its arguments.
+            if parts:
+                break
+            if tok == "-":
+                return _stdin_code(inv)
+            return None, False
+        i += 1
+    if parts:
+        return "\n".join(parts), False
+    return _stdin_code(inv)
+
+
+def _stdin_code(inv: Invocation) -> tuple[str | None, bool]:
+    if inv.stdin_state == "text" and inv.stdin is not None:
+        return inv.stdin, True
+    return None, inv.stdin_state != "none"
+
+
+def scan_code(code: str, lang: str, inv: Invocation, ctx: Context, depth: int) -> list[Finding]:
+    found: list[Finding] = []
+    if depth > 4:
+        return [ctx.finding("shell.interpreter-shell", inv, "code evaluated inside code, too deeply to follow")]
+    literals = string_literals(code, lang)
+    for name, args_text in calls(code, SHELL_CALLS[lang], lang == "python"):
+        if name == "open" and lang == "perl" and "|" not in args_text:
+            continue  # perl open() runs a command only with a pipe in the mode or name
+        if lang == "node" and name == "$" and not args_text.startswith("`"):
+            continue
+        # Bare run()/call()/exec()/spawn() are shell calls only where the module that has them is used.
+        if lang == "python" and "." not in name and "subprocess" not in code:
+            continue
+        if lang == "node" and "." not in name and name != "$" and "child_process" not in code and "execa" not in code:
+            continue
+        found += _judge_shell_call(name, args_text, lang, inv, ctx)
+    if lang in ("perl", "ruby", "php"):
+        for text in _backtick_bodies(code):
+            found += ctx.nested(text, inv, f"{inv.tool} `…`")
+    for name, args_text in calls(code, CODE_CALLS[lang], lang == "python"):
+        lit = first_literal(args_text, lang)
+        if lit is None:
+            found.append(ctx.finding("shell.interpreter-shell", inv, f"{name}(…) runs code computed at run time"))
+        else:
+            found += scan_code(lit, lang, inv, ctx, depth + 1)
+    for name, args_text in calls(code, DELETE_CALLS[lang], lang == "python"):
+        lit = first_literal(args_text, lang)
+        if lit is None or "\0" in lit:
+            found.append(ctx.finding("shell.interpreter-delete", inv, f"{name}(…) with a computed path"))
+            continue
+        recursive = any(k in name for k in ("rmtree", "rm_rf", "rm_r", "remove_tree", "rmSync", "fs.rm", "rimraf",
+                                             "removeSync", "emptyDir", "Deno.remove", "remove_dir", "remove_entry"))
+        argv: tuple[str, ...] = ("-rf", lit) if recursive else (lit,)
+        found += ctx.nested_invocation(inv.replace(tool="rm", argv=argv, dynamic=(), globs=(),  # type: ignore[arg-type]
+                                                   via=inv.via + (f"{inv.tool} {name}",)))
+    for lit in literals:
+        if lit.lstrip().lower().startswith(SQL_STARTS):
+            from agentguard.classify.sql import classify_sql
+
+            found += classify_sql(lit, "postgres", inv, ctx)
+    return found
+
+
+def _judge_shell_call(name: str, args_text: str, lang: str, inv: Invocation, ctx: Context) -> list[Finding]:
+    via = f"{inv.tool} {name}()"
+    stripped = args_text.lstrip()
+    if stripped.startswith("["):
+        items = list_literal(stripped, lang)
+        if items is None:
+            return [ctx.finding("shell.interpreter-shell", inv, f"{name}([…]) with computed arguments")]
+        if not items:
+            return []
+        inner = inv.replace(tool=os.path.basename(items[0]), argv=tuple(items[1:]), dynamic=(), globs=(),  # type: ignore[arg-type]
+                            stdin=None, stdin_state="none", via=inv.via + (via,), source=" ".join(items))
+        return ctx.nested_invocation(inner)
+    lit = first_literal(stripped, lang)
+    if lit is None or "\0" in lit:
+        return [ctx.finding("shell.interpreter-shell", inv, f"{name}(…) runs a command computed at run time")]
+    if lang in ("node", "ruby", "perl", "php") and name in ("spawn", "spawnSync", "execFile", "execFileSync",
+                                                            "exec", "system") and "," in stripped:
+        # spawn("rm", ["-rf", "x"]) / system("rm", "-rf", "x"): program and argv given separately
+        rest = stripped[stripped.find(",") + 1:].lstrip()
+        items = list_literal(rest, lang) if rest.startswith("[") else _literal_args(rest, lang)
+        if items is not None and not (name in ("exec", "system") and lang in ("node", "php")):
+            inner = inv.replace(tool=os.path.basename(lit), argv=tuple(items), dynamic=(), globs=(),  # type: ignore[arg-type]
+                                stdin=None, stdin_state="none", via=inv.via + (via,), source=" ".join([lit, *items]))
+            return ctx.nested_invocation(inner)
+    return ctx.nested(lit, inv, via)
+
+
+def calls(code: str, names: tuple[str, ...], python: bool = False) -> list[tuple[str, str]]:
+    """(name, text after the opening parenthesis) for each call of one of ``names`` in ``code``."""
+    out = []
+    for name in names:
+        start = 0
+        while True:
+            k = code.find(name, start)
+            if k < 0:
+                break
+            start = k + len(name)
+            before = code[k - 1] if k > 0 else " "
+            # Python lists module-qualified names (subprocess.run); a bare `run` must not be `asyncio.run`.
+            attribute_ok = not python or name.startswith(".")
+            if name[0].isalpha() and (before.isalnum() or before == "_" or (before == "." and not attribute_ok)):
+                continue
+            j = start
+            while j < len(code) and code[j] in " \t":
+                j += 1
+            if j < len(code) and code[j] == "(":
+                out.append((name, code[j + 1:j + 2000]))
+            elif j < len(code) and code[j] in "'\"`{[/" and (name in ("system", "exec", "qx", "unlink", "rmdir", "%x",
+                                                                      "$", "eval", "rmtree", "open")):
+                out.append((name, code[j:j + 2000]))  # perl/ruby call without parentheses; qx{…}; $`…`
+            elif not python and j > start and j < len(code) and (code[j].isalpha() or code[j] in "$@"):
+                out.append((name, code[j:j + 2000]))  # perl/ruby: `unlink glob "*"`, `system $cmd`
+    return out
+
+
+def first_literal(text: str, lang: str) -> str | None:
+    """The string literal at the start of ``text`` (after whitespace), or None when it is computed.
+    Interpolated parts (f-strings, template literals, "$x" in perl/ruby/php) are returned with a NUL."""
+    t = text.lstrip()
+    prefix = ""
+    while t[:1].lower() in ("r", "b", "u", "f") and len(t) > 1 and t[1] in "'\"rbfRBF":
+        prefix += t[0].lower()
+        t = t[1:]
+    if not t or t[0] not in "'\"`":
+        return None
+    quote = t[0]
+    if lang == "python" and t.startswith(quote * 3):
+        end = t.find(quote * 3, 3)
+        if end < 0:
+            return None
+        value = t[3:end]
+    else:
+        value, end = _read_quoted(t, quote)
+        if value is None:
+            return None
+    after = t[end + (3 if lang == "python" and t.startswith(quote * 3) else 1):].lstrip()
+    if after[:1] in ("+", "%") or after.startswith((".format", "||")):
+        return None  # the string is built up further
+    interpolated = ("f" in prefix or quote == "`" and "${" in value or
+                    quote == '"' and lang in ("perl", "ruby", "php") and ("$" in value or "#{" in value))
+    if interpolated:
+        return value + "\0"
+    return value
+
+
+def _read_quoted(t: str, quote: str) -> tuple[str | None, int]:
+    out = []
+    i = 1
+    while i < len(t):
+        ch = t[i]
+        if ch == "\\" and i + 1 < len(t):
+            nxt = t[i + 1]
+            out.append({"n": "\n", "t": "\t"}.get(nxt, nxt))
+            i += 2
+            continue
+        if ch == quote:
+            return "".join(out), i
+        out.append(ch)
+        i += 1
+    return None, i
+
+
+def _literal_args(text: str, lang: str) -> list[str] | None:
+    items = []
+    rest = text
+    while True:
+        rest = rest.lstrip()
+        if rest.startswith(")"):
+            return items
+        lit = first_literal(rest, lang)
+        if lit is None or "\0" in lit:
+            return None
+        items.append(lit)
+        k = _skip_literal(rest)
+        rest = rest[k:].lstrip()
+        if rest.startswith(","):
+            rest = rest[1:]
+        elif rest.startswith(")") or not rest:
+            return items
+        else:
+            return None
+
+
+def list_literal(text: str, lang: str) -> list[str] | None:
+    """["rm", "-rf", "x"] → its items, or None when any item is computed."""
+    if not text.startswith("["):
+        return None
+    items = []
+    rest = text[1:]
+    while True:
+        rest = rest.lstrip()
+        if rest.startswith("]"):
+            return items
+        lit = first_literal(rest, lang)
+        if lit is None or "\0" in lit:
+            return None
+        items.append(lit)
+        rest = rest[_skip_literal(rest):].lstrip()
+        if rest.startswith(","):
+            rest = rest[1:]
+        elif not rest.startswith("]"):
+            return None
+
+
+def _skip_literal(t: str) -> int:
+    i = 0
+    while i < len(t) and t[i] not in "'\"`":
+        i += 1
+    if i >= len(t):
+        return len(t)
+    if t.startswith(t[i] * 3, i):
+        end = t.find(t[i] * 3, i + 3)
+        return end + 3 if end >= 0 else len(t)
+    _, end = _read_quoted(t[i:], t[i])
+    return i + end + 1
+
+
+def string_literals(code: str, lang: str) -> list[str]:
+    out = []
+    i = 0
+    n = len(code)
+    while i < n:
+        ch = code[i]
+        if ch == "#" and lang in ("python", "ruby", "perl"):
+            nl = code.find("\n", i)
+            i = n if nl < 0 else nl
+            continue
+        if ch in "'\"`":
+            if lang == "python" and code.startswith(ch * 3, i):
+                end = code.find(ch * 3, i + 3)
+                if end < 0:
+                    break
+                out.append(code[i + 3:end])
+                i = end + 3
+                continue
+            value, end = _read_quoted(code[i:], ch)
+            if value is None:
+                break
+            out.append(value)
+            i += end + 1
+            continue
+        i += 1
+    return out
+
+
+def _backtick_bodies(code: str) -> list[str]:
+    out = []
+    i = code.find("`")
+    while i >= 0:
+        j = code.find("`", i + 1)
+        if j < 0:
+            break
+        out.append(code[i + 1:j])
+        i = code.find("`", j + 1)
+    for opener, closer in (("qx{", "}"), ("qx(", ")"), ("%x{", "}"), ("%x(", ")")):
+        k = code.find(opener)
+        while k >= 0:
+            e = code.find(closer, k + 3)
+            if e < 0:
+                break
+            out.append(code[k + 3:e])
+            k = code.find(opener, e)
+    return out

@@ -1,0 +1,66 @@
+"""terraform and tofu: the subcommand after global options, with TF_CLI_ARGS spliced in.
+
+Terraform inserts ``TF_CLI_ARGS`` and ``TF_CLI_ARGS_<subcommand>`` after the subcommand, so
+``TF_CLI_ARGS_apply=-destroy terraform apply`` is a destroy even though the flag is not on the
+command line. Both spellings of a flag (``-auto-approve``, ``--auto-approve``) are the same flag,
+and ``-flag=false`` turns it off.
+"""
+
+from __future__ import annotations
+
+from agentguard.classify import unrecognised
+from agentguard.classify.matcher import declared_findings, parse_args
+from agentguard.model import Finding, Invocation
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from agentguard.classify import Context
+
+GLOBAL_OPTIONS = ("-chdir", "-help", "-h", "-version", "-v")
+
+
+def split_globals(argv: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """(global options, the subcommand and everything after it)."""
+    i = 0
+    while i < len(argv) and argv[i].startswith("-"):
+        name = "-" + argv[i].lstrip("-").split("=", 1)[0]
+        if name not in GLOBAL_OPTIONS:
+            break
+        i += 1
+    return list(argv[:i]), list(argv[i:])
+
+
+def effective_argv(inv: Invocation) -> tuple[list[str], list[str], str]:
+    """(global options, subcommand + args with TF_CLI_ARGS* spliced in, note on where flags came from)."""
+    globals_, rest = split_globals(inv.argv)
+    rest = ["-" + a.lstrip("-") if a.startswith("--") and len(a) > 2 else a for a in rest]
+    note = ""
+    if rest:
+        extra: list[str] = []
+        sub = rest[0]
+        for var in ("TF_CLI_ARGS", f"TF_CLI_ARGS_{sub.replace('-', '_')}"):
+            value = inv.getenv(var)
+            if value:
+                extra += ["-" + a.lstrip("-") if a.startswith("--") else a for a in value.split()]
+                note += f" {var}={value!r}"
+        rest = [sub, *extra, *rest[1:]]
+    return globals_, rest, note.strip()
+
+
+def chdir_of(inv: Invocation) -> str:
+    for g in split_globals(inv.argv)[0]:
+        if g.lstrip("-").startswith("chdir="):
+            return g.split("=", 1)[1]
+    return ""
+
+
+def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Finding]:
+    _, rest, note = effective_argv(inv)
+    if any(a in ("-help", "-h") for a in rest if a != "--"):
+        return []
+    args = parse_args(rest, pack["value_options"])  # type: ignore[arg-type]
+    found = declared_findings(pack, inv.replace(argv=tuple(rest)), args)  # type: ignore[arg-type]
+    if note:
+        found = [f.replace(detail=f"flags added by {note}") for f in found]  # type: ignore[misc]
+    found += unrecognised(inv, pack, args, ctx)
+    return [f.replace(command=inv.describe()) for f in found]  # type: ignore[misc]

@@ -1,0 +1,548 @@
+"""Commands that run other commands: find what they would run.
+
+``sudo -u x env FOO=1 timeout 5 rm -rf /`` runs ``rm -rf /``; ``find . -exec rm {} +`` runs ``rm`` on
+what find matches; ``bash -c 'STRING'``, ``eval``, ``ssh host CMD`` and ``watch CMD`` run a shell
+string; ``kubectl exec pod -- CMD`` and ``docker exec ctr CMD`` run argv elsewhere.
+
+``unwrap`` returns the inner work: an Invocation for argv, or a Script for a shell string that the
+engine parses in turn (depth-limited). When the inner work cannot be known (``bash -c "$CMD"``,
+``curl … | sh``), it returns a finding instead, so the call fails closed.
+"""
+
+from __future__ import annotations
+
+import os
+
+from agentguard.model import Finding, Invocation
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from agentguard.classify import Context
+
+
+class Script:
+    """A shell string to parse and judge in the context of the command that carries it."""
+
+    __slots__ = ("text", "via", "parent", "cwd", "inherit_stdin")
+
+    def __init__(self, text: str, via: str, parent: Invocation, cwd: str | None = None,
+                 inherit_stdin: bool = True) -> None:
+        self.text = text
+        self.via = via
+        self.parent = parent
+        self.cwd = parent.cwd if cwd is None else cwd
+        # Commands in `bash -c '…'` or `ssh host …` read the wrapper's stdin, unless stdin *is* the script.
+        self.inherit_stdin = inherit_stdin
+
+
+SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish", "rbash"})
+MAX_SCRIPT_FILE = 1024 * 1024
+
+
+def _skip_options(argv: tuple[str, ...], start: int, with_value: set[str], long_with_value: set[str] = frozenset(),
+                  stop_at_assign: bool = False) -> int:
+    """Index of the first operand after the options of a wrapper (``--`` is consumed)."""
+    i = start
+    while i < len(argv):
+        tok = argv[i]
+        if tok == "--":
+            return i + 1
+        if not tok.startswith("-") or tok == "-":
+            return i
+        if tok.startswith("--"):
+            name = tok.split("=", 1)[0]
+            i += 2 if name in long_with_value and "=" not in tok else 1
+            continue
+        # short options, possibly clustered: -u root, -uroot, -nu root
+        letters = tok[1:]
+        for j, ch in enumerate(letters):
+            if "-" + ch in with_value:
+                i += 1 if j + 1 < len(letters) else 2
+                break
+        else:
+            i += 1
+    return i
+
+
+# option → takes a value, for wrappers that simply run argv[k:]
+_SIMPLE = {
+    "sudo": ({"-u", "-g", "-h", "-p", "-C", "-D", "-r", "-t", "-U", "-T"},
+             {"--user", "--group", "--host", "--prompt", "--close-from", "--chdir", "--role", "--type",
+              "--other-user", "--command-timeout"}),
+    "doas": ({"-u", "-C"}, set()),
+    "nohup": (set(), set()),
+    "time": ({"-f", "-o"}, {"--format", "--output"}),
+    "nice": ({"-n"}, {"--adjustment"}),
+    "ionice": ({"-c", "-n"}, {"--class", "--classdata"}),
+    "stdbuf": ({"-i", "-o", "-e"}, {"--input", "--output", "--error"}),
+    "setsid": (set(), set()),
+    "unbuffer": (set(), set()),
+    "caffeinate": ({"-t", "-w"}, set()),
+    "builtin": (set(), set()),
+    "exec": ({"-a"}, set()),
+    "command": (set(), set()),
+    "chrt": (set(), set()),
+    "nsenter": ({"-t", "-S", "-G"}, {"--target", "--setuid", "--setgid"}),
+    "unshare": (set(), set()),
+    "systemd-run": ({"-u", "-p", "-E", "-M", "-H"},
+                    {"--unit", "--property", "--setenv", "--machine", "--host", "--description", "--slice",
+                     "--working-directory", "--uid", "--gid", "--nice"}),
+    "busybox": (set(), set()),
+    "firejail": (set(), set()),
+    "catchsegv": (set(), set()),
+    "npx": ({"-p"}, {"--package", "--cache", "--registry"}),
+    "bunx": (set(), set()),
+    "pnpx": (set(), set()),
+    "runuser": ({"-u", "-g", "-G", "-w"}, {"--user", "--group", "--supp-group", "--whitelist-environment"}),
+}
+
+
+def unwrap(inv: Invocation, ctx: Context) -> tuple[list[Invocation | Script], list[Finding]]:
+    name = inv.tool
+    argv = inv.argv
+    if name in _SIMPLE:
+        return _simple(inv, ctx)
+    if name == "env":
+        return _env(inv)
+    if name == "timeout":
+        i = _skip_options(argv, 0, {"-s", "-k"}, {"--signal", "--kill-after"})
+        return ([inv.inner(i + 1, "timeout")] if i + 1 < len(argv) else []), []
+    if name in ("taskset", "flock", "chroot"):
+        return _positional_then_command(inv, ctx)
+    if name == "watch":
+        return _watch(inv)
+    if name == "xargs":
+        return _xargs(inv)
+    if name == "find":
+        return _find(inv), []
+    if name == "parallel":
+        return _parallel(inv)
+    if name in SHELLS or name.startswith("busybox"):
+        return _shell(inv, ctx)
+    if name == "eval":
+        return _eval(inv, ctx)
+    if name in ("source", "."):
+        return _source_file(inv, ctx, 0)
+    if name in ("su", "sg", "script"):
+        return _dash_c(inv, ctx)
+    if name in ("at", "batch"):
+        return _stdin_script(inv, ctx)
+    if name == "ssh":
+        return _ssh(inv, ctx)
+    if name in ("kubectl", "oc"):
+        return _kubectl(inv), []
+    if name in ("docker", "podman", "docker-compose"):
+        return _docker(inv), []
+    if name == "railway":
+        return _railway(inv), []
+    return [], []
+
+
+def _simple(inv: Invocation, ctx: Context) -> tuple[list[Invocation | Script], list[Finding]]:
+    name = inv.tool
+    short, long_ = _SIMPLE[name]
+    if name == "command" and any(a in ("-v", "-V") for a in inv.argv[:2]):
+        return [], []  # `command -v x` only looks x up
+    if name in ("sudo", "doas") and any(a in ("-l", "-v", "-k", "-K", "-V", "-e", "--list", "--validate",
+                                              "--edit") for a in inv.argv[:1]):
+        return [], []
+    if name == "chrt":
+        i = _skip_options(inv.argv, 0, set()) + 1  # chrt [opts] PRIORITY CMD
+    else:
+        i = _skip_options(inv.argv, 0, short, long_)
+    if name == "npx" and i < len(inv.argv) and inv.argv[i] in ("--yes", "-y"):
+        i += 1
+    if name == "runuser" and "-c" in inv.argv:
+        return _dash_c(inv, ctx)
+    if name in ("sudo",) and any(a in ("-s", "-i", "--shell", "--login") for a in inv.argv[:i]) and i >= len(inv.argv):
+        return [], []  # an interactive root shell: what it will run is typed later
+    if i >= len(inv.argv):
+        return [], []
+    return [inv.inner(i, name)], []
+
+
+def _env(inv: Invocation) -> tuple[list[Invocation | Script], list[Finding]]:
+    argv = list(inv.argv)
+    dynamic = set(inv.dynamic)
+    env = dict(inv.env)
+    cwd = inv.cwd
+    i = 0
+    while i < len(argv):
+        tok = argv[i]
+        if tok in ("-i", "--ignore-environment", "-0", "--null", "-v", "--debug", "-"):
+            i += 1
+        elif tok in ("-u", "--unset"):
+            env.pop(argv[i + 1] if i + 1 < len(argv) else "", None)
+            i += 2
+        elif tok.startswith("--unset="):
+            env.pop(tok.split("=", 1)[1], None)
+            i += 1
+        elif tok in ("-C", "--chdir") or tok.startswith("--chdir="):
+            target = tok.split("=", 1)[1] if "=" in tok else (argv[i + 1] if i + 1 < len(argv) else "")
+            cwd = os.path.join(cwd, target) if cwd else target
+            i += 1 if "=" in tok else 2
+        elif tok in ("-S", "--split-string") or tok.startswith("--split-string=") or tok.startswith("-S"):
+            # -S 'rm -rf /' splits one argument into several (like the shell would, roughly)
+            if tok in ("-S", "--split-string"):
+                text = argv[i + 1] if i + 1 < len(argv) else ""
+                consumed = 2
+            else:
+                text = tok.split("=", 1)[1] if tok.startswith("--") else tok[2:]
+                consumed = 1
+            pieces = text.split()
+            if i + consumed - 1 in dynamic or (consumed == 2 and i + 1 in dynamic):
+                dynamic.update(range(i, i + len(pieces) + 1))
+            argv[i:i + consumed] = pieces
+            continue
+        elif tok == "--":
+            i += 1
+            break
+        elif "=" in tok and not tok.startswith("-") and tok.split("=", 1)[0].replace("_", "a").isalnum():
+            key, _, value = tok.partition("=")
+            env[key] = value
+            i += 1
+        elif tok.startswith("-"):
+            i += 1
+        else:
+            break
+    if i >= len(argv):
+        return [], []
+    rebuilt = inv.replace(argv=tuple(argv), dynamic=tuple(sorted(dynamic)), env=tuple(env.items()), cwd=cwd)
+    return [rebuilt.inner(i, "env")], []  # type: ignore[attr-defined]
+
+
+def _positional_then_command(inv: Invocation, ctx: Context) -> tuple[list[Invocation | Script], list[Finding]]:
+    """taskset MASK CMD, chroot DIR CMD, flock FILE CMD (or flock FILE -c STRING)."""
+    argv = inv.argv
+    if inv.tool == "flock" and ("-c" in argv or "--command" in argv):
+        return _dash_c(inv, ctx)
+    i = _skip_options(argv, 0, {"-w", "-E", "-c"} if inv.tool == "flock" else set(),
+                      {"--userspec", "--groups", "--timeout", "--conflict-exit-code", "--cpu-list"})
+    i += 1  # the mask / directory / lock file
+    if i >= len(argv):
+        return [], []
+    via = "chroot" if inv.tool == "chroot" else inv.tool
+    return [inv.inner(i, via)], []
+
+
+def _watch(inv: Invocation) -> tuple[list[Invocation | Script], list[Finding]]:
+    argv = inv.argv
+    i = _skip_options(argv, 0, {"-n", "-q"}, {"--interval", "--equexit", "--differences"})
+    if i >= len(argv):
+        return [], []
+    exec_mode = any(a in ("-x", "--exec") for a in argv[:i])
+    if exec_mode:
+        return [inv.inner(i, "watch")], []
+    # Without -x, watch joins its arguments and hands them to `sh -c`.
+    return [Script(" ".join(argv[i:]), "watch", inv)], []
+
+
+def _xargs(inv: Invocation) -> tuple[list[Invocation | Script], list[Finding]]:
+    argv = inv.argv
+    with_value = {"-a", "-d", "-E", "-I", "-L", "-n", "-P", "-s"}
+    long_with_value = {"--arg-file", "--delimiter", "--eof", "--replace", "--max-lines", "--max-args",
+                       "--max-procs", "--max-chars", "--process-slot-var"}
+    replace = None
+    arg_file = None
+    i = 0
+    while i < len(argv):
+        tok = argv[i]
+        if tok == "--":
+            i += 1
+            break
+        if not tok.startswith("-") or tok == "-":
+            break
+        name = tok.split("=", 1)[0]
+        value = tok.split("=", 1)[1] if "=" in tok else None
+        if name in ("-I", "--replace") or tok.startswith("-i"):
+            replace = value or (tok[2:] if tok.startswith(("-I", "-i")) and len(tok) > 2 else None)
+            if replace is None and name in ("-I", "--replace") and i + 1 < len(argv):
+                replace = argv[i + 1]
+                i += 1
+            replace = replace or "{}"
+            i += 1
+            continue
+        if name in ("-a", "--arg-file"):
+            arg_file = value or (tok[2:] if len(tok) > 2 and not tok.startswith("--") else argv[i + 1] if i + 1 < len(argv) else None)
+            i += 1 if value or (len(tok) > 2 and not tok.startswith("--")) else 2
+            continue
+        if (name in with_value and len(tok) == 2) or (name in long_with_value and value is None):
+            i += 2
+        else:
+            i += 1
+    if i >= len(argv):
+        base = inv.replace(argv=("echo",), dynamic=(), globs=())  # xargs runs echo by default
+        inner = base.inner(0, "xargs")  # type: ignore[attr-defined]
+    else:
+        inner = inv.inner(i, "xargs")
+    # What xargs appends comes from stdin or the -a file: one more argument whose value we do not know,
+    # or the file's words when it can be read.
+    supplied = _read_words(arg_file, inv.cwd) if arg_file else None
+    if replace:
+        dyn = set(inner.dynamic)
+        argv2 = list(inner.argv)
+        for k, a in enumerate(argv2):
+            if replace in a:
+                dyn.add(k)
+        inner = inner.replace(dynamic=tuple(sorted(dyn)))  # type: ignore[assignment]
+    elif supplied is not None:
+        inner = inner.replace(argv=inner.argv + tuple(supplied))  # type: ignore[assignment]
+    else:
+        n = len(inner.argv)
+        inner = inner.replace(argv=inner.argv + ("{xargs}",), dynamic=inner.dynamic + (n,))  # type: ignore[assignment]
+    return [inner], []
+
+
+def _read_words(path: str | None, cwd: str) -> list[str] | None:
+    if not path:
+        return None
+    try:
+        with open(os.path.join(cwd or ".", path), "rb") as f:
+            data = f.read(MAX_SCRIPT_FILE + 1)
+    except OSError:
+        return None
+    if len(data) > MAX_SCRIPT_FILE:
+        return None
+    return data.decode("utf-8", "surrogateescape").split()
+
+
+_FIND_GLOBAL = {"-H", "-L", "-P"}
+_FIND_GLOBAL_VALUE = {"-D", "-O"}
+_FIND_VALUE_TESTS = {"-name", "-iname", "-path", "-ipath", "-wholename", "-iwholename", "-regex", "-iregex",
+                     "-type", "-xtype", "-user", "-group", "-uid", "-gid", "-perm", "-size", "-mtime", "-mmin",
+                     "-atime", "-amin", "-ctime", "-cmin", "-newer", "-maxdepth", "-mindepth", "-links",
+                     "-inum", "-samefile", "-fstype", "-printf", "-fprintf", "-fprint", "-fprint0", "-fls",
+                     "-context", "-used", "-newermt", "-anewer", "-cnewer", "-regextype", "-files0-from"}
+
+
+def find_roots_and_pattern(argv: tuple[str, ...]) -> tuple[list[str], str, bool]:
+    """find's starting points, the last -name/-iname pattern (``*`` when none), and whether the
+    expression narrows what it matches with anything at all beyond -type."""
+    i = 0
+    while i < len(argv) and (argv[i] in _FIND_GLOBAL or argv[i] in _FIND_GLOBAL_VALUE):
+        i += 2 if argv[i] in _FIND_GLOBAL_VALUE else 1
+    roots = []
+    while i < len(argv) and not argv[i].startswith(("-", "(", "!", ")")):
+        roots.append(argv[i])
+        i += 1
+    pattern = "*"
+    narrowed = False
+    j = i
+    while j < len(argv):
+        tok = argv[j]
+        if tok in ("-name", "-iname") and j + 1 < len(argv):
+            pattern = argv[j + 1]
+            narrowed = True
+        elif tok in ("-path", "-ipath", "-wholename", "-regex", "-iregex", "-newer", "-mtime", "-mmin",
+                     "-size", "-user", "-perm", "-empty", "-links"):
+            narrowed = True
+        if tok in _FIND_VALUE_TESTS:
+            j += 2
+            continue
+        if tok in ("-exec", "-execdir", "-ok", "-okdir"):
+            j += 1
+            while j < len(argv) and argv[j] not in (";", "+"):
+                j += 1
+        j += 1
+    return roots or ["."], pattern, narrowed
+
+
+def find_match_path(root: str, pattern: str) -> str:
+    """A glob standing for what find matches under ``root``."""
+    return root.rstrip("/") + "/**/" + pattern if root != "/" else "/**/" + pattern
+
+
+def _find(inv: Invocation) -> list[Invocation | Script]:
+    argv = inv.argv
+    roots, pattern, _ = find_roots_and_pattern(argv)
+    work: list[Invocation | Script] = []
+    i = 0
+    while i < len(argv):
+        if argv[i] in ("-exec", "-execdir", "-ok", "-okdir"):
+            j = i + 1
+            while j < len(argv) and argv[j] not in (";", "+"):
+                j += 1
+            cmd = argv[i + 1:j]
+            if cmd:
+                for root in roots:
+                    target = find_match_path(root, pattern) if argv[i] in ("-exec", "-ok") else "./" + pattern
+                    replaced = tuple(a.replace("{}", target) if "{}" in a else a for a in cmd)
+                    globs = tuple(k for k, a in enumerate(cmd) if "{}" in a)
+                    base = inv.replace(argv=replaced, dynamic=(), globs=globs)
+                    work.append(base.inner(0, f"find {argv[i]}"))  # type: ignore[attr-defined]
+            i = j + 1
+        else:
+            i += 1
+    return work
+
+
+def _parallel(inv: Invocation) -> tuple[list[Invocation | Script], list[Finding]]:
+    argv = inv.argv
+    i = _skip_options(argv, 0, {"-j", "-S", "-a", "-n", "-N", "-d", "-E", "-I", "-L", "-l"},
+                      {"--jobs", "--sshlogin", "--arg-file", "--max-args", "--delimiter", "--joblog",
+                       "--results", "--timeout", "--delay", "--retries", "--tmpdir", "--workdir"})
+    end = i
+    while end < len(argv) and argv[end] not in (":::", "::::", ":::+", "::::+"):
+        end += 1
+    template = argv[i:end]
+    if not template:
+        return [], []
+    values = list(argv[end + 1:]) if end < len(argv) and argv[end] == ":::" else []
+    text = " ".join(template) if len(template) > 1 else template[0]
+    scripts: list[Invocation | Script] = []
+    for value in values or ["{parallel}"]:
+        scripts.append(Script(text.replace("{}", value) if "{}" in text else f"{text} {value}", "parallel", inv))
+    return scripts, []
+
+
+def _shell_c_index(argv: tuple[str, ...]) -> tuple[int | None, int]:
+    """For `bash [options] -c STRING` return (index of STRING, index of first operand)."""
+    i = 0
+    has_c = False
+    while i < len(argv):
+        tok = argv[i]
+        if tok == "--":
+            i += 1
+            break
+        if tok in ("-o", "+o", "-O", "+O", "--rcfile", "--init-file"):
+            i += 2
+            continue
+        if tok.startswith("--"):
+            i += 1
+            continue
+        if (tok.startswith("-") or tok.startswith("+")) and len(tok) > 1:
+            if "c" in tok[1:] and tok[0] == "-":
+                has_c = True
+            i += 1
+            continue
+        break
+    if has_c:
+        return (i if i < len(argv) else None), i + 1
+    return None, i
+
+
+def _shell(inv: Invocation, ctx: Context) -> tuple[list[Invocation | Script], list[Finding]]:
+    argv = inv.argv
+    if inv.tool.startswith("busybox") and inv.tool != "busybox":
+        return [], []
+    c_index, operand = _shell_c_index(argv)
+    via = f"{inv.tool} -c"
+    if c_index is not None:
+        if inv.is_dynamic(c_index):
+            return [], [ctx.finding("shell.dynamic-script", inv, argv[c_index])]
+        return [Script(argv[c_index], via, inv)], []
+    if any(a.startswith("-") and "c" in a[1:] and not a.startswith("--") for a in argv[:operand]):
+        return [], []  # `bash -c` with no string: bash reports an error and runs nothing
+    reads_stdin = operand >= len(argv) or argv[operand] == "-" or any(
+        a.startswith("-") and not a.startswith("--") and "s" in a[1:] for a in argv[:operand])
+    if reads_stdin:
+        return _stdin_script(inv, ctx)
+    return _source_file(inv, ctx, operand)
+
+
+def _stdin_script(inv: Invocation, ctx: Context) -> tuple[list[Invocation | Script], list[Finding]]:
+    if inv.stdin_state == "text" and inv.stdin is not None:
+        return [Script(inv.stdin, f"{inv.tool} < stdin", inv, inherit_stdin=False)], []
+    if inv.stdin_state in ("unknown", "too-large"):
+        return [], [ctx.finding("shell.pipe-to-shell", inv, f"{inv.tool} reads commands from a pipe")]
+    return [], []  # an interactive shell: the shims judge what is typed into it
+
+
+def _source_file(inv: Invocation, ctx: Context, index: int) -> tuple[list[Invocation | Script], list[Finding]]:
+    if index >= len(inv.argv):
+        return [], []
+    if inv.is_dynamic(index) or inv.is_glob(index):
+        return [], [ctx.finding("shell.dynamic-script", inv, inv.argv[index])]
+    path = os.path.join(inv.cwd or ".", inv.argv[index])
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_SCRIPT_FILE + 1)
+    except OSError:
+        return [], []  # nothing to read here; if it appears later, the shims judge what it runs
+    if len(data) > MAX_SCRIPT_FILE or b"\0" in data[:4096]:
+        return [], [ctx.finding("shell.unparsable", inv, f"{inv.argv[index]} is too large or binary to read")]
+    return [Script(data.decode("utf-8", "surrogateescape"), f"{inv.tool} {inv.argv[index]}", inv)], []
+
+
+def _eval(inv: Invocation, ctx: Context) -> tuple[list[Invocation | Script], list[Finding]]:
+    if not inv.argv:
+        return [], []
+    findings = []
+    if inv.dynamic:
+        findings.append(ctx.finding("shell.dynamic-script", inv, " ".join(inv.argv)))
+    return [Script(" ".join(inv.argv), "eval", inv)], findings
+
+
+def _dash_c(inv: Invocation, ctx: Context) -> tuple[list[Invocation | Script], list[Finding]]:
+    """su -c STRING, sg GROUP -c STRING, script -c STRING, runuser -c STRING, flock F -c STRING."""
+    argv = inv.argv
+    for k, tok in enumerate(argv):
+        if tok in ("-c", "--command") and k + 1 < len(argv):
+            if inv.is_dynamic(k + 1):
+                return [], [ctx.finding("shell.dynamic-script", inv, argv[k + 1])]
+            return [Script(argv[k + 1], f"{inv.tool} -c", inv)], []
+        if tok.startswith("--command="):
+            return [Script(tok.split("=", 1)[1], f"{inv.tool} -c", inv)], []
+    if inv.tool == "script":
+        return [], []
+    if inv.tool == "runuser":
+        i = _skip_options(argv, 0, {"-u", "-g", "-G", "-w"}, {"--user", "--group"})
+        return ([inv.inner(i, "runuser")] if i < len(argv) else []), []
+    return [], []
+
+
+_SSH_VALUE = {"-b", "-c", "-D", "-E", "-e", "-F", "-I", "-i", "-J", "-L", "-l", "-m", "-O", "-o", "-p", "-Q", "-R",
+              "-S", "-W", "-w", "-B", "-P"}
+
+
+def _ssh(inv: Invocation, ctx: Context) -> tuple[list[Invocation | Script], list[Finding]]:
+    argv = inv.argv
+    i = _skip_options(argv, 0, _SSH_VALUE)
+    if i + 1 >= len(argv):
+        return [], []  # an interactive session
+    # ssh joins the remaining words with spaces and the remote login shell parses them.
+    remote = " ".join(argv[i + 1:])
+    if any(k > i for k in inv.dynamic):
+        return [Script(remote, "ssh", inv, cwd="")], [ctx.finding("shell.dynamic-script", inv, remote)]
+    return [Script(remote, "ssh", inv, cwd="")], []
+
+
+def _kubectl(inv: Invocation) -> list[Invocation | Script]:
+    argv = inv.argv
+    if "exec" not in argv[:4] and "debug" not in argv[:4]:
+        return []
+    if "--" in argv:
+        k = argv.index("--")
+        if k + 1 < len(argv):
+            return [inv.inner(k + 1, "kubectl exec", cwd="")]
+    return []
+
+
+def _docker(inv: Invocation) -> list[Invocation | Script]:
+    argv = inv.argv
+    words = [a for a in argv if not a.startswith("-")]
+    if inv.tool == "docker-compose" or words[:1] == ["compose"]:
+        # docker compose [opts] exec [opts] SERVICE CMD...
+        if "exec" not in argv and "run" not in argv:
+            return []
+        k = argv.index("exec") if "exec" in argv else argv.index("run")
+        i = _skip_options(argv, k + 1, {"-e", "-u", "-w", "--index"}, {"--env", "--user", "--workdir", "--index"})
+        return [inv.inner(i + 1, "docker exec", cwd="")] if i + 1 < len(argv) else []
+    if words[:1] != ["exec"] and words[:2] != ["container", "exec"]:
+        return []
+    k = argv.index("exec")
+    i = _skip_options(argv, k + 1, {"-e", "-u", "-w"}, {"--env", "--env-file", "--user", "--workdir", "--detach-keys"})
+    return [inv.inner(i + 1, "docker exec", cwd="")] if i + 1 < len(argv) else []
+
+
+def _railway(inv: Invocation) -> list[Invocation | Script]:
+    argv = inv.argv
+    if not argv:
+        return []
+    if argv[0] in ("run", "local"):
+        i = _skip_options(argv, 1, {"-s", "-e", "-p"}, {"--service", "--environment", "--project"})
+        return [inv.inner(i, "railway run")] if i < len(argv) else []
+    if argv[0] == "ssh" and "--" in argv:
+        k = argv.index("--")
+        return [inv.inner(k + 1, "railway ssh", cwd="")] if k + 1 < len(argv) else []
+    return []

@@ -1,0 +1,61 @@
+"""The `agentguard` command. `check` and `hook` run on every agent call, so they are dispatched
+without importing click (which alone costs tens of milliseconds); everything else goes through the
+click group in commands/."""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] == "check":
+        from agentguard.commands.check import fast_main
+
+        code = fast_main(args[1:])
+        if code is not None:
+            return code
+    from agentguard.commands import app
+
+    try:
+        return app.main(args=args, prog_name="agentguard", standalone_mode=False) or 0
+    except SystemExit as e:  # click's own exits (--help, usage errors)
+        return int(e.code or 0)
+    except KeyboardInterrupt:
+        print("agentguard: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # click.UsageError and friends carry their own exit code
+        code = getattr(e, "exit_code", None)
+        show = getattr(e, "show", None)
+        if code is not None and show is not None:
+            show()
+            return int(code)
+        return crashed(e)
+
+
+def crashed(error: BaseException) -> int:
+    """One line for the user, the traceback in a file they can attach to a bug report."""
+    import traceback
+
+    from agentguard.paths import locations
+
+    path = None
+    try:
+        import os
+        import time
+
+        state = locations().state
+        os.makedirs(state, exist_ok=True)
+        path = os.path.join(state, "crash.log")
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S%z')} agentguard {' '.join(sys.argv[1:])[:500]}\n")
+            f.write("".join(traceback.format_exception(error)))
+    except OSError:
+        path = None
+    where = f" (details in {path})" if path else ""
+    print(f"agentguard: internal error: {type(error).__name__}: {error}{where}", file=sys.stderr)
+    return 70
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""agentguard explain: for a human, every command a string would run and every rule that matched."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+
+@click.command("explain")
+@click.option("--cwd", type=click.Path(exists=True, file_okay=False), help="Explain as if run in this directory.")
+@click.option("--actor", type=click.Choice(("agent", "ci", "human")), default="agent", show_default=True)
+@click.argument("command", nargs=-1, required=True)
+def command(cwd: str | None, actor: str, command: tuple[str, ...]) -> None:
+    """Show what COMMAND would run and why agentguard would allow, confirm or block it.
+
+    \b
+    Example:
+      agentguard explain -- 'cat <<EOF | psql -d app
+      DELETE FROM bookings;
+      EOF'
+    """
+    from rich.console import Console
+    from rich.tree import Tree
+
+    from agentguard.commands.check import load_book
+    from agentguard.judge import judge_string
+    from agentguard.model import Actor, Invocation
+
+    text = " ".join(command)
+    trace: list[Invocation] = []
+    verdict = judge_string(text, load_book(), cwd=os.path.abspath(cwd) if cwd else os.getcwd(), env=os.environ,
+                           actor=Actor(actor, "", "explain --actor"), trace=trace)
+    console = Console(highlight=False)
+    colour = {"allow": "green", "confirm": "yellow", "block": "red"}[str(verdict.decision)]
+    tree = Tree(f"[bold {colour}]{verdict.decision}[/] for {actor}: [bold]{_escape(_short(text))}[/]")
+    if not trace:
+        tree.add("[dim]no command here touches anything agentguard guards[/]")
+    by_command: dict[str, list[object]] = {}
+    for f in verdict.findings:
+        by_command.setdefault(f.command, []).append(f)
+    shown: set[tuple[str, tuple[str, ...]]] = set()
+    for inv in trace:
+        label = " ".join([inv.tool, *inv.argv])
+        if (label, inv.via) in shown:
+            continue
+        shown.add((label, inv.via))
+        via = f" [dim](inside {' → '.join(inv.via)})[/]" if inv.via else ""
+        cwd_note = f" [dim]in {inv.cwd}[/]" if inv.cwd and inv.cwd != os.getcwd() else ""
+        tree.add(f"{_escape(_short(label))}{via}{cwd_note}")
+    for cmd, findings in by_command.items():
+        node = tree.add(f"[bold]{_escape(_short(cmd))}[/]")
+        for f in findings:
+            leaf = node.add(f"[{colour}]{f.rule}[/] ({f.severity}): {_escape(f.why)}")  # type: ignore[attr-defined]
+            if f.detail:  # type: ignore[attr-defined]
+                leaf.add(f"[dim]matched:[/] {_escape(f.detail)}")  # type: ignore[attr-defined]
+            leaf.add(f"[dim]instead:[/] {_escape(f.instead)}")  # type: ignore[attr-defined]
+    console.print(tree)
+    raise SystemExit(0 if verdict.allowed else 1)
+
+
+def _short(text: str, limit: int = 120) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit - 1] + "…"
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)

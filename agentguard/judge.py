@@ -1,0 +1,217 @@
+"""The judgement: a command string (hook mode) or an argv (shim mode) → findings → a verdict.
+
+Both entry points meet in ``findings_for_invocation``: classify the command by its family's rules,
+then unwrap what it runs (``sudo``, ``sh -c``, ``xargs``, ``kubectl exec`` …) and judge that in turn,
+to a bounded depth. Whatever cannot be read where a guarded tool may be involved becomes a finding,
+so the decision fails closed.
+"""
+
+from __future__ import annotations
+
+import os
+
+from agentguard.classify import Context, classify
+from agentguard.model import AGENT, Actor, Finding, Invocation, Verdict, target_env
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+MAX_NESTING = 8  # sh -c inside eval inside ssh …: deeper than this fails closed
+MAX_FINDINGS = 200
+
+_SHELL_TRIGGER_CHARS = ("$", "`", "*", "?", "[", "{", "~")
+
+
+def needs_parse(text: str, words: frozenset[str]) -> bool:
+    """Cheap pre-filter: False only when the string plainly touches nothing agentguard judges.
+
+    After dropping quotes and backslashes (so ``r''m`` and ``\\rm`` read as ``rm``), it looks for a
+    judged program name, a dynamic construct that could build one, or an output redirect onto
+    something other than /dev/null.
+    """
+    if any(ch in text for ch in _SHELL_TRIGGER_CHARS):
+        return True
+    cleaned = text.replace("\\\n", "").replace("\\", "").replace("'", "").replace('"', "")
+    if any(_guarded_token(token, words) for token in _tokens(cleaned)):
+        return True
+    return ">" in text and _has_file_redirect(text)
+
+
+def _guarded_token(token: str, words: frozenset[str]) -> bool:
+    # `mkfs.ext4` and `python3.12` belong to packs that list `mkfs.*` and `python3.*`
+    return token in words or ("." in token and token.split(".", 1)[0] + ".*" in words)
+
+
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-+")
+
+
+def _tokens(text: str) -> list[str]:
+    out = []
+    current: list[str] = []
+    for ch in text:
+        if ch in _NAME_CHARS:
+            current.append(ch)
+        elif current:
+            out.append("".join(current))
+            current = []
+    if current:
+        out.append("".join(current))
+    return out
+
+
+def _has_file_redirect(text: str) -> bool:
+    i = text.find(">")
+    while i >= 0:
+        j = i + 1
+        while j < len(text) and text[j] in "> |\t":
+            j += 1
+        end = j
+        while end < len(text) and text[end] not in " \t\n;&|)":
+            end += 1
+        target = text[j:end]
+        if target and not target.startswith("&") and target not in ("/dev/null", "/dev/stderr", "/dev/stdout"):
+            return True
+        i = text.find(">", i + 1)
+    return False
+
+
+def _words(book: dict[str, object]) -> frozenset[str]:
+    cached = book.get("_wordset")
+    if cached is None:
+        cached = frozenset(book["words"])  # type: ignore[arg-type]
+        book["_wordset"] = cached
+    return cached  # type: ignore[return-value]
+
+
+def mentions_guarded(text: str, book: dict[str, object]) -> bool:
+    cleaned = text.replace("\\\n", "").replace("\\", "").replace("'", "").replace('"', "")
+    words = _words(book)
+    return any(_guarded_token(t, words) for t in _tokens(cleaned))
+
+
+def findings_for_string(text: str, ctx: Context, parent: Invocation | None = None, via: str = "",
+                        cwd: str = "", depth: int = 0, inherit_stdin: bool = False) -> list[Finding]:
+    from agentguard.classify import shell
+
+    origin = parent or Invocation(tool="sh", argv=("-c", text), cwd=cwd, actor=ctx.actor, source=text[:200])
+    if depth > MAX_NESTING:
+        return [ctx.finding("shell.too-deep", origin, f"more than {MAX_NESTING} levels of nested shells")]
+    if not text.strip() or not needs_parse(text, _words(ctx.book)):
+        return []
+    try:
+        cmds = shell.parse(text, ctx.env, cwd or os.getcwd())
+    except shell.ShellSyntaxError as e:
+        if mentions_guarded(text, ctx.book) or depth > 0:
+            return [ctx.finding("shell.unparsable", origin.replace(source=text[:200]), str(e))]  # type: ignore[attr-defined]
+        return []
+    except RecursionError:
+        return [ctx.finding("shell.too-deep", origin.replace(source=text[:200]), "nesting too deep to read")]  # type: ignore[attr-defined]
+    found: list[Finding] = []
+    via_chain = (parent.via if parent else ()) + ((via,) if via else ())
+    base_env = dict(parent.env) if parent else dict(target_env(ctx.env))
+    for cmd in cmds:
+        if inherit_stdin and parent is not None and cmd.stdin_state == "none" and not cmd.nested:
+            cmd.stdin, cmd.stdin_state = parent.stdin, parent.stdin_state
+        for inv in invocations_from(cmd, ctx, base_env, via_chain):
+            found += findings_for_invocation(inv, ctx, depth)
+            if len(found) > MAX_FINDINGS:
+                return found
+        for out in cmd.out_paths:
+            from agentguard.classify.files import overwrite_findings
+
+            for cwd_option in cmd.cwds or (cwd,):
+                found += overwrite_findings(out.value, out.dynamic, cmd.source, cwd_option, ctx)
+    return found
+
+
+def invocations_from(cmd: object, ctx: Context, base_env: dict[str, str],
+                     via: tuple[str, ...]) -> list[Invocation]:
+    """One Invocation per working directory the command might run in."""
+    from agentguard.classify.shell import UNKNOWN_CWD
+
+    words = cmd.words  # type: ignore[attr-defined]
+    if not words:
+        return []
+    name = words[0]
+    args = words[1:]
+    dynamic = tuple(i for i, w in enumerate(args) if w.dynamic)
+    if name.dynamic or name.glob:
+        dynamic = (-1,) + dynamic
+    env = dict(base_env)
+    for key, value in cmd.assigns.items():  # type: ignore[attr-defined]
+        env[key] = value.value
+    invs = []
+    for cwd in cmd.cwds or ("",):  # type: ignore[attr-defined]
+        invs.append(Invocation(
+            tool=os.path.basename(name.value) if not (name.dynamic or name.glob) else name.value,
+            argv=tuple(w.value for w in args),
+            cwd="" if cwd == UNKNOWN_CWD else cwd,
+            env=tuple(env.items()),
+            stdin=cmd.stdin,  # type: ignore[attr-defined]
+            stdin_state=cmd.stdin_state,  # type: ignore[attr-defined]
+            actor=ctx.actor,
+            source=cmd.source,  # type: ignore[attr-defined]
+            via=via,
+            dynamic=dynamic,
+            globs=tuple(i for i, w in enumerate(args) if w.glob),
+        ))
+    return invs
+
+
+def findings_for_invocation(inv: Invocation, ctx: Context, depth: int = 0) -> list[Finding]:
+    from agentguard.classify.wrappers import Script, unwrap
+
+    if depth > MAX_NESTING:
+        return [ctx.finding("shell.too-deep", inv, f"more than {MAX_NESTING} levels of wrapped commands")]
+    if ctx.trace is not None:
+        ctx.trace.append(inv)
+    if inv.name_is_dynamic:
+        return [ctx.finding("shell.dynamic-command", inv, inv.tool)]
+    found = classify(inv, ctx)
+    work, extra = unwrap(inv, ctx)
+    found += extra
+    for item in work:
+        if isinstance(item, Script):
+            found += findings_for_string(item.text, ctx, parent=item.parent, via=item.via, cwd=item.cwd,
+                                         depth=depth + 1, inherit_stdin=item.inherit_stdin)
+        else:
+            found += findings_for_invocation(item, ctx, depth + 1)
+        if len(found) > MAX_FINDINGS:
+            break
+    return found
+
+
+def dedupe(findings: list[Finding]) -> tuple[Finding, ...]:
+    seen = set()
+    out = []
+    for f in findings:
+        key = (f.rule, f.command)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return tuple(out)
+
+
+def judge_string(text: str, book: dict[str, object], *, cwd: str | None = None,
+                 env: Mapping[str, str] | None = None, actor: Actor = AGENT,
+                 policy: dict[str, object] | None = None, trace: list[Invocation] | None = None) -> Verdict:
+    """Judge a command line as if ``actor`` were about to run it in ``cwd``."""
+    from agentguard.policy import decide
+
+    ctx = Context(book, os.environ if env is None else env, actor, trace)
+    findings = dedupe(findings_for_string(text, ctx, cwd=cwd or os.getcwd()))
+    return Verdict(decide(findings, actor, policy), findings)
+
+
+def judge_argv(tool: str, argv: tuple[str, ...], book: dict[str, object], *, cwd: str,
+               env: Mapping[str, str], actor: Actor = AGENT, stdin: str | None = None,
+               stdin_state: str = "none", policy: dict[str, object] | None = None) -> Verdict:
+    """Judge one program call whose argv the shell has already expanded (shim mode)."""
+    from agentguard.policy import decide
+
+    ctx = Context(book, env, actor)
+    inv = Invocation(tool=os.path.basename(tool), argv=tuple(argv), cwd=cwd, env=target_env(env), stdin=stdin,
+                     stdin_state=stdin_state, actor=actor)
+    findings = dedupe(findings_for_invocation(inv, ctx))
+    return Verdict(decide(findings, actor, policy), findings)

@@ -1,0 +1,252 @@
+"""The values every layer shares: what is being called (Invocation), what a rule found (Finding),
+and what to do about it (Decision).
+
+This module is imported on the shim hot path, so it uses nothing but builtins: no dataclasses,
+typing or enum (each costs milliseconds at start-up). Records are immutable slotted classes.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+
+class Record:
+    """An immutable value with named fields (the names are the class's ``__slots__``)."""
+
+    __slots__: tuple[str, ...] = ()
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        names = self.__slots__
+        if len(args) > len(names):
+            raise TypeError(f"{type(self).__name__} takes at most {len(names)} values")
+        values = dict(zip(names, args))
+        for key, value in kwargs.items():
+            if key not in names or key in values:
+                raise TypeError(f"{type(self).__name__}: unexpected or repeated field {key!r}")
+            values[key] = value
+        defaults = getattr(type(self), "_defaults", {})
+        for name in names:
+            if name not in values:
+                if name not in defaults:
+                    raise TypeError(f"{type(self).__name__}: missing field {name!r}")
+                values[name] = defaults[name]
+            object.__setattr__(self, name, values[name])
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, n) for n in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self._values() == other._values()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self._values()))
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__)
+        return f"{type(self).__name__}({fields})"
+
+    def replace(self, **changes: object) -> Record:
+        values = {n: getattr(self, n) for n in self.__slots__}
+        values.update(changes)
+        return type(self)(**values)
+
+
+# Severities, least to most severe. Plain strings keep the compiled policy marshal-able.
+SEVERITIES = ("low", "medium", "high", "critical")
+SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
+
+
+class Decision(str):
+    """``allow``, ``confirm`` (a human must approve out of band) or ``block``; ordered by strictness."""
+
+    ALLOW: Decision
+    CONFIRM: Decision
+    BLOCK: Decision
+    _RANK = {"allow": 0, "confirm": 1, "block": 2}
+
+    def __new__(cls, value: str) -> Decision:
+        if value not in cls._RANK:
+            raise ValueError(f"not a decision: {value!r} (expected allow, confirm or block)")
+        return super().__new__(cls, value)
+
+    @property
+    def rank(self) -> int:
+        return self._RANK[str(self)]
+
+    def stricter(self, other: str) -> Decision:
+        other_decision = Decision(other)
+        return self if self.rank >= other_decision.rank else other_decision
+
+
+Decision.ALLOW = Decision("allow")
+Decision.CONFIRM = Decision("confirm")
+Decision.BLOCK = Decision("block")
+
+
+class Actor(Record):
+    """Who is calling: ``agent``, ``human`` or ``ci``, and how that was decided."""
+
+    __slots__ = ("kind", "name", "evidence")
+    _defaults = {"name": "", "evidence": ""}
+
+    kind: str  # agent | human | ci
+    name: str  # e.g. "claude-code", "cursor"; empty when unknown
+    evidence: str  # e.g. "env CLAUDECODE", "no controlling terminal"
+
+
+AGENT = Actor("agent", "", "assumed")
+
+
+class Invocation(Record):
+    """One simple command about to run, as the classifiers see it.
+
+    ``argv`` excludes the program name; ``tool`` is the program's base name (``/usr/bin/rm`` → ``rm``).
+    ``env`` holds only the variables that pick a target or smuggle arguments (see TARGET_ENV).
+    ``stdin`` is text known to reach the program's standard input (a heredoc, a pipe from ``echo``,
+    a file redirected with ``<``); ``stdin_state`` says what is known about stdin when the text is not.
+    """
+
+    __slots__ = ("tool", "argv", "cwd", "env", "stdin", "stdin_state", "actor", "source", "via",
+                 "dynamic", "globs")
+    _defaults = {
+        "cwd": "",
+        "env": (),
+        "stdin": None,
+        "stdin_state": "none",
+        "actor": AGENT,
+        "source": "",
+        "via": (),
+        "dynamic": (),
+        "globs": (),
+    }
+
+    tool: str
+    argv: tuple[str, ...]
+    cwd: str
+    env: tuple[tuple[str, str], ...]
+    stdin: str | None
+    stdin_state: str  # none | text | unknown | too-large | tty
+    actor: Actor
+    source: str  # the text of this simple command, for messages
+    via: tuple[str, ...]  # wrappers it was found inside, outermost first (e.g. ("ssh", "sh -c"))
+    dynamic: tuple[int, ...]  # argv positions known only at run time ($X, $( )); -1 = the program name
+    globs: tuple[int, ...]  # argv positions holding an unexpanded glob (hook mode only)
+
+    def is_dynamic(self, index: int) -> bool:
+        return index in self.dynamic
+
+    @property
+    def name_is_dynamic(self) -> bool:
+        return -1 in self.dynamic
+
+    def is_glob(self, index: int) -> bool:
+        return index in self.globs
+
+    def inner(self, start: int, via: str, tool: str | None = None, **changes: object) -> Invocation:
+        """The command found at ``argv[start:]`` (``sudo rm -rf x`` → ``rm -rf x``), keeping what
+        is known about each word. ``tool`` defaults to the base name of ``argv[start]``."""
+        import os.path
+
+        args = self.argv[start:]
+        name = tool if tool is not None else os.path.basename(args[0]) if args else ""
+        shift = start + (0 if tool is not None else 1)
+        name_unknown = tool is None and (start in self.dynamic or start in self.globs)
+        values: dict[str, object] = {
+            "tool": name,
+            "argv": self.argv[shift:],
+            "dynamic": ((-1,) if name_unknown else ()) + tuple(i - shift for i in self.dynamic if i >= shift),
+            "globs": tuple(i - shift for i in self.globs if i >= shift),
+            "via": self.via + (via,),
+            # Findings name the simple command the user wrote; argv-only calls show the inner command.
+            "source": self.source or " ".join([name, *self.argv[shift:]]),
+        }
+        values.update(changes)
+        return self.replace(**values)  # type: ignore[return-value]
+
+    def getenv(self, name: str, default: str | None = None) -> str | None:
+        for key, value in self.env:
+            if key == name:
+                return value
+        return default
+
+    @property
+    def remote(self) -> bool:
+        """True when the command runs on another machine or container (paths are not ours)."""
+        return any(w in REMOTE_WRAPPERS for w in self.via)
+
+    def describe(self) -> str:
+        return self.source or " ".join([self.tool, *self.argv])
+
+
+REMOTE_WRAPPERS = frozenset({"ssh", "kubectl exec", "docker exec", "railway ssh"})
+
+# Environment variables that choose what a command acts on, or add arguments to it.
+TARGET_ENV = (
+    "HOME", "PWD", "TMPDIR",
+    "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION",
+    "KUBECONFIG", "HELM_KUBECONTEXT", "HELM_NAMESPACE",
+    "PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGSERVICE", "PGUSER", "DATABASE_URL",
+    "MYSQL_HOST",
+    "TF_WORKSPACE", "TF_CLI_ARGS",
+    "RAILWAY_TOKEN", "RAILWAY_API_TOKEN", "RAILWAY_ENVIRONMENT", "RAILWAY_ENVIRONMENT_ID",
+    "RAILWAY_PROJECT_ID",
+)
+
+
+def target_env(environ: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """The slice of an environment that classifiers may look at (plus every TF_CLI_ARGS_*)."""
+    picked = [(k, environ[k]) for k in TARGET_ENV if k in environ]
+    picked += sorted((k, v) for k, v in environ.items() if k.startswith("TF_CLI_ARGS_"))
+    return tuple(picked)
+
+
+class Finding(Record):
+    """A rule that matched: which, how bad, why, what to do instead, and in which simple command."""
+
+    __slots__ = ("rule", "severity", "why", "instead", "command", "detail")
+    _defaults = {"detail": ""}
+
+    rule: str
+    severity: str
+    why: str
+    instead: str
+    command: str
+    detail: str  # what exactly matched (a path, a statement), shown by explain
+
+    def as_json(self) -> dict[str, str]:
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "why": self.why,
+            "instead": self.instead,
+            "command": self.command,
+        }
+
+
+class Verdict(Record):
+    """The outcome of judging a command: the decision and every finding behind it."""
+
+    __slots__ = ("decision", "findings")
+
+    decision: Decision
+    findings: tuple[Finding, ...]
+
+    @property
+    def allowed(self) -> bool:
+        return self.decision == Decision.ALLOW
+
+
+def worst_severity(findings: Iterable[Finding]) -> str | None:
+    worst = None
+    for f in findings:
+        if worst is None or SEVERITY_RANK[f.severity] > SEVERITY_RANK[worst]:
+            worst = f.severity
+    return worst

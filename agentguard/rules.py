@@ -1,0 +1,308 @@
+"""Rule packs: TOML files in ``rules/``, one per tool family, validated and compiled.
+
+A pack looks like::
+
+    [pack]
+    family = "terraform"
+    title = "Terraform and OpenTofu"
+    tools = ["terraform", "tofu"]        # base names this family judges ("mkfs.*" globs allowed)
+    shims = ["terraform", "tofu"]        # which of them `agentguard install` wraps with a shim
+    value_options = ["-chdir", "-var"]   # options that take the next argument as their value
+    help_flags = ["-help", "--help"]     # any of these before `--` makes the call harmless
+    readonly = ["plan", "show"]          # first words the shim may run without asking Python
+    known_words = ["plan", "apply"]      # first words this family understands; others fail closed
+
+    [[rule]]
+    id = "terraform.destroy"
+    severity = "high"                    # low | medium | high | critical
+    why = "one line: what it destroys"
+    instead = "one line: the safer way"
+    match = { words = ["destroy"] }      # optional: declarative match (see classify/matcher.py)
+    examples.block = ["terraform destroy -auto-approve"]
+    examples.allow = ["terraform plan -destroy"]
+
+Rules without ``match`` are detected by the family's classifier module in code; a test checks that
+every such rule is emitted somewhere. Compiled packs are cached with ``marshal`` so that the hot path
+never imports ``tomllib``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from agentguard.model import SEVERITIES
+
+FORMAT = 3  # bump when the compiled layout changes
+
+PACK_KEYS = {"family", "title", "tools", "shims", "value_options", "help_flags", "short_clusters",
+             "readonly", "known_words", "words", "summary"}
+RULE_KEYS = {"id", "severity", "why", "instead", "match", "examples", "decision"}
+MATCH_KEYS = {"tool", "words", "flags", "all_flags", "not_flags", "flag_values", "args", "argv", "env",
+              "not_words", "rest", "any_word"}
+
+
+class RuleError(Exception):
+    """A rule pack or custom rule is malformed. The message names the file, the key and the fix."""
+
+
+def _fail(source: str, where: str, problem: str) -> RuleError:
+    return RuleError(f"{source}: {where}: {problem}")
+
+
+def _str_list(source: str, where: str, value: object, allow_empty: bool = True) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _fail(source, where, "must be a list of strings")
+    if not allow_empty and not value:
+        raise _fail(source, where, "must not be empty")
+    return list(value)
+
+
+def validate_match(source: str, where: str, match: object) -> object:
+    """A table of conditions (all must hold), or a list of such tables (any one may match)."""
+    if isinstance(match, list):
+        if not match:
+            raise _fail(source, where, "an empty list matches nothing; give at least one table")
+        return [validate_match(source, f"{where}[{k}]", m) for k, m in enumerate(match)]
+    if not isinstance(match, dict):
+        raise _fail(source, where, "must be a table, e.g. match = { words = [\"delete\"] }")
+    unknown = set(match) - MATCH_KEYS
+    if unknown:
+        raise _fail(source, f"{where}.{sorted(unknown)[0]}", f"unknown match key (known: {', '.join(sorted(MATCH_KEYS))})")
+    if not match:
+        raise _fail(source, where, "an empty match would match every call; give at least one condition")
+    out: dict[str, object] = {}
+    for key, value in match.items():
+        if key in ("flag_values", "env"):
+            if not isinstance(value, dict):
+                raise _fail(source, f"{where}.{key}", "must be a table of name = [patterns]")
+            table = {}
+            for name, pats in value.items():
+                table[name] = _str_list(source, f"{where}.{key}.{name}", pats if isinstance(pats, list) else [pats])
+            out[key] = table
+        else:
+            out[key] = _str_list(source, f"{where}.{key}", value, allow_empty=False)
+    return out
+
+
+def _examples(source: str, where: str, value: object) -> list[object]:
+    """Examples are command strings (judged as if an agent typed them) or, for what a string cannot
+    show, tables: { argv = ["psql", "-d", "app"], stdin = "tty" | "<text>" | "unknown" }."""
+    if not isinstance(value, list) or not value:
+        raise _fail(source, where, "must be a non-empty list of example commands")
+    out: list[object] = []
+    for k, item in enumerate(value):
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, dict) and isinstance(item.get("argv"), list) and item["argv"] and \
+                all(isinstance(a, str) for a in item["argv"]) and set(item) <= {"argv", "stdin"} and \
+                isinstance(item.get("stdin", ""), str):
+            out.append({"argv": list(item["argv"]), "stdin": item.get("stdin", "")})
+        else:
+            raise _fail(source, f"{where}[{k}]", "must be a command string or { argv = [...], stdin = \"...\" }")
+    return out
+
+
+def validate_rule(source: str, where: str, raw: object, family: str | None) -> dict[str, object]:
+    if not isinstance(raw, dict):
+        raise _fail(source, where, "must be a table")
+    unknown = set(raw) - RULE_KEYS
+    if unknown:
+        raise _fail(source, f"{where}.{sorted(unknown)[0]}", f"unknown key (known: {', '.join(sorted(RULE_KEYS))})")
+    for key in ("id", "severity", "why", "instead"):
+        if not isinstance(raw.get(key), str) or not raw[key].strip():
+            raise _fail(source, f"{where}.{key}", "is required and must be a non-empty string")
+    rule_id = raw["id"]
+    if family is not None and not rule_id.startswith(family + "."):
+        raise _fail(source, f"{where}.id", f"{rule_id!r} must start with the family name {family + '.'!r}")
+    if raw["severity"] not in SEVERITIES:
+        raise _fail(source, f"{where}.severity", f"{raw['severity']!r} is not one of {', '.join(SEVERITIES)}")
+    examples = raw.get("examples")
+    if not isinstance(examples, dict) or set(examples) - {"block", "allow"}:
+        raise _fail(source, f"{where}.examples", "must have `block` and `allow` lists of example commands")
+    block = _examples(source, f"{where}.examples.block", examples.get("block", []))
+    allow = _examples(source, f"{where}.examples.allow", examples.get("allow", []))
+    rule: dict[str, object] = {
+        "id": rule_id,
+        "severity": raw["severity"],
+        "why": raw["why"].strip(),
+        "instead": raw["instead"].strip(),
+        "match": validate_match(source, f"{where}.match", raw["match"]) if "match" in raw else None,
+        "examples": {"block": block, "allow": allow},
+    }
+    if "decision" in raw:
+        if raw["decision"] not in ("allow", "confirm", "block"):
+            raise _fail(source, f"{where}.decision", "must be allow, confirm or block")
+        rule["decision"] = raw["decision"]
+    return rule
+
+
+def validate_pack(source: str, data: dict[str, object]) -> dict[str, object]:
+    meta = data.get("pack")
+    if not isinstance(meta, dict):
+        raise _fail(source, "pack", "missing [pack] table")
+    unknown = set(meta) - PACK_KEYS
+    if unknown:
+        raise _fail(source, f"pack.{sorted(unknown)[0]}", f"unknown key (known: {', '.join(sorted(PACK_KEYS))})")
+    family = meta.get("family")
+    if not isinstance(family, str) or not family.isidentifier():
+        raise _fail(source, "pack.family", "must be a short identifier such as \"terraform\"")
+    tools = _str_list(source, "pack.tools", meta.get("tools", []), allow_empty=False)
+    shims = _str_list(source, "pack.shims", meta.get("shims", []))
+    for s in shims:
+        if s not in tools:
+            raise _fail(source, "pack.shims", f"{s!r} is not in pack.tools")
+    pack: dict[str, object] = {
+        "family": family,
+        "title": str(meta.get("title", family)),
+        "summary": str(meta.get("summary", "")),
+        "tools": [t for t in tools if "*" not in t],
+        "tool_globs": [t for t in tools if "*" in t],
+        "shims": shims,
+        "value_options": _str_list(source, "pack.value_options", meta.get("value_options", [])),
+        "help_flags": _str_list(source, "pack.help_flags", meta.get("help_flags", [])),
+        "short_clusters": bool(meta.get("short_clusters", False)),
+        "readonly": _str_list(source, "pack.readonly", meta.get("readonly", [])),
+        "known_words": _str_list(source, "pack.known_words", meta.get("known_words", [])),
+        "words": _str_list(source, "pack.words", meta.get("words", [])),
+        "source": source,
+    }
+    raw_rules = data.get("rule", [])
+    if not isinstance(raw_rules, list) or not raw_rules:
+        raise _fail(source, "rule", "a pack needs at least one [[rule]]")
+    unknown_top = set(data) - {"pack", "rule"}
+    if unknown_top:
+        raise _fail(source, sorted(unknown_top)[0], "unknown top-level table (expected [pack] and [[rule]])")
+    rules = []
+    seen: set[str] = set()
+    for i, raw in enumerate(raw_rules):
+        rule = validate_rule(source, f"rule[{i}]", raw, family)
+        if rule["id"] in seen:
+            raise _fail(source, f"rule[{i}].id", f"duplicate rule id {rule['id']!r}")
+        seen.add(rule["id"])  # type: ignore[arg-type]
+        rules.append(rule)
+    pack["rules"] = rules
+    return pack
+
+
+def pack_files(directory: str | None = None) -> list[str]:
+    from agentguard.paths import data_dir
+
+    d = directory or data_dir("rules")
+    try:
+        names = sorted(n for n in os.listdir(d) if n.endswith(".toml"))
+    except OSError as e:
+        raise RuleError(f"{d}: cannot read the rule packs ({e.strerror}); reinstall agentguard") from None
+    return [os.path.join(d, n) for n in names]
+
+
+def load_pack(path: str) -> dict[str, object]:
+    import tomllib
+
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except OSError as e:
+        raise RuleError(f"{path}: cannot read ({e.strerror})") from None
+    except tomllib.TOMLDecodeError as e:
+        raise RuleError(f"{path}: not valid TOML: {e}") from None
+    return validate_pack(path, data)
+
+
+def compile_book(paths: list[str]) -> dict[str, object]:
+    """Validate every pack and index them for lookup by tool name and rule id."""
+    families: dict[str, dict[str, object]] = {}
+    tools: dict[str, str] = {}
+    tool_globs: list[tuple[str, str]] = []
+    rules: dict[str, str] = {}
+    words: set[str] = set()
+    for path in paths:
+        pack = load_pack(path)
+        family = pack["family"]
+        assert isinstance(family, str)
+        if family in families:
+            raise RuleError(f"{path}: pack.family: {family!r} is already defined by {families[family]['source']}")
+        families[family] = pack
+        for tool in pack["tools"]:  # type: ignore[attr-defined]
+            if tool in tools:
+                raise RuleError(f"{path}: pack.tools: {tool!r} is already judged by the {tools[tool]!r} pack")
+            tools[tool] = family
+            words.add(tool)
+        for pattern in pack["tool_globs"]:  # type: ignore[attr-defined]
+            tool_globs.append((pattern, family))
+            words.add(pattern)
+            words.add(pattern.split("*")[0].rstrip("."))
+        words.update(pack["words"])  # type: ignore[arg-type]
+        for rule in pack["rules"]:  # type: ignore[attr-defined]
+            if rule["id"] in rules:
+                raise RuleError(f"{path}: rule id {rule['id']!r} is already defined in the {rules[rule['id']]!r} pack")
+            rules[rule["id"]] = family
+    return {
+        "format": FORMAT,
+        "families": families,
+        "tools": tools,
+        "tool_globs": tool_globs,
+        "rules": rules,
+        "words": sorted(w for w in words if w),
+    }
+
+
+def _cache_key(paths: list[str]) -> str:
+    import zlib
+
+    parts = [str(FORMAT)]
+    for p in paths:
+        st = os.stat(p)
+        parts.append(f"{p}:{st.st_size}:{st.st_mtime_ns}")
+    return f"{zlib.crc32(chr(10).join(parts).encode()):08x}"
+
+
+def load_book(directory: str | None = None, cache_dir: str | None = None) -> dict[str, object]:
+    """The compiled rule book, from a marshal cache when the packs have not changed."""
+    import marshal
+
+    paths = pack_files(directory)
+    cache_file = None
+    if cache_dir:
+        cache_file = os.path.join(cache_dir, f"rules-{_cache_key(paths)}.marshal")
+        try:
+            with open(cache_file, "rb") as f:
+                book = marshal.load(f)
+            if isinstance(book, dict) and book.get("format") == FORMAT:
+                return book
+        except (OSError, EOFError, ValueError, TypeError):
+            pass
+    book = compile_book(paths)
+    if cache_file:
+        try:
+            os.makedirs(os.path.dirname(cache_file), exist_ok=True)
+            tmp = f"{cache_file}.{os.getpid()}.tmp"
+            with open(tmp, "wb") as f:
+                marshal.dump(book, f)
+            os.replace(tmp, cache_file)
+        except OSError:
+            pass  # a read-only cache only costs speed
+    return book
+
+
+def rule(book: dict[str, object], rule_id: str) -> dict[str, object]:
+    family = book["rules"][rule_id]  # type: ignore[index]
+    for r in book["families"][family]["rules"]:  # type: ignore[index]
+        if r["id"] == rule_id:
+            return r  # type: ignore[no-any-return]
+    raise KeyError(rule_id)
+
+
+def family_of(book: dict[str, object], tool: str) -> str | None:
+    tools: dict[str, str] = book["tools"]  # type: ignore[assignment]
+    if tool in tools:
+        return tools[tool]
+    for pattern, family in book["tool_globs"]:  # type: ignore[attr-defined]
+        if _glob_match(pattern, tool):
+            return family  # type: ignore[no-any-return]
+    return None
+
+
+def _glob_match(pattern: str, text: str) -> bool:
+    from agentguard.classify.matcher import glob_match
+
+    return glob_match(pattern, text)

@@ -1,0 +1,74 @@
+"""Every test runs with its own HOME, XDG directories, AGENTGUARD_HOME and a minimal PATH, so no test
+can read or write the real user's files or pick up an installed agentguard."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+AGENT_MARKERS = ("CLAUDECODE", "CLAUDE_CODE_ENTRYPOINT", "CURSOR_AGENT", "CURSOR_TRACE_ID", "CODEX_THREAD_ID",
+                 "CODEX_SANDBOX", "CODEX_CI", "GEMINI_CLI", "OPENCODE_CLIENT", "AIDER", "AI_AGENT", "AGENTGUARD_ACTOR",
+                 "CI", "GITHUB_ACTIONS", "GITLAB_CI")
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for var, sub in (("XDG_CONFIG_HOME", ".config"), ("XDG_STATE_HOME", ".local/state"),
+                     ("XDG_DATA_HOME", ".local/share"), ("XDG_CACHE_HOME", ".cache")):
+        monkeypatch.setenv(var, str(home / sub))
+    monkeypatch.setenv("AGENTGUARD_HOME", str(tmp_path / "agentguard-home"))
+    monkeypatch.setenv("PATH", f"{VENV_BIN}:{SYSTEM_PATH}")
+    for var in AGENT_MARKERS + ("PSQLRC", "TF_CLI_ARGS", "KUBECONFIG", "AWS_PROFILE", "DATABASE_URL", "TMPDIR"):
+        monkeypatch.delenv(var, raising=False)
+    for var in list(os.environ):
+        if var.startswith(("TF_CLI_ARGS_", "XDG_RUNTIME")):
+            monkeypatch.delenv(var, raising=False)
+    return dict(os.environ)
+
+
+def make_project(home: Path) -> Path:
+    """~/project as the rule examples assume it: a git repository with sources, build output,
+    dependencies, a database file and a backups directory."""
+    project = home / "project"
+    for d in ("src", "build/cache", "dist", "node_modules/left-pad", "data", ".git/objects", "docs", "lib", "tests",
+              "backups", "snapshots", "target/debug", "__pycache__", ".venv/bin", "logs"):
+        (project / d).mkdir(parents=True, exist_ok=True)
+    (project / "data" / "app.db").write_bytes(b"SQLite format 3\0")
+    (project / "src" / "app.py").write_text("print('hi')\n")
+    (project / "build" / "x.o").write_bytes(b"\0")
+    (project / "notes.txt").write_text("notes\n")
+    (project / "README.md").write_text("# project\n")
+    (project / "config.yaml").write_text("a: 1\n")
+    (project / "app.log").write_text("log\n")
+    (project / ".env.example").write_text("A=1\n")
+    return project
+
+
+@pytest.fixture
+def project(isolated_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = make_project(Path(isolated_env["HOME"]))
+    monkeypatch.chdir(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def book() -> dict[str, object]:
+    from agentguard.rules import load_book
+
+    return load_book()
+
+
+def agentguard_bin() -> str:
+    found = shutil.which("agentguard", path=str(VENV_BIN))
+    assert found, "agentguard is not installed in the test interpreter's venv; run the README's setup command"
+    return found

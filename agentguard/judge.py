@@ -139,6 +139,7 @@ def invocations_from(cmd: object, ctx: Context, base_env: dict[str, str],
     if name.dynamic or name.glob:
         dynamic = (-1,) + dynamic
     env = dict(base_env)
+    env.update(cmd.exported)  # type: ignore[attr-defined]
     for key, value in cmd.assigns.items():  # type: ignore[attr-defined]
         env[key] = value.value
     invs = []

@@ -51,6 +51,9 @@ def make_project(home: Path) -> Path:
     (project / "config.yaml").write_text("a: 1\n")
     (project / "app.log").write_text("log\n")
     (project / ".env.example").write_text("A=1\n")
+    # Real secrets files: overwriting them with `> .env` loses them (creating a new one would not).
+    (project / ".env").write_text("DATABASE_URL=postgres://app@localhost/app\n")
+    (project / ".env.production").write_text("DATABASE_URL=postgres://app@prod/app\n")
     return project
 
 

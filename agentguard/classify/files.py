@@ -116,6 +116,10 @@ def categories(target: Target, *, recursive: bool) -> list[tuple[str, str]]:
     home = target.home
     if a == "/" or (not a and raw.strip("/") == "" and raw.startswith("/")):
         return [("files.root", "/")]
+    if raw == "~" or raw.startswith("~/"):
+        # An unexpanded ~ reached rm (quoted, or via env -S): it names ./~, but whoever typed it meant
+        # home, and the next shell to see it will expand it.
+        found.append(("files.home", f"{raw} is the home directory once a shell expands it"))
     if a:
         if home and (a == home or _is_ancestor(a, home)):
             found.append(("files.home", f"{raw} is the home directory" if a == home else f"{raw} contains the home directory"))
@@ -191,7 +195,22 @@ def disposable(target: Target) -> bool:
     for i in range(len(parts)):
         if parts[i] in DISPOSABLE_DIRS or "/".join(parts[i:i + 2]) in DISPOSABLE_DIRS:
             return True
-    return _any(DISPOSABLE_FILES, parts[-1])
+    return parts[-1] != "~" and _any(DISPOSABLE_FILES, parts[-1])
+
+
+FILE_SUFFIXES = (".json", ".lock", ".txt", ".log", ".md", ".py", ".js", ".mjs", ".cjs", ".ts", ".tsx", ".jsx", ".toml",
+                 ".yaml", ".yml", ".tgz", ".zip", ".tar", ".gz", ".bz2", ".xz", ".pid", ".out", ".csv", ".xml", ".html",
+                 ".css", ".map", ".o", ".so", ".whl", ".jar", ".png", ".jpg", ".svg", ".pdf", ".sh", ".ini", ".cfg",
+                 ".env", ".pem", ".key", ".db", ".sqlite", ".sqlite3", ".dump", ".bak", ".sql", ".c", ".h", ".go", ".rs")
+
+
+def _is_plain_file(t: Target) -> bool:
+    """Recursion only matters for directories: a regular file on disk, or a name that is plainly a
+    file (package-lock.json), is removed the same way with or without -r."""
+    if t.abs and os.path.lexists(t.abs):
+        return os.path.isfile(t.abs) or os.path.islink(t.abs)
+    name = t.parts[-1] if t.parts else ""
+    return not t.raw.endswith("/") and name.endswith(FILE_SUFFIXES) and "." in name[1:]
 
 
 def _home(inv: Invocation, ctx: Context) -> str:
@@ -260,7 +279,8 @@ def parse_rm(argv: tuple[str, ...]) -> RmOptions:
     return opts
 
 
-def judge_targets(inv: Invocation, ctx: Context, indexes: list[int], *, recursive: bool, verb: str) -> list[Finding]:
+def judge_targets(inv: Invocation, ctx: Context, indexes: list[int], *, recursive: bool, verb: str,
+                  force: bool = False) -> list[Finding]:
     """Findings for removing argv[indexes] (recursively or not)."""
     found: list[Finding] = []
     home = _home(inv, ctx)
@@ -268,7 +288,9 @@ def judge_targets(inv: Invocation, ctx: Context, indexes: list[int], *, recursiv
     for i in indexes:
         raw = inv.argv[i]
         if inv.is_dynamic(i):
-            if recursive:
+            # One unknown file is an ordinary removal; a recursive or forced one, or a list fed by
+            # xargs, can be anything at all.
+            if recursive or force or raw == "{xargs}":
                 found.append(ctx.finding("files.dynamic-target", inv, f"{verb} {raw}: known only at run time"))
             continue
         for cwd in cwds:
@@ -291,7 +313,7 @@ def _judge_path(inv: Invocation, ctx: Context, raw: str, cwd: str, home: str, re
                 if c[0] not in {x[0] for x in cats}:
                     cats.append((c[0], f"{raw} resolves to {real}"))
     found = [ctx.finding(rule_id, inv, detail) for rule_id, detail in cats]
-    if recursive and not cats and not disposable(t):
+    if recursive and not cats and not disposable(t) and not _is_plain_file(t):
         found.append(ctx.finding("files.recursive", inv, f"{verb} {raw}"))
         if t.abs and not inv.remote and os.path.isdir(t.abs) and not os.path.islink(t.abs):
             found += [ctx.finding(rule_id, inv, detail) for rule_id, detail in _scan_inside(t.abs)]
@@ -371,7 +393,7 @@ def _rm(inv: Invocation, ctx: Context) -> list[Finding]:
     if inv.tool == "rmdir":  # only removes empty directories: just the places that must stay
         return found + [f for f in judge_targets(inv, ctx, opts.targets, recursive=False, verb="rmdir")
                         if f.rule in ("files.root", "files.home", "files.system-dir", "files.git", "files.backups")]
-    found += judge_targets(inv, ctx, opts.targets, recursive=recursive, verb=inv.tool)
+    found += judge_targets(inv, ctx, opts.targets, recursive=recursive, verb=inv.tool, force=opts.force)
     return found
 
 
@@ -495,4 +517,7 @@ def overwrite_findings(path: str, dynamic: bool, source: str, cwd: str, ctx: Con
         return [ctx.finding("files.device", inv, f"> {path}")]
     t = Target(path, cwd, ctx.env.get("HOME", ""))
     keep = ("files.database", "files.credentials", "files.git", "files.backups", "files.system-file")
+    # Redirecting into a file that does not exist yet (a new dump, a scratch file) destroys nothing.
+    if t.abs and not os.path.lexists(t.abs) and not t.inside(t.home + "/.ssh") and not t.abs.startswith("/etc/"):
+        return []
     return [ctx.finding(r, inv, f"> {path} empties it: {d}") for r, d in categories(t, recursive=False) if r in keep]

@@ -216,13 +216,27 @@ def parse_wget(inv: Invocation) -> Request:
 
 
 HTTPIE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+HTTPIE_VALUE = {"-a", "--auth", "-A", "--auth-type", "--session", "--session-read-only", "-o", "--output", "--verify",
+                "--cert", "--cert-key", "--timeout", "--proxy", "--pretty", "-s", "--style", "--format-options",
+                "-p", "--print", "--max-redirects", "--max-headers", "--default-scheme", "--ssl", "--ciphers",
+                "--response-charset", "--response-mime", "--boundary", "--unsorted", "--raw"}
 
 
 def parse_httpie(inv: Invocation) -> Request:
     """http [METHOD] URL [items]: ``h:v`` header, ``k=v`` JSON string, ``k:=json`` raw, ``k@file``."""
     req = Request()
-    words = [a for a in inv.argv if not a.startswith("-")]
-    flags = [a for a in inv.argv if a.startswith("-")]
+    words: list[str] = []
+    flags: list[str] = []
+    i = 0
+    while i < len(inv.argv):
+        tok = inv.argv[i]
+        if tok.startswith("-") and tok != "-":
+            flags.append(tok)
+            if tok in HTTPIE_VALUE:
+                i += 1
+        else:
+            words.append(tok)
+        i += 1
     if words and words[0].upper() in HTTPIE_METHODS and words[0].isupper():
         req.method = words[0].upper()
         words = words[1:]

@@ -48,7 +48,7 @@ class Cmd:
     """A simple command found in a shell string."""
 
     __slots__ = ("words", "assigns", "stdin", "stdin_state", "stdin_path", "producer",
-                 "out_paths", "source", "cwds", "nested")
+                 "out_paths", "source", "cwds", "nested", "exported")
 
     def __init__(self, words: list[Word], source: str) -> None:
         self.words = words
@@ -61,6 +61,7 @@ class Cmd:
         self.source = source
         self.cwds: tuple[str, ...] = ()
         self.nested = False  # found inside $( ), <( ) or an expansion
+        self.exported: dict[str, str] = {}  # variables exported earlier in the same string
 
     @property
     def name(self) -> str:
@@ -133,6 +134,8 @@ class _Walker:
         self.src = src
         self.env = env  # variables known to hold a value (caller's env + assignments seen so far)
         self.cwds: tuple[str, ...] = (cwd,)
+        self.exports: dict[str, str] = {}  # `export X=v` (and assignments to inherited variables)
+        self.inherited = frozenset(env)
         self.out: list[Cmd] = []
         self.repaired: dict[int, list[str]] = {}  # command start byte → words tree-sitter dropped
 
@@ -420,6 +423,7 @@ class _Walker:
         cmd.assigns = assigns
         cmd.cwds = self.cwds
         cmd.nested = nested
+        cmd.exported = dict(self.exports)
         if not words:
             # `X=value` alone sets a shell variable for what follows.
             for key, value in assigns.items():
@@ -457,7 +461,9 @@ class _Walker:
             return key, Word("")
         return key, self.word(value, depth)
 
-    def _bind(self, key: str, value: Word) -> None:
+    def _bind(self, key: str, value: Word, export: bool = False) -> None:
+        if export or key in self.inherited or key in self.exports:
+            self.exports[key] = value.value
         if value.dynamic or value.glob:
             self.env.pop(key, None)
             self.env[key + "\0dynamic"] = "1"
@@ -477,12 +483,13 @@ class _Walker:
     def _declaration(self, node, depth: int, nested: bool) -> list[Cmd]:  # type: ignore[no-untyped-def]
         # export/local/declare/readonly: record assignments, walk substitutions in their values.
         words = [Word(self.text(node.children[0]))]
+        export = words[0].value in ("export", "declare -x", "typeset -x")
         for c in node.named_children:
             self._nested_in(c, depth)
             if c.type == "variable_assignment":
                 key, value = self._assignment(c, depth)
                 if key:
-                    self._bind(key, value)
+                    self._bind(key, value, export)
                 words.append(Word(f"{key}={value.value}", value.dynamic))
             else:
                 words.append(self.word(c, depth))
@@ -522,8 +529,24 @@ class _Walker:
             return self._expansion(node, txt)
         if t in ("extglob_pattern", "regex"):
             return Word(txt, False, True)
+        if t == "command_substitution":
+            known = self._known_substitution(node)
+            if known is not None:
+                return Word(known)
         # $( ), ` `, <( ), $(( )), brace expansion {a,b}: value known only at run time
         return Word(txt, True)
+
+    def _known_substitution(self, node) -> str | None:  # type: ignore[no-untyped-def]
+        """$(pwd) is the working directory; $(mktemp …) a fresh path under /tmp."""
+        inner = self.text(node)
+        inner = inner[2:-1] if inner.startswith("$(") else inner[1:-1]
+        words = inner.split()
+        if words == ["pwd"] and len(self.cwds) == 1 and self.cwds[0] != UNKNOWN_CWD:
+            return self.cwds[0]
+        if words[:1] == ["mktemp"] and all(w.startswith("-") and w in ("-d", "-q", "-u", "--directory")
+                                          for w in words[1:]):
+            return "/tmp/tmp.agentguard"
+        return None
 
     def _tilde(self, value: str, glob: bool, dynamic: bool = False) -> Word:
         head, sep, rest = value.partition("/")

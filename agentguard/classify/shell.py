@@ -199,6 +199,20 @@ class _Walker:
             return self._declaration(node, depth, nested)
         if t in ("comment", "heredoc_start", "heredoc_end"):
             return []
+        if t in ("for_statement", "c_style_for_statement"):
+            # A loop variable takes many values: whatever it holds is only known at run time.
+            for name in self._loop_variables(node):
+                self._bind(name, Word("$" + name, True))
+            if t == "c_style_for_statement":
+                before = self.cwds
+                found = []
+                for c in node.named_children:
+                    if c.type == "do_group":
+                        found += self.walk(c, depth + 1, nested)
+                    else:
+                        self._nested_in(c, depth)  # (( … )) only computes; $( ) in it still runs
+                self.cwds = tuple(dict.fromkeys(before + self.cwds))
+                return found
         if t in ("if_statement", "while_statement", "for_statement", "c_style_for_statement",
                  "case_statement", "function_definition"):
             # Bodies may run or not, any number of times: a cd inside leaves the cwd uncertain.
@@ -207,6 +221,24 @@ class _Walker:
             self.cwds = tuple(dict.fromkeys(before + self.cwds))
             return found
         return self._children(node, depth, nested)
+
+    def _loop_variables(self, node) -> list[str]:  # type: ignore[no-untyped-def]
+        names = []
+        var = node.child_by_field_name("variable")
+        if var is not None:
+            names.append(self.text(var))
+        for c in node.children:
+            if c.type == "do_group":
+                break
+            stack = [c]
+            while stack:
+                n = stack.pop()
+                if n.type in ("variable_assignment", "update_expression", "binary_expression"):
+                    first = n.named_children[0] if n.named_children else None
+                    if first is not None and first.type == "variable_name":
+                        names.append(self.text(first))
+                stack.extend(n.children)
+        return names
 
     def _children(self, node, depth: int, nested: bool) -> list[Cmd]:  # type: ignore[no-untyped-def]
         found: list[Cmd] = []
@@ -501,14 +533,15 @@ class _Walker:
 
     # -- quote removal -------------------------------------------------------------------------
 
-    def word(self, node, depth: int) -> Word:  # type: ignore[no-untyped-def]
+    def word(self, node, depth: int, tilde: bool = True) -> Word:  # type: ignore[no-untyped-def]
+        """Quote removal. ``tilde``: this node starts a word, where an unquoted ~ expands."""
         if depth > MAX_DEPTH:
             raise ShellSyntaxError("word nests too deeply to check")
         t = node.type
         txt = self.text(node)
         if t in ("word", "number"):
             value, glob = _unescape_word(txt)
-            if value.startswith("~") and not txt.startswith("\\"):
+            if tilde and value.startswith("~") and not txt.startswith("\\"):
                 return self._tilde(value, glob)
             return Word(value, False, glob)
         if t == "raw_string":
@@ -518,7 +551,7 @@ class _Walker:
         if t in ("string", "translated_string"):
             return self._double_quoted(node, depth)
         if t == "concatenation":
-            parts = [self.word(c, depth + 1) for c in node.children]
+            parts = [self.word(c, depth + 1, tilde=False) for c in node.children]
             joined = Word("".join(p.value for p in parts), any(p.dynamic for p in parts), any(p.glob for p in parts))
             if parts and node.children[0].type == "word" and parts[0].value.startswith("~"):
                 return self._tilde(joined.value, joined.glob, joined.dynamic)

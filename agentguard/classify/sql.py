@@ -295,7 +295,7 @@ _PLPGSQL_NOISE = ("DECLARE", "BEGIN", "END", "ELSE", "ELSIF", "LOOP", "EXCEPTION
 
 def _procedural_statement(piece: str, dialect: str, inv: Invocation, ctx: Context, depth: int, what: str) -> list[Finding]:
     text = piece.strip()
-    # Strip plpgsql control words in front of the SQL they carry (THEN DELETE …, LOOP UPDATE …).
+    # Strip plpgsql control words in front of the SQL they carry (IF … THEN DELETE …, LOOP UPDATE …).
     for _ in range(8):
         words = text.split(None, 1)
         if not words:
@@ -303,6 +303,15 @@ def _procedural_statement(piece: str, dialect: str, inv: Invocation, ctx: Contex
         first = words[0].upper().rstrip(":")
         if first in ("THEN", "LOOP", "BEGIN", "ELSE", "DECLARE") and len(words) > 1:
             text = words[1]
+            continue
+        if first in ("IF", "ELSIF", "WHEN", "WHILE", "FOR", "FOREACH"):
+            for keyword in ("THEN", "LOOP"):
+                k = _find_keyword(text, keyword)
+                if k > 0:
+                    text = text[k + len(keyword):].strip()
+                    break
+            else:
+                break
             continue
         break
     if not needs_parse(text):

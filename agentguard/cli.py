@@ -15,7 +15,7 @@ def main(argv: list[str] | None = None) -> int:
         code = fast_main(args[1:])
         if code is not None:
             return code
-    from agentguard.commands import app
+    from agentguard.commands.app import app
 
     try:
         return app.main(args=args, prog_name="agentguard", standalone_mode=False) or 0

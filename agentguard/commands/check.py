@@ -125,7 +125,8 @@ def fast_main(args: list[str]) -> int | None:
     return run(text, as_json=as_json, cwd=cwd, actor=actor, batch=batch)
 
 
-def _click_command():  # type: ignore[no-untyped-def]
+def click_command():  # type: ignore[no-untyped-def]
+    """Built on demand: importing click here would cost every fast-path call its start-up time."""
     import click
 
     @click.command("check", context_settings={"ignore_unknown_options": False})
@@ -150,6 +151,3 @@ def _click_command():  # type: ignore[no-untyped-def]
                              batch=batch))
 
     return check
-
-
-command = _click_command()

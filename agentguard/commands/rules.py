@@ -48,8 +48,12 @@ def show(rule_id: str) -> None:
 
     book = load_book()
     if rule_id not in book["rules"]:
-        close = [r for r in book["rules"] if rule_id.split(".")[-1] in r]
-        hint = f"; did you mean {', '.join(sorted(close)[:5])}?" if close else "; list them with `agentguard rules`"
+        import difflib
+
+        ids = sorted(book["rules"])
+        close = difflib.get_close_matches(rule_id, ids, n=5, cutoff=0.5) or \
+            [r for r in ids if r.startswith(rule_id.split(".")[0] + ".")][:8]
+        hint = f"; did you mean {', '.join(close)}?" if close else "; list them with `agentguard rules`"
         raise click.UsageError(f"no rule {rule_id!r}{hint}")
     r = rule(book, rule_id)
     console = Console(highlight=False)

@@ -1,0 +1,147 @@
+"""Benchmarks: every figure is measured beside its baseline in the same run, interleaved, so a noisy
+shared machine moves both together. Prints medians (ms) and the difference or ratio to the baseline.
+
+Sections:
+  throughput  in-process judgements per second over the labelled corpus (target >= 5,000/s)
+  check       one `agentguard check` process, beside bare `python -c pass` (target <= 60 ms)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import tomllib
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+VENV = REPO / ".venv" / "bin"
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
+
+
+def spawn_ms(argv: list[str], env: dict[str, str], cwd: str, stdin_path: str = "/dev/null") -> float:
+    """Wall time of one process, from spawn to exit (stdio on /dev/null)."""
+    devnull = os.open("/dev/null", os.O_RDWR)
+    stdin = os.open(stdin_path, os.O_RDONLY)
+    try:
+        actions = [(os.POSIX_SPAWN_DUP2, stdin, 0), (os.POSIX_SPAWN_DUP2, devnull, 1),
+                   (os.POSIX_SPAWN_DUP2, devnull, 2)]
+        old = os.getcwd()
+        os.chdir(cwd)
+        try:
+            start = time.perf_counter()
+            pid = os.posix_spawn(argv[0], argv, env, file_actions=actions)
+            os.waitpid(pid, 0)
+            return (time.perf_counter() - start) * 1000
+        finally:
+            os.chdir(old)
+    finally:
+        os.close(devnull)
+        os.close(stdin)
+
+
+def interleaved(commands: dict[str, list[str]], rounds: int, env: dict[str, str], cwd: str) -> dict[str, float]:
+    """Median ms per labelled command; each round runs every command once, in random order."""
+    times: dict[str, list[float]] = {k: [] for k in commands}
+    for _ in range(3):  # warm-up: page cache, bytecode, rule cache
+        for argv in commands.values():
+            spawn_ms(argv, env, cwd)
+    for _ in range(rounds):
+        order = list(commands.items())
+        random.shuffle(order)
+        for label, argv in order:
+            times[label].append(spawn_ms(argv, env, cwd))
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def report(title: str, medians: dict[str, float], baseline: str, target: str = "") -> None:
+    print(f"\n{title}" + (f"  (target: {target})" if target else ""))
+    base = medians[baseline]
+    width = max(len(k) for k in medians)
+    for label, ms in medians.items():
+        extra = "" if label == baseline else f"   +{ms - base:6.2f} ms  x{ms / base:5.2f}"
+        print(f"  {label:<{width}}  {ms:7.2f} ms{extra}")
+
+
+def sandbox() -> tuple[dict[str, str], str]:
+    from conftest import make_project
+
+    root = Path(tempfile.mkdtemp(prefix="agentguard-bench-"))
+    home = root / "home"
+    home.mkdir()
+    project = make_project(home)
+    env = {"HOME": str(home), "PATH": f"{VENV}:/usr/local/bin:/usr/bin:/bin", "AGENTGUARD_HOME": str(root / "ag"),
+           "LANG": "C.UTF-8"}
+    return env, str(project)
+
+
+def corpus() -> tuple[list[str], list[str]]:
+    def load(name: str) -> list[str]:
+        with open(REPO / "tests" / "corpus" / name, "rb") as f:
+            return [cmd for case in tomllib.load(f)["case"] for cmd in case["cmds"]]
+
+    return load("everyday.toml"), load("destructive.toml")
+
+
+def section_throughput(args: argparse.Namespace) -> None:
+    from agentguard.judge import judge_string
+    from agentguard.rules import load_book
+
+    env, cwd = sandbox()
+    book = load_book()
+    everyday, destructive = corpus()
+    for label, cmds in (("everyday agent commands", everyday), ("destructive commands", destructive),
+                        ("everything", everyday + destructive)):
+        for cmd in cmds:  # warm: imports, parser, sqlglot
+            judge_string(cmd, book, cwd=cwd, env=env)
+        count = 0
+        start = time.perf_counter()
+        while time.perf_counter() - start < args.seconds:
+            for cmd in cmds:
+                judge_string(cmd, book, cwd=cwd, env=env)
+            count += len(cmds)
+        rate = count / (time.perf_counter() - start)
+        print(f"  {label:<26} {rate:9,.0f} commands/s  ({len(cmds)} distinct)")
+    shutil.rmtree(Path(env["HOME"]).parent, ignore_errors=True)
+
+
+def section_check(args: argparse.Namespace) -> None:
+    env, cwd = sandbox()
+    python = str(VENV / "python")
+    ag = str(VENV / "agentguard")
+    commands = {
+        "python -c pass": [python, "-c", "pass"],
+        "python -I -S -c pass": [python, "-I", "-S", "-c", "pass"],
+        "check: ls -la (pre-filter)": [ag, "check", "--", "ls -la"],
+        "check: git status (parsed)": [ag, "check", "--", "git status"],
+        "check: terraform destroy": [ag, "check", "--", "terraform destroy -auto-approve"],
+        "check: heredoc commit": [ag, "check", "--", "git commit -m \"$(cat <<'EOF'\nfix: x\nEOF\n)\""],
+    }
+    medians = interleaved(commands, args.rounds, env, cwd)
+    report("one `agentguard check` process, no SQL", medians, "python -c pass", "<= 60 ms")
+    shutil.rmtree(Path(env["HOME"]).parent, ignore_errors=True)
+
+
+SECTIONS = {"throughput": section_throughput, "check": section_check}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=40, help="rounds of each process benchmark (default 40)")
+    parser.add_argument("--seconds", type=float, default=3.0, help="seconds per throughput measurement")
+    parser.add_argument("--section", action="append", choices=sorted(SECTIONS), help="run only these sections")
+    args = parser.parse_args()
+    print(f"agentguard bench: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, {args.rounds} rounds")
+    for name in args.section or list(SECTIONS):
+        print(f"\n== {name}")
+        SECTIONS[name](args)
+
+
+if __name__ == "__main__":
+    main()

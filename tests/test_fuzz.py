@@ -1,0 +1,142 @@
+"""Fuzzing the shell and SQL layers: nothing raises, nothing hangs, and noise never hides a
+destructive command."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import time
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from agentguard.classify import Context
+from agentguard.classify.sql import classify_sql
+from agentguard.judge import judge_argv, judge_string
+from agentguard.model import Invocation
+from agentguard.rules import load_book
+
+BOOK = load_book()
+ENV = {"HOME": "/home/fuzz", "PATH": "/usr/bin:/bin"}
+CWD = "/home/fuzz/project"
+FUZZ = settings(max_examples=300, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+
+SHELL_PIECES = ["rm", "-rf", "/", "~", "psql", "-c", "'", '"', "$(", ")", "`", "${", "}", "<<", "EOF", "\n", "|",
+                "&&", "||", ";", "&", "(", "{", "[[", "]]", "if", "then", "fi", "for", "do", "done", "case", "esac",
+                "\\", "$'\\x72m'", "*", "?", "[", "]", "#", "=", "!", ">", "<", "<<<", "2>&1", "<(", ">(", "eval",
+                "sh", "bash", "sudo", "xargs", "find", "-exec", "{}", ";", "+", "DROP", "TABLE", "x", " ", "\t",
+                "\0", "é", "\udcff", "$$", "$((", "))", "terraform", "destroy", "kubectl", "delete", "curl", "-X"]
+
+
+@FUZZ
+@given(st.text(max_size=400))
+def test_random_text_never_raises(text: str) -> None:
+    verdict = judge_string(text, BOOK, cwd=CWD, env=ENV)
+    assert verdict.decision in ("allow", "confirm", "block")
+
+
+@FUZZ
+@given(st.lists(st.sampled_from(SHELL_PIECES), max_size=60).map(" ".join))
+def test_mangled_shell_never_raises(text: str) -> None:
+    verdict = judge_string(text, BOOK, cwd=CWD, env=ENV)
+    assert verdict.decision in ("allow", "confirm", "block")
+
+
+@FUZZ
+@given(st.sampled_from(["postgres", "mysql", "sqlite"]),
+       st.lists(st.sampled_from(["DROP", "TABLE", "DELETE", "FROM", "WHERE", "1=1", "'", '"', "$$", "$x$", ";", "--",
+                                 "/*", "*/", "(", ")", "x", "DO", "BEGIN", "END", "EXECUTE", "COPY", "PROGRAM",
+                                 "\\!", "\\i", "\n", "WITH", "AS", "SELECT", "UPDATE", "SET", "MERGE", "/*!",
+                                 "é", "\x00", "`"]), max_size=40).map(" ".join))
+def test_mangled_sql_never_raises(dialect: str, sql: str) -> None:
+    ctx = Context(BOOK, ENV)
+    findings = classify_sql(sql, dialect, Invocation(tool="psql", argv=(), cwd=CWD), ctx)
+    assert all(f.rule for f in findings)
+
+
+GUARDED = sorted(t for t in BOOK["tools"] if t != "eval")  # type: ignore[union-attr]
+
+
+@FUZZ
+@given(st.sampled_from(GUARDED), st.lists(st.one_of(st.text(max_size=30), st.sampled_from(SHELL_PIECES)), max_size=20),
+       st.sampled_from(["none", "text", "unknown", "tty", "too-large"]), st.text(max_size=200))
+def test_random_argv_for_every_guarded_tool_never_raises(tool: str, argv: list[str], state: str, stdin: str) -> None:
+    verdict = judge_argv(tool, tuple(argv), BOOK, cwd=CWD, env=ENV, stdin=stdin if state == "text" else None,
+                         stdin_state=state)
+    assert verdict.decision in ("allow", "confirm", "block")
+
+
+DESTRUCTIVE = [
+    "rm -rf ~", "rm -rf /", "rm -rf src", "terraform destroy -auto-approve", "psql -c 'DROP TABLE bookings'",
+    "dropdb app", "kubectl delete ns prod", "aws s3 rb s3://b --force", "railway volume delete --volume v -y",
+    "curl -X DELETE https://api.example.com/x", "git reset --hard", "helm uninstall api",
+]
+NOISE = ["ls", "echo hi", "true", "cd /tmp", "git status", "npm test", "x=1", "pwd", ": noop"]
+
+
+@st.composite
+def wrapped(draw: st.DrawFn) -> str:
+    cmd = draw(st.sampled_from(DESTRUCTIVE))
+    for _ in range(draw(st.integers(0, 4))):
+        how = draw(st.integers(0, 13))
+        if how == 0:
+            cmd = f"{draw(st.sampled_from(NOISE))} {draw(st.sampled_from(['&&', ';', '||', chr(10)]))} {cmd}"
+        elif how == 1:
+            cmd = f"{cmd} {draw(st.sampled_from(['&&', ';', '|', chr(10)]))} {draw(st.sampled_from(NOISE))}"
+        elif how == 2:
+            cmd = f"( {cmd} )"
+        elif how == 3:
+            cmd = f"{{ {cmd}; }}"
+        elif how == 4:
+            cmd = f"bash -c {shlex.quote(cmd)}"
+        elif how == 5:
+            cmd = f"sudo {cmd}" if not cmd.startswith(("cd ", "x=", "(", "{", "if", "for", ":", "echo $")) else f"( {cmd} )"
+        elif how == 6:
+            cmd = f"echo $( {cmd} )"
+        elif how == 7:
+            cmd = f"if true; then {cmd}; fi"
+        elif how == 8:
+            cmd = f"timeout 30 {cmd}" if cmd.split()[0] in BOOK["tools"] else f"( {cmd} )"  # type: ignore[operator]
+        elif how == 9:
+            cmd = f"env FOO=1 {cmd}" if cmd.split()[0] in BOOK["tools"] else f"{{ {cmd}; }}"  # type: ignore[operator]
+        elif how == 10:
+            cmd = f"for i in 1; do {cmd}; done"
+        elif how == 11:
+            cmd = f"f() {{ {cmd}; }}; f"
+        elif how == 12:
+            cmd = f"sh -c {shlex.quote(cmd)}"
+        else:
+            cmd = f"eval {shlex.quote(cmd)}"
+    return cmd
+
+
+@settings(max_examples=400, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+@given(wrapped())
+def test_destructive_command_in_noise_is_never_allowed(text: str) -> None:
+    verdict = judge_string(text, BOOK, cwd=CWD, env=ENV)
+    assert not verdict.allowed, f"allowed: {text!r}"
+
+
+def test_huge_and_deep_inputs_return_quickly() -> None:
+    cases = [
+        "echo " + "a" * 2_000_000,
+        "rm -rf " + "x/" * 200_000,
+        "true && " * 5_000 + "rm -rf ~",
+        "echo " + "$(" * 5_000 + "x" + ")" * 5_000,
+        "psql -c '" + "DELETE FROM t; " * 20_000 + "'",
+        "bash -c " * 50 + "ls",
+    ]
+    for text in cases:
+        start = time.monotonic()
+        verdict = judge_string(text, BOOK, cwd=CWD, env=ENV)
+        assert time.monotonic() - start < 20, text[:60]
+        assert verdict.decision in ("allow", "confirm", "block")
+    assert not judge_string(cases[2], BOOK, cwd=CWD, env=ENV).allowed
+    assert not judge_string(cases[4], BOOK, cwd=CWD, env=ENV).allowed
+
+
+def test_non_utf8_bytes_are_judged() -> None:
+    text = os.fsdecode(b"rm -rf \xff\xfe ~")
+    assert not judge_string(text, BOOK, cwd=CWD, env=ENV).allowed
+    argv = (os.fsdecode(b"-c"), os.fsdecode(b"DROP TABLE \xff"))
+    assert not judge_argv("psql", argv, BOOK, cwd=CWD, env=ENV).allowed

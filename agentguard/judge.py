@@ -183,6 +183,17 @@ def findings_for_invocation(inv: Invocation, ctx: Context, depth: int = 0) -> li
     return found
 
 
+INTERNAL_ERROR = "agentguard.internal-error"
+
+
+def internal_error(source: str, error: BaseException) -> Finding:
+    """A bug in agentguard must not let a command through: it becomes a finding that needs a human."""
+    return Finding(rule=INTERNAL_ERROR, severity="high",
+                   why="agentguard failed while judging this command, so it cannot say it is safe.",
+                   instead="Report the error (agentguard log has it); a human can approve the command meanwhile.",
+                   command=source[:200], detail=f"{type(error).__name__}: {error}"[:300])
+
+
 def dedupe(findings: list[Finding]) -> tuple[Finding, ...]:
     seen = set()
     out = []
@@ -201,7 +212,10 @@ def judge_string(text: str, book: dict[str, object], *, cwd: str | None = None,
     from agentguard.policy import decide
 
     ctx = Context(book, os.environ if env is None else env, actor, trace)
-    findings = dedupe(findings_for_string(text, ctx, cwd=cwd or os.getcwd()))
+    try:
+        findings = dedupe(findings_for_string(text, ctx, cwd=cwd or os.getcwd()))
+    except Exception as e:  # fail closed on our own bugs
+        findings = (internal_error(text, e),)
     return Verdict(decide(findings, actor, policy), findings)
 
 
@@ -214,5 +228,8 @@ def judge_argv(tool: str, argv: tuple[str, ...], book: dict[str, object], *, cwd
     ctx = Context(book, env, actor)
     inv = Invocation(tool=os.path.basename(tool), argv=tuple(argv), cwd=cwd, env=target_env(env), stdin=stdin,
                      stdin_state=stdin_state, actor=actor)
-    findings = dedupe(findings_for_invocation(inv, ctx))
+    try:
+        findings = dedupe(findings_for_invocation(inv, ctx))
+    except Exception as e:  # fail closed on our own bugs
+        findings = (internal_error(inv.describe(), e),)
     return Verdict(decide(findings, actor, policy), findings)

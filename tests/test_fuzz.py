@@ -19,7 +19,9 @@ from agentguard.rules import load_book
 BOOK = load_book()
 ENV = {"HOME": "/home/fuzz", "PATH": "/usr/bin:/bin"}
 CWD = "/home/fuzz/project"
-FUZZ = settings(max_examples=300, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+# FUZZ_EXAMPLES=5000 scripts/test tests/test_fuzz.py runs a deeper search than the default.
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "300"))
+FUZZ = settings(max_examples=EXAMPLES, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
 
 SHELL_PIECES = ["rm", "-rf", "/", "~", "psql", "-c", "'", '"', "$(", ")", "`", "${", "}", "<<", "EOF", "\n", "|",
                 "&&", "||", ";", "&", "(", "{", "[[", "]]", "if", "then", "fi", "for", "do", "done", "case", "esac",
@@ -110,7 +112,7 @@ def wrapped(draw: st.DrawFn) -> str:
     return cmd
 
 
-@settings(max_examples=400, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES + 100, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
 @given(wrapped())
 def test_destructive_command_in_noise_is_never_allowed(text: str) -> None:
     verdict = judge_string(text, BOOK, cwd=CWD, env=ENV)
@@ -140,3 +142,27 @@ def test_non_utf8_bytes_are_judged() -> None:
     assert not judge_string(text, BOOK, cwd=CWD, env=ENV).allowed
     argv = (os.fsdecode(b"-c"), os.fsdecode(b"DROP TABLE \xff"))
     assert not judge_argv("psql", argv, BOOK, cwd=CWD, env=ENV).allowed
+
+
+def test_an_internal_error_fails_closed(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import agentguard.classify.files as files
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(files, "classify", broken)
+    monkeypatch.setattr("agentguard.classify._MODULES", {})
+    monkeypatch.setitem(__import__("sys").modules, "agentguard.classify.files", files)
+    verdict = judge_string("rm -rf build", BOOK, cwd=CWD, env=ENV)
+    assert verdict.decision == "confirm"
+    assert verdict.findings[0].rule == "agentguard.internal-error"
+    assert "simulated bug" in verdict.findings[0].detail
+
+
+def test_a_fifo_named_as_input_does_not_hang(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    fifo = tmp_path / "q.sql"
+    os.mkfifo(fifo)
+    start = time.monotonic()
+    verdict = judge_string("psql -f q.sql; psql < q.sql; bash q.sql", BOOK, cwd=str(tmp_path), env=ENV)
+    assert time.monotonic() - start < 10
+    assert not verdict.allowed

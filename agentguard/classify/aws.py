@@ -7,9 +7,8 @@ that file is read so that ``SkipFinalSnapshot: true`` counts as if it were on th
 
 from __future__ import annotations
 
-import os
-
 from agentguard.classify.matcher import declared_findings, parse_args
+from agentguard.classify.sources import read_text
 from agentguard.model import Finding, Invocation
 
 TYPE_CHECKING = False
@@ -43,11 +42,6 @@ def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Fin
 def _read_input(spec: str, inv: Invocation) -> str | None:
     if not spec.startswith(("file://", "fileb://")):
         return spec  # inline JSON or YAML
-    path = spec.split("://", 1)[1]
-    if inv.remote or not (inv.cwd or os.path.isabs(path)):
+    if inv.remote:
         return None
-    try:
-        with open(os.path.join(inv.cwd, path), encoding="utf-8", errors="replace") as f:
-            return f.read(1024 * 1024)
-    except OSError:
-        return None
+    return read_text(spec.split("://", 1)[1], inv.cwd, 1024 * 1024)

@@ -6,8 +6,7 @@ redis-cli takes its command as arguments or, one per line, on stdin; mongosh tak
 
 from __future__ import annotations
 
-import os
-
+from agentguard.classify.sources import read_text
 from agentguard.model import Finding, Invocation
 
 TYPE_CHECKING = False
@@ -118,8 +117,4 @@ def _mongo(inv: Invocation, ctx: Context) -> list[Finding]:
 
 
 def _read(path: str, inv: Invocation) -> str | None:
-    try:
-        with open(os.path.join(inv.cwd or ".", path), encoding="utf-8", errors="replace") as f:
-            return f.read(4 * 1024 * 1024)
-    except OSError:
-        return None
+    return None if inv.remote else read_text(path, inv.cwd, 4 * 1024 * 1024)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 
+from agentguard.classify.sources import read_text
 from agentguard.model import Finding, Invocation
 
 TYPE_CHECKING = False
@@ -88,17 +89,11 @@ def _read_body(spec: str, inv: Invocation, req: Request) -> None:
             else:
                 req.unreadable.append("stdin")
             return
-        full = path if os.path.isabs(path) else os.path.join(inv.cwd or ".", path)
-        try:
-            with open(full, "rb") as f:
-                data = f.read(MAX_BODY + 1)
-        except OSError:
+        text = None if inv.remote else read_text(path, inv.cwd, MAX_BODY)
+        if text is None:
             req.unreadable.append(path)
-            return
-        if len(data) > MAX_BODY:
-            req.unreadable.append(path)
-            return
-        req.bodies.append(data.decode("utf-8", "surrogateescape"))
+        else:
+            req.bodies.append(text)
     else:
         req.bodies.append(spec)
 
@@ -171,11 +166,7 @@ def _curlrc(inv: Invocation, req: Request) -> None:
     if not home or inv.remote:
         return
     path = os.path.join(home, ".curlrc")
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            text = f.read(65536).lower()
-    except OSError:
-        return
+    text = (read_text(path, limit=65536) or "").lower()
     for line in text.splitlines():
         key = line.strip().lstrip("-").split("=", 1)[0].split(None, 1)[0] if line.strip() else ""
         if key in ("x", "request", "d", "data", "data-raw", "data-binary", "json", "upload-file", "t", "f", "form"):

@@ -6,11 +6,10 @@ judged on its own, with the environment's variables (a production ``DATABASE_URL
 
 from __future__ import annotations
 
-import os
-
 from agentguard.classify import unrecognised
 from agentguard.classify.http import judge_graphql
 from agentguard.classify.matcher import declared_findings, parse_args
+from agentguard.classify.sources import read_text
 from agentguard.model import Finding, Invocation
 
 TYPE_CHECKING = False
@@ -32,12 +31,11 @@ def _api(inv: Invocation, args, ctx: Context) -> list[Finding]:  # type: ignore[
     unreadable = ""
     path = args.value("--file", "-f")
     if path:
-        full = path if os.path.isabs(path) else os.path.join(inv.cwd or ".", path)
-        try:
-            with open(full, encoding="utf-8", errors="surrogateescape") as f:
-                bodies.append(f.read(4 * 1024 * 1024))
-        except OSError:
+        text = None if inv.remote else read_text(path, inv.cwd, 4 * 1024 * 1024)
+        if text is None:
             unreadable = f"cannot read {path}"
+        else:
+            bodies.append(text)
     bodies += args.words[1:]
     if not bodies:
         if inv.stdin_state == "text" and inv.stdin:

@@ -714,20 +714,9 @@ def decode_ansi_c(body: str) -> str:
 
 
 def _read_text(path: str, cwd: str) -> str | None:
-    """A small file's text, or None when it is missing, unreadable, too large or not a regular file."""
-    if cwd == UNKNOWN_CWD and not path.startswith("/"):
-        return None
-    full = os.path.join(cwd, path)
-    try:
-        with open(full, "rb") as f:
-            if not os.path.isfile(full):
-                return None
-            data = f.read(MAX_READ + 1)
-    except OSError:
-        return None
-    if len(data) > MAX_READ:
-        return None
-    return data.decode("utf-8", "surrogateescape")
+    from agentguard.classify.sources import read_text
+
+    return read_text(path, "" if cwd == UNKNOWN_CWD else cwd, MAX_READ)
 
 
 def _echo_output(args: list[Word]) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 
+from agentguard.classify.sources import read_text
 from agentguard.classify.sql import classify_sql
 from agentguard.model import Finding, Invocation
 
@@ -86,15 +87,7 @@ def _operands(argv: tuple[str, ...], with_value: set[str]) -> list[str]:
 
 
 def _read_file(path: str, cwd: str) -> str | None:
-    full = path if os.path.isabs(path) else os.path.join(cwd or ".", path)
-    try:
-        with open(full, "rb") as f:
-            data = f.read(MAX_FILE + 1)
-    except OSError:
-        return None
-    if len(data) > MAX_FILE:
-        return None
-    return data.decode("utf-8", "surrogateescape")
+    return read_text(path, cwd, MAX_FILE)
 
 
 def _stdin_findings(inv: Invocation, ctx: Context, dialect: str, meta) -> list[Finding]:  # type: ignore[no-untyped-def]

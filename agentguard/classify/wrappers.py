@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 
+from agentguard.classify.sources import read_text
 from agentguard.model import Finding, Invocation
 
 TYPE_CHECKING = False
@@ -294,16 +295,8 @@ def _xargs(inv: Invocation) -> tuple[list[Invocation | Script], list[Finding]]:
 
 
 def _read_words(path: str | None, cwd: str) -> list[str] | None:
-    if not path:
-        return None
-    try:
-        with open(os.path.join(cwd or ".", path), "rb") as f:
-            data = f.read(MAX_SCRIPT_FILE + 1)
-    except OSError:
-        return None
-    if len(data) > MAX_SCRIPT_FILE:
-        return None
-    return data.decode("utf-8", "surrogateescape").split()
+    text = read_text(path or "", cwd, MAX_SCRIPT_FILE)
+    return None if text is None else text.split()
 
 
 _FIND_GLOBAL = {"-H", "-L", "-P"}
@@ -453,15 +446,16 @@ def _source_file(inv: Invocation, ctx: Context, index: int) -> tuple[list[Invoca
         return [], []
     if inv.is_dynamic(index) or inv.is_glob(index):
         return [], [ctx.finding("shell.dynamic-script", inv, inv.argv[index])]
-    path = os.path.join(inv.cwd or ".", inv.argv[index])
-    try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_SCRIPT_FILE + 1)
-    except OSError:
+    name = inv.argv[index]
+    path = name if os.path.isabs(name) else os.path.join(inv.cwd or ".", name)
+    text = None if inv.remote else read_text(path, limit=MAX_SCRIPT_FILE)
+    if text is None:
+        if os.path.isfile(path):
+            return [], [ctx.finding("shell.unparsable", inv, f"{name} is too large or unreadable")]
         return [], []  # nothing to read here; if it appears later, the shims judge what it runs
-    if len(data) > MAX_SCRIPT_FILE or b"\0" in data[:4096]:
-        return [], [ctx.finding("shell.unparsable", inv, f"{inv.argv[index]} is too large or binary to read")]
-    return [Script(data.decode("utf-8", "surrogateescape"), f"{inv.tool} {inv.argv[index]}", inv)], []
+    if "\0" in text[:4096]:
+        return [], [ctx.finding("shell.unparsable", inv, f"{name} is a binary file")]
+    return [Script(text, f"{inv.tool} {name}", inv)], []
 
 
 def _eval(inv: Invocation, ctx: Context) -> tuple[list[Invocation | Script], list[Finding]]:

@@ -50,6 +50,8 @@ def make_project(home: Path) -> Path:
     (project / "README.md").write_text("# project\n")
     (project / "config.yaml").write_text("a: 1\n")
     (project / "app.log").write_text("log\n")
+    (project / "infra").mkdir()
+    (project / "infra" / "terraform.tfstate").write_text('{"version": 4}\n')
     (project / ".env.example").write_text("A=1\n")
     # Real secrets files: overwriting them with `> .env` loses them (creating a new one would not).
     (project / ".env").write_text("DATABASE_URL=postgres://app@localhost/app\n")

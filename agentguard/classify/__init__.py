@@ -27,6 +27,7 @@ CLASSIFIERS: dict[str, str | None] = {
     "containers": None,
     "datastores": "datastores",
     "platforms": None,
+    "migrations": None,
 }
 
 

@@ -34,7 +34,9 @@ DISPOSABLE_DIRS = frozenset({
     ".sass-cache", ".angular", ".expo", "bower_components", "jspm_packages", ".docusaurus", "storybook-static",
     ".vite", ".webpack", "cmake-build-debug", "cmake-build-release", "_build", ".build", "DerivedData",
     ".venv", "venv", ".virtualenv", "site-packages", ".bundle", "vendor/bundle", "Pods", ".dart_tool",
-    ".pub-cache", "obj", "bin/Debug", "bin/Release",
+    ".pub-cache", "obj", "bin/Debug", "bin/Release", ".nyc_output", ".eslintcache", ".serverless", ".aws-sam", "cdk.out",
+    ".vercel", ".netlify", ".output", ".pnpm-store", ".yarn/cache", ".npm", "logs", "log", "Caches", ".cargo/registry",
+    ".stylelintcache", ".jest-cache", "jest_cache", ".ipynb_checkpoints", ".pytype", ".pyre", "site", "public/build",
 })
 DISPOSABLE_FILES = ("*.pyc", "*.pyo", "*.o", "*.obj", "*.a", "*.so.tmp", "*.class", "*.log", "*.tmp",
                     "*.temp", "*.swp", "*.swo", "*~", ".DS_Store", "*.egg-info", ".coverage", ".coverage.*",
@@ -56,6 +58,7 @@ DATABASE_FILES = ("*.db", "*.sqlite", "*.sqlite3", "*.sqlite-*", "*.sqlite3-*", 
 DATABASE_DIRS = ("pgdata", "pg_data", "postgres-data", "postgres_data", "postgresql-data", "mysql-data",
                  "mysql_data", "mariadb-data", "mongo-data", "mongodb-data", "redis-data", "db-data",
                  "db_data", "data/db", "pg_wal", "pg_xlog")
+IAC_STATE = ("*.tfstate", "*.tfstate.backup", "terraform.tfstate.d", ".terraform.tfstate.lock.info", "*.tfstate.*")
 BACKUP_NAMES = ("backup", "backups", "*-backup", "*_backup", "*-backups", "*_backups", "*.bak", "*.backup",
                 "*.bak.*", "snapshots", ".snapshots", "backup-*", "backup_*", "*.old.db")
 CODE_SUFFIXES = (".py", ".js", ".ts", ".sh", ".md", ".txt", ".yml", ".yaml", ".json", ".toml", ".rb", ".go",
@@ -145,6 +148,8 @@ def categories(target: Target, *, recursive: bool) -> list[tuple[str, str]]:
         found.append(("files.database", f"{raw} is a database or dump"))
     if _backup(parts):
         found.append(("files.backups", f"{raw} is a backup"))
+    if any(_any(IAC_STATE, p) for p in parts):
+        found.append(("files.iac-state", f"{raw} is infrastructure state"))
     return found
 
 
@@ -330,6 +335,8 @@ def _judge_glob(inv: Invocation, ctx: Context, raw: str, cwd: str, home: str, re
     everything = all(p in ("*", "**", ".*", "*.*", "?*", ".??*", "[!.]*") for p in pattern)
     deep = "**" in pattern or recursive
     bt = Target(base, "" if inv.remote else cwd, home)
+    if everything and bt.abs.rstrip("/") in ("/tmp", "/var/tmp", "/private/tmp", os.environ.get("TMPDIR", "/tmp").rstrip("/")):
+        return []  # emptying the temp directory loses nothing that was meant to be kept
     if everything:
         cats = [c for c in categories(bt, recursive=deep) if not (c[0] == "files.ancestor" and bt.abs == bt.cwd)]
         found = [ctx.finding(rule_id, inv, f"{raw}: {detail}") for rule_id, detail in cats]
@@ -381,6 +388,19 @@ def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Fin
         return _find(inv, ctx)
     if tool in ("wipefs", "sgdisk") or tool.startswith(("mkfs", "mke2fs", "mkswap")):
         return _format(inv, ctx)
+    if tool == "rsync":
+        dry = any(a in ("-n", "--dry-run") or (a.startswith("-") and not a.startswith("--") and "n" in a[1:])
+                  for a in inv.argv)
+        deleting = [a for a in inv.argv if a.startswith("--delete") or a == "--remove-source-files"]
+        return [ctx.finding("files.sync-delete", inv, " ".join(deleting))] if deleting and not dry else []
+    if tool == "rclone":
+        words = [a for a in inv.argv if not a.startswith("-")]
+        if "--dry-run" in inv.argv or "-n" in inv.argv or not words:
+            return []
+        if words[0] in ("purge", "delete", "deletefile", "rmdir", "rmdirs", "cleanup"):
+            return [ctx.finding("files.remote-purge", inv, " ".join(words[:2]))]
+        if words[0] in ("sync", "move", "moveto", "bisync"):
+            return [ctx.finding("files.sync-delete", inv, f"rclone {words[0]}")]
     return []
 
 
@@ -516,7 +536,7 @@ def overwrite_findings(path: str, dynamic: bool, source: str, cwd: str, ctx: Con
     if _is_device(path):
         return [ctx.finding("files.device", inv, f"> {path}")]
     t = Target(path, cwd, ctx.env.get("HOME", ""))
-    keep = ("files.database", "files.credentials", "files.git", "files.backups", "files.system-file")
+    keep = ("files.database", "files.credentials", "files.git", "files.backups", "files.system-file", "files.iac-state")
     # Redirecting into a file that does not exist yet (a new dump, a scratch file) destroys nothing.
     if t.abs and not os.path.lexists(t.abs) and not t.inside(t.home + "/.ssh") and not t.abs.startswith("/etc/"):
         return []

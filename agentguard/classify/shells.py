@@ -161,6 +161,8 @@ def scan_code(code: str, lang: str, inv: Invocation, ctx: Context, depth: int) -
             found += scan_code(lit, lang, inv, ctx, depth + 1)
     for name, args_text in calls(code, DELETE_CALLS[lang], lang == "python"):
         lit = first_literal(args_text, lang)
+        if lit is None and name.startswith("."):
+            lit = _receiver_literal(code, name, lang)
         if lit is None or "\0" in lit:
             found.append(ctx.finding("shell.interpreter-delete", inv, f"{name}(…) with a computed path"))
             continue
@@ -175,6 +177,18 @@ def scan_code(code: str, lang: str, inv: Invocation, ctx: Context, depth: int) -
 
             found += classify_sql(lit, "postgres", inv, ctx)
     return found
+
+
+def _receiver_literal(code: str, name: str, lang: str) -> str | None:
+    """`Path('x.txt').unlink()`: the path is the literal given to the object the method is called on."""
+    k = code.find(name + "(")
+    head = code[:k].rstrip()
+    if not head.endswith(")"):
+        return None
+    open_paren = head.rfind("(")
+    if open_paren < 0 or not head[:open_paren].rstrip().endswith(("Path", "pathlib.Path", "PosixPath")):
+        return None
+    return first_literal(head[open_paren + 1:], lang)
 
 
 def _judge_shell_call(name: str, args_text: str, lang: str, inv: Invocation, ctx: Context) -> list[Finding]:

@@ -51,6 +51,9 @@ def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Fin
         return _mysql(inv, ctx)
     if tool in ("sqlite3", "sqlite"):
         return _sqlite(inv, ctx)
+    if tool == "pg_dropcluster":
+        ops = _operands(inv.argv, set())
+        return [ctx.finding("sql.drop-database", inv, f"pg_dropcluster {' '.join(ops)}")] if ops else []
     if tool in ("dropdb",):
         names = [a for a in _operands(inv.argv, {"-h", "--host", "-p", "--port", "-U", "--username",
                                                   "--maintenance-db"})]

@@ -33,6 +33,9 @@ def split_globals(argv: tuple[str, ...]) -> tuple[list[str], list[str]]:
 def effective_argv(inv: Invocation) -> tuple[list[str], list[str], str]:
     """(global options, subcommand + args with TF_CLI_ARGS* spliced in, note on where flags came from)."""
     globals_, rest = split_globals(inv.argv)
+    if inv.tool == "terragrunt" and rest[:1] in (["run-all"], ["run"]):
+        # terragrunt run-all destroy / terragrunt run --all -- destroy: the terraform command follows
+        rest = [a for a in rest[1:] if a not in ("--all", "-all", "--")]
     rest = ["-" + a.lstrip("-") if a.startswith("--") and len(a) > 2 else a for a in rest]
     note = ""
     if rest:

@@ -98,11 +98,61 @@ _SIMPLE = {
 }
 
 
+# Runners that start a command with a prepared environment (secrets, a virtualenv, a toolchain):
+# name → (the subcommand that runs something or "", positional arguments before the command,
+#         options that take a value)
+RUNNERS: dict[str, tuple[str, int, set[str]]] = {
+    "uv": ("run", 0, {"--with", "--python", "-p", "--project", "--directory", "--env-file", "--group", "--extra",
+                      "--package", "--index", "--with-requirements", "--from"}),
+    "uvx": ("", 0, {"--with", "--python", "-p", "--from", "--index"}),
+    "poetry": ("run", 0, {"-C", "--directory", "-P", "--project"}),
+    "pipenv": ("run", 0, set()),
+    "pdm": ("run", 0, {"-p", "--project"}),
+    "hatch": ("run", 0, {"-e", "--env"}),
+    "rye": ("run", 0, set()),
+    "pixi": ("run", 0, {"-e", "--environment", "--manifest-path"}),
+    "bundle": ("exec", 0, {"--gemfile"}),
+    "npm": ("exec", 0, {"-w", "--workspace", "-c", "--call", "-p", "--package"}),
+    "pnpm": ("exec", 0, {"-C", "--dir", "--filter", "-F"}),
+    "yarn": ("dlx", 0, {"-p", "--package"}),
+    "conda": ("run", 0, {"-n", "--name", "-p", "--prefix", "--cwd"}),
+    "mamba": ("run", 0, {"-n", "--name", "-p", "--prefix"}),
+    "micromamba": ("run", 0, {"-n", "--name", "-p", "--prefix"}),
+    "devbox": ("run", 0, {"-c", "--config"}),
+    "mise": ("exec", 0, {"-C", "--cd", "-E", "--env"}),
+    "rtx": ("exec", 0, set()),
+    "asdf": ("exec", 0, set()),
+    "fnm": ("exec", 0, {"--using"}),
+    "volta": ("run", 0, {"--node", "--npm", "--yarn"}),
+    "op": ("run", 0, {"--env-file", "--account"}),
+    "doppler": ("run", 0, {"-p", "--project", "-c", "--config", "--command", "--mount"}),
+    "infisical": ("run", 0, {"--env", "--path", "--projectId", "--token", "--domain"}),
+    "dotenvx": ("run", 0, {"-f", "--env-file", "-e", "--env"}),
+    "dotenv": ("", 0, {"-e", "-v", "-c"}),
+    "env-cmd": ("", 0, {"-f", "--file", "-e", "--environments", "-r", "--rc-file"}),
+    "cross-env": ("", 0, set()),
+    "chamber": ("exec", 1, {"-b", "--backend"}),
+    "teller": ("run", 0, {"-c", "--config"}),
+    "aws-vault": ("exec", 1, {"-d", "--duration", "-t", "--mfa-token", "-j", "--json", "--region"}),
+    "sops": ("exec-env", 1, set()),
+    "direnv": ("exec", 1, set()),
+    "with-contenv": ("", 0, set()),
+    "nix": ("develop", 0, {"--profile", "-f", "--file", "-i"}),
+}
+
+
 def unwrap(inv: Invocation, ctx: Context) -> tuple[list[Invocation | Script], list[Finding]]:
     name = inv.tool
     argv = inv.argv
     if name in _SIMPLE:
         return _simple(inv, ctx)
+    if name in RUNNERS:
+        return _runner(inv, ctx)
+    if name == "nix-shell":
+        for k, tok in enumerate(argv):
+            if tok in ("--run", "--command") and k + 1 < len(argv):
+                return [Script(argv[k + 1], "nix-shell --run", inv)], []
+        return [], []
     if name == "env":
         return _env(inv)
     if name == "timeout":
@@ -136,7 +186,80 @@ def unwrap(inv: Invocation, ctx: Context) -> tuple[list[Invocation | Script], li
         return _docker(inv), []
     if name == "railway":
         return _railway(inv), []
-    return [], []
+    if name in SCRIPT_INTERPRETERS:
+        return _script_file(inv), []
+    return _after_dashdash(inv, ctx), []
+
+
+_EXTRA_SUBCOMMANDS = {"pnpm": {"dlx"}, "mise": {"x"}, "npm": {"x"}}
+
+
+def _runner(inv: Invocation, ctx: Context) -> tuple[list[Invocation | Script], list[Finding]]:
+    sub, positionals, with_value = RUNNERS[inv.tool]
+    argv = inv.argv
+    start = 0
+    if sub:
+        # `yarn run x`, `npm run x` run package.json scripts: the shims see what those scripts do.
+        if not argv or argv[0] not in {sub} | _EXTRA_SUBCOMMANDS.get(inv.tool, set()):
+            return [], []
+        start = 1
+    via = f"{inv.tool} {argv[0]}" if sub else inv.tool
+    if inv.tool == "nix":
+        for k, tok in enumerate(argv):
+            if tok in ("-c", "--command") and k + 1 < len(argv):
+                return [inv.inner(k + 1, via)], []
+        return [], []
+    if "--" in argv[start:]:
+        k = argv.index("--", start)
+        return ([inv.inner(k + 1, via)] if k + 1 < len(argv) else []), []
+    i = _skip_options(argv, start, {o for o in with_value if not o.startswith("--")},
+                      {o for o in with_value if o.startswith("--")})
+    while inv.tool in ("cross-env", "env-cmd", "dotenv") and i < len(argv) and "=" in argv[i] \
+            and not argv[i].startswith("-"):
+        i += 1  # cross-env NODE_ENV=test cmd
+    i += positionals
+    return ([inv.inner(i, via)] if i < len(argv) else []), []
+
+
+SCRIPT_INTERPRETERS = frozenset({"python", "python3", "python2", "pypy3", "php", "ruby", "node", "nodejs", "perl",
+                                 "bun", "deno"})
+_INTERPRETER_VALUE = {"-m", "-W", "-X", "-c", "-e", "-E", "-r", "-I", "--require", "-d", "-b", "-B"}
+
+
+def _script_file(inv: Invocation) -> list[Invocation | Script]:
+    """`python manage.py flush`, `php artisan migrate:fresh`: the script is the program that runs."""
+    argv = inv.argv
+    i = 0
+    while i < len(argv):
+        tok = argv[i]
+        if tok in ("-c", "-e", "-E", "-r", "--eval", "-p", "--print", "-m"):
+            return []  # inline code or a module: shells.py reads the inline code
+        if tok.startswith("-"):
+            i += 2 if tok in _INTERPRETER_VALUE else 1
+            continue
+        break
+    if inv.tool in ("deno", "bun") and i < len(argv) and argv[i] in ("run", "x"):
+        i += 1
+    if i >= len(argv) or argv[i] == "-" or inv.is_dynamic(i):
+        return []
+    return [inv.inner(i, f"{inv.tool} script")]
+
+
+def _after_dashdash(inv: Invocation, ctx: Context) -> list[Invocation | Script]:
+    """An unknown program given `-- PROGRAM …` where PROGRAM is one agentguard judges is almost
+    certainly a wrapper (a secrets runner, a task runner): judge PROGRAM too."""
+    from agentguard.rules import family_of
+
+    if "--" not in inv.argv or inv.tool in ("git", "grep", "rg", "find", "echo", "printf", "ls", "cat", "man",
+                                            "which", "type", "command"):
+        return []
+    k = inv.argv.index("--")
+    if k + 1 >= len(inv.argv) or inv.is_dynamic(k + 1):
+        return []
+    follower = os.path.basename(inv.argv[k + 1])
+    if family_of(ctx.book, follower) is None and follower not in _SIMPLE and follower not in SHELLS:
+        return []
+    return [inv.inner(k + 1, f"{inv.tool} --")]
 
 
 def _simple(inv: Invocation, ctx: Context) -> tuple[list[Invocation | Script], list[Finding]]:
@@ -522,11 +645,33 @@ def _docker(inv: Invocation) -> list[Invocation | Script]:
         k = argv.index("exec") if "exec" in argv else argv.index("run")
         i = _skip_options(argv, k + 1, {"-e", "-u", "-w", "--index"}, {"--env", "--user", "--workdir", "--index"})
         return [inv.inner(i + 1, "docker exec", cwd="")] if i + 1 < len(argv) else []
+    if words[:1] == ["run"] or words[:2] == ["container", "run"]:
+        return _docker_run(inv)
     if words[:1] != ["exec"] and words[:2] != ["container", "exec"]:
         return []
     k = argv.index("exec")
     i = _skip_options(argv, k + 1, {"-e", "-u", "-w"}, {"--env", "--env-file", "--user", "--workdir", "--detach-keys"})
     return [inv.inner(i + 1, "docker exec", cwd="")] if i + 1 < len(argv) else []
+
+
+_DOCKER_RUN_VALUE = {"-v", "-e", "-p", "-w", "-u", "-l", "-m", "-h", "-a", "-c", "--volume", "--env", "--publish",
+                     "--workdir", "--user", "--label", "--memory", "--hostname", "--name", "--env-file",
+                     "--network", "--net", "--entrypoint", "--mount", "--platform", "--cpus", "--restart",
+                     "--add-host", "--cap-add", "--cap-drop", "--device", "--tmpfs", "--volumes-from", "--log-driver",
+                     "--log-opt", "--pull", "--gpus", "--ipc", "--pid", "--runtime", "--shm-size", "--stop-signal",
+                     "--ulimit", "--security-opt", "--dns", "--expose", "--label-file", "--link", "--cidfile",
+                     "--health-cmd", "--userns", "--uts", "--cgroupns", "--isolation", "--storage-opt", "--sysctl"}
+
+
+def _docker_run(inv: Invocation) -> list[Invocation | Script]:
+    """docker run [options] IMAGE [CMD…]: CMD runs in a container, possibly on mounted host paths."""
+    argv = inv.argv
+    k = argv.index("run")
+    i = _skip_options(argv, k + 1, {o for o in _DOCKER_RUN_VALUE if not o.startswith("--")},
+                      {o for o in _DOCKER_RUN_VALUE if o.startswith("--")})
+    if i + 1 >= len(argv):
+        return []
+    return [inv.inner(i + 1, "docker run", cwd="")]
 
 
 def _railway(inv: Invocation) -> list[Invocation | Script]:

@@ -29,6 +29,14 @@ def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Fin
         return []
     found = declared_findings(pack, inv, args)
     op = args.words[1] if len(args.words) > 1 else ""
+    for option in ("--change-batch", "--request-items", "--cli-input-json", "--cli-input-yaml"):
+        payload = args.value(option)
+        if payload is None:
+            continue
+        text = _read_input(payload, inv)
+        compact = "".join((text or "").split()).lower()
+        if '"action":"delete"' in compact or "action=delete" in compact or '"deleterequest"' in compact:
+            found.append(ctx.finding("aws.delete", inv, f"{option} deletes records"))
     spec = args.value("--cli-input-json", "--cli-input-yaml")
     if spec is not None and not op.startswith(READ_PREFIXES):
         text = _read_input(spec, inv)

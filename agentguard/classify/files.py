@@ -376,8 +376,10 @@ def _strip_brackets(part: str) -> str:
 
 def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Finding]:
     tool = inv.tool
-    if tool in ("rm", "rimraf", "unlink", "rmdir"):
+    if tool in ("rm", "rimraf", "unlink", "rmdir", "srm"):
         return _rm(inv, ctx)
+    if tool in ("cp", "mv", "install", "tee", "ln"):
+        return _overwrite(inv, ctx)
     if tool == "shred":
         return _shred(inv, ctx)
     if tool == "truncate":
@@ -414,6 +416,52 @@ def _rm(inv: Invocation, ctx: Context) -> list[Finding]:
         return found + [f for f in judge_targets(inv, ctx, opts.targets, recursive=False, verb="rmdir")
                         if f.rule in ("files.root", "files.home", "files.system-dir", "files.git", "files.backups")]
     found += judge_targets(inv, ctx, opts.targets, recursive=recursive, verb=inv.tool, force=opts.force)
+    return found
+
+
+_COPY_VALUE = {"-t", "--target-directory", "-S", "--suffix", "-m", "--mode", "-o", "--owner", "-g", "--group",
+               "--backup", "--reflink", "--sparse", "--preserve", "--no-preserve", "--context"}
+
+
+def _overwrite(inv: Invocation, ctx: Context) -> list[Finding]:
+    """cp/mv/install/ln -f onto an existing protected file replace it; tee empties its files."""
+    argv = inv.argv
+    operands: list[int] = []
+    target_dir = None
+    i = 0
+    while i < len(argv):
+        tok = argv[i]
+        if tok == "--":
+            operands += range(i + 1, len(argv))
+            break
+        if tok in ("-t", "--target-directory") and i + 1 < len(argv):
+            target_dir = i + 1
+            i += 2
+            continue
+        if tok.startswith("-") and tok != "-":
+            i += 2 if tok in _COPY_VALUE and "=" not in tok else 1
+            continue
+        operands.append(i)
+        i += 1
+    if inv.tool == "tee":
+        if any(a in ("-a", "--append") for a in argv):
+            return []
+        dests = operands
+    elif target_dir is not None or len(operands) < 2:
+        return []  # copying into a directory adds files; it replaces nothing protected by name
+    else:
+        dests = [operands[-1]]
+    home = _home(inv, ctx)
+    keep = ("files.database", "files.credentials", "files.git", "files.backups", "files.system-file", "files.iac-state")
+    found: list[Finding] = []
+    for k in dests:
+        if inv.is_dynamic(k) or inv.is_glob(k):
+            continue
+        t = Target(inv.argv[k], "" if inv.remote else inv.cwd, home)
+        if not (t.abs and os.path.isfile(t.abs)):
+            continue  # nothing there yet, or a directory the file lands in
+        found += [ctx.finding(r, inv, f"{inv.tool} replaces {inv.argv[k]}: {d}")
+                  for r, d in categories(t, recursive=False) if r in keep]
     return found
 
 

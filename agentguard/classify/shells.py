@@ -176,7 +176,19 @@ def scan_code(code: str, lang: str, inv: Invocation, ctx: Context, depth: int) -
             from agentguard.classify.sql import classify_sql
 
             found += classify_sql(lit, "postgres", inv, ctx)
+        if "mutation" in lit:
+            from agentguard.classify.http import judge_graphql
+
+            found += judge_graphql([lit], inv, ctx, "http.graphql-destructive", "http.graphql-unreadable")[0]
+    # HTTP deletes from code: requests.delete(…), axios.delete(…), fetch(url, {method: "DELETE"})
+    if any(call in code for call in HTTP_DELETE_CALLS) or "DELETE" in literals:
+        found.append(ctx.finding("http.delete", inv, "an inline script sends an HTTP DELETE"))
     return found
+
+
+HTTP_DELETE_CALLS = ("requests.delete(", "httpx.delete(", "session.delete(", "client.delete(", "axios.delete(",
+                     "HTTParty.delete(", "RestClient.delete(", "Net::HTTP::Delete", "urllib3.request(\"DELETE\"",
+                     "ky.delete(", "got.delete(", "superagent.delete(")
 
 
 def _receiver_literal(code: str, name: str, lang: str) -> str | None:

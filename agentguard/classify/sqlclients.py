@@ -43,8 +43,25 @@ PSQL_BENIGN_META = {"a", "C", "cd", "conninfo", "copyright", "crosstabview", "d"
                     "sendpipeline", "getresults", "parse", "bind_named", "close_prepared"}
 
 
+# Other clients that take SQL in an option: tool → (options carrying SQL, sqlglot dialect)
+OTHER_CLIENTS = {
+    "clickhouse-client": (("-q", "--query"), "clickhouse"),
+    "clickhouse": (("-q", "--query"), "clickhouse"),
+    "duckdb": (("-c", "-s", "-cmd"), "duckdb"),
+    "cockroach": (("-e", "--execute"), "postgres"),
+    "snowsql": (("-q", "--query"), "snowflake"),
+    "usql": (("-c", "--command"), "postgres"),
+    "cqlsh": (("-e", "--execute"), "postgres"),
+    "pgcli": (("-c", "--command"), "postgres"),
+    "mycli": (("-e", "--execute"), "mysql"),
+    "litecli": (("-e", "--execute"), "sqlite"),
+}
+
+
 def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Finding]:
     tool = inv.tool
+    if tool in OTHER_CLIENTS:
+        return _other_client(inv, ctx)
     if tool == "psql":
         return _psql(inv, ctx)
     if tool in ("mysql", "mariadb"):
@@ -73,6 +90,22 @@ def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Fin
                 return [ctx.finding("sql.pg-restore-clean", inv, "pg_restore --clean drops objects before restoring")]
         return []
     return []
+
+
+def _other_client(inv: Invocation, ctx: Context) -> list[Finding]:
+    options, dialect = OTHER_CLIENTS[inv.tool]
+    found: list[Finding] = []
+    for i, tok in enumerate(inv.argv):
+        name, eq, inline = tok.partition("=")
+        if name in options and (eq or i + 1 < len(inv.argv)):
+            index = i if eq else i + 1
+            if inv.is_dynamic(index):
+                found.append(ctx.finding("sql.unseen-input", inv, "SQL built at run time"))
+            else:
+                found += classify_sql(inline if eq else inv.argv[index], dialect, inv, ctx)
+    if inv.tool == "duckdb":
+        found += [f for a in inv.argv[1:] if not a.startswith("-") for f in classify_sql(a, dialect, inv, ctx)]
+    return found
 
 
 def _operands(argv: tuple[str, ...], with_value: set[str]) -> list[str]:

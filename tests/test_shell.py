@@ -173,3 +173,26 @@ def test_deep_nesting_is_refused_not_crashed() -> None:
         parse(deep, {}, CWD)
     chain = " && ".join(["true"] * 600)
     assert len(parse(chain, {}, CWD)) == 600, "long && chains are flattened, not recursed"
+
+
+def test_characters_that_crash_tree_sitter_never_reach_it() -> None:
+    """tree-sitter-bash#337: `{` followed by a 4-byte UTF-8 character reads out of bounds. Each
+    known crasher is parsed in a fresh process, many times (whether it crashes depends on memory
+    layout); a crash would kill that process, not the test run."""
+    crashers = ["{\U000dea8b", "{\U00031860", "{\U000c0000", "{\U0010ffff", "echo {\U000e0000}",
+                "rm -rf {\U000f0000 ~"]
+    code = ("import sys; from agentguard.classify.shell import parse, ShellSyntaxError\n"
+            "for t in sys.argv[1:]:\n"
+            "    for _ in range(40):\n"
+            "        try: parse(t, {}, '/')\n"
+            "        except ShellSyntaxError: pass\n"
+            "print('ok')")
+    import sys as _sys
+    out = subprocess.run([_sys.executable, "-c", code, *crashers], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+def test_supplementary_characters_keep_their_value() -> None:
+    cmds = parse("git commit -m 'ship it \U0001F680 {x}' && rm -rf \U0001F4A3dir", {}, CWD)
+    assert cmds[0].words[-1].value == "ship it \U0001F680 {x}"
+    assert cmds[1].words[-1].value == "\U0001F4A3dir"

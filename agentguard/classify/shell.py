@@ -91,7 +91,7 @@ def parse(text: str, env: Mapping[str, str] | None = None, cwd: str = "") -> lis
     if "\0" in text:
         raise ShellSyntaxError("command string contains a NUL byte")
     src = text.encode("utf-8", "surrogateescape")
-    tree = _parser().parse(src)
+    tree = _parser().parse(_masked(text, src))
     root = tree.root_node
     if root.has_error:
         raise ShellSyntaxError(_first_error(root, src))
@@ -101,6 +101,27 @@ def parse(text: str, env: Mapping[str, str] | None = None, cwd: str = "") -> lis
     walker.check_dropped_text(root)
     walker.walk(root, 0)
     return walker.out
+
+
+def _masked(text: str, src: bytes) -> bytes:
+    """What tree-sitter is allowed to see. tree-sitter-bash 0.25 reads out of bounds (and may
+    crash) on a 4-byte UTF-8 character after `{` (tree-sitter/tree-sitter-bash#337), so every
+    character outside the Basic Multilingual Plane becomes "éé" and every invalid byte "x": the
+    same number of bytes, so node offsets still slice the original text."""
+    if src.isascii() or all(ord(ch) < 0x10000 and not 0xDC80 <= ord(ch) <= 0xDCFF for ch in text):
+        return src
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if code >= 0x10000:
+            out.append("éé")
+        elif 0xDC80 <= code <= 0xDCFF:
+            out.append("x")
+        else:
+            out.append(ch)
+    masked = "".join(out).encode("utf-8")
+    assert len(masked) == len(src)
+    return masked
 
 
 def _first_error(root, src: bytes) -> str:  # type: ignore[no-untyped-def]
@@ -553,7 +574,10 @@ class _Walker:
         if t == "concatenation":
             parts = [self.word(c, depth + 1, tilde=False) for c in node.children]
             joined = Word("".join(p.value for p in parts), any(p.dynamic for p in parts), any(p.glob for p in parts))
-            if parts and node.children[0].type == "word" and parts[0].value.startswith("~"):
+            # ~ expands only when the unquoted word it starts reaches a slash: in ~'' or ~"/x" a quoted
+            # character is part of the tilde prefix, and bash leaves the ~ alone.
+            if tilde and parts and node.children[0].type == "word" and parts[0].value.startswith("~") \
+                    and "/" in parts[0].value:
                 return self._tilde(joined.value, joined.glob, joined.dynamic)
             return joined
         if t == "simple_expansion":

@@ -219,17 +219,25 @@ def judge_string(text: str, book: dict[str, object], *, cwd: str | None = None,
     return Verdict(decide(findings, actor, policy), findings)
 
 
+def findings_for_argv(tool: str, argv: tuple[str, ...], book: dict[str, object], *, cwd: str,
+                      env: Mapping[str, str], actor: Actor = AGENT, stdin: str | None = None,
+                      stdin_state: str = "none") -> tuple[Finding, ...]:
+    """Findings for one program call whose argv the shell has already expanded (shim mode)."""
+    ctx = Context(book, env, actor)
+    inv = Invocation(tool=os.path.basename(tool), argv=tuple(argv), cwd=cwd, env=target_env(env), stdin=stdin,
+                     stdin_state=stdin_state, actor=actor)
+    try:
+        return dedupe(findings_for_invocation(inv, ctx))
+    except Exception as e:  # fail closed on our own bugs
+        return (internal_error(inv.describe(), e),)
+
+
 def judge_argv(tool: str, argv: tuple[str, ...], book: dict[str, object], *, cwd: str,
                env: Mapping[str, str], actor: Actor = AGENT, stdin: str | None = None,
                stdin_state: str = "none", policy: dict[str, object] | None = None) -> Verdict:
     """Judge one program call whose argv the shell has already expanded (shim mode)."""
     from agentguard.policy import decide
 
-    ctx = Context(book, env, actor)
-    inv = Invocation(tool=os.path.basename(tool), argv=tuple(argv), cwd=cwd, env=target_env(env), stdin=stdin,
-                     stdin_state=stdin_state, actor=actor)
-    try:
-        findings = dedupe(findings_for_invocation(inv, ctx))
-    except Exception as e:  # fail closed on our own bugs
-        findings = (internal_error(inv.describe(), e),)
+    findings = findings_for_argv(tool, argv, book, cwd=cwd, env=env, actor=actor, stdin=stdin,
+                                 stdin_state=stdin_state)
     return Verdict(decide(findings, actor, policy), findings)

@@ -13,6 +13,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+ORIGINAL_PATH = os.environ.get("PATH", SYSTEM_PATH)  # before each test narrows it
 AGENT_MARKERS = ("CLAUDECODE", "CLAUDE_CODE_ENTRYPOINT", "CURSOR_AGENT", "CURSOR_TRACE_ID", "CODEX_THREAD_ID",
                  "CODEX_SANDBOX", "CODEX_CI", "GEMINI_CLI", "OPENCODE_CLIENT", "AIDER", "AI_AGENT", "AGENTGUARD_ACTOR",
                  "CI", "GITHUB_ACTIONS", "GITLAB_CI")

@@ -319,7 +319,7 @@ def _judge_path(inv: Invocation, ctx: Context, raw: str, cwd: str, home: str, re
                     cats.append((c[0], f"{raw} resolves to {real}"))
     found = [ctx.finding(rule_id, inv, detail) for rule_id, detail in cats]
     if recursive and not cats and not disposable(t) and not _is_plain_file(t):
-        found.append(ctx.finding("files.recursive", inv, f"{verb} {raw}"))
+        found.append(ctx.finding("files.recursive", inv, f"{verb} -r {raw}"))
         if t.abs and not inv.remote and os.path.isdir(t.abs) and not os.path.islink(t.abs):
             found += [ctx.finding(rule_id, inv, detail) for rule_id, detail in _scan_inside(t.abs)]
     return found
@@ -355,7 +355,7 @@ def _judge_glob(inv: Invocation, ctx: Context, raw: str, cwd: str, home: str, re
     cats = categories(st, recursive=recursive)
     found = [ctx.finding(rule_id, inv, f"{raw}: {detail}") for rule_id, detail in cats]
     if recursive and not cats and not disposable(st):
-        found.append(ctx.finding("files.recursive", inv, f"{verb} {raw}"))
+        found.append(ctx.finding("files.recursive", inv, f"{verb} -r {raw}"))
     return found
 
 

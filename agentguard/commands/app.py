@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import click
 
-from agentguard.commands import check, explain, rules
+from agentguard.commands import (approve, check, doctor, explain, install, passphrase, pending, rehash, rules,
+                                 uninstall, which)
 
 EPILOG = """\b
 Exit codes: 0 allowed/OK, 1 refused (confirm or block) or a check failed,
-2 usage error, 70 internal error.
+2 usage error, 70 internal error. A shim that refuses a call exits 77.
 """
 
 
@@ -18,13 +19,21 @@ def app() -> None:
     """agentguard stands between AI coding agents and destructive commands.
 
     \b
-    Try:
-      agentguard check -- 'terraform destroy -auto-approve'
-      agentguard explain -- 'psql -c "DELETE FROM bookings"'
-      agentguard rules
+    Set up:   agentguard install, then open a new shell and run agentguard doctor
+    Try:      agentguard check -- 'terraform destroy -auto-approve'
+              agentguard explain -- 'psql -c "DELETE FROM bookings"'
+    Approve:  agentguard pending, agentguard approve ID
     """
 
 
 app.add_command(check.click_command())
 app.add_command(explain.command)
 app.add_command(rules.command)
+app.add_command(install.command)
+app.add_command(uninstall.command)
+app.add_command(rehash.command)
+app.add_command(which.command)
+app.add_command(doctor.command)
+app.add_command(approve.command)
+app.add_command(pending.command)
+app.add_command(passphrase.command)

@@ -1,0 +1,67 @@
+"""agentguard approve ID: a human lets one refused call run once."""
+
+from __future__ import annotations
+
+import getpass
+import time
+
+import click
+
+from agentguard.commands.common import ask_secret, locs_for, require_human, system_option
+
+
+@click.command("approve")
+@click.argument("request_id")
+@system_option
+def command(request_id: str, system: bool) -> None:
+    """Approve the refused call REQUEST_ID so that it runs once, when the agent runs it again.
+
+    Needs a terminal, no agent in this process's environment or ancestry, and the approval
+    passphrase. The approval is bound to the exact command, directory and target, and expires.
+    """
+    from agentguard.approvals import (GRANT_TTL, ApprovalError, check_passphrase, clear_failures, grant,
+                                      has_passphrase, load_request, locked_until, record_failure)
+    from agentguard.audit import append
+
+    require_human("agentguard approve")
+    locs = locs_for(system)
+    try:
+        request = load_request(locs.state, request_id)
+    except ApprovalError as e:
+        raise click.ClickException(str(e)) from None
+    if not has_passphrase(locs.config):
+        raise click.ClickException("no approval passphrase is set; set one with `agentguard passphrase` first")
+    actor = request.get("actor", {})
+    click.echo(f"Request {request['id']}, {_ago(float(request['created']))} ago, "  # type: ignore[arg-type]
+               f"from {actor.get('kind', '?')}{' ' + actor['name'] if actor.get('name') else ''}:")  # type: ignore[union-attr]
+    click.echo(f"  command: {' '.join([str(request['tool']), *request['argv']])}")  # type: ignore[list-item]
+    click.echo(f"  in:      {request['cwd']}")
+    if request.get("target"):
+        click.echo(f"  target:  {request['target']}")
+    for rule, why in zip(request.get("rules", []), request.get("why", [])):  # type: ignore[call-overload]
+        click.echo(f"  {rule}: {why}")
+    until = locked_until(locs.state)
+    if until:
+        raise click.ClickException(
+            f"approvals are locked after repeated wrong passphrases until {time.strftime('%H:%M', time.localtime(until))}")
+    answer = ask_secret("Approval passphrase (Enter cancels): ")
+    if not answer:
+        raise click.ClickException("cancelled; nothing was approved")
+    if not check_passphrase(locs.config, answer):
+        count = record_failure(locs.state)
+        append(locs.audit_log, {"event": "passphrase-failure", "via": "approve", "request": request["id"],
+                                "count": count, "approver": getpass.getuser()})
+        raise click.ClickException("wrong passphrase; nothing was approved")
+    clear_failures(locs.state)
+    granted = grant(locs.state, request, getpass.getuser())
+    append(locs.audit_log, {"event": "approval", "request": request["id"], "tool": request["tool"],
+                            "argv": request["argv"], "cwd": request["cwd"], "target": request.get("target", ""),
+                            "rules": request.get("rules", []), "approver": getpass.getuser(),
+                            "expires": granted["expires"]})
+    click.echo(f"Approved: the same command, run again from {request['cwd']} within {GRANT_TTL // 60} minutes, "
+               "runs once.")
+
+
+def _ago(then: float) -> str:
+    seconds = max(0, int(time.time() - then))
+    return f"{seconds // 60} min" if seconds >= 60 else f"{seconds} s"

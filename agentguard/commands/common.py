@@ -1,0 +1,49 @@
+"""What the management commands share: which installation they act on, and who is at the keyboard."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from agentguard.paths import SYSTEM, Locations, locations
+
+
+def system_option(f):  # type: ignore[no-untyped-def]
+    return click.option("--system", is_flag=True, help="Act on the system-wide installation (/etc/agentguard).")(f)
+
+
+def locs_for(system: bool) -> Locations:
+    return SYSTEM if system else locations()
+
+
+def require_human(what: str) -> None:
+    """Refuse unless a human is at a terminal and no agent is in this process's environment or tree.
+    An agent must not be able to approve its own calls or loosen agentguard."""
+    from agentguard import actor
+
+    if not sys.stdin.isatty():
+        raise click.ClickException(f"{what} needs a human at a terminal (stdin is not a terminal)")
+    found = actor.from_environment(os.environ) or actor.from_process_tree(actor.ancestors())
+    if found is not None and found.kind in ("agent", "ci"):
+        raise click.ClickException(
+            f"{what} refuses to run under an agent or CI ({found.evidence}). Run it in your own terminal, "
+            "outside the agent's session.")
+    if not actor.has_terminal():
+        raise click.ClickException(f"{what} needs a controlling terminal")
+
+
+def ask_secret(prompt: str) -> str:
+    from agentguard.prompt import open_terminal
+
+    term = open_terminal()
+    if term is None:
+        raise click.ClickException("cannot open the terminal to ask for the passphrase")
+    try:
+        answer = term.ask(prompt, secret=True)
+    finally:
+        term.close()
+    if answer is None:
+        raise click.ClickException("no answer")
+    return answer

@@ -1,0 +1,130 @@
+"""agentguard doctor: is the installation doing its job? Each check prints OK or the exact fix."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import click
+
+from agentguard.commands.common import locs_for, system_option
+
+
+def _shell_path(shell: str, home: str) -> str | None:
+    """PATH as a fresh interactive shell of this kind sets it up (profiles sourced)."""
+    marker = "__AGENTGUARD_PATH__"
+    if shell == "fish":
+        argv = ["fish", "-i", "-c", f"echo {marker}(string join : $PATH)"]
+    else:
+        argv = [shell, "-i", "-c", f'printf "\\n{marker}%s\\n" "$PATH"']
+    env = {k: v for k, v in os.environ.items() if k not in ("PATH",)}
+    env.update({"HOME": home, "PATH": "/usr/local/bin:/usr/bin:/bin"})
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    for line in out.stdout.splitlines():
+        if line.startswith(marker):
+            return line[len(marker):]
+    return None
+
+
+def _same_dir(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def run_checks(system: bool) -> list[dict[str, object]]:
+    from agentguard.approvals import has_passphrase
+    from agentguard.installation import load_record
+    from agentguard.shimfiles import is_shim
+
+    locs = locs_for(system)
+    checks: list[dict[str, object]] = []
+
+    def check(name: str, ok: bool, problem: str = "", fix: str = "") -> None:
+        checks.append({"check": name, "ok": ok, "problem": "" if ok else problem, "fix": "" if ok else fix})
+
+    record = load_record(locs)
+    check("installation", record is not None, f"no install record in {locs.state}", "agentguard install")
+    if record is None:
+        return checks
+    check("rule packs", True)
+    try:
+        from agentguard.rules import load_book
+
+        load_book()
+    except Exception as e:  # noqa: BLE001
+        checks[-1] = {"check": "rule packs", "ok": False, "problem": str(e), "fix": "reinstall agentguard"}
+    try:
+        from agentguard.intercept import load_compiled
+
+        compiled = load_compiled(locs.state)
+        check("compiled policy loads", compiled.get("state_dir") == locs.state,
+              "the compiled policy belongs to another location", "agentguard rehash")
+    except Exception as e:  # noqa: BLE001
+        check("compiled policy loads", False, str(e), "agentguard rehash")
+    tools: dict[str, str] = record.get("tools", {})  # type: ignore[assignment]
+    for tool, real in sorted(tools.items()):
+        shim = os.path.join(locs.shims, tool)
+        if not is_shim(shim):
+            check(f"shim {tool}", False, f"{shim} is missing or not an agentguard shim", "agentguard rehash")
+        elif not (os.path.isfile(real) and os.access(real, os.X_OK)):
+            check(f"shim {tool}", False, f"its real binary {real} is gone", "agentguard rehash")
+        elif is_shim(real) or _same_dir(os.path.dirname(real), locs.shims):
+            check(f"shim {tool}", False, f"it points at another shim ({real})", "agentguard rehash")
+        else:
+            check(f"shim {tool}", True)
+    home = str(record.get("home") or os.environ.get("HOME", ""))
+    shell = str(record.get("shell", "bash"))
+    profiles = record.get("profiles", {})
+    if profiles or system:
+        fresh = _shell_path(shell, home) if not system else None
+        if system:
+            check("PATH in a fresh shell", True)
+        elif fresh is None:
+            check(f"shim directory first on PATH in a fresh {shell}", False,
+                  f"could not start {shell} to look", f"check that {shell} is installed")
+        else:
+            first = next((d for d in fresh.split(":") if d), "")
+            check(f"shim directory first on PATH in a fresh {shell}", bool(first) and _same_dir(first, locs.shims),
+                  f"a fresh {shell} puts {first or 'nothing'} first", f"agentguard install --shell {shell}")
+    else:
+        check("PATH block in a profile", False, "install was run with --print and no profile was written",
+              "add the block from `agentguard install --print` to your profile, or run `agentguard install`")
+    current = os.environ.get("PATH", "").split(os.pathsep)
+    check("shim directory first on this shell's PATH", bool(current) and _same_dir(current[0], locs.shims),
+          f"this shell's PATH starts with {current[0] if current else 'nothing'}",
+          "open a new shell (or source your profile)")
+    try:
+        os.makedirs(locs.state, mode=0o700, exist_ok=True)
+        fd = os.open(locs.audit_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.close(fd)
+        check("audit log writable", True)
+    except OSError as e:
+        check("audit log writable", False, f"{locs.audit_log}: {e.strerror}", f"fix the permissions of {locs.state}")
+    check("approval passphrase set", has_passphrase(locs.config),
+          "no passphrase: agents' risky calls are blocked instead of held for approval", "agentguard passphrase")
+    return checks
+
+
+@click.command("doctor")
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as a JSON array.")
+@system_option
+def command(as_json: bool, system: bool) -> None:
+    """Check that the installation works: shims first on PATH in a fresh shell, every shim pointing at
+    a real binary, policy loading, the audit log writable, a passphrase set. Exit 1 on any problem."""
+    checks = run_checks(system)
+    if as_json:
+        click.echo(json.dumps(checks, indent=2))
+    else:
+        for c in checks:
+            if c["ok"]:
+                click.echo(f"Checking {c['check']}: OK")
+            else:
+                click.echo(f"Checking {c['check']}: PROBLEM: {c['problem']}")
+                click.echo(f"  fix: {c['fix']}")
+    raise SystemExit(0 if all(c["ok"] for c in checks) else 1)

@@ -1,0 +1,35 @@
+"""agentguard passphrase: set or change the approval passphrase."""
+
+from __future__ import annotations
+
+import click
+
+from agentguard.commands.common import ask_secret, locs_for, require_human, system_option
+
+
+@click.command("passphrase")
+@system_option
+def command(system: bool) -> None:
+    """Set the passphrase that approves agents' risky calls. Stored only as a salted scrypt hash.
+
+    Choose something the agent cannot find: not in any file, environment variable or password
+    manager the agent can read. Changing it needs the current one.
+    """
+    from agentguard.approvals import ApprovalError, check_passphrase, has_passphrase, set_passphrase
+    from agentguard.audit import append
+
+    require_human("agentguard passphrase")
+    locs = locs_for(system)
+    if has_passphrase(locs.config):
+        if not check_passphrase(locs.config, ask_secret("Current passphrase: ")):
+            append(locs.audit_log, {"event": "passphrase-failure", "via": "passphrase"})
+            raise click.ClickException("wrong passphrase; nothing changed")
+    first = ask_secret("New approval passphrase: ")
+    if ask_secret("Again: ") != first:
+        raise click.ClickException("the passphrases differ; nothing changed")
+    try:
+        set_passphrase(locs.config, first)
+    except ApprovalError as e:
+        raise click.ClickException(str(e)) from None
+    append(locs.audit_log, {"event": "passphrase-set"})
+    click.echo("Passphrase set.")

@@ -1,0 +1,26 @@
+"""agentguard pending: refused calls waiting for a human."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from agentguard.commands.common import locs_for, system_option
+
+
+@click.command("pending")
+@system_option
+def command(system: bool) -> None:
+    """List refused calls a human can still approve with `agentguard approve ID`."""
+    from agentguard.approvals import pending_requests
+
+    requests = pending_requests(locs_for(system).state)
+    if not requests:
+        click.echo("No pending requests.")
+        return
+    for r in sorted(requests, key=lambda r: float(r["created"])):  # type: ignore[arg-type]
+        when = time.strftime("%H:%M:%S", time.localtime(float(r["created"])))  # type: ignore[arg-type]
+        command = " ".join([str(r["tool"]), *r["argv"]])  # type: ignore[list-item]
+        click.echo(f"{r['id']}  {when}  {', '.join(r.get('rules', []))}  {command[:100]}")  # type: ignore[arg-type]
+        click.echo(f"          in {r['cwd']}" + (f"  target: {r['target']}" if r.get("target") else ""))

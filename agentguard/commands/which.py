@@ -1,0 +1,53 @@
+"""agentguard which: what runs when a guarded tool is called, and why."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from agentguard.commands.common import locs_for, system_option
+
+
+@click.command("which")
+@click.argument("tool")
+@system_option
+def command(tool: str, system: bool) -> None:
+    """Show the shim for TOOL, the real binary behind it, and which calls skip the classifier."""
+    from agentguard.binaries import find_real_binary
+    from agentguard.installation import load_record, readonly_for
+    from agentguard.rules import family_of, load_book
+
+    locs = locs_for(system)
+    record = load_record(locs)
+    path = os.environ.get("PATH", "")
+    first = next((os.path.join(d, tool) for d in path.split(os.pathsep)
+                  if d and os.access(os.path.join(d, tool), os.X_OK)), None)
+    book = load_book()
+    family = family_of(book, tool)
+    if record is None:
+        raise click.ClickException(f"agentguard is not installed ({locs.state}); run `agentguard install`")
+    tools = record.get("tools", {})
+    if tool not in tools:  # type: ignore[operator]
+        judged = f"judged by the {family} rules in hook mode, but" if family else "not a tool agentguard judges;"
+        click.echo(f"{tool}: {judged} no shim wraps it. Next on PATH: {first or 'nothing'}")
+        if family and tool in book["families"][family]["shims"]:  # type: ignore[index]
+            click.echo("  it was not on PATH at install time: install it, then run `agentguard rehash`")
+        raise SystemExit(1)
+    shim = os.path.join(locs.shims, tool)
+    real = tools[tool]  # type: ignore[index]
+    click.echo(f"{tool}: shim {shim}")
+    click.echo(f"  runs {real} (found on PATH at install, skipping the shim directory by identity)")
+    now = find_real_binary(tool, path, [locs.shims])
+    if now and now != real:
+        click.echo(f"  note: PATH now finds {now} first; `agentguard rehash` would switch to it")
+    if first and os.path.realpath(first) != os.path.realpath(shim):
+        click.echo(f"  warning: on this PATH `{tool}` is {first}, not the shim: the shim directory is not first")
+    readonly = readonly_for(book, tool)
+    if tool == "rm":
+        click.echo("  fast path: rm of plain relative files (no options, nothing protected) inside home or /tmp")
+    elif tool == "curl":
+        click.echo("  fast path: plain GETs (URLs and output-only flags, no curlrc)")
+    elif readonly:
+        click.echo(f"  fast path (no classifier): {', '.join(readonly)}")
+    click.echo(f"  everything else is judged by the {family} rules (`agentguard rules --family {family}`)")

@@ -1,0 +1,226 @@
+"""Installing, rehashing and uninstalling: shims, profile blocks, the compiled policy, the record.
+
+The install record (``state/install.json``) lists everything install wrote: each shim and the real
+binary behind it, each profile block and what was added around it. Rehash and uninstall work from
+it, so uninstall removes exactly what install wrote and nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from agentguard.paths import Locations, package_root
+
+RECORD = "install.json"
+FORMAT = 1
+
+
+class InstallError(Exception):
+    """Install cannot go ahead; the message says why and what to do."""
+
+
+def record_path(locs: Locations) -> str:
+    return os.path.join(locs.state, RECORD)
+
+
+def load_record(locs: Locations) -> dict[str, object] | None:
+    import json
+
+    try:
+        with open(record_path(locs), encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def save_record(locs: Locations, record: dict[str, object]) -> None:
+    import json
+
+    os.makedirs(locs.state, mode=0o700, exist_ok=True)
+    tmp = record_path(locs) + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(record, f, indent=2, sort_keys=True)
+    os.replace(tmp, record_path(locs))
+
+
+def import_paths() -> list[str]:
+    """Where the shim's `python -I -S` finds agentguard and its dependencies."""
+    import sysconfig
+
+    paths = [package_root()]
+    for key in ("purelib", "platlib"):
+        p = sysconfig.get_paths()[key]
+        if p not in paths:
+            paths.append(p)
+    return paths
+
+
+def shimmable_tools(book: dict[str, object]) -> list[str]:
+    tools: list[str] = []
+    for pack in book["families"].values():  # type: ignore[attr-defined]
+        tools += [t for t in pack["shims"] if t not in tools]
+    return sorted(tools)
+
+
+def readonly_for(book: dict[str, object], tool: str) -> list[str]:
+    from agentguard.rules import family_of
+
+    family = family_of(book, tool)
+    if family is None:
+        return []
+    return list(book["families"][family]["readonly"])  # type: ignore[index]
+
+
+def compile_policy(locs: Locations, book: dict[str, object], record: dict[str, object]) -> str:
+    """Write the marshal file the shims load: rules, decision table and locations."""
+    import marshal
+
+    from agentguard.policy import DEFAULT_TABLE
+
+    compiled = {
+        "format": FORMAT,
+        "book": {k: v for k, v in book.items() if not k.startswith("_")},
+        "policy": {"table": DEFAULT_TABLE, "rule_decisions": {}},
+        "config_dir": locs.config, "state_dir": locs.state, "audit_log": locs.audit_log, "shims_dir": locs.shims,
+        "home_override": record.get("home_override", ""),
+    }
+    os.makedirs(locs.state, mode=0o700, exist_ok=True)
+    tmp = locs.compiled_policy + f".{os.getpid()}.tmp"
+    with open(tmp, "wb") as f:
+        marshal.dump(compiled, f)
+    os.replace(tmp, locs.compiled_policy)
+    return locs.compiled_policy
+
+
+def write_shims(locs: Locations, book: dict[str, object], wanted: list[str], search_path: str,
+                home: str) -> tuple[dict[str, str], list[str], list[str]]:
+    """(tool → real binary for every shim written, tools not found, stale shims removed)."""
+    from agentguard.binaries import find_real_binary
+    from agentguard.shimfiles import remove_shims, render, write_shim
+
+    os.makedirs(locs.shims, mode=0o755, exist_ok=True)
+    written: dict[str, str] = {}
+    missing: list[str] = []
+    paths = import_paths()
+    for tool in wanted:
+        real = find_real_binary(tool, search_path, [locs.shims])
+        if real is None:
+            missing.append(tool)
+            continue
+        text = render(tool, real, sys.executable, locs.state, paths, readonly_for(book, tool), home)
+        write_shim(locs.shims, tool, text)
+        written[tool] = real
+    removed = remove_shims(locs.shims, keep=set(written))
+    return written, missing, removed
+
+
+def precompile() -> None:
+    """Shims start a fresh interpreter each call; compile agentguard once so none pays for it."""
+    import compileall
+
+    try:
+        compileall.compile_dir(os.path.join(package_root(), "agentguard"), quiet=1)
+    except OSError:
+        pass
+
+
+def install(locs: Locations, *, shell: str, profiles: list[str] | None, print_only: bool, tools: list[str] | None,
+            home: str, search_path: str) -> dict[str, object]:
+    from agentguard.profiles import ForeignBlock, block, profile_files, write_block
+    from agentguard.rules import load_book
+
+    if locs.system and os.geteuid() != 0:
+        raise InstallError("--system installs into root-owned locations; run it with sudo")
+    book = load_book()
+    available = shimmable_tools(book)
+    if tools:
+        unknown = sorted(set(tools) - set(available))
+        if unknown:
+            raise InstallError(f"no shim for {', '.join(unknown)}; shimmable tools: {', '.join(available)}")
+    wanted = tools or available
+    previous = load_record(locs) or {}
+    if previous.get("shims_dir") and previous.get("shims_dir") != locs.shims:
+        raise InstallError(f"an installation with shims in {previous['shims_dir']} is recorded in {locs.state}; "
+                           "run `agentguard uninstall` first")
+    written, missing, removed = write_shims(locs, book, wanted, search_path, home)
+    precompile()
+    record: dict[str, object] = {
+        "format": FORMAT, "shims_dir": locs.shims, "state_dir": locs.state, "config_dir": locs.config,
+        "system": locs.system, "tools": written, "wanted": wanted, "shell": shell, "python": sys.executable,
+        "home": home, "home_override": os.environ.get("AGENTGUARD_HOME", "") if not locs.system else "",
+        "profiles": previous.get("profiles", {}),
+    }
+    compile_policy(locs, book, record)
+    text = block(shell, locs.shims)
+    targets = profiles if profiles else ([] if print_only else profile_files(shell, home))
+    results: dict[str, str] = {}
+    if not print_only:
+        done: dict[str, object] = dict(record["profiles"])  # type: ignore[arg-type]
+        for path in targets:
+            try:
+                how = write_block(path, block("fish" if path.endswith(".fish") else "sh", locs.shims), locs.shims)
+            except ForeignBlock as e:
+                raise InstallError(str(e)) from None
+            results[path] = str(how["status"])
+            if how["status"] == "added":
+                done[path] = how
+            elif path not in done:
+                done[path] = {"status": "adopted"}
+        record["profiles"] = done
+    save_record(locs, record)
+    os.makedirs(locs.config, mode=0o700, exist_ok=True)
+    from agentguard.audit import append
+
+    append(locs.audit_log, {"event": "install", "tools": sorted(written), "shims_dir": locs.shims,
+                            "profiles": sorted(results)})
+    return {"written": written, "missing": missing, "removed": removed, "profiles": results, "block": text}
+
+
+def rehash(locs: Locations, search_path: str) -> dict[str, object]:
+    from agentguard.rules import load_book
+
+    record = load_record(locs)
+    if record is None:
+        raise InstallError(f"agentguard is not installed here ({record_path(locs)} is missing); run `agentguard install`")
+    book = load_book()
+    available = shimmable_tools(book)
+    wanted = [t for t in record.get("wanted", available) if t in available]  # type: ignore[union-attr]
+    written, missing, removed = write_shims(locs, book, wanted, search_path, str(record.get("home", "")))
+    precompile()
+    record["tools"] = written
+    compile_policy(locs, book, record)
+    save_record(locs, record)
+    from agentguard.audit import append
+
+    append(locs.audit_log, {"event": "rehash", "tools": sorted(written), "removed": removed})
+    return {"written": written, "missing": missing, "removed": removed}
+
+
+def uninstall(locs: Locations) -> dict[str, object]:
+    from agentguard.profiles import remove_block
+    from agentguard.shimfiles import remove_shims
+
+    record = load_record(locs)
+    if record is None:
+        raise InstallError(f"nothing to uninstall: {record_path(locs)} is missing")
+    removed_profiles = []
+    for path, how in dict(record.get("profiles", {})).items():  # type: ignore[call-overload]
+        undo = how if isinstance(how, dict) and how.get("status") == "added" else None
+        if remove_block(path, locs.shims, undo):
+            removed_profiles.append(path)
+    removed_shims = remove_shims(locs.shims)
+    try:
+        os.rmdir(locs.shims)
+    except OSError:
+        pass
+    for path in (locs.compiled_policy, record_path(locs)):
+        try:
+            os.remove(path)
+        except OSError:
+            pass
+    from agentguard.audit import append
+
+    append(locs.audit_log, {"event": "uninstall", "shims": removed_shims, "profiles": removed_profiles})
+    return {"shims": removed_shims, "profiles": removed_profiles}

@@ -1,0 +1,258 @@
+"""What a shim runs when its fast path does not apply: judge the call, then run the real binary,
+ask a human, or refuse.
+
+    python -I -S -c '…main()' TOOL REAL STATE_DIR ARGS…
+
+Hot path: only os, sys and marshal are imported before a decision needs more. Allowed calls become
+the real binary through os.execv (same pid, stdin, terminal, signals and exit code). Anything that
+goes wrong inside agentguard refuses the call: a bug must never run a destructive command.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import sys
+
+REFUSED = 77  # EX_NOPERM: agentguard refused the call (confirm or block)
+INTERNAL = 70  # EX_SOFTWARE: agentguard could not judge the call, so it did not run
+NOT_FOUND = 127
+
+
+class PolicyUnavailable(Exception):
+    pass
+
+
+def say(text: str) -> None:
+    data = (text.rstrip("\n") + "\n").encode("utf-8", "replace")
+    try:
+        while data:
+            data = data[os.write(2, data):]
+    except OSError:
+        pass
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    try:
+        code = run(args)
+    except PolicyUnavailable as e:
+        say(f"agentguard: {e}")
+        code = INTERNAL
+    except BaseException as e:  # noqa: BLE001 - nothing may escape and leave the command to run
+        if isinstance(e, SystemExit):
+            raise
+        _crash(args, e)
+        code = INTERNAL
+    sys.exit(code)
+
+
+def _crash(args: list[str], error: BaseException) -> None:
+    shown = " ".join(args[:1] + args[3:])[:200]
+    where = ""
+    try:
+        import time
+        import traceback
+
+        path = os.path.join(args[2], "crash.log")
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} shim {shown}\n")
+            f.write("".join(traceback.format_exception(error)))
+        where = f"; details in {path}"
+    except Exception:  # noqa: BLE001
+        pass
+    say(f"agentguard: internal error ({type(error).__name__}: {error}); `{shown}` was not run{where}. "
+        "`agentguard doctor` checks the installation.")
+
+
+def load_compiled(state_dir: str) -> dict[str, object]:
+    path = os.path.join(state_dir, "policy.marshal")
+    try:
+        with open(path, "rb") as f:
+            compiled = marshal.load(f)
+    except (OSError, EOFError, ValueError, TypeError) as e:
+        raise PolicyUnavailable(f"cannot load the compiled policy ({path}: {e}); nothing was run. "
+                                "Run `agentguard doctor`, then `agentguard rehash`.") from None
+    if not isinstance(compiled, dict) or "book" not in compiled:
+        raise PolicyUnavailable(f"the compiled policy {path} is damaged; nothing was run. Run `agentguard rehash`.")
+    return compiled
+
+
+def run(args: list[str]) -> int:
+    tool, real, state_dir = args[0], args[1], args[2]
+    argv = tuple(args[3:])
+    compiled = load_compiled(state_dir)
+    from agentguard.judge import findings_for_argv
+    from agentguard.stdin import capture, wants_stdin
+
+    captured = capture() if wants_stdin(tool, argv) else None
+    cwd = os.getcwd()
+    findings = findings_for_argv(tool, argv, compiled["book"], cwd=cwd, env=os.environ,  # type: ignore[arg-type]
+                                 stdin=captured.text if captured else None,
+                                 stdin_state=captured.state if captured else "none")
+    if not findings:
+        return run_real(tool, real, argv, compiled, captured)
+    return decide_and_act(tool, real, argv, cwd, findings, compiled, captured)
+
+
+def decide_and_act(tool: str, real: str, argv: tuple[str, ...], cwd: str, findings: tuple, compiled: dict,  # type: ignore[type-arg]
+                   captured: object) -> int:
+    from agentguard import actor as actors
+    from agentguard.approvals import binding_key, consume_grant, create_request, has_passphrase
+    from agentguard.model import Invocation, target_env
+    from agentguard.policy import decide
+    from agentguard.targets import describe, target
+
+    state_dir = compiled["state_dir"]
+    who = actors.detect()
+    decision = str(decide(findings, who, compiled["policy"]))
+    inv = Invocation(tool=tool, argv=argv, cwd=cwd, env=target_env(os.environ))
+    tgt = describe(target(inv))
+    record = {"via": "shim", "tool": tool, "argv": list(argv), "cwd": cwd, "target": tgt,
+              "actor": {"kind": who.kind, "name": who.name, "evidence": who.evidence, "pid": os.getpid(),
+                        "tree": actors.process_summary()},
+              "decision": decision, "rules": [f.rule for f in findings]}
+    if decision == "allow":
+        log(compiled, {**record, "event": "allow"})
+        return run_real(tool, real, argv, compiled, captured)
+    shown = " ".join([tool, *argv])
+    if decision == "confirm":
+        key = binding_key(tool, argv, cwd, tgt)
+        granted = consume_grant(state_dir, key)
+        if granted:
+            log(compiled, {**record, "event": "approved-run", "approval": granted.get("request")})
+            say(f"agentguard: running `{_short(shown)}` once, approved by a human (request {granted.get('request')}).")
+            return run_real(tool, real, argv, compiled, captured)
+        from agentguard.prompt import open_terminal
+
+        passphrase_set = has_passphrase(compiled["config_dir"])
+        term = open_terminal()
+        if term is not None and (who.kind == "human" or passphrase_set):
+            approved, how = ask(term, who.kind, shown, findings, tgt, compiled)
+            if approved:
+                log(compiled, {**record, "event": "approved-run", "approval": how})
+                return run_real(tool, real, argv, compiled, captured)
+            log(compiled, {**record, "event": "refused", "reason": how})
+            say(f"agentguard: not approved ({how}); `{_short(shown)}` was not run.")
+            return REFUSED
+        if who.kind != "human" and not passphrase_set:
+            log(compiled, {**record, "event": "refused", "reason": "no approval passphrase is set"})
+            say(refusal(shown, findings, tgt, approve=None, note=(
+                "Nothing can approve this yet: no approval passphrase is set. A human sets one with "
+                "`agentguard passphrase` in their own terminal; until then agents' risky calls are blocked.")))
+            return REFUSED
+        from agentguard.redact import redact_argv
+
+        request = create_request(state_dir, tool=tool, argv=list(argv), cwd=cwd, target=tgt,
+                                 actor={"kind": who.kind, "name": who.name}, findings=findings, decision=decision)
+        log(compiled, {**record, "event": "confirm", "request": request["id"], "argv": redact_argv(argv)})
+        say(refusal(shown, findings, tgt, approve=str(request["id"])))
+        return REFUSED
+    log(compiled, {**record, "event": "block"})
+    say(refusal(shown, findings, tgt, approve=None, note=(
+        "This is blocked, not just held: no approval can let an agent run it. "
+        "If it is really intended, a human runs it themselves.")))
+    return REFUSED
+
+
+def refusal(shown: str, findings: tuple, target: str, approve: str | None, note: str = "",  # type: ignore[type-arg]
+            headline: str = "refused") -> str:
+    from agentguard.redact import redact_text
+
+    lines = [f"agentguard: {headline} `{_short(redact_text(shown))}`"]
+    for f in findings[:6]:
+        lines.append(f"  {f.rule} ({f.severity}): {f.why}")
+        if f.detail:
+            lines.append(f"    matched: {redact_text(f.detail)[:200]}")
+    if target:
+        lines.append(f"  target:  {target}")
+    lines.append(f"  instead: {findings[0].instead}")
+    if approve:
+        lines.append(f"  approve: a human runs `agentguard approve {approve}` in their own terminal; "
+                     "then the same command, run again from the same directory, runs once.")
+    if note:
+        lines.append(f"  {note}")
+    return "\n".join(lines)
+
+
+def _short(text: str, limit: int = 160) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit - 1] + "…"
+
+
+def ask(term, kind: str, shown: str, findings: tuple, target: str, compiled: dict) -> tuple[bool, str]:  # type: ignore[no-untyped-def,type-arg]
+    """Ask on the terminal. A human types a random challenge; an agent's call needs the passphrase."""
+    import time
+
+    from agentguard.approvals import check_passphrase, clear_failures, locked_until, record_failure
+    from agentguard.prompt import challenge
+
+    state_dir = compiled["state_dir"]
+    try:
+        term.write(refusal(shown, findings, target, approve=None, headline="needs a human to approve") + "\n")
+        if kind == "human":
+            code = challenge()
+            answer = term.ask(f"agentguard: type {code} to run it once (anything else refuses): ")
+            if answer is None:
+                return False, "no answer"
+            return (answer.strip() == code), ("challenge typed" if answer.strip() == code else "wrong challenge")
+        until = locked_until(state_dir)
+        if until:
+            return False, f"approvals are locked after repeated wrong passphrases until {time.strftime('%H:%M', time.localtime(until))}"
+        answer = term.ask("agentguard: an agent asked for this. Approval passphrase (Enter refuses): ", secret=True)
+        if not answer:
+            return False, "no passphrase given"
+        if check_passphrase(compiled["config_dir"], answer):
+            clear_failures(state_dir)
+            return True, "passphrase at the terminal"
+        count = record_failure(state_dir)
+        log(compiled, {"event": "passphrase-failure", "via": "terminal", "count": count})
+        return False, "wrong passphrase"
+    finally:
+        term.close()
+
+
+def log(compiled: dict, fields: dict) -> None:  # type: ignore[type-arg]
+    """Append to the audit log; a log that cannot be written is reported, never a reason to run."""
+    from agentguard.audit import append
+    from agentguard.redact import redact_argv, redact_text
+
+    if "argv" in fields:
+        fields["argv"] = redact_argv(fields["argv"])
+    if "cwd" in fields:
+        fields["cwd"] = redact_text(str(fields["cwd"]))
+    try:
+        append(compiled["audit_log"], fields)
+    except OSError as e:
+        say(f"agentguard: could not write the audit log {compiled['audit_log']}: {e.strerror}")
+
+
+def run_real(tool: str, real: str, argv: tuple[str, ...], compiled: dict, captured: object) -> int:  # type: ignore[type-arg]
+    from agentguard.shimfiles import is_shim
+
+    if not os.access(real, os.X_OK) or is_shim(real):
+        from agentguard.binaries import find_real_binary
+
+        found = find_real_binary(tool, os.environ.get("PATH", ""), [compiled["shims_dir"]])
+        if found is None:
+            say(f"agentguard: {tool}: not found (it was {real}); run `agentguard rehash` after installing it again.")
+            return NOT_FOUND
+        say(f"agentguard: {tool} moved from {real} to {found}; `agentguard rehash` updates the shim.")
+        real = found
+    if captured is not None:
+        from agentguard.stdin import hand_on
+
+        hand_on(captured)  # type: ignore[arg-type]
+    import _signal
+
+    # Python ignores SIGPIPE and SIGXFSZ; an exec'd program would inherit that and behave differently.
+    for name in ("SIGPIPE", "SIGXFSZ"):
+        if hasattr(_signal, name):
+            _signal.signal(getattr(_signal, name), _signal.SIG_DFL)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    os.execv(real, [tool, *argv])
+    return INTERNAL  # not reached

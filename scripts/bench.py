@@ -4,6 +4,9 @@ shared machine moves both together. Prints medians (ms) and the difference or ra
 Sections:
   throughput  in-process judgements per second over the labelled corpus (target >= 5,000/s)
   check       one `agentguard check` process, beside bare `python -c pass` (target <= 60 ms)
+  shims       calls through installed shims beside the same call to the raw binary:
+              fast path (target <= 1 ms added), classifier without SQL (<= 25 ms added),
+              psql with a plain SELECT (<= 30 ms added)
 """
 
 from __future__ import annotations
@@ -128,7 +131,48 @@ def section_check(args: argparse.Namespace) -> None:
     shutil.rmtree(Path(env["HOME"]).parent, ignore_errors=True)
 
 
-SECTIONS = {"throughput": section_throughput, "check": section_check}
+def section_shims(args: argparse.Namespace) -> None:
+    import subprocess
+
+    env, cwd = sandbox()
+    shims = Path(env["AGENTGUARD_HOME"]) / "shims"
+    out = subprocess.run([str(VENV / "agentguard"), "install", "--tools", "rm,psql,terraform", "--print"], env=env,
+                         capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if out.returncode != 0:
+        print("  install failed:", out.stderr.strip())
+        return
+    rm = shutil.which("rm", path="/usr/bin:/bin")
+    psql = shutil.which("psql", path="/usr/bin:/usr/local/bin")
+    terraform = shutil.which("terraform", path="/usr/local/bin:/usr/bin")
+    commands = {
+        "raw rm missing": [rm, "agentguard-missing"],
+        "shim rm missing (fast path)": [str(shims / "rm"), "agentguard-missing"],
+        "shim rm -f missing (classifier)": [str(shims / "rm"), "-f", "agentguard-missing"],
+        "shim rm -rf src (refused)": [str(shims / "rm"), "-rf", "src"],
+    }
+    if psql:
+        select = ["-X", "-h", "/nonexistent", "-c", "SELECT id, name FROM bookings WHERE id = 42"]
+        commands["raw psql SELECT"] = [psql, *select]
+        commands["shim psql SELECT"] = [str(shims / "psql"), *select]
+    if terraform:
+        commands["raw terraform version"] = [terraform, "version"]
+        commands["shim terraform version (fast path)"] = [str(shims / "terraform"), "version"]
+    medians = interleaved(commands, args.rounds, env, cwd)
+    print("\n  calls through shims (psql: no server listens, both sides fail the same way)")
+    pairs = [("shim rm missing (fast path)", "raw rm missing", "<= 1 ms"),
+             ("shim rm -f missing (classifier)", "raw rm missing", "<= 25 ms"),
+             ("shim rm -rf src (refused)", "raw rm missing", "(refused, no target)"),
+             ("shim psql SELECT", "raw psql SELECT", "<= 30 ms"),
+             ("shim terraform version (fast path)", "raw terraform version", "<= 1 ms")]
+    for shim, raw, target in pairs:
+        if shim in medians and raw in medians:
+            added = medians[shim] - medians[raw]
+            print(f"  {shim:<36} {medians[shim]:7.2f} ms   raw {medians[raw]:7.2f} ms   +{added:6.2f} ms"
+                  f"  x{medians[shim] / medians[raw]:5.2f}   target {target}")
+    shutil.rmtree(Path(env["HOME"]).parent, ignore_errors=True)
+
+
+SECTIONS = {"throughput": section_throughput, "check": section_check, "shims": section_shims}
 
 
 def main() -> None:

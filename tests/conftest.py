@@ -74,6 +74,37 @@ def book() -> dict[str, object]:
     return load_book()
 
 
+@pytest.fixture(scope="session")
+def postgres() -> dict[str, str]:
+    """A real PostgreSQL server on a Unix socket in a temp dir, started as the postgres user when
+    the tests run as root (the server refuses root), as the current user otherwise."""
+    import glob
+    import subprocess
+    import tempfile
+
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
+    assert bins, "PostgreSQL server binaries are missing: .ci/run installs them; on your machine install postgresql"
+    bindir = os.path.dirname(bins[-1])
+    base = Path(tempfile.mkdtemp(prefix="agentguard-pg-", dir="/tmp"))
+    as_owner: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(base, "postgres", "postgres")
+        as_owner = ["runuser", "-u", "postgres", "--"]
+    base.chmod(0o755)
+    data, sock, port = base / "data", base / "sock", "54329"
+    run = lambda *argv: subprocess.run([*as_owner, *argv], check=True, capture_output=True, timeout=120)  # noqa: E731
+    run(f"{bindir}/initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync")
+    run("mkdir", str(sock))
+    run(f"{bindir}/pg_ctl", "-D", str(data), "-l", str(base / "server.log"), "-w", "-t", "60", "-o",
+        f"-k {sock} -c listen_addresses='' -p {port} -c fsync=off", "start")
+    try:
+        yield {"host": str(sock), "port": port, "user": "postgres", "bindir": bindir}
+    finally:
+        subprocess.run([*as_owner, f"{bindir}/pg_ctl", "-D", str(data), "-m", "immediate", "stop"],
+                       capture_output=True, timeout=60)
+        shutil.rmtree(base, ignore_errors=True)
+
+
 def agentguard_bin() -> str:
     found = shutil.which("agentguard", path=str(VENV_BIN))
     assert found, "agentguard is not installed in the test interpreter's venv; run the README's setup command"

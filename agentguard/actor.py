@@ -96,7 +96,7 @@ def from_process_tree(chain: list[tuple[int, str]]) -> Actor | None:
         head = cmdline.split(" ", 2)[:2]  # the program and, for node/python agents, their script
         for fragment, name in AGENT_CMDLINES:
             if any(fragment in h and _ends_word(h, fragment) for h in head):
-                return Actor("agent", name, f"process {pid}: {cmdline[:80]}")
+                return Actor("agent", name, f"process {pid} looks like {name} ({fragment}): {cmdline[:80]}")
     return None
 
 

@@ -74,24 +74,79 @@ def readonly_for(book: dict[str, object], tool: str) -> list[str]:
 
 
 def compile_policy(locs: Locations, book: dict[str, object], record: dict[str, object]) -> str:
-    """Write the marshal file the shims load: rules, decision table and locations."""
-    import marshal
+    """Write the marshal file the shims load: rules, the system and user policy layers merged, and
+    locations. Stamps of every layer and pack let a shim notice when it must be compiled again."""
+    compiled = compile_base(locs, book, str(record.get("home_override", "")))
+    write_compiled(locs, compiled)
+    return locs.compiled_policy
 
-    from agentguard.policy import DEFAULT_TABLE
 
-    compiled = {
+def compile_base(locs: Locations, book: dict[str, object], home_override: str = "") -> dict[str, object]:
+    import zlib
+
+    from agentguard.config import base_policy
+    from agentguard.rules import pack_files
+
+    policy = base_policy(locs, book)
+    policy["base_id"] = f"{zlib.crc32(repr(policy).encode()):08x}"
+    packs = []
+    for path in pack_files():
+        st = os.stat(path)
+        packs.append([path, st.st_mtime_ns, st.st_size])
+    return {
         "format": FORMAT,
         "book": {k: v for k, v in book.items() if not k.startswith("_")},
-        "policy": {"table": DEFAULT_TABLE, "rule_decisions": {}},
+        "policy": policy, "packs": packs,
         "config_dir": locs.config, "state_dir": locs.state, "audit_log": locs.audit_log, "shims_dir": locs.shims,
-        "home_override": record.get("home_override", ""),
+        "home_override": home_override, "system": locs.system,
     }
+
+
+def write_compiled(locs: Locations, compiled: dict[str, object]) -> None:
+    import marshal
+
     os.makedirs(locs.state, mode=0o700, exist_ok=True)
     tmp = locs.compiled_policy + f".{os.getpid()}.tmp"
     with open(tmp, "wb") as f:
         marshal.dump(compiled, f)
     os.replace(tmp, locs.compiled_policy)
-    return locs.compiled_policy
+
+
+def locations_of(compiled: dict[str, object]) -> Locations:
+    shims = str(compiled["shims_dir"])
+    return Locations(str(compiled["config_dir"]), str(compiled["state_dir"]), shims,
+                     os.path.join(os.path.dirname(str(compiled["state_dir"])), "cache"), bool(compiled.get("system")))
+
+
+def is_stale(compiled: dict[str, object]) -> bool:
+    """A layer or rule pack changed since the policy was compiled."""
+    from agentguard.config import stale
+
+    if stale(compiled["policy"]["layers"]):  # type: ignore[index]
+        return True
+    for path, mtime, size in compiled.get("packs", []):  # type: ignore[attr-defined]
+        try:
+            st = os.stat(path)
+        except OSError:
+            return True
+        if (st.st_mtime_ns, st.st_size) != (mtime, size):
+            return True
+    return False
+
+
+def fresh_compiled(compiled: dict[str, object]) -> dict[str, object]:
+    """The compiled policy, recompiled (and saved, when the state dir is writable) if it is stale."""
+    if not is_stale(compiled):
+        return compiled
+    from agentguard.rules import load_book
+
+    locs = locations_of(compiled)
+    new = compile_base(locs, load_book(), str(compiled.get("home_override", "")))
+    try:
+        write_compiled(locs, new)
+    except OSError:
+        pass  # a root-owned system install: use it from memory
+    return new
 
 
 def write_shims(locs: Locations, book: dict[str, object], wanted: list[str], search_path: str,
@@ -171,9 +226,9 @@ def install(locs: Locations, *, shell: str, profiles: list[str] | None, print_on
         record["profiles"] = done
     save_record(locs, record)
     os.makedirs(locs.config, mode=0o700, exist_ok=True)
-    from agentguard.audit import append
+    from agentguard.audit import log_event
 
-    append(locs.audit_log, {"event": "install", "tools": sorted(written), "shims_dir": locs.shims,
+    log_event(locs, {"event": "install", "tools": sorted(written), "shims_dir": locs.shims,
                             "profiles": sorted(results)})
     return {"written": written, "missing": missing, "removed": removed, "profiles": results, "block": text}
 
@@ -192,9 +247,9 @@ def rehash(locs: Locations, search_path: str) -> dict[str, object]:
     record["tools"] = written
     compile_policy(locs, book, record)
     save_record(locs, record)
-    from agentguard.audit import append
+    from agentguard.audit import log_event
 
-    append(locs.audit_log, {"event": "rehash", "tools": sorted(written), "removed": removed})
+    log_event(locs, {"event": "rehash", "tools": sorted(written), "removed": removed})
     return {"written": written, "missing": missing, "removed": removed}
 
 
@@ -220,7 +275,7 @@ def uninstall(locs: Locations) -> dict[str, object]:
             os.remove(path)
         except OSError:
             pass
-    from agentguard.audit import append
+    from agentguard.audit import log_event
 
-    append(locs.audit_log, {"event": "uninstall", "shims": removed_shims, "profiles": removed_profiles})
+    log_event(locs, {"event": "uninstall", "shims": removed_shims, "profiles": removed_profiles})
     return {"shims": removed_shims, "profiles": removed_profiles}

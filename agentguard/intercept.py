@@ -69,7 +69,7 @@ def load_compiled(state_dir: str) -> dict[str, object]:
     path = os.path.join(state_dir, "policy.marshal")
     try:
         with open(path, "rb") as f:
-            compiled = marshal.load(f)
+            compiled = marshal.loads(f.read())
     except (OSError, EOFError, ValueError, TypeError) as e:
         raise PolicyUnavailable(f"cannot load the compiled policy ({path}: {e}); nothing was run. "
                                 "Run `agentguard doctor`, then `agentguard rehash`.") from None
@@ -82,17 +82,32 @@ def run(args: list[str]) -> int:
     tool, real, state_dir = args[0], args[1], args[2]
     argv = tuple(args[3:])
     compiled = load_compiled(state_dir)
+    cwd = os.getcwd()
+    policy = call_policy(compiled, cwd)
     from agentguard.judge import findings_for_argv
     from agentguard.stdin import capture, wants_stdin
 
     captured = capture() if wants_stdin(tool, argv) else None
-    cwd = os.getcwd()
     findings = findings_for_argv(tool, argv, compiled["book"], cwd=cwd, env=os.environ,  # type: ignore[arg-type]
                                  stdin=captured.text if captured else None,
-                                 stdin_state=captured.state if captured else "none")
+                                 stdin_state=captured.state if captured else "none", policy=policy)
     if not findings:
         return run_real(tool, real, argv, compiled, captured)
+    compiled = dict(compiled, policy=policy)
     return decide_and_act(tool, real, argv, cwd, findings, compiled, captured)
+
+
+def call_policy(compiled: dict, cwd: str) -> dict:  # type: ignore[type-arg]
+    """The layered policy for a call made in ``cwd``: compiled system and user layers, recompiled if a
+    file changed, with the project layer on top. A layer that does not validate refuses the call."""
+    from agentguard.config import ConfigError, compiled_project
+    from agentguard.installation import fresh_compiled, locations_of
+
+    try:
+        compiled.update(fresh_compiled(compiled))
+        return compiled_project(locations_of(compiled), compiled["book"], compiled["policy"], cwd)
+    except ConfigError as e:
+        raise PolicyUnavailable(f"the policy is invalid, so nothing guarded runs until it is fixed: {e}") from None
 
 
 def decide_and_act(tool: str, real: str, argv: tuple[str, ...], cwd: str, findings: tuple, compiled: dict,  # type: ignore[type-arg]
@@ -108,7 +123,8 @@ def decide_and_act(tool: str, real: str, argv: tuple[str, ...], cwd: str, findin
     decision = str(decide(findings, who, compiled["policy"]))
     inv = Invocation(tool=tool, argv=argv, cwd=cwd, env=target_env(os.environ))
     tgt = describe(target(inv))
-    record = {"via": "shim", "tool": tool, "argv": list(argv), "cwd": cwd, "target": tgt,
+    production = any(f.production for f in findings)
+    record = {"via": "shim", "tool": tool, "argv": list(argv), "cwd": cwd, "target": tgt, "production": production,
               "actor": {"kind": who.kind, "name": who.name, "evidence": who.evidence, "pid": os.getpid(),
                         "tree": actors.process_summary()},
               "decision": decision, "rules": [f.rule for f in findings]}
@@ -149,9 +165,10 @@ def decide_and_act(tool: str, real: str, argv: tuple[str, ...], cwd: str, findin
         say(refusal(shown, findings, tgt, approve=str(request["id"])))
         return REFUSED
     log(compiled, {**record, "event": "block"})
-    say(refusal(shown, findings, tgt, approve=None, note=(
-        "This is blocked, not just held: no approval can let an agent run it. "
-        "If it is really intended, a human runs it themselves.")))
+    why = ("the target is production, where an agent's risky call is blocked" if production
+           else "no approval can let an agent run it")
+    say(refusal(shown, findings, tgt + (" (production)" if production else ""), approve=None, note=(
+        f"This is blocked, not just held: {why}. If it is really intended, a human runs it themselves.")))
     return REFUSED
 
 
@@ -221,8 +238,9 @@ def log(compiled: dict, fields: dict) -> None:  # type: ignore[type-arg]
         fields["argv"] = redact_argv(fields["argv"])
     if "cwd" in fields:
         fields["cwd"] = redact_text(str(fields["cwd"]))
+    settings = dict(dict(compiled.get("policy", {})).get("audit", {}))
     try:
-        append(compiled["audit_log"], fields)
+        append(compiled["audit_log"], fields, **settings)
     except OSError as e:
         say(f"agentguard: could not write the audit log {compiled['audit_log']}: {e.strerror}")
 

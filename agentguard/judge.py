@@ -170,6 +170,10 @@ def findings_for_invocation(inv: Invocation, ctx: Context, depth: int = 0) -> li
     if inv.name_is_dynamic:
         return [ctx.finding("shell.dynamic-command", inv, inv.tool)]
     found = classify(inv, ctx)
+    if ctx.policy:
+        from agentguard.classify import annotate, custom
+
+        found = annotate(found + custom(inv, ctx), inv, ctx)
     work, extra = unwrap(inv, ctx)
     found += extra
     for item in work:
@@ -211,7 +215,7 @@ def judge_string(text: str, book: dict[str, object], *, cwd: str | None = None,
     """Judge a command line as if ``actor`` were about to run it in ``cwd``."""
     from agentguard.policy import decide
 
-    ctx = Context(book, os.environ if env is None else env, actor, trace)
+    ctx = Context(book, os.environ if env is None else env, actor, trace, policy)
     try:
         findings = dedupe(findings_for_string(text, ctx, cwd=cwd or os.getcwd()))
     except Exception as e:  # fail closed on our own bugs
@@ -221,9 +225,9 @@ def judge_string(text: str, book: dict[str, object], *, cwd: str | None = None,
 
 def findings_for_argv(tool: str, argv: tuple[str, ...], book: dict[str, object], *, cwd: str,
                       env: Mapping[str, str], actor: Actor = AGENT, stdin: str | None = None,
-                      stdin_state: str = "none") -> tuple[Finding, ...]:
+                      stdin_state: str = "none", policy: dict[str, object] | None = None) -> tuple[Finding, ...]:
     """Findings for one program call whose argv the shell has already expanded (shim mode)."""
-    ctx = Context(book, env, actor)
+    ctx = Context(book, env, actor, policy=policy)
     inv = Invocation(tool=os.path.basename(tool), argv=tuple(argv), cwd=cwd, env=target_env(env), stdin=stdin,
                      stdin_state=stdin_state, actor=actor)
     try:
@@ -239,5 +243,5 @@ def judge_argv(tool: str, argv: tuple[str, ...], book: dict[str, object], *, cwd
     from agentguard.policy import decide
 
     findings = findings_for_argv(tool, argv, book, cwd=cwd, env=env, actor=actor, stdin=stdin,
-                                 stdin_state=stdin_state)
+                                 stdin_state=stdin_state, policy=policy)
     return Verdict(decide(findings, actor, policy), findings)

@@ -211,8 +211,8 @@ def target_env(environ: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
 class Finding(Record):
     """A rule that matched: which, how bad, why, what to do instead, and in which simple command."""
 
-    __slots__ = ("rule", "severity", "why", "instead", "command", "detail")
-    _defaults = {"detail": ""}
+    __slots__ = ("rule", "severity", "why", "instead", "command", "detail", "target", "production")
+    _defaults = {"detail": "", "target": "", "production": False}
 
     rule: str
     severity: str
@@ -220,6 +220,8 @@ class Finding(Record):
     instead: str
     command: str
     detail: str  # what exactly matched (a path, a statement), shown by explain
+    target: str  # what the command acts on ("context prod-eu, namespace api"), when known
+    production: bool  # the target matches the production patterns
 
     def as_json(self) -> dict[str, str]:
         return {

@@ -29,17 +29,49 @@ DEFAULT_TABLE: dict[str, dict[str, str]] = {
 }
 
 
+PRODUCTION_GROUPS = {"terraform": "terraform", "tofu": "terraform", "terragrunt": "terraform",
+                     "kubectl": "kubectl", "oc": "kubectl", "helm": "kubectl", "aws": "aws", "railway": "railway",
+                     "psql": "postgres", "dropdb": "postgres", "pg_restore": "postgres", "mysql": "postgres",
+                     "mariadb": "postgres", "mysqladmin": "postgres"}
+
+
+def production_matches(tool: str, target: dict[str, str], production: dict[str, object]) -> list[str]:
+    """Which parts of the target look like production ("context prod-eu"), by the policy's patterns."""
+    from agentguard.classify.matcher import glob_match
+    from agentguard.config import TARGET_KEYS
+
+    group = PRODUCTION_GROUPS.get(tool)
+    if group is None:
+        return []
+    hits = []
+    for key, value in target.items():
+        spec = TARGET_KEYS.get((group, key))
+        if spec is None or not value:
+            continue
+        patterns: list[str] = production.get(spec[0], [])  # type: ignore[assignment]
+        parts = [value] + ([p for p in value.split(spec[1]) if p] if spec[1] else [])
+        if any(glob_match(p.lower(), part.lower()) for p in patterns for part in parts):
+            hits.append(f"{key} {value}")
+    return hits
+
+
 def decide(findings: Iterable[Finding], actor: Actor, policy: dict[str, object] | None = None) -> Decision:
     table = DEFAULT_TABLE
     overrides: dict[str, str] = {}
+    production_decision = "block"
     if policy:
-        table = policy.get("table", table)  # type: ignore[assignment]
+        table = policy.get("decisions") or policy.get("table", table)  # type: ignore[assignment]
         overrides = policy.get("rule_decisions", {})  # type: ignore[assignment]
+        production_decision = str(dict(policy.get("production", {})).get("decision", "block"))  # type: ignore[call-overload]
     row = table.get(actor.kind, table["agent"])
     decision = Decision.ALLOW
     for f in findings:
-        d = Decision(row.get(f.severity, "confirm"))
-        if f.rule in overrides:
-            d = d.stricter(overrides[f.rule])
+        d = Decision(overrides.get(f.rule) or row.get(f.severity, "confirm"))
+        if f.production:
+            # Production is stricter: a finding is never waved through, and an agent's confirm becomes
+            # the production decision (block unless the policy says otherwise).
+            d = d.stricter("confirm")
+            if actor.kind != "human" and d == Decision.CONFIRM:
+                d = d.stricter(production_decision)
         decision = decision.stricter(d)
     return decision

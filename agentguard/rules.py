@@ -266,7 +266,7 @@ def load_book(directory: str | None = None, cache_dir: str | None = None) -> dic
         cache_file = os.path.join(cache_dir, f"rules-{_cache_key(paths)}.marshal")
         try:
             with open(cache_file, "rb") as f:
-                book = marshal.load(f)
+                book = marshal.loads(f.read())
             if isinstance(book, dict) and book.get("format") == FORMAT:
                 return book
         except (OSError, EOFError, ValueError, TypeError):

@@ -172,7 +172,52 @@ def section_shims(args: argparse.Namespace) -> None:
     shutil.rmtree(Path(env["HOME"]).parent, ignore_errors=True)
 
 
-SECTIONS = {"throughput": section_throughput, "check": section_check, "shims": section_shims}
+POLICY_PROBE = """
+import os, sys, time
+start = time.perf_counter()
+from agentguard.intercept import call_policy, load_compiled
+compiled = load_compiled(sys.argv[1])
+call_policy(compiled, os.getcwd())
+cold = time.perf_counter() - start
+warm = []
+for _ in range(200):
+    t = time.perf_counter()
+    call_policy(load_compiled(sys.argv[1]), os.getcwd())
+    warm.append(time.perf_counter() - t)
+warm.sort()
+print(cold * 1000, warm[len(warm) // 2] * 1000)
+"""
+
+
+def section_policy(args: argparse.Namespace) -> None:
+    """Loading the layered policy the way a shim does: marshal, stat the layers, the project cache."""
+    import subprocess
+
+    env, cwd = sandbox()
+    out = subprocess.run([str(VENV / "agentguard"), "install", "--tools", "rm", "--print"], env=env,
+                         capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if out.returncode != 0:
+        print("  install failed:", out.stderr.strip())
+        return
+    config = Path(env["AGENTGUARD_HOME"]) / "config"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "policy.toml").write_text('[decisions.agent]\nmedium = "block"\n[production]\nkube_context = ["live-*"]\n')
+    (Path(cwd) / ".agentguard.toml").write_text('[rules]\ndecision = { "git.stash-drop" = "block" }\n')
+    state = str(Path(env["AGENTGUARD_HOME"]) / "state")
+    python = [str(VENV / "python"), "-I", "-S", "-c", f"import sys; sys.path[:0] = {sys.path[:3]!r}\n" + POLICY_PROBE]
+    cold, warm = [], []
+    for _ in range(max(5, args.rounds // 4)):
+        result = subprocess.run([*python, state], env=env, cwd=cwd, capture_output=True, text=True, check=True)
+        c, w = (float(x) for x in result.stdout.split())
+        cold.append(c)
+        warm.append(w)
+    print("\n  layered policy load as a shim does it (system + user + project layers)  (target: < 1 ms)")
+    print(f"  first load in a fresh process, imports included  {statistics.median(cold):7.3f} ms")
+    print(f"  each further load (marshal + stat checks)        {statistics.median(warm):7.3f} ms")
+    shutil.rmtree(Path(env["HOME"]).parent, ignore_errors=True)
+
+
+SECTIONS = {"throughput": section_throughput, "check": section_check, "shims": section_shims, "policy": section_policy}
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import PtyRun, install_agentguard
+from helpers import PtyRun, install_agentguard, write_fake
 
 from agentguard.actor import from_environment, from_process_tree
 from agentguard.redact import REDACTED, redact_argv, redact_env, redact_text
@@ -87,14 +87,24 @@ def test_secrets_are_redacted() -> None:
 
 
 def test_no_secret_reaches_the_audit_log(isolated_env: dict[str, str], tmp_path: Path) -> None:
-    inst = install_agentguard(Path(isolated_env["HOME"]))
+    fakes = tmp_path / "fakebin"
+    for tool in ("aws", "railway", "mysql"):
+        write_fake(fakes, tool, tmp_path / f"{tool}.log")
+    inst = install_agentguard(Path(isolated_env["HOME"]), [str(fakes)])
     secret = "4f1c2d9e8b7a6f5e4d3c2b1a"
     inst.agent(f"curl -X DELETE -H 'Authorization: Bearer {secret}' https://api.example.com/v1/volumes/1", cwd=tmp_path)
     inst.agent(f"psql postgresql://admin:{secret}@db.example.com/app -c 'DROP TABLE t'", cwd=tmp_path)
     inst.agent("mysql -pTopSecretValue1 -e 'DROP DATABASE shop'", cwd=tmp_path,
                env={"PGPASSWORD": secret})
+    planted = {"AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMIK7MDENGbPxRfiCYzz1", "AWS_ACCESS_KEY_ID": "AKIAZZZZ1111YYYY2222",
+               "RAILWAY_TOKEN": "rw-0b7e7d8c9a1f4e2d", "DATABASE_URL": "postgres://app:dsnpass77@prod-db/app"}
+    inst.agent("aws s3 rb s3://bucket --force; railway volume delete vol-1; "
+               "psql \"$DATABASE_URL\" -c 'TRUNCATE t'; curl -u ops:curlpass99 -X DELETE https://api.example.com/x; "
+               f"terraform destroy -var db_password={secret}x", cwd=tmp_path, env=planted)
     log = (inst.state / "audit.jsonl").read_text()
-    assert len(inst.events()) >= 2
-    assert secret not in log and "TopSecretValue1" not in log
+    assert {e["tool"] for e in inst.events()} == {"curl", "psql", "mysql", "aws", "railway", "terraform"}
+    for planted_secret in (secret, "TopSecretValue1", "curlpass99", *planted.values()):
+        value = planted_secret.split(":")[-1].split("@")[0] if "://" in planted_secret else planted_secret
+        assert value not in log, value
     for request in (inst.state / "requests").glob("*.json") if (inst.state / "requests").exists() else []:
         assert secret not in request.read_text()

@@ -34,14 +34,16 @@ CLASSIFIERS: dict[str, str | None] = {
 class Context:
     """What every classifier may consult: the rule book, the caller's environment, the actor."""
 
-    __slots__ = ("book", "env", "actor", "trace")
+    __slots__ = ("book", "env", "actor", "trace", "policy")
 
     def __init__(self, book: dict[str, object], env: Mapping[str, str] | None = None,
-                 actor: Actor = AGENT, trace: list[Invocation] | None = None) -> None:
+                 actor: Actor = AGENT, trace: list[Invocation] | None = None,
+                 policy: dict[str, object] | None = None) -> None:
         self.book = book
         self.env: dict[str, str] = dict(env or {})
         self.actor = actor
         self.trace = trace  # when a list, every command examined is appended (for `explain`)
+        self.policy = policy  # the effective layered policy: custom rules, disabled rules, production
 
     def rule(self, rule_id: str) -> dict[str, object]:
         from agentguard.rules import rule
@@ -89,6 +91,43 @@ def classify(inv: Invocation, ctx: Context) -> list[Finding]:
         module = __import__(f"agentguard.classify.{module_name}", fromlist=["classify"])
         _MODULES[module_name] = module
     return module.classify(inv, pack, ctx)  # type: ignore[attr-defined,no-any-return]
+
+
+def custom(inv: Invocation, ctx: Context) -> list[Finding]:
+    """Custom rules from the policy layers that name this program in match.tool."""
+    from agentguard.classify.matcher import finding, glob_match, parse_args, rule_matches
+    from agentguard.rules import family_of
+
+    rules = ctx.policy.get("custom", []) if ctx.policy else []
+    found: list[Finding] = []
+    args = None
+    for r in rules:  # type: ignore[attr-defined]
+        if not any(glob_match(t, inv.tool) for t in r["match"]["tool"]):
+            continue
+        if args is None:
+            family = family_of(ctx.book, inv.tool)
+            pack = ctx.pack(family) if family else {"value_options": [], "short_clusters": False}
+            args = parse_args(inv.argv, pack["value_options"], bool(pack["short_clusters"]))  # type: ignore[arg-type]
+        if rule_matches(r["match"], inv, args):
+            found.append(finding(r, inv))
+    return found
+
+
+def annotate(found: list[Finding], inv: Invocation, ctx: Context) -> list[Finding]:
+    """Drop disabled rules; add what the command acts on, and whether that is production."""
+    if not ctx.policy:
+        return found
+    disabled = ctx.policy.get("disabled") or ()
+    found = [f for f in found if f.rule not in disabled]  # type: ignore[operator]
+    if not found:
+        return found
+    from agentguard.policy import production_matches
+    from agentguard.targets import describe, target
+
+    tgt = target(inv)
+    hits = production_matches(inv.tool, tgt, ctx.policy.get("production", {}))  # type: ignore[arg-type]
+    text = describe(tgt)
+    return [f.replace(target=text, production=bool(hits)) for f in found]  # type: ignore[misc]
 
 
 def generic(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Finding]:

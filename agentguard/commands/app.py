@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from agentguard.commands import (approve, check, doctor, explain, install, passphrase, pending, rehash, rules,
-                                 uninstall, which)
+from agentguard.commands import (approve, check, config, doctor, explain, install, log, passphrase, pending, rehash,
+                                 rules, trust, uninstall, which)
 
 EPILOG = """\b
 Exit codes: 0 allowed/OK, 1 refused (confirm or block) or a check failed,
@@ -37,3 +37,6 @@ app.add_command(doctor.command)
 app.add_command(approve.command)
 app.add_command(pending.command)
 app.add_command(passphrase.command)
+app.add_command(config.command)
+app.add_command(trust.command)
+app.add_command(log.command)

@@ -21,7 +21,7 @@ def command(request_id: str, system: bool) -> None:
     """
     from agentguard.approvals import (GRANT_TTL, ApprovalError, check_passphrase, clear_failures, grant,
                                       has_passphrase, load_request, locked_until, record_failure)
-    from agentguard.audit import append
+    from agentguard.audit import log_event
 
     require_human("agentguard approve")
     locs = locs_for(system)
@@ -49,12 +49,12 @@ def command(request_id: str, system: bool) -> None:
         raise click.ClickException("cancelled; nothing was approved")
     if not check_passphrase(locs.config, answer):
         count = record_failure(locs.state)
-        append(locs.audit_log, {"event": "passphrase-failure", "via": "approve", "request": request["id"],
+        log_event(locs, {"event": "passphrase-failure", "via": "approve", "request": request["id"],
                                 "count": count, "approver": getpass.getuser()})
         raise click.ClickException("wrong passphrase; nothing was approved")
     clear_failures(locs.state)
     granted = grant(locs.state, request, getpass.getuser())
-    append(locs.audit_log, {"event": "approval", "request": request["id"], "tool": request["tool"],
+    log_event(locs, {"event": "approval", "request": request["id"], "tool": request["tool"],
                             "argv": request["argv"], "cwd": request["cwd"], "target": request.get("target", ""),
                             "rules": request.get("rules", []), "approver": getpass.getuser(),
                             "expires": granted["expires"]})

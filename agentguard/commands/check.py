@@ -25,6 +25,23 @@ def load_book():  # type: ignore[no-untyped-def]
     return load(cache_dir=locations().cache)
 
 
+def load_policy(book: dict[str, object], cwd: str) -> dict[str, object]:
+    """The layered policy for ``cwd``: the installation's compiled one when there is one, else computed
+    from the layer files. Raises ConfigError for an invalid layer."""
+    from agentguard.config import compiled_project, effective
+    from agentguard.installation import fresh_compiled, locations_of
+    from agentguard.paths import locations
+
+    locs = locations()
+    try:
+        from agentguard.intercept import load_compiled
+
+        compiled = fresh_compiled(load_compiled(locs.state))
+    except Exception:  # noqa: BLE001 - not installed here: read the layers directly
+        return effective(locs, book, cwd)
+    return compiled_project(locations_of(compiled), compiled["book"], compiled["policy"], cwd)  # type: ignore[arg-type]
+
+
 def verdict_json(verdict: Verdict) -> dict[str, object]:
     return {"decision": str(verdict.decision), "findings": [f.as_json() for f in verdict.findings]}
 
@@ -45,24 +62,26 @@ def _one_line(text: str, limit: int = 160) -> str:
 
 
 def run(text: str | None, *, as_json: bool, cwd: str | None, actor: str, batch: bool) -> int:
+    from agentguard.config import ConfigError
     from agentguard.judge import judge_string
     from agentguard.rules import RuleError
 
     if cwd is not None and not os.path.isdir(cwd):
         print(f"agentguard check: --cwd {cwd}: no such directory", file=sys.stderr)
         return 2
+    workdir = os.path.abspath(cwd) if cwd else os.getcwd()
     try:
         book = load_book()
-    except RuleError as e:
+        policy = load_policy(book, workdir)
+    except (RuleError, ConfigError) as e:
         print(f"agentguard check: {e}", file=sys.stderr)
         return 2
     who = Actor(actor, "", "agentguard check --actor")
-    workdir = os.path.abspath(cwd) if cwd else os.getcwd()
     if not batch:
         if text is None:
             print("agentguard check: give the command after --, e.g. agentguard check -- 'rm -rf build'", file=sys.stderr)
             return 2
-        verdict = judge_string(text, book, cwd=workdir, env=os.environ, actor=who)
+        verdict = judge_string(text, book, cwd=workdir, env=os.environ, actor=who, policy=policy)
         if as_json:
             import json
 
@@ -83,7 +102,7 @@ def run(text: str | None, *, as_json: bool, cwd: str | None, actor: str, batch: 
                     line = decoded
             except ValueError:
                 pass
-        verdict = judge_string(line, book, cwd=workdir, env=os.environ, actor=who)
+        verdict = judge_string(line, book, cwd=workdir, env=os.environ, actor=who, policy=policy)
         refused = refused or not verdict.allowed
         out.write(json.dumps(verdict_json(verdict)) + "\n")
     out.flush()

@@ -23,14 +23,21 @@ def command(cwd: str | None, actor: str, command: tuple[str, ...]) -> None:
     from rich.console import Console
     from rich.tree import Tree
 
-    from agentguard.commands.check import load_book
+    from agentguard.commands.check import load_book, load_policy
+    from agentguard.config import ConfigError
     from agentguard.judge import judge_string
     from agentguard.model import Actor, Invocation
 
     text = " ".join(command)
     trace: list[Invocation] = []
-    verdict = judge_string(text, load_book(), cwd=os.path.abspath(cwd) if cwd else os.getcwd(), env=os.environ,
-                           actor=Actor(actor, "", "explain --actor"), trace=trace)
+    where = os.path.abspath(cwd) if cwd else os.getcwd()
+    book = load_book()
+    try:
+        policy = load_policy(book, where)
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from None
+    verdict = judge_string(text, book, cwd=where, env=os.environ, actor=Actor(actor, "", "explain --actor"),
+                           trace=trace, policy=policy)
     console = Console(highlight=False)
     colour = {"allow": "green", "confirm": "yellow", "block": "red"}[str(verdict.decision)]
     tree = Tree(f"[bold {colour}]{verdict.decision}[/] for {actor}: [bold]{_escape(_short(text))}[/]")
@@ -51,7 +58,10 @@ def command(cwd: str | None, actor: str, command: tuple[str, ...]) -> None:
     for cmd, findings in by_command.items():
         node = tree.add(f"[bold]{_escape(_short(cmd))}[/]")
         for f in findings:
-            leaf = node.add(f"[{colour}]{f.rule}[/] ({f.severity}): {_escape(f.why)}")  # type: ignore[attr-defined]
+            prod = " [bold red]production[/]" if f.production else ""  # type: ignore[attr-defined]
+            leaf = node.add(f"[{colour}]{f.rule}[/] ({f.severity}){prod}: {_escape(f.why)}")  # type: ignore[attr-defined]
+            if f.target:  # type: ignore[attr-defined]
+                leaf.add(f"[dim]target:[/] {_escape(f.target)}")  # type: ignore[attr-defined]
             if f.detail:  # type: ignore[attr-defined]
                 leaf.add(f"[dim]matched:[/] {_escape(f.detail)}")  # type: ignore[attr-defined]
             leaf.add(f"[dim]instead:[/] {_escape(f.instead)}")  # type: ignore[attr-defined]

@@ -16,13 +16,13 @@ def command(system: bool) -> None:
     manager the agent can read. Changing it needs the current one.
     """
     from agentguard.approvals import ApprovalError, check_passphrase, has_passphrase, set_passphrase
-    from agentguard.audit import append
+    from agentguard.audit import log_event
 
     require_human("agentguard passphrase")
     locs = locs_for(system)
     if has_passphrase(locs.config):
         if not check_passphrase(locs.config, ask_secret("Current passphrase: ")):
-            append(locs.audit_log, {"event": "passphrase-failure", "via": "passphrase"})
+            log_event(locs, {"event": "passphrase-failure", "via": "passphrase"})
             raise click.ClickException("wrong passphrase; nothing changed")
     first = ask_secret("New approval passphrase: ")
     if ask_secret("Again: ") != first:
@@ -31,5 +31,5 @@ def command(system: bool) -> None:
         set_passphrase(locs.config, first)
     except ApprovalError as e:
         raise click.ClickException(str(e)) from None
-    append(locs.audit_log, {"event": "passphrase-set"})
+    log_event(locs, {"event": "passphrase-set"})
     click.echo("Passphrase set.")

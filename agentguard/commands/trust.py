@@ -1,0 +1,58 @@
+"""agentguard trust: let a project's policy file loosen what it says, for its exact content."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from agentguard.commands.common import locs_for, require_human, system_option
+
+
+@click.command("trust")
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.option("--revoke", is_flag=True, help="Stop trusting the file.")
+@system_option
+def command(file: str | None, revoke: bool, system: bool) -> None:
+    """Trust FILE (default: the nearest .agentguard.toml) to loosen policy, as it is now.
+
+    A project file lives where agents write, so what it loosens is ignored until a human reads it and
+    trusts it here, from their own terminal. Trust is keyed by the file's path and content: any edit
+    revokes it.
+    """
+    from agentguard.audit import log_event
+    from agentguard.commands.check import load_book
+    from agentguard.config import (ConfigError, base_policy, content_hash, find_project_file, merge, read_layer,
+                                   set_trust)
+
+    require_human("agentguard trust")
+    locs = locs_for(system)
+    path = os.path.abspath(file) if file else find_project_file(os.getcwd())
+    if path is None or not os.path.isfile(path):
+        raise click.ClickException("no .agentguard.toml here or above; name the file to trust")
+    if revoke:
+        set_trust(locs.config, path, None)
+        log_event(locs, {"event": "untrust", "file": path})
+        click.echo(f"No longer trusted: {path}")
+        return
+    book = load_book()
+    try:
+        data = read_layer(path) or {}
+        policy = base_policy(locs, book)
+        merge(policy, data, path, may_loosen=False, level="project", book=book)
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from None
+    loosening = [w for w in policy["warnings"] if "would loosen" in w]  # type: ignore[attr-defined]
+    click.echo(f"{path}:")
+    with open(path, encoding="utf-8", errors="replace") as f:
+        click.echo(f.read().rstrip("\n"))
+    if loosening:
+        click.echo("\nOnce trusted, this file loosens:")
+        for w in loosening:
+            click.echo(f"  {w.split(': ', 1)[1].split('; ignored')[0]}")
+    if not click.confirm("\nTrust this file as it is now?", default=False):
+        raise click.ClickException("not trusted")
+    digest = content_hash(path)
+    set_trust(locs.config, path, digest)
+    log_event(locs, {"event": "trust", "file": path, "sha256": digest})
+    click.echo(f"\nTrusted {path} as it is now (sha256 {str(digest)[:12]}…); any edit revokes it.")

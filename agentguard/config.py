@@ -1,0 +1,445 @@
+"""Layered policy: system → user → project, where a later layer may only tighten.
+
+    /etc/agentguard/policy.toml             system
+    ~/.config/agentguard/policy.toml        user (AGENTGUARD_HOME/config/policy.toml)
+    .agentguard.toml                        project: the nearest one from the working directory up
+
+A layer may hold::
+
+    [decisions.agent]                  # severity → allow | confirm | block, per actor (agent, ci, human)
+    high = "block"
+
+    [production]                       # targets that are production get stricter decisions
+    decision = "block"                 # what an agent's confirm becomes there
+    kube_context = ["prod-*", "live"]  # added to the defaults (see PRODUCTION_DEFAULTS)
+
+    [rules]
+    disable = ["git.stash-drop"]       # system and user layers only
+    decision = { "terraform.apply-unreviewed" = "block" }
+
+    [[rule]]                           # custom rules: the rule pack schema, `match.tool` required
+    id = "custom.no-kubectl-edit" ...
+
+    [audit]                            # system and user layers only
+    max_bytes = 10485760
+    keep = 10
+    syslog = "udp://127.0.0.1:514"
+
+System and user layers are written by humans and may set anything (the user may not loosen what the
+system set). A project file lives in the repository an agent edits: what it tries to loosen is ignored,
+with a warning, unless a human trusted that exact content with `agentguard trust` (keyed by path and
+SHA-256; any edit revokes it). Rules can be disabled and the audit log configured only system- and
+user-wide, trusted or not.
+"""
+
+from __future__ import annotations
+
+import os
+
+from agentguard.model import SEVERITIES
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from agentguard.paths import Locations
+
+PROJECT_FILE = ".agentguard.toml"
+SYSTEM_FILE = "/etc/agentguard/policy.toml"
+ACTORS = ("agent", "ci", "human")
+DECISIONS = ("allow", "confirm", "block")
+RANK = {d: i for i, d in enumerate(DECISIONS)}
+NAME_PATTERNS = ["prod", "prod-*", "prod_*", "*-prod", "*_prod", "*-prod-*", "*_prod_*", "*/prod", "*:prod",
+                 "production", "production-*", "*-production", "*_production", "prd", "prd-*", "*-prd", "live"]
+PRODUCTION_DEFAULTS = {
+    "kube_context": NAME_PATTERNS, "kube_namespace": NAME_PATTERNS, "terraform_workspace": NAME_PATTERNS,
+    "terraform_dir": NAME_PATTERNS, "aws_profile": NAME_PATTERNS, "aws_region": [],
+    "database_host": NAME_PATTERNS, "database_name": NAME_PATTERNS, "railway_environment": NAME_PATTERNS,
+}
+# target key (targets.py) → production pattern list, and how the value is split into parts to match
+TARGET_KEYS = {
+    ("kubectl", "context"): ("kube_context", ""), ("kubectl", "namespace"): ("kube_namespace", ""),
+    ("terraform", "workspace"): ("terraform_workspace", ""), ("terraform", "dir"): ("terraform_dir", "/"),
+    ("aws", "profile"): ("aws_profile", ""), ("aws", "region"): ("aws_region", ""),
+    ("postgres", "host"): ("database_host", "."), ("postgres", "database"): ("database_name", ""),
+    ("railway", "environment"): ("railway_environment", ""),
+}
+AUDIT_DEFAULTS = {"max_bytes": 10 * 1024 * 1024, "keep": 10, "syslog": ""}
+TOP_KEYS = {"decisions", "production", "rules", "rule", "audit"}
+
+
+class ConfigError(Exception):
+    """A policy file is invalid. The message names the file, the key path and the fix."""
+
+
+def defaults() -> dict[str, object]:
+    from agentguard.policy import DEFAULT_TABLE
+
+    return {
+        "decisions": {actor: dict(row) for actor, row in DEFAULT_TABLE.items()},
+        "production": {"decision": "block", **{k: list(v) for k, v in PRODUCTION_DEFAULTS.items()}},
+        "rule_decisions": {},
+        "disabled": [],
+        "custom": [],
+        "audit": dict(AUDIT_DEFAULTS),
+        "sources": {},  # key path → the file that set it
+        "locked": [],  # key paths the system layer set: the user layer may not loosen them
+        "warnings": [],
+        "layers": [],
+    }
+
+
+def _fail(source: str, where: str, problem: str) -> ConfigError:
+    return ConfigError(f"{source}: {where}: {problem}")
+
+
+def read_layer(path: str) -> dict[str, object] | None:
+    """The parsed file, None when it does not exist. Raises ConfigError for anything invalid."""
+    import tomllib
+
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read ({e.strerror})") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML: {e}; fix the syntax (`agentguard config validate` rechecks)") from None
+    validate_layer(path, data)
+    return data
+
+
+def validate_layer(source: str, data: dict[str, object]) -> None:
+    from agentguard.rules import validate_rule
+
+    unknown = set(data) - TOP_KEYS
+    if unknown:
+        raise _fail(source, sorted(unknown)[0], f"unknown table; known: {', '.join(sorted(TOP_KEYS))}")
+    decisions = data.get("decisions", {})
+    if not isinstance(decisions, dict):
+        raise _fail(source, "decisions", "must be a table of actors, e.g. [decisions.agent]")
+    for actor, row in decisions.items():
+        if actor not in ACTORS:
+            raise _fail(source, f"decisions.{actor}", f"unknown actor; use {', '.join(ACTORS)}")
+        if not isinstance(row, dict):
+            raise _fail(source, f"decisions.{actor}", "must be a table of severity = decision")
+        for severity, decision in row.items():
+            if severity not in SEVERITIES:
+                raise _fail(source, f"decisions.{actor}.{severity}", f"unknown severity; use {', '.join(SEVERITIES)}")
+            if decision not in DECISIONS:
+                raise _fail(source, f"decisions.{actor}.{severity}", f"{decision!r} is not allow, confirm or block")
+    production = data.get("production", {})
+    if not isinstance(production, dict):
+        raise _fail(source, "production", "must be a table")
+    for key, value in production.items():
+        if key == "decision":
+            if value not in DECISIONS:
+                raise _fail(source, "production.decision", "must be allow, confirm or block")
+        elif key in PRODUCTION_DEFAULTS:
+            if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+                raise _fail(source, f"production.{key}", 'must be a list of patterns, e.g. ["prod-*", "live"]')
+        else:
+            raise _fail(source, f"production.{key}", f"unknown key; known: decision, {', '.join(sorted(PRODUCTION_DEFAULTS))}")
+    rules = data.get("rules", {})
+    if not isinstance(rules, dict) or set(rules) - {"disable", "decision"}:
+        raise _fail(source, "rules", "may hold `disable = [rule ids]` and `decision = { rule id = decision }`")
+    disable = rules.get("disable", [])
+    if not isinstance(disable, list) or not all(isinstance(r, str) for r in disable):
+        raise _fail(source, "rules.disable", "must be a list of rule ids")
+    per_rule = rules.get("decision", {})
+    if not isinstance(per_rule, dict) or not all(v in DECISIONS for v in per_rule.values()):
+        raise _fail(source, "rules.decision", "must map rule ids to allow, confirm or block")
+    custom = data.get("rule", [])
+    if not isinstance(custom, list):
+        raise _fail(source, "rule", "custom rules are [[rule]] tables")
+    for i, raw in enumerate(custom):
+        rule = validate_rule(source, f"rule[{i}]", raw, None)
+        tools = rule["match"].get("tool") if isinstance(rule["match"], dict) else None  # type: ignore[union-attr]
+        if not tools:
+            raise _fail(source, f"rule[{i}].match.tool", "custom rules need match.tool: the programs they apply to")
+    audit = data.get("audit", {})
+    if not isinstance(audit, dict) or set(audit) - set(AUDIT_DEFAULTS):
+        raise _fail(source, "audit", f"may hold {', '.join(AUDIT_DEFAULTS)}")
+    for key in ("max_bytes", "keep"):
+        if key in audit and (not isinstance(audit[key], int) or audit[key] < 1):
+            raise _fail(source, f"audit.{key}", "must be a positive integer")
+    if "syslog" in audit and not (isinstance(audit["syslog"], str) and
+                                  audit["syslog"].startswith(("udp://", "tcp://", "unix://", ""))):
+        raise _fail(source, "audit.syslog", 'must look like "udp://host:514" or "unix:///dev/log"')
+
+
+def _stricter(a: str, b: str) -> bool:
+    return RANK[a] > RANK[b]
+
+
+def merge(policy: dict[str, object], layer: dict[str, object], source: str, *, may_loosen: bool, level: str,
+          book: dict[str, object]) -> None:
+    """Fold ``layer`` into ``policy``. What a layer may not loosen is skipped with a warning."""
+    warnings: list[str] = policy["warnings"]  # type: ignore[assignment]
+    sources: dict[str, str] = policy["sources"]  # type: ignore[assignment]
+    locked: list[str] = policy["locked"]  # type: ignore[assignment]
+    table: dict[str, dict[str, str]] = policy["decisions"]  # type: ignore[assignment]
+
+    def loosens(key: str, current: str, new: str) -> bool:
+        """True when setting ``key`` from ``current`` to ``new`` loosens what this layer may not loosen."""
+        if not _stricter(current, new):
+            return False
+        return not may_loosen or (level == "user" and key in locked)
+
+    def taken(key: str) -> None:
+        sources[key] = source
+        if level == "system":
+            locked.append(key)
+
+    for actor, row in dict(layer.get("decisions", {})).items():  # type: ignore[call-overload]
+        for severity, decision in row.items():
+            current = table[actor][severity]
+            if loosens(f"decisions.{actor}.{severity}", current, decision):
+                warnings.append(f"{source}: decisions.{actor}.{severity} = {decision!r} would loosen "
+                                f"{current!r}; ignored ({_how_to_loosen(level)})")
+                continue
+            table[actor][severity] = decision
+            taken(f"decisions.{actor}.{severity}")
+    production: dict[str, object] = policy["production"]  # type: ignore[assignment]
+    for key, value in dict(layer.get("production", {})).items():  # type: ignore[call-overload]
+        if key == "decision":
+            if loosens("production.decision", str(production["decision"]), value):
+                warnings.append(f"{source}: production.decision = {value!r} would loosen; ignored ({_how_to_loosen(level)})")
+                continue
+            production["decision"] = value
+        else:
+            production[key] = list(dict.fromkeys([*production[key], *value]))  # type: ignore[misc]
+        taken(f"production.{key}")
+    rules = dict(layer.get("rules", {}))  # type: ignore[call-overload]
+    if rules.get("disable"):
+        if level == "project":
+            warnings.append(f"{source}: rules.disable is ignored in a project file; disable rules in your user policy")
+        else:
+            known = book["rules"]  # type: ignore[index]
+            for rule_id in rules["disable"]:
+                if rule_id not in known:  # type: ignore[operator]
+                    raise _fail(source, "rules.disable", f"no rule {rule_id!r}; `agentguard rules` lists them")
+                policy["disabled"].append(rule_id)  # type: ignore[attr-defined]
+            sources["rules.disable"] = source
+    overrides: dict[str, str] = policy["rule_decisions"]  # type: ignore[assignment]
+    for rule_id, decision in dict(rules.get("decision", {})).items():
+        baseline = overrides.get(rule_id) or _table_decision(book, policy, rule_id)
+        if baseline is None and rule_id not in {r["id"] for r in policy["custom"]}:  # type: ignore[attr-defined]
+            raise _fail(source, f"rules.decision.{rule_id}", "no such rule; `agentguard rules` lists them")
+        if baseline and loosens(f"rules.decision.{rule_id}", baseline, decision):
+            warnings.append(f"{source}: rules.decision.{rule_id} = {decision!r} would loosen {baseline!r}; "
+                            f"ignored ({_how_to_loosen(level)})")
+            continue
+        overrides[rule_id] = decision
+        taken(f"rules.decision.{rule_id}")
+    for raw in layer.get("rule", []):  # type: ignore[attr-defined]
+        from agentguard.rules import validate_rule
+
+        rule = validate_rule(source, "rule", raw, None)
+        if rule["id"] in book["rules"] or rule["id"] in {r["id"] for r in policy["custom"]}:  # type: ignore[attr-defined,operator]
+            raise _fail(source, f"rule {rule['id']}", "this id is already taken; choose another (e.g. custom.NAME)")
+        rule["source"] = source
+        policy["custom"].append(rule)  # type: ignore[attr-defined]
+    if layer.get("audit"):
+        if level == "project":
+            warnings.append(f"{source}: [audit] is ignored in a project file")
+        else:
+            policy["audit"].update(layer["audit"])  # type: ignore[attr-defined]
+
+
+def _how_to_loosen(level: str) -> str:
+    if level == "project":
+        return "a human can allow it with `agentguard trust` in their own terminal"
+    return "the system policy sets it; only the system policy can loosen it"
+
+
+def _table_decision(book: dict[str, object], policy: dict[str, object], rule_id: str) -> str | None:
+    from agentguard.rules import rule
+
+    try:
+        severity = rule(book, rule_id)["severity"]
+    except KeyError:
+        return None
+    return policy["decisions"]["agent"][severity]  # type: ignore[index,no-any-return]
+
+
+# --- trust ------------------------------------------------------------------------------------------
+
+def content_hash(path: str) -> str | None:
+    import hashlib
+
+    try:
+        with open(path, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+    except OSError:
+        return None
+
+
+def trusted_file(config_dir: str) -> str:
+    return os.path.join(config_dir, "trusted.json")
+
+
+def trusted_hashes(config_dir: str) -> dict[str, str]:
+    import json
+
+    try:
+        with open(trusted_file(config_dir), encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def is_trusted(config_dir: str, path: str, digest: str | None) -> bool:
+    return digest is not None and trusted_hashes(config_dir).get(os.path.abspath(path)) == digest
+
+
+def set_trust(config_dir: str, path: str, digest: str | None) -> None:
+    import json
+
+    data = trusted_hashes(config_dir)
+    key = os.path.abspath(path)
+    if digest is None:
+        data.pop(key, None)
+    else:
+        data[key] = digest
+    os.makedirs(config_dir, mode=0o700, exist_ok=True)
+    tmp = trusted_file(config_dir) + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2, sort_keys=True)
+    os.replace(tmp, trusted_file(config_dir))
+
+
+# --- finding the layers -----------------------------------------------------------------------------
+
+def find_project_file(cwd: str) -> str | None:
+    """The nearest .agentguard.toml from ``cwd`` upwards."""
+    d = os.path.abspath(cwd or "/")
+    while True:
+        candidate = os.path.join(d, PROJECT_FILE)
+        if os.path.isfile(candidate):
+            return candidate
+        parent = os.path.dirname(d)
+        if parent == d:
+            return None
+        d = parent
+
+
+def layer_paths(locs: Locations) -> list[tuple[str, str]]:
+    """(level, path) of the system and user layers."""
+    user = os.path.join(locs.config, "policy.toml")
+    if locs.system:
+        return [("system", SYSTEM_FILE)]
+    return [("system", SYSTEM_FILE), ("user", user)]
+
+
+def _stamp(path: str) -> list[int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_mtime_ns, st.st_size]
+
+
+def effective(locs: Locations, book: dict[str, object], cwd: str | None = None) -> dict[str, object]:
+    """The merged policy for calls made in ``cwd`` (project layer included when there is one)."""
+    policy = base_policy(locs, book)
+    if cwd is not None:
+        overlay_project(policy, locs, book, cwd)
+    return policy
+
+
+def base_policy(locs: Locations, book: dict[str, object],
+                replace: tuple[str, dict[str, object]] | None = None) -> dict[str, object]:
+    """Defaults with the system and user layers merged; ``replace`` = (path, data) stands in for the
+    content of one file (to see what a change would do before writing it)."""
+    policy = defaults()
+    for level, path in layer_paths(locs):
+        data = replace[1] if replace and replace[0] == path else read_layer(path)
+        policy["layers"].append([level, path, _stamp(path)])  # type: ignore[attr-defined]
+        if data is not None:
+            merge(policy, data, path, may_loosen=True, level=level, book=book)
+    return policy
+
+
+def loosened(before: dict[str, object], after: dict[str, object]) -> list[str]:
+    """What ``after`` allows that ``before`` did not: less strict decisions, fewer production patterns,
+    more disabled rules, any change to the audit settings."""
+    found = []
+    for actor, row in before["decisions"].items():  # type: ignore[attr-defined]
+        for severity, decision in row.items():
+            new = after["decisions"][actor][severity]  # type: ignore[index]
+            if RANK[new] < RANK[decision]:
+                found.append(f"decisions.{actor}.{severity}: {decision} → {new}")
+    old_prod, new_prod = before["production"], after["production"]
+    if RANK[new_prod["decision"]] < RANK[old_prod["decision"]]:  # type: ignore[index]
+        found.append(f"production.decision: {old_prod['decision']} → {new_prod['decision']}")  # type: ignore[index]
+    for key in PRODUCTION_DEFAULTS:
+        gone = set(old_prod[key]) - set(new_prod[key])  # type: ignore[index]
+        if gone:
+            found.append(f"production.{key}: drops {', '.join(sorted(gone))}")
+    old_rules, new_rules = before["rule_decisions"], after["rule_decisions"]
+    for rule_id in set(old_rules) | set(new_rules):  # type: ignore[arg-type]
+        was, now = old_rules.get(rule_id), new_rules.get(rule_id)  # type: ignore[attr-defined]
+        if was and (now is None or RANK[now] < RANK[was]):
+            found.append(f"rules.decision.{rule_id}: {was} → {now or 'its severity default'}")
+        elif now and not was and now != "block":
+            # whether this is looser than the rule's severity default depends on the actor: ask a human
+            found.append(f"rules.decision.{rule_id} = {now}")
+    for rule_id in set(after["disabled"]) - set(before["disabled"]):  # type: ignore[arg-type]
+        found.append(f"rules.disable: {rule_id}")
+    gone_rules = {r["id"] for r in before["custom"]} - {r["id"] for r in after["custom"]}  # type: ignore[attr-defined]
+    found.extend(f"custom rule {rule_id} removed" for rule_id in sorted(gone_rules))
+    if before["audit"] != after["audit"]:
+        found.append("audit settings")
+    return found
+
+
+def overlay_project(policy: dict[str, object], locs: Locations, book: dict[str, object], cwd: str) -> None:
+    path = find_project_file(cwd)
+    if path is None:
+        return
+    data = read_layer(path)
+    if data is None:
+        return
+    trusted = is_trusted(locs.config, path, content_hash(path))
+    merge(policy, data, path, may_loosen=trusted, level="project", book=book)
+    policy["layers"].append(["project", path, _stamp(path)])  # type: ignore[attr-defined]
+    policy["project_trusted"] = trusted
+
+
+def stale(layers: list[list[object]]) -> bool:
+    """True when any layer file changed (or appeared, or vanished) since it was read."""
+    return any(_stamp(str(path)) != stamp for _, path, stamp in layers)
+
+
+def compiled_project(locs: Locations, book: dict[str, object], base: dict[str, object], cwd: str) -> dict[str, object]:
+    """The base policy with the project layer on top, from a marshal cache keyed by the project file's
+    path, mtime and size (and the base it was merged onto), so a shim does not import tomllib."""
+    import marshal
+    import zlib
+
+    path = find_project_file(cwd)
+    if path is None:
+        return base
+    # Cheap to compute on every call: stamps, not contents. Trust itself is checked on a cache miss.
+    material = repr((path, _stamp(path), _stamp(trusted_file(locs.config)), base.get("base_id"))).encode()
+    key = f"{zlib.crc32(material):08x}{zlib.adler32(material):08x}"
+    cache = os.path.join(locs.state, "projects", f"{key}.marshal")
+    try:
+        with open(cache, "rb") as f:
+            return marshal.loads(f.read())  # type: ignore[no-any-return]
+    except (OSError, EOFError, ValueError, TypeError):
+        pass
+    import copy
+
+    policy = copy.deepcopy(base)
+    overlay_project(policy, locs, book, cwd)
+    try:
+        os.makedirs(os.path.dirname(cache), mode=0o700, exist_ok=True)
+        tmp = f"{cache}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as f:
+            marshal.dump(policy, f)
+        os.replace(tmp, cache)
+    except OSError:
+        pass
+    return policy

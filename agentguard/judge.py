@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 from agentguard.classify import Context, classify
+from agentguard.classify.selfguard import MARKERS, command_findings, redirect_findings
 from agentguard.model import AGENT, Actor, Finding, Invocation, Verdict, target_env
 
 TYPE_CHECKING = False
@@ -27,10 +28,10 @@ def needs_parse(text: str, words: frozenset[str]) -> bool:
     """Cheap pre-filter: False only when the string plainly touches nothing agentguard judges.
 
     After dropping quotes and backslashes (so ``r''m`` and ``\\rm`` read as ``rm``), it looks for a
-    judged program name, a dynamic construct that could build one, or an output redirect onto
-    something other than /dev/null.
+    judged program name, a dynamic construct that could build one, a mention of agentguard's own
+    files or an agent's settings, or an output redirect onto something other than /dev/null.
     """
-    if any(ch in text for ch in _SHELL_TRIGGER_CHARS):
+    if any(ch in text for ch in _SHELL_TRIGGER_CHARS) or any(m in text for m in MARKERS):
         return True
     cleaned = text.replace("\\\n", "").replace("\\", "").replace("'", "").replace('"', "")
     if any(_guarded_token(token, words) for token in _tokens(cleaned)):
@@ -122,6 +123,7 @@ def findings_for_string(text: str, ctx: Context, parent: Invocation | None = Non
 
             for cwd_option in cmd.cwds or (cwd,):
                 found += overwrite_findings(out.value, out.dynamic, cmd.source, cwd_option, ctx)
+                found += redirect_findings(out.value, out.dynamic, cmd.source, cwd_option, ctx)
     return found
 
 
@@ -170,6 +172,7 @@ def findings_for_invocation(inv: Invocation, ctx: Context, depth: int = 0) -> li
     if inv.name_is_dynamic:
         return [ctx.finding("shell.dynamic-command", inv, inv.tool)]
     found = classify(inv, ctx)
+    found += command_findings(inv, ctx)
     if ctx.policy:
         from agentguard.classify import annotate, custom
 

@@ -28,6 +28,7 @@ CLASSIFIERS: dict[str, str | None] = {
     "datastores": "datastores",
     "platforms": None,
     "migrations": None,
+    "self": None,
 }
 
 

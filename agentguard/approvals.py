@@ -139,18 +139,22 @@ def _write_json(path: str, data: object) -> None:
 
 
 def create_request(state_dir: str, *, tool: str, argv: list[str], cwd: str, target: str, actor: dict[str, str],
-                   findings: tuple[Finding, ...], decision: str) -> dict[str, object]:
+                   findings: tuple[Finding, ...], decision: str, extra_keys: list[str] | tuple[str, ...] = (),
+                   shown_target: str = "") -> dict[str, object]:
+    """A pending request. ``extra_keys`` are granted with it: a hook's request also covers the calls
+    the shims will see when the command runs."""
     import time
 
     from agentguard.redact import redact_argv
 
     request_id = os.urandom(4).hex()
     now = time.time()
+    key = binding_key(tool, argv, cwd, target)
     request = {
         "id": request_id, "created": now, "expires": now + REQUEST_TTL, "tool": tool,
-        "argv": redact_argv(argv), "cwd": cwd, "target": target, "actor": actor, "decision": decision,
-        "rules": [f.rule for f in findings], "why": [f.why for f in findings],
-        "key": binding_key(tool, argv, cwd, target),
+        "argv": redact_argv(argv), "cwd": cwd, "target": shown_target or target, "actor": actor,
+        "decision": decision, "rules": [f.rule for f in findings], "why": [f.why for f in findings],
+        "key": key, "keys": list(dict.fromkeys([key, *extra_keys])),
     }
     _write_json(os.path.join(state_dir, "requests", f"{request_id}.json"), request)
     return request
@@ -205,12 +209,23 @@ def grant(state_dir: str, request: dict[str, object], approver: str) -> dict[str
     now = time.time()
     record = {"key": request["key"], "request": request["id"], "approved": now, "expires": now + GRANT_TTL,
               "by": approver}
-    _write_json(os.path.join(state_dir, "grants", f"{request['key']}.json"), record)
+    for key in request.get("keys") or [request["key"]]:  # type: ignore[attr-defined]
+        _write_json(os.path.join(state_dir, "grants", f"{key}.json"), {**record, "key": key})
     try:
         os.remove(os.path.join(state_dir, "requests", f"{request['id']}.json"))
     except OSError:
         pass
     return record
+
+
+def write_grants(state_dir: str, keys: list[str], by: str, ttl: int) -> None:
+    """Grants made without a request: a human allowed the call at the agent's own prompt."""
+    import time
+
+    now = time.time()
+    for key in keys:
+        _write_json(os.path.join(state_dir, "grants", f"{key}.json"),
+                    {"key": key, "request": by, "approved": now, "expires": now + ttl, "by": by})
 
 
 def consume_grant(state_dir: str, key: str) -> dict[str, object] | None:

@@ -9,6 +9,10 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if args and args[0] == "hook" and not any(a in ("-h", "--help") for a in args[1:]):
+        from agentguard.hooks import main as hook_main
+
+        return hook_main(args[1:])
     if args and args[0] == "check":
         from agentguard.commands.check import fast_main
 

@@ -77,6 +77,15 @@ def compile_policy(locs: Locations, book: dict[str, object], record: dict[str, o
     """Write the marshal file the shims load: rules, the system and user policy layers merged, and
     locations. Stamps of every layer and pack let a shim notice when it must be compiled again."""
     compiled = compile_base(locs, book, str(record.get("home_override", "")))
+    ci = record.get("ci")
+    if isinstance(ci, dict):
+        # A CI job's policy is fixed by the workflow step that installed it: every caller is CI, the
+        # rules the workflow allowed are allowed, and nothing written later in the job changes it.
+        compiled["frozen"] = True
+        compiled["force_actor"] = "ci"
+        overrides = compiled["policy"]["rule_decisions"]  # type: ignore[index]
+        for rule_id in ci.get("allow", []):
+            overrides[rule_id] = "allow"  # type: ignore[index]
     write_compiled(locs, compiled)
     return locs.compiled_policy
 
@@ -88,6 +97,7 @@ def compile_base(locs: Locations, book: dict[str, object], home_override: str = 
     from agentguard.rules import pack_files
 
     policy = base_policy(locs, book)
+    policy["self_paths"] = [locs.config, locs.state, locs.shims]  # what self-protection keeps agents out of
     policy["base_id"] = f"{zlib.crc32(repr(policy).encode()):08x}"
     packs = []
     for path in pack_files():
@@ -136,7 +146,7 @@ def is_stale(compiled: dict[str, object]) -> bool:
 
 def fresh_compiled(compiled: dict[str, object]) -> dict[str, object]:
     """The compiled policy, recompiled (and saved, when the state dir is writable) if it is stale."""
-    if not is_stale(compiled):
+    if compiled.get("frozen") or not is_stale(compiled):
         return compiled
     from agentguard.rules import load_book
 
@@ -181,8 +191,17 @@ def precompile() -> None:
         pass
 
 
+def refuse_agents(what: str) -> None:
+    """Changing an existing installation is a human's call: refuse when an agent or CI is calling."""
+    from agentguard import actor
+
+    found = actor.from_environment(os.environ) or actor.from_process_tree(actor.ancestors())
+    if found is not None:
+        raise InstallError(f"{what} refuses to run under an agent or CI ({found.evidence}); run it in your own terminal")
+
+
 def install(locs: Locations, *, shell: str, profiles: list[str] | None, print_only: bool, tools: list[str] | None,
-            home: str, search_path: str) -> dict[str, object]:
+            home: str, search_path: str, ci: dict[str, object] | None = None) -> dict[str, object]:
     from agentguard.profiles import ForeignBlock, block, profile_files, write_block
     from agentguard.rules import load_book
 
@@ -199,6 +218,11 @@ def install(locs: Locations, *, shell: str, profiles: list[str] | None, print_on
     if previous.get("shims_dir") and previous.get("shims_dir") != locs.shims:
         raise InstallError(f"an installation with shims in {previous['shims_dir']} is recorded in {locs.state}; "
                            "run `agentguard uninstall` first")
+    if previous.get("ci"):
+        raise InstallError("agentguard is already installed for this CI job; the workflow step that installed it "
+                           "decides its policy, and it cannot be installed again from inside the job")
+    if previous and ci is None:
+        refuse_agents("installing agentguard again (it can change what is guarded)")
     written, missing, removed = write_shims(locs, book, wanted, search_path, home)
     precompile()
     record: dict[str, object] = {
@@ -207,7 +231,15 @@ def install(locs: Locations, *, shell: str, profiles: list[str] | None, print_on
         "home": home, "home_override": os.environ.get("AGENTGUARD_HOME", "") if not locs.system else "",
         "profiles": previous.get("profiles", {}),
     }
+    if ci is not None:
+        unknown = [r for r in ci.get("allow", []) if r not in book["rules"]]  # type: ignore[attr-defined,operator]
+        if unknown:
+            raise InstallError(f"--allow {unknown[0]}: no such rule; `agentguard rules` lists them")
+        record["ci"] = ci
     compile_policy(locs, book, record)
+    from agentguard.integrations import write_hook_script
+
+    write_hook_script(locs, import_paths())
     text = block(shell, locs.shims)
     targets = profiles if profiles else ([] if print_only else profile_files(shell, home))
     results: dict[str, str] = {}
@@ -246,6 +278,9 @@ def rehash(locs: Locations, search_path: str) -> dict[str, object]:
     precompile()
     record["tools"] = written
     compile_policy(locs, book, record)
+    from agentguard.integrations import write_hook_script
+
+    write_hook_script(locs, import_paths())
     save_record(locs, record)
     from agentguard.audit import log_event
 
@@ -265,17 +300,21 @@ def uninstall(locs: Locations) -> dict[str, object]:
         undo = how if isinstance(how, dict) and how.get("status") == "added" else None
         if remove_block(path, locs.shims, undo):
             removed_profiles.append(path)
+    from agentguard.integrations import hook_script, uninstall as remove_integrations
+
+    integrations = remove_integrations(locs)
     removed_shims = remove_shims(locs.shims)
     try:
         os.rmdir(locs.shims)
     except OSError:
         pass
-    for path in (locs.compiled_policy, record_path(locs)):
+    for path in (locs.compiled_policy, record_path(locs), hook_script(locs)):
         try:
             os.remove(path)
         except OSError:
             pass
     from agentguard.audit import log_event
 
-    log_event(locs, {"event": "uninstall", "shims": removed_shims, "profiles": removed_profiles})
-    return {"shims": removed_shims, "profiles": removed_profiles}
+    log_event(locs, {"event": "uninstall", "shims": removed_shims, "profiles": removed_profiles,
+                     "integrations": [i["name"] for i in integrations]})
+    return {"shims": removed_shims, "profiles": removed_profiles, "integrations": integrations}

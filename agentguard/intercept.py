@@ -119,7 +119,12 @@ def decide_and_act(tool: str, real: str, argv: tuple[str, ...], cwd: str, findin
     from agentguard.targets import describe, target
 
     state_dir = compiled["state_dir"]
-    who = actors.detect()
+    if compiled.get("force_actor") == "ci":
+        from agentguard.model import Actor
+
+        who = Actor("ci", "", "installed for a CI job (agentguard install --ci)")
+    else:
+        who = actors.detect()
     decision = str(decide(findings, who, compiled["policy"]))
     inv = Invocation(tool=tool, argv=argv, cwd=cwd, env=target_env(os.environ))
     tgt = describe(target(inv))
@@ -176,6 +181,9 @@ def refusal(shown: str, findings: tuple, target: str, approve: str | None, note:
             headline: str = "refused") -> str:
     from agentguard.redact import redact_text
 
+    from agentguard.model import SEVERITIES
+
+    findings = tuple(sorted(findings, key=lambda f: -SEVERITIES.index(f.severity) if f.severity in SEVERITIES else 0))
     lines = [f"agentguard: {headline} `{_short(redact_text(shown))}`"]
     for f in findings[:6]:
         lines.append(f"  {f.rule} ({f.severity}): {f.why}")

@@ -217,7 +217,36 @@ def section_policy(args: argparse.Namespace) -> None:
     shutil.rmtree(Path(env["HOME"]).parent, ignore_errors=True)
 
 
-SECTIONS = {"throughput": section_throughput, "check": section_check, "shims": section_shims, "policy": section_policy}
+def section_hooks(args: argparse.Namespace) -> None:
+    """An agent's hook call end to end: sh -c starts it, it reads the JSON, judges, answers."""
+    import json
+    import subprocess
+
+    env, cwd = sandbox()
+    out = subprocess.run([str(VENV / "agentguard"), "install", "--print", "--claude-code"], env=env,
+                         capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if out.returncode != 0:
+        print("  install failed:", out.stderr.strip())
+        return
+    settings = json.loads((Path(env["HOME"]) / ".claude/settings.json").read_text())
+    hook = settings["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
+    payloads = {"git status (allow)": "git status", "terraform destroy (ask)": "terraform destroy -auto-approve",
+                "rm -rf ~ (deny)": "rm -rf ~",
+                "psql DELETE (ask, SQL parsed)": "psql -h db -c 'DELETE FROM bookings WHERE id = 1 OR 1=1'"}
+    python = str(VENV / "python")
+    commands = {"python -c pass": [python, "-c", "pass"], "python -I -S -c pass": [python, "-I", "-S", "-c", "pass"]}
+    for label, command in payloads.items():
+        path = Path(env["HOME"]) / f"payload-{len(commands)}.json"
+        path.write_text(json.dumps({"hook_event_name": "PreToolUse", "tool_name": "Bash", "cwd": cwd,
+                                    "permission_mode": "default", "session_id": "bench",
+                                    "tool_input": {"command": command}}))
+        commands[f"hook: {label}"] = ["/bin/sh", "-c", f"{hook} < '{path}'"]
+    medians = interleaved(commands, args.rounds, env, cwd)
+    report("one Claude Code hook call, end to end (sh -c, read, judge, answer)", medians, "python -c pass", "<= 60 ms")
+    shutil.rmtree(Path(env["HOME"]).parent, ignore_errors=True)
+
+
+SECTIONS = {"throughput": section_throughput, "check": section_check, "shims": section_shims, "policy": section_policy, "hooks": section_hooks}
 
 
 def main() -> None:

@@ -41,6 +41,13 @@ class Installed:
             assert out.returncode == 0, out.stdout + out.stderr
         return out
 
+    def human(self, *args: str, cwd: Path | str | None = None, expect: int = 0) -> str:
+        """Run agentguard as a human at their own terminal (a pseudo-terminal); returns what it printed."""
+        run = PtyRun([agentguard_bin(), *args], dict(self.env), cwd or self.home)
+        code = run.finish()
+        assert code == expect, run.text
+        return run.text
+
     def install(self, *args: str) -> subprocess.CompletedProcess[str]:
         return self.agentguard("install", "--shell", "bash", *args)
 

@@ -38,7 +38,7 @@ def test_install_is_idempotent_and_uninstall_restores_every_byte(isolated_env: d
     again = inst.install()
     assert "unchanged" in again.stdout
     assert {n: (home / n).read_text() for n in originals} == after_first
-    inst.agentguard("uninstall")
+    inst.human("uninstall")
     assert {n: (home / n).read_text() for n in originals} == originals
     assert not inst.shims.exists() or not any(inst.shims.iterdir())
     assert (inst.state / "audit.jsonl").exists(), "the audit log stays"
@@ -48,7 +48,7 @@ def test_uninstall_removes_files_install_created(isolated_env: dict[str, str]) -
     home = Path(isolated_env["HOME"])
     inst = install_agentguard(home)
     assert (home / ".bashrc").exists()
-    inst.agentguard("uninstall")
+    inst.human("uninstall")
     assert not (home / ".bashrc").exists(), "install created .bashrc; uninstall removes it"
     assert "agentguard" not in (home / ".profile").read_text()
 
@@ -78,11 +78,11 @@ def test_zsh_and_fish_profiles(isolated_env: dict[str, str]) -> None:
     inst = Installed(home, os.environ["PATH"])
     inst.agentguard("install", "--shell", "zsh")
     assert "# >>> agentguard >>>" in (home / ".zshrc").read_text()
-    inst.agentguard("uninstall")
+    inst.human("uninstall")
     inst.agentguard("install", "--shell", "fish")
     fish = (home / ".config/fish/conf.d/agentguard.fish").read_text()
     assert "set -gx PATH" in fish
-    inst.agentguard("uninstall")
+    inst.human("uninstall")
     assert not (home / ".config/fish/conf.d/agentguard.fish").exists()
 
 

@@ -78,10 +78,35 @@ def _parser():  # type: ignore[no-untyped-def]
     global _PARSER
     if _PARSER is None:
         import tree_sitter
-        import tree_sitter_bash
 
-        _PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_bash.language()))
+        _PARSER = tree_sitter.Parser(tree_sitter.Language(_bash_language()))
     return _PARSER
+
+
+def _bash_language() -> object:
+    """The grammar from tree_sitter_bash's compiled binding. The package's __init__ pulls in
+    importlib.resources (and with it tempfile, random, pathlib …) for query files agentguard never
+    reads, about 8 ms on every hook call, so the binding is loaded directly when it can be found."""
+    import importlib.machinery
+    import importlib.util
+    import sys
+
+    for base in sys.path:
+        directory = os.path.join(base or ".", "tree_sitter_bash")
+        if not os.path.isdir(directory):
+            continue
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+            path = os.path.join(directory, "_binding" + suffix)
+            if os.path.isfile(path):
+                loader = importlib.machinery.ExtensionFileLoader("tree_sitter_bash._binding", path)
+                spec = importlib.util.spec_from_file_location("tree_sitter_bash._binding", path, loader=loader)
+                if spec is not None:
+                    module = importlib.util.module_from_spec(spec)
+                    loader.exec_module(module)
+                    return module.language()
+    import tree_sitter_bash
+
+    return tree_sitter_bash.language()
 
 
 def parse(text: str, env: Mapping[str, str] | None = None, cwd: str = "") -> list[Cmd]:

@@ -81,7 +81,9 @@ def run_checks(system: bool) -> list[dict[str, object]]:
     home = str(record.get("home") or os.environ.get("HOME", ""))
     shell = str(record.get("shell", "bash"))
     profiles = record.get("profiles", {})
-    if profiles or system:
+    if record.get("ci"):
+        check("CI install (shims on PATH through $GITHUB_PATH or the printed exports)", True)
+    elif profiles or system:
         fresh = _shell_path(shell, home) if not system else None
         if system:
             check("PATH in a fresh shell", True)
@@ -106,6 +108,10 @@ def run_checks(system: bool) -> list[dict[str, object]]:
         check("audit log writable", True)
     except OSError as e:
         check("audit log writable", False, f"{locs.audit_log}: {e.strerror}", f"fix the permissions of {locs.state}")
+    from agentguard.integrations import check as check_integrations
+
+    for label, problem, fix in check_integrations(locs):
+        check(label, not problem, problem, fix)
     check("approval passphrase set", has_passphrase(locs.config),
           "no passphrase: agents' risky calls are blocked instead of held for approval", "agentguard passphrase")
     return checks
@@ -116,7 +122,8 @@ def run_checks(system: bool) -> list[dict[str, object]]:
 @system_option
 def command(as_json: bool, system: bool) -> None:
     """Check that the installation works: shims first on PATH in a fresh shell, every shim pointing at
-    a real binary, policy loading, the audit log writable, a passphrase set. Exit 1 on any problem."""
+    a real binary, policy loading, the audit log writable, each agent's hook and terminal setting in
+    place, a passphrase set. Exit 1 on any problem."""
     checks = run_checks(system)
     if as_json:
         click.echo(json.dumps(checks, indent=2))

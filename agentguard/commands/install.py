@@ -18,25 +18,55 @@ from agentguard.commands.common import ask_secret
 @click.option("--print", "print_only", is_flag=True, help="Print the PATH block instead of writing profiles.")
 @click.option("--system", is_flag=True, help="Root-owned shims and policy for every user (needs sudo).")
 @click.option("--tools", help="Comma-separated tools to wrap (default: every guarded tool found on PATH).")
-def command(shell: str | None, profiles: tuple[str, ...], print_only: bool, system: bool, tools: str | None) -> None:
-    """Put agentguard's shims first on PATH, so guarded tools are judged before they run.
+@click.option("--claude-code", "agents", flag_value="claude-code", multiple=True,
+              help="Also add agentguard's PreToolUse hook to Claude Code's settings.")
+@click.option("--cursor", "agents", flag_value="cursor", multiple=True,
+              help="Also add agentguard's hooks to Cursor, and the shims to its terminals' PATH.")
+@click.option("--codex", "agents", flag_value="codex", multiple=True, help="Also add agentguard's hook to Codex.")
+@click.option("--gemini", "agents", flag_value="gemini", multiple=True, help="Also add agentguard's hook to Gemini CLI.")
+@click.option("--vscode", "agents", flag_value="vscode", multiple=True,
+              help="Put the shims first on PATH in VS Code's terminals (Copilot's agent mode uses them).")
+@click.option("--project", "scope", flag_value="project", help="Write the agents' project settings in this directory.")
+@click.option("--user", "scope", flag_value="user", default=True, help="Write the agents' user settings (default).")
+@click.option("--ci", is_flag=True, help="For a CI job: shims first on PATH for the rest of the job, every caller "
+                                        "treated as CI (confirm becomes block), the policy fixed for the job.")
+@click.option("--allow", "allow", multiple=True, metavar="RULE_ID",
+              help="With --ci: allow this rule for the job (repeatable; e.g. terraform.apply-unreviewed).")
+def command(shell: str | None, profiles: tuple[str, ...], print_only: bool, system: bool, tools: str | None,
+            agents: tuple[str, ...], scope: str, ci: bool, allow: tuple[str, ...]) -> None:
+    """Put agentguard's shims first on PATH, so guarded tools are judged before they run, and wire its
+    hook into agents that have one.
 
     \b
     Examples:
       agentguard install                  # bash: ~/.bashrc and the login profile
       agentguard install --shell zsh      # ~/.zshrc
       agentguard install --print          # show the block; add it where you like
+      agentguard install --claude-code    # also Claude Code's PreToolUse hook (~/.claude/settings.json)
+      agentguard install --cursor --project   # .cursor/hooks.json here, and Cursor's terminal PATH
+      agentguard install --ci --allow terraform.apply-unreviewed   # a CI step
       AGENTGUARD_HOME=/opt/ag agentguard install --tools terraform,psql
 
-    Idempotent: running it again updates what it wrote. Open a new shell afterwards, then run
-    `agentguard doctor`.
+    Idempotent: running it again updates what it wrote. Settings files are edited in place (comments
+    and formatting kept, a backup under the state directory) and `agentguard uninstall` takes out
+    exactly what was added. Open a new shell afterwards, then run `agentguard doctor`.
     """
     from agentguard.approvals import has_passphrase
-    from agentguard.installation import InstallError, install
+    from agentguard.installation import InstallError, install, load_record
     from agentguard.paths import SYSTEM, locations
     from agentguard.profiles import SYSTEM_PROFILES
 
     locs = SYSTEM if system else locations()
+    if allow and not ci:
+        raise click.UsageError("--allow is for CI jobs (with --ci); elsewhere allow rules in your policy")
+    if ci:
+        from agentguard.ci import install_ci
+
+        install_ci(locs, tools, allow, agents, scope)
+        return
+    if agents and load_record(locs) is not None and not (profiles or print_only or tools or shell):
+        _integrate(locs, agents, scope)
+        return
     chosen = shell or os.path.basename(os.environ.get("SHELL", "")) or "bash"
     if chosen not in ("bash", "zsh", "fish", "sh"):
         chosen = "bash"
@@ -80,4 +110,32 @@ def command(shell: str | None, profiles: tuple[str, ...], print_only: bool, syst
         else:
             click.echo("\nNo approval passphrase is set: until a human sets one with `agentguard passphrase`, "
                        "agents' risky calls are blocked rather than held for approval.")
+    if agents:
+        _integrate(locs, agents, scope)
     click.echo("\nNext: open a new shell (or source your profile), then run `agentguard doctor`.")
+
+
+def _integrate(locs, agents: tuple[str, ...], scope: str, err: bool = False) -> None:  # type: ignore[no-untyped-def]
+    """Add the hooks (and terminal PATH settings) for the chosen agents."""
+    from agentguard.integrations import IntegrationError, install_agent, install_terminal
+
+    home = os.environ.get("HOME", os.path.expanduser("~"))
+    try:
+        results = []
+        for agent in dict.fromkeys(agents):
+            if agent == "vscode":
+                results.append(install_terminal(locs, "vscode", home))
+                continue
+            results.append(install_agent(locs, agent, scope, home, os.getcwd()))
+            if agent == "cursor":
+                results.append(install_terminal(locs, "cursor", home))
+    except IntegrationError as e:
+        raise click.ClickException(str(e)) from None
+    from agentguard.audit import log_event
+
+    for r in results:
+        click.echo(f"{r['name']}: {r['status']} ({r['file']})" + (f"; backup {r['backup']}" if r.get("backup") else ""),
+                   err=err)
+        log_event(locs, {"event": "integrate", "integration": r["name"], "file": r["file"], "status": r["status"]})
+    click.echo("Restart the agent (or reload its window) so it reads the new settings; `agentguard doctor` checks them.",
+               err=err)

@@ -1,0 +1,46 @@
+"""Claude Code `PreToolUse` hooks.
+
+Input: ``{"hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_input": {"command": …}, "cwd": …,
+"permission_mode": …, "session_id": …}``. Answer: nothing on allow (Claude's own permission rules
+still apply); otherwise exit 0 with ``hookSpecificOutput.permissionDecision`` ``ask`` or ``deny`` and
+a reason. ``ask`` is used only in the modes where Claude really shows its human a prompt; under
+``bypassPermissions``, ``dontAsk`` and ``auto`` nobody would see it, so the answer is ``deny``.
+"""
+
+from __future__ import annotations
+
+import json
+
+from agentguard.hooks import Call, HookInputError, Outcome, Reply, edit_call
+
+EDIT_TOOLS = ("Write", "Edit", "MultiEdit", "NotebookEdit")
+ASK_MODES = ("default", "acceptEdits", "plan")
+
+
+def parse(data: dict[str, object]) -> Call:
+    event = data.get("hook_event_name", "PreToolUse")
+    if event != "PreToolUse":
+        return Call("pass")
+    tool = data.get("tool_name")
+    tool_input = data.get("tool_input")
+    if not isinstance(tool, str) or not tool:
+        raise HookInputError("the hook input has no tool_name")
+    session = str(data.get("session_id") or "")
+    cwd = data.get("cwd") if isinstance(data.get("cwd"), str) else ""
+    if tool == "Bash":
+        command = tool_input.get("command") if isinstance(tool_input, dict) else None
+        if not isinstance(command, str):
+            raise HookInputError("a Bash call without a command string")
+        mode = data.get("permission_mode")
+        return Call("shell", tool=tool, command=command, cwd=str(cwd), can_ask=mode in ASK_MODES, session=session)
+    if tool in EDIT_TOOLS:
+        return edit_call(tool, tool_input, str(cwd), session, ("file_path", "notebook_path"))
+    return Call("pass")
+
+
+def reply(outcome: Outcome) -> Reply:
+    if outcome.decision == "allow":
+        return Reply(0)
+    body = {"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": outcome.decision,
+                                   "permissionDecisionReason": outcome.reason}}
+    return Reply(0, json.dumps(body, ensure_ascii=False) + "\n")

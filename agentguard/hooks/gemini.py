@@ -1,0 +1,48 @@
+"""Gemini CLI `BeforeTool` hooks (`settings.json`).
+
+Input: ``{"hook_event_name": "BeforeTool", "tool_name": "run_shell_command", "tool_input": {"command": …,
+"dir_path": …}, "cwd": …}``; ``write_file`` and ``replace`` carry ``file_path``. Answer: exit 0 with
+JSON only on stdout: ``{}`` to let the call through, ``{"decision": "deny", "reason": …,
+"systemMessage": …}`` to refuse it (the reason goes to the agent, the message to the human).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from agentguard.hooks import Call, HookInputError, Outcome, Reply, edit_call
+
+SHELL_TOOLS = ("run_shell_command",)
+EDIT_TOOLS = ("write_file", "replace", "edit", "write_todos_file")
+
+
+def parse(data: dict[str, object]) -> Call:
+    event = data.get("hook_event_name", "BeforeTool")
+    if event != "BeforeTool":
+        return Call("pass")
+    tool = data.get("tool_name")
+    tool_input = data.get("tool_input")
+    if not isinstance(tool, str) or not tool:
+        raise HookInputError("the hook input has no tool_name")
+    session = str(data.get("session_id") or "")
+    cwd = str(data.get("cwd") if isinstance(data.get("cwd"), str) else "")
+    if tool in SHELL_TOOLS:
+        command = tool_input.get("command") if isinstance(tool_input, dict) else None
+        if not isinstance(command, str):
+            raise HookInputError("a shell call without a command string")
+        where = tool_input.get("dir_path") or tool_input.get("directory")  # type: ignore[union-attr]
+        if isinstance(where, str) and where:
+            cwd = os.path.join(cwd, where) if cwd else where
+        return Call("shell", tool=tool, command=command, cwd=cwd, session=session)
+    if tool in EDIT_TOOLS:
+        return edit_call(tool, tool_input, cwd, session, ("file_path", "absolute_path", "path"))
+    return Call("pass")
+
+
+def reply(outcome: Outcome) -> Reply:
+    if outcome.decision == "allow":
+        return Reply(0, "{}\n")
+    first = outcome.reason.split("\n", 1)[0]
+    body = {"decision": "deny", "reason": outcome.reason, "systemMessage": first}
+    return Reply(0, json.dumps(body, ensure_ascii=False) + "\n")

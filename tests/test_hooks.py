@@ -252,3 +252,13 @@ def test_hook_usage_errors() -> None:
     assert out.returncode == 2 and "usage: agentguard hook" in out.stderr
     helped = subprocess.run([agentguard_bin(), "hook", "--help"], capture_output=True, text=True)
     assert helped.returncode == 0 and "agentguard approve ID" in helped.stdout
+
+
+def test_self_protection_in_the_shims(inst: Installed, tmp_path: Path) -> None:
+    """Without any hook, the rm shim itself refuses to remove agentguard's files, wherever
+    AGENTGUARD_HOME points in the caller's environment."""
+    log = inst.state / "audit.jsonl"
+    for command in (f"rm -rf {inst.shims}", f"rm {log}", f"cd {inst.state} && rm -f audit.jsonl", "rm -rf ~/.local"):
+        out = inst.agent(f"{command}; echo exit=$?", env={"AGENTGUARD_HOME": str(tmp_path / "elsewhere")})
+        assert b"exit=77" in out.stdout and b"self.tamper" in out.stderr, (command, out.stderr)
+    assert (inst.shims / "rm").exists() and log.exists()

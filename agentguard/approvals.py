@@ -203,12 +203,12 @@ def pending_requests(state_dir: str) -> list[dict[str, object]]:
     return out
 
 
-def grant(state_dir: str, request: dict[str, object], approver: str) -> dict[str, object]:
+def grant(state_dir: str, request: dict[str, object], approver: str, without_backup: bool = False) -> dict[str, object]:
     import time
 
     now = time.time()
     record = {"key": request["key"], "request": request["id"], "approved": now, "expires": now + GRANT_TTL,
-              "by": approver}
+              "by": approver, "without_backup": without_backup}
     for key in request.get("keys") or [request["key"]]:  # type: ignore[attr-defined]
         _write_json(os.path.join(state_dir, "grants", f"{key}.json"), {**record, "key": key})
     try:

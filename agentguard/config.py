@@ -6,7 +6,7 @@
 
 A layer may hold::
 
-    [decisions.agent]                  # severity → allow | confirm | block, per actor (agent, ci, human)
+    [decisions.agent]                  # severity → allow | backup | confirm | block, per actor (agent, ci, human)
     high = "block"
 
     [production]                       # targets that are production get stricter decisions
@@ -24,6 +24,9 @@ A layer may hold::
     max_bytes = 10485760
     keep = 10
     syslog = "udp://127.0.0.1:514"
+
+    [recovery]                         # system and user layers only
+    max_bytes = 1073741824             # largest copy a backup may make before asking
 
 System and user layers are written by humans and may set anything (the user may not loosen what the
 system set). A project file lives in the repository an agent edits: what it tries to loosen is ignored,
@@ -45,7 +48,7 @@ if TYPE_CHECKING:
 PROJECT_FILE = ".agentguard.toml"
 SYSTEM_FILE = "/etc/agentguard/policy.toml"
 ACTORS = ("agent", "ci", "human")
-DECISIONS = ("allow", "confirm", "block")
+DECISIONS = ("allow", "backup", "confirm", "block")
 RANK = {d: i for i, d in enumerate(DECISIONS)}
 NAME_PATTERNS = ["prod", "prod-*", "prod_*", "*-prod", "*_prod", "*-prod-*", "*_prod_*", "*/prod", "*:prod",
                  "production", "production-*", "*-production", "*_production", "prd", "prd-*", "*-prd", "live"]
@@ -63,7 +66,8 @@ TARGET_KEYS = {
     ("railway", "environment"): ("railway_environment", ""),
 }
 AUDIT_DEFAULTS = {"max_bytes": 10 * 1024 * 1024, "keep": 10, "syslog": ""}
-TOP_KEYS = {"decisions", "production", "rules", "rule", "audit"}
+RECOVERY_DEFAULTS = {"max_bytes": 1024 * 1024 * 1024}  # largest copy a backup makes (moves are free)
+TOP_KEYS = {"decisions", "production", "rules", "rule", "audit", "recovery"}
 
 
 class ConfigError(Exception):
@@ -80,6 +84,7 @@ def defaults() -> dict[str, object]:
         "disabled": [],
         "custom": [],
         "audit": dict(AUDIT_DEFAULTS),
+        "recovery": dict(RECOVERY_DEFAULTS),
         "sources": {},  # key path → the file that set it
         "locked": [],  # key paths the system layer set: the user layer may not loosen them
         "warnings": [],
@@ -128,14 +133,14 @@ def validate_layer(source: str, data: dict[str, object]) -> None:
             if severity not in SEVERITIES:
                 raise _fail(source, f"decisions.{actor}.{severity}", f"unknown severity; use {', '.join(SEVERITIES)}")
             if decision not in DECISIONS:
-                raise _fail(source, f"decisions.{actor}.{severity}", f"{decision!r} is not allow, confirm or block")
+                raise _fail(source, f"decisions.{actor}.{severity}", f"{decision!r} is not allow, backup, confirm or block")
     production = data.get("production", {})
     if not isinstance(production, dict):
         raise _fail(source, "production", "must be a table")
     for key, value in production.items():
         if key == "decision":
             if value not in DECISIONS:
-                raise _fail(source, "production.decision", "must be allow, confirm or block")
+                raise _fail(source, "production.decision", "must be allow, backup, confirm or block")
         elif key in PRODUCTION_DEFAULTS:
             if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
                 raise _fail(source, f"production.{key}", 'must be a list of patterns, e.g. ["prod-*", "live"]')
@@ -149,7 +154,7 @@ def validate_layer(source: str, data: dict[str, object]) -> None:
         raise _fail(source, "rules.disable", "must be a list of rule ids")
     per_rule = rules.get("decision", {})
     if not isinstance(per_rule, dict) or not all(v in DECISIONS for v in per_rule.values()):
-        raise _fail(source, "rules.decision", "must map rule ids to allow, confirm or block")
+        raise _fail(source, "rules.decision", "must map rule ids to allow, backup, confirm or block")
     custom = data.get("rule", [])
     if not isinstance(custom, list):
         raise _fail(source, "rule", "custom rules are [[rule]] tables")
@@ -164,6 +169,11 @@ def validate_layer(source: str, data: dict[str, object]) -> None:
     for key in ("max_bytes", "keep"):
         if key in audit and (not isinstance(audit[key], int) or audit[key] < 1):
             raise _fail(source, f"audit.{key}", "must be a positive integer")
+    recovery = data.get("recovery", {})
+    if not isinstance(recovery, dict) or set(recovery) - set(RECOVERY_DEFAULTS):
+        raise _fail(source, "recovery", f"may hold {', '.join(RECOVERY_DEFAULTS)}")
+    if "max_bytes" in recovery and (not isinstance(recovery["max_bytes"], int) or recovery["max_bytes"] < 0):
+        raise _fail(source, "recovery.max_bytes", "must be a number of bytes (0: never copy, only move)")
     if "syslog" in audit and not (isinstance(audit["syslog"], str) and
                                   audit["syslog"].startswith(("udp://", "tcp://", "unix://", ""))):
         raise _fail(source, "audit.syslog", 'must look like "udp://host:514" or "unix:///dev/log"')
@@ -241,11 +251,12 @@ def merge(policy: dict[str, object], layer: dict[str, object], source: str, *, m
             raise _fail(source, f"rule {rule['id']}", "this id is already taken; choose another (e.g. custom.NAME)")
         rule["source"] = source
         policy["custom"].append(rule)  # type: ignore[attr-defined]
-    if layer.get("audit"):
-        if level == "project":
-            warnings.append(f"{source}: [audit] is ignored in a project file")
-        else:
-            policy["audit"].update(layer["audit"])  # type: ignore[attr-defined]
+    for table in ("audit", "recovery"):
+        if layer.get(table):
+            if level == "project":
+                warnings.append(f"{source}: [{table}] is ignored in a project file")
+            else:
+                policy.setdefault(table, {}).update(layer[table])  # type: ignore[attr-defined]
 
 
 def _how_to_loosen(level: str) -> str:
@@ -393,6 +404,8 @@ def loosened(before: dict[str, object], after: dict[str, object]) -> list[str]:
     found.extend(f"custom rule {rule_id} removed" for rule_id in sorted(gone_rules))
     if before["audit"] != after["audit"]:
         found.append("audit settings")
+    if before.get("recovery") != after.get("recovery"):
+        found.append("recovery settings")
     return found
 
 

@@ -137,22 +137,26 @@ def decide_and_act(tool: str, real: str, argv: tuple[str, ...], cwd: str, findin
         log(compiled, {**record, "event": "allow"})
         return run_real(tool, real, argv, compiled, captured)
     shown = " ".join([tool, *argv])
+    call = Call(tool, real, argv, cwd, tgt, who, record, captured, compiled)
+    if decision == "backup":
+        if call.plan.possible:
+            return run_with_backup(call, approval=None, event="backup-run")
+        # Nothing can be kept, so "run after a backup" cannot be honoured: a human decides instead.
+        decision = record["decision"] = "confirm"
     if decision == "confirm":
         key = binding_key(tool, argv, cwd, tgt)
         granted = consume_grant(state_dir, key)
         if granted:
-            log(compiled, {**record, "event": "approved-run", "approval": granted.get("request")})
             say(f"agentguard: running `{_short(shown)}` once, approved by a human (request {granted.get('request')}).")
-            return run_real(tool, real, argv, compiled, captured)
+            return run_with_backup(call, approval=granted.get("request"), over_cap_ok=bool(granted.get("without_backup")))
         from agentguard.prompt import open_terminal
 
         passphrase_set = has_passphrase(compiled["config_dir"])
         term = open_terminal()
         if term is not None and (who.kind == "human" or passphrase_set):
-            approved, how = ask(term, who.kind, shown, findings, tgt, compiled)
+            approved, how = ask(term, who.kind, shown, findings, tgt, compiled, note=call.plan.summary)
             if approved:
-                log(compiled, {**record, "event": "approved-run", "approval": how})
-                return run_real(tool, real, argv, compiled, captured)
+                return run_with_backup(call, approval=how, interactive=True)
             log(compiled, {**record, "event": "refused", "reason": how})
             say(f"agentguard: not approved ({how}); `{_short(shown)}` was not run.")
             return REFUSED
@@ -166,8 +170,9 @@ def decide_and_act(tool: str, real: str, argv: tuple[str, ...], cwd: str, findin
 
         request = create_request(state_dir, tool=tool, argv=list(argv), cwd=cwd, target=tgt,
                                  actor={"kind": who.kind, "name": who.name}, findings=findings, decision=decision)
-        log(compiled, {**record, "event": "confirm", "request": request["id"], "argv": redact_argv(argv)})
-        say(refusal(shown, findings, tgt, approve=str(request["id"])))
+        log(compiled, {**record, "event": "confirm", "request": request["id"], "argv": redact_argv(argv),
+                       "recovery": call.plan.summary})
+        say(refusal(shown, findings, tgt, approve=str(request["id"]), note=call.plan.summary))
         return REFUSED
     log(compiled, {**record, "event": "block"})
     why = ("the target is production, where an agent's risky call is blocked" if production
@@ -175,6 +180,103 @@ def decide_and_act(tool: str, real: str, argv: tuple[str, ...], cwd: str, findin
     say(refusal(shown, findings, tgt + (" (production)" if production else ""), approve=None, note=(
         f"This is blocked, not just held: {why}. If it is really intended, a human runs it themselves.")))
     return REFUSED
+
+
+class Call:
+    """One guarded call on its way to running, with what recovery can keep of it (computed once)."""
+
+    def __init__(self, tool: str, real: str, argv: tuple[str, ...], cwd: str, target: str, who, record: dict,  # type: ignore[no-untyped-def,type-arg]
+                 captured: object, compiled: dict) -> None:  # type: ignore[type-arg]
+        self.tool, self.real, self.argv, self.cwd, self.target = tool, real, argv, cwd, target
+        self.who, self.record, self.captured, self.compiled = who, record, captured, compiled
+        self._plan = None
+
+    @property
+    def plan(self):  # type: ignore[no-untyped-def]
+        if self._plan is None:
+            from agentguard.recovery import Plan, plan_for
+
+            try:
+                self._plan = plan_for(self.tool, self.real, self.argv, self.cwd, dict(os.environ),
+                                      getattr(self.captured, "text", None))
+            except Exception as e:  # noqa: BLE001 - a plan that cannot be made keeps nothing: say so
+                self._plan = Plan("none", f"agentguard cannot keep a backup of this ({type(e).__name__}: {e})")
+        return self._plan
+
+
+def run_with_backup(call: Call, *, approval: object, event: str = "approved-run", over_cap_ok: bool = False,
+                    interactive: bool = False) -> int:
+    """Keep what the call destroys, then run it; if the snapshot fails, do not run it."""
+    from agentguard.recovery import SnapshotError, TooLarge, take
+
+    compiled, record = call.compiled, call.record
+    shown = " ".join([call.tool, *call.argv])
+    plan = call.plan
+    if not plan.possible:
+        log(compiled, {**record, "event": event, "approval": approval, "recovery": plan.summary})
+        say(f"agentguard: {plan.summary}.")
+        return run_real(call.tool, call.real, call.argv, compiled, call.captured)
+    from agentguard.redact import redact_argv
+
+    info = {"tool": call.tool, "argv": redact_argv(call.argv), "cwd": call.cwd, "target": call.target,
+            "actor": {"kind": call.who.kind, "name": call.who.name}, "approval": approval}
+    cap = int(dict(dict(compiled["policy"]).get("recovery", {})).get("max_bytes", 1 << 30))
+    try:
+        try:
+            meta = take(plan, compiled["state_dir"], info, cap=cap, over_cap_ok=over_cap_ok)
+        except TooLarge as e:
+            if not (interactive and _without_backup_ok(str(e))):
+                raise
+            meta = take(plan, compiled["state_dir"], info, cap=cap, over_cap_ok=True)
+    except TooLarge as e:
+        log(compiled, {**record, "event": "refused", "approval": approval, "reason": f"backup too large: {e}"})
+        request = _again_without_backup(call) if approval and not interactive else None
+        say(f"agentguard: `{_short(shown)}` was not run: {e}." + (
+            f" To run it without a backup, a human runs `agentguard approve {request} --without-backup`." if request
+            else ""))
+        return REFUSED
+    except SnapshotError as e:
+        log(compiled, {**record, "event": "backup-failed", "approval": approval, "reason": str(e)[:500]})
+        say(f"agentguard: `{_short(shown)}` was not run: it was to run only after a backup, and {e}")
+        return REFUSED
+    written = log(compiled, {**record, "event": event, "approval": approval, "backup": meta["id"],
+                             "recovery": plan.summary})
+    if written:
+        from agentguard.recovery import link_audit
+
+        link_audit(compiled["state_dir"], str(meta["id"]), written)
+    note = f" ({meta['note']})" if meta.get("note") else ""
+    say(f"agentguard: backup {meta['id']} kept{note}; `agentguard backups restore {meta['id']}` gives it back.")
+    if meta.get("done"):
+        return 0  # the targets were moved into the store: that was the whole of the removal
+    moved = set(meta.get("moved_indexes") or ())
+    argv = tuple(a for i, a in enumerate(call.argv) if i not in moved)
+    return run_real(call.tool, call.real, argv, compiled, call.captured)
+
+
+def _without_backup_ok(problem: str) -> bool:
+    from agentguard.prompt import open_terminal
+
+    term = open_terminal()
+    if term is None:
+        return False
+    try:
+        answer = term.ask(f"agentguard: {problem}. Type 'yes' to run it without a backup (anything else refuses): ")
+    finally:
+        term.close()
+    return (answer or "").strip().lower() == "yes"
+
+
+def _again_without_backup(call: Call) -> str | None:
+    from agentguard.approvals import create_request
+
+    try:
+        request = create_request(call.compiled["state_dir"], tool=call.tool, argv=list(call.argv), cwd=call.cwd,
+                                 target=call.target, actor={"kind": call.who.kind, "name": call.who.name},
+                                 findings=(), decision="confirm")
+    except OSError:
+        return None
+    return str(request["id"])
 
 
 def refusal(shown: str, findings: tuple, target: str, approve: str | None, note: str = "",  # type: ignore[type-arg]
@@ -205,7 +307,8 @@ def _short(text: str, limit: int = 160) -> str:
     return flat if len(flat) <= limit else flat[:limit - 1] + "…"
 
 
-def ask(term, kind: str, shown: str, findings: tuple, target: str, compiled: dict) -> tuple[bool, str]:  # type: ignore[no-untyped-def,type-arg]
+def ask(term, kind: str, shown: str, findings: tuple, target: str, compiled: dict,  # type: ignore[no-untyped-def,type-arg]
+        note: str = "") -> tuple[bool, str]:
     """Ask on the terminal. A human types a random challenge; an agent's call needs the passphrase."""
     import time
 
@@ -214,7 +317,7 @@ def ask(term, kind: str, shown: str, findings: tuple, target: str, compiled: dic
 
     state_dir = compiled["state_dir"]
     try:
-        term.write(refusal(shown, findings, target, approve=None, headline="needs a human to approve") + "\n")
+        term.write(refusal(shown, findings, target, approve=None, headline="needs a human to approve", note=note) + "\n")
         if kind == "human":
             code = challenge()
             answer = term.ask(f"agentguard: type {code} to run it once (anything else refuses): ")
@@ -237,7 +340,7 @@ def ask(term, kind: str, shown: str, findings: tuple, target: str, compiled: dic
         term.close()
 
 
-def log(compiled: dict, fields: dict) -> None:  # type: ignore[type-arg]
+def log(compiled: dict, fields: dict) -> dict | None:  # type: ignore[type-arg]
     """Append to the audit log; a log that cannot be written is reported, never a reason to run."""
     from agentguard.audit import append
     from agentguard.redact import redact_argv, redact_text
@@ -248,9 +351,10 @@ def log(compiled: dict, fields: dict) -> None:  # type: ignore[type-arg]
         fields["cwd"] = redact_text(str(fields["cwd"]))
     settings = dict(dict(compiled.get("policy", {})).get("audit", {}))
     try:
-        append(compiled["audit_log"], fields, **settings)
+        return append(compiled["audit_log"], fields, **settings)
     except OSError as e:
         say(f"agentguard: could not write the audit log {compiled['audit_log']}: {e.strerror}")
+        return None
 
 
 def run_real(tool: str, real: str, argv: tuple[str, ...], compiled: dict, captured: object) -> int:  # type: ignore[type-arg]

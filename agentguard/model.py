@@ -65,16 +65,18 @@ SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 
 
 class Decision(str):
-    """``allow``, ``confirm`` (a human must approve out of band) or ``block``; ordered by strictness."""
+    """``allow``; ``backup`` (run, but only after a snapshot of what it destroys succeeded);
+    ``confirm`` (a human must approve out of band); ``block``. Ordered by strictness."""
 
     ALLOW: Decision
+    BACKUP: Decision
     CONFIRM: Decision
     BLOCK: Decision
-    _RANK = {"allow": 0, "confirm": 1, "block": 2}
+    _RANK = {"allow": 0, "backup": 1, "confirm": 2, "block": 3}
 
     def __new__(cls, value: str) -> Decision:
         if value not in cls._RANK:
-            raise ValueError(f"not a decision: {value!r} (expected allow, confirm or block)")
+            raise ValueError(f"not a decision: {value!r} (expected allow, backup, confirm or block)")
         return super().__new__(cls, value)
 
     @property
@@ -87,6 +89,7 @@ class Decision(str):
 
 
 Decision.ALLOW = Decision("allow")
+Decision.BACKUP = Decision("backup")
 Decision.CONFIRM = Decision("confirm")
 Decision.BLOCK = Decision("block")
 
@@ -243,7 +246,8 @@ class Verdict(Record):
 
     @property
     def allowed(self) -> bool:
-        return self.decision == Decision.ALLOW
+        """The command runs (for ``backup``, once its snapshot succeeded)."""
+        return self.decision in (Decision.ALLOW, Decision.BACKUP)
 
 
 def worst_severity(findings: Iterable[Finding]) -> str | None:

@@ -130,8 +130,8 @@ def validate_rule(source: str, where: str, raw: object, family: str | None) -> d
         "examples": {"block": block, "allow": allow},
     }
     if "decision" in raw:
-        if raw["decision"] not in ("allow", "confirm", "block"):
-            raise _fail(source, f"{where}.decision", "must be allow, confirm or block")
+        if raw["decision"] not in ("allow", "backup", "confirm", "block"):
+            raise _fail(source, f"{where}.decision", "must be allow, backup, confirm or block")
         rule["decision"] = raw["decision"]
     return rule
 

@@ -262,3 +262,12 @@ def test_self_protection_in_the_shims(inst: Installed, tmp_path: Path) -> None:
         out = inst.agent(f"{command}; echo exit=$?", env={"AGENTGUARD_HOME": str(tmp_path / "elsewhere")})
         assert b"exit=77" in out.stdout and b"self.tamper" in out.stderr, (command, out.stderr)
     assert (inst.shims / "rm").exists() and log.exists()
+
+
+def test_backup_decision_lets_the_hook_pass_only_what_reaches_a_shim(inst: Installed) -> None:
+    (inst.config / "policy.toml").write_text('[rules]\ndecision = { "files.recursive" = "backup" }\n')
+    project = str(inst.home / "project")
+    assert verdict("codex", run_hook(inst, "codex", shell_payload("codex", "rm -rf src", project)))[0] == "allow"
+    for bypass in ("/bin/rm -rf src", "PATH=/usr/bin:/bin rm -rf src", "env -i rm -rf src"):
+        decision, reason = verdict("codex", run_hook(inst, "codex", shell_payload("codex", bypass, project)))
+        assert decision == "deny" and "agentguard approve" in reason, bypass

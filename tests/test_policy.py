@@ -105,7 +105,7 @@ examples.allow = ["kubectl get deploy api"]
 
 def test_invalid_policy_names_the_file_key_and_fix(project: Path) -> None:
     path = user_policy('[decisions.agent]\nhigh = "maybe"\n')
-    with pytest.raises(ConfigError, match=r"policy.toml: decisions.agent.high: 'maybe' is not allow, confirm or block"):
+    with pytest.raises(ConfigError, match=r"policy.toml: decisions.agent.high: 'maybe' is not allow, backup, confirm or block"):
         effective(locations(), BOOK, str(project))
     out = subprocess.run([agentguard_bin(), "check", "--", "ls"], cwd=project, capture_output=True, text=True)
     assert out.returncode == 2 and str(path) in out.stderr
@@ -131,7 +131,7 @@ def test_config_set_and_show(project: Path) -> None:
     assert "medium=block [" in shown and "staging" in shown
     bad = subprocess.run([agentguard_bin(), "config", "set", "decisions.agent.medium", "never"], cwd=project,
                          capture_output=True, text=True)
-    assert bad.returncode == 1 and "is not allow, confirm or block" in bad.stderr
+    assert bad.returncode == 1 and "is not allow, backup, confirm or block" in bad.stderr
 
 
 @pytest.mark.parametrize("command,decision", [

@@ -236,7 +236,8 @@ def _scan_inside(path: str) -> list[tuple[str, str]]:
         for e in entries:
             seen += 1
             rel = os.path.relpath(e.path, path)
-            t = Target(e.path, "", "")
+            # judged by its place inside the directory: /srv/backup-tools/app/src/x is not a backup
+            t = Target(e.path, path, "")
             for rule_id, _ in categories(t, recursive=False):
                 if rule_id in ("files.git", "files.credentials", "files.database", "files.backups"):
                     found.setdefault(rule_id, f"{path} contains {rel}")

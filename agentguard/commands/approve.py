@@ -12,12 +12,16 @@ from agentguard.commands.common import ask_secret, locs_for, require_human, syst
 
 @click.command("approve")
 @click.argument("request_id")
+@click.option("--without-backup", is_flag=True,
+              help="Let it run even when keeping a backup would exceed the size cap ([recovery] max_bytes).")
 @system_option
-def command(request_id: str, system: bool) -> None:
+def command(request_id: str, without_backup: bool, system: bool) -> None:
     """Approve the refused call REQUEST_ID so that it runs once, when the agent runs it again.
 
     Needs a terminal, no agent in this process's environment or ancestry, and the approval
     passphrase. The approval is bound to the exact command, directory and target, and expires.
+    Before the call runs, agentguard keeps a backup of what it destroys where it can
+    (`agentguard backups list`); if the backup fails, the call does not run.
     """
     from agentguard.approvals import (GRANT_TTL, ApprovalError, check_passphrase, clear_failures, grant,
                                       has_passphrase, load_request, locked_until, record_failure)
@@ -53,7 +57,7 @@ def command(request_id: str, system: bool) -> None:
                                 "count": count, "approver": getpass.getuser()})
         raise click.ClickException("wrong passphrase; nothing was approved")
     clear_failures(locs.state)
-    granted = grant(locs.state, request, getpass.getuser())
+    granted = grant(locs.state, request, getpass.getuser(), without_backup=without_backup)
     log_event(locs, {"event": "approval", "request": request["id"], "tool": request["tool"],
                             "argv": request["argv"], "cwd": request["cwd"], "target": request.get("target", ""),
                             "rules": request.get("rules", []), "approver": getpass.getuser(),

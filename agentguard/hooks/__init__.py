@@ -208,6 +208,12 @@ def judge(agent: str, call: Call, state: str | None) -> Outcome:
 
     target = next((f.target for f in findings if f.target), "")
     production = any(f.production for f in findings)
+    if decision == "backup" and call.kind == "shell":
+        if _reaches_shims(call.command, trace, compiled):
+            # The shims take the snapshot before the command runs; the hook only lets it reach them.
+            _log(compiled, {**record, "event": "allow", "note": "runs after a backup, taken by the shims"})
+            return Outcome("allow")
+        decision = record["decision"] = "confirm"
     if decision == "confirm" and call.kind == "shell":
         return _confirm(agent, call, compiled, cwd, who, findings, record, shown, target, trace)  # type: ignore[arg-type]
     _log(compiled, {**record, "event": "block"})
@@ -291,6 +297,20 @@ def shim_keys(trace: list[object], compiled: dict[str, object]) -> list[str]:
             keys.append(binding_key(inv.tool, list(inv.argv), os.path.realpath(inv.cwd),  # type: ignore[attr-defined]
                                     describe(target(inv))))  # type: ignore[arg-type]
     return list(dict.fromkeys(keys))
+
+
+def _reaches_shims(command: str, trace: list[object], compiled: dict[str, object]) -> bool:
+    """Whether every guarded program in the command is called by name, so that its shim (which
+    takes the backup) runs, not the binary itself through an absolute path or a rewritten PATH."""
+    if any(marker in command for marker in ("PATH=", "env -i", "command -p", "exec -a")):
+        return False
+    shimmed = {t for pack in compiled["book"]["families"].values() for t in pack["shims"]}  # type: ignore[attr-defined]
+    for inv in trace:
+        if inv.tool in shimmed:  # type: ignore[attr-defined]
+            name = next((w for w in str(inv.source).split() if "=" not in w), "")  # type: ignore[attr-defined]
+            if "/" in name:
+                return False
+    return True
 
 
 def _confirm(agent: str, call: Call, compiled: dict[str, object], cwd: str, who, findings: tuple,  # type: ignore[no-untyped-def,type-arg]

@@ -1,0 +1,123 @@
+"""agentguard backups: what approved destructive calls left behind, and getting it back."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import click
+
+from agentguard.commands.common import locs_for, require_human, system_option
+
+
+@click.group("backups")
+def command() -> None:
+    """Backups agentguard kept before approved destructive calls ran.
+
+    \b
+    agentguard backups list [--json]
+    agentguard backups show ID
+    agentguard backups restore ID [--force] [--into DATABASE]
+    agentguard backups prune --older-than 30d
+    """
+
+
+def _when(meta: dict[str, object]) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(meta.get("created", 0))))  # type: ignore[arg-type]
+
+
+def _command(meta: dict[str, object]) -> str:
+    call = dict(meta.get("call") or {})  # type: ignore[call-overload]
+    return " ".join([str(call.get("tool", "?")), *[str(a) for a in call.get("argv", [])]])
+
+
+@command.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per backup.")
+@system_option
+def list_backups(as_json: bool, system: bool) -> None:
+    """Every backup, oldest first: when, what kind, how big, and the call it came from."""
+    from agentguard.recovery import all_backups, human_size
+
+    backups = all_backups(locs_for(system).state)
+    if as_json:
+        for meta in backups:
+            click.echo(json.dumps(meta, ensure_ascii=False))
+        return
+    if not backups:
+        click.echo("No backups yet: agentguard keeps one before an approved destructive call runs.")
+        return
+    for meta in backups:
+        size = human_size(int(meta.get("bytes", 0)))  # type: ignore[call-overload]
+        click.echo(f"{meta['id']}  {_when(meta)}  {meta['kind']:<9} {size:>10}  {_command(meta)[:90]}")
+
+
+@command.command("show")
+@click.argument("backup_id")
+@system_option
+def show(backup_id: str, system: bool) -> None:
+    """Everything recorded about one backup."""
+    from agentguard.recovery import RestoreError, human_size, load
+
+    try:
+        meta = load(locs_for(system).state, backup_id)
+    except RestoreError as e:
+        raise click.ClickException(str(e)) from None
+    call = dict(meta.get("call") or {})  # type: ignore[call-overload]
+    click.echo(f"backup   {meta['id']} ({meta['kind']}), taken {_when(meta)}")
+    click.echo(f"call     {_command(meta)}")
+    click.echo(f"in       {call.get('cwd', '')}" + (f"   target: {call['target']}" if call.get("target") else ""))
+    actor = dict(call.get("actor") or {})
+    click.echo(f"by       {actor.get('kind', '?')} {actor.get('name', '')}".rstrip() +
+               (f", approval {call['approval']}" if call.get("approval") else ""))
+    click.echo(f"kept     {meta.get('summary', '')} ({human_size(int(meta.get('bytes', 0)))})")  # type: ignore[call-overload]
+    for item in meta.get("items", []):  # type: ignore[attr-defined]
+        click.echo("  " + ", ".join(f"{k}: {v}" for k, v in item.items()))
+    audit = meta.get("audit")
+    if audit:
+        click.echo(f"audit    record seq {audit['seq']} ({audit['time']}), hash {str(audit['hash'])[:16]}…")  # type: ignore[index]
+    for r in meta.get("restores", []):  # type: ignore[attr-defined]
+        click.echo(f"restored once{' into ' + str(r['into']) if r.get('into') else ''}{' (forced)' if r.get('force') else ''}")
+
+
+@command.command("restore")
+@click.argument("backup_id")
+@click.option("--force", is_flag=True, help="Replace what exists now (files, tables, objects, state).")
+@click.option("--into", metavar="DATABASE", help="For a database backup: restore into this database instead.")
+@system_option
+def restore(backup_id: str, force: bool, into: str | None, system: bool) -> None:
+    """Put back what backup ID holds. Refuses to overwrite anything that exists again unless --force;
+    a database backup goes into the database it came from unless --into names another."""
+    from agentguard.audit import log_event
+    from agentguard.recovery import RestoreError
+    from agentguard.recovery import restore as do_restore
+
+    require_human("agentguard backups restore")
+    locs = locs_for(system)
+    try:
+        message = do_restore(locs.state, backup_id, force=force, into=into, env=dict(os.environ))
+    except RestoreError as e:
+        log_event(locs, {"event": "restore-failed", "backup": backup_id, "reason": str(e)[:300]})
+        raise click.ClickException(str(e)) from None
+    log_event(locs, {"event": "restore", "backup": backup_id, "force": force, "into": into or ""})
+    click.echo(f"Backup {backup_id}: {message}.")
+
+
+@command.command("prune")
+@click.option("--older-than", "older_than", required=True, metavar="AGE", help="30m, 12h, 7d …")
+@system_option
+def prune(older_than: str, system: bool) -> None:
+    """Delete backups older than AGE."""
+    from agentguard.audit import log_event
+    from agentguard.commands.log import parse_since
+    from agentguard.recovery import prune as do_prune
+
+    require_human("agentguard backups prune")
+    try:
+        cutoff = parse_since(older_than)
+    except click.BadParameter as e:
+        raise click.UsageError(str(e)) from None
+    locs = locs_for(system)
+    removed = do_prune(locs.state, time.time() - cutoff)
+    log_event(locs, {"event": "prune", "backups": removed, "older_than": older_than})
+    click.echo(f"Removed {len(removed)} backup{'s' if len(removed) != 1 else ''}" + (f": {', '.join(removed)}" if removed else "."))

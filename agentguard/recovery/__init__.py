@@ -1,0 +1,208 @@
+"""Recovery: before an approved destructive call runs, keep what it will destroy, and give it back.
+
+A backup lives in ``state/backups/ID/`` (root-owned with ``--system``), outside the workspace and
+outside the agent's reach (self-protection refuses writes there). ``meta.json`` says what call it
+came from, what it holds, and the audit record of the run it preceded. One module per kind:
+
+- files      rm, shred, truncate, find -delete: targets are moved into the store (a rename, when
+             the store is on the same filesystem), or copied with their modes and times;
+- postgres   psql, dropdb, pg_restore --clean: pg_dump of the tables a statement touches, or of the
+             whole database, with the call's own connection parameters;
+- kube       kubectl delete: the targets as JSON (kubectl get -o json); helm uninstall: helm get all;
+- terraform  destroy, apply -destroy, state rm/mv: the state (terraform state pull).
+
+Remote deletions (aws, railway, curl to an API …) cannot be kept: the plan says so, the prompt and the
+log say "agentguard cannot undo this". A snapshot that fails stops the call.
+"""
+
+from __future__ import annotations
+
+import os
+
+KINDS = {"files": "files", "postgres": "postgres", "kube": "kube", "helm": "kube", "terraform": "terraform"}
+
+
+class SnapshotError(Exception):
+    """The snapshot failed, so the destructive call must not run."""
+
+
+class TooLarge(SnapshotError):
+    """Keeping a copy would exceed the size cap; a human may choose to go on without one."""
+
+    def __init__(self, size: int, cap: int, what: str) -> None:
+        super().__init__(f"the backup would copy {human_size(size)} of {what}, over the {human_size(cap)} cap "
+                         "([recovery] max_bytes)")
+        self.size = size
+        self.cap = cap
+
+
+class RestoreError(Exception):
+    """A restore cannot go ahead; the message says why and what to do."""
+
+
+class Plan:
+    """What a snapshot would keep for one call."""
+
+    __slots__ = ("kind", "summary", "data")
+
+    def __init__(self, kind: str, summary: str, data: dict[str, object] | None = None) -> None:
+        self.kind = kind  # files, postgres, kube, helm, terraform, or none
+        self.summary = summary
+        self.data = data or {}
+
+    @property
+    def possible(self) -> bool:
+        return self.kind != "none"
+
+
+def human_size(n: int) -> str:
+    size = float(n)
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} bytes"
+
+
+def _module(kind: str):  # type: ignore[no-untyped-def]
+    import importlib
+
+    return importlib.import_module(f"agentguard.recovery.{KINDS[kind]}")
+
+
+REMOTE = {"aws": "AWS", "railway": "Railway", "curl": "a remote API", "wget": "a remote API", "http": "a remote API",
+          "https": "a remote API", "xh": "a remote API", "gcloud": "Google Cloud", "az": "Azure", "heroku": "Heroku",
+          "fly": "Fly.io", "flyctl": "Fly.io", "doctl": "DigitalOcean", "vercel": "Vercel", "supabase": "Supabase"}
+
+
+def plan_for(tool: str, real: str, argv: tuple[str, ...], cwd: str, env: dict[str, str],
+             sql: str | None = None) -> Plan:
+    """What agentguard can keep before this call runs."""
+    from agentguard.recovery import files, kube, postgres, terraform
+
+    for module in (files, postgres, kube, terraform):
+        plan = module.plan(tool, real, argv, cwd, env, sql)
+        if plan is not None:
+            return plan
+    where = REMOTE.get(tool)
+    if where:
+        return Plan("none", f"agentguard cannot undo this: {tool} deletes it on {where}, where nothing can be kept")
+    return Plan("none", f"agentguard cannot undo this: it keeps no copy of what {tool} destroys")
+
+
+# --- the store -------------------------------------------------------------------------------------------
+
+def store(state_dir: str) -> str:
+    return os.path.join(state_dir, "backups")
+
+
+def _new_id() -> str:
+    import time
+
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + os.urandom(3).hex()
+
+
+def _write_meta(directory: str, meta: dict[str, object]) -> None:
+    import json
+
+    tmp = os.path.join(directory, "meta.json.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(meta, f, indent=2, ensure_ascii=False)
+    os.replace(tmp, os.path.join(directory, "meta.json"))
+
+
+def take(plan: Plan, state_dir: str, call: dict[str, object], *, cap: int, over_cap_ok: bool = False) -> dict[str, object]:
+    """Snapshot what ``plan`` names; returns the backup's meta (``done`` True when the snapshot itself
+    did what the call would have, e.g. rm's targets were moved into the store)."""
+    import shutil
+    import time
+
+    if not plan.possible:
+        raise SnapshotError(plan.summary)
+    os.makedirs(store(state_dir), mode=0o700, exist_ok=True)
+    backup_id = _new_id()
+    directory = os.path.join(store(state_dir), backup_id)
+    os.mkdir(directory, 0o700)
+    try:
+        result = _module(plan.kind).snapshot(plan, directory, cap=cap, over_cap_ok=over_cap_ok)
+    except SnapshotError:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    except OSError as e:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise SnapshotError(f"the snapshot failed: {e.strerror or e} ({getattr(e, 'filename', '') or ''})") from None
+    meta: dict[str, object] = {"id": backup_id, "created": time.time(), "kind": plan.kind, "summary": plan.summary,
+                               "call": call, "data": plan.data, **result}
+    _write_meta(directory, meta)
+    return meta
+
+
+def link_audit(state_dir: str, backup_id: str, record: dict[str, object]) -> None:
+    """Tie the backup to the audit record of the run it preceded."""
+    try:
+        meta = load(state_dir, backup_id)
+    except RestoreError:
+        return
+    meta["audit"] = {"seq": record.get("seq"), "hash": record.get("hash"), "time": record.get("time")}
+    _write_meta(os.path.join(store(state_dir), backup_id), meta)
+
+
+def load(state_dir: str, backup_id: str) -> dict[str, object]:
+    import json
+
+    if not backup_id or "/" in backup_id or backup_id.startswith("."):
+        raise RestoreError(f"{backup_id!r} is not a backup id (`agentguard backups list` shows them)")
+    path = os.path.join(store(state_dir), backup_id, "meta.json")
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)  # type: ignore[no-any-return]
+    except FileNotFoundError:
+        raise RestoreError(f"no backup {backup_id}; `agentguard backups list` shows them") from None
+    except (OSError, ValueError) as e:
+        raise RestoreError(f"backup {backup_id} is damaged ({e})") from None
+
+
+def all_backups(state_dir: str) -> list[dict[str, object]]:
+    out = []
+    try:
+        names = sorted(os.listdir(store(state_dir)))
+    except OSError:
+        return out
+    for name in names:
+        try:
+            out.append(load(state_dir, name))
+        except RestoreError:
+            continue
+    return out
+
+
+def size_of(path: str) -> int:
+    total = 0
+    for root, dirs, files in os.walk(path):
+        for name in files + dirs:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def restore(state_dir: str, backup_id: str, *, force: bool, into: str | None, env: dict[str, str]) -> str:
+    meta = load(state_dir, backup_id)
+    directory = os.path.join(store(state_dir), backup_id)
+    message = _module(str(meta["kind"])).restore(meta, directory, force=force, into=into, env=env)
+    meta.setdefault("restores", []).append({"into": into, "force": force})  # type: ignore[attr-defined]
+    _write_meta(directory, meta)
+    return message  # type: ignore[no-any-return]
+
+
+def prune(state_dir: str, older_than: float) -> list[str]:
+    import shutil
+    import time
+
+    removed = []
+    for meta in all_backups(state_dir):
+        if time.time() - float(meta.get("created", 0)) > older_than:  # type: ignore[arg-type]
+            shutil.rmtree(os.path.join(store(state_dir), str(meta["id"])), ignore_errors=True)
+            removed.append(str(meta["id"]))
+    return removed

@@ -166,3 +166,32 @@ def test_a_fifo_named_as_input_does_not_hang(tmp_path) -> None:  # type: ignore[
     verdict = judge_string("psql -f q.sql; psql < q.sql; bash q.sql", BOOK, cwd=str(tmp_path), env=ENV)
     assert time.monotonic() - start < 10
     assert not verdict.allowed
+
+
+JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=30),
+                           lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10),
+                                                                                            children, max_size=4),
+                           max_leaves=12)
+
+
+@FUZZ
+@given(st.sampled_from(["claude-code", "cursor", "codex", "gemini"]),
+       st.sampled_from(["PreToolUse", "beforeShellExecution", "preToolUse", "BeforeTool", None]),
+       st.sampled_from(["Bash", "Shell", "Write", "Edit", "apply_patch", "run_shell_command", "write_file", "Read", 7]),
+       JSON_VALUES | st.fixed_dictionaries({"command": st.text(max_size=80) | JSON_VALUES}))
+def test_hook_input_of_any_shape_gets_an_answer(agent: str, event: object, tool: object, tool_input: object) -> None:
+    """Whatever JSON an agent sends, the hook answers in the agent's protocol or refuses the input;
+    it never fails with anything but a refusal."""
+    import json
+
+    from agentguard.hooks import HookInputError, handle
+
+    payload = {"hook_event_name": event, "tool_name": tool, "tool_input": tool_input, "cwd": CWD,
+               "command": tool_input.get("command") if isinstance(tool_input, dict) else tool_input}
+    try:
+        reply = handle(agent, json.dumps(payload).encode(), None)
+    except HookInputError:
+        return
+    assert reply.code == 0
+    if reply.stdout:
+        json.loads(reply.stdout)

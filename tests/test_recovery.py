@@ -203,8 +203,13 @@ def test_kubectl_delete_keeps_the_objects(inst: Installed, tmp_path: Path) -> No
     assert calls == ["--context dev -n shop get deploy api -o json",
                      "--context dev -n shop delete deploy api --grace-period=0 --force"]
     [backup] = backups(inst)
+    (tmp_path / "fakebin" / "kubectl").write_text(f"#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{tmp_path}/kubectl.log'\n"
+                                                  f"cat > '{tmp_path}/kubectl.stdin'\n")
     inst.human("backups", "restore", str(backup["id"]))
     assert (tmp_path / "kubectl.log").read_text().splitlines()[-1] == "--context dev -n shop create -f -"
+    sent = json.loads((tmp_path / "kubectl.stdin").read_text())
+    assert sent["items"] == [{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "api", "namespace": "shop"},
+                              "spec": {"replicas": 2}}], "created again without the fields the server assigns"
 
 
 # --- PostgreSQL ------------------------------------------------------------------------------------------
@@ -326,3 +331,22 @@ def test_prune_and_agents_cannot_touch_backups(inst: Installed, tmp_path: Path) 
     assert refused.returncode == 1 and "needs a human" in refused.stderr
     assert "Removed 1 backup" in inst.human("backups", "prune", "--older-than", "0s")
     assert backups(inst) == []
+
+
+def test_helm_uninstall_keeps_the_release(inst: Installed, tmp_path: Path) -> None:
+    fakes = tmp_path / "fakebin"
+    write_fake(fakes, "helm", tmp_path / "helm.log",
+               "NAME: api\nMANIFEST:\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: api\nNOTES:\nhi\n")
+    # a kubectl that also keeps what it reads on stdin
+    (fakes / "kubectl").write_text(f"#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{tmp_path}/kubectl.log'\n"
+                                   f"cat > '{tmp_path}/kubectl.stdin'\n")
+    inst.human("rehash")
+    first = inst.agent("helm uninstall api -n shop", cwd=tmp_path)
+    approve(inst, request_id(first.stderr))
+    assert inst.agent("helm uninstall api -n shop", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "helm.log").read_text().splitlines() == ["get all api -n shop", "uninstall api -n shop"]
+    [backup] = backups(inst)
+    assert backup["kind"] == "helm" and backup["items"][0]["release"] == "api"
+    inst.human("backups", "restore", str(backup["id"]))
+    assert (tmp_path / "kubectl.log").read_text().splitlines()[-1] == "-n shop create -f -"
+    assert (tmp_path / "kubectl.stdin").read_text() == "---\napiVersion: v1\nkind: Service\nmetadata:\n  name: api\n"

@@ -212,9 +212,10 @@ def run_with_backup(call: Call, *, approval: object, event: str = "approved-run"
     compiled, record = call.compiled, call.record
     shown = " ".join([call.tool, *call.argv])
     plan = call.plan
-    if not plan.possible:
+    if not plan.possible or plan.empty:
         log(compiled, {**record, "event": event, "approval": approval, "recovery": plan.summary})
-        say(f"agentguard: {plan.summary}.")
+        if not plan.possible:
+            say(f"agentguard: {plan.summary}.")
         return run_real(call.tool, call.real, call.argv, compiled, call.captured)
     from agentguard.redact import redact_argv
 

@@ -181,6 +181,8 @@ def test_backup_decision_runs_only_after_a_snapshot(inst: Installed, tmp_path: P
     assert inst.audit()[-1]["event"] == "backup-run" and inst.audit()[-1]["backup"] == backup["id"]
     inst.human("backups", "restore", str(backup["id"]))
     assert (tmp_path / "src" / "pkg" / "mod.py").read_text() == "x = 1\n"
+    nothing = inst.agent("rm -rf never-existed; echo exit=$?", cwd=tmp_path)
+    assert b"exit=0" in nothing.stdout and len(backups(inst)) == 1, "nothing to keep, no empty backup"
     remote = inst.agent("railway volume delete vol-1; echo exit=$?", cwd=tmp_path)
     assert b"exit=77" in remote.stdout and b"agentguard cannot undo this" in remote.stderr
     assert not (tmp_path / "railway.log").exists()

@@ -54,6 +54,11 @@ class Plan:
     def possible(self) -> bool:
         return self.kind != "none"
 
+    @property
+    def empty(self) -> bool:
+        """Possible, but there is nothing to keep (the targets do not exist)."""
+        return bool(self.data.get("empty"))
+
 
 def human_size(n: int) -> str:
     size = float(n)

@@ -67,7 +67,7 @@ def plan(tool: str, real: str, argv: tuple[str, ...], cwd: str, env: dict[str, s
         if os.path.lexists(path) and path != "/":
             targets.append({"index": i, "raw": raw, "path": path})
     if not targets:
-        return Plan("files", "nothing to keep: none of the targets exists", {"targets": [], "mode": mode})
+        return Plan("files", "nothing to keep: none of the targets exists", {"targets": [], "mode": mode, "empty": True})
     names = ", ".join(t["raw"] for t in targets[:4]) + (" …" if len(targets) > 4 else "")  # type: ignore[misc]
     how = "moved into agentguard's backup store" if mode == "move" else "copied to agentguard's backup store"
     return Plan("files", f"{names} will be {how} first (`agentguard backups restore` puts it back)",

@@ -161,7 +161,7 @@ def plan(tool: str, real: str, argv: tuple[str, ...], cwd: str, env: dict[str, s
         tables, dropped = affected(_sql_of(argv, cwd, sql))
         database = dropped or database
         if tables == [] and dropped is None:
-            return Plan("postgres", "nothing to keep: the SQL changes no table", {"conn": conn, "tables": []})
+            return Plan("postgres", "nothing to keep: the SQL changes no table", {"conn": conn, "tables": [], "empty": True})
     dbname = database or conn.get("dbname") or env.get("PGDATABASE") or env.get("PGUSER") or env.get("USER", "")
     what = f"table{'s' if tables and len(tables) > 1 else ''} {', '.join(tables)}" if tables else f"database {dbname}"
     return Plan("postgres", f"a pg_dump of {what} is taken first (`agentguard backups restore` loads it back)",

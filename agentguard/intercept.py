@@ -137,7 +137,7 @@ def decide_and_act(tool: str, real: str, argv: tuple[str, ...], cwd: str, findin
         log(compiled, {**record, "event": "allow"})
         return run_real(tool, real, argv, compiled, captured)
     shown = " ".join([tool, *argv])
-    call = Call(tool, real, argv, cwd, tgt, who, record, captured, compiled)
+    call = Call(tool, real, argv, cwd, tgt, who, record, captured, compiled, findings)
     if decision == "backup":
         if call.plan.possible:
             return run_with_backup(call, approval=None, event="backup-run")
@@ -186,9 +186,10 @@ class Call:
     """One guarded call on its way to running, with what recovery can keep of it (computed once)."""
 
     def __init__(self, tool: str, real: str, argv: tuple[str, ...], cwd: str, target: str, who, record: dict,  # type: ignore[no-untyped-def,type-arg]
-                 captured: object, compiled: dict) -> None:  # type: ignore[type-arg]
+                 captured: object, compiled: dict, findings: tuple) -> None:  # type: ignore[type-arg]
         self.tool, self.real, self.argv, self.cwd, self.target = tool, real, argv, cwd, target
         self.who, self.record, self.captured, self.compiled = who, record, captured, compiled
+        self.findings = findings
         self._plan = None
 
     @property
@@ -232,13 +233,14 @@ def run_with_backup(call: Call, *, approval: object, event: str = "approved-run"
     except TooLarge as e:
         log(compiled, {**record, "event": "refused", "approval": approval, "reason": f"backup too large: {e}"})
         request = _again_without_backup(call) if approval and not interactive else None
-        say(f"agentguard: `{_short(shown)}` was not run: {e}." + (
-            f" To run it without a backup, a human runs `agentguard approve {request} --without-backup`." if request
-            else ""))
+        say(refusal(shown, call.findings, call.target, approve=f"{request} --without-backup" if request else None,
+                    note=f"It was not run: {e}." + ("" if request else " Free space or raise the cap, then run it again.")))
         return REFUSED
     except SnapshotError as e:
         log(compiled, {**record, "event": "backup-failed", "approval": approval, "reason": str(e)[:500]})
-        say(f"agentguard: `{_short(shown)}` was not run: it was to run only after a backup, and {e}")
+        say(refusal(shown, call.findings, call.target, approve=None, note=(
+            f"It was not run: it was to run only after a backup, and {e}. Fix that, then run it again "
+            "for a new approval.")))
         return REFUSED
     written = log(compiled, {**record, "event": event, "approval": approval, "backup": meta["id"],
                              "recovery": plan.summary})

@@ -71,16 +71,10 @@ def capture(fd: int = 0, cap: int = CAP) -> Captured:
         data = os.pread(fd, cap + 1, offset)
         return Captured("too-large") if len(data) > cap else Captured("text", data)
     if stat.S_ISFIFO(st.st_mode) or stat.S_ISSOCK(st.st_mode) or stat.S_ISCHR(st.st_mode):
-        chunks = []
-        size = 0
-        while size <= cap:
-            chunk = os.read(fd, min(1 << 20, cap + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        data = b"".join(chunks)
-        if size > cap:
+        from agentguard.classify.sources import read_upto
+
+        data = read_upto(fd, cap)
+        if len(data) > cap:
             return Captured("too-large", data, complete=False)
         return Captured("text", data, complete=True)
     return Captured("unknown")

@@ -145,6 +145,7 @@ def test_a_failed_file_snapshot_stops_the_call(inst: Installed, tmp_path: Path) 
         run = on_terminal(inst, "ulimit -f 64; rm -rf precious; echo exit=$?", workspace)
         assert run.finish() == 0 and "exit=77" in run.text, run.text
         assert "was not run" in run.text and "backup" in run.text
+        assert "files.recursive (high)" in run.text and "instead:" in run.text, "a full refusal"
         assert (tree / "big.bin").stat().st_size == 256 * 1024, "rm did not run"
         assert backups(inst) == [] and not any((inst.state / "backups").iterdir())
         assert inst.audit()[-1]["event"] == "backup-failed"
@@ -162,6 +163,7 @@ def test_over_the_size_cap_a_human_chooses_to_go_on_without_a_backup(inst: Insta
         approve(inst, request_id(first.stderr))
         held = inst.agent("rm -rf precious", cwd=workspace)
         assert held.returncode == 77 and b"over the 1000 bytes cap" in held.stderr
+        assert b"files.recursive (high)" in held.stderr and b"instead:" in held.stderr
         assert (workspace / "precious").exists()
         approve(inst, request_id(held.stderr), "--without-backup")
         ran = inst.agent("rm -rf precious", cwd=workspace)
@@ -289,6 +291,7 @@ def test_a_failing_pg_dump_stops_the_statement(inst: Installed, shop: dict[str, 
     approve(inst, request_id(inst.agent(command, cwd=tmp_path).stderr))
     refused = inst.agent(command, cwd=tmp_path)
     assert refused.returncode == 77 and b"pg_dump failed" in refused.stderr and b"permission denied" in refused.stderr
+    assert b"sql.delete-all (" in refused.stderr and b"instead:" in refused.stderr
     assert sql(shop, CHECKSUM) == before
     # Disk full while dumping (a file-size limit): the dump dies, the DELETE never runs.
     full = psql_call(shop, "DELETE FROM bookings")

@@ -26,18 +26,25 @@ def read_text(path: str, cwd: str = "", limit: int = MAX_FILE) -> str | None:
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return None
-        chunks = []
-        size = 0
-        while size <= limit:
-            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
+        data = read_upto(fd, limit)
     except OSError:
         return None
     finally:
         os.close(fd)
-    if size > limit:
+    if len(data) > limit:
         return None
-    return b"".join(chunks).decode("utf-8", "surrogateescape")
+    return data.decode("utf-8", "surrogateescape")
+
+
+def read_upto(fd: int, limit: int) -> bytes:
+    """Read until end of file or until more than ``limit`` bytes arrived (then limit + 1 of them),
+    so a caller can tell "all of it" from "too much" without reading an endless stream."""
+    chunks = []
+    size = 0
+    while size <= limit:
+        chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)

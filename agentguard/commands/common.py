@@ -47,3 +47,20 @@ def ask_secret(prompt: str) -> str:
     if answer is None:
         raise click.ClickException("no answer")
     return answer
+
+
+def new_passphrase(config_dir: str, prompt: str = "New approval passphrase: ") -> bool:
+    """Ask for a new approval passphrase twice and store its hash. False when the first answer is
+    empty (the caller decides whether that means "skip")."""
+    from agentguard.approvals import ApprovalError, set_passphrase
+
+    first = ask_secret(prompt)
+    if not first:
+        return False
+    if ask_secret("Again: ") != first:
+        raise click.ClickException("the passphrases differ; nothing changed (run `agentguard passphrase` to try again)")
+    try:
+        set_passphrase(config_dir, first)
+    except ApprovalError as e:
+        raise click.ClickException(str(e)) from None
+    return True

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from agentguard.commands.common import ask_secret
+from agentguard.commands.common import new_passphrase
 
 
 @click.command("install")
@@ -96,16 +96,7 @@ def command(shell: str | None, profiles: tuple[str, ...], print_only: bool, syst
         if sys.stdin.isatty() and not system:
             click.echo("\nAgents' risky calls need an approval passphrase that only you know "
                        "(stored as a salted scrypt hash). Set it now, or later with `agentguard passphrase`.")
-            first = ask_secret("New approval passphrase (Enter to skip): ")
-            if first:
-                from agentguard.approvals import ApprovalError, set_passphrase
-
-                if ask_secret("Again: ") != first:
-                    raise click.ClickException("the passphrases differ; run `agentguard passphrase` to try again")
-                try:
-                    set_passphrase(locs.config, first)
-                except ApprovalError as e:
-                    raise click.ClickException(str(e)) from None
+            if new_passphrase(locs.config, "New approval passphrase (Enter to skip): "):
                 click.echo("Passphrase set.")
         else:
             click.echo("\nNo approval passphrase is set: until a human sets one with `agentguard passphrase`, "

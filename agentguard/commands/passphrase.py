@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from agentguard.commands.common import ask_secret, locs_for, require_human, system_option
+from agentguard.commands.common import ask_secret, locs_for, new_passphrase, require_human, system_option
 
 
 @click.command("passphrase")
@@ -15,7 +15,7 @@ def command(system: bool) -> None:
     Choose something the agent cannot find: not in any file, environment variable or password
     manager the agent can read. Changing it needs the current one.
     """
-    from agentguard.approvals import ApprovalError, check_passphrase, has_passphrase, set_passphrase
+    from agentguard.approvals import check_passphrase, has_passphrase
     from agentguard.audit import log_event
 
     require_human("agentguard passphrase")
@@ -24,12 +24,7 @@ def command(system: bool) -> None:
         if not check_passphrase(locs.config, ask_secret("Current passphrase: ")):
             log_event(locs, {"event": "passphrase-failure", "via": "passphrase"})
             raise click.ClickException("wrong passphrase; nothing changed")
-    first = ask_secret("New approval passphrase: ")
-    if ask_secret("Again: ") != first:
-        raise click.ClickException("the passphrases differ; nothing changed")
-    try:
-        set_passphrase(locs.config, first)
-    except ApprovalError as e:
-        raise click.ClickException(str(e)) from None
+    if not new_passphrase(locs.config):
+        raise click.ClickException("the passphrase must be at least 8 characters; nothing changed")
     log_event(locs, {"event": "passphrase-set"})
     click.echo("Passphrase set.")

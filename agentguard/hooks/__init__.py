@@ -60,6 +60,19 @@ class Reply:
         self.stderr = stderr
 
 
+def tool_call(data: dict[str, object], event: str) -> tuple[str, object, str, str] | None:
+    """(tool name, tool input, session id, cwd) of a pre-tool event in the Claude-style shape that
+    Claude Code, Codex and Gemini CLI share; None for any other event (nothing to judge)."""
+    if data.get("hook_event_name", event) != event:
+        return None
+    tool = data.get("tool_name")
+    if not isinstance(tool, str) or not tool:
+        raise HookInputError("the hook input has no tool_name")
+    session = str(data.get("session_id") or data.get("turn_id") or "")
+    cwd = data.get("cwd")
+    return tool, data.get("tool_input"), session, cwd if isinstance(cwd, str) else ""
+
+
 def edit_call(tool: str, tool_input: object, cwd: str, session: str, path_keys: tuple[str, ...]) -> Call:
     """A file-editing tool's call: the file it writes and the text it would put there."""
     if not isinstance(tool_input, dict):

@@ -11,30 +11,25 @@ from __future__ import annotations
 
 import json
 
-from agentguard.hooks import Call, HookInputError, Outcome, Reply, edit_call
+from agentguard.hooks import Call, HookInputError, Outcome, Reply, edit_call, tool_call
 
 EDIT_TOOLS = ("Write", "Edit", "MultiEdit", "NotebookEdit")
 ASK_MODES = ("default", "acceptEdits", "plan")
 
 
 def parse(data: dict[str, object]) -> Call:
-    event = data.get("hook_event_name", "PreToolUse")
-    if event != "PreToolUse":
+    call = tool_call(data, "PreToolUse")
+    if call is None:
         return Call("pass")
-    tool = data.get("tool_name")
-    tool_input = data.get("tool_input")
-    if not isinstance(tool, str) or not tool:
-        raise HookInputError("the hook input has no tool_name")
-    session = str(data.get("session_id") or "")
-    cwd = data.get("cwd") if isinstance(data.get("cwd"), str) else ""
+    tool, tool_input, session, cwd = call
     if tool == "Bash":
         command = tool_input.get("command") if isinstance(tool_input, dict) else None
         if not isinstance(command, str):
             raise HookInputError("a Bash call without a command string")
         mode = data.get("permission_mode")
-        return Call("shell", tool=tool, command=command, cwd=str(cwd), can_ask=mode in ASK_MODES, session=session)
+        return Call("shell", tool=tool, command=command, cwd=cwd, can_ask=mode in ASK_MODES, session=session)
     if tool in EDIT_TOOLS:
-        return edit_call(tool, tool_input, str(cwd), session, ("file_path", "notebook_path"))
+        return edit_call(tool, tool_input, cwd, session, ("file_path", "notebook_path"))
     return Call("pass")
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import shlex
 
-from agentguard.hooks import Call, HookInputError, Outcome, Reply, edit_call
+from agentguard.hooks import Call, HookInputError, Outcome, Reply, edit_call, tool_call
 
 SHELL_TOOLS = ("Bash", "shell", "local_shell", "exec_command", "container.exec", "unified_exec")
 PATCH_TOOLS = ("apply_patch", "Edit", "Write")
@@ -40,15 +40,10 @@ def patch_files(patch: str) -> list[str]:
 
 
 def parse(data: dict[str, object]) -> Call:
-    event = data.get("hook_event_name", "PreToolUse")
-    if event != "PreToolUse":
+    call = tool_call(data, "PreToolUse")
+    if call is None:
         return Call("pass")
-    tool = data.get("tool_name")
-    tool_input = data.get("tool_input")
-    if not isinstance(tool, str) or not tool:
-        raise HookInputError("the hook input has no tool_name")
-    session = str(data.get("session_id") or data.get("turn_id") or "")
-    cwd = data.get("cwd") if isinstance(data.get("cwd"), str) else ""
+    tool, tool_input, session, cwd = call
     if tool in SHELL_TOOLS:
         if not isinstance(tool_input, dict):
             raise HookInputError("a shell call without tool_input")
@@ -63,8 +58,8 @@ def parse(data: dict[str, object]) -> Call:
             patch = tool_input
         files = patch_files(patch)
         if files:
-            return Call("edit", tool=tool, path="\n".join(files), cwd=str(cwd), new_text=patch, session=session)
-        return edit_call(tool, tool_input, str(cwd), session, ("file_path", "path"))
+            return Call("edit", tool=tool, path="\n".join(files), cwd=cwd, new_text=patch, session=session)
+        return edit_call(tool, tool_input, cwd, session, ("file_path", "path"))
     return Call("pass")
 
 

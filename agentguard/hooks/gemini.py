@@ -11,22 +11,17 @@ from __future__ import annotations
 import json
 import os
 
-from agentguard.hooks import Call, HookInputError, Outcome, Reply, edit_call
+from agentguard.hooks import Call, HookInputError, Outcome, Reply, edit_call, tool_call
 
 SHELL_TOOLS = ("run_shell_command",)
 EDIT_TOOLS = ("write_file", "replace", "edit", "write_todos_file")
 
 
 def parse(data: dict[str, object]) -> Call:
-    event = data.get("hook_event_name", "BeforeTool")
-    if event != "BeforeTool":
+    call = tool_call(data, "BeforeTool")
+    if call is None:
         return Call("pass")
-    tool = data.get("tool_name")
-    tool_input = data.get("tool_input")
-    if not isinstance(tool, str) or not tool:
-        raise HookInputError("the hook input has no tool_name")
-    session = str(data.get("session_id") or "")
-    cwd = str(data.get("cwd") if isinstance(data.get("cwd"), str) else "")
+    tool, tool_input, session, cwd = call
     if tool in SHELL_TOOLS:
         command = tool_input.get("command") if isinstance(tool_input, dict) else None
         if not isinstance(command, str):

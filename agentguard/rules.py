@@ -32,10 +32,10 @@ import os
 
 from agentguard.model import SEVERITIES
 
-FORMAT = 3  # bump when the compiled layout changes
+FORMAT = 4  # bump when the compiled layout changes
 
 PACK_KEYS = {"family", "title", "tools", "shims", "value_options", "help_flags", "short_clusters",
-             "readonly", "known_words", "words", "summary"}
+             "readonly", "known_words", "words", "summary", "config_files", "env"}
 RULE_KEYS = {"id", "severity", "why", "instead", "match", "examples", "decision"}
 MATCH_KEYS = {"tool", "words", "flags", "all_flags", "not_flags", "flag_values", "args", "argv", "env",
               "not_words", "rest", "any_word"}
@@ -136,6 +136,23 @@ def validate_rule(source: str, where: str, raw: object, family: str | None) -> d
     return rule
 
 
+def _config_files(source: str, value: object, tools: list[str]) -> dict[str, list[str]]:
+    """tool → the files it reads options from on its own, as templates: ``$VAR/name`` (skipped when
+    VAR is unset or empty) or ``~/name`` (the account's home directory from the password database)."""
+    if not isinstance(value, dict):
+        raise _fail(source, "pack.config_files", "must be a table of tool = [path templates]")
+    out = {}
+    for tool, templates in value.items():
+        if tool not in tools:
+            raise _fail(source, f"pack.config_files.{tool}", f"{tool!r} is not in pack.tools")
+        paths = _str_list(source, f"pack.config_files.{tool}", templates, allow_empty=False)
+        for path in paths:
+            if not path.startswith(("$", "~/", "/")):
+                raise _fail(source, f"pack.config_files.{tool}", f"{path!r} must start with $VAR/, ~/ or /")
+        out[tool] = paths
+    return out
+
+
 def validate_pack(source: str, data: dict[str, object]) -> dict[str, object]:
     meta = data.get("pack")
     if not isinstance(meta, dict):
@@ -164,6 +181,8 @@ def validate_pack(source: str, data: dict[str, object]) -> dict[str, object]:
         "readonly": _str_list(source, "pack.readonly", meta.get("readonly", [])),
         "known_words": _str_list(source, "pack.known_words", meta.get("known_words", [])),
         "words": _str_list(source, "pack.words", meta.get("words", [])),
+        "config_files": _config_files(source, meta.get("config_files", {}), tools),
+        "env": _str_list(source, "pack.env", meta.get("env", [])),
         "source": source,
     }
     raw_rules = data.get("rule", [])

@@ -109,3 +109,19 @@ def agentguard_bin() -> str:
     found = shutil.which("agentguard", path=str(VENV_BIN))
     assert found, "agentguard is not installed in the test interpreter's venv; run the README's setup command"
     return found
+
+
+@pytest.fixture
+def http_server() -> str:
+    """A local HTTP server that records every request (method, path, body) in Recorder.seen."""
+    import http.server
+    import threading
+
+    from helpers import Recorder
+
+    Recorder.seen = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import pty
@@ -169,4 +170,20 @@ class PtyRun:
         return self.output.decode("utf-8", "replace")
 
 
+class Recorder(http.server.BaseHTTPRequestHandler):
+    seen: list[tuple[str, str, str]] = []
 
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode() if length else ""
+        Recorder.seen.append((self.command, self.path, body))
+        payload = b'{"ok": true}\n'
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = _handle
+
+    def log_message(self, *args: object) -> None:
+        pass

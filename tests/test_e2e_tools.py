@@ -4,19 +4,17 @@ and kubectl (no real server can exist here): refused calls never reach them, all
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import shutil
 import socket
 import subprocess
-import threading
 import time
 from pathlib import Path
 
 import pytest
 from conftest import VENV_BIN
-from helpers import Installed, install_agentguard, which_outside, write_fake
+from helpers import Installed, Recorder, install_agentguard, which_outside, write_fake
 
 pytestmark = pytest.mark.e2e
 
@@ -79,35 +77,6 @@ def test_terraform_destroy_is_refused_and_plan_passes(isolated_env: dict[str, st
     else:
         assert (ws / "terraform.tfstate").read_text() == state_before
         assert "terraform_data" in state_before and "bookings_db" in state_before
-
-
-class Recorder(http.server.BaseHTTPRequestHandler):
-    seen: list[tuple[str, str, str]] = []
-
-    def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length).decode() if length else ""
-        Recorder.seen.append((self.command, self.path, body))
-        payload = b'{"ok": true}\n'
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = _handle
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def http_server() -> str:
-    Recorder.seen = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
 
 
 def test_curl_delete_and_volume_delete_are_refused_get_passes(isolated_env: dict[str, str], tmp_path: Path,

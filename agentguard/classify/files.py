@@ -25,7 +25,9 @@ SYSTEM_DIRS = frozenset({
     "/System", "/Library", "/Applications", "/private", "/Volumes", "/nix", "/cores",
 })
 HOME_PARENTS = frozenset({"/home", "/Users"})
-TEMP_DIRS = ("/tmp/", "/var/tmp/", "/private/tmp/", "/private/var/folders/", "/dev/shm/")
+# Fixed places only: TMPDIR comes from the caller, who could point it at anything (`TMPDIR=/srv rm -rf
+# /srv/shared`). macOS gives each user a TMPDIR under /var/folders, which is covered.
+TEMP_DIRS = ("/tmp/", "/var/tmp/", "/private/tmp/", "/var/folders/", "/private/var/folders/", "/dev/shm/")
 
 DISPOSABLE_DIRS = frozenset({
     "node_modules", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis", ".tox",
@@ -163,8 +165,7 @@ def _under_system(a: str) -> bool:
 
 
 def _is_temp(a: str) -> bool:
-    tmpdir = os.environ.get("TMPDIR", "")
-    return any(a.startswith(t) for t in TEMP_DIRS) or bool(tmpdir and a.startswith(tmpdir.rstrip("/") + "/"))
+    return any(a.startswith(t) for t in TEMP_DIRS)
 
 
 def _credential(target: Target, parts: list[str]) -> bool:
@@ -336,7 +337,7 @@ def _judge_glob(inv: Invocation, ctx: Context, raw: str, cwd: str, home: str, re
     everything = all(p in ("*", "**", ".*", "*.*", "?*", ".??*", "[!.]*") for p in pattern)
     deep = "**" in pattern or recursive
     bt = Target(base, "" if inv.remote else cwd, home)
-    if everything and bt.abs.rstrip("/") in ("/tmp", "/var/tmp", "/private/tmp", os.environ.get("TMPDIR", "/tmp").rstrip("/")):
+    if everything and bt.abs.rstrip("/") in ("/tmp", "/var/tmp", "/private/tmp"):
         return []  # emptying the temp directory loses nothing that was meant to be kept
     if everything:
         cats = [c for c in categories(bt, recursive=deep) if not (c[0] == "files.ancestor" and bt.abs == bt.cwd)]

@@ -98,7 +98,7 @@ def _read_body(spec: str, inv: Invocation, req: Request) -> None:
         req.bodies.append(spec)
 
 
-def parse_curl(inv: Invocation) -> Request:
+def parse_curl(inv: Invocation, ctx: Context) -> Request:
     req = Request()
     argv = inv.argv
     i = 0
@@ -156,24 +156,55 @@ def parse_curl(inv: Invocation) -> Request:
         elif name == "--url":
             req.urls.append(value)
     if not any(a in ("-q", "--disable") for a in argv[:1]):
-        _curlrc(inv, req)
+        _config_options(inv, ctx, req, CURL_HIDDEN)
     return req
 
 
-def _curlrc(inv: Invocation, req: Request) -> None:
-    """curl reads ~/.curlrc first; a method or body set there applies to this call too."""
-    home = inv.getenv("HOME")
-    if not home or inv.remote:
+# Options in a config file that change what a call sends, or pull in another config file.
+CURL_HIDDEN = frozenset({"x", "request", "d", "data", "data-raw", "data-binary", "data-ascii", "data-urlencode", "json",
+                         "upload-file", "t", "f", "form", "form-string", "k", "config", "url-query", "variable"})
+WGET_HIDDEN = frozenset({"method", "postdata", "postfile", "bodydata", "bodyfile", "execute", "input"})
+
+
+def _config_options(inv: Invocation, ctx: Context, req: Request, wanted: frozenset[str]) -> None:
+    """The tool's own config files (``config_files`` in the pack): an option there that sets a method or
+    a body applies to this call too, and a file that exists but cannot be read may hold anything."""
+    from agentguard.classify.sources import config_paths
+
+    if inv.remote:
         return
-    path = os.path.join(home, ".curlrc")
-    text = (read_text(path, limit=65536) or "").lower()
-    for line in text.splitlines():
-        key = line.strip().lstrip("-").split("=", 1)[0].split(None, 1)[0] if line.strip() else ""
-        if key in ("x", "request", "d", "data", "data-raw", "data-binary", "json", "upload-file", "t", "f", "form"):
-            req.hidden = f"{path} sets {key}"
+    templates = ctx.pack("http")["config_files"].get(inv.tool, [])  # type: ignore[attr-defined]
+    env = dict(ctx.env)
+    env.update(inv.env)
+    for path in config_paths(templates, env):
+        if not os.path.lexists(path):
+            continue
+        text = read_text(path, limit=65536)
+        if text is None:
+            req.hidden = f"{path} exists but cannot be read"
+            return
+        for line in text.lower().splitlines():
+            key = _config_key(line)
+            if inv.tool == "wget":
+                key = key.replace("_", "").replace("-", "")
+            if key in wanted:
+                req.hidden = f"{path} sets {key}"
+                return
 
 
-def parse_wget(inv: Invocation) -> Request:
+def _config_key(line: str) -> str:
+    """The option a curlrc/wgetrc line sets: `request = DELETE`, `request: DELETE`, `-X DELETE`, `--data x`."""
+    stripped = line.strip()
+    if not stripped or stripped.startswith("#"):
+        return ""
+    stripped = stripped.lstrip("-")
+    end = 0
+    while end < len(stripped) and stripped[end] not in " \t=:":
+        end += 1
+    return stripped[:end]
+
+
+def parse_wget(inv: Invocation, ctx: Context) -> Request:
     req = Request()
     argv = inv.argv
     i = 0
@@ -200,9 +231,13 @@ def parse_wget(inv: Invocation) -> Request:
             req.credentialed = True
         elif name in ("-e", "--execute") and "method" in value.lower():
             req.hidden = f"-e {value}"
+        elif name == "--config" and eq:
+            req.hidden = f"options read from {value}"
         elif not tok.startswith("-"):
             req.urls.append(tok)
         i += 1
+    if "--no-config" not in argv:
+        _config_options(inv, ctx, req, WGET_HIDDEN)
     return req
 
 
@@ -426,9 +461,9 @@ def judge_graphql(bodies: list[str], inv: Invocation, ctx: Context, destructive_
 
 def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Finding]:
     if inv.tool == "curl":
-        req = parse_curl(inv)
+        req = parse_curl(inv, ctx)
     elif inv.tool == "wget":
-        req = parse_wget(inv)
+        req = parse_wget(inv, ctx)
     else:
         req = parse_httpie(inv)
     found: list[Finding] = []

@@ -48,3 +48,37 @@ def read_upto(fd: int, limit: int) -> bytes:
         chunks.append(chunk)
         size += len(chunk)
     return b"".join(chunks)
+
+
+def config_paths(templates: list[str], env: dict[str, str] | None) -> list[str]:
+    """The files a tool reads its options from, expanded from a pack's ``config_files`` templates:
+    ``$VAR/name`` only when VAR is set and not empty, ``~/name`` in the account's own home directory
+    (from the password database: what a program falls back to when HOME is unset)."""
+    environ = env or {}
+    out: list[str] = []
+    for template in templates:
+        if template.startswith("$"):
+            var, sep, rest = template[1:].partition("/")
+            base = environ.get(var, "")
+            if not base:
+                continue
+            path = base + sep + rest
+        elif template.startswith("~/"):
+            home = account_home()
+            if not home:
+                continue
+            path = os.path.join(home, template[2:])
+        else:
+            path = template
+        if path not in out:
+            out.append(path)
+    return out
+
+
+def account_home() -> str:
+    import pwd
+
+    try:
+        return pwd.getpwuid(os.getuid()).pw_dir
+    except (KeyError, OSError):
+        return ""

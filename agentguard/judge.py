@@ -191,14 +191,31 @@ def findings_for_invocation(inv: Invocation, ctx: Context, depth: int = 0) -> li
 
 
 INTERNAL_ERROR = "agentguard.internal-error"
+TIMEOUT = "agentguard.timeout"
+TOO_LARGE = "agentguard.too-large"
+MAX_COMMAND = 1024 * 1024  # a command string longer than this is not read (agents' commands are short)
 
 
 def internal_error(source: str, error: BaseException) -> Finding:
     """A bug in agentguard must not let a command through: it becomes a finding that needs a human."""
+    from agentguard.deadline import Overtime
+
+    if isinstance(error, Overtime):
+        return Finding(rule=TIMEOUT, severity="high",
+                       why="agentguard could not finish judging this command in time, so it cannot say it is safe.",
+                       instead="Split the command into smaller ones; a human can approve it meanwhile.",
+                       command=source[:200], detail=str(error))
     return Finding(rule=INTERNAL_ERROR, severity="high",
                    why="agentguard failed while judging this command, so it cannot say it is safe.",
                    instead="Report the error (agentguard log has it); a human can approve the command meanwhile.",
                    command=source[:200], detail=f"{type(error).__name__}: {error}"[:300])
+
+
+def too_large(source: str, size: int) -> Finding:
+    return Finding(rule=TOO_LARGE, severity="high",
+                   why="The command is too large for agentguard to read, so it cannot say it is safe.",
+                   instead="Put the work in a script file and run that; a human can approve it meanwhile.",
+                   command=source[:200], detail=f"{size} characters (at most {MAX_COMMAND} are read)")
 
 
 def dedupe(findings: list[Finding]) -> tuple[Finding, ...]:
@@ -219,11 +236,21 @@ def judge_string(text: str, book: dict[str, object], *, cwd: str | None = None,
     from agentguard.policy import decide
 
     ctx = Context(book, os.environ if env is None else env, actor, trace, policy)
+    return Verdict(decide(findings := bounded_findings(text, ctx, cwd or os.getcwd()), actor, policy), findings)
+
+
+def bounded_findings(text: str, ctx: Context, cwd: str) -> tuple[Finding, ...]:
+    """Findings for a command string, under the size and time bounds: past either, a finding that
+    needs a human; an error inside agentguard, too."""
+    from agentguard.deadline import Overtime, bounded
+
+    if len(text) > MAX_COMMAND:
+        return (too_large(text, len(text)),)
     try:
-        findings = dedupe(findings_for_string(text, ctx, cwd=cwd or os.getcwd()))
-    except Exception as e:  # fail closed on our own bugs
-        findings = (internal_error(text, e),)
-    return Verdict(decide(findings, actor, policy), findings)
+        with bounded():
+            return dedupe(findings_for_string(text, ctx, cwd=cwd))
+    except (Exception, Overtime) as e:  # fail closed on our own bugs and on running out of time
+        return (internal_error(text, e),)
 
 
 def findings_for_argv(tool: str, argv: tuple[str, ...], book: dict[str, object], *, cwd: str,
@@ -233,9 +260,12 @@ def findings_for_argv(tool: str, argv: tuple[str, ...], book: dict[str, object],
     ctx = Context(book, env, actor, policy=policy)
     inv = Invocation(tool=os.path.basename(tool), argv=tuple(argv), cwd=cwd, env=target_env(env), stdin=stdin,
                      stdin_state=stdin_state, actor=actor)
+    from agentguard.deadline import Overtime, bounded
+
     try:
-        return dedupe(findings_for_invocation(inv, ctx))
-    except Exception as e:  # fail closed on our own bugs
+        with bounded():
+            return dedupe(findings_for_invocation(inv, ctx))
+    except (Exception, Overtime) as e:  # fail closed on our own bugs and on running out of time
         return (internal_error(inv.describe(), e),)
 
 

@@ -790,7 +790,7 @@ def _printf_output(args: list[Word]) -> str:
     rest = [w.value for w in args[1:]]
     # Good enough to read SQL or a script: each %s/%b/%d takes the next argument, %% is a percent.
     out: list[str] = []
-    i = 0
+    i = taken = 0
     while True:
         piece: list[str] = []
         j = 0
@@ -810,8 +810,11 @@ def _printf_output(args: list[Word]) -> str:
                 piece.append(fmt[j])
                 j += 1
         out.append("".join(piece))
-        if i >= len(rest) or "%" not in fmt:
+        # printf repeats the format while arguments remain; a format that takes none (`%%`, plain
+        # text) is printed once, whatever follows it.
+        if i >= len(rest) or i == taken:
             break
+        taken = i
     return "".join(out)
 
 

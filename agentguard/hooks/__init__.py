@@ -240,21 +240,24 @@ def judge(agent: str, call: Call, state: str | None) -> Outcome:
 def _findings(call: Call, compiled: dict[str, object], policy: dict[str, object], who, cwd: str,  # type: ignore[no-untyped-def]
               trace: list[object]) -> tuple:  # type: ignore[type-arg]
     from agentguard.classify import Context
-    from agentguard.judge import dedupe, findings_for_string, internal_error
+    from agentguard.judge import bounded_findings, dedupe, internal_error
+
+    from agentguard.deadline import Overtime, bounded
 
     ctx = Context(compiled["book"], os.environ, who, trace, policy)  # type: ignore[arg-type]
+    if call.kind == "shell":
+        if "\0" in call.command:
+            return (ctx.finding("shell.unparsable", _origin(call, cwd, who), "a NUL byte in the command"),)
+        return bounded_findings(call.command, ctx, cwd)
     try:
-        if call.kind == "shell":
-            if "\0" in call.command:
-                return (ctx.finding("shell.unparsable", _origin(call, cwd, who), "a NUL byte in the command"),)
-            return dedupe(findings_for_string(call.command, ctx, cwd=cwd))
         from agentguard.classify.selfguard import edit_findings
 
-        found = []
-        for path in call.path.split("\n"):  # apply_patch may write several files
-            found += edit_findings(call.tool, path, cwd, call.new_text, ctx)
-        return dedupe(found)
-    except Exception as e:  # noqa: BLE001 - our bug must not let the call through
+        with bounded():
+            found = []
+            for path in call.path.split("\n"):  # apply_patch may write several files
+                found += edit_findings(call.tool, path, cwd, call.new_text, ctx)
+            return dedupe(found)
+    except (Exception, Overtime) as e:  # noqa: BLE001 - our bug must not let the call through
         return (internal_error(call.command or call.path, e),)
 
 

@@ -81,6 +81,7 @@ def defaults() -> dict[str, object]:
         "decisions": {actor: dict(row) for actor, row in DEFAULT_TABLE.items()},
         "production": {"decision": "block", **{k: list(v) for k, v in PRODUCTION_DEFAULTS.items()}},
         "rule_decisions": {},
+        "rule_floors": {},  # rule id → the least strict decision any actor gets (from tighten-only layers)
         "disabled": [],
         "custom": [],
         "audit": dict(AUDIT_DEFAULTS),
@@ -233,10 +234,21 @@ def merge(policy: dict[str, object], layer: dict[str, object], source: str, *, m
                 policy["disabled"].append(rule_id)  # type: ignore[attr-defined]
             sources["rules.disable"] = source
     overrides: dict[str, str] = policy["rule_decisions"]  # type: ignore[assignment]
+    floors: dict[str, str] = policy["rule_floors"]  # type: ignore[assignment]
     for rule_id, decision in dict(rules.get("decision", {})).items():
         baseline = overrides.get(rule_id) or _table_decision(book, policy, rule_id)
         if baseline is None and rule_id not in {r["id"] for r in policy["custom"]}:  # type: ignore[attr-defined]
             raise _fail(source, f"rules.decision.{rule_id}", "no such rule; `agentguard rules` lists them")
+        if not may_loosen:
+            # A layer that may only tighten sets a floor: for every actor, at least this strict. As an
+            # absolute decision it would tighten an agent's confirm and loosen CI's block alike.
+            if baseline and _stricter(baseline, decision):
+                warnings.append(f"{source}: rules.decision.{rule_id} = {decision!r} would loosen {baseline!r}; "
+                                f"ignored ({_how_to_loosen(level)})")
+            current = floors.get(rule_id, "allow")
+            floors[rule_id] = decision if RANK[decision] > RANK[current] else current
+            taken(f"rules.decision.{rule_id}")
+            continue
         if baseline and loosens(f"rules.decision.{rule_id}", baseline, decision):
             warnings.append(f"{source}: rules.decision.{rule_id} = {decision!r} would loosen {baseline!r}; "
                             f"ignored ({_how_to_loosen(level)})")
@@ -398,6 +410,11 @@ def loosened(before: dict[str, object], after: dict[str, object]) -> list[str]:
         elif now and not was and now != "block":
             # whether this is looser than the rule's severity default depends on the actor: ask a human
             found.append(f"rules.decision.{rule_id} = {now}")
+    old_floors, new_floors = before.get("rule_floors", {}), after.get("rule_floors", {})
+    for rule_id, was in old_floors.items():  # type: ignore[attr-defined]
+        now = new_floors.get(rule_id)  # type: ignore[attr-defined]
+        if now is None or RANK[now] < RANK[was]:
+            found.append(f"rules.decision.{rule_id}: at least {was} → {now or 'no floor'}")
     for rule_id in set(after["disabled"]) - set(before["disabled"]):  # type: ignore[arg-type]
         found.append(f"rules.disable: {rule_id}")
     gone_rules = {r["id"] for r in before["custom"]} - {r["id"] for r in after["custom"]}  # type: ignore[attr-defined]

@@ -58,15 +58,17 @@ def production_matches(tool: str, target: dict[str, str], production: dict[str, 
 def decide(findings: Iterable[Finding], actor: Actor, policy: dict[str, object] | None = None) -> Decision:
     table = DEFAULT_TABLE
     overrides: dict[str, str] = {}
+    floors: dict[str, str] = {}
     production_decision = "block"
     if policy:
         table = policy.get("decisions") or policy.get("table", table)  # type: ignore[assignment]
         overrides = policy.get("rule_decisions", {})  # type: ignore[assignment]
+        floors = policy.get("rule_floors", {})  # type: ignore[assignment]
         production_decision = str(dict(policy.get("production", {})).get("decision", "block"))  # type: ignore[call-overload]
     row = table.get(actor.kind, table["agent"])
     decision = Decision.ALLOW
     for f in findings:
-        d = Decision(overrides.get(f.rule) or row.get(f.severity, "confirm"))
+        d = Decision(overrides.get(f.rule) or row.get(f.severity, "confirm")).stricter(floors.get(f.rule, "allow"))
         if f.production:
             # Production is stricter: a finding is never waved through, and an agent's confirm becomes
             # the production decision (block unless the policy says otherwise).

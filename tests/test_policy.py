@@ -200,3 +200,32 @@ def test_config_set_refuses_to_loosen_without_a_human(project: Path, isolated_en
     human = PtyRun([agentguard_bin(), "config", "set", "decisions.agent.medium", "confirm"], dict(isolated_env), project)
     assert human.finish() == 0, human.text
     assert 'medium = "confirm"' in policy.read_text()
+
+
+@pytest.mark.parametrize("decision", ["allow", "backup", "confirm"])
+def test_an_untrusted_project_override_never_loosens_any_actor(project: Path, decision: str) -> None:
+    (project / ".agentguard.toml").write_text(f'[rules]\ndecision = {{ "git.push-force" = "{decision}" }}\n')
+    for actor, expected in (("ci", "block"), ("agent", "confirm"), ("human", "confirm")):
+        got = check(project, "git push --force origin main", "--actor", actor)["decision"]
+        assert got == expected, (actor, decision, got)
+
+
+def test_an_untrusted_project_override_tightens_every_actor(project: Path) -> None:
+    (project / ".agentguard.toml").write_text('[rules]\ndecision = { "git.push-force" = "block", '
+                                              '"git.stash-drop" = "confirm" }\n')
+    for actor in ("ci", "agent", "human"):
+        assert check(project, "git push --force origin main", "--actor", actor)["decision"] == "block", actor
+    assert check(project, "git stash drop", "--actor", "agent")["decision"] == "confirm"
+    assert check(project, "git stash drop", "--actor", "ci")["decision"] == "block", "CI's own row stays stricter"
+    policy = effective(locations(), BOOK, str(project))
+    assert policy["rule_floors"] == {"git.push-force": "block", "git.stash-drop": "confirm"}
+    assert policy["rule_decisions"] == {}
+
+
+def test_a_trusted_project_override_is_an_absolute_decision(project: Path, isolated_env: dict[str, str]) -> None:
+    from agentguard.config import content_hash, set_trust
+
+    path = project / ".agentguard.toml"
+    path.write_text('[rules]\ndecision = { "git.push-force" = "confirm" }\n')
+    set_trust(locations().config, str(path), content_hash(str(path)))
+    assert check(project, "git push --force origin main", "--actor", "ci")["decision"] == "confirm"

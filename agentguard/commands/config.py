@@ -69,6 +69,8 @@ def show(effective: bool, cwd: str | None, system: bool) -> None:
         click.echo(f"disabled rules: {', '.join(policy['disabled'])} [{sources.get('rules.disable')}]")  # type: ignore[arg-type]
     for rule_id, decision in policy["rule_decisions"].items():  # type: ignore[attr-defined]
         click.echo(f"rule {rule_id}: {decision} [{sources.get(f'rules.decision.{rule_id}')}]")
+    for rule_id, decision in policy["rule_floors"].items():  # type: ignore[attr-defined]
+        click.echo(f"rule {rule_id}: at least {decision}, for every actor [{sources.get(f'rules.decision.{rule_id}')}]")
     for rule in policy["custom"]:  # type: ignore[attr-defined]
         click.echo(f"custom rule {rule['id']} ({rule['severity']}) [{rule['source']}]: {rule['why']}")
     click.echo(f"audit: {policy['audit']}")

@@ -22,8 +22,8 @@ def command(file: str | None, revoke: bool, system: bool) -> None:
     """
     from agentguard.audit import log_event
     from agentguard.commands.check import load_book
-    from agentguard.config import (ConfigError, base_policy, content_hash, find_project_file, merge, read_layer,
-                                   set_trust)
+    from agentguard.config import (ConfigError, base_policy, content_hash, find_project_file, loosened, merge,
+                                   read_layer, set_trust)
 
     require_human("agentguard trust")
     locs = locs_for(system)
@@ -38,18 +38,20 @@ def command(file: str | None, revoke: bool, system: bool) -> None:
     book = load_book()
     try:
         data = read_layer(path) or {}
-        policy = base_policy(locs, book)
-        merge(policy, data, path, may_loosen=False, level="project", book=book)
+        merged = {}
+        for trusted in (False, True):
+            merged[trusted] = base_policy(locs, book)
+            merge(merged[trusted], data, path, may_loosen=trusted, level="project", book=book)
     except ConfigError as e:
         raise click.ClickException(str(e)) from None
-    loosening = [w for w in policy["warnings"] if "would loosen" in w]  # type: ignore[attr-defined]
+    loosening = loosened(merged[False], merged[True])
     click.echo(f"{path}:")
     with open(path, encoding="utf-8", errors="replace") as f:
         click.echo(f.read().rstrip("\n"))
     if loosening:
         click.echo("\nOnce trusted, this file loosens:")
-        for w in loosening:
-            click.echo(f"  {w.split(': ', 1)[1].split('; ignored')[0]}")
+        for item in loosening:
+            click.echo(f"  {item}")
     if not click.confirm("\nTrust this file as it is now?", default=False):
         raise click.ClickException("not trusted")
     digest = content_hash(path)

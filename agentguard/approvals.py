@@ -1,11 +1,14 @@
 """Out-of-band approval: the passphrase, pending requests, and single-use grants.
 
 - The approval passphrase is stored only as a salted scrypt hash (``config/passphrase.json``).
-  Checking it costs a deliberate ~0.1 s; repeated wrong answers lock approvals for a while.
+  Checking it costs a deliberate ~0.1 s.
 - A refused call that a human may approve becomes a *request* (``state/requests/ID.json``).
-- `agentguard approve ID` turns it into a *grant* (``state/grants/KEY.json``) bound to the exact
-  tool, argv, cwd and target, valid for a few minutes and consumed by one run: the shim renames it
-  away before running the command, so it cannot be replayed.
+- `agentguard approve ID` turns it into a *grant* (``state/grants/KEY.json``) bound to what was
+  judged (binding.py: tool, argv, cwd, target, the environment that changes the tool, the content
+  of every file and stdin read), valid for a few minutes and consumed by one run: the shim renames
+  it away before running the command, so it cannot be replayed.
+- Wrong passphrases are counted in the passphrase record itself; five within 15 minutes lock
+  approvals for 15 minutes.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ def passphrase_file(config_dir: str) -> str:
 
 
 def has_passphrase(config_dir: str) -> bool:
-    return os.path.isfile(passphrase_file(config_dir))
+    return os.path.lexists(passphrase_file(config_dir))
 
 
 def _scrypt(secret: str, salt: bytes, n: int, r: int, p: int) -> bytes:
@@ -44,88 +47,102 @@ def _scrypt(secret: str, salt: bytes, n: int, r: int, p: int) -> bytes:
 
 
 def set_passphrase(config_dir: str, secret: str) -> None:
-    import json
-
     if len(secret) < 8:
         raise ApprovalError("the passphrase must be at least 8 characters")
     salt = os.urandom(16)
     digest = _scrypt(secret, salt, **SCRYPT)
     os.makedirs(config_dir, mode=0o700, exist_ok=True)
-    path = passphrase_file(config_dir)
-    tmp = path + ".tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump({"scheme": "scrypt", **SCRYPT, "salt": salt.hex(), "hash": digest.hex()}, f)
-    os.replace(tmp, path)
+    with _passphrase_lock(config_dir):
+        _write_json(passphrase_file(config_dir),
+                    {"scheme": "scrypt", **SCRYPT, "salt": salt.hex(), "hash": digest.hex(), "failures": []})
 
 
-def check_passphrase(config_dir: str, secret: str) -> bool:
-    import hmac
+class _passphrase_lock:
+    """An exclusive lock around reading and rewriting the passphrase record, so that concurrent wrong
+    answers are all counted."""
+
+    def __init__(self, config_dir: str) -> None:
+        self.path = os.path.join(config_dir, "passphrase.lock")
+        self.fd = -1
+
+    def __enter__(self) -> None:
+        import fcntl
+
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.fd)
+
+
+def _read_record(config_dir: str) -> dict[str, object]:
+    """The passphrase record. The count of recent wrong answers lives in it, beside the hash: deleting
+    it deletes the passphrase (nothing can be approved), and a record whose count cannot be read is
+    treated as locked."""
     import json
 
     try:
         with open(passphrase_file(config_dir), encoding="utf-8") as f:
             stored = json.load(f)
-        digest = _scrypt(secret, bytes.fromhex(stored["salt"]), int(stored["n"]), int(stored["r"]), int(stored["p"]))
-        return hmac.compare_digest(digest.hex(), stored["hash"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
+        if not isinstance(stored, dict) or not isinstance(stored.get("failures", []), list):
+            raise ValueError("not a passphrase record")
+        [float(t) for t in stored.get("failures", [])]  # noqa: B018 - every entry must be a time
+        bytes.fromhex(str(stored["salt"]))
+        str(stored["hash"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ApprovalError(f"the passphrase record {passphrase_file(config_dir)} cannot be read ({e}); approvals "
+                            "stay locked until a human removes it and sets a new passphrase") from None
+    return stored
 
 
-def _failures_file(state_dir: str) -> str:
-    return os.path.join(state_dir, "passphrase-failures.json")
-
-
-def locked_until(state_dir: str) -> float:
-    """When approvals unlock again after too many wrong passphrases (0 when not locked)."""
-    import json
+def locked_until(config_dir: str) -> float:
+    """When approvals unlock after too many wrong passphrases (0 when not locked). Raises ApprovalError
+    when the record cannot be read."""
     import time
 
-    try:
-        with open(_failures_file(state_dir), encoding="utf-8") as f:
-            failures = [float(t) for t in json.load(f)]
-    except (OSError, ValueError, TypeError):
-        return 0.0
+    stored = _read_record(config_dir)
     now = time.time()
-    recent = [t for t in failures if now - t < FAILURE_WINDOW]
+    recent = [float(t) for t in stored.get("failures", []) if now - float(t) < FAILURE_WINDOW]  # type: ignore[attr-defined]
     if len(recent) >= MAX_FAILURES and now - max(recent) < LOCKOUT:
         return max(recent) + LOCKOUT
     return 0.0
 
 
-def record_failure(state_dir: str) -> int:
-    """Remember a wrong passphrase; returns how many there were in the window."""
-    import json
+def try_passphrase(config_dir: str, secret: str) -> tuple[bool, int]:
+    """(right, wrong answers in the window) for one answer. A wrong one is counted in the record;
+    a right one clears the count. Raises ApprovalError while locked or when the record is damaged."""
+    import hmac
     import time
 
-    path = _failures_file(state_dir)
-    try:
-        with open(path, encoding="utf-8") as f:
-            failures = [float(t) for t in json.load(f)]
-    except (OSError, ValueError, TypeError):
-        failures = []
-    now = time.time()
-    failures = [t for t in failures if now - t < FAILURE_WINDOW] + [now]
-    _write_json(path, failures)
-    return len(failures)
+    with _passphrase_lock(config_dir):
+        until = locked_until(config_dir)
+        if until:
+            raise ApprovalError("approvals are locked after repeated wrong passphrases until "
+                                f"{time.strftime('%H:%M', time.localtime(until))}")
+        stored = _read_record(config_dir)
+        try:
+            digest = _scrypt(secret, bytes.fromhex(str(stored["salt"])), int(stored["n"]), int(stored["r"]),  # type: ignore[call-overload]
+                             int(stored["p"]))  # type: ignore[call-overload]
+        except (ValueError, TypeError, KeyError):
+            raise ApprovalError(f"the passphrase record {passphrase_file(config_dir)} is damaged") from None
+        right = hmac.compare_digest(digest.hex(), str(stored["hash"]))
+        now = time.time()
+        failures = [float(t) for t in stored.get("failures", []) if now - float(t) < FAILURE_WINDOW]  # type: ignore[attr-defined]
+        failures = [] if right else failures + [now]
+        if failures != stored.get("failures", []):
+            _write_json(passphrase_file(config_dir), {**stored, "failures": failures})
+        return right, len(failures)
 
 
-def clear_failures(state_dir: str) -> None:
+def check_passphrase(config_dir: str, secret: str) -> bool:
+    """Whether ``secret`` is the passphrase (counted like any answer)."""
     try:
-        os.remove(_failures_file(state_dir))
-    except OSError:
-        pass
+        return try_passphrase(config_dir, secret)[0]
+    except ApprovalError:
+        return False
 
 
 # --- requests and grants ----------------------------------------------------------------------------
-
-def binding_key(tool: str, argv: list[str] | tuple[str, ...], cwd: str, target: str) -> str:
-    """What an approval is for: this tool, these exact arguments, this directory, this target."""
-    import hashlib
-    import json
-
-    return hashlib.sha256(json.dumps([tool, list(argv), cwd, target]).encode("utf-8", "surrogateescape")).hexdigest()
-
 
 def _write_json(path: str, data: object) -> None:
     import json
@@ -139,22 +156,20 @@ def _write_json(path: str, data: object) -> None:
 
 
 def create_request(state_dir: str, *, tool: str, argv: list[str], cwd: str, target: str, actor: dict[str, str],
-                   findings: tuple[Finding, ...], decision: str, extra_keys: list[str] | tuple[str, ...] = (),
-                   shown_target: str = "") -> dict[str, object]:
-    """A pending request. ``extra_keys`` are granted with it: a hook's request also covers the calls
-    the shims will see when the command runs."""
+                   findings: tuple[Finding, ...], decision: str, keys: list[str]) -> dict[str, object]:
+    """A pending request. ``keys`` are the binding keys it grants (binding.py): the call's own first,
+    then, for a hook's request, those of the calls the shims will see when the command runs."""
     import time
 
     from agentguard.redact import redact_argv
 
     request_id = os.urandom(4).hex()
     now = time.time()
-    key = binding_key(tool, argv, cwd, target)
     request = {
         "id": request_id, "created": now, "expires": now + REQUEST_TTL, "tool": tool,
-        "argv": redact_argv(argv), "cwd": cwd, "target": shown_target or target, "actor": actor,
+        "argv": redact_argv(argv), "cwd": cwd, "target": target, "actor": actor,
         "decision": decision, "rules": [f.rule for f in findings], "why": [f.why for f in findings],
-        "key": key, "keys": list(dict.fromkeys([key, *extra_keys])),
+        "key": keys[0], "keys": list(dict.fromkeys(keys)),
     }
     _write_json(os.path.join(state_dir, "requests", f"{request_id}.json"), request)
     return request
@@ -218,23 +233,44 @@ def grant(state_dir: str, request: dict[str, object], approver: str, without_bac
     return record
 
 
-def write_grants(state_dir: str, keys: list[str], by: str, ttl: int) -> None:
-    """Grants made without a request: a human allowed the call at the agent's own prompt."""
+def write_ask_grants(state_dir: str, keys: list[str], nonce: str, by: str) -> None:
+    """Grants for a call shown to a human at the agent's own prompt (Claude Code's `ask`), written
+    before the human answers and therefore useless without ``nonce``: it travels only in the command
+    the agent runs after the human's yes (AGENTGUARD_ASK, set through the hook's updatedInput), and
+    only its hash is written here. A no, or no answer, leaves grants nobody can use; they expire."""
+    import hashlib
     import time
 
     now = time.time()
+    sealed = hashlib.sha256(nonce.encode()).hexdigest()
     for key in keys:
-        _write_json(os.path.join(state_dir, "grants", f"{key}.json"),
-                    {"key": key, "request": by, "approved": now, "expires": now + ttl, "by": by})
+        _write_json(_ask_path(state_dir, key, sealed),
+                    {"key": key, "request": by, "approved": now, "expires": now + GRANT_TTL, "by": by, "ask": sealed})
 
 
-def consume_grant(state_dir: str, key: str) -> dict[str, object] | None:
-    """Take the grant for ``key`` if there is a valid one. Renaming it first makes it single-use
-    even when two processes race for it."""
+def _ask_path(state_dir: str, key: str, sealed: str) -> str:
+    return os.path.join(state_dir, "grants", f"{key}.ask-{sealed[:16]}.json")
+
+
+def consume_grant(state_dir: str, key: str, ask_value: str = "") -> dict[str, object] | None:
+    """Take a valid grant for ``key``: a human's out-of-band approval, or, with ``ask_value``, a yes
+    given at the agent's own prompt. Renaming it first makes it single-use even when two processes
+    race for it."""
+    import hashlib
+
+    granted = _take(os.path.join(state_dir, "grants", f"{key}.json"), key)
+    if granted is None and ask_value and len(ask_value) <= 64:
+        sealed = hashlib.sha256(ask_value.encode("utf-8", "surrogateescape")).hexdigest()
+        granted = _take(_ask_path(state_dir, key, sealed), key)
+        if granted is not None and granted.get("ask") != sealed:
+            granted = None
+    return granted
+
+
+def _take(path: str, key: str) -> dict[str, object] | None:
     import json
     import time
 
-    path = os.path.join(state_dir, "grants", f"{key}.json")
     taken = f"{path}.taken.{os.getpid()}"
     try:
         os.rename(path, taken)
@@ -250,6 +286,6 @@ def consume_grant(state_dir: str, key: str) -> dict[str, object] | None:
             os.remove(taken)
         except OSError:
             pass
-    if not record or float(record.get("expires", 0)) < time.time() or record.get("key") != key:
+    if not isinstance(record, dict) or float(record.get("expires", 0)) < time.time() or record.get("key") != key:
         return None
-    return record  # type: ignore[no-any-return]
+    return record

@@ -77,6 +77,7 @@ def compile_policy(locs: Locations, book: dict[str, object], record: dict[str, o
     """Write the marshal file the shims load: rules, the system and user policy layers merged, and
     locations. Stamps of every layer and pack let a shim notice when it must be compiled again."""
     compiled = compile_base(locs, book, str(record.get("home_override", "")))
+    compiled["shimmed"] = sorted(dict(record.get("tools", {})))  # type: ignore[call-overload]
     ci = record.get("ci")
     if isinstance(ci, dict):
         # A CI job's policy is fixed by the workflow step that installed it: every caller is CI, the
@@ -152,6 +153,7 @@ def fresh_compiled(compiled: dict[str, object]) -> dict[str, object]:
 
     locs = locations_of(compiled)
     new = compile_base(locs, load_book(), str(compiled.get("home_override", "")))
+    new["shimmed"] = compiled.get("shimmed", [])  # written by install and rehash, not by the layers
     try:
         write_compiled(locs, new)
     except OSError:

@@ -84,17 +84,29 @@ def run(args: list[str]) -> int:
     compiled = load_compiled(state_dir)
     cwd = os.getcwd()
     policy = call_policy(compiled, cwd)
+    from agentguard.classify.sources import journal
     from agentguard.judge import findings_for_argv
     from agentguard.stdin import capture, wants_stdin
 
     captured = capture() if wants_stdin(tool, argv) else None
-    findings = findings_for_argv(tool, argv, compiled["book"], cwd=cwd, env=os.environ,  # type: ignore[arg-type]
-                                 stdin=captured.text if captured else None,
-                                 stdin_state=captured.state if captured else "none", policy=policy)
-    if not findings:
-        return run_real(tool, real, argv, compiled, captured)
+    with journal() as reads:
+        findings = findings_for_argv(tool, argv, compiled["book"], cwd=cwd, env=os.environ,  # type: ignore[arg-type]
+                                     stdin=captured.text if captured else None,
+                                     stdin_state=captured.state if captured else "none", policy=policy)
+        if not findings:
+            return run_real(tool, real, argv, compiled, captured)
+        from agentguard.model import Invocation, target_env
+        from agentguard.targets import describe, target
+
+        patterns = compiled["book"].get("env", ())  # type: ignore[attr-defined]
+        env = target_env(os.environ, patterns)
+        tgt = describe(target(Invocation(tool=tool, argv=argv, cwd=cwd, env=env)))
+    from agentguard.binding import binding_key, bound_env, stdin_digest
+
+    key = binding_key(tool, argv, cwd, tgt, bound_env(env, patterns), reads,
+                      stdin_digest(captured.state, captured.data) if captured else "")
     compiled = dict(compiled, policy=policy)
-    return decide_and_act(tool, real, argv, cwd, findings, compiled, captured)
+    return decide_and_act(tool, real, argv, cwd, findings, compiled, captured, tgt, key)
 
 
 def call_policy(compiled: dict, cwd: str) -> dict:  # type: ignore[type-arg]
@@ -111,74 +123,57 @@ def call_policy(compiled: dict, cwd: str) -> dict:  # type: ignore[type-arg]
 
 
 def decide_and_act(tool: str, real: str, argv: tuple[str, ...], cwd: str, findings: tuple, compiled: dict,  # type: ignore[type-arg]
-                   captured: object) -> int:
+                   captured: object, tgt: str, key: str) -> int:
+    """Ask the decision core what to do with this call, and do it."""
     from agentguard import actor as actors
-    from agentguard.approvals import binding_key, consume_grant, create_request, has_passphrase
-    from agentguard.model import Invocation, target_env
-    from agentguard.policy import decide
-    from agentguard.targets import describe, target
+    from agentguard import gate
 
-    state_dir = compiled["state_dir"]
     if compiled.get("force_actor") == "ci":
         from agentguard.model import Actor
 
         who = Actor("ci", "", "installed for a CI job (agentguard install --ci)")
     else:
         who = actors.detect()
-    decision = str(decide(findings, who, compiled["policy"]))
-    inv = Invocation(tool=tool, argv=argv, cwd=cwd, env=target_env(os.environ))
-    tgt = describe(target(inv))
     production = any(f.production for f in findings)
-    record = {"via": "shim", "tool": tool, "argv": list(argv), "cwd": cwd, "target": tgt, "production": production,
-              "actor": {"kind": who.kind, "name": who.name, "evidence": who.evidence, "pid": os.getpid(),
-                        "tree": actors.process_summary()},
-              "decision": decision, "rules": [f.rule for f in findings]}
-    if decision == "allow":
-        log(compiled, {**record, "event": "allow"})
-        return run_real(tool, real, argv, compiled, captured)
     shown = " ".join([tool, *argv])
-    call = Call(tool, real, argv, cwd, tgt, who, record, captured, compiled, findings)
-    if decision == "backup":
-        if call.plan.possible:
-            return run_with_backup(call, approval=None, event="backup-run")
-        # Nothing can be kept, so "run after a backup" cannot be honoured: a human decides instead.
-        decision = record["decision"] = "confirm"
-    if decision == "confirm":
-        key = binding_key(tool, argv, cwd, tgt)
-        granted = consume_grant(state_dir, key)
-        if granted:
-            say(f"agentguard: running `{_short(shown)}` once, approved by a human (request {granted.get('request')}).")
-            return run_with_backup(call, approval=granted.get("request"), over_cap_ok=bool(granted.get("without_backup")))
-        from agentguard.prompt import open_terminal
+    subject = gate.Subject(via="shim", tool=tool, argv=argv, cwd=cwd, shown=shown, findings=findings, actor=who,
+                           keys=(key,), target=tgt, production=production)
+    call = Call(tool, real, argv, cwd, tgt, who, {}, captured, compiled, findings)
+    call.key = key
+    from agentguard.prompt import open_terminal
 
-        passphrase_set = has_passphrase(compiled["config_dir"])
-        term = open_terminal()
-        if term is not None and (who.kind == "human" or passphrase_set):
-            approved, how = ask(term, who.kind, shown, findings, tgt, compiled, note=call.plan.summary)
-            if approved:
-                return run_with_backup(call, approval=how, interactive=True)
-            log(compiled, {**record, "event": "refused", "reason": how})
-            say(f"agentguard: not approved ({how}); `{_short(shown)}` was not run.")
-            return REFUSED
-        if who.kind != "human" and not passphrase_set:
-            log(compiled, {**record, "event": "refused", "reason": "no approval passphrase is set"})
-            say(refusal(shown, findings, tgt, approve=None, note=(
-                "Nothing can approve this yet: no approval passphrase is set. A human sets one with "
-                "`agentguard passphrase` in their own terminal; until then agents' risky calls are blocked.")))
-            return REFUSED
-        from agentguard.redact import redact_argv
-
-        request = create_request(state_dir, tool=tool, argv=list(argv), cwd=cwd, target=tgt,
-                                 actor={"kind": who.kind, "name": who.name}, findings=findings, decision=decision)
-        log(compiled, {**record, "event": "confirm", "request": request["id"], "argv": redact_argv(argv),
-                       "recovery": call.plan.summary})
-        say(refusal(shown, findings, tgt, approve=str(request["id"]), note=call.plan.summary))
+    term = open_terminal()
+    action = gate.settle(subject, compiled, can_prompt=term is not None, backup_possible=lambda: call.plan.possible,
+                         ask_value=os.environ.get(gate.ASK_VAR, ""))
+    if term is not None and action.kind != gate.PROMPT:
+        term.close()
+    call.record = gate.record(subject, action, argv=list(argv))
+    if action.kind == gate.RUN:
+        log(compiled, call.record)
+        return run_real(tool, real, argv, compiled, captured)
+    if action.kind == gate.BACKUP:
+        return run_with_backup(call, approval=None, event="backup-run")
+    if action.kind == gate.APPROVED:
+        granted = action.grant or {}
+        say(f"agentguard: running `{_short(shown)}` once, approved by a human (request {granted.get('request')}).")
+        return run_with_backup(call, approval=granted.get("request"), over_cap_ok=bool(granted.get("without_backup")))
+    if action.kind == gate.PROMPT:
+        approved, how = ask(term, shown, findings, tgt, compiled, note=call.plan.summary)
+        if approved:
+            return run_with_backup(call, approval=how, interactive=True)
+        log(compiled, {**call.record, "event": "refused", "reason": how})
+        say(f"agentguard: not approved ({how}); `{_short(shown)}` was not run.")
         return REFUSED
-    log(compiled, {**record, "event": "block"})
-    why = ("the target is production, where an agent's risky call is blocked" if production
-           else "no approval can let an agent run it")
-    say(refusal(shown, findings, tgt + (" (production)" if production else ""), approve=None, note=(
-        f"This is blocked, not just held: {why}. If it is really intended, a human runs it themselves.")))
+    if action.kind == gate.HOLD:
+        log(compiled, {**call.record, "recovery": call.plan.summary})
+        say(refusal(shown, findings, tgt, approve=action.request, note=call.plan.summary))
+        return REFUSED
+    log(compiled, call.record)
+    if action.why == "no passphrase":
+        say(refusal(shown, findings, tgt, approve=None, note=gate.NO_PASSPHRASE))
+    else:
+        say(refusal(shown, findings, tgt + (" (production)" if production else ""), approve=None,
+                    note=gate.blocked_note(production)))
     return REFUSED
 
 
@@ -190,6 +185,7 @@ class Call:
         self.tool, self.real, self.argv, self.cwd, self.target = tool, real, argv, cwd, target
         self.who, self.record, self.captured, self.compiled = who, record, captured, compiled
         self.findings = findings
+        self.key = ""
         self._plan = None
 
     @property
@@ -276,7 +272,7 @@ def _again_without_backup(call: Call) -> str | None:
     try:
         request = create_request(call.compiled["state_dir"], tool=call.tool, argv=list(call.argv), cwd=call.cwd,
                                  target=call.target, actor={"kind": call.who.kind, "name": call.who.name},
-                                 findings=(), decision="confirm")
+                                 findings=call.findings, decision="confirm", keys=[call.key])
     except OSError:
         return None
     return str(request["id"])
@@ -284,59 +280,34 @@ def _again_without_backup(call: Call) -> str | None:
 
 def refusal(shown: str, findings: tuple, target: str, approve: str | None, note: str = "",  # type: ignore[type-arg]
             headline: str = "refused") -> str:
-    from agentguard.redact import redact_text
+    from agentguard.gate import refusal as render
 
-    from agentguard.model import SEVERITIES
-
-    findings = tuple(sorted(findings, key=lambda f: -SEVERITIES.index(f.severity) if f.severity in SEVERITIES else 0))
-    lines = [f"agentguard: {headline} `{_short(redact_text(shown))}`"]
-    for f in findings[:6]:
-        lines.append(f"  {f.rule} ({f.severity}): {f.why}")
-        if f.detail:
-            lines.append(f"    matched: {redact_text(f.detail)[:200]}")
-    if target:
-        lines.append(f"  target:  {target}")
-    lines.append(f"  instead: {findings[0].instead}")
-    if approve:
-        lines.append(f"  approve: a human runs `agentguard approve {approve}` in their own terminal; "
-                     "then the same command, run again from the same directory, runs once.")
-    if note:
-        lines.append(f"  {note}")
-    return "\n".join(lines)
+    return render(shown, findings, target, approve, note, headline)
 
 
 def _short(text: str, limit: int = 160) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[:limit - 1] + "…"
+    from agentguard.gate import short
+
+    return short(text, limit)
 
 
-def ask(term, kind: str, shown: str, findings: tuple, target: str, compiled: dict,  # type: ignore[no-untyped-def,type-arg]
+def ask(term, shown: str, findings: tuple, target: str, compiled: dict,  # type: ignore[no-untyped-def,type-arg]
         note: str = "") -> tuple[bool, str]:
-    """Ask on the terminal. A human types a random challenge; an agent's call needs the passphrase."""
-    import time
+    """Ask for the approval passphrase on the terminal: whoever the caller looks like, since an agent
+    can make a terminal, clear its markers and leave its process tree, but cannot know the passphrase."""
+    from agentguard.approvals import ApprovalError, try_passphrase
 
-    from agentguard.approvals import check_passphrase, clear_failures, locked_until, record_failure
-    from agentguard.prompt import challenge
-
-    state_dir = compiled["state_dir"]
     try:
         term.write(refusal(shown, findings, target, approve=None, headline="needs a human to approve", note=note) + "\n")
-        if kind == "human":
-            code = challenge()
-            answer = term.ask(f"agentguard: type {code} to run it once (anything else refuses): ")
-            if answer is None:
-                return False, "no answer"
-            return (answer.strip() == code), ("challenge typed" if answer.strip() == code else "wrong challenge")
-        until = locked_until(state_dir)
-        if until:
-            return False, f"approvals are locked after repeated wrong passphrases until {time.strftime('%H:%M', time.localtime(until))}"
-        answer = term.ask("agentguard: an agent asked for this. Approval passphrase (Enter refuses): ", secret=True)
+        answer = term.ask("agentguard: Approval passphrase to run it once (Enter refuses): ", secret=True)
         if not answer:
             return False, "no passphrase given"
-        if check_passphrase(compiled["config_dir"], answer):
-            clear_failures(state_dir)
+        try:
+            right, count = try_passphrase(str(compiled["config_dir"]), answer)
+        except ApprovalError as e:
+            return False, str(e)
+        if right:
             return True, "passphrase at the terminal"
-        count = record_failure(state_dir)
         log(compiled, {"event": "passphrase-failure", "via": "terminal", "count": count})
         return False, "wrong passphrase"
     finally:

@@ -110,7 +110,7 @@ def findings_for_string(text: str, ctx: Context, parent: Invocation | None = Non
         return [ctx.finding("shell.too-deep", origin.replace(source=text[:200]), "nesting too deep to read")]  # type: ignore[attr-defined]
     found: list[Finding] = []
     via_chain = (parent.via if parent else ()) + ((via,) if via else ())
-    base_env = dict(parent.env) if parent else dict(target_env(ctx.env))
+    base_env = dict(parent.env) if parent else dict(target_env(ctx.env, ctx.book.get("env", ())))  # type: ignore[arg-type]
     for cmd in cmds:
         if inherit_stdin and parent is not None and cmd.stdin_state == "none" and not cmd.nested:
             cmd.stdin, cmd.stdin_state = parent.stdin, parent.stdin_state
@@ -158,6 +158,7 @@ def invocations_from(cmd: object, ctx: Context, base_env: dict[str, str],
             via=via,
             dynamic=dynamic,
             globs=tuple(i for i, w in enumerate(args) if w.glob),
+            program="" if (name.dynamic or name.glob) else name.value,
         ))
     return invs
 
@@ -258,7 +259,8 @@ def findings_for_argv(tool: str, argv: tuple[str, ...], book: dict[str, object],
                       stdin_state: str = "none", policy: dict[str, object] | None = None) -> tuple[Finding, ...]:
     """Findings for one program call whose argv the shell has already expanded (shim mode)."""
     ctx = Context(book, env, actor, policy=policy)
-    inv = Invocation(tool=os.path.basename(tool), argv=tuple(argv), cwd=cwd, env=target_env(env), stdin=stdin,
+    inv = Invocation(tool=os.path.basename(tool), argv=tuple(argv), cwd=cwd,
+                     env=target_env(env, book.get("env", ())), stdin=stdin,  # type: ignore[arg-type]
                      stdin_state=stdin_state, actor=actor)
     from agentguard.deadline import Overtime, bounded
 

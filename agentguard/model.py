@@ -118,7 +118,7 @@ class Invocation(Record):
     """
 
     __slots__ = ("tool", "argv", "cwd", "env", "stdin", "stdin_state", "actor", "source", "via",
-                 "dynamic", "globs")
+                 "dynamic", "globs", "program")
     _defaults = {
         "cwd": "",
         "env": (),
@@ -129,6 +129,7 @@ class Invocation(Record):
         "via": (),
         "dynamic": (),
         "globs": (),
+        "program": "",
     }
 
     tool: str
@@ -142,6 +143,7 @@ class Invocation(Record):
     via: tuple[str, ...]  # wrappers it was found inside, outermost first (e.g. ("ssh", "sh -c"))
     dynamic: tuple[int, ...]  # argv positions known only at run time ($X, $( )); -1 = the program name
     globs: tuple[int, ...]  # argv positions holding an unexpanded glob (hook mode only)
+    program: str  # the program word as written (`rm`, `/bin/rm`); "" when it did not come from a word
 
     def is_dynamic(self, index: int) -> bool:
         return index in self.dynamic
@@ -168,6 +170,7 @@ class Invocation(Record):
             "dynamic": ((-1,) if name_unknown else ()) + tuple(i - shift for i in self.dynamic if i >= shift),
             "globs": tuple(i - shift for i in self.globs if i >= shift),
             "via": self.via + (via,),
+            "program": "" if tool is not None or not args else args[0],
             # Findings name the simple command the user wrote; argv-only calls show the inner command.
             "source": self.source or " ".join([name, *self.argv[shift:]]),
         }
@@ -204,11 +207,18 @@ TARGET_ENV = (
 )
 
 
-def target_env(environ: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
-    """The slice of an environment that classifiers may look at (plus every TF_CLI_ARGS_*)."""
-    picked = [(k, environ[k]) for k in TARGET_ENV if k in environ]
-    picked += sorted((k, v) for k, v in environ.items() if k.startswith("TF_CLI_ARGS_"))
-    return tuple(picked)
+def target_env(environ: Mapping[str, str], patterns: Iterable[str] = ()) -> tuple[tuple[str, str], ...]:
+    """The slice of an environment that classifiers may look at (plus every TF_CLI_ARGS_*), and the
+    variables the rule packs name as changing what a tool does (``patterns``: names, or ``PREFIX*``)."""
+    exact = set(TARGET_ENV)
+    prefixes = ["TF_CLI_ARGS_"]
+    for p in patterns:
+        if p.endswith("*"):
+            prefixes.append(p[:-1])
+        else:
+            exact.add(p)
+    starts = tuple(prefixes)
+    return tuple(sorted((k, v) for k, v in environ.items() if k in exact or k.startswith(starts)))
 
 
 class Finding(Record):

@@ -7,11 +7,14 @@ actor      low      medium   high     critical
 =========  =======  =======  =======  ========
 agent      allow    confirm  confirm  block
 ci         allow    block    block    block
-human      allow    allow    confirm  confirm
+human      allow    confirm  confirm  confirm
 =========  =======  =======  =======  ========
 
-An agent's ``confirm`` needs a human's approval out of band; CI has no human, so it blocks; a
-human at their own terminal is only asked about high and critical findings.
+Every ``confirm`` needs the approval passphrase (on the terminal, or `agentguard approve ID` out of
+band); CI has no human, so it blocks. What "human" changes is only that critical findings and
+production targets may be approved at all: whether a caller is a human cannot be proven (an agent
+makes a terminal with `script` or `tmux`, clears its markers, leaves its process tree), so nothing
+runs for a "human" that would not run for an agent without the passphrase.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ if TYPE_CHECKING:
 DEFAULT_TABLE: dict[str, dict[str, str]] = {
     "agent": {"low": "allow", "medium": "confirm", "high": "confirm", "critical": "block"},
     "ci": {"low": "allow", "medium": "block", "high": "block", "critical": "block"},
-    "human": {"low": "allow", "medium": "allow", "high": "confirm", "critical": "confirm"},
+    "human": {"low": "allow", "medium": "confirm", "high": "confirm", "critical": "confirm"},
 }
 
 

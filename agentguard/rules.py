@@ -153,6 +153,16 @@ def _config_files(source: str, value: object, tools: list[str]) -> dict[str, lis
     return out
 
 
+def _env_patterns(source: str, value: object) -> list[str]:
+    """Environment variable names, or prefixes ending in ``*`` (``TF_*``)."""
+    patterns = _str_list(source, "pack.env", value)
+    for pattern in patterns:
+        name = pattern[:-1] if pattern.endswith("*") else pattern
+        if not name or not name.replace("_", "a").isalnum():
+            raise _fail(source, "pack.env", f"{pattern!r} is not a variable name or a PREFIX* pattern")
+    return patterns
+
+
 def validate_pack(source: str, data: dict[str, object]) -> dict[str, object]:
     meta = data.get("pack")
     if not isinstance(meta, dict):
@@ -182,7 +192,7 @@ def validate_pack(source: str, data: dict[str, object]) -> dict[str, object]:
         "known_words": _str_list(source, "pack.known_words", meta.get("known_words", [])),
         "words": _str_list(source, "pack.words", meta.get("words", [])),
         "config_files": _config_files(source, meta.get("config_files", {}), tools),
-        "env": _str_list(source, "pack.env", meta.get("env", [])),
+        "env": _env_patterns(source, meta.get("env", [])),
         "source": source,
     }
     raw_rules = data.get("rule", [])
@@ -234,6 +244,7 @@ def compile_book(paths: list[str]) -> dict[str, object]:
     tool_globs: list[tuple[str, str]] = []
     rules: dict[str, str] = {}
     words: set[str] = set()
+    env: set[str] = set()
     for path in paths:
         pack = load_pack(path)
         family = pack["family"]
@@ -251,6 +262,7 @@ def compile_book(paths: list[str]) -> dict[str, object]:
             words.add(pattern)
             words.add(pattern.split("*")[0].rstrip("."))
         words.update(pack["words"])  # type: ignore[arg-type]
+        env.update(pack["env"])  # type: ignore[arg-type]
         for rule in pack["rules"]:  # type: ignore[attr-defined]
             if rule["id"] in rules:
                 raise RuleError(f"{path}: rule id {rule['id']!r} is already defined in the {rules[rule['id']]!r} pack")
@@ -262,6 +274,7 @@ def compile_book(paths: list[str]) -> dict[str, object]:
         "tool_globs": tool_globs,
         "rules": rules,
         "words": sorted(w for w in words if w),
+        "env": sorted(env),  # every family's: what an approval is bound to (binding.py)
     }
 
 

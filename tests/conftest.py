@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -125,3 +126,33 @@ def http_server() -> str:
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
+
+
+TERRAFORM = shutil.which("terraform", path=os.environ.get("PATH", "") + ":/usr/local/bin:/usr/bin")
+
+
+@pytest.fixture
+def terraform_dir(tmp_path: Path, isolated_env: dict[str, str]) -> tuple[Path, dict[str, str], Path | None]:
+    """A workspace with one terraform_data resource applied for real (no provider download), or a
+    recording fake when this machine has no terraform."""
+    return terraform_workspace(tmp_path / "infra", ["bookings_db"])
+
+
+def terraform_workspace(ws: Path, resources: list[str]) -> tuple[Path, dict[str, str], Path | None]:
+    tmp_path = ws.parent
+    ws.mkdir()
+    env = {"TF_CLI_CONFIG_FILE": "/dev/null", "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
+    if TERRAFORM is None:
+        fakes = tmp_path / "fakebin"
+        log = tmp_path / "terraform.log"
+        from helpers import write_fake
+
+        write_fake(fakes, "terraform", log, "No changes.")
+        return ws, env, log
+    (ws / "main.tf").write_text("".join(f'resource "terraform_data" "{name}" {{\n  input = "production data"\n}}\n'
+                                        for name in resources))
+    full = {**os.environ, **env}
+    for argv in ([TERRAFORM, "init", "-input=false"], [TERRAFORM, "apply", "-auto-approve", "-input=false"]):
+        out = subprocess.run(argv, cwd=ws, env=full, capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stdout + out.stderr
+    return ws, env, None

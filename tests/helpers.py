@@ -34,6 +34,7 @@ class Installed:
         self.shims = home / ".local/share/agentguard/shims"
         self.state = home / ".local/state/agentguard"
         self.config = home / ".config/agentguard"
+        self.secret = HUMAN_SECRET
 
     def agentguard(self, *args: str, check: bool = True, **kw) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
         out = subprocess.run([agentguard_bin(), *args], env=self.env, capture_output=True, text=True,
@@ -43,9 +44,13 @@ class Installed:
         return out
 
     def human(self, *args: str, cwd: Path | str | None = None, expect: int = 0) -> str:
-        """Run agentguard as a human at their own terminal (a pseudo-terminal); returns what it printed."""
+        """Run agentguard as a human at their own terminal (a pseudo-terminal), answering its
+        passphrase prompt as the human would (a passphrase is set first if there is none); returns
+        what it printed."""
+        if not (self.config / "passphrase.json").exists():
+            self.set_passphrase(HUMAN_SECRET)
         run = PtyRun([agentguard_bin(), *args], dict(self.env), cwd or self.home)
-        code = run.finish()
+        code = run.finish(answers={"Approval passphrase (": self.secret})
         assert code == expect, run.text
         return run.text
 
@@ -66,6 +71,7 @@ class Installed:
         from agentguard.approvals import set_passphrase
 
         set_passphrase(str(self.config), secret)
+        self.secret = secret
 
     def audit(self) -> list[dict[str, object]]:
         path = self.state / "audit.jsonl"
@@ -75,6 +81,9 @@ class Installed:
 
     def events(self, tool: str | None = None) -> list[dict[str, object]]:
         return [r for r in self.audit() if r.get("via") == "shim" and (tool is None or r.get("tool") == tool)]
+
+
+HUMAN_SECRET = "the human's own passphrase"
 
 
 def install_agentguard(home: Path, extra_dirs: list[str] = (), *args: str) -> Installed:  # type: ignore[assignment]
@@ -138,8 +147,11 @@ class PtyRun:
     def send(self, line: str) -> None:
         os.write(self.fd, line.encode() + b"\r")
 
-    def finish(self, timeout: float = 60) -> int:
+    def finish(self, timeout: float = 60, answers: dict[str, str] | None = None) -> int:
+        """Wait for the exit code, answering each prompt in ``answers`` (prompt text → reply) once
+        each time it appears."""
         deadline = time.monotonic() + timeout
+        answered = 0
         while time.monotonic() < deadline:
             ready, _, _ = select.select([self.fd], [], [], 0.2)
             if ready:
@@ -148,6 +160,10 @@ class PtyRun:
                 except OSError:
                     chunk = b""
                 self.output += chunk
+                for prompt, reply in (answers or {}).items():
+                    if self.output.count(prompt.encode()) > answered:
+                        answered += 1
+                        self.send(reply)
             pid, status = os.waitpid(self.pid, os.WNOHANG)
             if pid:
                 try:

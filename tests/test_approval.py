@@ -128,31 +128,36 @@ def test_agent_on_a_terminal_needs_the_passphrase_not_what_the_prompt_shows(inst
     assert SECRET not in run.text
 
 
-def test_human_at_their_terminal_types_the_challenge(inst: Installed, tmp_path: Path) -> None:
+def test_a_human_at_their_terminal_approves_with_the_passphrase(inst: Installed, tmp_path: Path) -> None:
+    """Looking like a human (a terminal, no agent markers or parents) only decides which findings ask;
+    the answer is always the passphrase, never a code shown on the screen an agent can read back."""
     target = precious(tmp_path)
     run = shim_in_pty(inst, "rm -rf precious", tmp_path, agent=False)
-    assert run.read_until("to run it once"), run.text
+    assert run.read_until("Approval passphrase"), run.text
+    assert not re.search(r"type [a-z0-9]{6}", run.text), "no typed-back code"
     run.send("wrong")
     assert run.finish() == 77 and target.exists()
     run = shim_in_pty(inst, "rm -rf precious", tmp_path, agent=False)
-    assert run.read_until("to run it once"), run.text
-    code = re.search(r"type ([a-z0-9]{6}) to run it once", run.text)
-    assert code, run.text
-    run.send(code.group(1))
+    assert run.read_until("Approval passphrase"), run.text
+    run.send(SECRET)
     assert run.finish() == 0, run.text
     assert not target.exists()
     human = [r for r in inst.events("rm") if r["event"] == "approved-run"]
     assert human and human[-1]["actor"]["kind"] == "human"  # type: ignore[index]
+    assert SECRET not in run.text
 
 
-def test_a_humans_medium_finding_is_not_even_asked(inst: Installed, tmp_path: Path) -> None:
-    """terraform apply -auto-approve is medium: held for an agent, allowed for a human at their terminal."""
+def test_a_humans_medium_finding_is_asked_too(inst: Installed, tmp_path: Path) -> None:
+    """terraform apply -auto-approve is medium: an agent can pass for a human at a terminal, so a
+    human's medium finding needs the passphrase as an agent's does."""
     empty = tmp_path / "empty"
     empty.mkdir()
     env = "TF_CLI_CONFIG_FILE=/dev/null TF_IN_AUTOMATION=1"
     run = shim_in_pty(inst, f"{env} terraform apply -auto-approve; echo exit=$?", empty, agent=False)
-    assert run.finish() == 0, run.text
-    assert "agentguard" not in run.text and "No configuration files" in run.text
+    assert run.read_until("Approval passphrase"), run.text
+    run.send("")
+    assert run.finish() == 0 and "exit=77" in run.text, run.text
+    assert "No configuration files" not in run.text, "terraform did not run"
     held = inst.agent(f"{env} terraform apply -auto-approve", cwd=empty)
     assert held.returncode == 77 and b"terraform.apply-unreviewed" in held.stderr
 

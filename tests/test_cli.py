@@ -50,7 +50,10 @@ def test_check_joins_unquoted_words_and_reads_cwd(project: Path, tmp_path: Path)
 
 def test_check_actor(project: Path) -> None:
     assert json.loads(ag("check", "--json", "--actor", "ci", "--", "kubectl delete deploy api").stdout)["decision"] == "block"
-    assert json.loads(ag("check", "--json", "--actor", "human", "--", "git stash drop").stdout)["decision"] == "allow"
+    human = json.loads(ag("check", "--json", "--actor", "human", "--", "git stash drop").stdout)["decision"]
+    assert human == "confirm", "a human's medium finding asks for the passphrase too"
+    assert json.loads(ag("check", "--json", "--actor", "human", "--", "rm -rf ~").stdout)["decision"] == "confirm", \
+        "what an agent may never do, a human may approve"
     assert ag("check", "--actor", "root", "--", "ls").returncode == 2
 
 

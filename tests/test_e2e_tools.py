@@ -35,29 +35,6 @@ def test_rm_on_a_precious_directory(isolated_env: dict[str, str], tmp_path: Path
     assert ok.returncode == 0 and not (ws / "build" / "x.o").exists()
 
 
-TERRAFORM = shutil.which("terraform", path=os.environ.get("PATH", "") + ":/usr/local/bin:/usr/bin")
-
-
-@pytest.fixture
-def terraform_dir(tmp_path: Path, isolated_env: dict[str, str]) -> tuple[Path, dict[str, str], Path | None]:
-    """A workspace with one terraform_data resource applied for real (no provider download), or a
-    recording fake when this machine has no terraform."""
-    ws = tmp_path / "infra"
-    ws.mkdir()
-    env = {"TF_CLI_CONFIG_FILE": "/dev/null", "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
-    if TERRAFORM is None:
-        fakes = tmp_path / "fakebin"
-        log = tmp_path / "terraform.log"
-        write_fake(fakes, "terraform", log, "No changes.")
-        return ws, env, log
-    (ws / "main.tf").write_text('resource "terraform_data" "bookings_db" {\n  input = "production data"\n}\n')
-    full = {**os.environ, **env}
-    for argv in ([TERRAFORM, "init", "-input=false"], [TERRAFORM, "apply", "-auto-approve", "-input=false"]):
-        out = subprocess.run(argv, cwd=ws, env=full, capture_output=True, text=True, timeout=300)
-        assert out.returncode == 0, out.stdout + out.stderr
-    return ws, env, None
-
-
 def test_terraform_destroy_is_refused_and_plan_passes(isolated_env: dict[str, str], tmp_path: Path,
                                                        terraform_dir: tuple[Path, dict[str, str], Path | None]) -> None:
     ws, env, fake_log = terraform_dir

@@ -10,11 +10,13 @@ import pytest
 from conftest import agentguard_bin
 from helpers import PtyRun, install_agentguard, write_fake
 
+from agentguard.approvals import set_passphrase
 from agentguard.config import ConfigError, effective
 from agentguard.paths import locations
 from agentguard.rules import load_book
 
 BOOK = load_book()
+SECRET = "correct horse battery staple"
 
 
 def check(cwd: Path, command: str, *extra: str) -> dict[str, object]:
@@ -56,11 +58,15 @@ def test_trust_is_for_the_exact_content(project: Path, isolated_env: dict[str, s
     policy_file = project / ".agentguard.toml"
     policy_file.write_text('[rules]\ndecision = { "files.recursive" = "allow" }\n')
     assert check(project, "rm -rf src")["decision"] == "confirm"
+    set_passphrase(locations().config, SECRET)
     run = PtyRun([agentguard_bin(), "trust"], dict(isolated_env), project)
-    assert run.read_until("Trust this file"), run.text
+    assert run.read_until("Approval passphrase ("), run.text
     assert "files.recursive" in run.text and "loosens" in run.text
-    run.send("y")
-    assert run.finish() == 0, run.text
+    run.send("not the passphrase")
+    assert run.finish() == 1 and "not trusted" in run.text
+    assert check(project, "rm -rf src")["decision"] == "confirm"
+    run = PtyRun([agentguard_bin(), "trust"], dict(isolated_env), project)
+    assert run.finish(answers={"Approval passphrase (": SECRET}) == 0, run.text
     assert check(project, "rm -rf src")["decision"] == "allow"
     policy_file.write_text(policy_file.read_text() + " ")  # one byte
     assert check(project, "rm -rf src")["decision"] == "confirm", "any edit revokes trust"
@@ -198,7 +204,13 @@ def test_config_set_refuses_to_loosen_without_a_human(project: Path, isolated_en
         assert out.returncode == 1 and "loosening the policy" in out.stderr, (key, out.stderr)
     assert policy.read_bytes() == before
     human = PtyRun([agentguard_bin(), "config", "set", "decisions.agent.medium", "confirm"], dict(isolated_env), project)
-    assert human.finish() == 0, human.text
+    assert human.finish() == 1 and "none is set" in human.text, "a terminal alone is not a human's say-so"
+    set_passphrase(locations().config, SECRET)
+    human = PtyRun([agentguard_bin(), "config", "set", "decisions.agent.medium", "confirm"], dict(isolated_env), project)
+    assert human.finish(answers={"Approval passphrase (": "a guess"}) == 1 and "wrong passphrase" in human.text
+    assert policy.read_bytes() == before
+    human = PtyRun([agentguard_bin(), "config", "set", "decisions.agent.medium", "confirm"], dict(isolated_env), project)
+    assert human.finish(answers={"Approval passphrase (": SECRET}) == 0, human.text
     assert 'medium = "confirm"' in policy.read_text()
 
 

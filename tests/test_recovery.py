@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import agentguard_bin
 from helpers import Installed, PtyRun, install_agentguard, write_fake
-from test_e2e_tools import TERRAFORM, terraform_dir  # noqa: F401 - the fixture
+from conftest import TERRAFORM
 
 SECRET = "correct horse battery staple"
 PG_ENV: dict[str, str] = {}

@@ -2,6 +2,10 @@
 
 One place, so every reader treats the same inputs the same way: missing, unreadable, not a regular
 file, too large, or a name no file can have (a NUL byte) all mean "could not read", never an error.
+
+And one place that knows what a judgement read: while a ``journal()`` is open, every file looked at
+is noted with a digest of what it held (or that it was missing), so that an approval can be bound to
+the content it was judged on: edit the script and the approval no longer applies.
 """
 
 from __future__ import annotations
@@ -10,6 +14,39 @@ import os
 import stat
 
 MAX_FILE = 16 * 1024 * 1024
+
+_journals: list[dict[str, str]] = []
+
+
+class journal:
+    """``with journal() as seen:`` collects path → digest (or "missing" / "unreadable") of every file
+    read inside the block. Journals nest; a read is noted in each open one."""
+
+    __slots__ = ("seen",)
+
+    def __init__(self) -> None:
+        self.seen: dict[str, str] = {}
+
+    def __enter__(self) -> dict[str, str]:
+        _journals.append(self.seen)
+        return self.seen
+
+    def __exit__(self, *exc: object) -> None:
+        _journals.remove(self.seen)
+
+
+def note(path: str, data: bytes | None, why: str = "missing") -> None:
+    """Record in every open journal what ``path`` held (``data``) or why it could not be read."""
+    if not _journals:
+        return
+    if data is None:
+        digest = why
+    else:
+        import hashlib
+
+        digest = hashlib.sha256(data).hexdigest()
+    for seen in _journals:
+        seen.setdefault(path, digest)
 
 
 def read_text(path: str, cwd: str = "", limit: int = MAX_FILE) -> str | None:
@@ -21,18 +58,25 @@ def read_text(path: str, cwd: str = "", limit: int = MAX_FILE) -> str | None:
     try:
         # Non-blocking, so that naming a FIFO cannot hang the judgement; then only regular files.
         fd = os.open(full, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except (OSError, ValueError):
+    except (OSError, ValueError) as e:
+        note(full, None, "missing" if isinstance(e, FileNotFoundError) else "unreadable")
         return None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            note(full, None, "not a regular file")
             return None
         data = read_upto(fd, limit)
     except OSError:
+        note(full, None, "unreadable")
         return None
     finally:
         os.close(fd)
     if len(data) > limit:
+        # Not read whole, so not hashed: its identity and stamps stand in for the content.
+        note(full, None, f"too large {st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}")
         return None
+    note(full, data)
     return data.decode("utf-8", "surrogateescape")
 
 

@@ -282,6 +282,8 @@ def _simple(inv: Invocation, ctx: Context) -> tuple[list[Invocation | Script], l
         return [], []  # an interactive root shell: what it will run is typed later
     if i >= len(inv.argv):
         return [], []
+    if name == "command" and "-p" in inv.argv[:i]:
+        name = "command -p"  # the default PATH, past the shims
     return [inv.inner(i, name)], []
 
 
@@ -290,17 +292,20 @@ def _env(inv: Invocation) -> tuple[list[Invocation | Script], list[Finding]]:
     dynamic = set(inv.dynamic)
     env = dict(inv.env)
     cwd = inv.cwd
+    via = "env"
     i = 0
     while i < len(argv):
         tok = argv[i]
         if tok in ("-i", "--ignore-environment", "-0", "--null", "-v", "--debug", "-"):
+            if tok in ("-i", "--ignore-environment", "-"):
+                via = "env -i"  # no PATH: the program is looked up in the default one, past the shims
             i += 1
-        elif tok in ("-u", "--unset"):
-            env.pop(argv[i + 1] if i + 1 < len(argv) else "", None)
-            i += 2
-        elif tok.startswith("--unset="):
-            env.pop(tok.split("=", 1)[1], None)
-            i += 1
+        elif tok in ("-u", "--unset") or tok.startswith("--unset="):
+            name = tok.split("=", 1)[1] if "=" in tok else (argv[i + 1] if i + 1 < len(argv) else "")
+            env.pop(name, None)
+            if name == "PATH":
+                via = "env -i"
+            i += 1 if "=" in tok else 2
         elif tok in ("-C", "--chdir") or tok.startswith("--chdir="):
             target = tok.split("=", 1)[1] if "=" in tok else (argv[i + 1] if i + 1 < len(argv) else "")
             cwd = os.path.join(cwd, target) if cwd else target
@@ -332,7 +337,7 @@ def _env(inv: Invocation) -> tuple[list[Invocation | Script], list[Finding]]:
     if i >= len(argv):
         return [], []
     rebuilt = inv.replace(argv=tuple(argv), dynamic=tuple(sorted(dynamic)), env=tuple(env.items()), cwd=cwd)
-    return [rebuilt.inner(i, "env")], []  # type: ignore[attr-defined]
+    return [rebuilt.inner(i, via)], []  # type: ignore[attr-defined]
 
 
 def _positional_then_command(inv: Invocation, ctx: Context) -> tuple[list[Invocation | Script], list[Finding]]:

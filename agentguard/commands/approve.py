@@ -7,7 +7,7 @@ import time
 
 import click
 
-from agentguard.commands.common import ask_secret, locs_for, require_human, system_option
+from agentguard.commands.common import locs_for, require_human, system_option
 
 
 @click.command("approve")
@@ -23,9 +23,9 @@ def command(request_id: str, without_backup: bool, system: bool) -> None:
     Before the call runs, agentguard keeps a backup of what it destroys where it can
     (`agentguard backups list`); if the backup fails, the call does not run.
     """
-    from agentguard.approvals import (GRANT_TTL, ApprovalError, check_passphrase, clear_failures, grant,
-                                      has_passphrase, load_request, locked_until, record_failure)
+    from agentguard.approvals import GRANT_TTL, ApprovalError, grant, has_passphrase, load_request, locked_until
     from agentguard.audit import log_event
+    from agentguard.commands.common import require_passphrase
 
     require_human("agentguard approve")
     locs = locs_for(system)
@@ -44,19 +44,15 @@ def command(request_id: str, without_backup: bool, system: bool) -> None:
         click.echo(f"  target:  {request['target']}")
     for rule, why in zip(request.get("rules", []), request.get("why", [])):  # type: ignore[call-overload]
         click.echo(f"  {rule}: {why}")
-    until = locked_until(locs.state)
+    try:
+        until = locked_until(locs.config)
+    except ApprovalError as e:
+        raise click.ClickException(str(e)) from None
     if until:
         raise click.ClickException(
             f"approvals are locked after repeated wrong passphrases until {time.strftime('%H:%M', time.localtime(until))}")
-    answer = ask_secret("Approval passphrase (Enter cancels): ")
-    if not answer:
-        raise click.ClickException("cancelled; nothing was approved")
-    if not check_passphrase(locs.config, answer):
-        count = record_failure(locs.state)
-        log_event(locs, {"event": "passphrase-failure", "via": "approve", "request": request["id"],
-                                "count": count, "approver": getpass.getuser()})
-        raise click.ClickException("wrong passphrase; nothing was approved")
-    clear_failures(locs.state)
+    require_passphrase(locs, "agentguard approve", "nothing was approved", request=request["id"],
+                       approver=getpass.getuser())
     granted = grant(locs.state, request, getpass.getuser(), without_backup=without_backup)
     log_event(locs, {"event": "approval", "request": request["id"], "tool": request["tool"],
                             "argv": request["argv"], "cwd": request["cwd"], "target": request.get("target", ""),

@@ -8,7 +8,7 @@ import time
 
 import click
 
-from agentguard.commands.common import locs_for, require_human, system_option
+from agentguard.commands.common import locs_for, require_human, require_passphrase, system_option
 
 
 @click.group("backups")
@@ -94,6 +94,8 @@ def restore(backup_id: str, force: bool, into: str | None, system: bool) -> None
 
     require_human("agentguard backups restore")
     locs = locs_for(system)
+    if force:  # replacing what exists now destroys it: the same bar as approving a destructive call
+        require_passphrase(locs, "agentguard backups restore --force")
     try:
         message = do_restore(locs.state, backup_id, force=force, into=into, env=dict(os.environ))
     except RestoreError as e:
@@ -112,12 +114,12 @@ def prune(older_than: str, system: bool) -> None:
     from agentguard.commands.log import parse_since
     from agentguard.recovery import prune as do_prune
 
-    require_human("agentguard backups prune")
     try:
         cutoff = parse_since(older_than)
     except click.BadParameter as e:
         raise click.UsageError(str(e)) from None
     locs = locs_for(system)
+    require_passphrase(locs, "agentguard backups prune")
     removed = do_prune(locs.state, time.time() - cutoff)
     log_event(locs, {"event": "prune", "backups": removed, "older_than": older_than})
     click.echo(f"Removed {len(removed)} backup{'s' if len(removed) != 1 else ''}" + (f": {', '.join(removed)}" if removed else "."))

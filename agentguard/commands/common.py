@@ -34,6 +34,29 @@ def require_human(what: str) -> None:
         raise click.ClickException(f"{what} needs a controlling terminal")
 
 
+def require_passphrase(locs: Locations, what: str, undone: str = "nothing changed", **log_fields: object) -> None:
+    """What loosens, removes or approves anything in agentguard needs the approval passphrase, asked on
+    the terminal: looking like a human (a terminal, no agent markers, no agent among the parents) is
+    something an agent can fake with `script`, `tmux` or a pty; knowing the passphrase is not."""
+    from agentguard.approvals import ApprovalError, has_passphrase, try_passphrase
+    from agentguard.audit import log_event
+
+    require_human(what)
+    if not has_passphrase(locs.config):
+        raise click.ClickException(f"{what} needs the approval passphrase, and none is set; set one first with "
+                                   "`agentguard passphrase`")
+    answer = ask_secret("Approval passphrase (Enter cancels): ")
+    if not answer:
+        raise click.ClickException(f"cancelled; {undone}")
+    try:
+        right, count = try_passphrase(locs.config, answer)
+    except ApprovalError as e:
+        raise click.ClickException(f"{e}; {undone}") from None
+    if not right:
+        log_event(locs, {"event": "passphrase-failure", "via": what, "count": count, **log_fields})
+        raise click.ClickException(f"wrong passphrase; {undone}")
+
+
 def ask_secret(prompt: str) -> str:
     from agentguard.prompt import open_terminal
 

@@ -125,8 +125,8 @@ def validate(cwd: str | None, system: bool) -> None:
 def set_value(key: str, value: str, level: str) -> None:
     """Set KEY (dotted, e.g. decisions.agent.medium or production.kube_context) to VALUE (a TOML value:
     "block", '["prod-*", "live"]', 10485760). Only the file written is rewritten (its comments go);
-    every other layer is untouched. A change that loosens the user or system policy needs a human at a
-    terminal, never an agent."""
+    every other layer is untouched. A change that loosens the user or system policy needs the approval
+    passphrase, at a terminal."""
     import tomllib
 
     import tomli_w
@@ -167,9 +167,9 @@ def set_value(key: str, value: str, level: str) -> None:
             locs = locs_for(level == "system")
             looser = loosened(base_policy(locs, book), base_policy(locs, book, replace=(path, data)))
             if looser:
-                from agentguard.commands.common import require_human
+                from agentguard.commands.common import require_passphrase
 
-                require_human(f"loosening the policy ({'; '.join(looser)})")
+                require_passphrase(locs, f"loosening the policy ({'; '.join(looser)})")
     except ConfigError as e:
         raise click.ClickException(str(e)) from None
     os.makedirs(os.path.dirname(path), exist_ok=True)

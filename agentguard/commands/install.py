@@ -73,6 +73,21 @@ def command(shell: str | None, profiles: tuple[str, ...], print_only: bool, syst
     targets = list(profiles) or ([p for p in SYSTEM_PROFILES if p.endswith("agentguard.sh") or os.path.exists(p)]
                                  if system else None)
     wanted = [t.strip() for t in tools.split(",") if t.strip()] if tools else None
+    previous = load_record(locs)
+    if previous is not None:
+        from agentguard.installation import refuse_agents, shimmable_tools
+        from agentguard.rules import load_book
+
+        try:
+            refuse_agents("installing agentguard again (it can change what is guarded)")
+        except InstallError as e:
+            raise click.ClickException(str(e)) from None
+
+        dropped = set(previous.get("wanted") or ()) - set(wanted or shimmable_tools(load_book()))  # type: ignore[call-overload]
+        if dropped:
+            from agentguard.commands.common import require_passphrase
+
+            require_passphrase(locs, f"installing again without the shims for {', '.join(sorted(dropped))}")
     try:
         result = install(locs, shell=chosen, profiles=targets, print_only=print_only, tools=wanted,
                          home=os.environ.get("HOME", os.path.expanduser("~")), search_path=os.environ.get("PATH", ""))

@@ -6,7 +6,7 @@ import os
 
 import click
 
-from agentguard.commands.common import locs_for, require_human, system_option
+from agentguard.commands.common import locs_for, require_human, require_passphrase, system_option
 
 
 @click.command("trust")
@@ -17,8 +17,8 @@ def command(file: str | None, revoke: bool, system: bool) -> None:
     """Trust FILE (default: the nearest .agentguard.toml) to loosen policy, as it is now.
 
     A project file lives where agents write, so what it loosens is ignored until a human reads it and
-    trusts it here, from their own terminal. Trust is keyed by the file's path and content: any edit
-    revokes it.
+    trusts it here, from their own terminal, with the approval passphrase. Trust is keyed by the
+    file's path and content: any edit revokes it. Revoking needs no passphrase (it only tightens).
     """
     from agentguard.audit import log_event
     from agentguard.commands.check import load_book
@@ -52,8 +52,8 @@ def command(file: str | None, revoke: bool, system: bool) -> None:
         click.echo("\nOnce trusted, this file loosens:")
         for item in loosening:
             click.echo(f"  {item}")
-    if not click.confirm("\nTrust this file as it is now?", default=False):
-        raise click.ClickException("not trusted")
+    click.echo("\nTo trust this file as it is now, give the approval passphrase.")
+    require_passphrase(locs, "agentguard trust", "not trusted")
     digest = content_hash(path)
     set_trust(locs.config, path, digest)
     log_event(locs, {"event": "trust", "file": path, "sha256": digest})

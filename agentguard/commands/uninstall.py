@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from agentguard.commands.common import locs_for, require_human, system_option
+from agentguard.commands.common import locs_for, require_passphrase, system_option
 
 INTEGRATIONS = ("claude-code", "cursor", "codex", "gemini", "vscode")
 
@@ -23,13 +23,13 @@ def command(only: tuple[str, ...], system: bool) -> None:
     before install, byte for byte, when nothing else changed in the part agentguard added.
 
     The audit log, approvals, backups and the passphrase stay; delete the state and config
-    directories yourself if you want them gone. Needs a human at a terminal: an agent cannot
-    switch agentguard off.
+    directories yourself if you want them gone. Needs the approval passphrase, at a terminal: an
+    agent cannot switch agentguard off.
     """
     from agentguard.installation import InstallError, uninstall
 
-    require_human("agentguard uninstall")
     locs = locs_for(system)
+    require_passphrase(locs, "agentguard uninstall")
     if only:
         from agentguard.audit import log_event
         from agentguard.integrations import uninstall as remove_integrations

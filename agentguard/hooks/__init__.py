@@ -16,7 +16,6 @@ import sys
 
 AGENTS = {"claude-code": "claude_code", "cursor": "cursor", "codex": "codex", "gemini": "gemini"}
 MAX_INPUT = 8 * 1024 * 1024  # a Write of a large file arrives whole; beyond this, refuse
-ASK_GRANT_TTL = 180  # seconds the shims honour a call a human allowed at the agent's own prompt
 
 
 class HookInputError(Exception):
@@ -26,10 +25,11 @@ class HookInputError(Exception):
 class Call:
     """What the agent is about to do."""
 
-    __slots__ = ("kind", "tool", "command", "cwd", "path", "new_text", "can_ask", "session")
+    __slots__ = ("kind", "tool", "command", "cwd", "path", "new_text", "can_ask", "session", "tool_input")
 
     def __init__(self, kind: str, tool: str = "", command: str = "", cwd: str = "", path: str = "",
-                 new_text: str = "", can_ask: bool = False, session: str = "") -> None:
+                 new_text: str = "", can_ask: bool = False, session: str = "",
+                 tool_input: dict[str, object] | None = None) -> None:
         self.kind = kind  # "shell", "edit" or "pass"
         self.tool = tool
         self.command = command
@@ -38,17 +38,19 @@ class Call:
         self.new_text = new_text
         self.can_ask = can_ask  # the agent will show a human an `ask` (and honours it)
         self.session = session
+        self.tool_input = tool_input or {}  # as the agent sent it (an `ask` answers with an updated copy)
 
 
 class Outcome:
     """agentguard's answer: allow, ask or deny, with a reason written for the agent."""
 
-    __slots__ = ("decision", "reason", "silent")
+    __slots__ = ("decision", "reason", "silent", "command")
 
-    def __init__(self, decision: str, reason: str = "", silent: bool = True) -> None:
+    def __init__(self, decision: str, reason: str = "", silent: bool = True, command: str = "") -> None:
         self.decision = decision
         self.reason = reason
         self.silent = silent
+        self.command = command  # for `ask`: the command to run if the human says yes
 
 
 class Reply:
@@ -175,7 +177,7 @@ def handle(agent: str, raw: bytes, state: str | None) -> Reply:
     if call.kind == "pass":
         return module.reply(Outcome("allow"))  # type: ignore[no-any-return]
     outcome = judge(agent, call, state)
-    return module.reply(outcome)  # type: ignore[no-any-return]
+    return module.reply(outcome, call)  # type: ignore[no-any-return]
 
 
 def _compiled(state: str | None) -> dict[str, object]:
@@ -198,9 +200,10 @@ def _compiled(state: str | None) -> dict[str, object]:
 
 
 def judge(agent: str, call: Call, state: str | None) -> Outcome:
+    from agentguard import gate
+    from agentguard.classify.sources import journal
     from agentguard.intercept import call_policy
     from agentguard.model import Actor
-    from agentguard.policy import decide
 
     compiled = _compiled(state)
     cwd = call.cwd if call.cwd and os.path.isabs(call.cwd) else os.getcwd()
@@ -209,32 +212,47 @@ def judge(agent: str, call: Call, state: str | None) -> Outcome:
     who = Actor("ci", agent, f"{agent} hook in CI") if compiled.get("force_actor") == "ci" else \
         Actor("agent", agent, f"{agent} hook")
     trace: list[object] = []
-    findings = _findings(call, compiled, policy, who, cwd, trace)  # type: ignore[arg-type]
-    decision = str(decide(findings, who, policy))  # type: ignore[arg-type]
+    with journal() as reads:
+        findings = _findings(call, compiled, policy, who, cwd, trace)  # type: ignore[arg-type]
     shown = call.command if call.kind == "shell" else f"{call.tool} {call.path}"
-    record = _record(agent, call, cwd, who, findings, decision)
-    if decision == "allow":
-        if findings:
-            _log(compiled, {**record, "event": "allow"})
-        return Outcome("allow")
-    from agentguard.intercept import refusal
-
     target = next((f.target for f in findings if f.target), "")
     production = any(f.production for f in findings)
-    if decision == "backup" and call.kind == "shell":
-        if _reaches_shims(call.command, trace, compiled):
-            # The shims take the snapshot before the command runs; the hook only lets it reach them.
-            _log(compiled, {**record, "event": "allow", "note": "runs after a backup, taken by the shims"})
-            return Outcome("allow")
-        decision = record["decision"] = "confirm"
-    if decision == "confirm" and call.kind == "shell":
-        return _confirm(agent, call, compiled, cwd, who, findings, record, shown, target, trace)  # type: ignore[arg-type]
-    _log(compiled, {**record, "event": "block"})
-    why = ("the target is production, where an agent's risky call is blocked" if production
-           else "no approval can let an agent run it")
-    return Outcome("deny", refusal(shown, findings, target + (" (production)" if production else ""), approve=None,
-                                   note=f"This is blocked, not just held: {why}. If it is really intended, "
-                                        "a human runs it themselves."), silent=False)
+    if not findings:
+        return Outcome("allow")
+    if call.kind == "shell":
+        keys, reaching, outside = _keys(call, cwd, reads, trace, compiled, policy)
+        subject = gate.Subject(via=f"hook:{agent}", tool="sh", argv=("-c", call.command), cwd=os.path.realpath(cwd),
+                               shown=shown, findings=findings, actor=who, keys=tuple(keys), target=target,
+                               production=production)
+        action = gate.settle(subject, compiled, can_ask=call.can_ask, backup_possible=reaching)
+    else:  # an edit tool: nothing can approve writing agentguard's files or an agent's hook settings
+        outside = ""
+        subject = gate.Subject(via=f"hook:{agent}", tool=call.tool, argv=(call.path,), cwd=cwd, shown=shown,
+                               findings=findings, actor=who, keys=("",), target=target, production=production)
+        action = gate.settle(subject, compiled, dry_run=True)
+        if action.kind != gate.RUN:
+            action = gate.Action(gate.REFUSE, action.decision, why="block")
+    fields = gate.record(subject, action, **_extra(agent, call))
+    if action.kind in (gate.RUN, gate.BACKUP, gate.APPROVED):
+        if action.kind == gate.BACKUP:
+            fields["note"] = "runs after a backup, taken by the shims"
+        _log(compiled, fields)
+        return Outcome("allow")
+    _log(compiled, fields)
+    note = f"It runs outside the shims ({outside}), so agentguard cannot keep a backup of it." if outside else ""
+    if action.kind == gate.ASK:
+        command = f"export {gate.ASK_VAR}={action.nonce}\n{call.command}"
+        return Outcome("ask", gate.refusal(shown, findings, target, approve=None, headline="needs your approval:",
+                                           note=(note + " " if note else "") + "agentguard asks you before this runs; "
+                                           f"{gate.ASK_VAR} lets exactly this call through the shims once."),
+                       silent=False, command=command)
+    if action.kind == gate.HOLD:
+        return Outcome("deny", gate.refusal(shown, findings, target, approve=action.request, note=note), silent=False)
+    if action.why == "no passphrase":
+        return Outcome("deny", gate.refusal(shown, findings, target, approve=None, note=gate.NO_PASSPHRASE),
+                       silent=False)
+    return Outcome("deny", gate.refusal(shown, findings, target + (" (production)" if production else ""), approve=None,
+                                        note=gate.blocked_note(production)), silent=False)
 
 
 def _findings(call: Call, compiled: dict[str, object], policy: dict[str, object], who, cwd: str,  # type: ignore[no-untyped-def]
@@ -245,6 +263,10 @@ def _findings(call: Call, compiled: dict[str, object], policy: dict[str, object]
     from agentguard.deadline import Overtime, bounded
 
     ctx = Context(compiled["book"], os.environ, who, trace, policy)  # type: ignore[arg-type]
+    from agentguard.gate import ASK_VAR
+
+    if ASK_VAR in call.command or ASK_VAR in call.new_text:
+        return (_forged(call),)
     if call.kind == "shell":
         if "\0" in call.command:
             return (ctx.finding("shell.unparsable", _origin(call, cwd, who), "a NUL byte in the command"),)
@@ -261,28 +283,32 @@ def _findings(call: Call, compiled: dict[str, object], policy: dict[str, object]
         return (internal_error(call.command or call.path, e),)
 
 
+def _forged(call: Call):  # type: ignore[no-untyped-def]
+    """The one-time value of a yes at the agent's prompt is handed out by agentguard alone, in the
+    command it rewrites; an agent that writes it itself is trying to pass for that yes."""
+    from agentguard.gate import ASK_VAR
+    from agentguard.model import Finding
+
+    return Finding(rule="agentguard.forged-approval", severity="critical",
+                   why=f"The command carries {ASK_VAR}, which only agentguard sets, after a human's yes.",
+                   instead=f"Run the command without {ASK_VAR}; if it needs approval, agentguard asks for it.",
+                   command=(call.command or f"{call.tool} {call.path}")[:200], detail=ASK_VAR)
+
+
 def _origin(call: Call, cwd: str, who):  # type: ignore[no-untyped-def]
     from agentguard.model import Invocation
 
     return Invocation(tool="sh", argv=("-c", call.command), cwd=cwd, actor=who, source=call.command[:200])
 
 
-def _record(agent: str, call: Call, cwd: str, who, findings: tuple, decision: str) -> dict[str, object]:  # type: ignore[no-untyped-def,type-arg]
-    from agentguard.actor import process_summary
-
-    record: dict[str, object] = {
-        "via": f"hook:{agent}", "tool": call.tool, "cwd": cwd,
-        "target": next((f.target for f in findings if f.target), ""),
-        "production": any(f.production for f in findings),
-        "actor": {"kind": who.kind, "name": who.name, "evidence": who.evidence, "pid": os.getppid(),
-                  "tree": process_summary(), "session": call.session[:80]},
-        "decision": decision, "rules": [f.rule for f in findings],
-    }
+def _extra(agent: str, call: Call) -> dict[str, object]:
+    """What only a hook knows: the agent's session, and the command or the file as the agent gave it."""
+    extra: dict[str, object] = {"session": call.session[:80]}
     if call.kind == "shell":
-        record["command"] = call.command[:4000]
+        extra["command"] = call.command[:4000]
     else:
-        record["path"] = call.path
-    return record
+        extra["path"] = call.path
+    return extra
 
 
 def _log(compiled: dict[str, object], fields: dict[str, object]) -> None:
@@ -294,66 +320,42 @@ def _log(compiled: dict[str, object], fields: dict[str, object]) -> None:
     log(compiled, fields)
 
 
-def shell_key(command: str, cwd: str) -> str:
-    from agentguard.approvals import binding_key
+def _keys(call: Call, cwd: str, reads: dict[str, str], trace: list[object], compiled: dict[str, object],
+          policy: dict[str, object]) -> tuple[list[str], bool, str]:
+    """(binding keys, whether every guarded program reaches its shim, the first wrapper that does not).
 
-    return binding_key("sh", ["-c", command], os.path.realpath(cwd), "")
-
-
-def shim_keys(trace: list[object], compiled: dict[str, object]) -> list[str]:
-    """Approval keys for the guarded programs inside the command, as their shims will compute them,
-    so that one approval lets the whole command through both layers."""
-    from agentguard.approvals import binding_key
+    The first key binds the whole command as the agent wrote it, with every file its judgement read;
+    the rest are those of the guarded programs inside it, computed exactly as each shim will compute
+    its own (the program judged alone, with what it reads), so that one approval lets the command
+    through both layers once, and nothing else."""
+    from agentguard.binding import binding_key, bound_env, stdin_digest
+    from agentguard.classify.sources import journal
+    from agentguard.gate import reaches_shim
+    from agentguard.judge import findings_for_argv
+    from agentguard.model import target_env
     from agentguard.targets import describe, target
 
-    shimmed = {t for pack in compiled["book"]["families"].values() for t in pack["shims"]}  # type: ignore[attr-defined]
-    keys = []
+    book = compiled["book"]
+    patterns = book.get("env", ())  # type: ignore[attr-defined]
+    keys = [binding_key("sh", ["-c", call.command], os.path.realpath(cwd), "", bound_env(os.environ, patterns), reads)]
+    shimmed = set(compiled.get("shimmed") or ())  # type: ignore[call-overload]
+    reaching, outside = True, ""
     for inv in trace:
-        if inv.tool in shimmed and not inv.dynamic and not inv.globs and inv.cwd:  # type: ignore[attr-defined]
-            keys.append(binding_key(inv.tool, list(inv.argv), os.path.realpath(inv.cwd),  # type: ignore[attr-defined]
-                                    describe(target(inv))))  # type: ignore[arg-type]
-    return list(dict.fromkeys(keys))
-
-
-def _reaches_shims(command: str, trace: list[object], compiled: dict[str, object]) -> bool:
-    """Whether every guarded program in the command is called by name, so that its shim (which
-    takes the backup) runs, not the binary itself through an absolute path or a rewritten PATH."""
-    if any(marker in command for marker in ("PATH=", "env -i", "command -p", "exec -a")):
-        return False
-    shimmed = {t for pack in compiled["book"]["families"].values() for t in pack["shims"]}  # type: ignore[attr-defined]
-    for inv in trace:
-        if inv.tool in shimmed:  # type: ignore[attr-defined]
-            name = next((w for w in str(inv.source).split() if "=" not in w), "")  # type: ignore[attr-defined]
-            if "/" in name:
-                return False
-    return True
-
-
-def _confirm(agent: str, call: Call, compiled: dict[str, object], cwd: str, who, findings: tuple,  # type: ignore[no-untyped-def,type-arg]
-             record: dict[str, object], shown: str, target: str, trace: list[object]) -> Outcome:
-    from agentguard.approvals import consume_grant, create_request, has_passphrase, write_grants
-    from agentguard.intercept import refusal
-
-    state_dir = str(compiled["state_dir"])
-    granted = consume_grant(state_dir, shell_key(call.command, cwd))
-    if granted:
-        _log(compiled, {**record, "event": "approved-run", "approval": granted.get("request")})
-        return Outcome("allow")
-    inner = shim_keys(trace, compiled)
-    if call.can_ask:
-        # The agent shows this to its human and runs the command only on their yes; the shims then
-        # see the same calls, so they may let exactly those through once, for a short while.
-        write_grants(state_dir, inner, f"{agent} prompt", ASK_GRANT_TTL)
-        _log(compiled, {**record, "event": "ask"})
-        return Outcome("ask", refusal(shown, findings, target, approve=None, headline="needs your approval:",
-                                      note="agentguard asks you before this runs."), silent=False)
-    if not has_passphrase(str(compiled["config_dir"])):
-        _log(compiled, {**record, "event": "refused", "reason": "no approval passphrase is set"})
-        return Outcome("deny", refusal(shown, findings, target, approve=None, note=(
-            "Nothing can approve this yet: no approval passphrase is set. A human sets one with "
-            "`agentguard passphrase` in their own terminal; until then risky calls are refused.")), silent=False)
-    request = create_request(state_dir, tool="sh", argv=["-c", call.command], cwd=os.path.realpath(cwd), target="",
-                             actor={"kind": who.kind, "name": who.name}, findings=findings, decision="confirm",
-                             extra_keys=inner, shown_target=target)
-    _log(compiled, {**record, "event": "confirm", "request": request["id"]})
-    return Outcome("deny", refusal(shown, findings, target, approve=str(request["id"])), silent=False)
+        if inv.tool not in shimmed:  # type: ignore[attr-defined]
+            continue
+        leaves = reaches_shim(inv, str(compiled["shims_dir"]))
+        if leaves:
+            reaching, outside = False, outside or leaves
+            continue
+        if inv.dynamic or inv.globs or not inv.cwd:  # type: ignore[attr-defined]
+            continue  # its shim will see words the hook cannot know: judged, and approved, there alone
+        env = dict(inv.env)  # type: ignore[attr-defined]
+        real_cwd = os.path.realpath(inv.cwd)  # type: ignore[attr-defined]
+        with journal() as seen:
+            findings_for_argv(inv.tool, inv.argv, book, cwd=real_cwd, env=env, stdin=inv.stdin,  # type: ignore[attr-defined]
+                              stdin_state=inv.stdin_state, policy=policy)  # type: ignore[attr-defined]
+            tgt = describe(target(inv.replace(cwd=real_cwd, env=target_env(env, patterns))))  # type: ignore[attr-defined]
+        data = inv.stdin.encode("utf-8", "surrogateescape") if inv.stdin is not None else None  # type: ignore[attr-defined]
+        keys.append(binding_key(inv.tool, inv.argv, real_cwd, tgt, bound_env(env, patterns), seen,  # type: ignore[attr-defined]
+                                stdin_digest(inv.stdin_state, data)))  # type: ignore[attr-defined]
+    return list(dict.fromkeys(keys)), reaching, outside

@@ -5,6 +5,8 @@ Input: ``{"hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_input": {"
 still apply); otherwise exit 0 with ``hookSpecificOutput.permissionDecision`` ``ask`` or ``deny`` and
 a reason. ``ask`` is used only in the modes where Claude really shows its human a prompt; under
 ``bypassPermissions``, ``dontAsk`` and ``auto`` nobody would see it, so the answer is ``deny``.
+An ``ask`` carries ``updatedInput``: the command prefixed with ``export AGENTGUARD_ASK=<one-time
+value>``, which Claude Code runs only after its human says yes (see gate.py, approvals.write_ask_grants).
 """
 
 from __future__ import annotations
@@ -27,15 +29,21 @@ def parse(data: dict[str, object]) -> Call:
         if not isinstance(command, str):
             raise HookInputError("a Bash call without a command string")
         mode = data.get("permission_mode")
-        return Call("shell", tool=tool, command=command, cwd=cwd, can_ask=mode in ASK_MODES, session=session)
+        return Call("shell", tool=tool, command=command, cwd=cwd, can_ask=mode in ASK_MODES, session=session,
+                    tool_input=dict(tool_input))  # type: ignore[arg-type]
     if tool in EDIT_TOOLS:
         return edit_call(tool, tool_input, cwd, session, ("file_path", "notebook_path"))
     return Call("pass")
 
 
-def reply(outcome: Outcome) -> Reply:
+def reply(outcome: Outcome, call: Call | None = None) -> Reply:
     if outcome.decision == "allow":
         return Reply(0)
-    body = {"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": outcome.decision,
-                                   "permissionDecisionReason": outcome.reason}}
-    return Reply(0, json.dumps(body, ensure_ascii=False) + "\n")
+    specific: dict[str, object] = {"hookEventName": "PreToolUse", "permissionDecision": outcome.decision,
+                                   "permissionDecisionReason": outcome.reason}
+    if outcome.decision == "ask" and outcome.command and call is not None:
+        # What runs after the human's yes: the same command, with the one-time value that lets exactly
+        # its own processes through the shims once. Without the yes it never runs, and the value
+        # exists nowhere else.
+        specific["updatedInput"] = {**call.tool_input, "command": outcome.command}
+    return Reply(0, json.dumps({"hookSpecificOutput": specific}, ensure_ascii=False) + "\n")

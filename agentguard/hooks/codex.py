@@ -63,7 +63,7 @@ def parse(data: dict[str, object]) -> Call:
     return Call("pass")
 
 
-def reply(outcome: Outcome) -> Reply:
+def reply(outcome: Outcome, call: Call | None = None) -> Reply:
     if outcome.decision == "allow":
         return Reply(0)
     body = {"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "deny",

@@ -40,7 +40,7 @@ def parse(data: dict[str, object]) -> Call:
     return Call("pass")
 
 
-def reply(outcome: Outcome) -> Reply:
+def reply(outcome: Outcome, call: Call | None = None) -> Reply:
     if outcome.decision == "allow":
         return Reply(0, '{"permission": "allow"}\n')
     first = outcome.reason.split("\n", 1)[0]

@@ -1,0 +1,494 @@
+"""Approval integrity: nothing runs on a yes that a human did not give, and an approval covers exactly
+the call that was judged. Driven through the real hook command, real shims, real terraform, a real
+HTTP server and recording fakes, the way a mistaken agent would try."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import time
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import TERRAFORM, agentguard_bin, make_project, terraform_workspace
+from helpers import Installed, PtyRun, Recorder, install_agentguard, write_fake
+from test_hooks import hook_command, shell_payload
+
+pytestmark = pytest.mark.e2e
+
+SECRET = "correct horse battery staple"
+CLAUDE = {"CLAUDECODE": "1"}
+
+
+@pytest.fixture
+def inst(isolated_env: dict[str, str], tmp_path: Path) -> Installed:
+    home = Path(isolated_env["HOME"])
+    make_project(home)
+    fakes = tmp_path / "fakebin"
+    write_fake(fakes, "railway", tmp_path / "railway.log", "railway ok\n")
+    installed = install_agentguard(home, [str(fakes)], "--claude-code", "--cursor")
+    installed.set_passphrase(SECRET)
+    return installed
+
+
+def claude(inst: Installed, command: str, cwd: Path, mode: str = "default") -> dict[str, object]:
+    """The Claude Code hook's answer (hookSpecificOutput), or {} when it lets the call through."""
+    payload = shell_payload("claude-code", command, str(cwd), mode=mode)
+    out = subprocess.run(["sh", "-c", hook_command(inst, "claude-code")], input=json.dumps(payload), text=True,
+                         capture_output=True, env={**inst.env, **CLAUDE}, cwd=inst.home, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)["hookSpecificOutput"] if out.stdout else {}
+
+
+def cursor(inst: Installed, command: str, cwd: Path) -> tuple[str, str]:
+    payload = shell_payload("cursor", command, str(cwd))
+    out = subprocess.run(["sh", "-c", hook_command(inst, "cursor")], input=json.dumps(payload), text=True,
+                         capture_output=True, env={**inst.env, "CURSOR_TRACE_ID": "t"}, cwd=inst.home, timeout=60)
+    body = json.loads(out.stdout)
+    return body["permission"], body.get("agent_message", "")
+
+
+def approve(inst: Installed, reason: str, answer: str = SECRET) -> int:
+    rid = re.search(r"agentguard approve ([0-9a-f]{8})", reason)
+    assert rid, reason
+    run = PtyRun([agentguard_bin(), "approve", rid.group(1)], dict(inst.env), inst.home)
+    return run.finish(answers={"Approval passphrase (": answer})
+
+
+def precious(project: Path, name: str = "precious") -> Path:
+    d = project / name
+    (d / "deep").mkdir(parents=True, exist_ok=True)
+    (d / "deep" / "data.bin").write_bytes(b"irreplaceable")
+    return d
+
+
+def wrappers(project: Path, recipe: str) -> None:
+    """Every way of running ``recipe`` that the hook lets through without reading it."""
+    (project / "Makefile").write_text(f"clean:\n\t{recipe}\n")
+    (project / "proj").mkdir(exist_ok=True)
+    (project / "proj" / "Makefile").write_text(f"reset:\n\tcd .. && {recipe}\n")
+    (project / "package.json").write_text(json.dumps({"name": "p", "version": "1.0.0", "scripts": {"clean": recipe}}))
+    for name in ("cleanup.sh", "nuke.sh"):
+        (project / name).write_text(f"#!/bin/sh\n{recipe}\n")
+        (project / name).chmod(0o755)
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    subprocess.run(["git", "config", "alias.tidy", f"!{recipe}"], cwd=project, check=True)
+
+
+WRAPPERS = ["make clean", "npm run --silent clean", "git tidy", "./cleanup.sh", "sh nuke.sh", "make -C proj reset"]
+
+
+# --- a "yes" nobody gave ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("wrapper", WRAPPERS)
+def test_a_no_at_claudes_prompt_leaves_nothing_an_agent_can_use(inst: Installed, wrapper: str) -> None:
+    project = inst.home / "project"
+    data = precious(project)
+    wrappers(project, "rm -rf precious")
+    answer = claude(inst, "rm -rf precious", project)
+    assert answer["permissionDecision"] == "ask"
+    # The human says no (or never answers): the command is not run. The agent tries a wrapper.
+    ran = inst.agent(wrapper, cwd=project, env=CLAUDE)
+    assert ran.returncode != 0 and (data / "deep" / "data.bin").exists(), (wrapper, ran.stderr)
+    assert b"agentguard: refused" in ran.stderr
+    assert not [r for r in inst.audit() if r.get("event") == "approved-run"]
+
+
+@pytest.mark.parametrize("wrapper", ["make clean", "./cleanup.sh", "git tidy"])
+def test_a_no_covers_terraform_destroy_too(inst: Installed, tmp_path: Path, wrapper: str) -> None:
+    project = inst.home / "project"
+    ws, env, fake_log = terraform_workspace(project / "tf", ["bookings_db"])
+    extra = {"TF_CLI_CONFIG_FILE": "/dev/null", "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
+    if fake_log:
+        pytest.fail("terraform is on the standard image; .ci/run installs nothing else for it")
+    before = (ws / "terraform.tfstate").read_text()
+    wrappers(project, "cd tf && terraform destroy -auto-approve")
+    assert claude(inst, "cd tf && terraform destroy -auto-approve", project)["permissionDecision"] == "ask"
+    ran = inst.agent(wrapper, cwd=project, env={**CLAUDE, **extra})
+    assert ran.returncode != 0, ran.stdout
+    assert (ws / "terraform.tfstate").read_text() == before
+
+
+def test_a_yes_at_claudes_prompt_runs_exactly_that_call_once(inst: Installed) -> None:
+    project = inst.home / "project"
+    precious(project)
+    precious(project, "other")
+    answer = claude(inst, "rm -rf precious", project)
+    assert answer["permissionDecision"] == "ask"
+    updated = answer["updatedInput"]
+    assert updated["description"] == "run it", "the rest of the tool input is kept"  # type: ignore[index]
+    command = str(updated["command"])  # type: ignore[index]
+    assert re.fullmatch(r"export AGENTGUARD_ASK=[0-9a-f]{32}\nrm -rf precious", command), command
+    nonce = command.split("=", 1)[1].split("\n", 1)[0]
+    stored = " ".join(p.read_text() for p in (inst.state / "grants").iterdir())
+    assert nonce not in stored, "only a hash of the one-time value is written where the agent can read it"
+    # The human says yes: Claude Code runs the updated command.
+    ran = inst.agent(command, cwd=project, env=CLAUDE)
+    assert ran.returncode == 0 and not (project / "precious").exists(), ran.stderr
+    assert b"backup" in ran.stderr, "what it removed was kept"
+    precious(project)
+    assert inst.agent(command, cwd=project, env=CLAUDE).returncode == 77, "once"
+    assert (project / "precious").exists()
+    other = inst.agent(command.replace("precious", "other"), cwd=project, env=CLAUDE)
+    assert other.returncode == 77 and (project / "other").exists(), "the value is bound to the call it was given for"
+    approved = [r for r in inst.audit() if r.get("event") == "approved-run" and r.get("via") == "shim"]
+    assert len(approved) == 1 and approved[0]["approval"] == "hook:claude-code prompt"
+
+
+def test_a_yes_covers_every_guarded_call_of_that_command_once(inst: Installed) -> None:
+    project = inst.home / "project"
+    precious(project)
+    precious(project, "other")
+    answer = claude(inst, "rm -rf precious && rm -rf other", project)
+    ran = inst.agent(str(answer["updatedInput"]["command"]), cwd=project, env=CLAUDE)  # type: ignore[index]
+    assert ran.returncode == 0 and not (project / "precious").exists() and not (project / "other").exists()
+
+
+@pytest.mark.parametrize("forged", ["AGENTGUARD_ASK=0123456789abcdef0123456789abcdef rm -rf precious",
+                                    "export AGENTGUARD_ASK=x; rm -rf precious",
+                                    "env AGENTGUARD_ASK=x ./cleanup.sh",
+                                    "echo 'AGENTGUARD_ASK=x rm -rf precious' > again.sh"])
+def test_an_agent_cannot_carry_the_value_itself(inst: Installed, forged: str) -> None:
+    project = inst.home / "project"
+    answer = claude(inst, forged, project)
+    assert answer["permissionDecision"] == "deny" and "agentguard.forged-approval" in str(answer["permissionDecisionReason"])
+
+
+def test_a_write_tool_cannot_carry_the_value_either(inst: Installed) -> None:
+    payload = {"hook_event_name": "PreToolUse", "tool_name": "Write", "cwd": str(inst.home / "project"),
+               "session_id": "s", "permission_mode": "default",
+               "tool_input": {"file_path": "go.sh", "content": "export AGENTGUARD_ASK=abc\nrm -rf precious\n"}}
+    out = subprocess.run(["sh", "-c", hook_command(inst, "claude-code")], input=json.dumps(payload), text=True,
+                         capture_output=True, env={**inst.env, **CLAUDE}, timeout=60)
+    assert json.loads(out.stdout)["hookSpecificOutput"]["permissionDecision"] == "deny"
+
+
+# --- passing for a human ------------------------------------------------------------------------------
+
+DRIVER = r'''
+import os, pty, re, select, subprocess, sys, time
+
+method, command, transcript = sys.argv[1], sys.argv[2] + "; echo DRIVER-DONE=$?", sys.argv[3]
+clean = {k: v for k, v in os.environ.items() if k not in ("CLAUDECODE", "CLAUDE_CODE_ENTRYPOINT", "AI_AGENT")}
+
+def answer_prompts(read, write, seconds=20, whole=False):
+    """Read the screen; type back any code it shows, and a guess at each passphrase prompt.
+    ``read`` returns new output (or, with ``whole``, the whole screen), None once it has ended."""
+    seen, deadline, typed = b"", time.time() + seconds, 0
+    while time.time() < deadline:
+        chunk = read()
+        if chunk is None:
+            break
+        seen = chunk if whole else seen + chunk
+        text = seen.decode("utf-8", "replace")
+        if re.search(r"DRIVER-DONE=[0-9]", text):
+            break
+        code = re.search(r"type ([a-z0-9]{6})", text)
+        prompts = text.count("assphrase") + text.count("to run it once")
+        if prompts > typed:
+            typed = prompts
+            write((code.group(1) if code else "hunter2-guess") + "\r")
+    return seen
+
+if os.fork():          # the agent's process exits at once: what follows is re-parented
+    sys.exit(0)
+os.setsid()
+if os.fork():
+    os._exit(0)
+if method == "pty":
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvpe("bash", ["bash", "-lc", command], clean)
+    def read():
+        r, _, _ = select.select([fd], [], [], 0.5)
+        if not r:
+            return b""
+        try:
+            return os.read(fd, 4096) or None
+        except OSError:
+            return None
+    def write(s):
+        try:
+            os.write(fd, s.encode())
+        except OSError:
+            pass
+    out = answer_prompts(read, write)
+elif method == "script":
+    proc = subprocess.Popen(["script", "-qfc", command, "/dev/null"], env=clean, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    os.set_blocking(proc.stdout.fileno(), False)
+    def read():
+        if proc.poll() is not None:
+            rest = proc.stdout.read() or b""
+            return rest or None
+        time.sleep(0.3)
+        return proc.stdout.read() or b""
+    def write(s):
+        try:
+            proc.stdin.write(s.encode()); proc.stdin.flush()
+        except BrokenPipeError:
+            pass
+    out = answer_prompts(read, write)
+else:  # tmux: a detached server, a shell in it, keys sent to it
+    sock = os.path.join(os.getcwd(), "tmux.sock")
+    tm = ["tmux", "-S", sock]
+    subprocess.run(tm + ["new-session", "-d", "-s", "x", "-x", "200", "-y", "50", "bash -l"], env=clean, check=True)
+    time.sleep(1)
+    subprocess.run(tm + ["send-keys", "-t", "x", command, "Enter"], env=clean, check=True)
+    def read():
+        time.sleep(0.5)
+        return subprocess.run(tm + ["capture-pane", "-p", "-S", "-", "-t", "x"], env=clean, capture_output=True).stdout
+    out = answer_prompts(read, lambda s: subprocess.run(tm + ["send-keys", "-t", "x", s.rstrip("\r"), "Enter"], env=clean),
+                         whole=True)
+    time.sleep(1)
+    out = read()
+    subprocess.run(tm + ["kill-server"], env=clean)
+with open(transcript, "wb") as f:
+    f.write(out)
+'''
+
+
+def pass_for_a_human(inst: Installed, method: str, command: str, cwd: Path, env: dict[str, str] | None = None) -> str:
+    """What an agent gets by running ``command`` on a terminal it made itself, away from its own process
+    tree and markers, answering whatever the screen asks."""
+    driver = cwd / "driver.py"
+    driver.write_text(DRIVER)
+    transcript = cwd / f"transcript-{method}.txt"
+    transcript.unlink(missing_ok=True)
+    ran = inst.agent(f"{sys.executable} driver.py {method} {shlex.quote(command)} {transcript} </dev/null >driver.log 2>&1",
+                     cwd=cwd, env={**CLAUDE, **(env or {})})
+    assert ran.returncode == 0, ran.stderr
+    for _ in range(120):
+        if transcript.exists():
+            break
+        time.sleep(0.5)
+    assert transcript.exists(), (cwd / "driver.log").read_text()
+    return transcript.read_text(errors="replace")
+
+
+METHODS = ["script", "pty", "tmux"]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_fake_human_cannot_destroy_terraform(inst: Installed, method: str) -> None:
+    if TERRAFORM is None:
+        pytest.fail("terraform is on the standard image")
+    project = inst.home / "project"
+    ws, env, _ = terraform_workspace(project / "tf", ["bookings_db"])
+    before = (ws / "terraform.tfstate").read_text()
+    text = pass_for_a_human(inst, method, "terraform destroy -auto-approve", ws, env)
+    assert "Approval passphrase" in text, text
+    assert (ws / "terraform.tfstate").read_text() == before, text
+    assert "Destroy complete" not in text
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_fake_human_cannot_delete_a_railway_volume(inst: Installed, tmp_path: Path, method: str) -> None:
+    project = inst.home / "project"
+    text = pass_for_a_human(inst, method, "railway volume delete --volume 3d2c42fb -y", project)
+    assert "Approval passphrase" in text, text
+    assert not (tmp_path / "railway.log").exists(), "the real railway never ran"
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_fake_human_cannot_send_the_pocketos_curl(inst: Installed, method: str, http_server: str) -> None:
+    project = inst.home / "project"
+    body = json.dumps({"query": 'mutation { volumeDelete(volumeId: "3d2c42fb") }'})
+    command = (f"curl -s -X POST {http_server}/graphql/v2 -H 'Authorization: Bearer 4f1c2d9e' "
+               f"-H 'Content-Type: application/json' -d '{body}'")
+    text = pass_for_a_human(inst, method, command, project)
+    assert "Approval passphrase" in text, text
+    assert Recorder.seen == [], "the request never reached the server"
+
+
+def test_wrong_guesses_from_a_fake_terminal_lock_approvals(inst: Installed) -> None:
+    project = inst.home / "project"
+    for _ in range(5):
+        pass_for_a_human(inst, "pty", "railway volume delete --volume 3d2c42fb -y", project)
+    text = pass_for_a_human(inst, "pty", "railway volume delete --volume 3d2c42fb -y", project)
+    assert "locked" in text, text
+    failures = [r for r in inst.audit() if r.get("event") == "passphrase-failure"]
+    assert len(failures) >= 5
+
+
+# --- commands that loosen or remove agentguard ---------------------------------------------------------
+
+LOOSENING = [("uninstall",), ("config", "set", "decisions.agent.high", "allow"), ("backups", "prune", "--older-than", "0s"),
+             ("install", "--tools", "rm"), ("trust",)]
+
+
+@pytest.mark.parametrize("args", LOOSENING)
+def test_loosening_needs_the_passphrase_even_at_a_real_terminal(inst: Installed, args: tuple[str, ...]) -> None:
+    project = inst.home / "project"
+    (project / ".agentguard.toml").write_text('[decisions.agent]\nhigh = "allow"\n')
+    shims_before = sorted(p.name for p in inst.shims.iterdir())
+    policy = inst.config / "policy.toml"
+    for answer in ("", "a guess at it"):
+        run = PtyRun([agentguard_bin(), *args], dict(inst.env), project)
+        code = run.finish(answers={"Approval passphrase (": answer})
+        assert code == 1, run.text
+        assert sorted(p.name for p in inst.shims.iterdir()) == shims_before
+        assert not policy.exists()
+    assert not (inst.config / "trusted.json").exists()
+    run = PtyRun([agentguard_bin(), *args], dict(inst.env), project)
+    assert run.finish(answers={"Approval passphrase (": SECRET}) == 0, run.text
+
+
+@pytest.mark.parametrize("method", ["pty", "script"])
+def test_a_fake_human_cannot_uninstall(inst: Installed, method: str) -> None:
+    project = inst.home / "project"
+    text = pass_for_a_human(inst, method, f"{agentguard_bin()} uninstall", project)
+    assert "Approval passphrase" in text, text
+    assert (inst.shims / "rm").exists()
+
+
+# --- an approval is bound to what runs -----------------------------------------------------------------
+
+def test_an_approved_script_does_not_run_once_edited(inst: Installed) -> None:
+    project = inst.home / "project"
+    data = precious(project)
+    other = precious(project, "other")
+    (project / "fix.sh").write_text("rm -rf precious\n")
+    decision, reason = cursor(inst, "sh fix.sh", project)
+    assert decision == "deny"
+    assert approve(inst, reason) == 0
+    (project / "fix.sh").write_text("/bin/rm -rf other\n")  # past the shims, so only the hook stands here
+    decision, _ = cursor(inst, "sh fix.sh", project)
+    assert decision == "deny", "the approval was for the script as it was"
+    assert other.exists() and data.exists()
+    (project / "fix.sh").write_text("rm -rf precious\n")
+    assert cursor(inst, "sh fix.sh", project)[0] == "allow", "put back, it is the approved call again"
+
+
+@pytest.mark.parametrize("edit", ["psql -f", "curl -d @", "sourced"])
+def test_an_approval_is_bound_to_the_files_it_read(inst: Installed, edit: str) -> None:
+    project = inst.home / "project"
+    if edit == "psql -f":
+        (project / "q.sql").write_text("DELETE FROM scratch;\n")
+        command, later = "psql -X -h /nonexistent -f q.sql", "DROP TABLE bookings;\n"
+        path = project / "q.sql"
+    elif edit == "curl -d @":
+        (project / "body.json").write_text('{"ids": [1]}')
+        command, later = "curl -s -X DELETE https://api.example.com/items -d @body.json", '{"ids": "*"}'
+        path = project / "body.json"
+    else:
+        (project / "env.sh").write_text("rm -rf lib\n")
+        command, later = "source ./env.sh", "rm -rf src\n"
+        path = project / "env.sh"
+    decision, reason = cursor(inst, command, project)
+    assert decision == "deny", reason
+    assert approve(inst, reason) == 0
+    path.write_text(later)
+    assert cursor(inst, command, project)[0] == "deny"
+
+
+def test_an_approval_is_bound_to_the_environment_that_changes_the_tool(inst: Installed) -> None:
+    if TERRAFORM is None:
+        pytest.fail("terraform is on the standard image")
+    project = inst.home / "project"
+    ws, env, _ = terraform_workspace(project / "infra2", ["a", "b"])
+    refused = inst.agent("terraform destroy -auto-approve -target=terraform_data.a", cwd=ws, env=env)
+    assert refused.returncode == 77
+    assert approve(inst, refused.stderr.decode()) == 0
+    widened = inst.agent("terraform destroy -auto-approve -target=terraform_data.a", cwd=ws,
+                         env={**env, "TF_CLI_ARGS_destroy": "-target=terraform_data.b"})
+    assert widened.returncode == 77, widened.stdout
+    state = (ws / "terraform.tfstate").read_text()
+    assert '"a"' in state and '"b"' in state
+    ran = inst.agent("terraform destroy -auto-approve -target=terraform_data.a", cwd=ws, env=env)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    state = (ws / "terraform.tfstate").read_text()
+    assert '"b"' in state and '"name": "a"' not in state
+
+
+@pytest.mark.parametrize("variable", ["TF_CLI_ARGS", "TF_WORKSPACE", "KUBECONFIG", "AWS_PROFILE", "PGHOST"])
+def test_any_binding_variable_voids_an_approval(inst: Installed, tmp_path: Path, variable: str) -> None:
+    """Through the shims alone (an agent terminal without hooks): approve, change one variable, refused."""
+    project = inst.home / "project"
+    data = precious(project)
+    refused = inst.agent("rm -rf precious", cwd=project)
+    assert approve(inst, refused.stderr.decode()) == 0
+    again = inst.agent("rm -rf precious", cwd=project, env={variable: "elsewhere"})
+    assert again.returncode == 77 and data.exists()
+    assert inst.agent("rm -rf precious", cwd=project).returncode == 0 and not data.exists()
+
+
+# --- the rate limit lives with the passphrase -----------------------------------------------------------
+
+def test_deleting_files_does_not_reset_the_lockout(inst: Installed) -> None:
+    project = inst.home / "project"
+    precious(project)
+    reason = inst.agent("rm -rf precious", cwd=project).stderr.decode()
+    for _ in range(5):
+        assert approve(inst, reason, "guess") == 1
+    for leftover in (inst.state / "passphrase-failures.json", inst.config / "passphrase.lock"):
+        leftover.unlink(missing_ok=True)
+    run = PtyRun([agentguard_bin(), "approve", re.search(r"approve ([0-9a-f]{8})", reason).group(1)],  # type: ignore[union-attr]
+                 dict(inst.env), inst.home)
+    assert run.finish(answers={"Approval passphrase (": SECRET}) == 1 and "locked" in run.text
+
+
+def test_a_damaged_counter_locks_and_a_missing_record_approves_nothing(inst: Installed) -> None:
+    project = inst.home / "project"
+    precious(project)
+    record = inst.config / "passphrase.json"
+    stored = json.loads(record.read_text())
+    record.write_text(json.dumps({**stored, "failures": "none"}))
+    reason = inst.agent("rm -rf precious", cwd=project).stderr.decode()
+    assert approve(inst, reason) == 1
+    record.unlink()
+    refused = inst.agent("rm -rf precious", cwd=project)
+    assert refused.returncode == 77 and b"no approval passphrase is set" in refused.stderr
+
+
+def test_the_counter_is_inside_the_passphrase_record(inst: Installed) -> None:
+    project = inst.home / "project"
+    precious(project)
+    reason = inst.agent("rm -rf precious", cwd=project).stderr.decode()
+    assert approve(inst, reason, "guess") == 1
+    assert len(json.loads((inst.config / "passphrase.json").read_text())["failures"]) == 1
+    assert approve(inst, reason) == 0
+    assert json.loads((inst.config / "passphrase.json").read_text())["failures"] == []
+
+
+# --- the hook's backup decision follows what really reaches a shim ---------------------------------------
+
+@pytest.mark.parametrize("command", ["sudo rm -rf src", "doas rm -rf src", "/bin/rm -rf src", "env -i rm -rf src",
+                                     "env -u PATH rm -rf src", "command -p rm -rf src", "PATH=/usr/bin rm -rf src",
+                                     "export PATH=/bin; rm -rf src", "su -c 'rm -rf src'", "busybox rm -rf src",
+                                     "ssh host rm -rf src"])
+def test_a_backup_call_past_the_shims_is_held(inst: Installed, command: str) -> None:
+    (inst.config / "policy.toml").write_text('[rules]\ndecision = { "files.recursive" = "backup" }\n')
+    project = inst.home / "project"
+    decision, reason = cursor(inst, command, project)
+    assert decision == "deny", (command, reason)
+
+
+@pytest.mark.parametrize("command", ["rm -rf src", "nohup rm -rf src", "bash -c 'rm -rf src'", "exec rm -rf src",
+                                     "timeout 5 rm -rf src", "cd . && rm -rf src"])
+def test_a_backup_call_that_reaches_its_shim_passes(inst: Installed, command: str) -> None:
+    (inst.config / "policy.toml").write_text('[rules]\ndecision = { "files.recursive" = "backup" }\n')
+    project = inst.home / "project"
+    assert cursor(inst, command, project)[0] == "allow", command
+
+
+def test_sudo_no_longer_skips_the_backup(inst: Installed) -> None:
+    """The original finding: the hook let `sudo rm -rf src` through as a backup call, and sudo's
+    secure_path took it to /usr/bin/rm with no backup."""
+    (inst.config / "policy.toml").write_text('[rules]\ndecision = { "files.recursive" = "backup" }\n')
+    project = inst.home / "project"
+    decision, reason = cursor(inst, "sudo rm -rf src", project)
+    assert decision == "deny" and "outside the shims (sudo)" in reason
+    assert (project / "src" / "app.py").exists()
+
+
+def test_the_ask_answer_shape_in_other_modes(inst: Installed) -> None:
+    project = inst.home / "project"
+    for mode in ("bypassPermissions", "dontAsk", "auto"):
+        answer = claude(inst, "rm -rf src", project, mode=mode)
+        assert answer["permissionDecision"] == "deny" and "updatedInput" not in answer, mode
+    assert not list((inst.state / "grants").glob("*")), "no grant is written for a prompt nobody sees"

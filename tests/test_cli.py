@@ -30,13 +30,13 @@ def test_check_json_schema(project: Path) -> None:
     result = ag("check", "--json", "--", "psql -c 'DELETE FROM bookings'")
     assert result.returncode == 1
     data = json.loads(result.stdout)
-    assert set(data) == {"decision", "findings"} and data["decision"] == "confirm"
+    assert set(data) == {"decision", "findings", "action"} and data["decision"] == "confirm"
     assert data["findings"] == [{
         "rule": "sql.delete-all", "severity": "high",
         "why": data["findings"][0]["why"], "instead": data["findings"][0]["instead"],
         "command": "psql -c 'DELETE FROM bookings'",
     }]
-    assert json.loads(ag("check", "--json", "--", "echo hi").stdout) == {"decision": "allow", "findings": []}
+    assert json.loads(ag("check", "--json", "--", "echo hi").stdout) == {"decision": "allow", "findings": [], "action": "run"}
 
 
 def test_check_joins_unquoted_words_and_reads_cwd(project: Path, tmp_path: Path) -> None:
@@ -123,3 +123,18 @@ def test_a_broken_rule_pack_is_reported_not_allowed(project: Path, tmp_path: Pat
     for f in cache.glob("rules-*.marshal"):
         f.write_bytes(b"garbage")
     assert ag("check", "--", "rm -rf ~").returncode == 1
+
+
+def test_check_says_what_the_decision_core_would_do(project: Path) -> None:
+    def action(command: str, *extra: str) -> str:
+        return str(json.loads(ag("check", "--json", *extra, "--", command).stdout)["action"])
+
+    assert action("ls -la") == "run"
+    assert action("rm -rf src") == "refuse", "no passphrase yet: nothing could approve it"
+    from agentguard.approvals import set_passphrase
+    from agentguard.paths import locations
+
+    set_passphrase(locations().config, "correct horse battery staple")
+    assert action("rm -rf src") == "hold"
+    assert action("rm -rf ~") == "refuse"
+    assert action("rm -rf src", "--actor", "ci") == "refuse"

@@ -42,8 +42,24 @@ def load_policy(book: dict[str, object], cwd: str) -> dict[str, object]:
     return compiled_project(locations_of(compiled), compiled["book"], compiled["policy"], cwd)  # type: ignore[arg-type]
 
 
-def verdict_json(verdict: Verdict) -> dict[str, object]:
-    return {"decision": str(verdict.decision), "findings": [f.as_json() for f in verdict.findings]}
+def verdict_json(verdict: Verdict, action: str = "") -> dict[str, object]:
+    out: dict[str, object] = {"decision": str(verdict.decision), "findings": [f.as_json() for f in verdict.findings]}
+    if action:
+        out["action"] = action
+    return out
+
+
+def action_for(text: str, verdict: Verdict, who: Actor, cwd: str, policy: dict[str, object]) -> str:
+    """What the decision core would do with this call (run, backup, prompt, hold, refuse), without doing
+    any of it: no grant is used and no request written."""
+    from agentguard import gate
+    from agentguard.paths import locations
+
+    locs = locations()
+    subject = gate.Subject(via="check", tool="sh", argv=("-c", text), cwd=cwd, shown=text, findings=verdict.findings,
+                           actor=who, keys=("",))
+    compiled = {"policy": policy, "state_dir": locs.state, "config_dir": locs.config}
+    return gate.settle(subject, compiled, backup_possible=True, dry_run=True).kind
 
 
 def render_text(text: str, verdict: Verdict) -> str:
@@ -85,7 +101,7 @@ def run(text: str | None, *, as_json: bool, cwd: str | None, actor: str, batch: 
         if as_json:
             import json
 
-            print(json.dumps(verdict_json(verdict)))
+            print(json.dumps(verdict_json(verdict, action_for(text, verdict, who, workdir, policy))))
         else:
             print(render_text(text, verdict))
         return 0 if verdict.allowed else 1

@@ -113,7 +113,18 @@ def run_checks(system: bool) -> list[dict[str, object]]:
     for label, problem, fix in check_integrations(locs):
         check(label, not problem, problem, fix)
     check("approval passphrase set", has_passphrase(locs.config),
-          "no passphrase: agents' risky calls are blocked instead of held for approval", "agentguard passphrase")
+          "no passphrase: risky calls are refused instead of held for approval, and until one is set "
+          "nothing tells a human from an agent that makes itself a terminal", "agentguard passphrase")
+    if has_passphrase(locs.config):
+        from agentguard.approvals import ApprovalError, locked_until
+
+        try:
+            until = locked_until(locs.config)
+            check("approvals not locked", not until, "approvals are locked after repeated wrong passphrases",
+                  "wait 15 minutes; every attempt is in `agentguard log --decision passphrase-failure`")
+        except ApprovalError as e:
+            check("passphrase record readable", False, str(e),
+                  f"remove {locs.config}/passphrase.json yourself, then `agentguard passphrase`")
     return checks
 
 

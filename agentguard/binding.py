@@ -42,6 +42,43 @@ def stdin_digest(state: str, data: bytes | None) -> str:
     return ""
 
 
+MAX_BOUND_FILES = 200
+
+
+def read_bound_files(inv: object, book: dict[str, object]) -> None:
+    """Read (into the open journal) the files a call of this tool depends on in its working directory,
+    beyond its arguments: the pack's ``binding_files`` (terraform's *.tf, state, workspace). Called
+    while computing a key, in the shim and in the hook alike, so both bind the same content."""
+    import fnmatch
+    import os
+
+    from agentguard.classify.sources import read_text
+    from agentguard.rules import family_of
+
+    tool, cwd = getattr(inv, "tool", ""), getattr(inv, "cwd", "")
+    family = family_of(book, tool)
+    if family is None or not cwd:
+        return
+    patterns = book["families"][family].get("binding_files") or ()  # type: ignore[index]
+    if not patterns:
+        return
+    base = cwd
+    if family == "terraform":
+        from agentguard.classify.terraform import chdir_of
+
+        base = os.path.join(cwd, chdir_of(inv))  # type: ignore[arg-type]
+    names: list[str] = []
+    for pattern in patterns:
+        folder, _, glob = pattern.rpartition("/")
+        try:
+            entries = sorted(os.listdir(os.path.join(base, folder)))
+        except OSError:
+            continue
+        names += [os.path.join(folder, e) for e in entries if fnmatch.fnmatchcase(e, glob)]
+    for name in sorted(set(names))[:MAX_BOUND_FILES]:
+        read_text(os.path.join(base, name))
+
+
 def binding_key(tool: str, argv: Iterable[str], cwd: str, target: str, env: Iterable[tuple[str, str]] = (),
                 reads: Mapping[str, str] | None = None, stdin: str = "") -> str:
     import hashlib

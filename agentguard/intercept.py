@@ -95,14 +95,15 @@ def run(args: list[str]) -> int:
                                      stdin_state=captured.state if captured else "none", policy=policy)
         if not findings:
             return run_real(tool, real, argv, compiled, captured)
+        from agentguard.binding import binding_key, bound_env, read_bound_files, stdin_digest
         from agentguard.model import Invocation, target_env
         from agentguard.targets import describe, target
 
         patterns = compiled["book"].get("env", ())  # type: ignore[attr-defined]
         env = target_env(os.environ, patterns)
-        tgt = describe(target(Invocation(tool=tool, argv=argv, cwd=cwd, env=env)))
-    from agentguard.binding import binding_key, bound_env, stdin_digest
-
+        inv = Invocation(tool=tool, argv=argv, cwd=cwd, env=env)
+        tgt = describe(target(inv))
+        read_bound_files(inv, compiled["book"])  # type: ignore[arg-type]
     key = binding_key(tool, argv, cwd, tgt, bound_env(env, patterns), reads,
                       stdin_digest(captured.state, captured.data) if captured else "")
     compiled = dict(compiled, policy=policy)

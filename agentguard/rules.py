@@ -35,7 +35,7 @@ from agentguard.model import SEVERITIES
 FORMAT = 4  # bump when the compiled layout changes
 
 PACK_KEYS = {"family", "title", "tools", "shims", "value_options", "help_flags", "short_clusters",
-             "readonly", "known_words", "words", "summary", "config_files", "env"}
+             "readonly", "known_words", "words", "summary", "config_files", "env", "binding_files"}
 RULE_KEYS = {"id", "severity", "why", "instead", "match", "examples", "decision"}
 MATCH_KEYS = {"tool", "words", "flags", "all_flags", "not_flags", "flag_values", "args", "argv", "env",
               "not_words", "rest", "any_word"}
@@ -193,6 +193,7 @@ def validate_pack(source: str, data: dict[str, object]) -> dict[str, object]:
         "words": _str_list(source, "pack.words", meta.get("words", [])),
         "config_files": _config_files(source, meta.get("config_files", {}), tools),
         "env": _env_patterns(source, meta.get("env", [])),
+        "binding_files": _str_list(source, "pack.binding_files", meta.get("binding_files", [])),
         "source": source,
     }
     raw_rules = data.get("rule", [])

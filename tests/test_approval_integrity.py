@@ -492,3 +492,18 @@ def test_the_ask_answer_shape_in_other_modes(inst: Installed) -> None:
         answer = claude(inst, "rm -rf src", project, mode=mode)
         assert answer["permissionDecision"] == "deny" and "updatedInput" not in answer, mode
     assert not list((inst.state / "grants").glob("*")), "no grant is written for a prompt nobody sees"
+
+
+def test_an_approved_terraform_call_is_bound_to_its_configuration_and_state(inst: Installed) -> None:
+    if TERRAFORM is None:
+        pytest.fail("terraform is on the standard image")
+    project = inst.home / "project"
+    ws, env, _ = terraform_workspace(project / "infra3", ["a", "b"])
+    refused = inst.agent("terraform destroy -auto-approve -target=terraform_data.a", cwd=ws, env=env)
+    assert approve(inst, refused.stderr.decode()) == 0
+    main = (ws / "main.tf").read_text()
+    (ws / "main.tf").write_text(main.replace('resource "terraform_data" "a"', 'resource "terraform_data" "a2"'))
+    edited = inst.agent("terraform destroy -auto-approve -target=terraform_data.a", cwd=ws, env=env)
+    assert edited.returncode == 77, "the configuration it was approved with changed"
+    (ws / "main.tf").write_text(main)
+    assert inst.agent("terraform destroy -auto-approve -target=terraform_data.a", cwd=ws, env=env).returncode == 0

@@ -328,7 +328,7 @@ def _keys(call: Call, cwd: str, reads: dict[str, str], trace: list[object], comp
     the rest are those of the guarded programs inside it, computed exactly as each shim will compute
     its own (the program judged alone, with what it reads), so that one approval lets the command
     through both layers once, and nothing else."""
-    from agentguard.binding import binding_key, bound_env, stdin_digest
+    from agentguard.binding import binding_key, bound_env, read_bound_files, stdin_digest
     from agentguard.classify.sources import journal
     from agentguard.gate import reaches_shim
     from agentguard.judge import findings_for_argv
@@ -354,7 +354,9 @@ def _keys(call: Call, cwd: str, reads: dict[str, str], trace: list[object], comp
         with journal() as seen:
             findings_for_argv(inv.tool, inv.argv, book, cwd=real_cwd, env=env, stdin=inv.stdin,  # type: ignore[attr-defined]
                               stdin_state=inv.stdin_state, policy=policy)  # type: ignore[attr-defined]
-            tgt = describe(target(inv.replace(cwd=real_cwd, env=target_env(env, patterns))))  # type: ignore[attr-defined]
+            judged = inv.replace(cwd=real_cwd, env=target_env(env, patterns))  # type: ignore[attr-defined]
+            tgt = describe(target(judged))  # type: ignore[arg-type]
+            read_bound_files(judged, book)  # type: ignore[arg-type]
         data = inv.stdin.encode("utf-8", "surrogateescape") if inv.stdin is not None else None  # type: ignore[attr-defined]
         keys.append(binding_key(inv.tool, inv.argv, real_cwd, tgt, bound_env(env, patterns), seen,  # type: ignore[attr-defined]
                                 stdin_digest(inv.stdin_state, data)))  # type: ignore[attr-defined]

@@ -153,6 +153,22 @@ def test_cd_keeps_every_possible_directory() -> None:
     assert sub[-1].cwds == (CWD,), "a cd inside a subshell does not leak out"
 
 
+def test_cd_dot_dot_is_by_name_unless_physical(isolated_env: dict[str, str]) -> None:
+    """Like bash: `cd link/..` goes back where it started; `cd -P link/..` to the parent of the link's target."""
+    from pathlib import Path
+
+    home = Path(isolated_env["HOME"])
+    (home / "far" / "inner").mkdir(parents=True)
+    (home / "link").symlink_to(home / "far" / "inner")
+    start = str(home)
+    assert parse("cd link/.. && pwd", {}, start)[-1].cwds == (start,)
+    assert set(parse("cd -P link/.. && pwd", {}, start)[-1].cwds) == {start, str(home / "far")}
+    assert set(parse("cd -P -L link/.. && pwd", {}, start)[-1].cwds) == {start}
+    for command in ("cd link/..", "cd -P link/.."):
+        out = subprocess.run(["bash", "--norc", "-c", f"{command} && pwd -P"], cwd=start, capture_output=True, text=True)
+        assert out.stdout.strip() in set(parse(f"{command} && pwd", {}, start)[-1].cwds)
+
+
 def test_exports_reach_later_commands() -> None:
     cmds = parse("export TF_CLI_ARGS=-auto-approve; terraform apply", {}, CWD)
     assert cmds[-1].exported == {"TF_CLI_ARGS": "-auto-approve"}

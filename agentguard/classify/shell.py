@@ -522,10 +522,20 @@ class _Walker:
             dest = None
         else:
             dest = args[0].value
+        # cd -P resolves symlinks before `..`; plain cd (-L, the last of the two wins) drops `..` by
+        # name, as normpath does.
+        mode = "L"
+        for w in cmd.words[1:]:
+            if not w.value.startswith("-") or w.value in ("-", "--"):
+                break
+            mode = next((ch for ch in reversed(w.value) if ch in "LP"), mode)
+        physical = mode == "P"
         new = []
         for base in self.cwds:
             if dest is None or base == UNKNOWN_CWD:
                 new.append(UNKNOWN_CWD)
+            elif physical:
+                new.append(os.path.realpath(os.path.join(base, dest)))
             else:
                 new.append(os.path.normpath(os.path.join(base, dest)))
         # A cd that fails leaves the old directory in place, so both stay possible.

@@ -35,7 +35,7 @@ CLASSIFIERS: dict[str, str | None] = {
 class Context:
     """What every classifier may consult: the rule book, the caller's environment, the actor."""
 
-    __slots__ = ("book", "env", "actor", "trace", "policy")
+    __slots__ = ("book", "env", "actor", "trace", "policy", "memo")
 
     def __init__(self, book: dict[str, object], env: Mapping[str, str] | None = None,
                  actor: Actor = AGENT, trace: list[Invocation] | None = None,
@@ -45,6 +45,7 @@ class Context:
         self.actor = actor
         self.trace = trace  # when a list, every command examined is appended (for `explain`)
         self.policy = policy  # the effective layered policy: custom rules, disabled rules, production
+        self.memo: dict[str, object] = {}  # what classifiers learn while judging one command line
 
     def rule(self, rule_id: str) -> dict[str, object]:
         from agentguard.rules import rule

@@ -1,7 +1,7 @@
 """Self-protection judges real paths: agentguard's directories wherever they are (a custom
 AGENTGUARD_HOME or the default XDG layout), reached by any spelling (relative, `..`, `cd`, symlinked
-parents or files, hard links, globs, `--opt=PATH`), written by any program or redirect. Reading and
-copying from them stays allowed."""
+parents or files, hard links, globs, `--opt=PATH`), written by any program or redirect, or by inline
+interpreter code. Reading and copying from them stays allowed."""
 
 from __future__ import annotations
 
@@ -130,7 +130,44 @@ SAME_LINE_LINKS = [
 ]
 GLOBS = ["rm {X}/*", "sed -i d {C}/*.toml", "chmod 777 {X}/*", "cp x {X}/r?", "truncate -s0 {S}/audit.*"]
 MOVERS = ["mv {C} ~/moved", "rm -rf {S}", "rm -rf {Cparent}/{Cname}", "chmod -R 777 {Cparent}", "mv {Cparent} ~/moved"]
-CUSTOM_ONLY = ["echo x > ag-home/config/policy.toml", "cd ag-home && cp /bin/true shims/rm"]
+CODE = [
+    "python3 -c \"open('{C}/policy.toml','w').write('')\"",
+    "python3 -c \"import os; os.remove('{S}/audit.jsonl')\"",
+    "python3 -c \"import pathlib; pathlib.Path('{C}/policy.toml').write_text('')\"",
+    "python3 -c \"import os; p = os.path.join(os.environ['HOME'], {partsC}, 'policy.toml'); open(p, 'w').write('')\"",
+    "python3 -c \"from pathlib import Path; (Path.home() / '{relC}' / 'policy.toml').write_text('')\"",
+    "python3 -c \"import os; open(os.path.expanduser('~/{relC}/policy.toml'), 'a').write('x')\"",
+    "python3 -c \"import shutil; shutil.copy('/etc/hosts', '{C}/policy.toml')\"",
+    "python3 -c \"import os; os.chmod('{X}/rm', 0)\"",
+    "python3 -c \"import os; os.rename('{S}/audit.jsonl', '/dev/null')\"",
+    "python3 - <<'EOF'\nopen('{C}/policy.toml', 'a').write('x')\nEOF",
+    "python3 -c \"open('c/policy.toml', 'w')\"", "python3 -c \"open('notes.log', 'w')\"", "python3 -c \"open('p', 'w')\"",
+    "cd {C} && python3 -c \"open('policy.toml', 'w')\"",
+    "python3 -c \"import sys; open(sys.argv[1], 'w')\" {C}/policy.toml",
+    "python3 -c \"m = 'w'; open('{C}/policy.toml', m)\"",
+    "python3 -c \"import sys; open(sys.argv[1], 'w')\" p", "python3 -c \"from pathlib import Path; Path('e/x').replace('p')\"",
+    "python3 -c \"m = 'w'; open('p', mode=m)\"",
+    "perl -e 'open(F, \">{C}/policy.toml\")'",
+    "perl -e 'my $p = \"$ENV{{HOME}}/{relC}/policy.toml\"; open(my $f, \">\", $p) or die'",
+    "perl -e 'unlink \"{S}/audit.jsonl\"'",
+    "node -e \"require('fs').writeFileSync('{C}/policy.toml', '')\"",
+    "node -e \"const fs = require('fs'); fs.appendFileSync(process.env.HOME + '/{relC}/policy.toml', 'x')\"",
+    "node -e \"require('fs').rmSync('{X}', {{recursive: true}})\"",
+    "node -e \"require('fs').openSync('{S}/audit.jsonl', 'w')\"",
+    "ruby -e \"File.write('{C}/policy.toml', '')\"",
+    "ruby -e \"File.open(ENV['HOME'] + '/{relC}/policy.toml', 'w') {{ |f| f.puts 1 }}\"",
+    "ruby -e \"require 'fileutils'; FileUtils.rm_rf('{X}')\"",
+    "php -r \"file_put_contents('{C}/policy.toml', '');\"", "php -r \"unlink('{S}/audit.jsonl');\"",
+    "php -r '$f = fopen(\"{C}/policy.toml\", \"w\");'",
+]
+CUSTOM_ONLY = [
+    "python3 -c \"import os; open(os.environ['AGENTGUARD_HOME'] + '/config/policy.toml', 'w')\"",
+    "echo x > ag-home/config/policy.toml", "cd ag-home && cp /bin/true shims/rm",
+    "ruby -e 'File.open(\"#{{ENV[\"AGENTGUARD_HOME\"]}}/config/policy.toml\", \"w\")'",
+    "php -r 'file_put_contents(getenv(\"AGENTGUARD_HOME\") . \"/config/policy.toml\", \"\");'",
+    "node -e 'require(\"fs\").writeFileSync(`${{process.env.AGENTGUARD_HOME}}/config/policy.toml`, \"\")'",
+    "perl -e 'open(F, \">\", \"$ENV{{AGENTGUARD_HOME}}/state/audit.jsonl\")'",
+]
 ALLOWED = [
     "cat {C}/policy.toml", "cat c/policy.toml", "cat p", "cp {C}/policy.toml ~/bak.toml", "cp c/policy.toml ~/bak.toml",
     "cp p ~/bak.toml", "cp -r {C} ~/bak", "tar czf ~/bak.tgz -C ~ {relC}", "rsync -a {C}/ ~/bak/", "grep -r x {C}",
@@ -192,6 +229,11 @@ def test_globs_and_movers(setup: Setup, template: str) -> None:
     _blocked(setup, template)
 
 
+@pytest.mark.parametrize("template", CODE)
+def test_interpreter_code(setup: Setup, template: str) -> None:
+    _blocked(setup, template)
+
+
 @pytest.mark.parametrize("template", CUSTOM_ONLY)
 def test_custom_home_by_its_own_names(isolated_env: dict[str, str], template: str) -> None:
     _blocked(Setup(Path(isolated_env["HOME"]), "custom"), template)
@@ -207,7 +249,8 @@ def test_pinned_paths_protect_without_the_environment(isolated_env: dict[str, st
     """The hook's environment may not name AGENTGUARD_HOME: the installation's pinned paths still count."""
     s = Setup(Path(isolated_env["HOME"]), "custom")
     env = {k: v for k, v in s.env.items() if k != "AGENTGUARD_HOME"}
-    for template in ("echo x > c/policy.toml", "sed -i d {X}/rm", "cd {S} && : > audit.jsonl", "truncate -s0 notes.log"):
+    for template in ("echo x > c/policy.toml", "sed -i d {X}/rm", "cd {S} && : > audit.jsonl", "truncate -s0 notes.log",
+                     "python3 -c \"open('{C}/policy.toml', 'w')\""):
         _blocked(s, template, env=env)
 
 
@@ -217,7 +260,7 @@ def test_the_default_layout_is_protected_under_a_custom_home(isolated_env: dict[
     Path(default.config).mkdir(parents=True)
     (s.home / "d").symlink_to(default.config)
     for command in (f"echo x > {default.config}/policy.toml", "echo x > d/policy.toml",
-                    "echo x > .config/agentguard/policy.toml"):
+                    "python3 -c \"open('.config/agentguard/policy.toml', 'w')\""):
         _blocked(s, command)
 
 
@@ -251,7 +294,7 @@ def test_the_hook_refuses_writes_through_symlinks(setup: Setup) -> None:
     env_without = {k: v for k, v in setup.env.items() if k != "AGENTGUARD_HOME"}
     for env in (setup.env, env_without):
         for command in ("echo x > c/policy.toml", "cd c && sed -i d policy.toml", ": > notes.log",
-                        setup.fill("tee -a {C}/policy.toml < /dev/null")):
+                        setup.fill("python3 -c \"open('{C}/policy.toml', 'w')\"")):
             decision, why = _hook(setup, _bash(setup, command), env)
             assert decision == "deny" and "self.tamper" in why, (command, why)
         for path, cwd in (("c/policy.toml", setup.home), (str(setup.home / "p"), setup.home),

@@ -21,7 +21,9 @@ program there that is not a reader counts.
 Reading any of them is fine. For shell commands, programs that only read (cat, grep, ls, sed without
 -i, …) pass; copies count only where they write (their destination; a hard link's source too);
 removing or moving a directory that contains a protected one counts; archives count where they
-extract to; anything else naming a protected path counts.
+extract to; anything else naming a protected path counts. Inline interpreter code (python -c,
+perl -e, node -e, ruby -e, php -r, code on stdin) counts when it names a protected path and calls
+something that can write, rename, remove, truncate or change modes.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ MARKERS = ("agentguard",) + tuple(PROFILE_NAMES) + ("settings.json", "settings.l
 MAX_LINKS = 40  # symlinks followed while resolving one path (the kernel's limit)
 MAX_SCAN = 5000  # directory entries looked at when hunting for a hard link's other name
 DEVICES = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/zero", "/dev/fd/1", "/dev/fd/2"})
+ENV_NAMES = ("AGENTGUARD_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "HOME")
 
 
 class Protected:
@@ -700,7 +703,7 @@ def _interpreter_writes(inv: Invocation, args: list[str]) -> tuple[list[Target],
             if a.startswith("-") and not a.startswith("--") and a[-1:] in "eE" and len(a) > 1:
                 skip.add(k + 1)
         return [(a, True, False) for k, a in enumerate(args) if k not in skip and not a.startswith("-")], False
-    return [], False  # inline code: what it writes is not read here
+    return [], False  # inline code: judged by code_findings, which also sees the arguments
 
 
 def _copy_writes(inv: Invocation, tool: str, args: list[str], ctx: Context) -> list[Target]:
@@ -911,3 +914,238 @@ def edit_findings(tool: str, path: str, cwd: str, new_text: str, ctx: Context) -
     if not why and absolute.endswith(".vscode/settings.json") and "terminal.integrated" in new_text:
         why = f"{absolute}: workspace settings that change the terminal's environment can take the shims off PATH"
     return [ctx.finding(RULE, inv, f"{tool}: {why}")] if why else []
+
+
+# ---------------------------------------------------------------- inline interpreter code
+
+_WRITE_CALLS = {
+    "python": r"""\.(?:write_text|write_bytes|touch|unlink|rmdir|chmod|lchmod|symlink_to|hardlink_to|link_to|mkdir
+            |rename)\s*\(
+        |\bos\s*\.\s*(?:remove|unlink|rename|renames|replace|chmod|lchmod|fchmod|chown|lchown|fchown|truncate|ftruncate
+            |link|symlink|rmdir|removedirs|utime|mkfifo|mknod|write|makedirs|mkdir)\s*\(
+        |\bshutil\s*\.\s*\w+\s*\(|\bfileinput\b|\bsend2trash\b|\bO_(?:WRONLY|RDWR|CREAT|TRUNC|APPEND)\b
+        |(?<![\w.])(?:remove|unlink|rename|chmod|chown|truncate|symlink|rmtree|copyfile|copy2?|copytree|move|rmdir
+            |removedirs|makedirs)\s*\(""",
+    "perl": r"""(?<![\w$@%&>-])(?:unlink|rename|chmod|chown|truncate|link|symlink|rmdir|utime|rmtree|remove_tree
+            |make_path|mkpath|mkdir|sysopen|copy|move|syswrite)\b|\$\^I\b|\bFile::Copy\b""",
+    "ruby": r"""\b(?:File|IO)\s*\.\s*(?:write|binwrite|delete|unlink|rename|chmod|lchmod|chown|lchown|truncate|symlink
+            |link|utime|mkfifo|sysopen)\b|\bDir\s*\.\s*(?:rmdir|delete|unlink|mkdir)\b|\bFileUtils\b
+        |\bPathname\b.*\.(?:write|binwrite|delete|unlink|rename|chmod|truncate|make_symlink|make_link|rmtree|rmdir
+            |mkpath|mkdir)\b""",
+    "node": r"""\b(?:writeFileSync|writeFile|appendFileSync|appendFile|createWriteStream|rmSync|unlinkSync|unlink
+            |renameSync|rename|copyFileSync|copyFile|cpSync|truncateSync|truncate|ftruncateSync|ftruncate|chmodSync
+            |chmod|lchmodSync|lchmod|chownSync|chown|lchownSync|lchown|symlinkSync|symlink|linkSync|rmdirSync|rmdir
+            |utimesSync|utimes|lutimesSync|lutimes|mkdirSync|mkdir|outputFileSync|outputFile|outputJsonSync
+            |outputJson|writeJsonSync|writeJson|moveSync|removeSync|emptyDirSync|emptyDir|ensureFileSync|ensureFile
+            |writeTextFileSync|writeTextFile)\s*\(
+        |\.(?:rm|cp|link|move|remove|copy)\s*\(|\bBun\s*\.\s*write\b
+        |\bDeno\s*\.\s*(?:write\w*|remove\w*|rename\w*|chmod\w*|chown\w*|truncate\w*|create\w*|symlink\w*|link\w*
+            |copyFile\w*|mkdir\w*|utime\w*)\b""",
+    "php": r"""\b(?:file_put_contents|unlink|rename|chmod|chown|chgrp|lchown|lchgrp|copy|rmdir|mkdir|touch|symlink|link
+            |ftruncate|move_uploaded_file)\s*\(""",
+}
+_OPEN_CALL = (r"(?<![\w$])((?:[\w$]+\s*\.\s*|[\w$]+::)*(?:open|openSync|fopen|fdopen|sysopen|SplFileObject|gzopen|new))"
+              r"\s*(\(|\s)")
+_COMPILED: dict[str, object] = {}
+
+
+def _pattern(name: str, text: str):  # type: ignore[no-untyped-def]
+    compiled = _COMPILED.get(name)
+    if compiled is None:
+        import re
+
+        compiled = _COMPILED[name] = re.compile(text, re.X | re.S)
+    return compiled
+
+
+def can_write(code: str, lang: str) -> bool:
+    """Whether inline ``code`` calls something that can write, rename, remove, truncate or chmod a file."""
+    if _pattern(lang, _WRITE_CALLS[lang]).search(code):  # type: ignore[attr-defined]
+        return True
+    from agentguard.classify.shells import literal_spans
+
+    for m in _pattern("open", _OPEN_CALL).finditer(code):  # type: ignore[attr-defined]
+        name = m.group(1).replace(" ", "")
+        if "popen" in name.lower() or (name.endswith("new") and "File" not in name):
+            continue
+        start = m.end(2)
+        args = _call_args(code, start, m.group(2) == "(")
+        if not args:
+            continue
+        if lang == "node" and any(k in "".join(args) for k in ("write:", "append:", "create:", "truncate:")):
+            return True
+        method = ("." in name or code[max(0, m.start() - 1):m.start()] == ".") and \
+            not name.startswith(("io.", "codecs.", "os.", "gzip.", "bz2.", "lzma."))
+        if name.endswith("os.open"):
+            continue  # flags: O_WRONLY and friends are in the patterns above
+        modes = args if method else args[1:]
+        for k, arg in enumerate(modes):
+            text = arg.strip()
+            keyword = _keyword(text)
+            if keyword:
+                if keyword not in ("mode", "flag", "flags"):
+                    continue  # encoding=…, newline=…
+                text = text.split("=", 1)[1]
+            spans = literal_spans(text, lang)
+            if not spans:
+                if lang in ("python", "perl") and not method and (k == 0 or keyword):
+                    return True  # a mode computed at run time: assume the worst
+                continue
+            for _, _, value in spans:
+                if _is_write_mode(value, lang):
+                    return True
+    if lang == "python":
+        for m in _pattern("replace", r"\.replace\s*\(").finditer(code):  # type: ignore[attr-defined]
+            if len(_call_args(code, m.end(), True)) == 1:
+                return True  # Path.replace(target); str.replace takes two
+    return False
+
+
+def _keyword(text: str) -> str:
+    """``mode`` for ``mode='w'``; '' when the argument is not a keyword argument."""
+    head, eq, rest = text.partition("=")
+    head = head.strip()
+    return head if eq and head.isidentifier() and not rest.startswith(("=", ">")) else ""
+
+
+def _is_write_mode(value: str, lang: str) -> bool:
+    v = value.strip()
+    if lang == "perl":
+        return v.startswith((">", "+<", "+>"))
+    if not v or len(v) > 6 or any(ch not in "rwaxbtUcse+" for ch in v):
+        return False
+    return any(ch in v for ch in ("w", "a", "x", "+")) or (lang == "php" and "c" in v)
+
+
+def _call_args(code: str, start: int, paren: bool) -> list[str]:
+    """The top-level arguments of a call whose argument list starts at ``start``."""
+    out: list[str] = []
+    depth = 0
+    current: list[str] = []
+    i = start
+    n = min(len(code), start + 4000)
+    while i < n:
+        ch = code[i]
+        if ch in "'\"`":
+            j = i + 1
+            while j < n and code[j] != ch:
+                j += 2 if code[j] == "\\" else 1
+            current.append(code[i:j + 1])
+            i = j + 1
+            continue
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            if depth == 0:
+                break
+            depth -= 1
+        elif ch == "," and depth == 0:
+            out.append("".join(current))
+            current = []
+            i += 1
+            continue
+        elif not paren and depth == 0 and ch in ";\n":
+            break
+        current.append(ch)
+        i += 1
+    out.append("".join(current))
+    return [a for a in out if a.strip()]
+
+
+_ACCESSOR = (r"(?:environ(?:\s*\.\s*get)?\s*[\[(]|getenv\s*\(|ENV(?:\s*\.\s*fetch)?\s*[\[(]|env\s*\[|"
+             r"env\s*\.\s*get\s*\(|_SERVER\s*\[|_ENV\s*\[)\s*$")
+_BARE_ENV = r"process\s*\.\s*env\s*\.\s*(\w+)|\$ENV\s*\{\s*(\w+)\s*\}"
+_HOME_CALLS = r"Path\s*\.\s*home\s*\(\s*\)|homedir\s*\(\s*\)|Dir\s*\.\s*home\b|expanduser\s*\(\s*['\"]~['\"]\s*\)"
+_IN_STRING_ENV = (r"\$ENV\s*\{\s*['\"]?(\w+)['\"]?\s*\}|\$\{(?:process\.env\.)?(\w+)\}|\$(\w+)|"
+                  r"\#\{ENV\[['\"](\w+)['\"]\]\}|\{\$_SERVER\[['\"](\w+)['\"]\]\}")
+
+
+def _pieces(code: str, lang: str, env: dict[str, str]) -> list[str]:
+    """The code's string literals in order, with environment lookups of HOME, AGENTGUARD_HOME and
+    XDG_* (``os.environ['HOME']``, ``process.env.HOME``, ``"$ENV{HOME}/x"``) replaced by their values."""
+    from agentguard.classify.shells import literal_spans
+
+    accessor = _pattern("accessor", _ACCESSOR)
+    bare = _pattern("bare", _BARE_ENV)
+    homes = _pattern("homes", _HOME_CALLS)
+    inside = _pattern("inside", _IN_STRING_ENV)
+
+    def value(name: str | None) -> str | None:
+        return env.get(name) if name in ENV_NAMES else None  # type: ignore[operator]
+
+    def between(text: str) -> list[tuple[int, str]]:
+        found = []
+        for m in bare.finditer(text):  # type: ignore[attr-defined]
+            v = value(next((g for g in m.groups() if g), None))
+            if v:
+                found.append((m.start(), v))
+        for m in homes.finditer(text):  # type: ignore[attr-defined]
+            if env.get("HOME"):
+                found.append((m.start(), env["HOME"]))
+        return sorted(found)
+
+    if lang == "ruby" and "#{" in code:  # "#{ENV["HOME"]}/x": the quotes inside would end the literal early
+        code = _pattern("ruby-env", r"\#\{\s*ENV\s*\[\s*['\"](\w+)['\"]\s*\]\s*\}").sub(  # type: ignore[attr-defined]
+            lambda m: value(m.group(1)) or m.group(0), code)
+    out: list[str] = []
+    pos = 0
+    for start, end, lit in literal_spans(code, lang):
+        out += [v for _, v in between(code[pos:start])]
+        pos = end
+        if lit in ENV_NAMES and accessor.search(code[max(0, start - 40):start]):  # type: ignore[attr-defined]
+            lit = env.get(lit, lit)
+        elif "$" in lit or "#{" in lit:
+            lit = inside.sub(lambda m: value(next((g for g in m.groups() if g), None)) or m.group(0),  # type: ignore[attr-defined]
+                             lit)
+        out.append(lit)
+    out += [v for _, v in between(code[pos:])]
+    return out
+
+
+def _code_positions(argv: tuple[str, ...], lang: str) -> set[int]:
+    """Where in ``argv`` the inline code itself is (the word after -c, -e, -r, --eval …)."""
+    flags = {"python": ("-c",), "node": ("-e", "--eval", "-p", "--print", "-pe", "eval"), "php": ("-r",)}.get(lang, ())
+    out = set()
+    for i, a in enumerate(argv):
+        if a in flags or (lang in ("perl", "ruby") and a.startswith("-") and not a.startswith("--") and a[-1:] in "eE"
+                          and len(a) > 1) or (lang == "python" and a.startswith("-") and not a.startswith("--")
+                                              and a.endswith("c")):
+            out.add(i + 1)
+    return out
+
+
+def code_findings(code: str, lang: str, inv: Invocation, ctx: Context) -> list[Finding]:
+    """Inline interpreter code that names a protected path and can write, move or remove files."""
+    if not can_write(code, lang):
+        return []
+    where = where_for(inv.cwd, ctx, inv.getenv("HOME") or "")
+    env = {k: v for k, v in ctx.env.items() if k in ENV_NAMES}
+    env.update({k: v for k, v in inv.env if k in ENV_NAMES and v})
+    pieces = _pieces(code, lang, env)
+    # Arguments after the code reach it as sys.argv / ARGV / process.argv.
+    skip = _code_positions(inv.argv, lang)
+    pieces += [a for i, a in enumerate(inv.argv) if not a.startswith("-") and i not in skip and i not in inv.dynamic]
+    for piece in pieces[:500]:
+        path = piece.strip()
+        while path[:1] in ("+", "<", ">"):
+            path = path[1:].lstrip()  # perl's open modes: ">$path", "+<file"
+        if not path or "://" in path or len(path) > 1024:
+            continue
+        why = where.why(path)
+        if why:
+            return [ctx.finding(RULE, inv, f"{inv.tool} code writes files and names {why}")]
+    import re
+
+    joined = re.sub(r"/+", "/", "/".join(p for p in pieces if "\n" not in p))
+    if "~/" in joined and where.home:
+        joined = joined.replace("~/", where.home.rstrip("/") + "/")
+    for form in where.prot.forms:
+        k = joined.find(form)
+        while k >= 0:
+            before = joined[k - 1] if k > 0 else "/"
+            after = joined[k + len(form)] if k + len(form) < len(joined) else "/"
+            if (form.startswith("/") or not (before.isalnum() or before in "._-")) and \
+                    not (after.isalnum() or after in "._-"):
+                return [ctx.finding(RULE, inv, f"{inv.tool} code writes files and builds a path into {form}")]
+            k = joined.find(form, k + 1)
+    return []

@@ -3,7 +3,8 @@
 These scripts are read with patterns, not parsed. For each call that runs a shell command or deletes
 files, a literal argument is judged as if typed in the shell (``os.system("rm -rf /")`` is
 ``rm -rf /``; ``shutil.rmtree("build")`` is ``rm -rf build``); a call whose argument is computed
-fails closed. String literals that look like destructive SQL are judged as SQL.
+fails closed. String literals that look like destructive SQL are judged as SQL. Code that can write
+files and names one of agentguard's own is judged by selfguard.code_findings.
 
 Shells themselves (``bash -c``, ``sh script.sh``, ``… | sh``) are unwrapped in wrappers.py.
 """
@@ -66,7 +67,9 @@ def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Fin
         return []
     if code == "\0dynamic":
         return [ctx.finding("shell.interpreter-shell", inv, "the script itself is computed at run time")]
-    return scan_code(code[:MAX_CODE], lang, inv, ctx, 0)
+    from agentguard.classify.selfguard import code_findings
+
+    return scan_code(code[:MAX_CODE], lang, inv, ctx, 0) + code_findings(code[:MAX_CODE], lang, inv, ctx)
 
 
 def inline_code(inv: Invocation, lang: str) -> tuple[str | None, bool]:
@@ -361,6 +364,11 @@ def _skip_literal(t: str) -> int:
 
 
 def string_literals(code: str, lang: str) -> list[str]:
+    return [value for _, _, value in literal_spans(code, lang)]
+
+
+def literal_spans(code: str, lang: str) -> list[tuple[int, int, str]]:
+    """(start, end, value) of each string literal in ``code``, in order; comments are skipped."""
     out = []
     i = 0
     n = len(code)
@@ -375,13 +383,13 @@ def string_literals(code: str, lang: str) -> list[str]:
                 end = code.find(ch * 3, i + 3)
                 if end < 0:
                     break
-                out.append(code[i + 3:end])
+                out.append((i, end + 3, code[i + 3:end]))
                 i = end + 3
                 continue
             value, end = _read_quoted(code[i:], ch)
             if value is None:
                 break
-            out.append(value)
+            out.append((i, i + end + 1, value))
             i += end + 1
             continue
         i += 1

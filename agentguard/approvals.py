@@ -86,7 +86,12 @@ def _read_record(config_dir: str) -> dict[str, object]:
             stored = json.load(f)
         if not isinstance(stored, dict) or not isinstance(stored.get("failures", []), list):
             raise ValueError("not a passphrase record")
-        [float(t) for t in stored.get("failures", [])]  # noqa: B018 - every entry must be a time
+        import math
+        import time
+
+        now = time.time()
+        if not all(math.isfinite(float(t)) and 0 < float(t) <= now + 60 for t in stored.get("failures", [])):
+            raise ValueError("its count of wrong answers holds something that is not a past time")
         bytes.fromhex(str(stored["salt"]))
         str(stored["hash"])
     except (OSError, ValueError, KeyError, TypeError) as e:
@@ -95,27 +100,75 @@ def _read_record(config_dir: str) -> dict[str, object]:
     return stored
 
 
-def locked_until(config_dir: str) -> float:
-    """When approvals unlock after too many wrong passphrases (0 when not locked). Raises ApprovalError
-    when the record cannot be read."""
+def locked_until(config_dir: str, audit_log: str = "") -> float:
+    """When approvals unlock after too many wrong passphrases (0 when not locked). The count is the
+    larger of the record's and the audit log's (every failure is logged there too), so resetting
+    one is not enough. Raises ApprovalError when the record cannot be read."""
     import time
 
     stored = _read_record(config_dir)
     now = time.time()
     recent = [float(t) for t in stored.get("failures", []) if now - float(t) < FAILURE_WINDOW]  # type: ignore[attr-defined]
+    logged = [t for t in _logged_failures(audit_log) if now - t < FAILURE_WINDOW]
+    if len(logged) > len(recent):
+        recent = logged
     if len(recent) >= MAX_FAILURES and now - max(recent) < LOCKOUT:
         return max(recent) + LOCKOUT
     return 0.0
 
 
-def try_passphrase(config_dir: str, secret: str) -> tuple[bool, int]:
+def _logged_failures(audit_log: str) -> list[float]:
+    """Times of the passphrase failures in the newest part of the audit log (and the approvals that
+    reset the count: only failures after the last success count)."""
+    import json
+
+    if not audit_log:
+        return []
+    try:
+        with open(audit_log, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - 512 * 1024))
+            tail = f.read()
+    except OSError:
+        return []
+    times: list[float] = []
+    for line in tail.splitlines():
+        if b"passphrase-" not in line and b'"approval"' not in line and b"approved" not in line:
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        event = record.get("event")
+        when = _when(record.get("time"))
+        if event == "passphrase-failure" and when:
+            times.append(when)
+        elif event in ("approval", "passphrase-ok", "passphrase-set"):
+            times = []
+    return times
+
+
+def _when(stamp: object) -> float:
+    import calendar
+    import time
+
+    if not isinstance(stamp, str):
+        return 0.0
+    try:
+        return float(calendar.timegm(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S")))
+    except ValueError:
+        return 0.0
+
+
+def try_passphrase(config_dir: str, secret: str, audit_log: str = "") -> tuple[bool, int]:
     """(right, wrong answers in the window) for one answer. A wrong one is counted in the record;
     a right one clears the count. Raises ApprovalError while locked or when the record is damaged."""
     import hmac
     import time
 
     with _passphrase_lock(config_dir):
-        until = locked_until(config_dir)
+        until = locked_until(config_dir, audit_log)
         if until:
             raise ApprovalError("approvals are locked after repeated wrong passphrases until "
                                 f"{time.strftime('%H:%M', time.localtime(until))}")
@@ -151,7 +204,7 @@ def _write_json(path: str, data: object) -> None:
     tmp = f"{path}.{os.getpid()}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(data, f, ensure_ascii=False)
+        json.dump(data, f)  # ASCII: names that are not UTF-8 survive as escapes
     os.replace(tmp, path)
 
 
@@ -224,13 +277,39 @@ def grant(state_dir: str, request: dict[str, object], approver: str, without_bac
     now = time.time()
     record = {"key": request["key"], "request": request["id"], "approved": now, "expires": now + GRANT_TTL,
               "by": approver, "without_backup": without_backup}
-    for key in request.get("keys") or [request["key"]]:  # type: ignore[attr-defined]
-        _write_json(os.path.join(state_dir, "grants", f"{key}.json"), {**record, "key": key})
+    keys = list(request.get("keys") or [request["key"]])  # type: ignore[call-overload]
+    for i, key in enumerate(keys):
+        extra = {"armed_by": keys[0]} if i else {}
+        _write_json(os.path.join(state_dir, "grants", f"{key}.json"), {**record, "key": key, **extra})
     try:
         os.remove(os.path.join(state_dir, "requests", f"{request['id']}.json"))
     except OSError:
         pass
     return record
+
+
+ARMED_TTL = 120  # seconds the guarded programs of an approved command may use their grants once it started
+
+
+def arm(state_dir: str, key: str) -> None:
+    """The approved command ``key`` is starting now: the grants of the guarded programs inside it (a
+    hook's request covers them too) become usable, briefly. Before, they were not: an approval of
+    `cp -a x bk/ && rm -rf x` must not let `make clean` run its `rm -rf x` first."""
+    import time
+
+    _write_json(os.path.join(state_dir, "grants", f"{key}.armed"), {"key": key, "expires": time.time() + ARMED_TTL})
+
+
+def _armed(state_dir: str, key: str) -> bool:
+    import json
+    import time
+
+    try:
+        with open(os.path.join(state_dir, "grants", f"{key}.armed"), encoding="utf-8") as f:
+            marker = json.load(f)
+    except (OSError, ValueError):
+        return False
+    return isinstance(marker, dict) and marker.get("key") == key and float(marker.get("expires", 0)) >= time.time()
 
 
 def write_ask_grants(state_dir: str, keys: list[str], nonce: str, by: str) -> None:
@@ -258,13 +337,31 @@ def consume_grant(state_dir: str, key: str, ask_value: str = "") -> dict[str, ob
     race for it."""
     import hashlib
 
-    granted = _take(os.path.join(state_dir, "grants", f"{key}.json"), key)
+    path = os.path.join(state_dir, "grants", f"{key}.json")
+    granted = None
+    if not _waits_for_arming(path, state_dir):
+        granted = _take(path, key)
+    if granted is not None and "ask" in granted:
+        granted = None  # a sealed grant renamed to look like a human's approval is neither
     if granted is None and ask_value and len(ask_value) <= 64:
         sealed = hashlib.sha256(ask_value.encode("utf-8", "surrogateescape")).hexdigest()
         granted = _take(_ask_path(state_dir, key, sealed), key)
         if granted is not None and granted.get("ask") != sealed:
             granted = None
     return granted
+
+
+def _waits_for_arming(path: str, state_dir: str) -> bool:
+    """A grant for a program inside an approved command, whose command has not started yet."""
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            record = json.load(f)
+    except (OSError, ValueError):
+        return False
+    outer = record.get("armed_by") if isinstance(record, dict) else None
+    return bool(outer) and not _armed(state_dir, str(outer))
 
 
 def _take(path: str, key: str) -> dict[str, object] | None:

@@ -42,41 +42,141 @@ def stdin_digest(state: str, data: bytes | None) -> str:
     return ""
 
 
-MAX_BOUND_FILES = 200
+MAX_BOUND_FILES = 2000  # files hashed for one call; past it, their stamps stand in for them
+MAX_BOUND_BYTES = 64 * 1024 * 1024  # bytes hashed for one call; likewise
+MAX_STAMPED = 20000  # past this many files, nothing would bind the call: it cannot be approved
+SKIPPED_DIRS = frozenset({".git", "node_modules", "providers"})  # .terraform/providers: binaries, not config
+
+
+class _Budget:
+    __slots__ = ("files", "bytes", "seen")
+
+    def __init__(self) -> None:
+        self.files, self.bytes, self.seen = 0, 0, 0
 
 
 def read_bound_files(inv: object, book: dict[str, object]) -> None:
-    """Read (into the open journal) the files a call of this tool depends on in its working directory,
-    beyond its arguments: the pack's ``binding_files`` (terraform's *.tf, state, workspace). Called
-    while computing a key, in the shim and in the hook alike, so both bind the same content."""
-    import fnmatch
+    """Note (into the open journal) what a call depends on beyond the words of its command: every
+    file or directory an argument names (where it really points, and a file's content), the files
+    the pack says the tool reads in its working directory (``binding_files``: terraform's
+    configuration, modules and state), and the tool's own config files (``config_files``: psqlrc,
+    pg_service.conf, every KUBECONFIG file, ~/.aws/config and its aliases). The shim and the hook
+    both call this, so both bind the same content."""
     import os
 
-    from agentguard.classify.sources import read_text
     from agentguard.rules import family_of
 
     tool, cwd = getattr(inv, "tool", ""), getattr(inv, "cwd", "")
+    if not cwd:
+        return
+    budget = _Budget()
+    for path in _argument_paths(getattr(inv, "argv", ()), cwd):
+        _bind(path, budget)
     family = family_of(book, tool)
-    if family is None or not cwd:
+    if family is None:
         return
-    patterns = book["families"][family].get("binding_files") or ()  # type: ignore[index]
-    if not patterns:
-        return
+    pack = book["families"][family]  # type: ignore[index]
     base = cwd
     if family == "terraform":
         from agentguard.classify.terraform import chdir_of
 
         base = os.path.join(cwd, chdir_of(inv))  # type: ignore[arg-type]
-    names: list[str] = []
+    for path in _matching(base, pack.get("binding_files") or ()):
+        _bind(path, budget)
+    from agentguard.classify.sources import config_paths
+
+    for path in config_paths(list(pack.get("config_files", {}).get(tool, ())), dict(getattr(inv, "env", ()))):
+        _bind(path, budget)
+
+
+def _argument_paths(argv: Iterable[str], cwd: str) -> list[str]:
+    """Paths the arguments may name: each word, the value of ``--opt=VALUE`` and of ``-xVALUE``, and
+    what follows an ``@`` (curl's ``-d @body.json``)."""
+    import os
+
+    out: list[str] = []
+    for word in argv:
+        if not word or len(word) > 4096 or "\0" in word:
+            continue
+        candidates = [word]
+        if word.startswith("-"):
+            if "=" in word:
+                candidates.append(word.split("=", 1)[1])
+            elif len(word) > 2 and word[1] != "-":
+                candidates.append(word[2:])
+        if "@" in word:
+            candidates.append(word.rsplit("@", 1)[1])
+        for c in candidates:
+            if c and c not in (".", "-"):
+                path = os.path.normpath(os.path.join(cwd, os.path.expanduser(c)))
+                # A name that does not exist yet is bound by the directory it would be made in.
+                while not os.path.lexists(path) and os.path.dirname(path) != path:
+                    path = os.path.dirname(path)
+                if path not in out:
+                    out.append(path)
+    return out
+
+
+def _matching(base: str, patterns: Iterable[str]) -> list[str]:
+    """Files under ``base`` matching the pack's patterns (``**/`` walks down, skipping SKIPPED_DIRS)."""
+    import fnmatch
+    import os
+
+    found: set[str] = set()
     for pattern in patterns:
-        folder, _, glob = pattern.rpartition("/")
+        deep = pattern.startswith("**/")
+        glob = pattern[3:] if deep else pattern
+        folder, _, name = glob.rpartition("/")
+        if deep:
+            visited = 0
+            for top, dirs, files in os.walk(base):
+                dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
+                found.update(os.path.join(top, f) for f in files if fnmatch.fnmatchcase(f, name))
+                visited += len(files) + len(dirs)
+                if len(found) > MAX_STAMPED or visited > 10 * MAX_STAMPED:
+                    found.add(os.path.join(base, "(too many files to bind)"))  # noted as missing: but see _bind
+                    break
+            continue
         try:
-            entries = sorted(os.listdir(os.path.join(base, folder)))
+            entries = os.listdir(os.path.join(base, folder))
         except OSError:
             continue
-        names += [os.path.join(folder, e) for e in entries if fnmatch.fnmatchcase(e, glob)]
-    for name in sorted(set(names))[:MAX_BOUND_FILES]:
-        read_text(os.path.join(base, name))
+        found.update(os.path.join(base, folder, e) for e in entries if fnmatch.fnmatchcase(e, name))
+    return sorted(found)
+
+
+def _bind(path: str, budget: _Budget) -> None:
+    import os
+    import stat
+
+    from agentguard.classify.sources import note, read_text, stamps
+
+    budget.seen += 1
+    if budget.seen > MAX_STAMPED or path.endswith("(too many files to bind)"):
+        budget.seen = max(budget.seen, MAX_STAMPED + 1)
+        if budget.seen == MAX_STAMPED + 1:
+            note("(binding)", None, f"more than {MAX_STAMPED} files: unbindable {os.urandom(8).hex()}")
+        return
+    try:
+        st = os.stat(path)
+    except OSError:
+        note(path, None, "missing")
+        return
+    real = os.path.realpath(path)
+    if real != path:
+        note(path + " ->", None, real)  # where a symlink (or a symlinked parent) points now
+    if stat.S_ISDIR(st.st_mode):
+        note(path, None, f"directory {st.st_dev}:{st.st_ino}")
+        return
+    if not stat.S_ISREG(st.st_mode):
+        note(path, None, f"not a regular file {st.st_mode:o}")
+        return
+    if budget.files >= MAX_BOUND_FILES or budget.bytes + st.st_size > MAX_BOUND_BYTES:
+        note(path, None, stamps(st))
+        return
+    budget.files += 1
+    budget.bytes += st.st_size
+    read_text(path, limit=MAX_BOUND_BYTES)
 
 
 def binding_key(tool: str, argv: Iterable[str], cwd: str, target: str, env: Iterable[tuple[str, str]] = (),

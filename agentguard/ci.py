@@ -25,8 +25,15 @@ def sh_quote(text: str) -> str:
 
 
 def install_ci(locs: Locations, tools: str | None, allow: tuple[str, ...], agents: tuple[str, ...], scope: str) -> None:
-    from agentguard.installation import InstallError, install
+    from agentguard.installation import InstallError, install, load_record
 
+    previous = load_record(locs)
+    if previous is not None and not previous.get("ci"):
+        # Turning an installation into a CI job's (every rule --allow names allowed, the policy frozen)
+        # loosens it: only a human with the passphrase may, and a CI job's own step never needs to.
+        from agentguard.commands.common import require_passphrase
+
+        require_passphrase(locs, "agentguard install --ci over an existing installation")
     wanted = [t.strip() for t in tools.split(",") if t.strip()] if tools else None
     try:
         result = install(locs, shell="sh", profiles=None, print_only=True, tools=wanted,

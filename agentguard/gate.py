@@ -86,6 +86,10 @@ def settle(subject: Subject, compiled: dict[str, object], *, can_prompt: bool = 
     if not dry_run:
         granted = consume_grant(state_dir, subject.keys[0], ask_value=ask_value)
         if granted:
+            if len(subject.keys) > 1:
+                from agentguard.approvals import arm
+
+                arm(state_dir, subject.keys[0])  # the programs inside it may now use their grants, once
             return Action(APPROVED, decision, grant=granted)
     if can_ask:
         nonce = "" if dry_run else _ask_grants(subject, state_dir)
@@ -159,6 +163,32 @@ def reaches_shim(inv: object, shims_dir: str) -> str:
             continue
         return "" if (st.st_dev, st.st_ino) == (shims.st_dev, shims.st_ino) else f"PATH finds {candidate} first"
     return f"PATH finds no {tool}"
+
+
+# What can change which program a later name runs: commands that rewrite PATH without naming it in
+# an assignment (read, printf -v, declare -n …), the hash table, aliases, functions, eval and sourced
+# files; and the variables that do it, wherever they appear.
+LOOKUP_COMMANDS = frozenset({"hash", "alias", "unalias", "enable", "builtin", "shopt", "eval", "source", ".", "declare",
+                             "typeset", "local", "readonly", "read", "mapfile", "readarray", "export", "unset",
+                             "command", "printf", "function"})
+LOOKUP_VARIABLES = frozenset({"PATH", "BASH_ENV", "ENV", "ZDOTDIR", "fpath", "path"})
+
+
+def changes_lookup(command: str, trace: list[object]) -> str:
+    """What in ``command`` could change where a later program is found ('' if nothing)."""
+    from agentguard.judge import _tokens
+
+    for inv in trace:
+        tool = getattr(inv, "tool", "")
+        if tool in LOOKUP_COMMANDS and (tool != "printf" or "-v" in getattr(inv, "argv", ())):
+            return tool
+    cleaned = command.replace("\\\n", "").replace("\\", "").replace("'", " ").replace('"', " ")
+    for token in _tokens(cleaned):
+        if token in LOOKUP_VARIABLES:
+            return token
+    if "()" in cleaned.replace(" ", ""):
+        return "a function definition"
+    return ""
 
 
 def record(subject: Subject, action: Action, **extra: object) -> dict[str, object]:

@@ -99,11 +99,20 @@ def run(args: list[str]) -> int:
         from agentguard.model import Invocation, target_env
         from agentguard.targets import describe, target
 
+        from agentguard.deadline import Overtime, bounded
+
         patterns = compiled["book"].get("env", ())  # type: ignore[attr-defined]
         env = target_env(os.environ, patterns)
         inv = Invocation(tool=tool, argv=argv, cwd=cwd, env=env)
-        tgt = describe(target(inv))
-        read_bound_files(inv, compiled["book"])  # type: ignore[arg-type]
+        try:
+            with bounded():
+                tgt = describe(target(inv))
+                read_bound_files(inv, compiled["book"])  # type: ignore[arg-type]
+        except Overtime as e:  # what the call depends on could not be read in time: no approval can bind it
+            from agentguard.judge import internal_error
+
+            findings, tgt = findings + (internal_error(" ".join([tool, *argv]), e),), ""
+            reads["(binding)"] = os.urandom(8).hex()
     key = binding_key(tool, argv, cwd, tgt, bound_env(env, patterns), reads,
                       stdin_digest(captured.state, captured.data) if captured else "")
     compiled = dict(compiled, policy=policy)
@@ -304,10 +313,11 @@ def ask(term, shown: str, findings: tuple, target: str, compiled: dict,  # type:
         if not answer:
             return False, "no passphrase given"
         try:
-            right, count = try_passphrase(str(compiled["config_dir"]), answer)
+            right, count = try_passphrase(str(compiled["config_dir"]), answer, str(compiled["audit_log"]))
         except ApprovalError as e:
             return False, str(e)
         if right:
+            log(compiled, {"event": "passphrase-ok", "via": "terminal"})
             return True, "passphrase at the terminal"
         log(compiled, {"event": "passphrase-failure", "via": "terminal", "count": count})
         return False, "wrong passphrase"

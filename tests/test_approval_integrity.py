@@ -460,7 +460,14 @@ def test_the_counter_is_inside_the_passphrase_record(inst: Installed) -> None:
 @pytest.mark.parametrize("command", ["sudo rm -rf src", "doas rm -rf src", "/bin/rm -rf src", "env -i rm -rf src",
                                      "env -u PATH rm -rf src", "command -p rm -rf src", "PATH=/usr/bin rm -rf src",
                                      "export PATH=/bin; rm -rf src", "su -c 'rm -rf src'", "busybox rm -rf src",
-                                     "ssh host rm -rf src"])
+                                     "ssh host rm -rf src", "env -iv rm -rf src", "env -vi rm -rf src",
+                                     "env -uPATH rm -rf src", "command -pp rm -rf src",
+                                     "hash -p /usr/bin/rm rm; rm -rf src", "alias rm=/usr/bin/rm; rm -rf src",
+                                     "printf -v PATH %s /usr/bin; rm -rf src", "read PATH <<< /usr/bin; rm -rf src",
+                                     "IFS=: read -r a PATH <<< \"$PATH\"; rm -rf src", "eval PATH=/usr/bin; rm -rf src",
+                                     "declare -n P=PATH; P=/usr/bin; rm -rf src", "source ./setpath.sh; rm -rf src",
+                                     "BASH_ENV=./setpath.sh bash -c 'rm -rf src'", "declare +x PATH; env rm -rf src",
+                                     "rm() { /bin/rm \"$@\"; }; rm -rf src", "bash -c 'hash -p /usr/bin/rm rm; rm -rf src'"])
 def test_a_backup_call_past_the_shims_is_held(inst: Installed, command: str) -> None:
     (inst.config / "policy.toml").write_text('[rules]\ndecision = { "files.recursive" = "backup" }\n')
     project = inst.home / "project"
@@ -507,3 +514,134 @@ def test_an_approved_terraform_call_is_bound_to_its_configuration_and_state(inst
     assert edited.returncode == 77, "the configuration it was approved with changed"
     (ws / "main.tf").write_text(main)
     assert inst.agent("terraform destroy -auto-approve -target=terraform_data.a", cwd=ws, env=env).returncode == 0
+
+
+def test_a_hooks_approval_covers_the_programs_inside_only_once_that_command_runs(inst: Installed) -> None:
+    project = inst.home / "project"
+    data = precious(project)
+    (project / "bk").mkdir()
+    (project / "Makefile").write_text("clean:\n\trm -rf precious\n")
+    decision, reason = cursor(inst, "cp -a precious bk/ && rm -rf precious", project)
+    assert decision == "deny" and approve(inst, reason) == 0
+    early = inst.agent("make clean", cwd=project, env={"CURSOR_TRACE_ID": "t"})
+    assert early.returncode != 0 and data.exists(), "not before the approved command starts"
+    assert cursor(inst, "cp -a precious bk/ && rm -rf precious", project)[0] == "allow"
+    ran = inst.agent("cp -a precious bk/ && rm -rf precious", cwd=project, env={"CURSOR_TRACE_ID": "t"})
+    assert ran.returncode == 0 and not data.exists() and (project / "bk" / "precious" / "deep" / "data.bin").exists()
+
+
+def test_a_sealed_grant_renamed_is_not_an_approval(inst: Installed) -> None:
+    project = inst.home / "project"
+    data = precious(project)
+    assert claude(inst, "rm -rf precious", project)["permissionDecision"] == "ask"
+    for sealed in (inst.state / "grants").glob("*.ask-*.json"):
+        sealed.rename(sealed.with_name(sealed.name.split(".ask-")[0] + ".json"))
+    ran = inst.agent("rm -rf precious", cwd=project, env=CLAUDE)
+    assert ran.returncode == 77 and data.exists()
+
+
+def test_rewriting_the_count_in_the_record_does_not_reset_the_lockout(inst: Installed) -> None:
+    project = inst.home / "project"
+    precious(project)
+    reason = inst.agent("rm -rf precious", cwd=project).stderr.decode()
+    for _ in range(5):
+        assert approve(inst, reason, "guess") == 1
+    record = inst.config / "passphrase.json"
+    record.write_text(json.dumps({**json.loads(record.read_text()), "failures": []}))
+    run = PtyRun([agentguard_bin(), "approve", re.search(r"approve ([0-9a-f]{8})", reason).group(1)],  # type: ignore[union-attr]
+                 dict(inst.env), inst.home)
+    assert run.finish(answers={"Approval passphrase (": SECRET}) == 1 and "locked" in run.text, \
+        "the audit log still counts the failures"
+    for bad in ([float("nan")] * 5, [1e12] * 5, ["x"]):
+        record.write_text(json.dumps({**json.loads(record.read_text()), "failures": bad}))
+        assert approve(inst, reason) == 1, bad
+
+
+@pytest.mark.parametrize("change", ["symlink swap", "kubeconfig", "pg_service", "proxy", "module", "var-file",
+                                    "saved plan", "workspace state", "aws alias"])
+def test_what_a_call_depends_on_beyond_its_words_is_bound(inst: Installed, tmp_path: Path, change: str) -> None:
+    """Approve a call through the shims alone, change one thing it depends on, and it is refused."""
+    from agentguard.binding import binding_key, read_bound_files
+    from agentguard.classify.sources import journal
+    from agentguard.model import Invocation, target_env
+    from agentguard.rules import load_book
+
+    book = load_book()
+    project = inst.home / "project"
+    env = dict(inst.env)
+
+    def key(tool: str, *argv: str) -> str:
+        inv = Invocation(tool=tool, argv=argv, cwd=str(project), env=target_env(env, book["env"]))
+        with journal() as seen:
+            read_bound_files(inv, book)
+        return binding_key(tool, argv, str(project), "", (), seen)
+
+    if change == "symlink swap":
+        (project / "dbs" / "dev").mkdir(parents=True)
+        (project / "dbs" / "prod").mkdir()
+        (project / "current").symlink_to("dbs/dev")
+        before = key("sqlite3", "current/app.db", "DELETE FROM t")
+        (project / "current").unlink()
+        (project / "current").symlink_to("dbs/prod")
+    elif change == "kubeconfig":
+        (project / "a.yaml").write_text("current-context: a\n")
+        (project / "b.yaml").write_text("clusters: [{name: x, cluster: {server: https://one}}]\n")
+        env["KUBECONFIG"] = f"{project}/a.yaml:{project}/b.yaml"
+        before = key("kubectl", "scale", "deploy/api", "--replicas=0")
+        (project / "b.yaml").write_text("clusters: [{name: x, cluster: {server: https://two}}]\n")
+    elif change == "pg_service":
+        (inst.home / ".pg_service.conf").write_text("[work]\ndbname=dev\n")
+        before = key("psql", "service=work", "-c", "DROP TABLE scratch")
+        (inst.home / ".pg_service.conf").write_text("[work]\ndbname=app\n")
+    elif change == "proxy":
+        from agentguard.binding import bound_env
+
+        env["http_proxy"] = "http://127.0.0.1:1"
+        assert bound_env(target_env(env, book["env"]), book["env"]) != \
+            bound_env(target_env(inst.env, book["env"]), book["env"])
+        return
+    elif change == "module":
+        (project / "mod").mkdir()
+        (project / "main.tf").write_text('module "m" {\n  source = "./mod"\n}\n')
+        (project / "mod" / "main.tf").write_text('resource "terraform_data" "x" {}\n')
+        before = key("terraform", "apply", "-auto-approve")
+        (project / "mod" / "main.tf").write_text("")
+    elif change == "var-file":
+        (project / "prod.tfvars").write_text("n = 3\n")
+        before = key("terraform", "apply", "-auto-approve", "-var-file=prod.tfvars")
+        (project / "prod.tfvars").write_text("n = 0\n")
+    elif change == "saved plan":
+        (project / "tfplan").write_bytes(b"plan one")
+        before = key("terraform", "apply", "tfplan")
+        (project / "tfplan").write_bytes(b"plan two: destroy")
+    elif change == "workspace state":
+        (project / "terraform.tfstate.d" / "scratch").mkdir(parents=True)
+        (project / "terraform.tfstate.d" / "scratch" / "terraform.tfstate").write_text("{}")
+        before = key("terraform", "destroy", "-auto-approve")
+        (project / "terraform.tfstate.d" / "scratch" / "terraform.tfstate").write_text('{"prod": 1}')
+    else:
+        alias = inst.home / ".aws" / "cli" / "alias"
+        alias.parent.mkdir(parents=True)
+        alias.write_text("[toplevel]\nusage = s3 ls\n")
+        before = key("aws", "usage")
+        alias.write_text("[toplevel]\nusage = s3 rb s3://prod --force\n")
+    assert key(*{"symlink swap": ("sqlite3", "current/app.db", "DELETE FROM t"),
+                 "kubeconfig": ("kubectl", "scale", "deploy/api", "--replicas=0"),
+                 "pg_service": ("psql", "service=work", "-c", "DROP TABLE scratch"),
+                 "module": ("terraform", "apply", "-auto-approve"),
+                 "var-file": ("terraform", "apply", "-auto-approve", "-var-file=prod.tfvars"),
+                 "saved plan": ("terraform", "apply", "tfplan"),
+                 "workspace state": ("terraform", "destroy", "-auto-approve"),
+                 "aws alias": ("aws", "usage")}[change]) != before
+
+
+@pytest.mark.parametrize("how", ["agentguard install --ci --allow files.recursive", "./setup-ci.sh", "make ci"])
+def test_an_existing_installation_is_not_turned_into_a_ci_one(inst: Installed, how: str) -> None:
+    project = inst.home / "project"
+    (project / "setup-ci.sh").write_text("#!/bin/sh\nagentguard install --ci --allow files.recursive\n")
+    (project / "setup-ci.sh").chmod(0o755)
+    (project / "Makefile").write_text("ci:\n\tagentguard install --ci --allow files.recursive\n")
+    out = inst.agent(how, cwd=project, env=CLAUDE)
+    assert out.returncode != 0, out.stderr
+    data = precious(project)
+    assert inst.agent("rm -rf precious", cwd=project, env=CLAUDE).returncode == 77 and data.exists()

@@ -74,10 +74,16 @@ def read_text(path: str, cwd: str = "", limit: int = MAX_FILE) -> str | None:
         os.close(fd)
     if len(data) > limit:
         # Not read whole, so not hashed: its identity and stamps stand in for the content.
-        note(full, None, f"too large {st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}")
+        note(full, None, stamps(st))
         return None
     note(full, data)
     return data.decode("utf-8", "surrogateescape")
+
+
+def stamps(st: os.stat_result) -> str:
+    """What stands in for the content of a file too large to hash: its identity, size and times. The
+    change time moves on every write and cannot be set back, unlike the modification time."""
+    return f"unread {st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
 
 
 def read_upto(fd: int, limit: int) -> bytes:
@@ -96,27 +102,47 @@ def read_upto(fd: int, limit: int) -> bytes:
 
 def config_paths(templates: list[str], env: dict[str, str] | None) -> list[str]:
     """The files a tool reads its options from, expanded from a pack's ``config_files`` templates:
-    ``$VAR/name`` only when VAR is set and not empty, ``~/name`` in the account's own home directory
-    (from the password database: what a program falls back to when HOME is unset)."""
+    ``$VAR/name`` (or ``$VAR-suffix``) only when VAR is set and not empty, a bare ``$VAR`` split like
+    a search path (KUBECONFIG=a:b), ``~/name`` in the account's own home directory (from the password
+    database: what a program falls back to when HOME is unset), and a ``*`` in the last component
+    matched against what the directory holds (``~/.psqlrc-*``)."""
     environ = env or {}
     out: list[str] = []
     for template in templates:
         if template.startswith("$"):
-            var, sep, rest = template[1:].partition("/")
-            base = environ.get(var, "")
+            end = 1
+            while end < len(template) and (template[end].isalnum() or template[end] == "_"):
+                end += 1
+            base = environ.get(template[1:end], "")
             if not base:
                 continue
-            path = base + sep + rest
+            rest = template[end:]
+            paths = [p for p in base.split(os.pathsep) if p] if not rest else [base + rest]
         elif template.startswith("~/"):
             home = account_home()
             if not home:
                 continue
-            path = os.path.join(home, template[2:])
+            paths = [os.path.join(home, template[2:])]
         else:
-            path = template
-        if path not in out:
-            out.append(path)
+            paths = [template]
+        for path in paths:
+            for found in _glob_last(path):
+                if found not in out:
+                    out.append(found)
     return out
+
+
+def _glob_last(path: str) -> list[str]:
+    folder, name = os.path.split(path)
+    if "*" not in name:
+        return [path]
+    import fnmatch
+
+    try:
+        entries = sorted(os.listdir(folder or "."))
+    except OSError:
+        return []
+    return [os.path.join(folder, e) for e in entries if fnmatch.fnmatchcase(e, name)]
 
 
 def account_home() -> str:

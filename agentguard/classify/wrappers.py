@@ -282,7 +282,7 @@ def _simple(inv: Invocation, ctx: Context) -> tuple[list[Invocation | Script], l
         return [], []  # an interactive root shell: what it will run is typed later
     if i >= len(inv.argv):
         return [], []
-    if name == "command" and "-p" in inv.argv[:i]:
+    if name == "command" and any(a.startswith("-") and not a.startswith("--") and "p" in a for a in inv.argv[:i]):
         name = "command -p"  # the default PATH, past the shims
     return [inv.inner(i, name)], []
 
@@ -296,16 +296,18 @@ def _env(inv: Invocation) -> tuple[list[Invocation | Script], list[Finding]]:
     i = 0
     while i < len(argv):
         tok = argv[i]
-        if tok in ("-i", "--ignore-environment", "-0", "--null", "-v", "--debug", "-"):
-            if tok in ("-i", "--ignore-environment", "-"):
+        if tok in ("--ignore-environment", "-", "--null", "--debug") or (
+                len(tok) > 1 and tok[0] == "-" and tok[1] != "-" and set(tok[1:]) <= set("i0v")):
+            if tok in ("--ignore-environment", "-") or "i" in tok[1:]:
                 via = "env -i"  # no PATH: the program is looked up in the default one, past the shims
             i += 1
-        elif tok in ("-u", "--unset") or tok.startswith("--unset="):
-            name = tok.split("=", 1)[1] if "=" in tok else (argv[i + 1] if i + 1 < len(argv) else "")
+        elif tok in ("-u", "--unset") or tok.startswith("--unset=") or (tok.startswith("-u") and len(tok) > 2):
+            attached = tok.split("=", 1)[1] if tok.startswith("--unset=") else tok[2:] if tok.startswith("-u") else ""
+            name = attached or (argv[i + 1] if i + 1 < len(argv) else "")
             env.pop(name, None)
             if name == "PATH":
                 via = "env -i"
-            i += 1 if "=" in tok else 2
+            i += 1 if attached else 2
         elif tok in ("-C", "--chdir") or tok.startswith("--chdir="):
             target = tok.split("=", 1)[1] if "=" in tok else (argv[i + 1] if i + 1 < len(argv) else "")
             cwd = os.path.join(cwd, target) if cwd else target

@@ -45,7 +45,7 @@ def command(request_id: str, without_backup: bool, system: bool) -> None:
     for rule, why in zip(request.get("rules", []), request.get("why", [])):  # type: ignore[call-overload]
         click.echo(f"  {rule}: {why}")
     try:
-        until = locked_until(locs.config)
+        until = locked_until(locs.config, locs.audit_log)
     except ApprovalError as e:
         raise click.ClickException(str(e)) from None
     if until:

@@ -49,12 +49,13 @@ def require_passphrase(locs: Locations, what: str, undone: str = "nothing change
     if not answer:
         raise click.ClickException(f"cancelled; {undone}")
     try:
-        right, count = try_passphrase(locs.config, answer)
+        right, count = try_passphrase(locs.config, answer, locs.audit_log)
     except ApprovalError as e:
         raise click.ClickException(f"{e}; {undone}") from None
     if not right:
         log_event(locs, {"event": "passphrase-failure", "via": what, "count": count, **log_fields})
         raise click.ClickException(f"wrong passphrase; {undone}")
+    log_event(locs, {"event": "passphrase-ok", "via": what})
 
 
 def ask_secret(prompt: str) -> str:

@@ -119,7 +119,7 @@ def run_checks(system: bool) -> list[dict[str, object]]:
         from agentguard.approvals import ApprovalError, locked_until
 
         try:
-            until = locked_until(locs.config)
+            until = locked_until(locs.config, locs.audit_log)
             check("approvals not locked", not until, "approvals are locked after repeated wrong passphrases",
                   "wait 15 minutes; every attempt is in `agentguard log --decision passphrase-failure`")
         except ApprovalError as e:

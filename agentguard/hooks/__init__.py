@@ -118,12 +118,12 @@ def main(args: list[str], state: str | None = None) -> int:
         reply = handle(agent, raw, state)
     except Exception as e:  # noqa: BLE001 - an error must refuse, never let the call through
         reply = _crash_reply(module, agent, e)
-    if reply.stdout:
-        sys.stdout.write(reply.stdout)
-        sys.stdout.flush()
-    if reply.stderr:
-        sys.stderr.write(reply.stderr)
-        sys.stderr.flush()
+    # Bytes, never text: an answer that cannot be encoded would be a traceback, which some agents
+    # take as "no opinion" and run the call.
+    for stream, text in ((sys.stdout, reply.stdout), (sys.stderr, reply.stderr)):
+        if text:
+            stream.buffer.write(text.encode("utf-8", "backslashreplace"))
+            stream.flush()
     return reply.code
 
 
@@ -328,6 +328,29 @@ def _keys(call: Call, cwd: str, reads: dict[str, str], trace: list[object], comp
     the rest are those of the guarded programs inside it, computed exactly as each shim will compute
     its own (the program judged alone, with what it reads), so that one approval lets the command
     through both layers once, and nothing else."""
+    from agentguard.binding import binding_key, bound_env
+    from agentguard.gate import changes_lookup
+
+    book = compiled["book"]
+    patterns = book.get("env", ())  # type: ignore[attr-defined]
+    keys = [binding_key("sh", ["-c", call.command], os.path.realpath(cwd), "", bound_env(os.environ, patterns), reads)]
+    shimmed = set(compiled.get("shimmed") or ())  # type: ignore[call-overload]
+    reaching, outside = True, ""
+    from agentguard.deadline import Overtime, bounded
+
+    try:
+        with bounded():
+            reaching, outside = _inner_keys(keys, trace, shimmed, compiled, policy, patterns)
+    except Overtime:
+        reaching = False  # the shims will judge, and hold, what could not be bound here in time
+    changer = changes_lookup(call.command, trace)
+    if changer:
+        reaching, outside = False, outside or f"`{changer}` can change where programs are found"
+    return list(dict.fromkeys(keys)), reaching, outside
+
+
+def _inner_keys(keys: list[str], trace: list[object], shimmed: set[str], compiled: dict[str, object],
+                policy: dict[str, object], patterns: object) -> tuple[bool, str]:
     from agentguard.binding import binding_key, bound_env, read_bound_files, stdin_digest
     from agentguard.classify.sources import journal
     from agentguard.gate import reaches_shim
@@ -336,9 +359,6 @@ def _keys(call: Call, cwd: str, reads: dict[str, str], trace: list[object], comp
     from agentguard.targets import describe, target
 
     book = compiled["book"]
-    patterns = book.get("env", ())  # type: ignore[attr-defined]
-    keys = [binding_key("sh", ["-c", call.command], os.path.realpath(cwd), "", bound_env(os.environ, patterns), reads)]
-    shimmed = set(compiled.get("shimmed") or ())  # type: ignore[call-overload]
     reaching, outside = True, ""
     for inv in trace:
         if inv.tool not in shimmed:  # type: ignore[attr-defined]
@@ -360,4 +380,4 @@ def _keys(call: Call, cwd: str, reads: dict[str, str], trace: list[object], comp
         data = inv.stdin.encode("utf-8", "surrogateescape") if inv.stdin is not None else None  # type: ignore[attr-defined]
         keys.append(binding_key(inv.tool, inv.argv, real_cwd, tgt, bound_env(env, patterns), seen,  # type: ignore[attr-defined]
                                 stdin_digest(inv.stdin_state, data)))  # type: ignore[attr-defined]
-    return list(dict.fromkeys(keys)), reaching, outside
+    return reaching, outside

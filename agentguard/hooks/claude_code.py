@@ -46,4 +46,4 @@ def reply(outcome: Outcome, call: Call | None = None) -> Reply:
         # its own processes through the shims once. Without the yes it never runs, and the value
         # exists nowhere else.
         specific["updatedInput"] = {**call.tool_input, "command": outcome.command}
-    return Reply(0, json.dumps({"hookSpecificOutput": specific}, ensure_ascii=False) + "\n")
+    return Reply(0, json.dumps({"hookSpecificOutput": specific}) + "\n")  # ASCII: safe on any stdout, valid JSON for any reader

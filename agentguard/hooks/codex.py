@@ -68,4 +68,4 @@ def reply(outcome: Outcome, call: Call | None = None) -> Reply:
         return Reply(0)
     body = {"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "deny",
                                    "permissionDecisionReason": outcome.reason}}
-    return Reply(0, json.dumps(body, ensure_ascii=False) + "\n")
+    return Reply(0, json.dumps(body) + "\n")  # ASCII: safe on any stdout, valid JSON for any reader

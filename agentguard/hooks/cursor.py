@@ -45,4 +45,4 @@ def reply(outcome: Outcome, call: Call | None = None) -> Reply:
         return Reply(0, '{"permission": "allow"}\n')
     first = outcome.reason.split("\n", 1)[0]
     body = {"permission": "deny", "user_message": first, "agent_message": outcome.reason}
-    return Reply(0, json.dumps(body, ensure_ascii=False) + "\n")
+    return Reply(0, json.dumps(body) + "\n")  # ASCII: safe on any stdout, valid JSON for any reader

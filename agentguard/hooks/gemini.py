@@ -40,4 +40,4 @@ def reply(outcome: Outcome, call: Call | None = None) -> Reply:
         return Reply(0, "{}\n")
     first = outcome.reason.split("\n", 1)[0]
     body = {"decision": "deny", "reason": outcome.reason, "systemMessage": first}
-    return Reply(0, json.dumps(body, ensure_ascii=False) + "\n")
+    return Reply(0, json.dumps(body) + "\n")  # ASCII: safe on any stdout, valid JSON for any reader

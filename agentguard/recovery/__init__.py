@@ -112,7 +112,7 @@ def _write_meta(directory: str, meta: dict[str, object]) -> None:
 
     tmp = os.path.join(directory, "meta.json.tmp")
     with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(meta, f, indent=2, ensure_ascii=False)
+        json.dump(meta, f, indent=2)  # ASCII: names that are not UTF-8 survive as escapes
     os.replace(tmp, os.path.join(directory, "meta.json"))
 
 

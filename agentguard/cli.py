@@ -8,6 +8,19 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader went away (`agentguard log | head`): stop quietly, as other tools do; point stdout
+        # at /dev/null so the interpreter's own flush at exit does not complain again.
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+
+
+def _main(argv: list[str] | None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args and args[0] == "hook" and not any(a in ("-h", "--help") for a in args[1:]):
         from agentguard.hooks import main as hook_main
@@ -28,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("agentguard: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        raise
     except Exception as e:  # click.UsageError and friends carry their own exit code
         code = getattr(e, "exit_code", None)
         show = getattr(e, "show", None)

@@ -645,3 +645,14 @@ def test_an_existing_installation_is_not_turned_into_a_ci_one(inst: Installed, h
     assert out.returncode != 0, out.stderr
     data = precious(project)
     assert inst.agent("rm -rf precious", cwd=project, env=CLAUDE).returncode == 77 and data.exists()
+
+
+@pytest.mark.parametrize("command", ["touch ~/.bash_profile", "echo 'export PATH=/usr/bin:$PATH' > ~/.bash_login",
+                                     "cp /dev/null ~/.zshenv", "printf x >> ~/.zprofile", "ln -s /dev/null ~/.profile",
+                                     "mkdir -p ~/.config/fish && echo 'set PATH /usr/bin' > ~/.config/fish/config.fish",
+                                     "python3 -c \"import os; open(os.path.expanduser('~/.bash_profile'), 'w')\""])
+def test_shell_startup_files_are_agentguards_too(inst: Installed, command: str) -> None:
+    """A new ~/.bash_profile means bash stops reading the ~/.profile that puts the shims first."""
+    answer = claude(inst, command, inst.home / "project")
+    assert answer["permissionDecision"] == "deny" and "self.tamper" in str(answer["permissionDecisionReason"]), command
+    assert not (inst.home / ".bash_profile").exists() and not (inst.home / ".bash_login").exists()

@@ -138,3 +138,8 @@ def test_check_says_what_the_decision_core_would_do(project: Path) -> None:
     assert action("rm -rf src") == "hold"
     assert action("rm -rf ~") == "refuse"
     assert action("rm -rf src", "--actor", "ci") == "refuse"
+
+
+def test_a_closed_pipe_ends_quietly() -> None:
+    out = subprocess.run(f"{agentguard_bin()} rules | head -c 10", shell=True, capture_output=True, text=True, timeout=60)
+    assert "Traceback" not in out.stderr and "BrokenPipe" not in out.stderr, out.stderr

@@ -61,6 +61,10 @@ INTERPRETERS = frozenset({"python", "python2", "python3", "pypy", "pypy3", "perl
 EXTRACTORS = frozenset({"tar", "bsdtar", "gtar", "unzip", "cpio", "bsdcpio", "7z", "7za", "7zr"})
 PROFILE_NAMES = frozenset({".bashrc", ".bash_profile", ".bash_login", ".profile", ".zshrc", ".zprofile", ".zshenv",
                            ".zlogin", "agentguard.fish", "config.fish", "agentguard.sh", "bash.bashrc", "zshenv"})
+# Every file a shell reads at start from a home directory (bash, zsh, sh; fish's directory is matched
+# by path).
+STARTUP_NAMES = frozenset({".bashrc", ".bash_profile", ".bash_login", ".profile", ".bash_logout", ".zshrc", ".zprofile",
+                           ".zshenv", ".zlogin", ".kshrc", ".mkshrc", ".shrc", ".inputrc"})
 # Agents' settings files, by their last path components.
 SETTINGS_SUFFIXES = (
     ".claude/settings.json", ".claude/settings.local.json", "claude-code/managed-settings.json",
@@ -487,6 +491,11 @@ def reason(lexical: str, physical: str, chain: list[os.stat_result | None], prot
     for p in dict.fromkeys((lexical, physical)):
         if os.path.basename(p) in PROFILE_NAMES and _has_block(p):
             return f"{shown} holds agentguard's PATH block"
+        # A startup file in a home directory decides what PATH a shell gets, block or no block: a new
+        # ~/.bash_profile means bash no longer reads the ~/.profile that puts the shims first.
+        if (os.path.basename(p) in STARTUP_NAMES and os.path.dirname(p) in prot.homes) or \
+                any(f"{h}/.config/fish/" in p for h in prot.homes):
+            return f"{shown} is a shell startup file: it decides whether the shims come first on PATH"
     if last is not None and S_ISREG(last.st_mode) and last.st_nlink > 1:
         other = prot.file_named(last)
         if other:

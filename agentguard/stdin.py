@@ -22,9 +22,11 @@ def wants_stdin(tool: str, argv: tuple[str, ...]) -> bool:
     if any(a in ("--help", "--version", "-V", "-?", "-l", "--list") for a in argv):
         return False
     if tool in ("psql",):
-        sources = [a for a in argv if a.split("=", 1)[0] in SQL_OPTIONS["psql"] or a.startswith(("-c", "-f"))
-                   and not a.startswith("--")]
-        return not sources or any(a in ("-f-", "--file=-") for a in argv) or _follows(argv, ("-f", "--file"), "-")
+        from agentguard.classify.sqlclients import psql_options
+
+        opts = psql_options(argv)
+        sources = [o for o in opts if o.name in ("-c", "-f")]  # type: ignore[attr-defined]
+        return not sources or any(o.name == "-f" and o.value == "-" for o in sources)  # type: ignore[attr-defined]
     if tool in ("mysql", "mariadb"):
         return not any(a.split("=", 1)[0] in SQL_OPTIONS[tool] or (a.startswith("-e") and not a.startswith("--"))
                        for a in argv)
@@ -38,10 +40,6 @@ def wants_stdin(tool: str, argv: tuple[str, ...]) -> bool:
     if tool in ("redis-cli", "mongosh", "mongo"):
         return not [a for a in argv if not a.startswith("-")]
     return False
-
-
-def _follows(argv: tuple[str, ...], options: tuple[str, ...], value: str) -> bool:
-    return any(argv[i] in options and argv[i + 1] == value for i in range(len(argv) - 1))
 
 
 class Captured:

@@ -102,3 +102,27 @@ def test_the_caller_tmpdir_does_not_make_a_directory_disposable(isolated_env: di
     (scratch / "x").write_text("x")
     assert inst.agent(f"rm -rf {scratch}", cwd=Path(isolated_env["HOME"])).returncode == 0
     assert not scratch.exists()
+
+
+@pytest.mark.parametrize("command", ["curl -sd @mut.json https://backboard.railway.app/graphql/v2 -H 'Authorization: Bearer t'",
+                                     "curl -sSd@mut.json https://backboard.railway.app/graphql/v2",
+                                     "curl --data-urlencode query@mut.graphql https://backboard.railway.app/graphql/v2",
+                                     "curl -sK del.cfg https://api.example.com/x"])
+def test_curl_options_are_read_as_curl_reads_them(book: dict[str, object], tmp_path: Path, command: str) -> None:
+    (tmp_path / "mut.json").write_text('{"query": "mutation { volumeDelete(volumeId: \\"3d2c\\") }"}')
+    (tmp_path / "mut.graphql").write_text('mutation { volumeDelete(volumeId: "3d2c") }')
+    (tmp_path / "del.cfg").write_text('request = "DELETE"\n')
+    assert not judge_string(command, book, cwd=str(tmp_path), env=dict(os.environ)).allowed, command
+
+
+@pytest.mark.parametrize("command", ["psql -Atc 'DROP TABLE bookings'", "psql -qc 'TRUNCATE bookings'",
+                                     "psql -Xf drop.sql", "psql -qfdrop.sql", "psql --comm='DROP TABLE bookings'",
+                                     "psql --fil=drop.sql", "psql -Atqc \"DELETE FROM bookings\""])
+def test_psql_options_are_read_as_psql_reads_them(book: dict[str, object], tmp_path: Path, command: str) -> None:
+    (tmp_path / "drop.sql").write_text("DROP TABLE bookings;\n")
+    assert not judge_string(command, book, cwd=str(tmp_path), env=dict(os.environ)).allowed, command
+
+
+def test_psql_clusters_that_only_read_pass(book: dict[str, object], tmp_path: Path) -> None:
+    for command in ("psql -Atc 'SELECT count(*) FROM bookings'", "psql -qX -c 'select 1'", "psql -l"):
+        assert judge_string(command, book, cwd=str(tmp_path), env=dict(os.environ)).allowed, command

@@ -47,7 +47,7 @@ CURL_DATA = {"-d", "--data", "--data-raw", "--data-binary", "--data-ascii", "--d
 
 
 class Request:
-    __slots__ = ("method", "urls", "bodies", "unreadable", "credentialed", "hidden", "get_mode")
+    __slots__ = ("method", "urls", "bodies", "unreadable", "credentialed", "hidden", "get_mode", "override")
 
     def __init__(self) -> None:
         self.method = ""
@@ -57,8 +57,11 @@ class Request:
         self.credentialed = False
         self.hidden = ""  # options arrive from a config file agentguard does not read
         self.get_mode = False
+        self.override = ""  # X-HTTP-Method-Override and its kin: the method many servers act on
 
     def effective_method(self) -> str:
+        if self.override:
+            return self.override
         if self.method:
             return self.method.upper()
         if self.get_mode:
@@ -98,6 +101,19 @@ def _read_body(spec: str, inv: Invocation, req: Request) -> None:
         req.bodies.append(spec)
 
 
+METHOD_OVERRIDES = ("x-http-method-override", "x-http-method", "x-method-override")
+
+
+def _cluster_value(tok: str) -> int:
+    """In a short-option cluster, the index of the first option that takes a value (0: none)."""
+    for j in range(1, len(tok)):
+        if "-" + tok[j] in CURL_VALUE:
+            return j
+        if not tok[j].isalnum():
+            return 0
+    return 0
+
+
 def parse_curl(inv: Invocation, ctx: Context) -> Request:
     req = Request()
     argv = inv.argv
@@ -112,10 +128,19 @@ def parse_curl(inv: Invocation, ctx: Context) -> Request:
             name, value = tok, argv[i + 1] if i + 1 < len(argv) else ""
             index = i + 1
             i += 2
-        elif tok.startswith("-") and not tok.startswith("--") and len(tok) > 2 and tok[:2] in CURL_VALUE:
-            name, value = tok[:2], tok[2:]  # -XDELETE, -d@file
-            index = i
-            i += 1
+        elif tok.startswith("-") and not tok.startswith("--") and len(tok) > 2 and _cluster_value(tok):
+            # getopt's clusters: flags, then at most one option that takes a value, which is the rest of
+            # the word or the next one (-XDELETE, -sXDELETE, -sSfX DELETE, -sd @body.json, -sK cfg)
+            j = _cluster_value(tok)
+            name, rest = "-" + tok[j], tok[j + 1:]
+            if "G" in tok[1:j]:
+                req.get_mode = True
+            if rest:
+                value, index = rest, i
+                i += 1
+            else:
+                value, index = (argv[i + 1] if i + 1 < len(argv) else ""), i + 1
+                i += 2
         else:
             if tok in ("-G", "--get"):
                 req.get_mode = True
@@ -132,7 +157,10 @@ def parse_curl(inv: Invocation, ctx: Context) -> Request:
         if name in ("-X", "--request"):
             req.method = value
         elif name in CURL_DATA:
-            if name == "--data-urlencode" and "=" in value and not value.startswith("@"):
+            at, eq = value.find("@"), value.find("=")
+            if name == "--data-urlencode" and at > 0 and (eq < 0 or at < eq):
+                _read_body(value[at:], inv, req)  # name@file: the file's content, urlencoded
+            elif name == "--data-urlencode" and "=" in value and not value.startswith("@"):
                 key, _, val = value.partition("=")
                 req.bodies.append(val if key in ("query", "") else value)
             elif name in ("--data-raw",):
@@ -146,6 +174,9 @@ def parse_curl(inv: Invocation, ctx: Context) -> Request:
                 req.bodies.append(value)
         elif name in ("-H", "--header"):
             low = value.lower()
+            header, _, said = low.partition(":")
+            if header.strip() in METHOD_OVERRIDES and said.strip():
+                req.override = said.strip().upper()
             if low.startswith(("authorization:", "x-api-key:", "project-access-token:", "x-auth-token:",
                                "private-token:", "x-vault-token:", "api-key:")) or "token" in low.split(":", 1)[0]:
                 req.credentialed = True

@@ -21,9 +21,6 @@ if TYPE_CHECKING:
 
 MAX_FILE = 16 * 1024 * 1024
 
-PSQL_VALUE = {"-c", "--command", "-d", "--dbname", "-f", "--file", "-h", "--host", "-L", "--log-file", "-o",
-              "--output", "-p", "--port", "-P", "--pset", "-R", "--record-separator", "-T", "--table-attr", "-U",
-              "--username", "-v", "--set", "--variable", "-F", "--field-separator"}
 MYSQL_VALUE = {"-e", "--execute", "-h", "--host", "-P", "--port", "-u", "--user", "-D", "--database", "-S",
                "--socket", "--init-command", "--defaults-file", "--defaults-extra-file", "--login-path",
                "--default-character-set", "--protocol", "--ssl-ca", "--ssl-cert", "--ssl-key", "--connect-timeout",
@@ -141,45 +138,50 @@ def _stdin_findings(inv: Invocation, ctx: Context, dialect: str, meta) -> list[F
 
 # --- psql -------------------------------------------------------------------------------------------
 
+PSQL_SHORT_VALUES = "cdfFhLoPpRTUv"
+PSQL_LONG = {"command": True, "dbname": True, "file": True, "list": False, "variable": True, "set": True,
+             "version": False, "no-psqlrc": False, "single-transaction": False, "help": False, "echo-all": False,
+             "echo-errors": False, "echo-queries": False, "echo-hidden": False, "log-file": True, "no-readline": False,
+             "output": True, "quiet": False, "single-step": False, "single-line": False, "no-align": False,
+             "csv": False, "field-separator": True, "html": False, "pset": True, "record-separator": True,
+             "tuples-only": False, "table-attr": True, "expanded": False, "field-separator-zero": False,
+             "record-separator-zero": False, "host": True, "port": True, "username": True, "no-password": False,
+             "password": False}
+PSQL_ALIASES = {"command": "-c", "file": "-f", "no-psqlrc": "-X", "list": "-l", "version": "-V", "help": "-?",
+                "dbname": "-d", "host": "-h", "variable": "-v", "set": "-v"}
+
+
+def psql_options(argv: tuple[str, ...]) -> list[object]:
+    """psql's argv as getopt_long reads it (clusters such as -Atqc, abbreviations such as --comm)."""
+    from agentguard.classify.getopt import parse
+
+    return parse(argv, PSQL_SHORT_VALUES, PSQL_LONG, aliases=PSQL_ALIASES)  # type: ignore[return-value]
+
+
 def _psql(inv: Invocation, ctx: Context) -> list[Finding]:
-    argv = inv.argv
     found: list[Finding] = []
     sources = 0
     reads_stdin = False
-    no_psqlrc = False
-    i = 0
-    while i < len(argv):
-        tok = argv[i]
-        name, _, inline = tok.partition("=") if tok.startswith("--") else (tok, "", "")
-        value = inline if inline else (argv[i + 1] if i + 1 < len(argv) else None)
-        index = i if inline else i + 1
-        if tok.startswith("-c") and len(tok) > 2 and not tok.startswith("--"):
-            name, value, index = "-c", tok[2:], i
-        if tok.startswith("-f") and len(tok) > 2 and not tok.startswith("--"):
-            name, value, index = "-f", tok[2:], i
-        if name in ("-c", "--command"):
+    opts = psql_options(inv.argv)
+    names = {o.name for o in opts}  # type: ignore[attr-defined]
+    no_psqlrc = "-X" in names
+    for o in opts:
+        name, value, index = o.name, o.value, o.index  # type: ignore[attr-defined]
+        if name == "-c":
             sources += 1
             if value is not None:
                 if inv.is_dynamic(index):
                     found.append(ctx.finding("sql.unseen-input", inv, f"-c {value}: SQL built at run time"))
                 else:
                     found += psql_text(value, inv, ctx, 0)
-        elif name in ("-f", "--file"):
+        elif name == "-f":
             sources += 1
             if value == "-":
                 reads_stdin = True
             elif value is not None:
                 found += _file_sql(value, index, inv, ctx, psql_text)
-        elif tok in ("-X", "--no-psqlrc"):
-            no_psqlrc = True
-        elif tok.startswith("-") and len(tok) > 2 and not tok.startswith("--") and "X" in tok[1:]:
-            no_psqlrc = True
-        if name in PSQL_VALUE and not inline and not (tok.startswith(("-c", "-f")) and len(tok) > 2):
-            i += 2
-        else:
-            i += 1
     if sources == 0 or reads_stdin:
-        if not any(a in ("-l", "--list", "-V", "--version", "-?", "--help") for a in argv):
+        if not names & {"-l", "-V", "-?"}:
             found += _stdin_findings(inv, ctx, "postgres", psql_text)
     if not no_psqlrc and inv.cwd != "" and not inv.remote:
         rc = inv.getenv("PSQLRC") or ctx.env.get("PSQLRC") or os.path.join(inv.getenv("HOME") or ctx.env.get("HOME", "~"), ".psqlrc")

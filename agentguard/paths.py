@@ -55,22 +55,28 @@ SYSTEM = Locations("/etc/agentguard", "/var/lib/agentguard", "/usr/local/lib/age
                    "/var/cache/agentguard", system=True)
 
 
+OVERRIDE = "AGENTGUARD_HOME"  # DIR: config, state, shims and cache all in DIR/<name>
+# Each directory by XDG rules: (variable, its default below HOME, agentguard's place inside it).
+# The shims' fast path derives the same places from this table.
+XDG = {
+    "config": ("XDG_CONFIG_HOME", ".config", "agentguard"),
+    "state": ("XDG_STATE_HOME", ".local/state", "agentguard"),
+    "shims": ("XDG_DATA_HOME", ".local/share", "agentguard/shims"),
+    "cache": ("XDG_CACHE_HOME", ".cache", "agentguard"),
+}
+
+
 def locations(environ: dict[str, str] | None = None) -> Locations:
     env = os.environ if environ is None else environ
-    home_override = env.get("AGENTGUARD_HOME")
+    home_override = env.get(OVERRIDE)
     if home_override:
         base = os.path.abspath(os.path.expanduser(home_override))
-        return Locations(os.path.join(base, "config"), os.path.join(base, "state"),
-                         os.path.join(base, "shims"), os.path.join(base, "cache"))
+        return Locations(*(os.path.join(base, name) for name in ("config", "state", "shims", "cache")))
     home = env.get("HOME") or os.path.expanduser("~")
 
-    def xdg(var: str, default: str) -> str:
+    def place(name: str) -> str:
+        var, default, inside = XDG[name]
         value = env.get(var, "")
-        return value if os.path.isabs(value) else os.path.join(home, default)
+        return os.path.join(value if os.path.isabs(value) else os.path.join(home, default), inside)
 
-    return Locations(
-        os.path.join(xdg("XDG_CONFIG_HOME", ".config"), "agentguard"),
-        os.path.join(xdg("XDG_STATE_HOME", ".local/state"), "agentguard"),
-        os.path.join(xdg("XDG_DATA_HOME", ".local/share"), "agentguard", "shims"),
-        os.path.join(xdg("XDG_CACHE_HOME", ".cache"), "agentguard"),
-    )
+    return Locations(place("config"), place("state"), place("shims"), place("cache"))

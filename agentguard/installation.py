@@ -155,8 +155,12 @@ def fresh_compiled(compiled: dict[str, object]) -> dict[str, object]:
 
 
 def write_shims(locs: Locations, book: dict[str, object], wanted: list[str], search_path: str,
-                home: str) -> tuple[dict[str, str], list[str], list[str]]:
+                home: str, kept: dict[str, str] | None = None) -> tuple[dict[str, str], list[str], list[str]]:
     """(tool → real binary for every shim written, tools not found, stale shims removed).
+
+    A tool that has a shim already (``kept``: the install record's tools) keeps it even when this
+    PATH does not find the tool: a run from a PATH without it (`PATH=/x agentguard rehash`) must not
+    take a shim away. Such a shim finds the binary again at run time, or says it is missing.
 
     Each fast path is generated from the rules and the system and user policy as they are now; a
     shim skips it once either policy file is newer than the shim, until rehash writes it again.
@@ -170,7 +174,7 @@ def write_shims(locs: Locations, book: dict[str, object], wanted: list[str], sea
 
     os.makedirs(locs.shims, mode=0o755, exist_ok=True)
     paths = import_paths()
-    reals = {tool: find_real_binary(tool, search_path, [locs.shims]) for tool in wanted}
+    reals = {tool: find_real_binary(tool, search_path, [locs.shims]) or (kept or {}).get(tool) for tool in wanted}
     written = {tool: real for tool, real in reals.items() if real is not None}
     missing = [tool for tool, real in reals.items() if real is None]
     for attempt in range(4):
@@ -231,7 +235,8 @@ def install(locs: Locations, *, shell: str, profiles: list[str] | None, print_on
                            "decides its policy, and it cannot be installed again from inside the job")
     if previous and ci is None:
         refuse_agents("installing agentguard again (it can change what is guarded)")
-    written, missing, removed = write_shims(locs, book, wanted, search_path, home)
+    written, missing, removed = write_shims(locs, book, wanted, search_path, home,
+                                            kept=dict(previous.get("tools", {})))  # type: ignore[call-overload]
     precompile()
     record: dict[str, object] = {
         "format": FORMAT, "shims_dir": locs.shims, "state_dir": locs.state, "config_dir": locs.config,
@@ -282,7 +287,8 @@ def rehash(locs: Locations, search_path: str) -> dict[str, object]:
     book = load_book()
     available = shimmable_tools(book)
     wanted = [t for t in record.get("wanted", available) if t in available]  # type: ignore[union-attr]
-    written, missing, removed = write_shims(locs, book, wanted, search_path, str(record.get("home", "")))
+    written, missing, removed = write_shims(locs, book, wanted, search_path, str(record.get("home", "")),
+                                            kept=dict(record.get("tools", {})))  # type: ignore[call-overload]
     precompile()
     record["tools"] = written
     compile_policy(locs, book, record)

@@ -656,3 +656,16 @@ def test_shell_startup_files_are_agentguards_too(inst: Installed, command: str) 
     answer = claude(inst, command, inst.home / "project")
     assert answer["permissionDecision"] == "deny" and "self.tamper" in str(answer["permissionDecisionReason"]), command
     assert not (inst.home / ".bash_profile").exists() and not (inst.home / ".bash_login").exists()
+
+
+@pytest.mark.parametrize("how", ["PATH=/nonexistent {ag} rehash", "env PATH=/nonexistent {ag} install --shell bash",
+                                 "PATH=/x {py} -m agentguard rehash"])
+def test_a_path_without_the_tools_does_not_take_shims_away(inst: Installed, how: str) -> None:
+    before = sorted(p.name for p in inst.shims.iterdir())
+    project = inst.home / "project"
+    command = how.format(ag=agentguard_bin(), py=sys.executable)
+    subprocess.run(["bash", "-c", command], env={k: v for k, v in inst.env.items()}, cwd=project,
+                   capture_output=True, stdin=subprocess.DEVNULL, timeout=120)
+    assert sorted(p.name for p in inst.shims.iterdir()) == before
+    data = precious(project)
+    assert inst.agent("rm -rf precious", cwd=project, env=CLAUDE).returncode == 77 and data.exists()

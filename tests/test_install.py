@@ -96,7 +96,10 @@ def test_rehash_follows_tools_that_appear_and_vanish(isolated_env: dict[str, str
     assert is_shim(str(inst.shims / "railway"))
     (fakes / "railway").unlink()
     out = inst.agentguard("rehash")
-    assert not (inst.shims / "railway").exists() and "railway" in out.stdout
+    assert is_shim(str(inst.shims / "railway")), "a vanished tool keeps its shim: taking it away would loosen"
+    assert "railway" in out.stdout and "not there now" in out.stdout
+    write_fake(fakes, "railway", tmp_path / "railway.log")
+    assert inst.agent("railway volume delete --volume v -y", cwd=tmp_path).returncode == 77, "it guards it again"
 
 
 def test_agentguard_home_puts_everything_in_one_place(isolated_env: dict[str, str], tmp_path: Path) -> None:

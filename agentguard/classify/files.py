@@ -132,7 +132,7 @@ def categories(target: Target, *, recursive: bool) -> list[tuple[str, str]]:
             found.append(("files.home", f"{raw} holds every user's home directory"))
         if a in SYSTEM_DIRS:
             found.append(("files.system-dir", f"{a} is a system directory"))
-        elif _under_system(a) and not _is_temp(a) and not (home and (a == home or a.startswith(home + "/"))):
+        elif _under_system(a) and not _is_temp(a) and not _in_own_home(a, home):
             found.append(("files.system-file", f"{a} is inside a system directory"))
         if target.cwd and (a == target.cwd or _is_ancestor(a, target.cwd)) and a != "/":
             what = "the working directory" if a == target.cwd else "a parent of the working directory"
@@ -217,6 +217,21 @@ def _is_plain_file(t: Target) -> bool:
         return os.path.isfile(t.abs) or os.path.islink(t.abs)
     name = t.parts[-1] if t.parts else ""
     return not t.raw.endswith("/") and name.endswith(FILE_SUFFIXES) and "." in name[1:]
+
+
+def _in_own_home(a: str, home: str) -> bool:
+    """A path inside a home kept under a system directory (root's /root, a service's /srv/app) is the
+    user's own, not the system's. HOME comes from the caller, so it counts only where it is the
+    account's home or not itself in a system directory: HOME=/etc must not make /etc/passwd a
+    user's file."""
+    from agentguard.classify.sources import account_home
+
+    for h in {home, account_home()}:
+        if not h or (h != account_home() and _under_system(h) and not _is_temp(h)):
+            continue
+        if a == h or a.startswith(h.rstrip("/") + "/"):
+            return True
+    return False
 
 
 def _home(inv: Invocation, ctx: Context) -> str:

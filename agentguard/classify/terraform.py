@@ -42,7 +42,10 @@ def effective_argv(inv: Invocation) -> tuple[list[str], list[str], str]:
     if rest:
         extra: list[str] = []
         sub = rest[0]
-        for var in (ARGS_ENV, f"{ARGS_ENV}_{sub.replace('-', '_')}"):
+        names = [ARGS_ENV, f"{ARGS_ENV}_{sub.replace('-', '_')}"]
+        if len(rest) > 1 and not rest[1].startswith("-"):  # two-word commands: TF_CLI_ARGS_state_rm
+            names.append(f"{names[1]}_{rest[1].replace('-', '_')}")
+        for var in names:
             value = inv.getenv(var)
             if value:
                 extra += ["-" + a.lstrip("-") if a.startswith("--") else a for a in value.split()]

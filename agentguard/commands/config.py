@@ -178,3 +178,14 @@ def set_value(key: str, value: str, level: str) -> None:
         tomli_w.dump(data, f)
     os.replace(tmp, path)
     click.echo(f"{path}: {key} = {parsed!r}")
+    if level != "project":
+        # The shims' fast paths were generated from the old policy; until they are written again,
+        # every call goes through the classifier (correct, but slow).
+        from agentguard.installation import InstallError, load_record, rehash
+
+        locs = locs_for(level == "system")
+        if load_record(locs) is not None:
+            try:
+                rehash(locs, os.environ.get("PATH", ""))
+            except (InstallError, OSError) as e:
+                click.echo(f"The shims were not rewritten ({e}); run `agentguard rehash`.", err=True)

@@ -12,7 +12,11 @@ from agentguard.commands.common import locs_for, system_option
 @click.command("rehash")
 @system_option
 def command(system: bool) -> None:
-    """Find the real binaries again and rewrite every shim (and the compiled policy)."""
+    """Find the real binaries again and rewrite every shim (and the compiled policy).
+
+    A shim is never taken away here, even when this PATH no longer finds its tool: it keeps pointing
+    at the binary it knew (and finds it again at run time if it moved). Removing a shim loosens what
+    is guarded: `agentguard install --tools …` does that, with the passphrase."""
     from agentguard.installation import InstallError, rehash
 
     locs = locs_for(system)
@@ -21,7 +25,8 @@ def command(system: bool) -> None:
     except InstallError as e:
         raise click.ClickException(str(e)) from None
     for tool, real in sorted(result["written"].items()):  # type: ignore[attr-defined]
-        click.echo(f"  {tool:<11} -> {real}")
+        gone = "" if os.access(real, os.X_OK) else "   (not there now: the shim looks for it on PATH when called)"
+        click.echo(f"  {tool:<11} -> {real}{gone}")
     if result["missing"]:
         click.echo(f"Not on PATH: {', '.join(result['missing'])}")
     if result["removed"]:

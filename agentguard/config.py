@@ -28,6 +28,9 @@ A layer may hold::
     [recovery]                         # system and user layers only
     max_bytes = 1073741824             # largest copy a backup may make before asking
 
+    [sandbox]                          # system and user layers only
+    write = ["~/scratch"]              # also writable inside `agentguard run` (docs/sandbox.md)
+
 System and user layers are written by humans and may set anything (the user may not loosen what the
 system set). A project file lives in the repository an agent edits: what it tries to loosen is ignored,
 with a warning, unless a human trusted that exact content with `agentguard trust` (keyed by path and
@@ -67,7 +70,7 @@ TARGET_KEYS = {
 }
 AUDIT_DEFAULTS = {"max_bytes": 10 * 1024 * 1024, "keep": 10, "syslog": ""}
 RECOVERY_DEFAULTS = {"max_bytes": 1024 * 1024 * 1024}  # largest copy a backup makes (moves are free)
-TOP_KEYS = {"decisions", "production", "rules", "rule", "audit", "recovery"}
+TOP_KEYS = {"decisions", "production", "rules", "rule", "audit", "recovery", "sandbox"}
 
 
 class ConfigError(Exception):
@@ -86,6 +89,7 @@ def defaults() -> dict[str, object]:
         "custom": [],
         "audit": dict(AUDIT_DEFAULTS),
         "recovery": dict(RECOVERY_DEFAULTS),
+        "sandbox": {"write": []},
         "sources": {},  # key path → the file that set it
         "locked": [],  # key paths the system layer set: the user layer may not loosen them
         "warnings": [],
@@ -175,6 +179,12 @@ def validate_layer(source: str, data: dict[str, object]) -> None:
         raise _fail(source, "recovery", f"may hold {', '.join(RECOVERY_DEFAULTS)}")
     if "max_bytes" in recovery and (not isinstance(recovery["max_bytes"], int) or recovery["max_bytes"] < 0):
         raise _fail(source, "recovery.max_bytes", "must be a number of bytes (0: never copy, only move)")
+    sandbox = data.get("sandbox", {})
+    if not isinstance(sandbox, dict) or set(sandbox) - {"write"}:
+        raise _fail(source, "sandbox", 'may hold write = ["~/dir", "/abs/dir"]')
+    paths = sandbox.get("write", [])
+    if not isinstance(paths, list) or not all(isinstance(p, str) and (p.startswith(("/", "~/"))) for p in paths):
+        raise _fail(source, "sandbox.write", 'must be a list of absolute or ~/ paths, e.g. ["~/scratch"]')
     if "syslog" in audit and not (isinstance(audit["syslog"], str) and
                                   audit["syslog"].startswith(("udp://", "tcp://", "unix://", ""))):
         raise _fail(source, "audit.syslog", 'must look like "udp://host:514" or "unix:///dev/log"')
@@ -269,6 +279,12 @@ def merge(policy: dict[str, object], layer: dict[str, object], source: str, *, m
                 warnings.append(f"{source}: [{table}] is ignored in a project file")
             else:
                 policy.setdefault(table, {}).update(layer[table])  # type: ignore[attr-defined]
+    if dict(layer.get("sandbox", {})).get("write"):  # type: ignore[call-overload]
+        if level == "project":
+            warnings.append(f"{source}: [sandbox] is ignored in a project file; add writable paths in your user policy")
+        else:
+            held = policy.setdefault("sandbox", {"write": []})["write"]  # type: ignore[attr-defined,index]
+            held.extend(p for p in layer["sandbox"]["write"] if p not in held)  # type: ignore[index]
 
 
 def _how_to_loosen(level: str) -> str:
@@ -423,6 +439,8 @@ def loosened(before: dict[str, object], after: dict[str, object]) -> list[str]:
         found.append("audit settings")
     if before.get("recovery") != after.get("recovery"):
         found.append("recovery settings")
+    added = set(dict(after.get("sandbox", {})).get("write", ())) - set(dict(before.get("sandbox", {})).get("write", ()))  # type: ignore[call-overload]
+    found.extend(f"sandbox.write: adds {p}" for p in sorted(added))
     return found
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -212,3 +213,363 @@ def test_root_inside_has_no_capabilities_after_exec() -> None:
 def test_a_ruleset_refuses_where_there_is_no_landlock() -> None:
     with pytest.raises(landlock.LandlockError):
         landlock.Ruleset(abi=0)
+
+
+# --- agentguard run ---------------------------------------------------------------------------------
+
+def _home_base() -> Path | None:
+    """A directory for test homes outside the temp directories (/tmp is writable inside the sandbox by
+    design, so a HOME under pytest's tmp_path would be writable too, and `run` refuses it) and outside
+    the system directories (where the rm rules would see every workspace as a system file)."""
+    from agentguard.classify.files import SYSTEM_DIRS
+
+    repo = Path(__file__).resolve().parent.parent
+    candidates = [repo / ".sandbox-homes"]
+    if os.geteuid() == 0:
+        candidates.append(Path("/home/agentguard-tests"))
+    for base in candidates:
+        real = os.path.realpath(base.parent)
+        if "/" + real.split("/")[1] in SYSTEM_DIRS:
+            continue
+        try:
+            base.mkdir(mode=0o700, exist_ok=True)
+        except OSError:
+            continue
+        return base
+    return None
+
+
+class Box:
+    """agentguard installed (with its Claude Code hook) in a HOME outside the temp directories, a git
+    workspace ~/project, and things that must survive: ~/precious, ~/data/customers.db, ~/notes.txt."""
+
+    def __init__(self, root: Path) -> None:
+        from helpers import install_agentguard
+
+        self.root = root
+        self.home = root / "home"
+        self.home.mkdir()
+        self.project = self.home / "project"
+        (self.project / "build").mkdir(parents=True)
+        (self.project / "build" / "x.o").write_bytes(b"\0obj")
+        (self.project / "src.py").write_text("print('hi')\n")
+        (self.home / "precious" / "deep").mkdir(parents=True)
+        (self.home / "precious" / "deep" / "thesis.tex").write_text("years of work\n")
+        (self.home / "data").mkdir()
+        (self.home / "data" / "customers.db").write_bytes(b"SQLite format 3\0" + b"rows" * 100)
+        (self.home / "notes.txt").write_text("notes\n")
+        (self.home / ".bashrc").write_text("# the human's bashrc\n")
+        self.inst = install_agentguard(self.home, [], "--claude-code")
+        self.env = dict(self.inst.env)
+        self.env["GIT_CONFIG_NOSYSTEM"] = "1"
+        (self.home / ".gitconfig").write_text("[user]\n\tname = Test\n\temail = t@example.com\n"
+                                              "[init]\n\tdefaultBranch = main\n")
+        git = ["git", "-C", str(self.project)]
+        for argv in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "start"]):
+            out = __import__("subprocess").run(git + argv, env=self.env, capture_output=True, text=True)
+            assert out.returncode == 0, out.stderr
+        self.bin = self.home / "bin"  # fake agent CLIs, outside the workspace
+        self.bin.mkdir()
+        self.env["PATH"] = f"{self.bin}:{self.env['PATH']}"
+
+    def run(self, *argv: str, cwd: Path | None = None, options: tuple[str, ...] = (), timeout: float = 120,
+            env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+        import subprocess
+
+        from conftest import agentguard_bin
+
+        return subprocess.run([agentguard_bin(), "run", *options, "--", *argv], env=env or self.env,
+                              cwd=cwd or self.project, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                              timeout=timeout, start_new_session=True)
+
+    def fake_agent(self, name: str, script: str) -> None:
+        path = self.bin / name
+        path.write_text("#!/bin/sh\n" + script)
+        path.chmod(0o755)
+
+    def snapshot(self) -> dict[str, tuple[str, int]]:
+        """Every file and link outside the workspace and the agents' writable state: content hash and mode."""
+        import hashlib
+
+        seen: dict[str, tuple[str, int]] = {}
+        skip = {self.project, self.home / ".claude", self.home / ".npm", self.home / ".cache"}
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            here = Path(dirpath)
+            dirnames[:] = [d for d in dirnames if here / d not in skip]
+            for name in filenames + [d for d in dirnames if (here / d).is_symlink()]:
+                p = here / name
+                st = p.lstat()
+                data = os.readlink(p).encode() if p.is_symlink() else p.read_bytes()
+                seen[str(p)] = (hashlib.sha256(data).hexdigest(), st.st_mode)
+        return seen
+
+
+@pytest.fixture
+def box(isolated_env: dict[str, str]) -> Box:
+    import shutil
+    import uuid
+
+    if NO_LANDLOCK:
+        pytest.skip(f"no usable Landlock here: {NO_LANDLOCK}")
+    base = _home_base()
+    if base is None:
+        pytest.skip("no directory outside the temp directories to hold a test home")
+    root = base / uuid.uuid4().hex[:12]
+    root.mkdir()
+    try:
+        yield Box(root)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+ATTEMPTS = r'''
+import os, shutil, subprocess, sys
+home = os.environ["HOME"]
+state = os.path.join(home, ".local/state/agentguard")
+config = os.path.join(home, ".config/agentguard")
+shims = os.path.join(home, ".local/share/agentguard/shims")
+def attempt(name, action):
+    try:
+        action()
+        print(name + "\t" + "SUCCEEDED")
+    except OSError as e:
+        print(name + "\t" + type(e).__name__, e.errno)
+def run(argv):
+    out = subprocess.run(argv, capture_output=True, text=True)
+    if out.returncode == 0:
+        raise OSError(0, "exit 0")
+    if "ermission denied" not in out.stderr + out.stdout:
+        raise RuntimeError(out.stderr)
+    raise PermissionError(13, out.stderr.strip()[:80])
+attempt("python truncating open", lambda: open(os.path.join(home, "data/customers.db"), "w").close())
+attempt("shutil.rmtree", lambda: shutil.rmtree(os.path.join(home, "precious")))
+attempt("os.rename out of home", lambda: os.rename(os.path.join(home, "notes.txt"), "/tmp/notes-taken.txt"))
+attempt("os.rename within home", lambda: os.rename(os.path.join(home, "notes.txt"), os.path.join(home, "n2")))
+attempt("os.remove", lambda: os.remove(os.path.join(home, "notes.txt")))
+attempt("write ~/.bashrc", lambda: open(os.path.join(home, ".bashrc"), "a").write("export PATH=/usr/bin:$PATH\n"))
+attempt("replace ~/.bashrc", lambda: os.replace(os.path.join(home, "project/src.py"), os.path.join(home, ".bashrc")))
+attempt("policy.toml", lambda: open(os.path.join(config, "policy.toml"), "w").write("[decisions.agent]\nhigh = 'allow'\n"))
+attempt("audit log truncate", lambda: os.truncate(os.path.join(state, "audit.jsonl"), 0))
+attempt("audit log rewrite", lambda: open(os.path.join(state, "audit.jsonl"), "r+").write("{}"))
+attempt("forged grant", lambda: open(os.path.join(state, "grant-forged.json"), "w").write("{}"))
+attempt("shim removed", lambda: os.remove(os.path.join(shims, "rm")))
+attempt("claude hook settings", lambda: open(os.path.join(home, ".claude/settings.json"), "w").write("{}"))
+attempt("perl remove_tree", lambda: run(["perl", "-MFile::Path=remove_tree", "-e",
+        "remove_tree($ARGV[0], {error => \\my $e}); die qq(Permission denied\n) if @$e", os.path.join(home, "precious")]))
+attempt("perl unlink", lambda: run(["perl", "-e", "unlink($ARGV[0]) or die qq($!\n)", os.path.join(home, "notes.txt")]))
+shutil.copy("/usr/bin/rm", "myrm")
+attempt("a copied rm binary", lambda: run(["./myrm", "-rf", os.path.join(home, "precious")]))
+with open("wipe.sh", "w") as f:
+    f.write("#!/bin/sh\n/usr/bin/rm -rf \"$1\"\n")
+os.chmod("wipe.sh", 0o755)
+attempt("/usr/bin/rm from a script", lambda: run(["./wipe.sh", os.path.join(home, "data")]))
+attempt("os.execv /usr/bin/rm", lambda: run([sys.executable, "-c",
+        "import os, sys; os.execv('/usr/bin/rm', ['rm', '-f', sys.argv[1]])", os.path.join(home, "notes.txt")]))
+def still_there(argv, path):
+    subprocess.run(argv, capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+    if not os.path.exists(path):
+        raise OSError(0, "removed")
+    raise PermissionError(13, "the program ran and the file is still there")
+attempt("vim delete", lambda: still_there(["vim", "-es", "-N", "-u", "NONE", "-c",
+        "call delete('" + os.path.join(home, "precious") + "', 'rf')", "-c", "qa!"], os.path.join(home, "precious")))
+'''
+
+
+def test_writes_outside_the_workspace_fail_and_the_data_is_unchanged(box: Box) -> None:
+    (box.project / "attempts.py").write_text(ATTEMPTS)
+    log = box.inst.state / "audit.jsonl"
+    logged = log.read_bytes()
+    before = box.snapshot()
+    out = box.run(sys.executable, "attempts.py")
+    assert out.returncode == 0, out.stderr
+    lines = dict(line.split("\t", 1) for line in out.stdout.splitlines() if "\t" in line)
+    expected = {"python truncating open", "shutil.rmtree", "os.rename out of home", "os.rename within home",
+                "os.remove", "write ~/.bashrc", "replace ~/.bashrc", "policy.toml", "audit log truncate",
+                "audit log rewrite", "forged grant", "shim removed", "claude hook settings", "perl remove_tree",
+                "perl unlink", "a copied rm binary", "/usr/bin/rm from a script", "os.execv /usr/bin/rm"}
+    import shutil
+
+    if shutil.which("vim"):
+        expected.add("vim delete")
+    assert set(lines) >= expected, out.stdout + out.stderr
+    for name in expected:
+        assert lines[name] == "PermissionError 13", f"{name}: {lines[name]}\n{out.stdout}{out.stderr}"
+    after = box.snapshot()
+    # the run process, outside, appended its start and exit; nothing inside could change what was there
+    assert after.pop(str(log)) != before.pop(str(log))
+    assert after == before
+    assert log.read_bytes().startswith(logged)
+    assert [r["event"] for r in box.inst.audit()][-2:] == ["run", "run-exit"]
+    assert "chain intact" in box.inst.agentguard("log", "verify").stdout
+    assert (box.home / "precious" / "deep" / "thesis.tex").read_text() == "years of work\n"
+
+
+def test_work_inside_the_workspace_and_temp_goes_on(box: Box) -> None:
+    script = ("set -e; rm -rf build; test ! -e build; echo more >> src.py; mkdir -p lib/a; mv src.py lib/a/; "
+              "git add -A; git commit -qm 'from inside'; t=$(mktemp); echo temp > \"$t\"; cat \"$t\"; rm \"$t\"; "
+              "python3 -c 'import tempfile; f = tempfile.NamedTemporaryFile(); f.write(b\"x\"); f.flush()'; "
+              "echo ok > /dev/null; git log --oneline | wc -l")
+    out = box.run("sh", "-c", script)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.split() == ["temp", "2"]
+    assert not (box.project / "build").exists()
+    assert (box.project / "lib" / "a" / "src.py").read_text() == "print('hi')\nmore\n"
+
+
+def test_the_agents_own_state_stays_writable_but_not_its_hook_settings(box: Box) -> None:
+    claude = box.home / ".claude"
+    settings = (claude / "settings.json").read_bytes()
+    assert b"agentguard" in settings  # install --claude-code put its hook there
+    (claude / "projects").mkdir(exist_ok=True)
+    (claude / "history.jsonl").write_text("")
+    box.fake_agent("claude", """
+try() { if eval "$2" 2>/dev/null; then echo "$1 ok"; else echo "$1 denied"; fi; }
+try project 'echo s > ~/.claude/projects/session.jsonl'
+try history 'echo h >> ~/.claude/history.jsonl'
+try newdir 'mkdir ~/.claude/newdir && rmdir ~/.claude/newdir'
+try cache 'mkdir -p ~/.claude/statsig/x && echo c > ~/.claude/statsig/x/c'
+try settings-write 'echo {} > ~/.claude/settings.json'
+try settings-remove 'rm -f ~/.claude/settings.json'
+try settings-move 'mv ~/.claude/settings.json ~/.claude/projects/'
+try settings-local 'echo {} > ~/.claude/settings.local.json'
+try dir-move 'mv ~/.claude ~/.claude-old'
+try claude-json 'echo {} >> ~/.claude.json'
+""")
+    (box.home / ".claude.json").write_text("{}\n")
+    out = box.run("claude")
+    seen = dict(line.split(" ", 1) for line in out.stdout.splitlines())
+    assert seen == {"project": "ok", "history": "ok", "newdir": "ok", "cache": "ok", "settings-write": "denied",
+                    "settings-remove": "denied", "settings-move": "denied", "settings-local": "denied",
+                    "dir-move": "denied", "claude-json": "ok"}, out.stdout + out.stderr
+    assert (claude / "settings.json").read_bytes() == settings
+    assert (claude / "projects" / "session.jsonl").read_text() == "s\n"
+
+
+@pytest.mark.parametrize(("agent", "state", "kept", "writable"), [
+    ("codex", ".codex", ["hooks.json", "config.toml"], "sessions/s.jsonl"),
+    ("gemini", ".gemini", ["settings.json"], "tmp/t"),
+])
+def test_other_agents_keep_their_hook_settings_read_only(box: Box, agent: str, state: str, kept: list[str],
+                                                         writable: str) -> None:
+    d = box.home / state
+    d.mkdir()
+    for name in kept:
+        (d / name).write_text(f"{name} as the human wrote it\n")
+    checks = "".join(f"echo x > ~/{state}/{name} 2>/dev/null && echo {name} written\n" for name in kept)
+    box.fake_agent(agent, f"{checks}echo w > ~/{state}/{writable} && echo state written\n")
+    out = box.run(agent)
+    assert out.stdout.split("\n")[:-1] == ["state written"], out.stdout + out.stderr
+    for name in kept:
+        assert (d / name).read_text() == f"{name} as the human wrote it\n"
+
+
+def test_shims_come_first_and_the_agent_marker_is_set(box: Box) -> None:
+    out = box.run("sh", "-c", 'echo "$PATH"; echo "$AGENTGUARD_ACTOR"; command -v rm; echo "$AGENTGUARD_SANDBOX"')
+    path, marker, rm, sandbox = out.stdout.splitlines()
+    assert path.split(":")[0] == str(box.inst.shims)
+    assert marker == "agent" and rm == str(box.inst.shims / "rm")
+    assert sandbox == f"landlock:{landlock.abi_version()}"
+
+
+def test_what_must_stay_read_only_is_refused_with_a_reason(box: Box) -> None:
+    for options, cwd, says in (
+        (("--write", str(box.home)), None, "is your home directory"),
+        (("--write", str(box.inst.config)), None, "inside agentguard's directory"),
+        (("--write", str(box.home / ".local")), None, "holds agentguard's directory"),
+        (("--write", str(box.home / ".bashrc")), None, "shell startup file"),
+        (("--write", str(box.home / "missing")), None, "does not exist"),
+        ((), box.home, "your home directory"),  # the workspace would be the home itself or hold it
+    ):
+        out = box.run("true", options=options, cwd=cwd)
+        assert out.returncode == 125, (options, out.stdout, out.stderr)
+        assert says in out.stderr and out.stderr.startswith("agentguard run: "), (options, out.stderr)
+    inside_tmp = dict(box.env, AGENTGUARD_HOME="/tmp/agentguard-home-in-temp")
+    out = box.run("true", env=inside_tmp)
+    assert out.returncode == 125 and "holds agentguard's directory /tmp/agentguard-home-in-temp" in out.stderr
+
+
+def test_write_adds_a_path_and_the_policy_can_too(box: Box) -> None:
+    for name in ("scratch", "fromcli", "fromproject"):
+        (box.home / name).mkdir()
+    (box.inst.config / "policy.toml").write_text('[sandbox]\nwrite = ["~/scratch"]\n')
+    (box.project / ".agentguard.toml").write_text('[sandbox]\nwrite = ["~/fromproject"]\n')
+    out = box.run("sh", "-c", "for d in scratch fromcli fromproject; do echo x > ~/$d/f 2>/dev/null && echo $d; done",
+                  options=("--write", "~/fromcli"))
+    assert out.stdout.split() == ["scratch", "fromcli"], out.stderr
+    assert not (box.home / "fromproject" / "f").exists()
+
+
+def test_write_paths_in_the_policy_loosen_it() -> None:
+    from agentguard.config import ConfigError, defaults, loosened, merge, validate_layer
+
+    before = defaults()
+    after = defaults()
+    merge(after, {"sandbox": {"write": ["~/scratch"]}}, "user.toml", may_loosen=True, level="user", book={})
+    assert loosened(before, after) == ["sandbox.write: adds ~/scratch"]
+    project = defaults()
+    merge(project, {"sandbox": {"write": ["~/x"]}}, ".agentguard.toml", may_loosen=True, level="project", book={})
+    assert project["sandbox"] == {"write": []} and "ignored in a project file" in project["warnings"][0]
+    for bad in ({"sandbox": {"write": "~/x"}}, {"sandbox": {"write": ["relative"]}}, {"sandbox": {"other": 1}}):
+        with pytest.raises(ConfigError):
+            validate_layer("policy.toml", bad)
+
+
+def test_exit_status_and_signals_pass_through(box: Box) -> None:
+    assert box.run("sh", "-c", "exit 3").returncode == 3
+    assert box.run("sh", "-c", "kill -TERM $$").returncode == -15  # run dies of the same signal
+    missing = box.run("no-such-program-anywhere")
+    assert missing.returncode == 127 and "command not found" in missing.stderr
+
+
+def test_show_prints_the_plan_and_runs_nothing(box: Box) -> None:
+    out = box.run("claude", options=("--show",))
+    assert out.returncode == 0, out.stderr
+    assert "workspace: ~/project" in out.stdout and "agent: claude-code" in out.stdout
+    assert "read-only inside those: ~/.claude/settings.json" in out.stdout
+    assert "~/.bashrc" not in out.stdout
+
+
+def test_no_sandbox_needs_a_human_at_a_terminal(box: Box) -> None:
+    from conftest import agentguard_bin
+    from helpers import PtyRun
+
+    out = box.run("sh", "-c", "echo x > ~/notes.txt", options=("--no-sandbox",))
+    assert out.returncode == 125 and "needs a human at a terminal" in out.stderr
+    assert (box.home / "notes.txt").read_text() == "notes\n"
+    human = PtyRun([agentguard_bin(), "run", "--no-sandbox", "--", "sh", "-c", "echo mine > ~/notes.txt"],
+                   dict(box.env, TERM="dumb"), box.project)
+    assert human.finish() == 0, human.text
+    assert (box.home / "notes.txt").read_text() == "mine\n"
+
+
+def test_a_detached_process_stays_inside(box: Box) -> None:
+    import time
+
+    out = box.run("sh", "-c", "setsid nohup sh -c 'sleep 0.5; echo gone > ~/notes.txt; echo done > detached' "
+                              ">/dev/null 2>&1 &")
+    assert out.returncode == 0
+    deadline = time.monotonic() + 20
+    while not (box.project / "detached").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert (box.project / "detached").exists()
+    assert (box.home / "notes.txt").read_text() == "notes\n"
+
+
+def test_the_seatbelt_profile_allows_the_plan_and_denies_what_is_kept() -> None:
+    from agentguard.sandbox import seatbelt
+    from agentguard.sandbox.writable import DIRS, FILE, TREE, Grant, Plan
+
+    plan = Plan("/Users/a/project", "claude-code",
+                (Grant("/Users/a/project", TREE, "workspace"), Grant("/private/tmp", TREE, "temp"),
+                 Grant("/dev/null", FILE, "device"), Grant("/Users/a/.claude", DIRS, "state", "/Users/a/.claude"),
+                 Grant("/Users/a/.claude/projects", TREE, "state", "/Users/a/.claude")),
+                ("/Users/a/.claude/settings.json",), ('/Users/a/.config/agentguard', '/Users/a/.claude/settings.json',
+                                                      '/Users/a/we"ird'))
+    text = seatbelt.profile(plan)
+    allow, deny = text.split("(deny file-write*\n")
+    assert '(subpath "/Users/a/project")' in allow and '(literal "/dev/null")' in allow
+    assert allow.count('(subpath "/Users/a/.claude")') == 1 and "projects" not in allow
+    assert '(subpath "/Users/a/.claude/settings.json")' in deny and '(subpath "/Users/a/.config/agentguard")' in deny
+    assert r'(subpath "/Users/a/we\"ird")' in deny
+    assert '(literal "/Users/a/project/.claude/settings.local.json")' in deny
+    assert seatbelt.command(plan, ["claude"])[:2] == [seatbelt.SANDBOX_EXEC, "-p"]

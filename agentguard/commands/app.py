@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from agentguard.commands import (approve, backups, check, config, doctor, explain, hook, install, log, passphrase,
-                                 pending, rehash, rules, trust, uninstall, which)
+                                 pending, rehash, rules, run, trust, uninstall, which)
 
 EPILOG = """\b
 Exit codes: 0 allowed/OK, 1 refused (confirm or block) or a check failed,
@@ -42,3 +42,4 @@ app.add_command(trust.command)
 app.add_command(log.command)
 app.add_command(hook.command)
 app.add_command(backups.command)
+app.add_command(run.command)

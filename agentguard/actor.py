@@ -4,6 +4,8 @@ In order, cheapest first:
 1. markers agents put in the environment of the commands they run (CLAUDECODE, CURSOR_AGENT, …);
    ``AGENTGUARD_ACTOR=agent|ci`` marks the caller as an agent or CI, never as a human;
 2. CI markers (CI=true, GITHUB_ACTIONS, …);
+   then, whatever the environment left undecided: a process inside `agentguard run`'s sandbox is an
+   agent, as the kernel says (agentguard.sandbox.confined), not as its environment, terminal or parents do;
 3. a bounded walk up the process tree looking for an agent's command line (procfs on Linux, psutil
    elsewhere), only when the environment did not decide;
 4. no controlling terminal and no agent found: automation, treated like an agent;
@@ -119,6 +121,11 @@ def detect(env: Mapping[str, str] | None = None) -> Actor:
     found = from_environment(environ)
     if found is not None:
         return found
+    from agentguard.sandbox import confined
+
+    inside = confined()
+    if inside:
+        return Actor("agent", "", inside)
     found = from_process_tree(ancestors())
     if found is not None:
         return found

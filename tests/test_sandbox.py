@@ -573,3 +573,137 @@ def test_the_seatbelt_profile_allows_the_plan_and_denies_what_is_kept() -> None:
     assert r'(subpath "/Users/a/we\"ird")' in deny
     assert '(literal "/Users/a/project/.claude/settings.local.json")' in deny
     assert seatbelt.command(plan, ["claude"])[:2] == [seatbelt.SANDBOX_EXEC, "-p"]
+
+
+# --- provably an agent ------------------------------------------------------------------------------
+
+def test_outside_no_sandbox_is_seen() -> None:
+    from agentguard.sandbox import confined
+
+    assert confined() == ""
+
+
+def _nnp_only() -> str:
+    landlock.no_new_privs()  # what other sandboxes (systemd's NoNewPrivileges=, containers) set
+    from agentguard.sandbox import confined
+
+    return confined()
+
+
+def _landlocked(workspace: str) -> str:
+    ruleset = landlock.Ruleset()
+    ruleset.allow(workspace, landlock.TREE)
+    ruleset.enforce()
+    from agentguard.sandbox import confined
+
+    return confined()
+
+
+@needs_landlock
+def test_the_kernel_tells_inside_from_outside(tmp_path: Path) -> None:
+    assert in_child(_nnp_only) == ""  # no_new_privs alone is not a sandbox: the probe still renames
+    assert "denies a no-op rename of /etc" in in_child(_landlocked, str(tmp_path))
+
+
+INSIDE_CHECK = r'''
+import json, os, sys
+from agentguard import actor
+from agentguard.sandbox import confined
+print(json.dumps({"confined": confined(), "actor": actor.detect().kind, "evidence": actor.detect().evidence,
+                  "tty": os.isatty(0)}))
+'''
+
+
+def test_inside_is_an_agent_whatever_the_environment_or_terminal_says(box: Box) -> None:
+    """Markers cleared, HOME and XDG pointed into the workspace, a real terminal from `script`: the
+    kernel still says inside, so agentguard says agent."""
+    (box.project / "check.py").write_text(INSIDE_CHECK)
+    py = sys.executable
+    fake = {"HOME": str(box.project), "XDG_CONFIG_HOME": str(box.project), "XDG_STATE_HOME": str(box.project),
+            "AGENTGUARD_HOME": str(box.project / "ag")}
+    sets = " ".join(f"{k}={v}" for k, v in fake.items())
+    out = box.run("sh", "-c", f"env -u AGENTGUARD_ACTOR -u AGENTGUARD_SANDBOX {sets} script -qfec '{py} check.py' "
+                              "/dev/null")
+    assert out.returncode == 0, out.stdout + out.stderr
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen["tty"] is True and seen["actor"] == "agent", seen
+    assert "inside a sandbox" in seen["evidence"] and seen["confined"]
+
+
+APPROVE_TRIES = r'''
+set -u
+ag="$1"
+unset AGENTGUARD_ACTOR
+echo "== plain"; "$ag" approve 0123abcd < /dev/null 2>&1
+echo "== script"; script -qfec "$ag approve 0123abcd" /dev/null 2>&1
+echo "== passphrase"; script -qfec "$ag passphrase" /dev/null 2>&1
+echo "== uninstall"; script -qfec "$ag uninstall" /dev/null 2>&1
+echo "== config"; script -qfec "$ag config set decisions.agent.high allow" /dev/null 2>&1
+echo "== trust"; touch .agentguard.toml; script -qfec "$ag trust" /dev/null 2>&1
+echo "== prune"; script -qfec "$ag backups prune --older-than 0d" /dev/null 2>&1
+export TMUX_TMPDIR="$PWD/.tmux"; mkdir -p "$TMUX_TMPDIR"
+tmux new-session -d -s s -x 200 -y 50 "sh"
+tmux send-keys -t s "$ag approve 0123abcd > tmux.out 2>&1; echo done >> tmux.out" Enter
+i=0; while [ $i -lt 100 ] && ! grep -q done tmux.out 2>/dev/null; do sleep 0.1; i=$((i+1)); done
+tmux kill-server
+echo "== tmux"; cat tmux.out
+setsid nohup sh -c "$ag approve 0123abcd > daemon.out 2>&1; echo done >> daemon.out" > /dev/null 2>&1 &
+i=0; while [ $i -lt 100 ] && ! grep -q done daemon.out 2>/dev/null; do sleep 0.1; i=$((i+1)); done
+echo "== daemon"; cat daemon.out
+'''
+
+
+def test_human_only_commands_refuse_inside_however_they_are_started(box: Box) -> None:
+    import shutil
+
+    from conftest import agentguard_bin
+
+    if not shutil.which("script") or not shutil.which("tmux"):
+        pytest.skip("script(1) and tmux are needed")
+    box.inst.set_passphrase("the human's secret")
+    passphrase = (box.inst.config / "passphrase.json").read_bytes()
+    (box.project / "tries.sh").write_text(APPROVE_TRIES)
+    out = box.run("sh", "tries.sh", agentguard_bin(), timeout=180)
+    parts = dict(p.split("\n", 1) for p in out.stdout.split("== ")[1:])
+    assert set(parts) == {"plain", "script", "passphrase", "uninstall", "config", "trust", "prune", "tmux", "daemon"}, \
+        out.stdout + out.stderr
+    for name, text in parts.items():
+        assert "refuses to run inside agentguard run's sandbox" in text, f"{name}: {text}"
+        assert "Approval passphrase" not in text, f"{name}: {text}"
+    assert (box.inst.config / "passphrase.json").read_bytes() == passphrase
+    assert not list(box.inst.state.glob("grant*"))
+
+
+FORGE = r'''
+import json, os, sys, time
+from agentguard.approvals import create_request, grant
+from agentguard.audit import append
+state = sys.argv[1]
+def attempt(name, action):
+    try:
+        action()
+        print(name + "\tSUCCEEDED")
+    except OSError as e:
+        print(name + "\t" + type(e).__name__, e.errno)
+request = {"id": "0123abcd", "tool": "rm", "argv": ["-rf", "/"], "cwd": "/", "key": "k", "keys": ["k"], "created": time.time()}
+attempt("grant", lambda: grant(state, request, "human"))
+attempt("request", lambda: create_request(state, tool="rm", argv=["-rf", "x"], cwd="/", target="", actor={},
+                                          findings=(), decision="confirm", keys=["k"]))
+attempt("audit append", lambda: append(os.path.join(state, "audit.jsonl"), {"event": "approval", "forged": True}))
+attempt("audit rewrite", lambda: os.replace(os.path.join(state, "audit.jsonl"), os.path.join(state, "old")))
+'''
+
+
+def test_code_that_skips_the_check_still_cannot_forge_a_grant_or_the_log(box: Box) -> None:
+    """Even agentguard's own functions, called directly from inside (as a process that fooled the
+    human check would), fail to write: the kernel refuses, whatever the process believes."""
+    (box.project / "forge.py").write_text(FORGE)
+    log = box.inst.state / "audit.jsonl"
+    before = log.read_bytes()
+    out = box.run(sys.executable, "forge.py", str(box.inst.state))
+    seen = dict(line.split("\t", 1) for line in out.stdout.splitlines() if "\t" in line)
+    assert seen == {"grant": "PermissionError 13", "request": "PermissionError 13",
+                    "audit append": "PermissionError 13", "audit rewrite": "PermissionError 13"}, out.stdout + out.stderr
+    assert log.read_bytes().startswith(before)
+    assert not list(box.inst.state.glob("grant*")) and not (box.inst.state / "old").exists()
+    assert "chain intact" in box.inst.agentguard("log", "verify").stdout

@@ -22,7 +22,12 @@ def require_human(what: str) -> None:
     """Refuse unless a human is at a terminal and no agent is in this process's environment or tree.
     An agent must not be able to approve its own calls or loosen agentguard."""
     from agentguard import actor
+    from agentguard.sandbox import confined
 
+    inside = confined()
+    if inside:
+        raise click.ClickException(f"{what} refuses to run inside agentguard run's sandbox ({inside}). Run it in your "
+                                   "own terminal, outside the agent's session.")
     if not sys.stdin.isatty():
         raise click.ClickException(f"{what} needs a human at a terminal (stdin is not a terminal)")
     found = actor.from_environment(os.environ) or actor.from_process_tree(actor.ancestors())

@@ -45,7 +45,9 @@ def stdin_digest(state: str, data: bytes | None) -> str:
 MAX_BOUND_FILES = 2000  # files hashed for one call; past it, their stamps stand in for them
 MAX_BOUND_BYTES = 64 * 1024 * 1024  # bytes hashed for one call; likewise
 MAX_STAMPED = 20000  # past this many files, nothing would bind the call: it cannot be approved
-SKIPPED_DIRS = frozenset({".git", "node_modules", "providers"})  # .terraform/providers: binaries, not config
+# Not configuration: version control, other languages' dependencies and caches. (.terraform/providers,
+# the plugin binaries, is skipped by path; a module kept in one of these is not bound.)
+SKIPPED_DIRS = frozenset({".git", "node_modules", ".venv", "venv", "__pycache__"})
 
 
 class _Budget:
@@ -118,30 +120,32 @@ def _argument_paths(argv: Iterable[str], cwd: str) -> list[str]:
 
 
 def _matching(base: str, patterns: Iterable[str]) -> list[str]:
-    """Files under ``base`` matching the pack's patterns (``**/`` walks down, skipping SKIPPED_DIRS)."""
+    """Files under ``base`` matching the pack's patterns (``**/NAME`` anywhere below, in one walk that
+    skips SKIPPED_DIRS; ``DIR/NAME`` in that directory)."""
     import fnmatch
     import os
 
     found: set[str] = set()
+    deep = [p[3:] for p in patterns if p.startswith("**/")]
     for pattern in patterns:
-        deep = pattern.startswith("**/")
-        glob = pattern[3:] if deep else pattern
-        folder, _, name = glob.rpartition("/")
-        if deep:
-            visited = 0
-            for top, dirs, files in os.walk(base):
-                dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
-                found.update(os.path.join(top, f) for f in files if fnmatch.fnmatchcase(f, name))
-                visited += len(files) + len(dirs)
-                if len(found) > MAX_STAMPED or visited > 10 * MAX_STAMPED:
-                    found.add(os.path.join(base, "(too many files to bind)"))  # noted as missing: but see _bind
-                    break
+        if pattern.startswith("**/"):
             continue
+        folder, _, name = pattern.rpartition("/")
         try:
             entries = os.listdir(os.path.join(base, folder))
         except OSError:
             continue
         found.update(os.path.join(base, folder, e) for e in entries if fnmatch.fnmatchcase(e, name))
+    if deep:
+        visited = 0
+        for top, dirs, files in os.walk(base):
+            dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS and
+                             not (d == "providers" and os.path.basename(top) == ".terraform"))
+            found.update(os.path.join(top, f) for f in files if any(fnmatch.fnmatchcase(f, n) for n in deep))
+            visited += len(files) + len(dirs)
+            if len(found) > MAX_STAMPED or visited > 10 * MAX_STAMPED:
+                found.add(os.path.join(base, "(too many files to bind)"))  # _bind makes the call unbindable
+                break
     return sorted(found)
 
 

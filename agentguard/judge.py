@@ -164,12 +164,23 @@ def invocations_from(cmd: object, ctx: Context, base_env: dict[str, str],
 
 
 def findings_for_invocation(inv: Invocation, ctx: Context, depth: int = 0) -> list[Finding]:
-    from agentguard.classify.wrappers import Script, unwrap
-
     if depth > MAX_NESTING:
         return [ctx.finding("shell.too-deep", inv, f"more than {MAX_NESTING} levels of wrapped commands")]
     if ctx.trace is not None:
         ctx.trace.append(inv)
+        # What judging this one program read, as its shim will read it when judging it alone: the
+        # hook binds the shim's approval to it without judging the program a second time.
+        from agentguard.classify.sources import journal
+
+        with journal() as seen:
+            ctx.memo.setdefault("reads", {})[id(inv)] = seen  # type: ignore[index]
+            return _findings_for_invocation(inv, ctx, depth)
+    return _findings_for_invocation(inv, ctx, depth)
+
+
+def _findings_for_invocation(inv: Invocation, ctx: Context, depth: int) -> list[Finding]:
+    from agentguard.classify.wrappers import Script, unwrap
+
     if inv.name_is_dynamic:
         return [ctx.finding("shell.dynamic-command", inv, inv.tool)]
     found = classify(inv, ctx)

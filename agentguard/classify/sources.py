@@ -32,7 +32,10 @@ class journal:
         return self.seen
 
     def __exit__(self, *exc: object) -> None:
-        _journals.remove(self.seen)
+        for i in range(len(_journals) - 1, -1, -1):  # by identity: two journals may hold equal contents
+            if _journals[i] is self.seen:
+                del _journals[i]
+                break
 
 
 def note(path: str, data: bytes | None, why: str = "missing") -> None:

@@ -212,15 +212,21 @@ def judge(agent: str, call: Call, state: str | None) -> Outcome:
     who = Actor("ci", agent, f"{agent} hook in CI") if compiled.get("force_actor") == "ci" else \
         Actor("agent", agent, f"{agent} hook")
     trace: list[object] = []
+    memo: dict[str, object] = {}
     with journal() as reads:
-        findings = _findings(call, compiled, policy, who, cwd, trace)  # type: ignore[arg-type]
+        findings = _findings(call, compiled, policy, who, cwd, trace, memo)  # type: ignore[arg-type]
     shown = call.command if call.kind == "shell" else f"{call.tool} {call.path}"
     target = next((f.target for f in findings if f.target), "")
     production = any(f.production for f in findings)
     if not findings:
         return Outcome("allow")
     if call.kind == "shell":
-        keys, reaching, outside = _keys(call, cwd, reads, trace, compiled, policy)
+        from agentguard.policy import decide
+
+        if str(decide(findings, who, policy)) in ("confirm", "backup"):  # type: ignore[arg-type]
+            keys, reaching, outside = _keys(call, cwd, reads, trace, compiled, memo)
+        else:
+            keys, reaching, outside = [""], False, ""  # allowed or blocked: nothing to approve
         subject = gate.Subject(via=f"hook:{agent}", tool="sh", argv=("-c", call.command), cwd=os.path.realpath(cwd),
                                shown=shown, findings=findings, actor=who, keys=tuple(keys), target=target,
                                production=production)
@@ -256,13 +262,15 @@ def judge(agent: str, call: Call, state: str | None) -> Outcome:
 
 
 def _findings(call: Call, compiled: dict[str, object], policy: dict[str, object], who, cwd: str,  # type: ignore[no-untyped-def]
-              trace: list[object]) -> tuple:  # type: ignore[type-arg]
+              trace: list[object], memo: dict[str, object] | None = None) -> tuple:  # type: ignore[type-arg]
     from agentguard.classify import Context
     from agentguard.judge import bounded_findings, dedupe, internal_error
 
     from agentguard.deadline import Overtime, bounded
 
     ctx = Context(compiled["book"], os.environ, who, trace, policy)  # type: ignore[arg-type]
+    if memo is not None:
+        ctx.memo = memo
     from agentguard.gate import ASK_VAR
 
     if ASK_VAR in call.command or ASK_VAR in call.new_text:
@@ -321,7 +329,7 @@ def _log(compiled: dict[str, object], fields: dict[str, object]) -> None:
 
 
 def _keys(call: Call, cwd: str, reads: dict[str, str], trace: list[object], compiled: dict[str, object],
-          policy: dict[str, object]) -> tuple[list[str], bool, str]:
+          memo: dict[str, object]) -> tuple[list[str], bool, str]:
     """(binding keys, whether every guarded program reaches its shim, the first wrapper that does not).
 
     The first key binds the whole command as the agent wrote it, with every file its judgement read;
@@ -340,7 +348,7 @@ def _keys(call: Call, cwd: str, reads: dict[str, str], trace: list[object], comp
 
     try:
         with bounded():
-            reaching, outside = _inner_keys(keys, trace, shimmed, compiled, policy, patterns)
+            reaching, outside = _inner_keys(keys, trace, shimmed, compiled, memo, patterns)
     except Overtime:
         reaching = False  # the shims will judge, and hold, what could not be bound here in time
     changer = changes_lookup(call.command, trace)
@@ -350,7 +358,7 @@ def _keys(call: Call, cwd: str, reads: dict[str, str], trace: list[object], comp
 
 
 def _inner_keys(keys: list[str], trace: list[object], shimmed: set[str], compiled: dict[str, object],
-                policy: dict[str, object], patterns: object) -> tuple[bool, str]:
+                memo: dict[str, object], patterns: object) -> tuple[bool, str]:
     from agentguard.binding import binding_key, bound_env, read_bound_files, stdin_digest
     from agentguard.classify.sources import journal
     from agentguard.gate import reaches_shim
@@ -359,6 +367,7 @@ def _inner_keys(keys: list[str], trace: list[object], shimmed: set[str], compile
     from agentguard.targets import describe, target
 
     book = compiled["book"]
+    judged_reads: dict[int, dict[str, str]] = memo.get("reads") or {}  # type: ignore[assignment]
     reaching, outside = True, ""
     for inv in trace:
         if inv.tool not in shimmed:  # type: ignore[attr-defined]
@@ -372,8 +381,12 @@ def _inner_keys(keys: list[str], trace: list[object], shimmed: set[str], compile
         env = dict(inv.env)  # type: ignore[attr-defined]
         real_cwd = os.path.realpath(inv.cwd)  # type: ignore[attr-defined]
         with journal() as seen:
-            findings_for_argv(inv.tool, inv.argv, book, cwd=real_cwd, env=env, stdin=inv.stdin,  # type: ignore[attr-defined]
-                              stdin_state=inv.stdin_state, policy=policy)  # type: ignore[attr-defined]
+            earlier = judged_reads.get(id(inv))
+            if earlier is not None and real_cwd == inv.cwd:  # type: ignore[attr-defined]
+                seen.update(earlier)  # what judging it read in this command: what its shim will read
+            else:  # judged under another name for its directory: judge it as its shim will see it
+                findings_for_argv(inv.tool, inv.argv, book, cwd=real_cwd, env=env, stdin=inv.stdin,  # type: ignore[attr-defined]
+                                  stdin_state=inv.stdin_state, policy=compiled["policy"])  # type: ignore[attr-defined,arg-type]
             judged = inv.replace(cwd=real_cwd, env=target_env(env, patterns))  # type: ignore[attr-defined]
             tgt = describe(target(judged))  # type: ignore[arg-type]
             read_bound_files(judged, book)  # type: ignore[arg-type]

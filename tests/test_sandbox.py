@@ -707,3 +707,163 @@ def test_code_that_skips_the_check_still_cannot_forge_a_grant_or_the_log(box: Bo
     assert log.read_bytes().startswith(before)
     assert not list(box.inst.state.glob("grant*")) and not (box.inst.state / "old").exists()
     assert "chain intact" in box.inst.agentguard("log", "verify").stdout
+
+
+# --- the broker -------------------------------------------------------------------------------------
+
+CLIENT = r'''
+import json, os, subprocess, sys
+from agentguard.sandbox.broker import BrokerError, call
+state = sys.argv[1]
+def ask(op, **fields):
+    try:
+        return call(state, op, **fields)
+    except BrokerError as e:
+        return {"refused": str(e)}
+'''
+
+
+def _client(box: Box, body: str) -> dict[str, object]:
+    (box.project / "client.py").write_text(CLIENT + body)
+    out = box.run(sys.executable, "client.py", str(box.inst.state))
+    assert out.returncode == 0, out.stdout + out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_the_broker_writes_what_the_sandbox_cannot(box: Box) -> None:
+    box.inst.set_passphrase("the human's secret")
+    seen = _client(box, r'''
+out = {"hello": ask("hello"),
+       "log": ask("log", fields={"event": "refused", "tool": "rm", "seq": 1, "prev": "0" * 64, "hash": "forged"}),
+       "fake approval": ask("log", fields={"event": "approval", "request": "0123abcd"}),
+       "request": ask("request", tool="rm", argv=["-rf", "data"], cwd=os.getcwd(), target="",
+                      findings=[{"rule": "files.recursive", "why": "w"}], keys=["k-from-inside"]),
+       "wrong": ask("passphrase", secret="guess"),
+       "right": ask("passphrase", secret="the human's secret"),
+       "unknown": ask("format-disk")}
+print(json.dumps(out))
+''')
+    assert seen["hello"]["ok"] and seen["hello"]["peer"] > 0
+    record = seen["log"]["record"]
+    assert record["sandboxed"] is True and record["hash"] != "forged" and record["seq"] > 1
+    assert "not written from inside the sandbox" in seen["fake approval"]["refused"]
+    request_id = seen["request"]["request"]["id"]
+    assert (box.inst.state / "requests" / f"{request_id}.json").exists()
+    assert seen["request"]["request"]["actor"]["kind"] == "agent"
+    assert seen["wrong"] == {"ok": True, "right": False, "count": 1}
+    assert seen["right"] == {"ok": True, "right": True, "count": 0}
+    assert "unknown op" in seen["unknown"]["refused"]
+    events = [r.get("event") for r in box.inst.audit()]
+    assert "passphrase-failure" in events and "passphrase-ok" in events
+    assert "chain intact" in box.inst.agentguard("log", "verify").stdout
+
+
+def test_a_grant_given_outside_is_taken_once_through_the_broker(box: Box) -> None:
+    from agentguard.approvals import create_request, grant
+
+    request = create_request(str(box.inst.state), tool="rm", argv=["-rf", "data"], cwd=str(box.project), target="",
+                             actor={"kind": "agent"}, findings=(), decision="confirm", keys=["the-call-key"])
+    grant(str(box.inst.state), request, "human")
+    seen = _client(box, 'print(json.dumps([ask("consume", key="the-call-key"), ask("consume", key="the-call-key")]))')
+    assert seen[0]["grant"]["request"] == request["id"]
+    assert seen[1] == {"ok": True, "grant": None}
+
+
+def test_a_stand_in_broker_is_not_believed(box: Box) -> None:
+    seen = _client(box, r'''
+import socket, time
+fake = os.path.join(os.getcwd(), "fake.sock")
+server = socket.socket(socket.AF_UNIX); server.bind(fake); server.listen(1)
+named = ask("hello") if False else None
+os.environ["AGENTGUARD_BROKER"] = fake
+elsewhere = ask("hello")
+from agentguard.sandbox.broker import _check_server
+helper = subprocess.Popen(["sleep", "5"])
+try:
+    _check_server(helper.pid, os.getuid()); inside = "believed"
+except BrokerError as e:
+    inside = str(e)
+helper.kill()
+os.environ["AGENTGUARD_BROKER"] = os.path.join(state, "run", "999999.sock")
+gone = ask("hello")
+print(json.dumps({"elsewhere": elsewhere, "inside": inside, "gone": gone}))
+''')
+    assert "is not in this installation's" in seen["elsewhere"]["refused"]
+    if landlock.abi_version() >= landlock.SCOPES_SINCE:
+        assert "inside the sandbox: not the broker" in seen["inside"]
+    assert "the session's broker is gone" in seen["gone"]["refused"]
+
+
+def _wait_for(path: Path, timeout: float = 30) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+
+
+def test_only_the_sessions_processes_are_served_and_a_dead_broker_fails_closed(box: Box) -> None:
+    import signal
+    import socket
+    import subprocess
+
+    from conftest import agentguard_bin
+
+    (box.project / "client.py").write_text(CLIENT + r'''
+while not os.path.exists("go"):
+    import time; time.sleep(0.05)
+with open("after.json", "w") as f:
+    json.dump(ask("log", fields={"event": "refused"}), f)
+''')
+    session = subprocess.Popen([agentguard_bin(), "run", "--", sys.executable, "client.py", str(box.inst.state)],
+                               env=box.env, cwd=box.project, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, start_new_session=True)
+    sock_path = box.inst.state / "run" / f"{session.pid}.sock"
+    _wait_for(sock_path)
+    outsider = socket.socket(socket.AF_UNIX)
+    outsider.settimeout(10)
+    outsider.connect(str(sock_path))
+    outsider.sendall(b'{"op": "hello"}\n')
+    answer = json.loads(outsider.makefile().readline())
+    outsider.close()
+    assert answer["ok"] is False and "not part of this agentguard run session" in answer["error"]
+    session.send_signal(signal.SIGKILL)  # the broker dies; the command inside goes on
+    session.wait()
+    (box.project / "go").write_text("")
+    _wait_for(box.project / "after.json")
+    import time
+
+    time.sleep(0.2)
+    after = json.loads((box.project / "after.json").read_text())
+    assert "the session's broker is gone" in after["refused"]
+
+
+def test_a_daemonised_helper_is_still_served(box: Box) -> None:
+    (box.project / "helper.py").write_text(CLIENT + 'print(json.dumps(ask("hello")))\n')
+    seen = _client(box, r'''
+import time
+subprocess.run(["setsid", "sh", "-c", '(sleep 0.3; "$0" helper.py "$1" > daemon.json) &', sys.executable, state])
+deadline = time.monotonic() + 20
+while not (os.path.exists("daemon.json") and open("daemon.json").read()) and time.monotonic() < deadline:
+    time.sleep(0.05)
+print(json.dumps({"daemon": json.load(open("daemon.json")), "ask": ask("ask", keys=["k"], nonce="n"),
+                  "arm": ask("arm", key="k")}))
+''')
+    assert seen["daemon"]["ok"] is True  # re-parented to the run process, which is a subreaper
+    assert "unknown op" in seen["ask"]["refused"] and "unknown op" in seen["arm"]["refused"]
+
+
+def test_arming_needs_the_grant_taken_first(box: Box) -> None:
+    from agentguard.approvals import create_request, grant
+
+    request = create_request(str(box.inst.state), tool="sh", argv=["-c", "make clean"], cwd=str(box.project),
+                             target="", actor={"kind": "agent"}, findings=(), decision="confirm",
+                             keys=["outer", "inner"])
+    grant(str(box.inst.state), request, "human")
+    seen = _client(box, 'print(json.dumps([ask("consume", key="inner"), ask("consume", key="nothing", arm=True), '
+                        'ask("consume", key="outer", arm=True), ask("consume", key="inner")]))')
+    assert seen[0]["grant"] is None  # not armed: the approved command has not started
+    assert seen[1]["grant"] is None and not (box.inst.state / "grants" / "nothing.armed").exists()
+    assert seen[2]["grant"]["key"] == "outer"
+    assert seen[3]["grant"]["key"] == "inner"

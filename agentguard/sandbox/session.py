@@ -148,25 +148,49 @@ def start(argv: Sequence[str], *, locs: Locations, cwd: str, env: Mapping[str, s
     for note in plan.notes:
         print(f"agentguard: note: {note}", file=sys.stderr)
     environ = child_env(env, locs, chosen.tag())
+    broker = None
+    if sandbox is not None:
+        from agentguard.sandbox.broker import BROKER_VAR, Broker, become_subreaper
+
+        become_subreaper()
+        try:
+            broker = Broker(locs)
+        except OSError as e:
+            raise SandboxError(f"cannot start the session's broker in {locs.state}: {e.strerror or e}") from None
+        environ[BROKER_VAR] = broker.path
     _log(locs, {"event": "run", "argv": list(argv), "cwd": cwd, "sandbox": chosen.describe(),
                 "workspace": plan.workspace, "writable": [g.path for g in plan.grants if not g.within]})
+    signum = 0
     try:
-        child = chosen.popen(plan, list(argv), environ)
-    except FileNotFoundError:
-        print(f"agentguard run: {argv[0]}: command not found", file=sys.stderr)
-        return NOT_FOUND
-    except PermissionError as e:
-        print(f"agentguard run: {argv[0]}: {e.strerror}", file=sys.stderr)
-        return NOT_EXECUTABLE
-    except subprocess.SubprocessError:
-        return OWN_ERROR  # the child said why
-    code = wait(child)
-    _log(locs, {"event": "run-exit", "argv": list(argv)[:1], "code": code})
-    return code
+        try:
+            child = chosen.popen(plan, list(argv), environ)
+        except FileNotFoundError:
+            print(f"agentguard run: {argv[0]}: command not found", file=sys.stderr)
+            return NOT_FOUND
+        except PermissionError as e:
+            print(f"agentguard run: {argv[0]}: {e.strerror}", file=sys.stderr)
+            return NOT_EXECUTABLE
+        except subprocess.SubprocessError:
+            return OWN_ERROR  # the child said why
+        if broker is not None:
+            broker.main_pid = child.pid
+            broker.start()
+        code, signum = wait(child)
+        _log(locs, {"event": "run-exit", "argv": list(argv)[:1], "code": code})
+        return code
+    finally:
+        if broker is not None:
+            broker.close()
+        if signum:
+            # die of the same signal, so that a shell loop around `agentguard run` stops as it would
+            signal.signal(signum, signal.SIG_DFL)
+            sys.stdout.flush()
+            os.kill(os.getpid(), signum)
 
 
-def wait(child: subprocess.Popen[bytes]) -> int:
-    """Wait for ``child``; SIGTERM and SIGHUP are passed on, SIGINT and SIGQUIT come to it from the terminal."""
+def wait(child: subprocess.Popen[bytes]) -> tuple[int, int]:
+    """(exit status, the signal to die of or 0). SIGTERM and SIGHUP are passed on; SIGINT and SIGQUIT
+    come to the command from the terminal."""
     def forward(signum: int, _frame: object) -> None:
         try:
             child.send_signal(signum)
@@ -183,13 +207,8 @@ def wait(child: subprocess.Popen[bytes]) -> int:
             signal.signal(s, handler)
     if code < 0:
         sig = -code
-        if sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGHUP):
-            # die of the same signal, so that a shell loop around `agentguard run` stops as it would
-            signal.signal(sig, signal.SIG_DFL)
-            sys.stdout.flush()
-            os.kill(os.getpid(), sig)
-        return 128 + sig
-    return code
+        return 128 + sig, sig if sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGHUP) else 0
+    return code, 0
 
 
 def _log(locs: Locations, fields: dict[str, object]) -> None:

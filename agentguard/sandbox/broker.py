@@ -1,0 +1,336 @@
+"""The broker: the `agentguard run` process, outside the sandbox, writes agentguard's state for the
+shims and hooks inside, which cannot (docs/sandbox.md, "The broker").
+
+One Unix stream socket per session, ``<state>/run/<pid>.sock`` in a directory nothing inside may
+write, named to the command by ``AGENTGUARD_BROKER``. One JSON object per line each way, one
+request per connection. Peers are authenticated with SO_PEERCRED: the same uid, and a descendant of
+the run process (which is a child subreaper, so a daemonised helper stays one). A client checks the
+server the same way round: the socket must be in its own installation's run directory, and the
+peer must have its uid and, inside a Landlock domain with signal scoping, lie outside it (the kernel
+refuses a signal to it).
+
+The broker only ever does what an agent's call may cause anyway: it appends records (never rewrites
+the log, and the chain fields are its own), records requests, takes grants, counts passphrase
+answers. It never writes a path the sandbox could not write itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import struct
+import threading
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from agentguard.paths import Locations
+
+BROKER_VAR = "AGENTGUARD_BROKER"
+MAX_MESSAGE = 8 << 20
+TIMEOUT = 10.0  # seconds a client waits for an answer before it fails closed
+PR_SET_CHILD_SUBREAPER = 36
+# Chain fields the log writes itself, and events only a human's own commands or the broker record.
+RESERVED_FIELDS = frozenset({"v", "seq", "time", "prev", "hash"})
+HUMAN_EVENTS = frozenset({"approval", "passphrase-ok", "passphrase-failure", "trust", "untrust", "uninstall", "install",
+                          "run", "run-exit", "restore", "prune"})
+
+
+class BrokerError(Exception):
+    """The broker could not be reached, was not the real one, or refused; the caller fails closed."""
+
+
+def run_dir(state_dir: str) -> str:
+    return os.path.join(state_dir, "run")
+
+
+def peer_credentials(sock: socket.socket) -> tuple[int, int, int]:
+    """(pid, uid, gid) of the process at the other end, as the kernel recorded it at connect/listen."""
+    raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    pid, uid, gid = struct.unpack("3i", raw)
+    return pid, uid, gid
+
+
+def _parent(pid: int) -> int:
+    with open(f"/proc/{pid}/stat", "rb") as f:
+        stat = f.read().decode("utf-8", "replace")
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def descends_from(pid: int, ancestor: int, limit: int = 256) -> bool:
+    while pid > 1 and limit > 0:
+        if pid == ancestor:
+            return True
+        try:
+            pid = _parent(pid)
+        except (OSError, ValueError, IndexError):
+            return False
+        limit -= 1
+    return pid == ancestor
+
+
+def become_subreaper() -> bool:
+    """Orphans of the session are re-parented to this process rather than to init, so that a
+    daemonised helper inside still descends from the broker."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+class Broker:
+    """Serves one session; ``main_pid`` is the sandboxed command, once started.
+
+    There is no way here to write Claude Code's ask grants (approvals.write_ask_grants): any process
+    inside can start the hook program exactly as the agent CLI does and read the one-time value it
+    prints, so inside `run` a hook must hold the call with a request id instead of asking."""
+
+    def __init__(self, locs: Locations) -> None:
+        self.locs = locs
+        self.main_pid = 0
+        directory = run_dir(locs.state)
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        self.path = os.path.join(directory, f"{os.getpid()}.sock")
+        try:
+            os.unlink(self.path)  # a stale one from a run that was killed with this pid
+        except FileNotFoundError:
+            pass
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old = os.umask(0o177)
+        try:
+            self.sock.bind(self.path)
+        finally:
+            os.umask(old)
+        self.sock.listen(64)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Serve in the background. Call it after the command was forked: no thread runs across fork."""
+        self._thread = threading.Thread(target=self._serve, name="agentguard-broker", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        try:
+            self.sock.close()
+        finally:
+            try:
+                os.unlink(self.path)
+            except OSError:
+                pass
+
+    def _serve(self) -> None:
+        self.sock.settimeout(0.5)
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                self._reap()
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _reap(self) -> None:
+        """Collect orphans re-parented to this process; the command itself is the caller's to wait for."""
+        try:
+            children: set[int] = set()
+            for task in os.listdir("/proc/self/task"):
+                with open(f"/proc/self/task/{task}/children", encoding="ascii") as f:
+                    children.update(int(p) for p in f.read().split())
+        except OSError:
+            return
+        for pid in children - {self.main_pid}:
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+
+    def _handle(self, conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(TIMEOUT)
+            try:
+                pid, uid, _gid = peer_credentials(conn)
+                if uid != os.getuid():
+                    raise BrokerError(f"peer uid {uid} is not this session's user")
+                if not descends_from(pid, os.getpid()):
+                    raise BrokerError(f"process {pid} is not part of this agentguard run session")
+                request = _read_message(conn)
+                answer = {"ok": True, **self.answer(request, pid)}
+            except BrokerError as e:
+                answer = {"ok": False, "error": str(e)}
+            except Exception as e:  # noqa: BLE001 - the client fails closed on any error
+                answer = {"ok": False, "error": f"{type(e).__name__}: {e}"}
+            try:
+                conn.sendall(json.dumps(answer).encode() + b"\n")
+            except OSError:
+                pass
+
+    def answer(self, request: dict[str, object], peer: int) -> dict[str, object]:
+        op = request.get("op")
+        if op == "hello":
+            return {"broker": os.getpid(), "peer": peer}
+        if op == "log":
+            return {"record": self._log(request.get("fields"), peer)}
+        if op == "request":
+            return {"request": self._request(request)}
+        if op == "consume":
+            return {"grant": self._consume(request)}
+        if op == "passphrase":
+            return self._passphrase(request, peer)
+        raise BrokerError(f"unknown op {op!r}")
+
+    def _log(self, fields: object, peer: int) -> dict[str, object]:
+        from agentguard.audit import append, settings_for
+
+        if not isinstance(fields, dict):
+            raise BrokerError("log needs fields: an object")
+        if str(fields.get("event", "")) in HUMAN_EVENTS:
+            raise BrokerError(f"a {fields['event']!r} record is not written from inside the sandbox")
+        clean = {k: v for k, v in fields.items() if k not in RESERVED_FIELDS}
+        clean.update({"sandboxed": True, "peer": peer})
+        return append(self.locs.audit_log, clean, **settings_for(self.locs.state))  # type: ignore[arg-type]
+
+    def _request(self, request: dict[str, object]) -> dict[str, object]:
+        from agentguard.approvals import create_request
+        from agentguard.model import Finding
+
+        raw = request.get("findings") or []
+        if not isinstance(raw, list):
+            raise BrokerError("findings must be a list of {rule, why}")
+        findings = tuple(_finding(Finding, f) for f in raw)
+        keys = request.get("keys")
+        if not isinstance(keys, list) or not keys or not all(isinstance(k, str) for k in keys):
+            raise BrokerError("request needs keys: a non-empty list")
+        argv = request.get("argv")
+        if not isinstance(argv, list):
+            raise BrokerError("request needs argv: a list")
+        actor = request.get("actor") if isinstance(request.get("actor"), dict) else {}
+        return create_request(self.locs.state, tool=_text(request, "tool"), argv=[str(a) for a in argv],
+                              cwd=_text(request, "cwd"), target=_text(request, "target", ""),
+                              actor={**actor, "kind": "agent"},  # type: ignore[dict-item]
+                              findings=findings, decision=_text(request, "decision", "confirm"), keys=keys)
+
+    def _consume(self, request: dict[str, object]) -> dict[str, object] | None:
+        """Take the grant for ``key``; with ``arm``, a taken grant also arms the grants of the guarded
+        programs inside that command (approvals.arm), never without taking it first."""
+        from agentguard.approvals import arm, consume_grant
+
+        key = _text(request, "key")
+        granted = consume_grant(self.locs.state, key, _text(request, "ask_value", ""))
+        if granted and request.get("arm") is True:
+            arm(self.locs.state, key)
+        return granted
+
+    def _passphrase(self, request: dict[str, object], peer: int) -> dict[str, object]:
+        from agentguard.approvals import ApprovalError, try_passphrase
+        from agentguard.audit import log_event
+
+        try:
+            right, count = try_passphrase(self.locs.config, _text(request, "secret"), self.locs.audit_log)
+        except ApprovalError as e:
+            raise BrokerError(str(e)) from None
+        via = _text(request, "via", "terminal")
+        event = {"event": "passphrase-ok", "via": via, "sandboxed": True, "peer": peer} if right else \
+            {"event": "passphrase-failure", "via": via, "count": count, "sandboxed": True, "peer": peer}
+        log_event(self.locs, event)
+        return {"right": right, "count": count}
+
+
+def _text(request: dict[str, object], key: str, default: str | None = None) -> str:
+    value = request.get(key, default)
+    if not isinstance(value, str):
+        raise BrokerError(f"{key} must be a string")
+    return value
+
+
+def _finding(cls, raw: object):  # type: ignore[no-untyped-def]
+    if not isinstance(raw, dict) or not isinstance(raw.get("rule"), str):
+        raise BrokerError("each finding needs a rule id")
+    return cls(rule=raw["rule"], severity=str(raw.get("severity", "high")), why=str(raw.get("why", "")),
+               instead=str(raw.get("instead", "")), command=str(raw.get("command", "")))
+
+
+def _read_message(conn: socket.socket) -> dict[str, object]:
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+        if len(data) > MAX_MESSAGE:
+            raise BrokerError("message too large")
+    try:
+        message = json.loads(data)
+    except ValueError:
+        raise BrokerError("not a JSON message") from None
+    if not isinstance(message, dict):
+        raise BrokerError("a message is a JSON object")
+    return message
+
+
+# --- the client, for shims and hooks inside --------------------------------------------------------
+
+def address(state_dir: str, environ: dict[str, str] | None = None) -> str:
+    """The broker's socket for this installation, or '' when no session names one. A path outside
+    the installation's run directory is not a broker (an agent can set the variable, but cannot make
+    a socket there)."""
+    env = os.environ if environ is None else environ
+    path = env.get(BROKER_VAR, "")
+    if not path:
+        return ""
+    if os.path.dirname(os.path.normpath(path)) != os.path.normpath(run_dir(state_dir)):
+        raise BrokerError(f"{BROKER_VAR}={path} is not in this installation's {run_dir(state_dir)}")
+    return path
+
+
+def call(state_dir: str, op: str, timeout: float = TIMEOUT, environ: dict[str, str] | None = None,
+         **fields: object) -> dict[str, object]:
+    """Ask the session's broker; raises BrokerError for anything but a verified answer."""
+    path = address(state_dir, environ)
+    if not path:
+        raise BrokerError("no agentguard run session here")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        try:
+            sock.connect(path)
+        except OSError as e:
+            raise BrokerError(f"the session's broker is gone ({path}: {e.strerror or e})") from None
+        pid, uid, _gid = peer_credentials(sock)
+        _check_server(pid, uid)
+        sock.sendall(json.dumps({"op": op, **fields}).encode() + b"\n")
+        answer = _read_message(sock)
+    except TimeoutError:
+        raise BrokerError(f"the session's broker did not answer within {timeout:g} s") from None
+    except OSError as e:
+        raise BrokerError(f"the session's broker failed: {e}") from None
+    finally:
+        sock.close()
+    if not answer.get("ok"):
+        raise BrokerError(f"the broker refused: {answer.get('error')}")
+    return answer
+
+
+def _check_server(pid: int, uid: int) -> None:
+    if uid != os.getuid():
+        raise BrokerError(f"the socket's owner (uid {uid}) is not this user")
+    try:
+        os.kill(pid, 0)
+    except PermissionError:
+        return  # signal scoping: the server is outside this sandbox, as the broker is
+    except ProcessLookupError:
+        raise BrokerError("the broker is gone") from None
+    from agentguard.sandbox import confined
+
+    if confined():
+        # Inside a domain with signal scoping a process that may be signalled is inside too: a
+        # stand-in the agent started, not the broker.
+        from agentguard.sandbox.landlock import SCOPES_SINCE, abi_version
+
+        if abi_version() >= SCOPES_SINCE:
+            raise BrokerError(f"process {pid} serving the socket is inside the sandbox: not the broker")

@@ -17,14 +17,9 @@ if TYPE_CHECKING:
 
 def bound_env(env: Iterable[tuple[str, str]] | Mapping[str, str], patterns: Iterable[str]) -> list[tuple[str, str]]:
     """The variables of ``env`` that the packs' ``env`` patterns name (``NAME`` or ``PREFIX*``)."""
-    exact = set()
-    prefixes = []
-    for p in patterns:
-        if p.endswith("*"):
-            prefixes.append(p[:-1])
-        else:
-            exact.add(p)
-    starts = tuple(prefixes)
+    from agentguard.model import env_patterns
+
+    exact, starts = env_patterns(list(patterns))
     items = env.items() if hasattr(env, "items") else env
     return sorted((k, v) for k, v in items if k in exact or (starts and k.startswith(starts)))  # type: ignore[union-attr]
 

@@ -210,15 +210,17 @@ TARGET_ENV = (
 def target_env(environ: Mapping[str, str], patterns: Iterable[str] = ()) -> tuple[tuple[str, str], ...]:
     """The slice of an environment that classifiers may look at (plus every TF_CLI_ARGS_*), and the
     variables the rule packs name as changing what a tool does (``patterns``: names, or ``PREFIX*``)."""
-    exact = set(TARGET_ENV)
-    prefixes = ["TF_CLI_ARGS_"]
-    for p in patterns:
-        if p.endswith("*"):
-            prefixes.append(p[:-1])
-        else:
-            exact.add(p)
-    starts = tuple(prefixes)
+    exact, starts = env_patterns(patterns)
+    exact |= set(TARGET_ENV)
+    starts += ("TF_CLI_ARGS_",)
     return tuple(sorted((k, v) for k, v in environ.items() if k in exact or k.startswith(starts)))
+
+
+def env_patterns(patterns: Iterable[str]) -> tuple[set[str], tuple[str, ...]]:
+    """(exact names, prefixes) of a pack's ``env`` patterns: ``NAME`` or ``PREFIX*``."""
+    patterns = list(patterns)
+    exact = {p for p in patterns if not p.endswith("*")}
+    return exact, tuple(p[:-1] for p in patterns if p.endswith("*"))
 
 
 class Finding(Record):

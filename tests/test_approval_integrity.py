@@ -386,20 +386,26 @@ def test_an_approval_is_bound_to_the_files_it_read(inst: Installed, edit: str) -
     assert cursor(inst, command, project)[0] == "deny"
 
 
-def test_an_approval_is_bound_to_the_environment_that_changes_the_tool(inst: Installed) -> None:
+DESTROY_A = "terraform destroy -auto-approve -target=terraform_data.a"
+
+
+def approved_destroy(inst: Installed, name: str) -> tuple[Path, dict[str, str]]:
+    """A real terraform workspace holding resources a and b, and a human's approval of DESTROY_A."""
     if TERRAFORM is None:
         pytest.fail("terraform is on the standard image")
-    project = inst.home / "project"
-    ws, env, _ = terraform_workspace(project / "infra2", ["a", "b"])
-    refused = inst.agent("terraform destroy -auto-approve -target=terraform_data.a", cwd=ws, env=env)
-    assert refused.returncode == 77
-    assert approve(inst, refused.stderr.decode()) == 0
-    widened = inst.agent("terraform destroy -auto-approve -target=terraform_data.a", cwd=ws,
-                         env={**env, "TF_CLI_ARGS_destroy": "-target=terraform_data.b"})
+    ws, env, _ = terraform_workspace(inst.home / "project" / name, ["a", "b"])
+    refused = inst.agent(DESTROY_A, cwd=ws, env=env)
+    assert refused.returncode == 77 and approve(inst, refused.stderr.decode()) == 0
+    return ws, env
+
+
+def test_an_approval_is_bound_to_the_environment_that_changes_the_tool(inst: Installed) -> None:
+    ws, env = approved_destroy(inst, "infra2")
+    widened = inst.agent(DESTROY_A, cwd=ws, env={**env, "TF_CLI_ARGS_destroy": "-target=terraform_data.b"})
     assert widened.returncode == 77, widened.stdout
     state = (ws / "terraform.tfstate").read_text()
     assert '"a"' in state and '"b"' in state
-    ran = inst.agent("terraform destroy -auto-approve -target=terraform_data.a", cwd=ws, env=env)
+    ran = inst.agent(DESTROY_A, cwd=ws, env=env)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     state = (ws / "terraform.tfstate").read_text()
     assert '"b"' in state and '"name": "a"' not in state
@@ -419,17 +425,27 @@ def test_any_binding_variable_voids_an_approval(inst: Installed, tmp_path: Path,
 
 # --- the rate limit lives with the passphrase -----------------------------------------------------------
 
-def test_deleting_files_does_not_reset_the_lockout(inst: Installed) -> None:
+def locked_out(inst: Installed) -> str:
+    """Five wrong answers for a held call; returns the refusal that names its request."""
     project = inst.home / "project"
     precious(project)
     reason = inst.agent("rm -rf precious", cwd=project).stderr.decode()
     for _ in range(5):
         assert approve(inst, reason, "guess") == 1
-    for leftover in (inst.state / "passphrase-failures.json", inst.config / "passphrase.lock"):
-        leftover.unlink(missing_ok=True)
+    return reason
+
+
+def still_locked(inst: Installed, reason: str) -> bool:
     run = PtyRun([agentguard_bin(), "approve", re.search(r"approve ([0-9a-f]{8})", reason).group(1)],  # type: ignore[union-attr]
                  dict(inst.env), inst.home)
-    assert run.finish(answers={"Approval passphrase (": SECRET}) == 1 and "locked" in run.text
+    return run.finish(answers={"Approval passphrase (": SECRET}) == 1 and "locked" in run.text
+
+
+def test_deleting_files_does_not_reset_the_lockout(inst: Installed) -> None:
+    reason = locked_out(inst)
+    for leftover in (inst.state / "passphrase-failures.json", inst.config / "passphrase.lock"):
+        leftover.unlink(missing_ok=True)
+    assert still_locked(inst, reason)
 
 
 def test_a_damaged_counter_locks_and_a_missing_record_approves_nothing(inst: Installed) -> None:
@@ -502,18 +518,12 @@ def test_the_ask_answer_shape_in_other_modes(inst: Installed) -> None:
 
 
 def test_an_approved_terraform_call_is_bound_to_its_configuration_and_state(inst: Installed) -> None:
-    if TERRAFORM is None:
-        pytest.fail("terraform is on the standard image")
-    project = inst.home / "project"
-    ws, env, _ = terraform_workspace(project / "infra3", ["a", "b"])
-    refused = inst.agent("terraform destroy -auto-approve -target=terraform_data.a", cwd=ws, env=env)
-    assert approve(inst, refused.stderr.decode()) == 0
+    ws, env = approved_destroy(inst, "infra3")
     main = (ws / "main.tf").read_text()
     (ws / "main.tf").write_text(main.replace('resource "terraform_data" "a"', 'resource "terraform_data" "a2"'))
-    edited = inst.agent("terraform destroy -auto-approve -target=terraform_data.a", cwd=ws, env=env)
-    assert edited.returncode == 77, "the configuration it was approved with changed"
+    assert inst.agent(DESTROY_A, cwd=ws, env=env).returncode == 77, "the configuration it was approved with changed"
     (ws / "main.tf").write_text(main)
-    assert inst.agent("terraform destroy -auto-approve -target=terraform_data.a", cwd=ws, env=env).returncode == 0
+    assert inst.agent(DESTROY_A, cwd=ws, env=env).returncode == 0
 
 
 def test_a_hooks_approval_covers_the_programs_inside_only_once_that_command_runs(inst: Installed) -> None:
@@ -541,17 +551,10 @@ def test_a_sealed_grant_renamed_is_not_an_approval(inst: Installed) -> None:
 
 
 def test_rewriting_the_count_in_the_record_does_not_reset_the_lockout(inst: Installed) -> None:
-    project = inst.home / "project"
-    precious(project)
-    reason = inst.agent("rm -rf precious", cwd=project).stderr.decode()
-    for _ in range(5):
-        assert approve(inst, reason, "guess") == 1
+    reason = locked_out(inst)
     record = inst.config / "passphrase.json"
     record.write_text(json.dumps({**json.loads(record.read_text()), "failures": []}))
-    run = PtyRun([agentguard_bin(), "approve", re.search(r"approve ([0-9a-f]{8})", reason).group(1)],  # type: ignore[union-attr]
-                 dict(inst.env), inst.home)
-    assert run.finish(answers={"Approval passphrase (": SECRET}) == 1 and "locked" in run.text, \
-        "the audit log still counts the failures"
+    assert still_locked(inst, reason), "the audit log still counts the failures"
     for bad in ([float("nan")] * 5, [1e12] * 5, ["x"]):
         record.write_text(json.dumps({**json.loads(record.read_text()), "failures": bad}))
         assert approve(inst, reason) == 1, bad

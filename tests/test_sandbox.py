@@ -867,3 +867,11 @@ def test_arming_needs_the_grant_taken_first(box: Box) -> None:
     assert seen[1]["grant"] is None and not (box.inst.state / "grants" / "nothing.armed").exists()
     assert seen[2]["grant"]["key"] == "outer"
     assert seen[3]["grant"]["key"] == "inner"
+
+
+def test_doctor_says_whether_the_sandbox_is_available_and_whether_it_is_inside_one(box: Box) -> None:
+    outside = box.inst.agentguard("doctor", check=False).stdout
+    assert f"a sandbox for `agentguard run` (Landlock ABI {landlock.abi_version()}): OK" in outside
+    assert "inside agentguard run's sandbox" not in outside
+    inside = box.run("agentguard", "doctor").stdout
+    assert "this shell is inside agentguard run's sandbox" in inside and "audit log writable" not in inside

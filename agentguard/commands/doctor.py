@@ -101,13 +101,25 @@ def run_checks(system: bool) -> list[dict[str, object]]:
     check("shim directory first on this shell's PATH", bool(current) and _same_dir(current[0], locs.shims),
           f"this shell's PATH starts with {current[0] if current else 'nothing'}",
           "open a new shell (or source your profile)")
-    try:
-        os.makedirs(locs.state, mode=0o700, exist_ok=True)
-        fd = os.open(locs.audit_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        os.close(fd)
-        check("audit log writable", True)
-    except OSError as e:
-        check("audit log writable", False, f"{locs.audit_log}: {e.strerror}", f"fix the permissions of {locs.state}")
+    from agentguard.sandbox import confined
+    from agentguard.sandbox.session import backend
+
+    sandbox, why = backend()
+    check(f"a sandbox for `agentguard run` ({sandbox.describe() if sandbox else 'none'})", sandbox is not None,
+          f"`agentguard run` cannot confine agents here: {why}",
+          "use a Linux kernel with Landlock (6.2 or later, `landlock` in lsm=), or start agents without `run`")
+    inside = confined()
+    if inside:
+        check("this shell is inside agentguard run's sandbox: agentguard's files are read-only here, and the "
+              "session's broker writes the audit log", True)
+    else:
+        try:
+            os.makedirs(locs.state, mode=0o700, exist_ok=True)
+            fd = os.open(locs.audit_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            os.close(fd)
+            check("audit log writable", True)
+        except OSError as e:
+            check("audit log writable", False, f"{locs.audit_log}: {e.strerror}", f"fix the permissions of {locs.state}")
     from agentguard.integrations import check as check_integrations
 
     for label, problem, fix in check_integrations(locs):

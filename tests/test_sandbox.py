@@ -875,3 +875,16 @@ def test_doctor_says_whether_the_sandbox_is_available_and_whether_it_is_inside_o
     assert "inside agentguard run's sandbox" not in outside
     inside = box.run("agentguard", "doctor").stdout
     assert "this shell is inside agentguard run's sandbox" in inside and "audit log writable" not in inside
+
+
+def test_a_mode_changed_from_inside_is_put_back_and_logged(box: Box) -> None:
+    """Landlock cannot deny chmod; the broker undoes it within half a second and logs it."""
+    shim = box.inst.shims / "rm"
+    out = box.run("sh", "-c", f"chmod -x {shim}; chmod 000 {box.home / '.bashrc'}; i=0; "
+                              f"while [ $i -lt 50 ] && ! [ -x {shim} ]; do sleep 0.1; i=$((i+1)); done; "
+                              f"[ -x {shim} ] && echo restored")
+    assert out.stdout.strip() == "restored", out.stdout + out.stderr
+    assert os.access(shim, os.X_OK) and (box.home / ".bashrc").stat().st_mode & 0o777 == 0o644
+    restored = {r["path"] for r in box.inst.audit() if r.get("event") == "mode-restored"}
+    assert {str(shim), str(box.home / ".bashrc")} <= restored
+    assert "chain intact" in box.inst.agentguard("log", "verify").stdout

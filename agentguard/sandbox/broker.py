@@ -81,6 +81,47 @@ def become_subreaper() -> bool:
         return False
 
 
+class ModeGuard:
+    """Landlock has no right for chmod: a process inside can `chmod -x` a shim (the shell then finds the
+    real program) or `chmod 000` agentguard's files. The broker, outside, puts every watched mode back
+    as soon as it sees it changed (twice a second) and logs it."""
+
+    def __init__(self, paths: list[str]) -> None:
+        self.modes: dict[str, int] = {}
+        for path in paths:
+            for p in [path, *_children(path)]:
+                try:
+                    self.modes[p] = os.lstat(p).st_mode
+                except OSError:
+                    continue
+
+    def restore(self) -> list[tuple[str, int, int]]:
+        """(path, the mode found, the mode put back) for each watched path whose mode changed."""
+        import stat
+
+        changed = []
+        for path, mode in self.modes.items():
+            try:
+                now = os.lstat(path).st_mode
+            except OSError:
+                continue  # gone: only the broker could have removed it, the sandbox cannot
+            if now != mode and not stat.S_ISLNK(mode):
+                try:
+                    os.chmod(path, stat.S_IMODE(mode))
+                except OSError:
+                    continue
+                changed.append((path, stat.S_IMODE(now), stat.S_IMODE(mode)))
+        return changed
+
+
+def _children(path: str, limit: int = 200) -> list[str]:
+    try:
+        with os.scandir(path) as entries:
+            return [e.path for _, e in zip(range(limit), entries)]
+    except OSError:
+        return []
+
+
 class Broker:
     """Serves one session; ``main_pid`` is the sandboxed command, once started.
 
@@ -88,9 +129,10 @@ class Broker:
     inside can start the hook program exactly as the agent CLI does and read the one-time value it
     prints, so inside `run` a hook must hold the call with a request id instead of asking."""
 
-    def __init__(self, locs: Locations) -> None:
+    def __init__(self, locs: Locations, watched: list[str] | None = None) -> None:
         self.locs = locs
         self.main_pid = 0
+        self.guard = ModeGuard(watched or [])
         directory = run_dir(locs.state)
         os.makedirs(directory, mode=0o700, exist_ok=True)
         self.path = os.path.join(directory, f"{os.getpid()}.sock")
@@ -115,6 +157,7 @@ class Broker:
 
     def close(self) -> None:
         self._stop.set()
+        self._restore_modes()
         try:
             self.sock.close()
         finally:
@@ -130,10 +173,25 @@ class Broker:
                 conn, _ = self.sock.accept()
             except TimeoutError:
                 self._reap()
+                self._restore_modes()
                 continue
             except OSError:
                 return
             threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _restore_modes(self) -> None:
+        from agentguard.audit import log_event
+
+        for path, found, restored in self.guard.restore():
+            try:
+                log_event(self.locs, {"event": "mode-restored", "path": path, "found": oct(found),
+                                      "restored": oct(restored), "sandboxed": True})
+            except OSError:
+                pass
+            import sys
+
+            print(f"agentguard: the mode of {path} was changed from inside the sandbox ({oct(restored)} → "
+                  f"{oct(found)}); put back", file=sys.stderr)
 
     def _reap(self) -> None:
         """Collect orphans re-parented to this process; the command itself is the caller's to wait for."""

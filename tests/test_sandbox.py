@@ -888,3 +888,8 @@ def test_a_mode_changed_from_inside_is_put_back_and_logged(box: Box) -> None:
     restored = {r["path"] for r in box.inst.audit() if r.get("event") == "mode-restored"}
     assert {str(shim), str(box.home / ".bashrc")} <= restored
     assert "chain intact" in box.inst.agentguard("log", "verify").stdout
+
+
+def test_run_inside_run_says_it_is_already_confined(box: Box) -> None:
+    out = box.run("agentguard", "run", "--write", str(box.home), "--", "true")
+    assert out.returncode == 125 and "already inside a sandbox" in out.stderr

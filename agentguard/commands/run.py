@@ -60,6 +60,12 @@ def command(writes: tuple[str, ...], no_sandbox: bool, show: bool, command: tupl
         raise click.UsageError("name the command to run: agentguard run -- COMMAND [ARGS]...")
     locs = locations()
     cwd = os.getcwd()
+    from agentguard.sandbox import confined
+
+    if confined() and not show:
+        click.echo("agentguard run: this is already inside a sandbox (an agentguard run session): run the command "
+                   "directly; it is confined as it is, and nothing inside can widen what it may write", err=True)
+        raise SystemExit(OWN_ERROR)
     try:
         if show:
             from agentguard.sandbox.session import policy_writes

@@ -20,6 +20,25 @@ AGENT_MARKERS = ("CLAUDECODE", "CLAUDE_CODE_ENTRYPOINT", "CURSOR_AGENT", "CURSOR
                  "CI", "GITHUB_ACTIONS", "GITLAB_CI")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Test homes and projects live where a user's do, below /home, not in /tmp: agentguard treats
+    the temp directories as disposable by design, so a project there would be judged unlike a real
+    one. Each run gets its own directory (runs may overlap), removed when the run ends. Where /home
+    is not writable (a developer's machine, not as root), pytest's own temp directory is used."""
+    if config.option.basetemp or not os.access("/home", os.W_OK):
+        return
+    base = Path("/home") / "test-homes" / f"run-{os.getpid()}"
+    base.mkdir(parents=True, exist_ok=True)
+    config.option.basetemp = str(base)
+    config._test_homes = base  # type: ignore[attr-defined]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    base = getattr(config, "_test_homes", None)
+    if base is not None:
+        shutil.rmtree(base, ignore_errors=True)
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     home = tmp_path / "home"

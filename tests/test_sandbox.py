@@ -395,9 +395,11 @@ def test_writes_outside_the_workspace_fail_and_the_data_is_unchanged(box: Box) -
     for name in expected:
         assert lines[name] == "PermissionError 13", f"{name}: {lines[name]}\n{out.stdout}{out.stderr}"
     after = box.snapshot()
-    # the run process, outside, appended its start and exit; nothing inside could change what was there
+    # the run process, outside, appended its start and exit and kept a backup of the workspace;
+    # nothing inside could change what was there
     assert after.pop(str(log)) != before.pop(str(log))
-    assert after == before
+    backups = str(box.inst.state / "backups") + "/"
+    assert {k: v for k, v in after.items() if not k.startswith(backups)} == before
     assert log.read_bytes().startswith(logged)
     assert [r["event"] for r in box.inst.audit()][-2:] == ["run", "run-exit"]
     assert "chain intact" in box.inst.agentguard("log", "verify").stdout
@@ -893,3 +895,105 @@ def test_a_mode_changed_from_inside_is_put_back_and_logged(box: Box) -> None:
 def test_run_inside_run_says_it_is_already_confined(box: Box) -> None:
     out = box.run("agentguard", "run", "--write", str(box.home), "--", "true")
     assert out.returncode == 125 and "already inside a sandbox" in out.stderr
+
+
+# --- the workspace backup ---------------------------------------------------------------------------
+
+class History:
+    """~/project with what git alone cannot give back: a pushed main, an unpushed commit on it, an
+    unpushed branch, a stash entry, an uncommitted edit, an untracked file, and ignored build output."""
+
+    def __init__(self, box: Box) -> None:
+        import subprocess
+
+        self.box = box
+
+        def git(*args: str) -> str:
+            out = subprocess.run(["git", *args], cwd=box.project, env=box.env, capture_output=True, text=True)
+            assert out.returncode == 0, out.stderr
+            return out.stdout.strip()
+
+        self.git = git
+        remote = box.root / "remote.git"
+        subprocess.run(["git", "init", "-q", "--bare", str(remote)], env=box.env, check=True)
+        (box.project / ".gitignore").write_text("out/\n")
+        git("add", ".gitignore")
+        git("commit", "-qm", "ignore build output")
+        git("remote", "add", "origin", str(remote))
+        git("push", "-q", "origin", "main")
+        (box.project / "lib.txt").write_text("unpushed work\n")
+        git("add", "lib.txt")
+        git("commit", "-qm", "unpushed commit")
+        git("checkout", "-qb", "feature")
+        (box.project / "feature.txt").write_text("a feature\n")
+        git("add", "feature.txt")
+        git("commit", "-qm", "unpushed branch")
+        git("checkout", "-q", "main")
+        (box.project / "src.py").write_text("print('stashed')\n")
+        git("stash", "push", "-qm", "wip stash")
+        (box.project / "src.py").write_text("print('uncommitted edit')\n")
+        (box.project / "draft.md").write_text("untracked draft\n")
+        self.main, self.feature = git("rev-parse", "main"), git("rev-parse", "feature")
+        self.stash = git("rev-parse", "refs/stash")
+
+    def backup_id(self) -> str:
+        ids = [r["backup"] for r in self.box.inst.audit() if r.get("event") == "run" and r.get("backup")]
+        assert ids, self.box.inst.audit()
+        return str(ids[-1])
+
+    def restore(self) -> str:
+        return self.box.inst.human("backups", "restore", self.backup_id(), cwd=self.box.project)
+
+    def assert_back(self) -> None:
+        assert self.git("rev-parse", "main") == self.main
+        assert self.git("rev-parse", "feature") == self.feature
+        assert self.stash in self.git("log", "-g", "--format=%H", "refs/stash").split()
+        assert "wip stash" in self.git("stash", "list")
+        assert (self.box.project / "src.py").read_text() == "print('uncommitted edit')\n"
+        assert (self.box.project / "draft.md").read_text() == "untracked draft\n"
+        assert (self.box.project / "lib.txt").read_text() == "unpushed work\n"
+        assert self.git("symbolic-ref", "HEAD") == "refs/heads/main"
+
+
+def test_rm_rf_dot_git_inside_run_is_undone_by_backups_restore(box: Box) -> None:
+    history = History(box)
+    out = box.run(sys.executable, "-c", "import shutil; shutil.rmtree('.git')")
+    assert out.returncode == 0 and "workspace backup" in out.stderr, out.stderr
+    assert not (box.project / ".git").exists()
+    said = history.restore()
+    assert "made .git again" in said and "fetched what was pushed from origin" in said, said
+    history.assert_back()
+    assert "draft.md" in history.git("status", "--porcelain")
+
+
+def test_reset_hard_clean_and_a_cleared_stash_inside_run_are_undone(box: Box) -> None:
+    history = History(box)
+    (box.project / "out").mkdir()
+    (box.project / "out" / "artifact.o").write_bytes(b"\0built")
+    out = box.run("sh", "-c", "git reset -q --hard HEAD~1 && git clean -qfdx && git stash clear && "
+                              "git branch -qD feature")
+    assert out.returncode == 0, out.stderr
+    assert not (box.project / "draft.md").exists() and not (box.project / "out").exists()
+    said = history.restore()
+    assert "refs back: feature" in said and "moved forward" in said and "stash entry back" in said, said
+    history.assert_back()
+    assert not (box.project / "out").exists()  # ignored build output was never kept
+
+
+def test_a_restore_leaves_what_changed_since_alone(box: Box) -> None:
+    history = History(box)
+    assert box.run("sh", "-c", "git reset -q --hard && echo 'newer work' > src.py").returncode == 0
+    said = history.restore()
+    assert (box.project / "src.py").read_text() == "newer work\n"
+    assert (box.project / "draft.md").read_text() == "untracked draft\n"
+    assert "src.py" not in said
+
+
+def test_an_unchanged_workspace_is_not_backed_up_twice(box: Box) -> None:
+    History(box)
+    first, second = box.run("true"), box.run("true")
+    ids = [r["backup"] for r in box.inst.audit() if r.get("event") == "run"]
+    assert ids[-1] == ids[-2] and len(list((box.inst.state / "backups").iterdir())) == 1, (first.stderr, second.stderr)
+    (box.project / "draft.md").write_text("changed\n")
+    box.run("true")
+    assert len(list((box.inst.state / "backups").iterdir())) == 2

@@ -9,7 +9,9 @@ came from, what it holds, and the audit record of the run it preceded. One modul
 - postgres   psql, dropdb, pg_restore --clean: pg_dump of the tables a statement touches, or of the
              whole database, with the call's own connection parameters;
 - kube       kubectl delete: the targets as JSON (kubectl get -o json); helm uninstall: helm get all;
-- terraform  destroy, apply -destroy, state rm/mv: the state (terraform state pull).
+- terraform  destroy, apply -destroy, state rm/mv: the state (terraform state pull);
+- git        the workspace of an `agentguard run` session, when it starts: refs, stash, unpushed
+             commits, uncommitted and untracked files (a bundle, not a copy of the tree).
 
 Remote deletions (aws, railway, curl to an API …) cannot be kept: the plan says so, the prompt and the
 log say "agentguard cannot undo this". A snapshot that fails stops the call.
@@ -19,7 +21,8 @@ from __future__ import annotations
 
 import os
 
-KINDS = {"files": "files", "postgres": "postgres", "kube": "kube", "helm": "kube", "terraform": "terraform"}
+KINDS = {"files": "files", "postgres": "postgres", "kube": "kube", "helm": "kube", "terraform": "terraform",
+         "git": "git"}
 
 
 class SnapshotError(Exception):

@@ -158,8 +158,10 @@ def start(argv: Sequence[str], *, locs: Locations, cwd: str, env: Mapping[str, s
         except OSError as e:
             raise SandboxError(f"cannot start the session's broker in {locs.state}: {e.strerror or e}") from None
         environ[BROKER_VAR] = broker.path
+    backup = keep_workspace(plan.workspace, locs) if sandbox is not None else ""
     _log(locs, {"event": "run", "argv": list(argv), "cwd": cwd, "sandbox": chosen.describe(),
-                "workspace": plan.workspace, "writable": [g.path for g in plan.grants if not g.within]})
+                "workspace": plan.workspace, "writable": [g.path for g in plan.grants if not g.within],
+                "backup": backup})
     signum = 0
     try:
         try:
@@ -186,6 +188,38 @@ def start(argv: Sequence[str], *, locs: Locations, cwd: str, env: Mapping[str, s
             signal.signal(signum, signal.SIG_DFL)
             sys.stdout.flush()
             os.kill(os.getpid(), signum)
+
+
+def keep_workspace(workspace: str, locs: Locations) -> str:
+    """Back up what git cannot get back by itself (recovery/git.py), outside the sandbox, before the
+    command starts; the backup's id, or '' when there is none (not a git work tree, or it failed)."""
+    from agentguard.config import RECOVERY_DEFAULTS, layer_paths, read_layer
+    from agentguard.recovery import SnapshotError, take
+    from agentguard.recovery.git import workspace_plan
+
+    git_plan = workspace_plan(workspace)
+    if git_plan is None:
+        return ""
+    cap = int(RECOVERY_DEFAULTS["max_bytes"])
+    for _level, path in layer_paths(locs):
+        cap = int(dict((read_layer(path) or {}).get("recovery", {})).get("max_bytes", cap))  # type: ignore[call-overload]
+    try:
+        meta = take(git_plan, locs.state, {"tool": "agentguard run", "cwd": workspace}, cap=cap)
+    except SnapshotError as e:
+        print(f"agentguard: note: the workspace was not backed up ({e})", file=sys.stderr)
+        return ""
+    from agentguard.recovery import all_backups, store
+    from agentguard.recovery.git import same_content
+
+    earlier = [b for b in all_backups(locs.state) if b.get("id") != meta["id"] and same_content(b, meta)]
+    if earlier:  # nothing changed since the last session's backup: keep that one, not another copy
+        import shutil
+
+        shutil.rmtree(os.path.join(store(locs.state), str(meta["id"])), ignore_errors=True)
+        meta = earlier[-1]
+    print(f"agentguard: workspace backup {meta['id']} kept: `agentguard backups restore {meta['id']}` gives back its "
+          "refs, stash and uncommitted files", file=sys.stderr)
+    return str(meta["id"])
 
 
 def wait(child: subprocess.Popen[bytes]) -> tuple[int, int]:

@@ -997,3 +997,22 @@ def test_an_unchanged_workspace_is_not_backed_up_twice(box: Box) -> None:
     (box.project / "draft.md").write_text("changed\n")
     box.run("true")
     assert len(list((box.inst.state / "backups").iterdir())) == 2
+
+
+def test_pytest_and_npm_install_work_inside(box: Box) -> None:
+    import shutil
+
+    (box.project / "test_it.py").write_text("def test_ok():\n    assert 1 + 1 == 2\n")
+    out = box.run(sys.executable, "-m", "pytest", "-q", "test_it.py")
+    assert out.returncode == 0 and "1 passed" in out.stdout, out.stdout + out.stderr
+    npm = shutil.which("npm", path=box.env["PATH"])
+    if npm is None:
+        pytest.skip("npm is not installed")
+    dep = box.project / "vendor" / "left-pad"
+    dep.mkdir(parents=True)
+    (dep / "package.json").write_text('{"name": "left-pad", "version": "1.0.0"}\n')
+    (box.project / "package.json").write_text('{"name": "app", "version": "1.0.0", "private": true}\n')
+    out = box.run(npm, "install", "--offline", "--no-audit", "--no-fund", "./vendor/left-pad", timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert (box.project / "node_modules" / "left-pad").exists()
+    assert (box.home / ".npm").is_dir()  # its cache is writable inside

@@ -217,6 +217,26 @@ def section_policy(args: argparse.Namespace) -> None:
     shutil.rmtree(Path(env["HOME"]).parent, ignore_errors=True)
 
 
+def makefile(lines: int) -> str:
+    """A project Makefile of about ``lines`` lines: variables, an include, phony targets whose
+    recipes call linters, tests and $(MAKE) in a subdirectory, pattern rules and a clean target."""
+    head = ["# project build", "SHELL := /bin/bash", "PYTHON ?= python3", "SRC := src", "BUILD := build",
+            "TESTS := tests", "PYTEST_FLAGS ?= -q -x", "VERSION := 1.0.0", ".DEFAULT_GOAL := help", "",
+            ".PHONY: help test lint build clean", "", "help:", "\t@echo 'make test | lint | build | clean'", "",
+            "test: lint $(BUILD)/.stamp", "\t$(PYTHON) -m pytest $(PYTEST_FLAGS) $(TESTS)", "",
+            "lint:", "\t$(PYTHON) -m ruff check $(SRC) $(TESTS)", "\t@$(PYTHON) -m mypy $(SRC)", "",
+            "$(BUILD)/.stamp: $(wildcard $(SRC)/*.py)", "\tmkdir -p $(BUILD)", "\ttouch $@", "",
+            "%.o: %.c", "\t$(CC) -c -o $@ $<", "",
+            "clean:", "\trm -rf $(BUILD) dist .pytest_cache", ""]
+    body: list[str] = []
+    k = 0
+    while len(head) + len(body) < lines:
+        body += [f"task{k}: lint", f"\t@echo running task {k}", f"\t$(PYTHON) -c 'print({k})'",
+                 f"\tcd $(SRC) && ls -la > /dev/null", ""]
+        k += 1
+    return "\n".join(head + body) + "\n"
+
+
 def section_hooks(args: argparse.Namespace) -> None:
     """An agent's hook call end to end: sh -c starts it, it reads the JSON, judges, answers."""
     import json
@@ -230,9 +250,11 @@ def section_hooks(args: argparse.Namespace) -> None:
         return
     settings = json.loads((Path(env["HOME"]) / ".claude/settings.json").read_text())
     hook = settings["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
+    (Path(cwd) / "Makefile").write_text(makefile(200))
     payloads = {"git status (allow)": "git status", "terraform destroy (ask)": "terraform destroy -auto-approve",
                 "rm -rf ~ (deny)": "rm -rf ~",
-                "psql DELETE (ask, SQL parsed)": "psql -h db -c 'DELETE FROM bookings WHERE id = 1 OR 1=1'"}
+                "psql DELETE (ask, SQL parsed)": "psql -h db -c 'DELETE FROM bookings WHERE id = 1 OR 1=1'",
+                "make test, 200-line Makefile (allow)": "make test"}
     python = str(VENV / "python")
     commands = {"python -c pass": [python, "-c", "pass"], "python -I -S -c pass": [python, "-I", "-S", "-c", "pass"]}
     for label, command in payloads.items():

@@ -217,19 +217,23 @@ def test_a_ruleset_refuses_where_there_is_no_landlock() -> None:
 
 # --- agentguard run ---------------------------------------------------------------------------------
 
-def _home_base() -> Path | None:
+def _home_base(tmp_path: Path) -> Path | None:
     """A directory for test homes outside the temp directories (/tmp is writable inside the sandbox by
-    design, so a HOME under pytest's tmp_path would be writable too, and `run` refuses it) and outside
-    the system directories (where the rm rules would see every workspace as a system file)."""
+    design, so a HOME under it would be writable too, and `run` refuses it) and outside the system
+    directories (where the rm rules would see every workspace as a system file): pytest's own when
+    it is such a place (conftest puts it below /home when it can), else one beside the checkout."""
+    import tempfile
+
     from agentguard.classify.files import SYSTEM_DIRS
 
+    temps = {os.path.realpath(t) for t in ("/tmp", "/var/tmp", "/dev/shm", tempfile.gettempdir())}
     repo = Path(__file__).resolve().parent.parent
-    candidates = [repo / ".sandbox-homes"]
+    candidates = [tmp_path, repo / ".sandbox-homes"]
     if os.geteuid() == 0:
-        candidates.append(Path("/home/agentguard-tests"))
+        candidates.append(Path("/home/agentguard-sandbox-tests"))
     for base in candidates:
-        real = os.path.realpath(base.parent)
-        if "/" + real.split("/")[1] in SYSTEM_DIRS:
+        real = os.path.realpath(base)
+        if "/" + real.split("/")[1] in SYSTEM_DIRS or any(real == t or real.startswith(t + "/") for t in temps):
             continue
         try:
             base.mkdir(mode=0o700, exist_ok=True)
@@ -305,13 +309,13 @@ class Box:
 
 
 @pytest.fixture
-def box(isolated_env: dict[str, str]) -> Box:
+def box(isolated_env: dict[str, str], tmp_path: Path) -> Box:
     import shutil
     import uuid
 
     if NO_LANDLOCK:
         pytest.skip(f"no usable Landlock here: {NO_LANDLOCK}")
-    base = _home_base()
+    base = _home_base(tmp_path)
     if base is None:
         pytest.skip("no directory outside the temp directories to hold a test home")
     root = base / uuid.uuid4().hex[:12]
@@ -825,7 +829,9 @@ with open("after.json", "w") as f:
     _wait_for(sock_path)
     outsider = socket.socket(socket.AF_UNIX)
     outsider.settimeout(10)
-    outsider.connect(str(sock_path))
+    from agentguard.sandbox.broker import _with_short_name
+
+    _with_short_name(str(sock_path), outsider.connect)
     outsider.sendall(b'{"op": "hello"}\n')
     answer = json.loads(outsider.makefile().readline())
     outsider.close()
@@ -1016,3 +1022,22 @@ def test_pytest_and_npm_install_work_inside(box: Box) -> None:
     assert out.returncode == 0, out.stdout + out.stderr
     assert (box.project / "node_modules" / "left-pad").exists()
     assert (box.home / ".npm").is_dir()  # its cache is writable inside
+
+
+def test_a_socket_path_too_long_for_an_address_is_reached_through_its_directory(tmp_path: Path) -> None:
+    import socket
+
+    from agentguard.sandbox.broker import _with_short_name
+
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    for path in (str(tmp_path / "s.sock"), str(deep / "s.sock")):
+        server = socket.socket(socket.AF_UNIX)
+        _with_short_name(path, server.bind)
+        server.listen(1)
+        assert os.path.exists(path)
+        client = socket.socket(socket.AF_UNIX)
+        _with_short_name(path, client.connect)
+        client.close()
+        server.close()
+    assert len(str(deep / "s.sock")) > 108

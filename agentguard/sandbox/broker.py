@@ -44,6 +44,19 @@ def run_dir(state_dir: str) -> str:
     return os.path.join(state_dir, "run")
 
 
+def _with_short_name(path: str, use) -> None:  # type: ignore[no-untyped-def]
+    """Call ``use(name)`` with a name for ``path`` that fits a socket address (108 bytes): the path
+    itself, or the same file reached through a descriptor of its directory."""
+    if len(os.fsencode(path)) < 100:
+        use(path)
+        return
+    fd = os.open(os.path.dirname(path), os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        use(f"/proc/self/fd/{fd}/{os.path.basename(path)}")
+    finally:
+        os.close(fd)
+
+
 def peer_credentials(sock: socket.socket) -> tuple[int, int, int]:
     """(pid, uid, gid) of the process at the other end, as the kernel recorded it at connect/listen."""
     raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
@@ -143,7 +156,7 @@ class Broker:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         old = os.umask(0o177)
         try:
-            self.sock.bind(self.path)
+            _with_short_name(self.path, self.sock.bind)
         finally:
             os.umask(old)
         self.sock.listen(64)
@@ -356,7 +369,7 @@ def call(state_dir: str, op: str, timeout: float = TIMEOUT, environ: dict[str, s
     sock.settimeout(timeout)
     try:
         try:
-            sock.connect(path)
+            _with_short_name(path, sock.connect)
         except OSError as e:
             raise BrokerError(f"the session's broker is gone ({path}: {e.strerror or e})") from None
         pid, uid, _gid = peer_credentials(sock)

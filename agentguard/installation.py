@@ -189,8 +189,29 @@ def write_shims(locs: Locations, book: dict[str, object], wanted: list[str], sea
         # A policy file changed while they were written may hold rules they lack without being newer.
         if policy is None or not stale(policy["layers"]):  # type: ignore[arg-type]
             break
-    removed = remove_shims(locs.shims, keep=set(written))
+    write_launcher(locs.shims)
+    removed = remove_shims(locs.shims, keep=set(written) | {LAUNCHER})
     return written, missing, removed
+
+
+LAUNCHER = "agentguard"
+
+
+def write_launcher(directory: str) -> str:
+    """`agentguard` itself, beside the shims: every refusal tells a human to run `agentguard approve
+    ID`, and the shim directory is the one place install puts on PATH in every shell it touches.
+    It runs this installation's interpreter, and says so in one line when that is gone."""
+    from agentguard.shimfiles import MARKER, sh_quote, write_shim
+
+    python = sys.executable
+    gone = (f"agentguard: its interpreter {python} is gone; install agentguard again, then run "
+            "`agentguard rehash` (or remove the PATH block from your shell profile)")
+    text = ("#!/bin/sh\n"
+            f"# {MARKER} launcher: `agentguard` itself, from the installation that wrote these shims.\n"
+            f"if [ -x {sh_quote(python)} ]; then exec {sh_quote(python)} -m agentguard \"$@\"; fi\n"
+            f"printf '%s\\n' {sh_quote(gone)} >&2\n"
+            "exit 127\n")
+    return write_shim(directory, LAUNCHER, text)
 
 
 def precompile() -> None:

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from helpers import Installed, install_agentguard, write_fake
@@ -183,3 +184,37 @@ def test_which_and_doctor(isolated_env: dict[str, str]) -> None:
     assert all(c["ok"] for c in report) and any(c["check"].startswith("shim directory first") for c in report)
     outside = inst.agentguard("doctor", check=False)
     assert outside.returncode == 1 and "this shell's PATH" in outside.stdout and "open a new shell" in outside.stdout
+
+
+def test_doctor_fails_on_what_breaks_every_call(isolated_env: dict[str, str]) -> None:
+    home = Path(isolated_env["HOME"])
+    inst = install_agentguard(home)
+    inst.set_passphrase("correct horse battery")
+    assert inst.agent("agentguard doctor").returncode == 0
+    (inst.config / "policy.toml").write_text("[decisions.agent\nhigh = 'allow'\n")  # a syntax error
+    broken = inst.agent("agentguard doctor")
+    assert broken.returncode == 1 and b"policy layers valid: PROBLEM" in broken.stdout, broken.stdout.decode()
+    assert b"every guarded call refuses" in broken.stdout and b"config validate" in broken.stdout
+    (inst.config / "policy.toml").write_text('[decisions.agent]\nmedium = "block"\n')
+    stale = inst.agent("agentguard doctor")
+    assert b"compiled policy current: PROBLEM" in stale.stdout and b"agentguard rehash" in stale.stdout
+    inst.agentguard("rehash")
+    assert inst.agent("agentguard doctor").returncode == 0
+
+
+def test_agentguard_is_found_beside_the_shims_and_says_when_its_interpreter_is_gone(isolated_env: dict[str, str],
+                                                                                     tmp_path: Path) -> None:
+    home = Path(isolated_env["HOME"])
+    inst = install_agentguard(home)
+    fresh = subprocess.run(["bash", "-ic", "command -v agentguard; agentguard --version"], env={
+        "HOME": str(home), "PATH": "/usr/bin:/bin", "TERM": "dumb"}, capture_output=True, text=True, timeout=60,
+        stdin=subprocess.DEVNULL)
+    assert fresh.stdout.splitlines()[0] == str(inst.shims / "agentguard") and "version" in fresh.stdout
+    for shim in ("agentguard", "rm"):  # as if the tool had been uninstalled under the shims
+        path = inst.shims / shim
+        path.write_text(path.read_text().replace(sys.executable, str(tmp_path / "gone" / "python")))
+    (tmp_path / "precious").mkdir()
+    refused = inst.agent("rm -rf precious; echo exit=$?", cwd=tmp_path)
+    assert b"exit=70" in refused.stdout and b"is gone" in refused.stderr and (tmp_path / "precious").exists()
+    launcher = inst.agent("agentguard doctor")
+    assert launcher.returncode == 127 and b"install agentguard again" in launcher.stderr

@@ -73,7 +73,9 @@ def show(effective: bool, cwd: str | None, system: bool) -> None:
         click.echo(f"rule {rule_id}: at least {decision}, for every actor [{sources.get(f'rules.decision.{rule_id}')}]")
     for rule in policy["custom"]:  # type: ignore[attr-defined]
         click.echo(f"custom rule {rule['id']} ({rule['severity']}) [{rule['source']}]: {rule['why']}")
-    click.echo(f"audit: {policy['audit']}")
+    for table in ("audit", "recovery"):
+        values = dict(policy.get(table) or {})  # type: ignore[call-overload]
+        click.echo(f"{table}: " + ", ".join(f"{k}={v!r}" for k, v in values.items()))
     for warning in policy["warnings"]:  # type: ignore[attr-defined]
         click.echo(f"warning: {warning}")
 

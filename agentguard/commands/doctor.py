@@ -66,7 +66,30 @@ def run_checks(system: bool) -> list[dict[str, object]]:
         check("compiled policy loads", compiled.get("state_dir") == locs.state,
               "the compiled policy belongs to another location", "agentguard rehash")
     except Exception as e:  # noqa: BLE001
+        compiled = None
         check("compiled policy loads", False, str(e), "agentguard rehash")
+    # A layer that does not validate makes every guarded call refuse (exit 70): say so here.
+    from agentguard.config import ConfigError, effective
+
+    try:
+        from agentguard.rules import load_book as _load
+
+        policy = effective(locs, _load(), os.getcwd())
+        check("policy layers valid", True)
+        for warning in policy["warnings"]:  # type: ignore[attr-defined]
+            check(f"policy: {warning}", True)
+    except ConfigError as e:
+        check("policy layers valid", False, f"{e}; until it is fixed every guarded call refuses",
+              "fix the file, then `agentguard config validate`")
+    if compiled is not None:
+        from agentguard.installation import is_stale
+
+        try:
+            stale = is_stale(compiled)
+        except Exception:  # noqa: BLE001 - a damaged compiled policy is reported above
+            stale = True
+        check("compiled policy current", not stale, "a policy layer or rule pack changed since the shims were "
+              "written: calls go through the classifier until they are rewritten", "agentguard rehash")
     tools: dict[str, str] = record.get("tools", {})  # type: ignore[assignment]
     for tool, real in sorted(tools.items()):
         shim = os.path.join(locs.shims, tool)
@@ -94,6 +117,11 @@ def run_checks(system: bool) -> list[dict[str, object]]:
             first = next((d for d in fresh.split(":") if d), "")
             check(f"shim directory first on PATH in a fresh {shell}", bool(first) and _same_dir(first, locs.shims),
                   f"a fresh {shell} puts {first or 'nothing'} first", f"agentguard install --shell {shell}")
+            import shutil
+
+            check(f"agentguard on PATH in a fresh {shell}", shutil.which("agentguard", path=fresh) is not None,
+                  "every refusal tells a human to run `agentguard approve ID`, and a fresh shell cannot find it",
+                  "install agentguard as a tool (`pipx install .` in the clone) or add its directory to PATH")
     else:
         check("PATH block in a profile", False, "install was run with --print and no profile was written",
               "add the block from `agentguard install --print` to your profile, or run `agentguard install`")

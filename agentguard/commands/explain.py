@@ -39,9 +39,9 @@ def command(cwd: str | None, actor: str, command: tuple[str, ...]) -> None:
     verdict = judge_string(text, book, cwd=where, env=os.environ, actor=Actor(actor, "", "explain --actor"),
                            trace=trace, policy=policy)
     console = Console(highlight=False)
-    colour = {"allow": "green", "confirm": "yellow", "block": "red"}[str(verdict.decision)]
+    colour = {"allow": "green", "backup": "cyan", "confirm": "yellow", "block": "red"}[str(verdict.decision)]
     tree = Tree(f"[bold {colour}]{verdict.decision}[/] for {actor}: [bold]{_escape(_short(text))}[/]")
-    if not trace:
+    if not trace and not verdict.findings:
         tree.add("[dim]no command here touches anything agentguard guards[/]")
     by_command: dict[str, list[object]] = {}
     for f in verdict.findings:
@@ -54,19 +54,25 @@ def command(cwd: str | None, actor: str, command: tuple[str, ...]) -> None:
         shown.add((label, inv.via))
         via = f" [dim](inside {' → '.join(inv.via)})[/]" if inv.via else ""
         cwd_note = f" [dim]in {inv.cwd}[/]" if inv.cwd and inv.cwd != os.getcwd() else ""
-        tree.add(f"{_escape(_short(label))}{via}{cwd_note}")
-    for cmd, findings in by_command.items():
-        node = tree.add(f"[bold]{_escape(_short(cmd))}[/]")
-        for f in findings:
-            prod = " [bold red]production[/]" if f.production else ""  # type: ignore[attr-defined]
-            leaf = node.add(f"[{colour}]{f.rule}[/] ({f.severity}){prod}: {_escape(f.why)}")  # type: ignore[attr-defined]
-            if f.target:  # type: ignore[attr-defined]
-                leaf.add(f"[dim]target:[/] {_escape(f.target)}")  # type: ignore[attr-defined]
-            if f.detail:  # type: ignore[attr-defined]
-                leaf.add(f"[dim]matched:[/] {_escape(f.detail)}")  # type: ignore[attr-defined]
-            leaf.add(f"[dim]instead:[/] {_escape(f.instead)}")  # type: ignore[attr-defined]
+        # Each command once: what matched in it hangs below it.
+        findings = by_command.pop(inv.source, None) or by_command.pop(label, None) or []
+        node = tree.add(f"{'[bold]' if findings else ''}{_escape(_short(label))}{'[/]' if findings else ''}{via}{cwd_note}")
+        _findings(node, findings, colour)
+    for cmd, findings in by_command.items():  # matched outside any command (a redirect, an error)
+        _findings(tree.add(f"[bold]{_escape(_short(cmd))}[/]"), findings, colour)
     console.print(tree)
     raise SystemExit(0 if verdict.allowed else 1)
+
+
+def _findings(node, findings: list[object], colour: str) -> None:  # type: ignore[no-untyped-def]
+    for f in findings:
+        prod = " [bold red]production[/]" if f.production else ""  # type: ignore[attr-defined]
+        leaf = node.add(f"[{colour}]{f.rule}[/] ({f.severity}){prod}: {_escape(f.why)}")  # type: ignore[attr-defined]
+        if f.target:  # type: ignore[attr-defined]
+            leaf.add(f"[dim]target:[/] {_escape(f.target)}")  # type: ignore[attr-defined]
+        if f.detail:  # type: ignore[attr-defined]
+            leaf.add(f"[dim]matched:[/] {_escape(f.detail)}")  # type: ignore[attr-defined]
+        leaf.add(f"[dim]instead:[/] {_escape(f.instead)}")  # type: ignore[attr-defined]
 
 
 def _short(text: str, limit: int = 120) -> str:

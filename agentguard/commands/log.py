@@ -57,7 +57,8 @@ def _matches(record: dict[str, object], since: float | None, decision: str | Non
 @click.option("--tool", help="Only calls of this program.")
 @click.option("--json", "as_json", is_flag=True, help="Print the matching records as JSON lines.")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new records as they are written.")
-@click.option("--limit", type=int, default=50, show_default=True, help="Show at most this many (newest).")
+@click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True,
+              help="Show at most this many (newest); 0 shows all.")
 @system_option
 @click.pass_context
 def command(ctx: click.Context, since: str | None, decision: str | None, actor: str | None, tool: str | None,

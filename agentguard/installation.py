@@ -205,7 +205,7 @@ def write_launcher(directory: str) -> str:
 
     python = sys.executable
     gone = (f"agentguard: its interpreter {python} is gone; install agentguard again, then run "
-            "`agentguard rehash` (or remove the PATH block from your shell profile)")
+            "agentguard rehash (or remove the PATH block from your shell profile)")
     text = ("#!/bin/sh\n"
             f"# {MARKER} launcher: `agentguard` itself, from the installation that wrote these shims.\n"
             f"if [ -x {sh_quote(python)} ]; then exec {sh_quote(python)} -m agentguard \"$@\"; fi\n"

@@ -16,11 +16,12 @@ import os
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Collection, Iterator, Mapping
 
 MAX_DEPTH = 120  # nesting of tree nodes walked recursively; deeper input is refused
 MAX_BYTES = 256 * 1024  # longer command strings are refused (fail closed) rather than parsed
 MAX_READ = 1024 * 1024  # files read for stdin (`< f.sql`, `cat f.sql |`) are read up to this size
+MAX_CALLS = 2000  # function bodies read at their calls; a string calling more is refused
 UNKNOWN_CWD = "\0unknown"  # a working directory that depends on run-time state
 
 
@@ -48,7 +49,7 @@ class Cmd:
     """A simple command found in a shell string."""
 
     __slots__ = ("words", "assigns", "stdin", "stdin_state", "stdin_path", "producer",
-                 "out_paths", "source", "cwds", "nested", "exported")
+                 "out_paths", "source", "cwds", "nested", "exported", "line")
 
     def __init__(self, words: list[Word], source: str) -> None:
         self.words = words
@@ -62,6 +63,7 @@ class Cmd:
         self.cwds: tuple[str, ...] = ()
         self.nested = False  # found inside $( ), <( ) or an expansion
         self.exported: dict[str, str] = {}  # variables exported earlier in the same string
+        self.line = 1  # the line of the string it starts on, so a finding can say where in a file it is
 
     @property
     def name(self) -> str:
@@ -109,8 +111,13 @@ def _bash_language() -> object:
     return tree_sitter_bash.language()
 
 
-def parse(text: str, env: Mapping[str, str] | None = None, cwd: str = "") -> list[Cmd]:
-    """Every simple command ``text`` would run, in execution order (substitutions first)."""
+def parse(text: str, env: Mapping[str, str] | None = None, cwd: str = "",
+          called: Collection[str] = ()) -> list[Cmd]:
+    """Every simple command ``text`` would run, in execution order (substitutions first).
+
+    A function's body runs where the function is called, so it is read there; a function nothing
+    calls runs nothing. ``called`` names what may call one from outside the string (the words of
+    the command that sources it)."""
     if len(text) > MAX_BYTES:
         raise ShellSyntaxError(f"command string longer than {MAX_BYTES} bytes")
     if "\0" in text:
@@ -125,6 +132,7 @@ def parse(text: str, env: Mapping[str, str] | None = None, cwd: str = "") -> lis
     walker = _Walker(src, variables, cwd or os.getcwd())
     walker.check_dropped_text(root)
     walker.walk(root, 0)
+    walker.uncalled(called)
     return walker.out
 
 
@@ -184,6 +192,11 @@ class _Walker:
         self.inherited = frozenset(env)
         self.out: list[Cmd] = []
         self.repaired: dict[int, list[str]] = {}  # command start byte → words tree-sitter dropped
+        self.functions: dict[str, object] = {}  # name → body node of the latest definition
+        self.walked: set[tuple[int, tuple[str, ...]]] = set()  # (definition, cwds) already read
+        self.calling: list[int] = []  # definitions being read, innermost last (recursion stops here)
+        self.words_seen: set[str] = set()  # every literal word, so `trap f EXIT` counts as a call
+        self.calls = 0
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -259,6 +272,12 @@ class _Walker:
                         self._nested_in(c, depth)  # (( … )) only computes; $( ) in it still runs
                 self.cwds = tuple(dict.fromkeys(before + self.cwds))
                 return found
+        if t == "function_definition":
+            name = node.child_by_field_name("name")
+            body = node.child_by_field_name("body")
+            if name is not None and body is not None:
+                self.functions[self.text(name)] = body
+                return []
         if t in ("if_statement", "while_statement", "for_statement", "c_style_for_statement",
                  "case_statement", "function_definition"):
             # Bodies may run or not, any number of times: a cd inside leaves the cwd uncertain.
@@ -333,6 +352,7 @@ class _Walker:
         if body is None:  # `> file` alone still truncates file
             holder = Cmd([], self.text(node).strip())
             holder.cwds = self.cwds
+            holder.line = node.start_point[0] + 1
             self.out.append(holder)
             found = [holder]
         # tree-sitter hangs `cd x && cat <<EOF` 's heredoc on the whole list; bash gives it to `cat`.
@@ -355,7 +375,10 @@ class _Walker:
             start = redirect.child_by_field_name("start") or _child_of_type(redirect, "heredoc_start")
             quoted = start is not None and any(q in self.text(start) for q in "'\"\\")
             body_text = ""
+            nl, misread = self._misread_heredoc(redirect, start, quoted)
             for c in redirect.children:
+                if misread is not None and c.start_byte > nl and c.type != "heredoc_end":
+                    continue  # the body's first lines, misread as words
                 if c.type == "heredoc_body":
                     body_text = self._heredoc_text(c, quoted, depth)
                 elif c.type in ("pipeline", "list", "command", "redirected_statement", "subshell",
@@ -365,6 +388,8 @@ class _Walker:
                     self._file_redirect(c, found, target, depth)
                 elif c.type in ("&&", "||", ";", "|", "|&", "&"):
                     continuation.append(c)
+            if misread is not None:
+                body_text = misread
             if "<<-" in self.text(redirect)[:4]:
                 body_text = "\n".join(line.lstrip("\t") for line in body_text.split("\n"))
             for cmd in [target] if target else found:
@@ -445,6 +470,28 @@ class _Walker:
                     first.stdin_state, first.producer = "unknown", producer
         return found
 
+    def _misread_heredoc(self, redirect, start, quoted: bool) -> tuple[int, str | None]:  # type: ignore[no-untyped-def]
+        """tree-sitter-bash reads a heredoc body whose first line starts with a backslash (psql's
+        ``\\set``) as words of the command line. Then the body is what bash reads: every line after the
+        one the redirect is on, up to the delimiter. (position of that line's end, the body or None)."""
+        if start is None:
+            return -1, None
+        nl = self.src.find(b"\n", start.end_byte)
+        body = _child_of_type(redirect, "heredoc_body")
+        end = _child_of_type(redirect, "heredoc_end")
+        if nl < 0 or end is None or (body is not None and body.start_byte <= nl + 1) or \
+                (body is None and end.start_byte <= nl + 1):
+            return nl, None
+        for c in redirect.children:
+            if c.start_byte < nl < c.end_byte and c.type not in ("word", "raw_string", "string"):
+                raise ShellSyntaxError("a heredoc whose first line starts with a backslash, in a pipeline")
+        text = self.src[nl + 1:end.start_byte].decode("utf-8", "surrogateescape")
+        if not quoted:
+            if "$" in text or "`" in text:
+                raise ShellSyntaxError("an unquoted heredoc whose first line starts with a backslash")
+            text = text.replace("\\\n", "").replace("\\\\", "\\")
+        return nl, text
+
     def _heredoc_text(self, body, quoted: bool, depth: int) -> str:  # type: ignore[no-untyped-def]
         if quoted:
             return self.text(body)
@@ -506,11 +553,42 @@ class _Walker:
             # `X=value` alone sets a shell variable for what follows.
             for key, value in assigns.items():
                 self._bind(key, value)
+        cmd.line = node.start_point[0] + 1
         self.out.append(cmd)
         for r in redirects:
             self._apply_redirect(r, [cmd], cmd, depth, [])
         self._track_cd(cmd)
+        for w in words:
+            if not w.dynamic:
+                self.words_seen.update(_name_tokens(w.value))
+        if words and not words[0].dynamic and words[0].value in self.functions:
+            self._call(words[0].value, depth, nested)
         return cmd
+
+    def _call(self, name: str, depth: int, nested: bool) -> None:
+        """Read a function's body where it is called: what it runs, in the caller's directory."""
+        body = self.functions[name]
+        # By definition, not name: a function may redefine itself, and the call then runs the new body.
+        key = (body.start_byte, self.cwds)  # type: ignore[attr-defined]
+        if body.start_byte in self.calling or key in self.walked:  # type: ignore[attr-defined]
+            return
+        self.calls += 1
+        if self.calls > MAX_CALLS:
+            raise ShellSyntaxError(f"more than {MAX_CALLS} function calls to follow")
+        self.walked.add(key)
+        self.calling.append(body.start_byte)  # type: ignore[attr-defined]
+        try:
+            self.walk(body, depth + 1, nested)
+        finally:
+            self.calling.pop()
+
+    def uncalled(self, called: Collection[str]) -> None:
+        """A function whose name appears anywhere (`trap f EXIT`, `export -f f`, the sourcing
+        command) may be called in ways this reader does not follow: read it as if called."""
+        for name, body in list(self.functions.items()):
+            if (name in self.words_seen or name in called) and \
+                    not any(k[0] == body.start_byte for k in self.walked):  # type: ignore[attr-defined]
+                self._call(name, 0, False)
 
     def _track_cd(self, cmd: Cmd) -> None:
         if cmd.name not in ("cd", "pushd") or cmd.nested:
@@ -584,7 +662,11 @@ class _Walker:
         cmd = Cmd(words, self.text(node))
         cmd.cwds = self.cwds
         cmd.nested = nested
+        cmd.line = node.start_point[0] + 1
         self.out.append(cmd)
+        for w in words:
+            if not w.dynamic:
+                self.words_seen.update(_name_tokens(w.value))
         return [cmd]
 
     # -- quote removal -------------------------------------------------------------------------
@@ -680,6 +762,12 @@ class _Walker:
         if plain:
             return self._variable(self.text(names[0]), txt)
         return Word(txt, True)
+
+
+def _name_tokens(value: str) -> list[str]:
+    for sep in ";&|()`'\"=":
+        value = value.replace(sep, " ")
+    return value.split()
 
 
 def _child_of_type(node, type_: str):  # type: ignore[no-untyped-def]

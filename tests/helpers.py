@@ -203,3 +203,19 @@ class Recorder(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *args: object) -> None:
         pass
+
+
+def started_by(agent: str, command: str) -> list[str]:
+    """argv that runs ``command`` the way the agent runs its hook commands: as a child of the agent's
+    own process (`sh -c COMMAND` under a process named like the agent). A hook only hands out a
+    one-time value for an `ask` to a call the agent itself started."""
+    import tempfile
+
+    name = {"claude-code": "claude"}.get(agent, agent)
+    folder = Path(tempfile.gettempdir()) / f"agentguard-test-agents-{os.getuid()}"
+    folder.mkdir(exist_ok=True)
+    launcher = folder / name
+    if not launcher.exists():
+        launcher.write_text('#!/bin/sh\nsh -c "$1"\n')
+        launcher.chmod(0o755)
+    return [str(launcher), command]

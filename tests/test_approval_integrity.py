@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import TERRAFORM, agentguard_bin, make_project, terraform_workspace
-from helpers import Installed, PtyRun, Recorder, install_agentguard, write_fake
+from helpers import Installed, PtyRun, Recorder, install_agentguard, started_by, write_fake
 from test_hooks import hook_command, shell_payload
 
 pytestmark = pytest.mark.e2e
@@ -38,7 +38,7 @@ def inst(isolated_env: dict[str, str], tmp_path: Path) -> Installed:
 def claude(inst: Installed, command: str, cwd: Path, mode: str = "default") -> dict[str, object]:
     """The Claude Code hook's answer (hookSpecificOutput), or {} when it lets the call through."""
     payload = shell_payload("claude-code", command, str(cwd), mode=mode)
-    out = subprocess.run(["sh", "-c", hook_command(inst, "claude-code")], input=json.dumps(payload), text=True,
+    out = subprocess.run(started_by("claude-code", hook_command(inst, "claude-code")), input=json.dumps(payload), text=True,
                          capture_output=True, env={**inst.env, **CLAUDE}, cwd=inst.home, timeout=60)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)["hookSpecificOutput"] if out.stdout else {}
@@ -162,7 +162,7 @@ def test_a_write_tool_cannot_carry_the_value_either(inst: Installed) -> None:
     payload = {"hook_event_name": "PreToolUse", "tool_name": "Write", "cwd": str(inst.home / "project"),
                "session_id": "s", "permission_mode": "default",
                "tool_input": {"file_path": "go.sh", "content": "export AGENTGUARD_ASK=abc\nrm -rf precious\n"}}
-    out = subprocess.run(["sh", "-c", hook_command(inst, "claude-code")], input=json.dumps(payload), text=True,
+    out = subprocess.run(started_by("claude-code", hook_command(inst, "claude-code")), input=json.dumps(payload), text=True,
                          capture_output=True, env={**inst.env, **CLAUDE}, timeout=60)
     assert json.loads(out.stdout)["hookSpecificOutput"]["permissionDecision"] == "deny"
 
@@ -672,3 +672,26 @@ def test_a_path_without_the_tools_does_not_take_shims_away(inst: Installed, how:
     assert sorted(p.name for p in inst.shims.iterdir()) == before
     data = precious(project)
     assert inst.agent("rm -rf precious", cwd=project, env=CLAUDE).returncode == 77 and data.exists()
+
+
+def test_an_agent_cannot_ask_itself(inst: Installed, tmp_path: Path) -> None:
+    """A command the agent runs can start the hook program the way the agent does and read its answer;
+    an `ask` then would hand it the one-time value, and it could let its own call through. The hook
+    hands that value out only to the agent's own process; from anywhere else the call is held."""
+    project = inst.home / "project"
+    data = precious(project)
+    payload = json.dumps(shell_payload("claude-code", "rm -rf precious", str(project)))
+    (project / "p.json").write_text(payload)
+    hook = hook_command(inst, "claude-code")
+    (project / "claude").write_text('#!/bin/sh\nsh -c "$1"\n')  # a launcher named like the agent
+    (project / "claude").chmod(0o755)
+    for how in (f"{hook} < p.json", f"sh -c {shlex.quote(hook)} < p.json",
+                f"./claude {shlex.quote(hook)} < p.json",
+                f"setsid -w ./claude {shlex.quote(hook)} < p.json"):
+        # As Claude Code's Bash tool runs it: a shell below the agent's own process.
+        out = subprocess.run(started_by("claude-code", f"bash -lc {shlex.quote(how)}"), cwd=project, timeout=60,
+                             env={**inst.env, **CLAUDE}, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        answer = json.loads(out.stdout)["hookSpecificOutput"]
+        assert answer["permissionDecision"] == "deny" and "updatedInput" not in answer, (how, answer)
+    assert not list((inst.state / "grants").glob("*.ask-*")), "no one-time value was handed out"
+    assert data.exists()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import make_project
-from helpers import Installed, PtyRun, agentguard_bin, install_agentguard
+from helpers import Installed, PtyRun, agentguard_bin, install_agentguard, started_by
 
 PASSPHRASE = "correct horse battery staple"
 AGENTS = ("claude-code", "cursor", "codex", "gemini")
@@ -39,7 +39,7 @@ def hook_command(inst: Installed, agent: str) -> str:
 
 def run_hook(inst: Installed, agent: str, payload: object) -> subprocess.CompletedProcess[str]:
     data = payload if isinstance(payload, str) else json.dumps(payload)
-    return subprocess.run(["sh", "-c", hook_command(inst, agent)], input=data, capture_output=True, text=True,
+    return subprocess.run(started_by(agent, hook_command(inst, agent)), input=data, capture_output=True, text=True,
                           env={**inst.env, **MARKER_ENV[agent]}, cwd=inst.home, timeout=60)
 
 

@@ -126,3 +126,37 @@ def test_psql_options_are_read_as_psql_reads_them(book: dict[str, object], tmp_p
 def test_psql_clusters_that_only_read_pass(book: dict[str, object], tmp_path: Path) -> None:
     for command in ("psql -Atc 'SELECT count(*) FROM bookings'", "psql -qX -c 'select 1'", "psql -l"):
         assert judge_string(command, book, cwd=str(tmp_path), env=dict(os.environ)).allowed, command
+
+
+@pytest.fixture
+def srv_project() -> Path:
+    """A project where servers keep them, outside any home: /srv/app-PID, a git repository."""
+    import shutil
+    import subprocess
+
+    if not os.access("/srv", os.W_OK):
+        pytest.skip("needs a writable /srv (the suite runs as root here and in CI)")
+    app = Path("/srv") / f"app-{os.getpid()}"
+    for d in ("node_modules/left-pad", "build", "dist", "src"):
+        (app / d).mkdir(parents=True)
+    (app / "src" / "main.py").write_text("print(1)\n")
+    subprocess.run(["git", "init", "-q"], cwd=app, check=True)
+    (app / "lib").mkdir()
+    yield app
+    shutil.rmtree(app, ignore_errors=True)
+
+
+def test_a_project_outside_home_is_a_project(isolated_env: dict[str, str], srv_project: Path,
+                                              book: dict[str, object]) -> None:
+    inst = install_agentguard(Path(isolated_env["HOME"]))
+    for everyday in ("rm -rf node_modules", "rm -rf build dist", "rm -f src/main.py"):
+        out = inst.agent(everyday, cwd=srv_project)
+        assert out.returncode == 0, (everyday, out.stderr)
+    assert not (srv_project / "node_modules").exists() and not (srv_project / "build").exists()
+    from_below = srv_project / "lib"
+    assert judge_string("pg_dump shop > ../shop.sql", book, cwd=str(from_below), env=isolated_env).allowed
+    assert judge_string("rm -rf ../build", book, cwd=str(from_below), env=isolated_env).allowed, "the git root"
+    for destructive in ("rm -rf src", f"rm -rf {srv_project.parent}/some-other-app", "rm -f /srv/x.conf",
+                        f"rm -rf {srv_project}"):
+        assert not judge_string(destructive, book, cwd=str(srv_project), env=isolated_env).allowed, destructive
+    assert not judge_string("rm -f hosts", book, cwd="/etc", env=isolated_env).allowed, "/etc is never a project"

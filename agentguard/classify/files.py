@@ -132,7 +132,7 @@ def categories(target: Target, *, recursive: bool) -> list[tuple[str, str]]:
             found.append(("files.home", f"{raw} holds every user's home directory"))
         if a in SYSTEM_DIRS:
             found.append(("files.system-dir", f"{a} is a system directory"))
-        elif _under_system(a) and not _is_temp(a) and not _in_own_home(a, home):
+        elif _under_system(a) and not _is_temp(a) and not _in_own_home(a, home) and not _in_project(a, target.cwd):
             found.append(("files.system-file", f"{a} is inside a system directory"))
         if target.cwd and (a == target.cwd or _is_ancestor(a, target.cwd)) and a != "/":
             what = "the working directory" if a == target.cwd else "a parent of the working directory"
@@ -217,6 +217,37 @@ def _is_plain_file(t: Target) -> bool:
         return os.path.isfile(t.abs) or os.path.islink(t.abs)
     name = t.parts[-1] if t.parts else ""
     return not t.raw.endswith("/") and name.endswith(FILE_SUFFIXES) and "." in name[1:]
+
+
+# Where the operating system and its packages keep what they own: a project is never one of these.
+OS_OWNED = ("/etc", "/usr", "/bin", "/sbin", "/boot", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/sys", "/dev",
+            "/run", "/var/lib", "/var/cache", "/var/log", "/var/spool", "/var/backups", "/var/mail", "/snap", "/nix",
+            "/System", "/Library", "/Applications", "/private/etc", "/private/var/db")
+
+
+def _in_project(a: str, cwd: str) -> bool:
+    """A path inside the project the call runs in (its git root, else the working directory) is the
+    project's, wherever the project lives (/srv/app, /opt/svc, /var/www/site), unless the project
+    itself sits in a directory the operating system owns."""
+    root = project_root(cwd)
+    if not root or root == "/" or any(root == d or root.startswith(d + "/") for d in OS_OWNED):
+        return False
+    return a.startswith(root.rstrip("/") + "/")
+
+
+def project_root(cwd: str) -> str:
+    """The git root above ``cwd`` (a .git directory or file), else ``cwd`` itself."""
+    if not cwd:
+        return ""
+    d = cwd
+    for _ in range(64):
+        if os.path.exists(os.path.join(d, ".git")):
+            return d
+        parent = os.path.dirname(d)
+        if parent == d:
+            break
+        d = parent
+    return cwd
 
 
 def _in_own_home(a: str, home: str) -> bool:

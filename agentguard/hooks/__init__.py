@@ -230,7 +230,8 @@ def judge(agent: str, call: Call, state: str | None) -> Outcome:
         subject = gate.Subject(via=f"hook:{agent}", tool="sh", argv=("-c", call.command), cwd=os.path.realpath(cwd),
                                shown=shown, findings=findings, actor=who, keys=tuple(keys), target=target,
                                production=production)
-        action = gate.settle(subject, compiled, can_ask=call.can_ask, backup_possible=reaching)
+        can_ask = call.can_ask and started_by_agent(agent)
+        action = gate.settle(subject, compiled, can_ask=can_ask, backup_possible=reaching)
     else:  # an edit tool: nothing can approve writing agentguard's files or an agent's hook settings
         outside = ""
         subject = gate.Subject(via=f"hook:{agent}", tool=call.tool, argv=(call.path,), cwd=cwd, shown=shown,
@@ -307,6 +308,46 @@ def _origin(call: Call, cwd: str, who):  # type: ignore[no-untyped-def]
     from agentguard.model import Invocation
 
     return Invocation(tool="sh", argv=("-c", call.command), cwd=cwd, actor=who, source=call.command[:200])
+
+
+SHELLS = ("sh", "dash", "bash", "zsh")
+
+
+def started_by_agent(agent: str) -> bool:
+    """Whether this hook process was started by the agent itself (directly, or through the one
+    `sh -c` it runs hook commands with), not by a command the agent runs. An `ask` hands out a
+    one-time value that lets a call through the shims; a process the agent started could otherwise
+    run the hook program itself, read the value off its answer and let its own call through, with
+    no human ever asked. A command the agent runs always has the agent's tool shell between it and
+    the agent, and cannot make the agent its parent; if the chain is not the expected one, the call
+    is held for `agentguard approve` instead of asked about."""
+    from agentguard.actor import ancestors, from_process_tree
+    from agentguard.sandbox import confined
+
+    if confined():
+        return False  # inside `agentguard run` everything is the agent's: approvals go through the broker
+    chain = ancestors()
+    if not chain:
+        return False
+    for k, (pid, cmdline) in enumerate(chain[:2]):
+        found = from_process_tree([(pid, cmdline)]) or _bare_agent(cmdline)
+        if found is not None and found.name == agent:
+            # ... and that agent was not itself started from an agent's command (a script the agent
+            # wrote and named `claude`): nothing above it may be an agent.
+            return not any(from_process_tree([a]) or _bare_agent(a[1]) for a in chain[k + 1:])
+        words = cmdline.split(" ", 2)
+        if k == 0 and os.path.basename(words[0]) in SHELLS and words[1:2] == ["-c"] and "agentguard" in cmdline:
+            continue  # the `sh -c HOOK-COMMAND` the agent starts hooks with: its parent must be the agent
+        return False
+    return False
+
+
+def _bare_agent(cmdline: str):  # type: ignore[no-untyped-def]
+    """An agent started by its bare name (`claude`), which the process-tree fragments do not match."""
+    from agentguard.model import Actor
+
+    program = os.path.basename(cmdline.split(" ", 1)[0])
+    return Actor("agent", "claude-code", "process") if program == "claude" else None
 
 
 def _extra(agent: str, call: Call) -> dict[str, object]:

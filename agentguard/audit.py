@@ -77,7 +77,9 @@ def append(log_path: str, fields: dict[str, object], *, max_bytes: int = 10 * 10
                                          f".{int(time.time() * 1000) % 1000:03d}Z", "prev": prev}
             record.update(fields)
             record["hash"] = record_hash(prev, record)
-            line = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogateescape")
+            # ASCII: a name that is not UTF-8 is an escape, so the file stays valid JSON lines for shippers;
+            # the hash is over the decoded record, which reads back the same.
+            line = json.dumps(record, separators=(",", ":")).encode("ascii")
             if os.fstat(fd).st_size + len(line) > max_bytes and os.fstat(fd).st_size > 0:
                 os.close(fd)
                 _rotate(log_path, keep)
@@ -190,7 +192,7 @@ def send_syslog(target: str, record: dict[str, object]) -> None:
     severity = SYSLOG_SEVERITY.get(str(record.get("event", "")), 6)
     stamp = str(record.get("time", "-"))
     host = socket.gethostname() or "-"
-    body = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    body = json.dumps(record, separators=(",", ":"))  # ASCII, like the file: any name survives
     msgid = str(record.get("event", "-"))[:32] or "-"
     message = f"<{13 * 8 + severity}>1 {stamp} {host} agentguard {os.getpid()} {msgid} - {body}".encode()
     try:

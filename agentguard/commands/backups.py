@@ -42,7 +42,7 @@ def list_backups(as_json: bool, system: bool) -> None:
     backups = all_backups(locs_for(system).state)
     if as_json:
         for meta in backups:
-            click.echo(json.dumps(meta, ensure_ascii=False))
+            click.echo(json.dumps(meta))  # ASCII: names that are not UTF-8 come out as escapes
         return
     if not backups:
         click.echo("No backups yet: agentguard keeps one before an approved destructive call runs.")

@@ -75,7 +75,7 @@ def command(ctx: click.Context, since: str | None, decision: str | None, actor: 
     shown = matching[-limit:] if limit > 0 else matching
     if as_json:
         for r in shown:
-            click.echo(json.dumps(r, ensure_ascii=False))
+            click.echo(json.dumps(r))  # ASCII: valid JSON whatever bytes a name held
     else:
         _table(shown)
     if follow:
@@ -132,7 +132,7 @@ def _follow(path: str, cutoff: float | None, decision: str | None, actor: str | 
                 except ValueError:
                     continue
                 if _matches(r, cutoff, decision, actor, tool):
-                    click.echo(json.dumps(r, ensure_ascii=False) if as_json else "  ".join(_line(r)))
+                    click.echo(json.dumps(r) if as_json else "  ".join(_line(r)))
     except KeyboardInterrupt:
         pass
 

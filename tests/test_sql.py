@@ -38,7 +38,7 @@ def rules_for(sql: str, dialect: str, book: dict[str, object]) -> set[str]:
     ("DELETE FROM users WHERE name LIKE '%'", {"sql.delete-all"}),
     ("DELETE FROM users WHERE id = 5", set()),
     ("DELETE FROM users WHERE 1 = 1 AND id = 5", set()),
-    ("DELETE FROM orders USING users WHERE orders.user_id = users.id AND users.banned", set()),
+    ("DELETE FROM orders USING users WHERE orders.user_id = users.id AND users.banned", {"sql.unmeasured"}),
     ("UPDATE users SET admin = true", {"sql.update-all"}),
     ("UPDATE users SET admin = true WHERE id = 1", set()),
     ("ALTER TABLE users DROP COLUMN email", {"sql.alter-drop"}),

@@ -15,6 +15,8 @@ Keywords inside string literals, identifiers and comments are not findings.
 
 from __future__ import annotations
 
+import os
+
 from agentguard.model import Finding, Invocation
 
 TYPE_CHECKING = False
@@ -66,10 +68,36 @@ def classify_sql(text: str, dialect: str, inv: Invocation, ctx: Context, depth: 
         return [ctx.finding("sql.unparsable", inv, "unterminated string, quote or comment")]
     if len(statements) > MAX_STATEMENTS:
         return [ctx.finding("sql.unparsable", inv, f"more than {MAX_STATEMENTS} statements")]
-    for stmt in statements:
-        if needs_parse(stmt):
-            found += classify_statement(stmt, dialect, inv, ctx, depth)
+    # Statements whose reach must be measured are collected and counted together at the end, on one
+    # connection per call (rowcount.py), however deep in DO blocks or CTEs they were found.
+    owner = PENDING not in ctx.memo
+    if owner:
+        ctx.memo[PENDING] = []
+    try:
+        for stmt in statements:
+            if needs_parse(stmt):
+                found += classify_statement(stmt, dialect, inv, ctx, depth)
+        if owner and ctx.memo[PENDING]:
+            from agentguard.classify.rowcount import findings as counted
+
+            found += counted(ctx.memo[PENDING], ctx)  # type: ignore[arg-type]
+    finally:
+        if owner:
+            ctx.memo.pop(PENDING, None)
     return found
+
+
+PENDING = "sql.reaches"
+
+
+def measure_later(reach: object, inv: Invocation, ctx: Context) -> list[Finding]:
+    """Queue a statement's reach to be counted with the others of this SQL text."""
+    if PENDING in ctx.memo:
+        ctx.memo[PENDING].append((reach, inv))  # type: ignore[attr-defined]
+        return []
+    from agentguard.classify.rowcount import findings as counted
+
+    return counted([(reach, inv)], ctx)  # type: ignore[list-item]
 
 
 def _unwrap_mysql_comments(text: str) -> str:
@@ -95,13 +123,17 @@ def _unwrap_mysql_comments(text: str) -> str:
 
 def split_statements(text: str, dialect: str) -> list[str] | None:
     """Statements separated by ``;`` outside quotes and comments, with comments removed.
-    None when a quote or comment is never closed."""
+    For PostgreSQL, as psql splits them: a ``;`` inside parentheses does not end one
+    (``CREATE RULE … DO ALSO (…; …)``). None when a quote or comment is never closed."""
     out: list[str] = []
     cur: list[str] = []
     i = 0
     n = len(text)
+    parens = 0
     while i < n:
         ch = text[i]
+        if dialect == "postgres" and ch in "()":
+            parens = max(0, parens + (1 if ch == "(" else -1))
         if ch == "-" and text.startswith("--", i) or (ch == "#" and dialect == "mysql"):
             nl = text.find("\n", i)
             i = n if nl < 0 else nl
@@ -150,7 +182,7 @@ def split_statements(text: str, dialect: str) -> list[str] | None:
                 cur.append(text[i:close + len(tag)])
                 i = close + len(tag)
                 continue
-        if ch == ";":
+        if ch == ";" and not parens:
             stmt = "".join(cur).strip()
             if stmt:
                 out.append(stmt)
@@ -183,8 +215,18 @@ def classify_statement(stmt: str, dialect: str, inv: Invocation, ctx: Context, d
         return [ctx.finding("sql.backups", inv, detail)]
     if head == "DO":
         return _procedural_body(stmt, dialect, inv, ctx, depth, "DO block")
-    if head == "CREATE" and any(w in ("FUNCTION", "PROCEDURE", "TRIGGER") for w in words[1:5]):
-        return _procedural_body(stmt, dialect, inv, ctx, depth, "function body")
+    if head == "CREATE" and "TRIGGER" in words[1:4]:
+        return _trigger(stmt, inv, ctx)
+    if head == "CREATE" and "RULE" in words[1:4]:
+        return _rule(stmt, dialect, inv, ctx, depth)
+    if head == "CREATE" and any(w in ("FUNCTION", "PROCEDURE") for w in words[1:5]):
+        return _function(stmt, dialect, inv, ctx, depth)
+    if head in ("DELETE", "UPDATE"):
+        from agentguard.classify.sqlshape import simple_dml
+
+        reach = simple_dml(stmt, dialect, _params(ctx))
+        if reach is not None:  # the everyday form, read without sqlglot
+            return measure_later(reach, inv, ctx)
     if head == "EXPLAIN":
         rest = _after_explain(stmt)
         if rest is None:
@@ -265,6 +307,79 @@ def _copy_program(stmt: str, inv: Invocation, ctx: Context) -> list[Finding]:
         # The program runs in a shell on the database server: judge it too.
         found += ctx.nested("".join(out), inv.replace(cwd=""), "COPY PROGRAM", cwd="")  # type: ignore[arg-type]
     return found
+
+
+def _params(ctx: Context) -> frozenset[str]:
+    return ctx.memo.get("sql.params") or frozenset()  # type: ignore[return-value]
+
+
+def _function(stmt: str, dialect: str, inv: Invocation, ctx: Context, depth: int) -> list[Finding]:
+    """CREATE FUNCTION/PROCEDURE: the body is judged as if it ran now, its parameters standing for
+    values known only then. The name is remembered, so a trigger created later can call it."""
+    name, params = _signature(stmt)
+    if name:
+        ctx.memo.setdefault("sql.functions", set()).add(name)  # type: ignore[attr-defined]
+    before = ctx.memo.get("sql.params")
+    ctx.memo["sql.params"] = _params(ctx) | params
+    try:
+        return _procedural_body(stmt, dialect, inv, ctx, depth, "function body")
+    finally:
+        ctx.memo["sql.params"] = before
+
+
+def _signature(stmt: str) -> tuple[str, frozenset[str]]:
+    """(lower-cased function name, its parameter names) of a CREATE FUNCTION/PROCEDURE."""
+    words = stmt.split("(", 1)
+    head = words[0].split()
+    name = head[-1].strip('"').rsplit(".", 1)[-1].lower() if head else ""
+    if len(words) < 2:
+        return name, frozenset()
+    depth, k = 1, 0
+    inside = words[1]
+    while k < len(inside) and depth:
+        depth += {"(": 1, ")": -1}.get(inside[k], 0)
+        k += 1
+    names = set()
+    for arg in inside[:k - 1].split(","):
+        parts = arg.split()
+        if parts and parts[0].upper() in ("IN", "OUT", "INOUT", "VARIADIC"):
+            parts = parts[1:]
+        if len(parts) >= 2 and (parts[0][0].isalpha() or parts[0][0] == "_"):
+            names.add(parts[0].lower())
+    return name, frozenset(names)
+
+
+def _trigger(stmt: str, inv: Invocation, ctx: Context) -> list[Finding]:
+    """A trigger runs its function on every matching row change from now on: that function's body
+    must have been judged (created in this same SQL), or it is a call whose body is not visible."""
+    k = _find_keyword(stmt, "EXECUTE")
+    rest = stmt[k + len("EXECUTE"):].split(None, 1) if k >= 0 else []
+    target = rest[1] if len(rest) > 1 else ""
+    name = target.split("(", 1)[0].strip().strip('"').rsplit(".", 1)[-1].lower()
+    if name and name in (ctx.memo.get("sql.functions") or ()):  # type: ignore[operator]
+        return []
+    what = f"{name}()" if name else "its function"
+    return [ctx.finding("sql.opaque-call", inv, f"the trigger runs {what} on every row change, and its body is not "
+                                                f"visible here: {_short(stmt)}")]
+
+
+def _rule(stmt: str, dialect: str, inv: Invocation, ctx: Context, depth: int) -> list[Finding]:
+    """CREATE RULE … DO [ALSO|INSTEAD] action: the action runs with every matching statement from now
+    on, so it is judged as if it ran now."""
+    if depth > 4:
+        return [ctx.finding("sql.procedural", inv, "rules nested too deeply")]
+    k = _find_keyword(stmt, "DO")
+    if k < 0:
+        return [ctx.finding("sql.unparsable", inv, f"{_short(stmt)}: cannot find the rule's action")]
+    action = stmt[k + 2:].strip()
+    first = action.split(None, 1)
+    if first and first[0].upper() in ("ALSO", "INSTEAD"):
+        action = first[1] if len(first) > 1 else ""
+    if action.upper() == "NOTHING" or not action:
+        return []
+    if action.startswith("(") and action.endswith(")"):
+        action = action[1:-1]
+    return [f.replace(detail=f"rule action: {f.detail}") for f in classify_sql(action, dialect, inv, ctx, depth + 1)]  # type: ignore[misc]
 
 
 def _procedural_body(stmt: str, dialect: str, inv: Invocation, ctx: Context, depth: int, what: str) -> list[Finding]:
@@ -442,24 +557,78 @@ def _parsed(stmt: str, dialect: str, inv: Invocation, ctx: Context, depth: int) 
                 found.append(ctx.finding(rule_id, inv, detail))
         elif isinstance(node, exp.TruncateTable):
             found.append(ctx.finding("sql.truncate", inv, detail))
-        elif isinstance(node, exp.Delete):
-            if _unbounded(node.args.get("where"), exp) and not node.find_ancestor(exp.Merge):
-                found.append(ctx.finding("sql.delete-all", inv, detail))
-        elif isinstance(node, exp.Update):
-            # MERGE's WHEN … THEN UPDATE is bounded by the join; only THEN DELETE is a finding (below).
-            if _unbounded(node.args.get("where"), exp) and not node.find_ancestor(exp.Merge):
-                found.append(ctx.finding("sql.update-all", inv, detail))
+        elif isinstance(node, (exp.Delete, exp.Update)):
+            if node.find_ancestor(exp.Merge):
+                continue  # MERGE's WHEN … THEN: judged with the MERGE
+            from agentguard.classify.sqlreach import of_delete_or_update
+
+            reach = of_delete_or_update(node, exp, dialect, stmt, _params(ctx))
+            # No WHERE, or one that always holds: refused whatever the count, which goes into the message.
+            reach.always = _unbounded(node.args.get("where"), exp)
+            found += measure_later(reach, inv, ctx)
         elif isinstance(node, exp.Alter):
             if any(isinstance(a, exp.Drop) or type(a).__name__.startswith("Drop") for a in node.args.get("actions") or []):
                 found.append(ctx.finding("sql.alter-drop", inv, detail))
+            from agentguard.classify.sqlreach import of_alter
+
+            for reach in of_alter(node, exp, dialect, stmt):
+                found += measure_later(reach, inv, ctx)
         elif isinstance(node, exp.Merge):
             if "DELETE" in " ".join(str(w).upper() for w in node.find_all(exp.When)):
                 found.append(ctx.finding("sql.merge-delete", inv, detail))
+            from agentguard.classify.sqlreach import of_merge
+
+            reach = of_merge(node, exp, dialect, stmt, _params(ctx))
+            if reach is not None:
+                found += measure_later(reach, inv, ctx)
+        elif isinstance(node, exp.Insert):
+            from agentguard.classify.sqlreach import of_upsert
+
+            reach = of_upsert(node, exp, dialect, stmt, _params(ctx))
+            if reach is not None:
+                found += measure_later(reach, inv, ctx)
+        elif isinstance(node, exp.Copy):
+            if not node.args.get("kind"):  # COPY … TO
+                for target in node.args.get("files") or []:
+                    if isinstance(target, exp.Literal) and target.is_string:
+                        found += _server_file(str(target.this), inv, ctx)
         elif isinstance(node, exp.Func):
             name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
             if name in DESTRUCTIVE_FUNCTIONS:
                 found.append(ctx.finding("sql.destructive-function", inv, f"{name}() {DESTRUCTIVE_FUNCTIONS[name]}"))
+            if name in REMOTE_SQL_FUNCTIONS:
+                found += _remote_sql(node, name, exp, inv, ctx, depth)
     return found
+
+
+# Functions that run their text argument as SQL on another connection: judged as SQL, never counted.
+REMOTE_SQL_FUNCTIONS = ("dblink", "dblink_exec", "dblink_send_query", "dblink_open")
+
+
+def _remote_sql(node, name: str, exp, inv: Invocation, ctx: Context, depth: int) -> list[Finding]:  # type: ignore[no-untyped-def]
+    # dblink(sql), dblink(conn, sql), dblink(…, fail_on_error), dblink_open([conn,] cursor, sql): the
+    # SQL is the last argument once a trailing boolean is dropped.
+    args = list(node.expressions) if isinstance(node, exp.Anonymous) else []
+    if args and isinstance(args[-1], exp.Boolean):
+        args = args[:-1]
+    sql_arg = args[-1] if args else None
+    if not (isinstance(sql_arg, exp.Literal) and sql_arg.is_string) or depth > 4:
+        return [ctx.finding("sql.procedural", inv, f"{name}() runs SQL built at run time on another connection")]
+    remote = inv.replace(via=inv.via + (name,))  # another connection: nothing there is counted from here
+    return [f.replace(detail=f"{name}(): {f.detail}")  # type: ignore[misc]
+            for f in classify_sql(str(sql_arg.this), "postgres", remote, ctx, depth + 1)]
+
+
+def _server_file(path: str, inv: Invocation, ctx: Context) -> list[Finding]:
+    """COPY … TO 'file' writes a file on the server's machine: judged like `> file` when that is this
+    machine; a server elsewhere writes where agentguard cannot look."""
+    from agentguard.classify.sqlclients import server_is_local, written_file
+
+    if not os.path.isabs(path):
+        return []  # the server refuses relative paths
+    if server_is_local(inv):
+        return written_file(path, "COPY … TO", inv, ctx, cwd="/")
+    return [ctx.finding("sql.server-file", inv, f"COPY … TO '{path}' on {inv.tool}'s server")]
 
 
 def _clean_error(e: Exception) -> str:
@@ -542,7 +711,7 @@ def _always_false(node, exp) -> bool:  # type: ignore[no-untyped-def]
 
 
 def _literal_value(node, exp) -> object:  # type: ignore[no-untyped-def]
-    if isinstance(node, exp.Paren):
+    if isinstance(node, (exp.Paren, exp.Cast)):  # 1 = 1::int is still 1 = 1
         return _literal_value(node.this, exp)
     if isinstance(node, exp.Literal):
         return node.this if node.is_string else _number(node.this)

@@ -80,13 +80,37 @@ def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Fin
             return [ctx.finding("sql.drop-database", inv, f"mysqladmin drop {' '.join(ops[1:])}")]
         return []
     if tool == "pg_restore":
-        flags = set(inv.argv)
-        if flags & {"-c", "--clean"} or any(a.startswith("-") and not a.startswith("--") and "c" in a[1:] and
-                                             len(a) <= 4 for a in inv.argv):
-            if not (flags & {"-l", "--list", "-f", "--file"}):
-                return [ctx.finding("sql.pg-restore-clean", inv, "pg_restore --clean drops objects before restoring")]
-        return []
+        return _pg_restore(inv, ctx)
     return []
+
+
+PG_RESTORE_SHORT_VALUES = "dfFIjLnNPStThpU"
+PG_RESTORE_LONG = {name: True for name in ("dbname", "file", "format", "index", "jobs", "use-list", "schema",
+                                           "exclude-schema", "function", "superuser", "table", "trigger", "section",
+                                           "host", "port", "username", "role")}
+PG_RESTORE_LONG.update({name: False for name in (
+    "list", "verbose", "version", "help", "data-only", "clean", "create", "exit-on-error", "no-owner", "no-privileges",
+    "no-acl", "schema-only", "single-transaction", "disable-triggers", "enable-row-security", "if-exists",
+    "no-comments", "no-data-for-failed-tables", "no-publications", "no-security-labels", "no-subscriptions",
+    "no-table-access-method", "no-tablespaces", "strict-names", "use-set-session-authorization", "no-password",
+    "password")})
+PG_RESTORE_ALIASES = {"clean": "-c", "create": "-C", "list": "-l", "file": "-f", "dbname": "-d"}
+
+
+def _pg_restore(inv: Invocation, ctx: Context) -> list[Finding]:
+    """pg_restore's options as its getopt_long reads them: -Oxcv is -O -x -c -v, --cle is --clean."""
+    from agentguard.classify.getopt import parse
+
+    opts = parse(inv.argv, PG_RESTORE_SHORT_VALUES, PG_RESTORE_LONG, aliases=PG_RESTORE_ALIASES)
+    names = {o.name for o in opts}
+    found: list[Finding] = []
+    for o in opts:
+        if o.name == "-f" and o.value and not inv.is_dynamic(o.index):
+            found += written_file(o.value, "pg_restore -f", inv, ctx)
+    # -l lists and -f writes a script: neither touches a database.
+    if "-c" in names and not names & {"-l", "-f"}:
+        found.append(ctx.finding("sql.pg-restore-clean", inv, "pg_restore --clean drops objects before restoring"))
+    return found
 
 
 def _other_client(inv: Invocation, ctx: Context) -> list[Finding]:
@@ -148,7 +172,12 @@ PSQL_LONG = {"command": True, "dbname": True, "file": True, "list": False, "vari
              "record-separator-zero": False, "host": True, "port": True, "username": True, "no-password": False,
              "password": False}
 PSQL_ALIASES = {"command": "-c", "file": "-f", "no-psqlrc": "-X", "list": "-l", "version": "-V", "help": "-?",
-                "dbname": "-d", "host": "-h", "variable": "-v", "set": "-v"}
+                "dbname": "-d", "host": "-h", "variable": "-v", "set": "-v", "output": "-o", "log-file": "-L",
+                "port": "-p", "username": "-U"}
+# Variables psql sets itself when it connects: their values are names, never SQL.
+PSQL_BUILTIN_VARS = {"DBNAME", "USER", "HOST", "PORT", "ENCODING", "VERSION", "VERSION_NAME", "VERSION_NUM",
+                     "SERVER_VERSION_NAME", "SERVER_VERSION_NUM", "LASTOID", "ROW_COUNT", "SQLSTATE", "ERROR",
+                     "LAST_ERROR_MESSAGE", "LAST_ERROR_SQLSTATE", "SHELL_ERROR", "SHELL_EXIT_CODE"}
 
 
 def psql_options(argv: tuple[str, ...]) -> list[object]:
@@ -159,12 +188,36 @@ def psql_options(argv: tuple[str, ...]) -> list[object]:
 
 
 def _psql(inv: Invocation, ctx: Context) -> list[Finding]:
-    found: list[Finding] = []
-    sources = 0
-    reads_stdin = False
+    """psql as it runs: variables from -v first, then the psqlrc files, then each -c and -f in order
+    (or stdin), all in one session, so that `\set q 'DROP …'` in one and `:q` in another meet."""
     opts = psql_options(inv.argv)
     names = {o.name for o in opts}  # type: ignore[attr-defined]
-    no_psqlrc = "-X" in names
+    start: dict[str, str] = {}
+    for o in opts:
+        if o.name == "-v" and o.value is not None:  # type: ignore[attr-defined]
+            name, eq, value = o.value.partition("=")  # type: ignore[attr-defined]
+            if eq:
+                start[name] = value
+            else:
+                start.pop(name, None)
+    found: list[Finding] = []
+    for o in opts:
+        if o.name in ("-o", "-L") and o.value and not o.value.startswith("|") and not inv.is_dynamic(o.index):  # type: ignore[attr-defined]
+            found += written_file(o.value, f"psql {o.name}", inv, ctx)  # type: ignore[attr-defined]
+    rc_sets = [[]] if "-X" in names or inv.cwd == "" or inv.remote else psqlrc_files(inv, ctx)
+    for rc in rc_sets:
+        found += _psql_session(inv, ctx, opts, names, dict(start), rc)
+    return found
+
+
+def _psql_session(inv: Invocation, ctx: Context, opts: list[object], names: set[str], start: dict[str, str],
+                  rc: list[tuple[str, str]]) -> list[Finding]:
+    session = PsqlSession(inv, ctx, start)
+    found: list[Finding] = []
+    for path, text in rc:
+        found += [f.replace(detail=f"from {path}: {f.detail}") for f in session.run(text)]  # type: ignore[misc]
+    sources = 0
+    reads_stdin = False
     for o in opts:
         name, value, index = o.name, o.value, o.index  # type: ignore[attr-defined]
         if name == "-c":
@@ -173,22 +226,87 @@ def _psql(inv: Invocation, ctx: Context) -> list[Finding]:
                 if inv.is_dynamic(index):
                     found.append(ctx.finding("sql.unseen-input", inv, f"-c {value}: SQL built at run time"))
                 else:
-                    found += psql_text(value, inv, ctx, 0)
+                    # psql sends -c SQL to the server as written; only a backslash command is lexed.
+                    found += session.run(value, interpolate=value.lstrip().startswith("\\"))
         elif name == "-f":
             sources += 1
             if value == "-":
                 reads_stdin = True
             elif value is not None:
-                found += _file_sql(value, index, inv, ctx, psql_text)
+                found += _file_sql(value, index, inv, ctx, lambda text, i, c, d: session.run(text))
     if sources == 0 or reads_stdin:
         if not names & {"-l", "-V", "-?"}:
-            found += _stdin_findings(inv, ctx, "postgres", psql_text)
-    if not no_psqlrc and inv.cwd != "" and not inv.remote:
-        rc = inv.getenv("PSQLRC") or ctx.env.get("PSQLRC") or os.path.join(inv.getenv("HOME") or ctx.env.get("HOME", "~"), ".psqlrc")
-        text = _read_file(os.path.expanduser(rc), inv.cwd) if os.path.isfile(os.path.expanduser(rc)) else None
-        if text:
-            found += [f.replace(detail=f"from {rc}: {f.detail}") for f in psql_text(text, inv, ctx, 0)]  # type: ignore[misc]
+            found += _stdin_findings(inv, ctx, "postgres", lambda text, i, c, d: session.run(text))
     return found
+
+
+def psqlrc_files(inv: Invocation, ctx: Context) -> list[list[tuple[str, str]]]:
+    """The startup files psql reads, as alternatives when its version is not known: the system-wide
+    psqlrc, then PSQLRC or ~/.psqlrc; for each, psql reads NAME-VERSION, else NAME-MAJOR, else NAME
+    (so ~/.psqlrc-15 replaces ~/.psqlrc for psql 15)."""
+    env = dict(ctx.env)
+    env.update(dict(inv.env))
+    sysconf = env.get("PGSYSCONFDIR") or "/etc/postgresql-common"
+    home = env.get("HOME") or os.path.expanduser("~")
+    user_rc = env.get("PSQLRC") or os.path.join(home, ".psqlrc")
+    if user_rc.startswith("~"):
+        user_rc = home + user_rc[1:]
+    choices: list[list[tuple[str, str]]] = [[]]
+    for base in (os.path.join(sysconf, "psqlrc"), user_rc):
+        options = _rc_choices(base, inv, ctx)
+        choices = [c + [o] if o else c for c in choices for o in options]
+    return choices
+
+
+def _rc_choices(base: str, inv: Invocation, ctx: Context) -> list[tuple[str, str] | None]:
+    folder, name = os.path.split(base)
+    try:
+        versioned = sorted(e for e in os.listdir(folder or ".") if e.startswith(name + "-"))
+    except OSError:
+        versioned = []
+    candidates: list[str] = []
+    if versioned:
+        version = _psql_version(inv, ctx)
+        if version:
+            full, major = version
+            candidates = [f"{base}-{full}", f"{base}-{major}", base]
+        else:  # any of them may be the one: judge each
+            picks: list[tuple[str, str] | None] = []
+            for path in [os.path.join(folder, e) for e in versioned] + [base]:
+                text = _read_file(path, inv.cwd or "/")
+                if text is not None:
+                    picks.append((path, text))
+            return picks or [None]
+    else:
+        candidates = [base]
+    for path in candidates:
+        if os.access(path, os.R_OK):
+            text = _read_file(path, inv.cwd or "/")
+            return [(path, text)] if text is not None else [None]
+    return [None]
+
+
+def _psql_version(inv: Invocation, ctx: Context) -> tuple[str, str] | None:
+    """(PG_VERSION, major) of the psql this call runs, as psql names its versioned psqlrc files."""
+    cached = ctx.memo.get("psql.version", False)
+    if cached is not False:
+        return cached  # type: ignore[return-value]
+    from agentguard.classify.rowcount import call_env, psql_binary, run_with_input
+
+    env = call_env(inv, ctx)
+    binary, env = psql_binary(inv, env, [])
+    result = None
+    if binary:
+        out, error = run_with_input([binary, "--version"], env, "", 1.0)
+        prefix = "psql (PostgreSQL) "
+        line = out.strip().split("\n")[0] if out else ""
+        if not error and line.startswith(prefix):
+            full = line[len(prefix):]
+            parts = full.split(" ")[0].split(".")
+            major = ".".join(parts[:2]) if parts[0] in ("8", "9") else parts[0]
+            result = (full, major)
+    ctx.memo["psql.version"] = result
+    return result
 
 
 def _file_sql(path: str, index: int, inv: Invocation, ctx: Context, reader) -> list[Finding]:  # type: ignore[no-untyped-def]
@@ -203,80 +321,432 @@ def _file_sql(path: str, index: int, inv: Invocation, ctx: Context, reader) -> l
 
 
 def psql_text(text: str, inv: Invocation, ctx: Context, depth: int) -> list[Finding]:
-    """SQL as psql reads it: backslash commands are split off and judged on their own."""
-    if depth > 4:
-        return [ctx.finding("sql.unseen-input", inv, "\\i includes nested too deeply")]
-    if "\\" not in text and "`" not in text:
-        return classify_sql(text, "postgres", inv, ctx)
-    sql_lines: list[str] = []
-    found: list[Finding] = []
-    for line in text.split("\n"):
-        sql_part, meta = _split_meta(line)
-        sql_lines.append(sql_part)
-        if meta:
-            found += _psql_meta(meta, inv, ctx, depth)
-            if meta.lstrip("\\").split(None, 1)[0:1] == ["gexec"]:
-                found.append(ctx.finding("sql.gexec", inv, "\\gexec runs every value the query returns as SQL"))
-    return classify_sql("\n".join(sql_lines), "postgres", inv, ctx) + found
+    """SQL as psql reads it in a fresh session."""
+    return PsqlSession(inv, ctx, {}).run(text, depth=depth)
 
 
-def _split_meta(line: str) -> tuple[str, str]:
-    """(SQL before the first backslash command outside quotes, the backslash commands)."""
-    quote = ""
-    for k, ch in enumerate(line):
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-        elif ch == "\\":
-            return line[:k], line[k:]
-        elif ch == "-" and line.startswith("--", k):
-            return line, ""
-    return line, ""
+class PsqlSession:
+    """One psql session's reading of its input: backslash commands are split off and judged on
+    their own, and variables are expanded as psql does, from -v, \set and \getenv, including values
+    that hold more SQL or backslash commands (psql reads a variable's value as input). A reference
+    to a variable only a query result or a prompt could have set (\gset, \prompt) fails closed."""
+
+    def __init__(self, inv: Invocation, ctx: Context, variables: dict[str, str]) -> None:
+        self.inv, self.ctx = inv, ctx
+        self.vars = variables
+        self.runtime = False  # \gset or \prompt ran: any unknown name may hold anything
+
+    def run(self, text: str, interpolate: bool = True, depth: int = 0) -> list[Finding]:
+        if depth > 4:
+            return [self.ctx.finding("sql.unseen-input", self.inv, "\\i includes nested too deeply")]
+        if "\\" not in text and "`" not in text and (":" not in text or not interpolate or
+                                                     not (self.vars or self.runtime)):
+            return classify_sql(text, "postgres", self.inv, self.ctx)
+        reader = _PsqlReader(self, interpolate, depth)
+        reader.feed(text, frozenset())
+        return classify_sql("".join(reader.sql), "postgres", self.inv, self.ctx) + reader.found
+
+    def value(self, name: str) -> str | None:
+        if name in self.vars:
+            return self.vars[name]
+        if name in PSQL_BUILTIN_VARS:
+            return f"psql_{name.lower()}"
+        return None
 
 
-def _psql_meta(meta: str, inv: Invocation, ctx: Context, depth: int) -> list[Finding]:
-    found: list[Finding] = []
-    # Several commands can share a line: \x \dt. A shell command (\!) takes the rest of the line.
-    for raw in _meta_commands(meta):
-        cmd, _, args = raw.partition(" ")
-        name = cmd[1:]
-        args = args.strip()
-        if "`" in args and name not in ("!",):
-            for part in args.split("`")[1::2]:
-                found += ctx.nested(part, inv, "psql backtick")
-        if name == "!":
-            if args:
-                found += ctx.nested(args, inv, "psql \\!")
-        elif name in ("i", "include", "ir", "include_relative"):
-            path = args.split()[0] if args.split() else ""
-            if not path:
+class _PsqlReader:
+    """psql's lexer, as far as judging needs it: quotes, dollar quotes and comments (across lines),
+    where variables are not expanded; the backslash that starts a command; variable references."""
+
+    def __init__(self, session: PsqlSession, interpolate: bool, depth: int) -> None:
+        self.session, self.interpolate, self.depth = session, interpolate, depth
+        self.sql: list[str] = []
+        self.found: list[Finding] = []
+        self.state = ""  # "" | "'" | "e'" | '"' | "/*" (with self.nest) | a dollar tag
+        self.nest = 0
+        self.expansions = 0
+
+    def feed(self, text: str, active: frozenset[str]) -> None:
+        lines = text.split("\n")
+        for k, line in enumerate(lines):
+            self.line(line, active)
+            if k < len(lines) - 1:
+                self.sql.append("\n")
+
+    def line(self, line: str, active: frozenset[str]) -> None:
+        out = self.sql
+        i, n = 0, len(line)
+        while i < n:
+            st = self.state
+            if st in ("'", "e'"):
+                j = i
+                while j < n:
+                    if st == "e'" and line[j] == "\\":
+                        j += 2
+                        continue
+                    if line[j] == "'":
+                        if j + 1 < n and line[j + 1] == "'":
+                            j += 2
+                            continue
+                        break
+                    j += 1
+                if j >= n:
+                    out.append(line[i:])
+                    return
+                out.append(line[i:j + 1])
+                self.state = ""
+                i = j + 1
                 continue
-            text = None if inv.remote else _read_file(path, inv.cwd)
-            if text is None:
-                found.append(ctx.finding("sql.unseen-input", inv, f"\\{name} {path}: cannot read it"))
+            if st == '"':
+                j = line.find('"', i)
+                if j < 0:
+                    out.append(line[i:])
+                    return
+                out.append(line[i:j + 1])
+                self.state = ""
+                i = j + 1
+                continue
+            if st == "/*":
+                j = i
+                while j < n and self.nest:
+                    if line.startswith("/*", j):
+                        self.nest += 1
+                        j += 2
+                    elif line.startswith("*/", j):
+                        self.nest -= 1
+                        j += 2
+                    else:
+                        j += 1
+                out.append(line[i:j])
+                if not self.nest:
+                    self.state = ""
+                i = j
+                continue
+            if st:  # a dollar quote
+                j = line.find(st, i)
+                if j < 0:
+                    out.append(line[i:])
+                    return
+                out.append(line[i:j + len(st)])
+                self.state = ""
+                i = j + len(st)
+                continue
+            ch = line[i]
+            if ch == "'":
+                prev = line[i - 1] if i else ""
+                self.state = "e'" if prev in "eE" and (i < 2 or not (line[i - 2].isalnum() or line[i - 2] == "_")) else "'"
+                out.append(ch)
+                i += 1
+            elif ch == '"':
+                self.state = '"'
+                out.append(ch)
+                i += 1
+            elif ch == "-" and line.startswith("--", i):
+                out.append(line[i:])
+                return
+            elif ch == "/" and line.startswith("/*", i):
+                self.state, self.nest = "/*", 1
+                out.append("/*")
+                i += 2
+            elif ch == "$" and not (i and (line[i - 1].isalnum() or line[i - 1] == "_")):
+                end = line.find("$", i + 1)
+                tag = line[i:end + 1] if end > 0 else ""
+                if tag and (len(tag) == 2 or tag[1:-1].replace("_", "a").isalnum()) and not tag[1:2].isdigit():
+                    self.state = tag
+                    out.append(tag)
+                    i = end + 1
+                else:
+                    out.append(ch)
+                    i += 1
+            elif ch == "\\":
+                self.meta(line[i:])
+                return
+            elif ch == ":" and self.interpolate:
+                i = self.variable(line, i, active)
             else:
-                found += psql_text(text, inv, ctx, depth + 1)
-        elif name in ("copy",):
-            if " program " in f" {args.lower()} ":
-                lower = args.lower()
-                k = lower.index("program")
-                rest = args[k + len("program"):].strip()
-                command = rest[1:rest.find(rest[0], 1)] if rest[:1] in ("'", '"') and rest.find(rest[0], 1) > 0 else rest
-                found.append(ctx.finding("sql.copy-program", inv, f"\\copy … program {command}"))
-                found += ctx.nested(command, inv, "psql \\copy program")
-        elif name in ("o", "out", "g", "gx", "w", "write") and args.startswith("|"):
-            found += ctx.nested(args[1:], inv, f"psql \\{name} |")
-        elif name == "lo_unlink":
-            found.append(ctx.finding("sql.destructive-function", inv, f"\\lo_unlink {args}"))
-        elif name == "gexec":
-            continue  # reported by the caller with the query it applies to
-        elif name in PSQL_BENIGN_META or name.startswith("d"):
-            continue
-        else:
-            found.append(ctx.finding("sql.unparsable", inv, f"psql command \\{name} is not understood"))
+                out.append(ch)
+                i += 1
+
+    def variable(self, line: str, i: int, active: frozenset[str]) -> int:
+        """Expand the reference at line[i] (a colon); returns where reading goes on."""
+        if line.startswith("::", i):
+            self.sql.append("::")
+            return i + 2
+        quote = line[i + 1:i + 2]
+        if quote in ("'", '"'):
+            end = line.find(quote, i + 2)
+            name = line[i + 2:end] if end > 0 else ""
+            if not name or not _var_name(name):
+                self.sql.append(":")
+                return i + 1
+            value = self.known(name)
+            if value is None:
+                self.sql.append(line[i:end + 1])
+            elif quote == "'":
+                self.sql.append("'" + value.replace("'", "''") + "'")
+            else:
+                self.sql.append('"' + value.replace('"', '""') + '"')
+            return end + 1
+        if line.startswith("{?", i + 1):
+            end = line.find("}", i)
+            if end > 0:
+                self.sql.append("TRUE" if self.session.value(line[i + 3:end]) is not None else "FALSE")
+                return end + 1
+        j = i + 1
+        while j < len(line) and (line[j].isalnum() or line[j] == "_" or ord(line[j]) > 127):
+            j += 1
+        name = line[i + 1:j]
+        if not name:
+            self.sql.append(":")
+            return i + 1
+        value = self.known(name)
+        if value is None or name in active:
+            self.sql.append(line[i:j])
+            return j
+        self.expansions += 1
+        if self.expansions > 100:
+            self.found.append(self.session.ctx.finding("sql.unparsable", self.session.inv,
+                                                       "psql variables expand into each other too often"))
+            return len(line)
+        # psql reads the value as input: it may hold SQL, quotes, more variables, backslash commands.
+        self.feed(value, active | {name})
+        return j
+
+    def known(self, name: str) -> str | None:
+        value = self.session.value(name)
+        if value is None and self.session.runtime:
+            self.found.append(self.session.ctx.finding(
+                "sql.unseen-input", self.session.inv, f"psql variable :{name} may be set at run time (\\gset, \\prompt)"))
+        return value
+
+    def meta(self, meta: str) -> None:
+        session, inv, ctx = self.session, self.session.inv, self.session.ctx
+        found = self.found
+        # Several commands can share a line: \x \dt. A shell command (\!) takes the rest of the line.
+        for raw in _meta_commands(meta):
+            cmd, _, args = raw.partition(" ")
+            name = cmd[1:]
+            args = args.strip()
+            words = _meta_args(args, None if name in ("!", "copy") else self.known)
+            if "`" in args and name not in ("!",):
+                for part in args.split("`")[1::2]:
+                    found += ctx.nested(part, inv, "psql backtick")
+            if name == "!":
+                if args:
+                    found += ctx.nested(args, inv, "psql \\!")
+            elif name == "set":
+                if words:
+                    key = words[0][0]
+                    dynamic = any(d for _, d in words[1:])
+                    if dynamic:
+                        session.vars.pop(key, None)
+                        session.runtime = True
+                    else:
+                        session.vars[key] = "".join(w for w, _ in words[1:])
+            elif name == "unset":
+                if words:
+                    session.vars.pop(words[0][0], None)
+            elif name == "getenv":
+                if len(words) >= 2:
+                    env = dict(ctx.env)
+                    env.update(dict(inv.env))
+                    if words[1][0] in env:
+                        session.vars[words[0][0]] = env[words[1][0]]
+                    else:
+                        session.vars.pop(words[0][0], None)
+            elif name in ("gset", "prompt"):
+                session.runtime = True
+            elif name in ("i", "include", "ir", "include_relative"):
+                path = words[0][0] if words else ""
+                if not path:
+                    continue
+                text = None if inv.remote else _read_file(path, inv.cwd)
+                if text is None:
+                    found.append(ctx.finding("sql.unseen-input", inv, f"\\{name} {path}: cannot read it"))
+                else:
+                    found += session.run(text, depth=self.depth + 1)
+            elif name == "copy":
+                found += _psql_copy(args, inv, ctx)
+            elif name in ("o", "out", "g", "gx", "w", "write") and args.startswith("|"):
+                found += ctx.nested(args[1:], inv, f"psql \\{name} |")
+            elif name in ("o", "out", "g", "gx", "w", "write", "lo_export"):
+                target = words[-1][0] if name == "lo_export" and len(words) >= 2 else words[0][0] if words else ""
+                if target and not (name in ("g", "gx") and target.startswith("(")):
+                    found += written_file(target, f"psql \\{name}", inv, ctx)
+            elif name == "lo_unlink":
+                found.append(ctx.finding("sql.destructive-function", inv, f"\\lo_unlink {args}"))
+            elif name == "gexec":
+                found.append(ctx.finding("sql.gexec", inv, "\\gexec runs every value the query returns as SQL"))
+            elif name in PSQL_BENIGN_META or name.startswith("d"):
+                continue
+            else:
+                found.append(ctx.finding("sql.unparsable", inv, f"psql command \\{name} is not understood"))
+
+
+def _var_name(name: str) -> bool:
+    return all(ch.isalnum() or ch == "_" or ord(ch) > 127 for ch in name)
+
+
+def _meta_args(args: str, lookup=None) -> list[tuple[str, bool]]:  # type: ignore[no-untyped-def]
+    """A backslash command's arguments as psql splits them: '…' with C-like escapes and '' for a
+    quote, "…" kept with its quotes, `…` a shell command (True: known only at run time), and with
+    ``lookup`` a variable (:name, :'name', :"name") replaced by its value inside the argument."""
+    out: list[tuple[str, bool]] = []
+    i, n = 0, len(args)
+    while i < n:
+        while i < n and args[i].isspace():
+            i += 1
+        if i >= n:
+            break
+        word: list[str] = []
+        dynamic = False
+        while i < n and not args[i].isspace():
+            ch = args[i]
+            if ch == "'":
+                j = i + 1
+                while j < n:
+                    if args[j] == "\\" and j + 1 < n:
+                        word.append({"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}.get(args[j + 1], args[j + 1]))
+                        j += 2
+                        continue
+                    if args[j] == "'":
+                        if j + 1 < n and args[j + 1] == "'":
+                            word.append("'")
+                            j += 2
+                            continue
+                        break
+                    word.append(args[j])
+                    j += 1
+                i = j + 1
+            elif ch == '"':
+                j = args.find('"', i + 1)
+                j = n - 1 if j < 0 else j
+                word.append(args[i:j + 1])
+                i = j + 1
+            elif ch == "`":
+                j = args.find("`", i + 1)
+                j = n - 1 if j < 0 else j
+                dynamic = True
+                i = j + 1
+            elif ch == ":" and lookup is not None and i + 1 < n and args[i + 1] != ":":
+                quote = args[i + 1] if args[i + 1] in "'\"" else ""
+                j = i + 1 + len(quote)
+                k = j
+                while k < n and (args[k].isalnum() or args[k] == "_"):
+                    k += 1
+                name = args[j:k]
+                closed = not quote or args[k:k + 1] == quote
+                value = lookup(name) if name and closed else None
+                if value is None:
+                    word.append(ch)
+                    i += 1
+                    continue
+                if quote == "'":
+                    value = "'" + value.replace("'", "''") + "'"
+                elif quote == '"':
+                    value = '"' + value.replace('"', '""') + '"'
+                word.append(value)
+                i = k + len(quote)
+            else:
+                word.append(ch)
+                i += 1
+        out.append(("".join(word), dynamic))
+    return out
+
+
+def _psql_copy(args: str, inv: Invocation, ctx: Context) -> list[Finding]:
+    """\\copy … to 'file' | program '…' (psql writes the file on this machine)."""
+    lower = f" {args.lower()} "
+    if " program " in lower:
+        k = args.lower().index("program")
+        rest = args[k + len("program"):].strip()
+        command = rest[1:rest.find(rest[0], 1)] if rest[:1] in ("'", '"') and rest.find(rest[0], 1) > 0 else rest
+        return [ctx.finding("sql.copy-program", inv, f"\\copy … program {command}"), *ctx.nested(command, inv, "psql \\copy program")]
+    target = _copy_target(args)
+    if target is None:
+        return []
+    return written_file(target, "psql \\copy … to", inv, ctx)
+
+
+def _copy_target(args: str) -> str | None:
+    """The file after TO in `\\copy table|(query) to FILE …`, or None (FROM, STDOUT, PSTDOUT)."""
+    i = 0
+    text = args.strip()
+    if text.startswith("("):  # a query: skip to its closing parenthesis
+        depth, quote = 0, ""
+        for i, ch in enumerate(text):
+            if quote:
+                quote = "" if ch == quote else quote
+            elif ch in "'\"":
+                quote = ch
+            elif ch == "(":
+                depth += 1
+            elif ch == ")":
+                depth -= 1
+                if depth == 0:
+                    break
+        text = text[i + 1:]
+    words = _meta_args(text)
+    plain = [w for w, _ in words]
+    for k, w in enumerate(plain):
+        if w.lower() == "from":
+            return None
+        if w.lower() == "to" and k + 1 < len(plain):
+            target = plain[k + 1]
+            return None if target.lower() in ("stdout", "pstdout") else target
+    return None
+
+
+def written_file(path: str, how: str, inv: Invocation, ctx: Context, cwd: str | None = None) -> list[Finding]:
+    """A client writing ``path`` (COPY … TO, \\o, sqlite's .backup): judged like `> path`, and a file
+    that holds a database (SQLite's or pg_dump's signature) is a database whatever its name."""
+    if not path or path in ("-", "stdout", "stderr", "off", "on") or path.startswith(("|", "/dev/std", "/dev/null")):
+        return []
+    if inv.remote:
+        return []
+    base = inv.cwd if cwd is None else cwd
+    if not os.path.isabs(path) and not base:
+        return [ctx.finding("sql.unseen-input", inv, f"{how} {path}: the working directory is known only at run time")]
+    full = path if os.path.isabs(path) else os.path.join(base, path)
+    if not os.path.lexists(full):
+        return []
+    from agentguard.classify.files import Target, categories
+
+    t = Target(path, base, ctx.env.get("HOME", ""))
+    keep = ("files.database", "files.credentials", "files.git", "files.backups", "files.system-file", "files.iac-state")
+    found = [ctx.finding(r, inv, f"{how} {path} overwrites it: {d}") for r, d in categories(t, recursive=False) if r in keep]
+    if not any(f.rule == "files.database" for f in found):
+        kind = _database_signature(full)
+        if kind:
+            found.append(ctx.finding("files.database", inv, f"{how} {path} overwrites it: it holds {kind}"))
     return found
+
+
+def _database_signature(path: str) -> str:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError:
+        return ""
+    if head.startswith(b"SQLite format 3\0"):
+        return "a SQLite database"
+    if head.startswith(b"PGDMP"):
+        return "a pg_dump archive"
+    return ""
+
+
+def server_is_local(inv: Invocation) -> bool:
+    """Whether psql's server runs on this machine (a Unix socket, localhost), so that a path it
+    writes is a path here."""
+    if inv.tool != "psql":
+        return False
+    host = None
+    for o in psql_options(inv.argv):
+        if o.name == "-h":  # type: ignore[attr-defined]
+            host = o.value  # type: ignore[attr-defined]
+    if host is None:
+        host = inv.getenv("PGHOST") or ""
+    return all(h == "" or h.startswith("/") or h in ("localhost", "127.0.0.1", "::1") for h in host.split(","))
 
 
 def _meta_commands(meta: str) -> list[str]:
@@ -409,6 +879,7 @@ def _sqlite(inv: Invocation, ctx: Context) -> list[Finding]:
 def sqlite_text(text: str, inv: Invocation, ctx: Context, depth: int) -> list[Finding]:
     found: list[Finding] = []
     sql_lines = []
+    opened = False
     for line in text.split("\n"):
         stripped = line.strip()
         if not stripped.startswith("."):
@@ -432,8 +903,20 @@ def sqlite_text(text: str, inv: Invocation, ctx: Context, depth: int) -> list[Fi
             found.append(ctx.finding("sql.client-command", inv, f".{name} {args}".strip()))
         elif name in ("once", "output", "excel") and args.startswith("|"):
             found += ctx.nested(args[1:], inv, f"sqlite3 .{name} |")
-        elif name in SQLITE_BENIGN_DOT or name == "open":
+        elif name in SQLITE_WRITES:
+            words = [w for w, _ in _meta_args(args) if not w.startswith("-")]
+            if words and not (name in ("log", "trace") and words[-1] in ("on", "off", "stdout", "stderr")):
+                found += written_file(words[-1], f"sqlite3 .{name}", inv, ctx)
+        elif name == "open":
+            opened = True
+        elif name in SQLITE_BENIGN_DOT:
             continue
         else:
             found.append(ctx.finding("sql.unparsable", inv, f"sqlite3 command .{name} is not understood"))
-    return classify_sql("\n".join(sql_lines), "sqlite", inv, ctx) + found
+    # After .open the statements act on another file: their rows are not counted in the first one.
+    sql_inv = inv.replace(via=inv.via + ("sqlite3 .open",)) if opened else inv
+    return classify_sql("\n".join(sql_lines), "sqlite", sql_inv, ctx) + found  # type: ignore[arg-type]
+
+
+# Dot-commands that write a file (the last word that is not an option): .backup ?DB? FILE, .once FILE …
+SQLITE_WRITES = ("backup", "save", "output", "once", "log", "trace", "iotrace")

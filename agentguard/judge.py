@@ -36,7 +36,32 @@ def needs_parse(text: str, words: frozenset[str]) -> bool:
     cleaned = text.replace("\\\n", "").replace("\\", "").replace("'", "").replace('"', "")
     if any(_guarded_token(token, words) for token in _tokens(cleaned)):
         return True
-    return ">" in text and _has_file_redirect(text)
+    return (">" in text and _has_file_redirect(text)) or ("/" in cleaned and _runs_a_path(cleaned))
+
+
+def _runs_a_path(text: str) -> bool:
+    """Whether some command in ``text`` starts a program by its path (``./cleanup.sh``, ``bin/x``,
+    ``time ./x``) or sources a file (``. x.sh``): a file whose content is what runs, and which the
+    judgement reads."""
+    for sep in ";&|()\n":
+        text = text.replace(sep, "\n")
+    for part in text.split("\n"):
+        words = part.split()
+        while words and "=" in words[0] and "/" not in words[0].split("=", 1)[0]:
+            words = words[1:]  # X=1 ./x.sh
+        if not words:
+            continue
+        if words[0] == "." or "/" in words[0]:
+            return True
+        if any("/" in w for w in words[1:]) and words[0] in _prefixes():
+            return True
+    return False
+
+
+def _prefixes() -> frozenset[str]:
+    from agentguard.classify.wrappers import COMMAND_PREFIXES
+
+    return COMMAND_PREFIXES
 
 
 def _guarded_token(token: str, words: frozenset[str]) -> bool:
@@ -92,7 +117,12 @@ def mentions_guarded(text: str, book: dict[str, object]) -> bool:
 
 
 def findings_for_string(text: str, ctx: Context, parent: Invocation | None = None, via: str = "",
-                        cwd: str = "", depth: int = 0, inherit_stdin: bool = False) -> list[Finding]:
+                        cwd: str = "", depth: int = 0, inherit_stdin: bool = False, where: str = "",
+                        line: int = 1, sourced: bool = False) -> list[Finding]:
+    """Findings for a shell string. ``where`` names the file it was read from (and ``line`` the line
+    it starts on there; 0 when it is not a file): each finding then says the file and line of the
+    command behind it.
+    ``sourced``: it runs in the current shell, so the calling command may call its functions."""
     from agentguard.classify import shell
 
     origin = parent or Invocation(tool="sh", argv=("-c", text), cwd=cwd, actor=ctx.actor, source=text[:200])
@@ -100,20 +130,24 @@ def findings_for_string(text: str, ctx: Context, parent: Invocation | None = Non
         return [ctx.finding("shell.too-deep", origin, f"more than {MAX_NESTING} levels of nested shells")]
     if not text.strip() or not needs_parse(text, _words(ctx.book)):
         return []
+    # Every word of the strings read so far (not this one): what may call a sourced file's functions.
+    words: set[str] = ctx.memo.setdefault("words", set())  # type: ignore[assignment]
     try:
-        cmds = shell.parse(text, ctx.env, cwd or os.getcwd())
+        cmds = shell.parse(text, ctx.env, cwd or os.getcwd(), frozenset(words) if sourced else ())
     except shell.ShellSyntaxError as e:
         if mentions_guarded(text, ctx.book) or depth > 0:
             return [ctx.finding("shell.unparsable", origin.replace(source=text[:200]), str(e))]  # type: ignore[attr-defined]
         return []
     except RecursionError:
         return [ctx.finding("shell.too-deep", origin.replace(source=text[:200]), "nesting too deep to read")]  # type: ignore[attr-defined]
+    words.update(_tokens(text[:65536]))
     found: list[Finding] = []
     via_chain = (parent.via if parent else ()) + ((via,) if via else ())
     base_env = dict(parent.env) if parent else dict(target_env(ctx.env, ctx.book.get("env", ())))  # type: ignore[arg-type]
     for cmd in cmds:
         if inherit_stdin and parent is not None and cmd.stdin_state == "none" and not cmd.nested:
             cmd.stdin, cmd.stdin_state = parent.stdin, parent.stdin_state
+        mark = len(found)
         for inv in invocations_from(cmd, ctx, base_env, via_chain):
             found += findings_for_invocation(inv, ctx, depth)
             if len(found) > MAX_FINDINGS:
@@ -124,7 +158,39 @@ def findings_for_string(text: str, ctx: Context, parent: Invocation | None = Non
             for cwd_option in cmd.cwds or (cwd,):
                 found += overwrite_findings(out.value, out.dynamic, cmd.source, cwd_option, ctx)
                 found += redirect_findings(out.value, out.dynamic, cmd.source, cwd_option, ctx)
+        if where and len(found) > mark:
+            found[mark:] = located(found[mark:], f"{where}:{line + cmd.line - 1}" if line else where)
+        _note_writes(cmd, cwd)
     return found
+
+
+def _note_writes(cmd: object, cwd: str) -> None:
+    """Remember what ``cmd`` writes to files, for the commands after it that read them."""
+    from agentguard.classify.shell import UNKNOWN_CWD, written_text
+    from agentguard.classify.sources import will_write
+
+    writes = list(cmd.writes)  # type: ignore[attr-defined]
+    words = cmd.words  # type: ignore[attr-defined]
+    if words and os.path.basename(words[0].value) == "tee":
+        append = any(w.value in ("-a", "--append") for w in words[1:])
+        writes += [(w, append, True) for w in words[1:] if not w.value.startswith("-")]
+    if not writes:
+        return
+    text = written_text(cmd)  # type: ignore[arg-type]
+    for path, append, stdout in writes:
+        if path.dynamic or path.glob:
+            continue
+        for base in cmd.cwds or (cwd,):  # type: ignore[attr-defined]
+            if base == UNKNOWN_CWD and not os.path.isabs(path.value):
+                continue
+            full = path.value if os.path.isabs(path.value) else os.path.join(base or os.getcwd(), path.value)
+            will_write(full, text if stdout else None, append)
+
+
+def located(findings: list[Finding], where: str) -> list[Finding]:
+    """Say where each finding's command came from (``Makefile:12``); an inner file's place comes
+    after an outer one's, as a chain read from the command typed to the line that does it."""
+    return [f.replace(detail=f"{where}: {f.detail}" if f.detail else where) for f in findings]  # type: ignore[misc]
 
 
 def invocations_from(cmd: object, ctx: Context, base_env: dict[str, str],
@@ -179,7 +245,7 @@ def findings_for_invocation(inv: Invocation, ctx: Context, depth: int = 0) -> li
 
 
 def _findings_for_invocation(inv: Invocation, ctx: Context, depth: int) -> list[Finding]:
-    from agentguard.classify.wrappers import Script, unwrap
+    from agentguard.classify.wrappers import Call, Script, unwrap
 
     if inv.name_is_dynamic:
         return [ctx.finding("shell.dynamic-command", inv, inv.tool)]
@@ -194,7 +260,10 @@ def _findings_for_invocation(inv: Invocation, ctx: Context, depth: int) -> list[
     for item in work:
         if isinstance(item, Script):
             found += findings_for_string(item.text, ctx, parent=item.parent, via=item.via, cwd=item.cwd,
-                                         depth=depth + 1, inherit_stdin=item.inherit_stdin)
+                                         depth=depth + 1, inherit_stdin=item.inherit_stdin, where=item.where,
+                                         line=item.line, sourced=item.sourced)
+        elif isinstance(item, Call):
+            found += located(findings_for_invocation(item.inv, ctx, depth + 1), item.where)
         else:
             found += findings_for_invocation(item, ctx, depth + 1)
         if len(found) > MAX_FINDINGS:
@@ -258,8 +327,10 @@ def bounded_findings(text: str, ctx: Context, cwd: str) -> tuple[Finding, ...]:
 
     if len(text) > MAX_COMMAND:
         return (too_large(text, len(text)),)
+    from agentguard.classify.sources import pending_writes
+
     try:
-        with bounded():
+        with bounded(), pending_writes():
             return dedupe(findings_for_string(text, ctx, cwd=cwd))
     except (Exception, Overtime) as e:  # fail closed on our own bugs and on running out of time
         return (internal_error(text, e),)
@@ -273,10 +344,11 @@ def findings_for_argv(tool: str, argv: tuple[str, ...], book: dict[str, object],
     inv = Invocation(tool=os.path.basename(tool), argv=tuple(argv), cwd=cwd,
                      env=target_env(env, book.get("env", ())), stdin=stdin,  # type: ignore[arg-type]
                      stdin_state=stdin_state, actor=actor)
+    from agentguard.classify.sources import pending_writes
     from agentguard.deadline import Overtime, bounded
 
     try:
-        with bounded():
+        with bounded(), pending_writes():
             return dedupe(findings_for_invocation(inv, ctx))
     except (Exception, Overtime) as e:  # fail closed on our own bugs and on running out of time
         return (internal_error(inv.describe(), e),)

@@ -49,7 +49,7 @@ class Cmd:
     """A simple command found in a shell string."""
 
     __slots__ = ("words", "assigns", "stdin", "stdin_state", "stdin_path", "producer",
-                 "out_paths", "source", "cwds", "nested", "exported", "line")
+                 "out_paths", "source", "cwds", "nested", "exported", "line", "writes")
 
     def __init__(self, words: list[Word], source: str) -> None:
         self.words = words
@@ -64,6 +64,7 @@ class Cmd:
         self.nested = False  # found inside $( ), <( ) or an expansion
         self.exported: dict[str, str] = {}  # variables exported earlier in the same string
         self.line = 1  # the line of the string it starts on, so a finding can say where in a file it is
+        self.writes: list[tuple[Word, bool, bool]] = []  # (path, appends, gets stdout) per output redirect
 
     @property
     def name(self) -> str:
@@ -411,9 +412,12 @@ class _Walker:
 
     def _file_redirect(self, redirect, found: list[Cmd], target: Cmd | None, depth: int) -> None:  # type: ignore[no-untyped-def]
         op = ""
+        descriptor = ""
         for c in redirect.children:
             if not c.is_named:
                 op = c.type
+            elif c.type == "file_descriptor":
+                descriptor = self.text(c)
         for dest in redirect.children_by_field_name("destination"):
             self._nested_in(dest, depth)
             word = self.word(dest, depth)
@@ -428,6 +432,7 @@ class _Walker:
             elif op in (">", ">>", "&>", "&>>", ">|"):
                 for cmd in cmds:
                     cmd.out_paths.append(word)
+                    cmd.writes.append((word, op in (">>", "&>>"), descriptor in ("", "1")))
 
     def _continuation(self, head: list[Cmd], nodes: list, depth: int, nested: bool) -> list[Cmd]:  # type: ignore[type-arg]
         found: list[Cmd] = []
@@ -916,15 +921,23 @@ def _printf_output(args: list[Word]) -> str:
     return "".join(out)
 
 
-def _output_of(cmds: list[Cmd]) -> tuple[str | None, str]:
+def written_text(cmd: Cmd) -> str | None:
+    """What ``cmd`` writes to its standard output, redirects aside, when that is knowable without
+    running it (``cat > x.sh <<'EOF'``, ``echo … > x``, ``tee x`` of known input); else None."""
+    if os.path.basename(cmd.name) == "tee":
+        return cmd.stdin if cmd.stdin_state == "text" else None
+    return _output_of([cmd], redirected=True)[0]
+
+
+def _output_of(cmds: list[Cmd], redirected: bool = False) -> tuple[str | None, str]:
     """What a pipeline element writes to its stdout, when that is knowable without running it."""
-    top = [c for c in cmds if not c.nested]
+    top = [c for c in cmds if not c.nested] if not redirected else cmds
     if len(top) != 1:
         return None, top[0].name if top else ""
     cmd = top[0]
     name = os.path.basename(cmd.name)
     args = cmd.words[1:]
-    if name not in _PRODUCERS or cmd.out_paths:
+    if name not in _PRODUCERS or (cmd.out_paths and not redirected):
         return None, name
     if name == "echo":
         return _echo_output(args), name
@@ -943,3 +956,14 @@ def _output_of(cmds: list[Cmd]) -> tuple[str | None, str]:
             return None, f"cat {w.value}"
         texts.append(text)
     return "".join(texts), name
+
+
+_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_/.@%^-+=,:")
+
+
+def quote_word(arg: str) -> str:
+    """An argument as npm, git and the AWS CLI add it to a shell command they run: bare when it holds
+    only characters the shell leaves alone, else in single quotes."""
+    if arg and all(ch in _SAFE for ch in arg):
+        return arg
+    return "'" + arg.replace("'", "'\\''") + "'"

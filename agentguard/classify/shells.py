@@ -137,12 +137,28 @@ def _stdin_code(inv: Invocation) -> tuple[str | None, bool]:
     return None, inv.stdin_state != "none"
 
 
-def scan_code(code: str, lang: str, inv: Invocation, ctx: Context, depth: int) -> list[Finding]:
+def scan_code(code: str, lang: str, inv: Invocation, ctx: Context, depth: int, where: str = "") -> list[Finding]:
+    """Findings for a script's code. ``where`` names the file it was read from: each finding then
+    says the line of the call behind it (``scripts/clean.py:12``)."""
     found: list[Finding] = []
     if depth > 4:
         return [ctx.finding("shell.interpreter-shell", inv, "code evaluated inside code, too deeply to follow")]
-    literals = string_literals(code, lang)
-    for name, args_text in calls(code, SHELL_CALLS[lang], lang == "python"):
+    quiet = _comments_and_docs(code) if where and lang == "python" else None
+
+    def at(pos: int, findings: list[Finding]) -> list[Finding]:
+        if not where or not findings:
+            return findings
+        from agentguard.judge import located
+
+        return located(findings, f"{where}:{code.count(chr(10), 0, pos) + 1}")
+
+    def seen(names: tuple[str, ...]) -> list[tuple[int, str, str]]:
+        hits = calls_at(code, names, lang == "python")
+        return [h for h in hits if not _inside(quiet, h[0])] if quiet else hits
+
+    spans = literal_spans(code, lang)
+    literals = [value for _, _, value in spans]
+    for pos, name, args_text in seen(SHELL_CALLS[lang]):
         if name == "open" and lang == "perl" and "|" not in args_text:
             continue  # perl open() runs a command only with a pipe in the mode or name
         if lang == "node" and name == "$" and not args_text.startswith("`"):
@@ -152,41 +168,71 @@ def scan_code(code: str, lang: str, inv: Invocation, ctx: Context, depth: int) -
             continue
         if lang == "node" and "." not in name and name != "$" and "child_process" not in code and "execa" not in code:
             continue
-        found += _judge_shell_call(name, args_text, lang, inv, ctx)
+        found += at(pos, _judge_shell_call(name, args_text, lang, inv, ctx))
     if lang in ("perl", "ruby", "php"):
-        for text in _backtick_bodies(code):
-            found += ctx.nested(text, inv, f"{inv.tool} `…`")
-    for name, args_text in calls(code, CODE_CALLS[lang], lang == "python"):
+        for pos, text in _backtick_bodies_at(code):
+            found += at(pos, ctx.nested(text, inv, f"{inv.tool} `…`"))
+    for pos, name, args_text in seen(CODE_CALLS[lang]):
         lit = first_literal(args_text, lang)
         if lit is None:
-            found.append(ctx.finding("shell.interpreter-shell", inv, f"{name}(…) runs code computed at run time"))
+            computed = ctx.finding("shell.interpreter-shell", inv, f"{name}(…) runs code computed at run time")
+            found += at(pos, [computed])
         else:
-            found += scan_code(lit, lang, inv, ctx, depth + 1)
-    for name, args_text in calls(code, DELETE_CALLS[lang], lang == "python"):
+            found += at(pos, scan_code(lit, lang, inv, ctx, depth + 1))
+    for pos, name, args_text in seen(DELETE_CALLS[lang]):
         lit = first_literal(args_text, lang)
         if lit is None and name.startswith("."):
-            lit = _receiver_literal(code, name, lang)
+            lit = _receiver_literal(code[:pos + len(name) + 1], name, lang)
         if lit is None or "\0" in lit:
-            found.append(ctx.finding("shell.interpreter-delete", inv, f"{name}(…) with a computed path"))
+            found += at(pos, [ctx.finding("shell.interpreter-delete", inv, f"{name}(…) with a computed path")])
             continue
         recursive = any(k in name for k in ("rmtree", "rm_rf", "rm_r", "remove_tree", "rmSync", "fs.rm", "rimraf",
                                              "removeSync", "emptyDir", "Deno.remove", "remove_dir", "remove_entry"))
         argv: tuple[str, ...] = ("-rf", lit) if recursive else (lit,)
-        found += ctx.nested_invocation(inv.replace(tool="rm", argv=argv, dynamic=(), globs=(),  # type: ignore[arg-type]
-                                                   via=inv.via + (f"{inv.tool} {name}",)))
-    for lit in literals:
+        removal = inv.replace(tool="rm", argv=argv, dynamic=(), globs=(), via=inv.via + (f"{inv.tool} {name}",))
+        found += at(pos, ctx.nested_invocation(removal))  # type: ignore[arg-type]
+    for pos, _, lit in spans:
         if lit.lstrip().lower().startswith(SQL_STARTS):
             from agentguard.classify.sql import classify_sql
 
-            found += classify_sql(lit, "postgres", inv, ctx)
+            found += at(pos, classify_sql(lit, "postgres", inv, ctx))
         if "mutation" in lit:
             from agentguard.classify.http import judge_graphql
 
-            found += judge_graphql([lit], inv, ctx, "http.graphql-destructive", "http.graphql-unreadable")[0]
+            found += at(pos, judge_graphql([lit], inv, ctx, "http.graphql-destructive", "http.graphql-unreadable")[0])
     # HTTP deletes from code: requests.delete(…), axios.delete(…), fetch(url, {method: "DELETE"})
-    if any(call in code for call in HTTP_DELETE_CALLS) or "DELETE" in literals:
-        found.append(ctx.finding("http.delete", inv, "an inline script sends an HTTP DELETE"))
+    hits = [code.find(call) for call in HTTP_DELETE_CALLS if call in code]
+    if hits or "DELETE" in literals:
+        pos = min(hits) if hits else next(p for p, _, v in spans if v == "DELETE")
+        found += at(pos, [ctx.finding("http.delete", inv, "an inline script sends an HTTP DELETE")])
     return found
+
+
+def _comments_and_docs(code: str) -> list[tuple[int, int]] | None:
+    """Where a Python file holds comments and docstrings (offsets), so that a call mentioned there
+    is not read as one; None when the file does not tokenize (then everything is read)."""
+    import io
+    import tokenize
+
+    starts = [0]
+    for line in code.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    out = []
+    previous = tokenize.NEWLINE
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(code).readline):
+            if tok.type == tokenize.COMMENT or (tok.type == tokenize.STRING and previous in (
+                    tokenize.NEWLINE, tokenize.NL, tokenize.INDENT, tokenize.DEDENT)):
+                out.append((starts[tok.start[0] - 1] + tok.start[1], starts[tok.end[0] - 1] + tok.end[1]))
+            if tok.type not in (tokenize.COMMENT, tokenize.NL):
+                previous = tok.type
+    except (tokenize.TokenError, SyntaxError, IndexError):
+        return None
+    return out
+
+
+def _inside(spans: list[tuple[int, int]], pos: int) -> bool:
+    return any(a <= pos < b for a, b in spans)
 
 
 HTTP_DELETE_CALLS = ("requests.delete(", "httpx.delete(", "session.delete(", "client.delete(", "axios.delete(",
@@ -233,8 +279,8 @@ def _judge_shell_call(name: str, args_text: str, lang: str, inv: Invocation, ctx
     return ctx.nested(lit, inv, via)
 
 
-def calls(code: str, names: tuple[str, ...], python: bool = False) -> list[tuple[str, str]]:
-    """(name, text after the opening parenthesis) for each call of one of ``names`` in ``code``."""
+def calls_at(code: str, names: tuple[str, ...], python: bool = False) -> list[tuple[int, str, str]]:
+    """(offset, name, text after the opening parenthesis) for each call of one of ``names``."""
     out = []
     for name in names:
         start = 0
@@ -252,12 +298,12 @@ def calls(code: str, names: tuple[str, ...], python: bool = False) -> list[tuple
             while j < len(code) and code[j] in " \t":
                 j += 1
             if j < len(code) and code[j] == "(":
-                out.append((name, code[j + 1:j + 2000]))
+                out.append((k, name, code[j + 1:j + 2000]))
             elif j < len(code) and code[j] in "'\"`{[/" and (name in ("system", "exec", "qx", "unlink", "rmdir", "%x",
                                                                       "$", "eval", "rmtree", "open")):
-                out.append((name, code[j:j + 2000]))  # perl/ruby call without parentheses; qx{…}; $`…`
+                out.append((k, name, code[j:j + 2000]))  # perl/ruby call without parentheses; qx{…}; $`…`
             elif not python and j > start and j < len(code) and (code[j].isalpha() or code[j] in "$@"):
-                out.append((name, code[j:j + 2000]))  # perl/ruby: `unlink glob "*"`, `system $cmd`
+                out.append((k, name, code[j:j + 2000]))  # perl/ruby: `unlink glob "*"`, `system $cmd`
     return out
 
 
@@ -396,14 +442,14 @@ def literal_spans(code: str, lang: str) -> list[tuple[int, int, str]]:
     return out
 
 
-def _backtick_bodies(code: str) -> list[str]:
+def _backtick_bodies_at(code: str) -> list[tuple[int, str]]:
     out = []
     i = code.find("`")
     while i >= 0:
         j = code.find("`", i + 1)
         if j < 0:
             break
-        out.append(code[i + 1:j])
+        out.append((i, code[i + 1:j]))
         i = code.find("`", j + 1)
     for opener, closer in (("qx{", "}"), ("qx(", ")"), ("%x{", "}"), ("%x(", ")")):
         k = code.find(opener)
@@ -411,6 +457,6 @@ def _backtick_bodies(code: str) -> list[str]:
             e = code.find(closer, k + 3)
             if e < 0:
                 break
-            out.append(code[k + 3:e])
+            out.append((k, code[k + 3:e]))
             k = code.find(opener, e)
     return out

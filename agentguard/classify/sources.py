@@ -16,6 +16,7 @@ import stat
 MAX_FILE = 16 * 1024 * 1024
 
 _journals: list[dict[str, str]] = []
+_pending: list[dict[str, str | None]] = []  # path → what a command earlier in the line writes to it
 
 
 class journal:
@@ -54,10 +55,13 @@ def note(path: str, data: bytes | None, why: str = "missing") -> None:
 
 def read_text(path: str, cwd: str = "", limit: int = MAX_FILE) -> str | None:
     """The text of a regular file (``path`` relative to ``cwd``), or None when it cannot be read
-    whole. Bytes that are not UTF-8 are kept as surrogate escapes."""
+    whole. Bytes that are not UTF-8 are kept as surrogate escapes. A file the same command line
+    writes first (``cat > x.sh <<EOF … EOF; sh x.sh``) reads as what it will hold by then."""
     if not path or "\0" in path or (not os.path.isabs(path) and not cwd):
         return None
     full = path if os.path.isabs(path) else os.path.join(cwd, path)
+    if _pending and os.path.normpath(full) in _pending[-1]:
+        return _pending[-1][os.path.normpath(full)]
     try:
         # Non-blocking, so that naming a FIFO cannot hang the judgement; then only regular files.
         fd = os.open(full, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -155,3 +159,64 @@ def account_home() -> str:
         return pwd.getpwuid(os.getuid()).pw_dir
     except (KeyError, OSError):
         return ""
+
+
+def shown_path(path: str, cwd: str = "") -> str:
+    """How a finding names a file it read: relative to the directory the command runs in when it is
+    below it, else from the home directory (``~/.gitconfig``), else in full."""
+    full = os.path.normpath(path if os.path.isabs(path) or not cwd else os.path.join(cwd, path))
+    if cwd:
+        base = os.path.normpath(cwd)
+        if full.startswith(base.rstrip(os.sep) + os.sep):
+            return full[len(base.rstrip(os.sep)) + 1:]
+    home = os.environ.get("HOME", "")
+    if home and home != os.sep and full.startswith(home.rstrip(os.sep) + os.sep):
+        return "~/" + full[len(home.rstrip(os.sep)) + 1:]
+    return full
+
+
+class pending_writes:
+    """``with pending_writes():`` while judging one command line: what its commands write with
+    ``>`` is remembered (``will_write``), so that a later command reading that file (a script it
+    runs, a Makefile) reads what it will hold, or fails closed when that cannot be known."""
+
+    __slots__ = ("writes", "outer")
+
+    def __init__(self) -> None:
+        self.writes: dict[str, str | None] = {}
+        self.outer = False
+
+    def __enter__(self) -> dict[str, str | None]:
+        self.outer = bool(_pending)
+        if not self.outer:
+            _pending.append(self.writes)
+        return _pending[-1]
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.outer:
+            _pending.remove(self.writes)
+
+
+def will_write(path: str, text: str | None, append: bool = False) -> None:
+    """A command earlier in the line writes ``text`` to ``path`` (None: something not knowable)."""
+    if not _pending:
+        return
+    full = os.path.normpath(path)
+    writes = _pending[-1]
+    if append and text is not None:
+        before = writes[full] if full in writes else _disk_text(full)
+        text = None if before is None and os.path.exists(full) else (before or "") + text
+    writes[full] = text
+
+
+def _disk_text(full: str) -> str | None:
+    writes = _pending.pop()
+    try:
+        return read_text(full)
+    finally:
+        _pending.append(writes)
+
+
+def pending(path: str) -> bool:
+    """Whether a command earlier in the line writes ``path``."""
+    return bool(_pending) and os.path.normpath(path) in _pending[-1]

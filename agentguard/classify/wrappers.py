@@ -22,18 +22,38 @@ if TYPE_CHECKING:
 
 
 class Script:
-    """A shell string to parse and judge in the context of the command that carries it."""
+    """A shell string to parse and judge in the context of the command that carries it. ``where``
+    names the file it was read from (``Makefile``, ``~/.gitconfig``) and ``line`` the line it starts
+    on there (0: not a file, such as GIT_SSH_COMMAND), so that findings say where; ``sourced``: it
+    runs in the calling shell (``. x.sh``)."""
 
-    __slots__ = ("text", "via", "parent", "cwd", "inherit_stdin")
+    __slots__ = ("text", "via", "parent", "cwd", "inherit_stdin", "where", "line", "sourced")
 
     def __init__(self, text: str, via: str, parent: Invocation, cwd: str | None = None,
-                 inherit_stdin: bool = True) -> None:
+                 inherit_stdin: bool = True, where: str = "", line: int = 1, sourced: bool = False) -> None:
         self.text = text
         self.via = via
         self.parent = parent
         self.cwd = parent.cwd if cwd is None else cwd
         # Commands in `bash -c '…'` or `ssh host …` read the wrapper's stdin, unless stdin *is* the script.
         self.inherit_stdin = inherit_stdin
+        self.where = where
+        self.line = line
+        self.sourced = sourced
+
+
+class Call:
+    """A program call read from a file (a git alias that expands to git arguments): ``where`` says
+    which file and line."""
+
+    __slots__ = ("inv", "where")
+
+    def __init__(self, inv: Invocation, where: str) -> None:
+        self.inv = inv
+        self.where = where
+
+
+Work = Invocation | Script | Call
 
 
 SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish", "rbash"})
@@ -141,7 +161,14 @@ RUNNERS: dict[str, tuple[str, int, set[str]]] = {
 }
 
 
-def unwrap(inv: Invocation, ctx: Context) -> tuple[list[Invocation | Script], list[Finding]]:
+# Programs that run the command given after their own options and operands.
+COMMAND_PREFIXES = frozenset(_SIMPLE) | frozenset(RUNNERS) | frozenset({
+    "env", "timeout", "watch", "xargs", "taskset", "flock", "chroot", "nix-shell", "parallel"})
+
+
+def unwrap(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
+    from agentguard.rules import family_of
+
     name = inv.tool
     argv = inv.argv
     if name in _SIMPLE:
@@ -173,7 +200,7 @@ def unwrap(inv: Invocation, ctx: Context) -> tuple[list[Invocation | Script], li
     if name == "eval":
         return _eval(inv, ctx)
     if name in ("source", "."):
-        return _source_file(inv, ctx, 0)
+        return _source_file(inv, ctx, 0, sourced=True)
     if name in ("su", "sg", "script"):
         return _dash_c(inv, ctx)
     if name in ("at", "batch"):
@@ -186,8 +213,14 @@ def unwrap(inv: Invocation, ctx: Context) -> tuple[list[Invocation | Script], li
         return _docker(inv), []
     if name == "railway":
         return _railway(inv), []
-    if name in SCRIPT_INTERPRETERS:
-        return _script_file(inv), []
+    if name in SCRIPT_INTERPRETERS or name.startswith("python3."):
+        return _script_file(inv, ctx)
+    if name == "trap":
+        return _trap(inv, ctx)
+    if "/" in inv.program and family_of(ctx.book, name) is None:
+        from agentguard.classify.scripts import program_work
+
+        return program_work(inv, ctx)
     return _after_dashdash(inv, ctx), []
 
 
@@ -226,14 +259,27 @@ SCRIPT_INTERPRETERS = frozenset({"python", "python3", "python2", "pypy3", "php",
 _INTERPRETER_VALUE = {"-m", "-W", "-X", "-c", "-e", "-E", "-r", "-I", "--require", "-d", "-b", "-B"}
 
 
-def _script_file(inv: Invocation) -> list[Invocation | Script]:
-    """`python manage.py flush`, `php artisan migrate:fresh`: the script is the program that runs."""
+def _script_file(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
+    """`python manage.py flush`, `php artisan migrate:fresh`: the script is the program that runs,
+    judged by its own rules (manage.py, artisan) and by its code, like the interpreter's -c code."""
+    i = _script_index(inv)
+    if i is None:
+        return [], []
+    from agentguard.classify.scripts import interpreter_file
+    from agentguard.classify.shells import LANGS
+
+    lang = LANGS.get(inv.tool) or ("python" if inv.tool.startswith("python") else "")
+    # The file is the interpreter's argument, not a program run by its path: program="" says so.
+    return [inv.inner(i, f"{inv.tool} script", program="")], interpreter_file(inv, lang, i, ctx) if lang else []
+
+
+def _script_index(inv: Invocation) -> int | None:
     argv = inv.argv
     i = 0
     while i < len(argv):
         tok = argv[i]
         if tok in ("-c", "-e", "-E", "-r", "--eval", "-p", "--print", "-m"):
-            return []  # inline code or a module: shells.py reads the inline code
+            return None  # inline code or a module: shells.py reads the inline code
         if tok.startswith("-"):
             i += 2 if tok in _INTERPRETER_VALUE else 1
             continue
@@ -241,8 +287,8 @@ def _script_file(inv: Invocation) -> list[Invocation | Script]:
     if inv.tool in ("deno", "bun") and i < len(argv) and argv[i] in ("run", "x"):
         i += 1
     if i >= len(argv) or argv[i] == "-" or inv.is_dynamic(i):
-        return []
-    return [inv.inner(i, f"{inv.tool} script")]
+        return None
+    return i
 
 
 def _after_dashdash(inv: Invocation, ctx: Context) -> list[Invocation | Script]:
@@ -571,26 +617,79 @@ def _stdin_script(inv: Invocation, ctx: Context) -> tuple[list[Invocation | Scri
     return [], []  # an interactive shell: the shims judge what is typed into it
 
 
-def _source_file(inv: Invocation, ctx: Context, index: int) -> tuple[list[Invocation | Script], list[Finding]]:
+def _source_file(inv: Invocation, ctx: Context, index: int,
+                 sourced: bool = False) -> tuple[list[Invocation | Script], list[Finding]]:
+    """`bash x.sh`, `source x.sh`, `. ./x.sh`: the file is read as a shell script, whatever its first
+    line says. A sourced file runs in the calling shell, which may call the functions it defines."""
     if index >= len(inv.argv):
         return [], []
     if inv.is_dynamic(index) or inv.is_glob(index):
+        if sourced and setup_output(inv.argv[index]):
+            return [], []
         return [], [ctx.finding("shell.dynamic-script", inv, inv.argv[index])]
     name = inv.argv[index]
     path = name if os.path.isabs(name) else os.path.join(inv.cwd or ".", name)
     text = None if inv.remote else read_text(path, limit=MAX_SCRIPT_FILE)
     if text is None:
+        from agentguard.classify.sources import pending
+
+        if pending(path):
+            return [], [ctx.finding("shell.unreadable-file", inv, f"{name}: an earlier command in this line "
+                                    "writes it, with content that cannot be known")]
         if os.path.isfile(path):
             return [], [ctx.finding("shell.unparsable", inv, f"{name} is too large or unreadable")]
         return [], []  # nothing to read here; if it appears later, the shims judge what it runs
     if "\0" in text[:4096]:
         return [], [ctx.finding("shell.unparsable", inv, f"{name} is a binary file")]
-    return [Script(text, f"{inv.tool} {name}", inv)], []
+    from agentguard.classify.sources import shown_path
+
+    shown = shown_path(path, inv.cwd)
+    return [Script(text, f"{inv.tool} {name}", inv, where=shown, sourced=sourced)], []
+
+
+# Installed tools print the shell code that sets them up: completions, prompt hooks, environment
+# (`source <(kubectl completion bash)`, `eval "$(direnv hook bash)"`). That code is the tool's own,
+# not something the command wrote, so sourcing it is not a script nobody can read.
+SETUP_WORDS = frozenset({"completion", "completions", "init", "hook", "shellenv", "activate", "env",
+                         "--completion", "--completions", "--bash", "--zsh", "--fish", "shell-init", "--shell-init"})
+SETUP_TOOLS = frozenset({"ssh-agent", "gpg-agent", "dircolors", "keychain", "lesspipe"})  # print nothing else
+_NOT_SETUP = frozenset({"echo", "printf", "cat", "curl", "wget", "base64", "xxd", "eval", "source", "."}) | SHELLS \
+    | SCRIPT_INTERPRETERS
+
+
+def setup_output(word: str) -> bool:
+    """Whether ``word`` is ``<(TOOL completion bash)`` or ``$(TOOL init -)``: the output of an
+    installed tool (looked up on PATH, not a file named by path) asked for its shell set-up code."""
+    if word.startswith(("<(", "$(")) and word.endswith(")"):
+        inner = word[2:-1]
+    elif word.startswith('"$(') and word.endswith(')"'):
+        inner = word[3:-2]
+    else:
+        return False
+    words = inner.split()
+    if not words or any(ch in inner for ch in "$`;&|<>()'\"\\\n"):
+        return False
+    tool = words[0]
+    return "/" not in tool and tool not in _NOT_SETUP and not tool.startswith("python") \
+        and (tool in SETUP_TOOLS or any(w in SETUP_WORDS for w in words[1:3]))
+
+
+def _trap(inv: Invocation, ctx: Context) -> tuple[list[Invocation | Script], list[Finding]]:
+    """`trap 'rm -rf "$tmp"' EXIT`: the string runs when the signal arrives."""
+    argv = inv.argv[1:] if inv.argv[:1] == ("--",) else inv.argv
+    if len(argv) < 2 or argv[0] in ("-p", "-l", "-P", "-") or argv[0].isdigit():
+        return [], []
+    if inv.is_dynamic(inv.argv.index(argv[0])):
+        return [], [ctx.finding("shell.dynamic-script", inv, argv[0])]
+    return [Script(argv[0], "trap", inv)], []
 
 
 def _eval(inv: Invocation, ctx: Context) -> tuple[list[Invocation | Script], list[Finding]]:
     if not inv.argv:
         return [], []
+    if len(inv.argv) == 1 and setup_output(inv.argv[0]):
+        # `eval "$(direnv hook bash)"`: what runs is the tool, then its own set-up code.
+        return [Script(inv.argv[0].strip('"')[2:-1], "eval", inv)], []
     findings = []
     if inv.dynamic:
         findings.append(ctx.finding("shell.dynamic-script", inv, " ".join(inv.argv)))

@@ -2,7 +2,8 @@
 
 What runs is the file's content, so it is read (through sources.read_text, which records it, so an
 approval is bound to it) and judged as the language its first line names: a shell script command by
-command, Python, Node, Perl, Ruby or PHP like that language's inline code (shells.scan_code). Each finding names the file and line it came from.
+command, Python, Node, Perl, Ruby or PHP like that language's inline code (shells.scan_code), a
+``make -f`` script as a Makefile. Each finding names the file and line it came from.
 
 A compiled program is not read: the shims see what it starts. Nor is an installed program in a
 system directory (``/usr/bin/…``), which is the system's, like a binary. A file that is too large,
@@ -33,6 +34,7 @@ READERS = {
     "node": "node", "nodejs": "node", "deno": "node", "bun": "node", "ts-node": "node", "tsx": "node",
     "zx": "node",
     "perl": "perl", "ruby": "ruby", "php": "php",
+    "make": "make", "gmake": "make",
 }
 _BINARY_MAGIC = (b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe", b"MZ")
 
@@ -62,6 +64,10 @@ def file_work(path: str, inv: Invocation, ctx: Context, shown: str = "") -> tupl
         from agentguard.classify.wrappers import Script
 
         return [Script(text, shown, inv, where=shown)], []
+    if kind == "make":
+        from agentguard.classify.makefiles import makefile_work
+
+        return makefile_work(inv.replace(tool="make", argv=("-f", path, *inv.argv)), ctx)  # type: ignore[arg-type]
     if kind:
         return [], code_findings(text, kind, inv, ctx, shown)
     return [], [unreadable(ctx, inv, f"{shown}: runs with `{' '.join(words)}`, which agentguard does not read")]

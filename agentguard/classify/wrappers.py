@@ -213,6 +213,10 @@ def unwrap(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
         return _docker(inv), []
     if name == "railway":
         return _railway(inv), []
+    if name in ("make", "gmake"):
+        from agentguard.classify.makefiles import makefile_work
+
+        return makefile_work(inv, ctx)
     if name in SCRIPT_INTERPRETERS or name.startswith("python3."):
         return _script_file(inv, ctx)
     if name == "trap":

@@ -173,6 +173,12 @@ def unwrap(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
     argv = inv.argv
     if name in _SIMPLE:
         return _simple(inv, ctx)
+    if name in ("npm", "pnpm", "yarn", "bun"):
+        from agentguard.classify.packagejson import package_work
+
+        scripts = package_work(inv, ctx)
+        if scripts is not None:
+            return scripts
     if name in RUNNERS:
         return _runner(inv, ctx)
     if name == "nix-shell":

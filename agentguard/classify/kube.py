@@ -1,5 +1,11 @@
 """kubectl and helm: verbs that delete, drain, evict or scale to zero; `kubectl exec` is judged by
 the command it runs (wrappers.py). Any verb with a real ``--dry-run`` only prints what it would do.
+
+Numbers are read as kubectl reads them: its flags are pflag integers, parsed by Go's
+``strconv.ParseInt(s, 0, 64)``, so ``--replicas=0x0``, ``=00``, ``=+0``, ``=0b0`` and ``=0_0`` are all
+zero. ``kubectl patch`` is judged by its body (``-p``, ``--patch``, ``--patch-file``; JSON or YAML, as
+kubectl converts YAML to JSON): replicas set to zero, finalizers changed, fields deleted (``null`` in a
+merge or strategic patch, ``remove``/``move`` in a JSON patch, ``$patch: delete|replace``).
 """
 
 from __future__ import annotations
@@ -12,12 +18,215 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from agentguard.classify import Context
 
+# Fields whose removal loses nothing an object runs with.
+HARMLESS_REMOVALS = (("metadata", "annotations"), ("metadata", "labels"))
+
 
 def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Finding]:
     args = parse_args(inv.argv, pack["value_options"])  # type: ignore[arg-type]
     dry = args.flags.get("--dry-run")
     if dry is not None and all(v.lower() in ("none", "false") for v in dry):
         del args.flags["--dry-run"]  # --dry-run=none runs for real
+    if "--replicas" in args.flags:
+        args.flags["--replicas"] = [_normal_int(v) for v in args.flags["--replicas"]]
     found = declared_findings(pack, inv, args)
     found += unrecognised(inv, pack, args, ctx)
+    if inv.tool in ("kubectl", "oc") and args.words[:1] == ["patch"] and "--dry-run" not in args.flags:
+        found += _patch(inv, args, ctx)
+    return found
+
+
+def go_int(text: str) -> int | None:
+    """``strconv.ParseInt(text, 0, 64)``: an optional sign, then 0x/0o/0b or a leading 0 (octal) or
+    decimal digits, underscores allowed between digits only with a base prefix. None when Go rejects
+    it (and kubectl with it)."""
+    s = text
+    sign = 1
+    if s[:1] in ("+", "-"):
+        sign = -1 if s[0] == "-" else 1
+        s = s[1:]
+    if not s:
+        return None
+    base, digits, base0 = 10, s, True
+    if s[0] == "0":
+        if len(s) >= 3 and s[1].lower() == "b":
+            base, digits = 2, s[2:]
+        elif len(s) >= 3 and s[1].lower() == "o":
+            base, digits = 8, s[2:]
+        elif len(s) >= 3 and s[1].lower() == "x":
+            base, digits = 16, s[2:]
+        else:
+            base, digits = 8, s[1:]
+    value = 0
+    underscores = False
+    for ch in digits:
+        if ch == "_" and base0:
+            underscores = True
+            continue
+        d = int(ch, 36) if ch.isascii() and ch.isalnum() else 99
+        if d >= base:
+            return None
+        value = value * base + d
+    if underscores and not _underscore_ok(text):
+        return None
+    value *= sign
+    return value if -(1 << 63) <= value < (1 << 63) else None
+
+
+def _underscore_ok(s: str) -> bool:
+    """Go's underscoreOK: each underscore sits between digits (a base prefix counts as one)."""
+    saw = "^"
+    i = 0
+    if s[:1] in ("+", "-"):
+        s = s[1:]
+    hexa = False
+    if len(s) >= 2 and s[0] == "0" and s[1].lower() in "box":
+        i, saw, hexa = 2, "0", s[1].lower() == "x"
+    while i < len(s):
+        ch = s[i]
+        if ch.isdigit() or (hexa and ch.lower() in "abcdef"):
+            saw = "0"
+        elif ch == "_":
+            if saw != "0":
+                return False
+            saw = "_"
+        else:
+            if saw == "_":
+                return False
+            saw = "!"
+        i += 1
+    return saw != "_"
+
+
+def _normal_int(value: str) -> str:
+    number = go_int(value)
+    return value if number is None else str(number)
+
+
+# --- kubectl patch ------------------------------------------------------------------------------------
+
+def _patch(inv: Invocation, args: object, ctx: Context) -> list[Finding]:
+    body, where = _patch_body(inv, ctx)
+    if body is None:
+        return [ctx.finding("kube.patch-unreadable", inv, where)] if where else []
+    kind = (args.value("--type") or "strategic").lower()  # type: ignore[attr-defined]
+    doc = _load(body)
+    if doc is _UNREADABLE:
+        return [ctx.finding("kube.patch-unreadable", inv, f"{where}: neither JSON nor YAML agentguard can read")]
+    found: list[Finding] = []
+    if kind == "json":
+        if not isinstance(doc, list):
+            return [ctx.finding("kube.patch-unreadable", inv, f"{where}: a JSON patch is a list of operations")]
+        for op in doc:
+            found += _json_op(op, inv, ctx)
+    elif isinstance(doc, dict):
+        found += _merge(doc, (), inv, ctx, kind)
+    elif doc is not None:
+        found.append(ctx.finding("kube.patch-unreadable", inv, f"{where}: a {kind} patch is an object"))
+    return found
+
+
+def _patch_body(inv: Invocation, ctx: Context) -> tuple[str | None, str]:
+    """(the patch text, where it came from) or (None, why it cannot be read; "" when there is none)."""
+    argv = inv.argv
+    for i, tok in enumerate(argv):
+        if tok == "--":
+            break
+        index, value, is_file = -1, None, False
+        if tok in ("-p", "--patch", "--patch-file") and i + 1 < len(argv):
+            index, value, is_file = i + 1, argv[i + 1], tok == "--patch-file"
+        elif tok.startswith(("--patch=", "--patch-file=")):
+            index, value, is_file = i, tok.split("=", 1)[1], tok.startswith("--patch-file=")
+        elif tok.startswith("-p") and len(tok) > 2 and not tok.startswith("--"):
+            index, value = i, tok[2:].removeprefix("=")
+        if value is None:
+            continue
+        if inv.is_dynamic(index) or inv.is_glob(index):
+            return None, "the patch is known only at run time"
+        if not is_file:
+            return value, "the patch"
+        from agentguard.classify.sources import read_text
+
+        text = None if inv.remote else read_text(value, inv.cwd, 4 * 1024 * 1024)
+        if text is None:
+            return None, f"cannot read --patch-file {value}"
+        return text, f"--patch-file {value}"
+    return None, ""
+
+
+_UNREADABLE = object()
+
+
+def _load(text: str) -> object:
+    import json
+
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    from agentguard.classify.yamlish import YamlError, load
+
+    try:
+        return load(text)
+    except YamlError:
+        return _UNREADABLE
+
+
+def _zero(value: object) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return value == 0
+    if isinstance(value, str):
+        number = go_int(value.strip())
+        return number == 0
+    return False
+
+
+def _json_op(op: object, inv: Invocation, ctx: Context) -> list[Finding]:
+    if not isinstance(op, dict):
+        return [ctx.finding("kube.patch-unreadable", inv, f"a JSON patch operation that is not an object: {op!r}"[:200])]
+    name, path = str(op.get("op", "")).lower(), str(op.get("path", ""))
+    parts = tuple(p for p in path.split("/") if p)
+    found: list[Finding] = []
+    if "finalizers" in parts[:2] and parts[:1] == ("metadata",) and not (name == "add" and parts[-1:] == ("-",)):
+        found.append(ctx.finding("kube.finalizers", inv, f"JSON patch {name} {path}"))
+    elif name in ("add", "replace") and parts[-1:] == ("replicas",) and _zero(op.get("value")):
+        found.append(ctx.finding("kube.scale-zero", inv, f"JSON patch {name} {path} = {op.get('value')!r}"))
+    elif name in ("remove", "move") and not _harmless(parts if name == "remove" else tuple(
+            p for p in str(op.get("from", "")).split("/") if p)):
+        found.append(ctx.finding("kube.patch-delete", inv, f"JSON patch {name} {op.get('from') or path}"))
+    elif name == "replace" and op.get("value") is None and not _harmless(parts):
+        found.append(ctx.finding("kube.patch-delete", inv, f"JSON patch replace {path} with null"))
+    return found
+
+
+def _harmless(parts: tuple[str, ...]) -> bool:
+    return any(parts[:len(h)] == h and len(parts) > len(h) for h in HARMLESS_REMOVALS)
+
+
+def _merge(doc: dict, path: tuple[str, ...], inv: Invocation, ctx: Context, kind: str) -> list[Finding]:  # type: ignore[type-arg]
+    found: list[Finding] = []
+    where = "/".join(path) or "the object"
+    for key, value in doc.items():
+        key = str(key)
+        here = path + (key,)
+        shown = "/".join(here)
+        if path == ("metadata",) and (key == "finalizers" or key.endswith("/finalizers")):
+            found.append(ctx.finding("kube.finalizers", inv, f"{kind} patch sets {shown} to {value!r}"[:200]))
+            continue
+        if key == "replicas" and _zero(value):
+            found.append(ctx.finding("kube.scale-zero", inv, f"{kind} patch sets {shown} to {value!r}"))
+        elif value is None and not _harmless(here):
+            found.append(ctx.finding("kube.patch-delete", inv, f"{kind} patch deletes {shown}"))
+        elif key == "$patch" and str(value).lower() in ("delete", "replace"):
+            found.append(ctx.finding("kube.patch-delete", inv, f"{kind} patch: $patch: {value} at {where}"))
+        elif key.startswith(("$deleteFromPrimitiveList/", "$retainKeys")) and not _harmless(path + (key.split("/")[-1],)):
+            found.append(ctx.finding("kube.patch-delete", inv, f"{kind} patch: {key} at {where}"))
+        elif isinstance(value, dict):
+            found += _merge(value, here, inv, ctx, kind)
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, dict):
+                    found += _merge(item, here, inv, ctx, kind)
     return found

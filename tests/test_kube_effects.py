@@ -1,0 +1,176 @@
+"""kubectl by effect: replica counts read as kubectl's own flag parser reads them, and patches
+judged by what they do to an object. The real kubectl is the oracle, offline: `create deployment
+--dry-run=client` shows how it parses --replicas, and `patch --local` what a patch body does."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from helpers import Installed, install_agentguard, write_fake
+
+from agentguard.classify.kube import go_int
+from agentguard.classify.yamlish import YamlError, load
+from agentguard.judge import judge_string
+
+KUBECTL = shutil.which("kubectl", path="/usr/local/bin:/usr/bin:/bin")
+needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="no kubectl on this machine")
+
+VALUES = ["0", "00", "000", "+0", "-0", "0x0", "0X0", "0x00", "0b0", "0B0", "0o0", "0O0", "0_0", "0x_0", "0b_0",
+          "0_00", "+0x0", "-0b0", "_0", "0_", "0__0", "0x", "0b", "0o", "0x_", " 0", "0 ", "0.0", "1e3", "3",
+          "010", "0x1F", "0b101", "0o17", "1_000", "1__0", "08", "0b2", "+", "-", "", "0x-1", "٠", "9223372036854775808"]
+
+
+def kubectl_env(tmp_path: Path) -> dict[str, str]:
+    return {"HOME": str(tmp_path), "KUBECONFIG": "/dev/null", "PATH": "/usr/bin:/bin"}
+
+
+@needs_kubectl
+def test_replica_counts_parse_as_kubectl_parses_them(tmp_path: Path) -> None:
+    for value in VALUES:
+        out = subprocess.run([KUBECTL, "create", "deployment", "x", "--image=i", f"--replicas={value}",  # type: ignore[list-item]
+                              "--dry-run=client", "-o", "jsonpath={.spec.replicas}"], capture_output=True, text=True,
+                             env=kubectl_env(tmp_path), timeout=60)
+        theirs = int(out.stdout) if out.returncode == 0 else None
+        if theirs is not None and not -2**31 <= go_int(value) < 2**31:  # type: ignore[operator]
+            continue  # create's flag is 32-bit, scale's 64-bit
+        assert go_int(value) == theirs, (value, out.stdout, out.stderr)
+
+
+def judged(command: str, cwd: Path) -> set[str]:
+    from agentguard.rules import load_book
+
+    verdict = judge_string(command, load_book(), cwd=str(cwd), env={"HOME": str(cwd), "PATH": "/usr/bin:/bin"})
+    return {f.rule for f in verdict.findings}
+
+
+@pytest.mark.parametrize("value", [v for v in VALUES if go_int(v) == 0])
+def test_every_spelling_of_zero_scales_to_zero(value: str, tmp_path: Path) -> None:
+    assert "kube.scale-zero" in judged(f"kubectl scale deploy/api --replicas={value}", tmp_path)
+    assert "kube.scale-zero" in judged(f"kubectl scale deploy/api --replicas '{value}'", tmp_path)
+
+
+DEPLOYMENT = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+  finalizers: ["example.com/keep"]
+  labels: {tier: web}
+  annotations: {note: hello}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      containers: [{name: api, image: nginx}, {name: sidecar, image: busybox}]
+      volumes: [{name: data, emptyDir: {}}]
+"""
+
+PATCHES = [
+    ("strategic", '{"spec":{"replicas":0}}'),
+    ("strategic", "spec: {replicas: 0x0}"),
+    ("strategic", "spec:\n  replicas: 00"),
+    ("strategic", '{"spec":{"replicas":0.0}}'),
+    ("strategic", "spec: {replicas: +0}"),
+    ("merge", '{"spec":{"replicas":"0"}}'),
+    ("json", '[{"op":"replace","path":"/spec/replicas","value":0}]'),
+    ("json", '[{"op":"add","path":"/spec/replicas","value":0}]'),
+    ("strategic", '{"spec":{"replicas":2}}'),
+    ("merge", "spec: {replicas: 010}"),
+    ("strategic", '{"metadata":{"finalizers":null}}'),
+    ("merge", '{"metadata":{"finalizers":[]}}'),
+    ("strategic", "metadata:\n  finalizers: ~"),
+    ("json", '[{"op":"remove","path":"/metadata/finalizers"}]'),
+    ("json", '[{"op":"remove","path":"/metadata/finalizers/0"}]'),
+    ("strategic", '{"metadata":{"$deleteFromPrimitiveList/finalizers":["example.com/keep"]}}'),
+    ("strategic", '{"spec":{"template":{"spec":{"volumes":null}}}}'),
+    ("merge", "spec: {template: {spec: {volumes: null}}}"),
+    ("json", '[{"op":"remove","path":"/spec/template/spec/volumes"}]'),
+    ("json", '[{"op":"move","from":"/spec/template/spec/volumes","path":"/metadata/annotations/old"}]'),
+    ("strategic", '{"spec":{"template":{"spec":{"containers":[{"name":"sidecar","$patch":"delete"}]}}}}'),
+    ("strategic", '{"metadata":{"annotations":{"note":null}}}'),
+    ("json", '[{"op":"remove","path":"/metadata/labels/tier"}]'),
+    ("strategic", '{"spec":{"template":{"metadata":{"labels":{"v":"2"}}}}}'),
+    ("strategic", "spec: {paused: true}"),
+]
+
+
+def effect(before: dict, after: dict) -> set[str]:  # type: ignore[type-arg]
+    """What a patch did, by comparing the object before and after (kubectl patch --local)."""
+    out = set()
+    if after["spec"].get("replicas") in (0, "0"):  # "0": the server may coerce it; it is judged as zero
+        out.add("kube.scale-zero")
+    if after["metadata"].get("finalizers") != before["metadata"].get("finalizers"):
+        out.add("kube.finalizers")
+
+    def lost(a: object, b: object, path: tuple[str, ...]) -> bool:
+        if path[:2] in (("metadata", "labels"), ("metadata", "annotations")) or path[:1] == ("status",):
+            return False
+        if isinstance(a, dict):
+            return any(k not in b or lost(v, b[k], path + (k,)) for k, v in a.items()) if isinstance(b, dict) else True
+        if isinstance(a, list):
+            return not isinstance(b, list) or len(b) < len(a) or any(lost(x, y, path) for x, y in zip(a, b))
+        return False
+
+    if lost(before["spec"], after["spec"], ("spec",)):
+        out.add("kube.patch-delete")
+    return out
+
+
+@needs_kubectl
+def test_patches_are_judged_by_what_they_do(tmp_path: Path) -> None:
+    manifest = tmp_path / "deploy.yaml"
+    manifest.write_text(DEPLOYMENT)
+    env = kubectl_env(tmp_path)
+    before = json.loads(subprocess.run([KUBECTL, "patch", "--local", "-f", str(manifest), "-p", "{}", "-o", "json"],  # type: ignore[list-item]
+                                       capture_output=True, text=True, env=env, check=True, timeout=60).stdout)
+    for kind, body in PATCHES:
+        out = subprocess.run([KUBECTL, "patch", "--local", "-f", str(manifest), "--type", kind, "-p", body, "-o", "json"],  # type: ignore[list-item]
+                             capture_output=True, text=True, env=env, timeout=60)
+        assert out.returncode == 0, (body, out.stderr)
+        did = effect(before, json.loads(out.stdout))
+        (tmp_path / "body").write_text(body)
+        seen = judged(f"kubectl patch deploy api --type {kind} --patch-file body", tmp_path)
+        quoted = body.replace("'", "'\\''")
+        assert seen == did == judged(f"kubectl patch deploy api --type={kind} -p '{quoted}'", tmp_path), (kind, body, seen, did)
+
+
+def test_a_patch_that_cannot_be_read_needs_a_human(tmp_path: Path) -> None:
+    assert judged("kubectl patch deploy api -p \"$(cat patch.json)\"", tmp_path) == {"kube.patch-unreadable"}
+    assert judged("kubectl patch deploy api --patch-file nowhere.json", tmp_path) == {"kube.patch-unreadable"}
+    assert judged("kubectl patch deploy api -p '&anchor {spec: 1}'", tmp_path) == {"kube.patch-unreadable"}
+    assert judged("kubectl patch deploy api --type json -p '{\"op\": \"remove\"}'", tmp_path) == {"kube.patch-unreadable"}
+    assert judged("kubectl patch deploy api -p '{\"spec\":{\"replicas\":0}}' --dry-run=client", tmp_path) == set()
+
+
+def test_the_yaml_reader_knows_its_limits() -> None:
+    assert load("spec:\n  replicas: 0x0\n  list:\n  - a\n  - name: b\n    x: ~\n") == \
+        {"spec": {"replicas": 0, "list": ["a", {"name": "b", "x": None}]}}
+    assert load("{a: [1, 'two', {b: null}], c: yes}") == {"a": [1, "two", {"b": None}], "c": True}
+    for text in ("a: &x 1", "a: |\n  text", "---\na: 1", "a: 1\n b: 2", "{a: [1"):
+        with pytest.raises(YamlError):
+            load(text)
+
+
+def test_the_shims_stop_zero_replicas_before_kubectl(isolated_env: dict[str, str], tmp_path: Path) -> None:
+    """No API server can run here: a recording kubectl after the shims proves what reached it."""
+    fakes = tmp_path / "fakebin"
+    log = tmp_path / "kubectl.log"
+    write_fake(fakes, "kubectl", log)
+    inst: Installed = install_agentguard(Path(isolated_env["HOME"]), [str(fakes)])
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "zero.yaml").write_text("spec:\n  replicas: 0\n")
+    for command in ["kubectl scale deploy/api --replicas=0x0", "kubectl scale deploy/api --replicas=00",
+                    "kubectl scale deploy/api --replicas=+0", "kubectl patch deploy api -p '{\"spec\":{\"replicas\":0}}'",
+                    "kubectl patch deploy api --patch-file zero.yaml",
+                    "kubectl patch pvc data-0 --type json -p '[{\"op\":\"remove\",\"path\":\"/metadata/finalizers\"}]'"]:
+        out = inst.agent(command, cwd=ws)
+        assert out.returncode == 77 and b"agentguard: refused" in out.stderr, (command, out.stderr)
+    assert not log.exists() or log.read_text() == ""
+    assert inst.agent("kubectl scale deploy/api --replicas=0x3", cwd=ws).returncode == 0
+    assert log.read_text().splitlines() == ["scale deploy/api --replicas=0x3"]

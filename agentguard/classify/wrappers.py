@@ -213,6 +213,10 @@ def unwrap(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
         return _stdin_script(inv, ctx)
     if name == "ssh":
         return _ssh(inv, ctx)
+    if name == "git":
+        from agentguard.classify.gitconfig import git_work
+
+        return git_work(inv, ctx)
     if name in ("kubectl", "oc"):
         return _kubectl(inv), []
     if name in ("docker", "podman", "docker-compose"):

@@ -213,6 +213,10 @@ def unwrap(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
         return _stdin_script(inv, ctx)
     if name == "ssh":
         return _ssh(inv, ctx)
+    if name == "aws":
+        from agentguard.classify.awsaliases import alias_work
+
+        return alias_work(inv, ctx)
     if name == "git":
         from agentguard.classify.gitconfig import git_work
 

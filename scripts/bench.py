@@ -7,6 +7,8 @@ Sections:
   shims       calls through installed shims beside the same call to the raw binary:
               fast path (target <= 1 ms added), classifier without SQL (<= 25 ms added),
               psql with a plain SELECT (<= 30 ms added)
+  sql         psql DELETE … WHERE id = 42 through its shim against a real server, rows counted first,
+              beside raw psql (<= 60 ms added)
 """
 
 from __future__ import annotations
@@ -268,7 +270,86 @@ def section_hooks(args: argparse.Namespace) -> None:
     shutil.rmtree(Path(env["HOME"]).parent, ignore_errors=True)
 
 
-SECTIONS = {"throughput": section_throughput, "check": section_check, "shims": section_shims, "policy": section_policy, "hooks": section_hooks}
+def start_postgres() -> tuple[dict[str, str], object] | None:
+    """A throwaway PostgreSQL server on a Unix socket (as the postgres user when run as root, since
+    the server refuses root), or None when this machine has no server binaries."""
+    import glob
+    import subprocess
+
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
+    if not bins:
+        return None
+    bindir = os.path.dirname(bins[-1])
+    base = Path(tempfile.mkdtemp(prefix="agentguard-bench-pg-", dir="/tmp"))
+    owner: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(base, "postgres", "postgres")
+        owner = ["runuser", "-u", "postgres", "--"]
+    base.chmod(0o755)
+    sock = base / "sock"
+
+    def run(*argv: str) -> None:
+        subprocess.run([*owner, *argv], check=True, capture_output=True, timeout=120)
+
+    run(f"{bindir}/initdb", "-D", str(base / "data"), "-A", "trust", "-U", "postgres", "--no-sync")
+    run("mkdir", str(sock))
+    run(f"{bindir}/pg_ctl", "-D", str(base / "data"), "-l", str(base / "log"), "-w", "-o",
+        f"-k {sock} -c listen_addresses='' -p 54391 -c fsync=off", "start")
+
+    def stop() -> None:
+        subprocess.run([*owner, f"{bindir}/pg_ctl", "-D", str(base / "data"), "-m", "immediate", "stop"],
+                       capture_output=True, timeout=60)
+        shutil.rmtree(base, ignore_errors=True)
+
+    return {"host": str(sock), "port": "54391", "bindir": bindir}, stop
+
+
+def section_sql(args: argparse.Namespace) -> None:
+    """psql through its shim against a real server, where a DELETE's reach is counted first (a
+    read-only transaction on the call's own connection) beside the same call to the raw psql."""
+    import subprocess
+
+    started = start_postgres()
+    if started is None:
+        print("  no PostgreSQL server binaries here: skipped")
+        return
+    pg, stop = started
+    env, cwd = sandbox()
+    try:
+        conn = ["-X", "-q", "-h", pg["host"], "-p", pg["port"], "-U", "postgres", "-d", "postgres"]
+        subprocess.run([f"{pg['bindir']}/psql", *conn, "-c",
+                        "CREATE TABLE bookings (id int PRIMARY KEY, created timestamptz); INSERT INTO bookings "
+                        "SELECT g, now() - g * interval '1 hour' FROM generate_series(1, 10000) g"],
+                       check=True, capture_output=True, timeout=60)
+        out = subprocess.run([str(VENV / "agentguard"), "install", "--tools", "psql", "--print"], env=env,
+                             capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        if out.returncode != 0:
+            print("  install failed:", out.stderr.strip())
+            return
+        shim = str(Path(env["AGENTGUARD_HOME"]) / "shims" / "psql")
+        psql = shutil.which("psql", path="/usr/bin:/usr/local/bin") or f"{pg['bindir']}/psql"
+        statements = {
+            "DELETE … WHERE id = 42": "DELETE FROM bookings WHERE id = 42",
+            "DELETE … WHERE created < now() - 30 days": "DELETE FROM bookings WHERE created < now() - interval '300 days'",
+            "DELETE … WHERE id IN (SELECT …) (sqlglot)": "DELETE FROM bookings WHERE id IN (SELECT 42)",
+        }
+        commands: dict[str, list[str]] = {}
+        for label, sql in statements.items():
+            commands[f"raw psql {label}"] = [psql, *conn, "-c", sql]
+            commands[f"shim psql {label}"] = [shim, *conn, "-c", sql]
+        medians = interleaved(commands, args.rounds, env, cwd)
+        print(f"\n  psql through its shim, with the count, against a real server ({psql})")
+        for label in statements:
+            raw, through = medians[f"raw psql {label}"], medians[f"shim psql {label}"]
+            target = "<= 60 ms" if label.endswith("id = 42") else "(no target)"
+            print(f"  {label:<44} shim {through:7.2f} ms   raw {raw:7.2f} ms   +{through - raw:6.2f} ms   target {target}")
+    finally:
+        stop()  # type: ignore[operator]
+        shutil.rmtree(Path(env["HOME"]).parent, ignore_errors=True)
+
+
+SECTIONS = {"throughput": section_throughput, "check": section_check, "shims": section_shims, "policy": section_policy,
+            "hooks": section_hooks, "sql": section_sql}
 
 
 def main() -> None:

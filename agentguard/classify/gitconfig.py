@@ -149,6 +149,8 @@ def git_work(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
     work: list[Work] = []
     findings: list[Finding] = []
     if sub not in BUILTINS and not sub.startswith("-"):
+        if inv.argv[i + 1:] == ("--help",):
+            return [], []  # git prints what the alias stands for and runs nothing
         w, f = _alias(inv, ctx, sub, i, entries, repo)
         work += w
         findings += f

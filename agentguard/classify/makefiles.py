@@ -524,26 +524,31 @@ def _strip_comment(line: str) -> str:
     return line
 
 
-def _logical_lines(text: str, first: int, prefix: str) -> list[tuple[str, int, bool]]:
-    """(logical line, number, starts with the recipe prefix): a backslash at the end of a line joins
-    the next, with a space outside recipes, kept as is for the shell inside them."""
+def _physical_lines(text: str, first: int) -> list[tuple[list[str], int]]:
+    """(the lines a backslash at their end joins, number of the first), in order."""
     raw = text.split("\n")
     out = []
     k = 0
     while k < len(raw):
-        line = raw[k]
+        parts = [raw[k]]
         number = first + k
-        recipe = line.startswith(prefix)
-        while line.endswith("\\") and not line.endswith("\\\\") and k + 1 < len(raw):
+        while parts[-1].endswith("\\") and not parts[-1].endswith("\\\\") and k + 1 < len(raw):
             k += 1
-            nxt = raw[k]
-            if recipe:
-                line = line + "\n" + (nxt[1:] if nxt.startswith(prefix) else nxt)
-            else:
-                line = line[:-1].rstrip() + " " + nxt.lstrip()
-        out.append((line, number, recipe))
+            parts.append(raw[k])
+        out.append((parts, number))
         k += 1
     return out
+
+
+def _joined(parts: list[str], recipe: bool, prefix: str) -> str:
+    """One logical line: inside a recipe the backslash-newlines stay for the shell (a continuation
+    loses one recipe prefix); elsewhere each becomes one space."""
+    if recipe:
+        return "\n".join([parts[0]] + [p[1:] if p.startswith(prefix) else p for p in parts[1:]])
+    line = parts[0]
+    for nxt in parts[1:]:
+        line = line[:-1].rstrip() + " " + nxt.lstrip()
+    return line
 
 
 def _read(db: Database, text: str, where: str, first: int, depth: int) -> None:
@@ -551,7 +556,10 @@ def _read(db: Database, text: str, where: str, first: int, depth: int) -> None:
     rules: list[Rule] = []  # the rule whose recipe lines follow
     conds: list[list[object]] = []  # one frame per open conditional
     define: list[object] | None = None  # [name, op, lines, origin, depth]
-    for line, number, recipe in _logical_lines(text, first, db.prefix):
+    for parts, number in _physical_lines(text, first):
+        # The recipe prefix is the one in force on this line (.RECIPEPREFIX may change it).
+        recipe = parts[0].startswith(db.prefix)
+        line = _joined(parts, recipe or define is not None, db.prefix)
         db.here = (where, number)
         if define is not None:
             stripped = line.strip()
@@ -711,7 +719,12 @@ def _rule(db: Database, body: str, where: str, number: int) -> list[Rule]:
         expanded_head, recipe_inline = body[:semi], body[semi + 1:]
     colon = _top_level(expanded_head, ":")
     if colon < 0:
-        return []  # not a rule make understands (it would stop with "missing separator")
+        # A line that is only references ($(eval …), $(info …)) is expanded for what that does;
+        # if it expands to a rule, that is the rule.
+        expanded = db.expand(body)
+        if expanded.strip() and expanded != body and _top_level(expanded, ":") >= 0 and UNKNOWN not in expanded:
+            return _rule(db, expanded.replace("$", "$$"), where, number)
+        return []
     targets_text = db.expand(expanded_head[:colon])
     after = expanded_head[colon + 1:]
     double = after.startswith(":")

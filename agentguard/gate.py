@@ -80,19 +80,16 @@ def settle(subject: Subject, compiled: dict[str, object], *, can_prompt: bool = 
         decision = "confirm"  # nothing can be kept, so "run after a backup" cannot be honoured
     if decision != "confirm":
         return Action(REFUSE, decision, why="block")
-    from agentguard.approvals import consume_grant, has_passphrase
+    from agentguard import state
+    from agentguard.approvals import has_passphrase
 
-    state_dir = str(compiled["state_dir"])
     if not dry_run:
-        granted = consume_grant(state_dir, subject.keys[0], ask_value=ask_value)
+        # Taking the grant also arms those of the guarded programs inside this command, once.
+        granted = state.consume(compiled, subject.keys[0], ask_value=ask_value, arm=len(subject.keys) > 1)
         if granted:
-            if len(subject.keys) > 1:
-                from agentguard.approvals import arm
-
-                arm(state_dir, subject.keys[0])  # the programs inside it may now use their grants, once
             return Action(APPROVED, decision, grant=granted)
-    if can_ask:
-        nonce = "" if dry_run else _ask_grants(subject, state_dir)
+    if can_ask and not state.inside():  # inside `run` an ask's one-time value could be read by the agent
+        nonce = "" if dry_run else _ask_grants(subject, str(compiled["state_dir"]))
         return Action(ASK, decision, nonce=nonce)
     if not has_passphrase(str(compiled["config_dir"])):
         return Action(REFUSE, decision, why="no passphrase")
@@ -100,11 +97,9 @@ def settle(subject: Subject, compiled: dict[str, object], *, can_prompt: bool = 
         return Action(PROMPT, decision)
     if dry_run:
         return Action(HOLD, decision)
-    from agentguard.approvals import create_request
-
-    request = create_request(state_dir, tool=subject.tool, argv=list(subject.argv), cwd=subject.cwd,
-                             target=subject.target, actor={"kind": subject.actor.kind, "name": subject.actor.name},
-                             findings=subject.findings, decision=decision, keys=list(subject.keys))
+    request = state.request(compiled, tool=subject.tool, argv=list(subject.argv), cwd=subject.cwd,
+                            target=subject.target, actor={"kind": subject.actor.kind, "name": subject.actor.name},
+                            findings=subject.findings, decision=decision, keys=list(subject.keys))
     return Action(HOLD, decision, request=str(request["id"]))
 
 

@@ -42,8 +42,14 @@ def main() -> None:
     except BaseException as e:  # noqa: BLE001 - nothing may escape and leave the command to run
         if isinstance(e, SystemExit):
             raise
-        _crash(args, e)
-        code = INTERNAL
+        from agentguard.state import gone, is_broker_error
+
+        if is_broker_error(e):  # inside `agentguard run`, what the call needed recorded could not be
+            say(gone(e, " ".join(args[:1] + args[3:])))
+            code = REFUSED
+        else:
+            _crash(args, e)
+            code = INTERNAL
     sys.exit(code)
 
 
@@ -214,7 +220,8 @@ class Call:
 def run_with_backup(call: Call, *, approval: object, event: str = "approved-run", over_cap_ok: bool = False,
                     interactive: bool = False) -> int:
     """Keep what the call destroys, then run it; if the snapshot fails, do not run it."""
-    from agentguard.recovery import SnapshotError, TooLarge, take
+    from agentguard import state
+    from agentguard.recovery import SnapshotError, TooLarge
 
     compiled, record = call.compiled, call.record
     shown = " ".join([call.tool, *call.argv])
@@ -229,13 +236,19 @@ def run_with_backup(call: Call, *, approval: object, event: str = "approved-run"
     info = {"tool": call.tool, "argv": redact_argv(call.argv), "cwd": call.cwd, "target": call.target,
             "actor": {"kind": call.who.kind, "name": call.who.name}, "approval": approval}
     cap = int(dict(dict(compiled["policy"]).get("recovery", {})).get("max_bytes", 1 << 30))
+    fields = {**record, "event": event, "approval": approval, "recovery": plan.summary}
+
+    def keep(over_cap: bool):  # type: ignore[no-untyped-def]
+        return state.keep(compiled, plan, tool=call.tool, argv=call.argv, cwd=call.cwd, info=info, cap=cap,
+                          over_cap_ok=over_cap, fields=fields)
+
     try:
         try:
-            meta = take(plan, compiled["state_dir"], info, cap=cap, over_cap_ok=over_cap_ok)
+            meta, _written = keep(over_cap_ok)
         except TooLarge as e:
             if not (interactive and _without_backup_ok(str(e))):
                 raise
-            meta = take(plan, compiled["state_dir"], info, cap=cap, over_cap_ok=True)
+            meta, _written = keep(True)
     except TooLarge as e:
         log(compiled, {**record, "event": "refused", "approval": approval, "reason": f"backup too large: {e}"})
         request = _again_without_backup(call) if approval and not interactive else None
@@ -248,12 +261,6 @@ def run_with_backup(call: Call, *, approval: object, event: str = "approved-run"
             f"It was not run: it was to run only after a backup, and {e}. Fix that, then run it again "
             "for a new approval.")))
         return REFUSED
-    written = log(compiled, {**record, "event": event, "approval": approval, "backup": meta["id"],
-                             "recovery": plan.summary})
-    if written:
-        from agentguard.recovery import link_audit
-
-        link_audit(compiled["state_dir"], str(meta["id"]), written)
     note = f" ({meta['note']})" if meta.get("note") else ""
     say(f"agentguard: backup {meta['id']} kept{note}; `agentguard backups restore {meta['id']}` gives it back.")
     if meta.get("done"):
@@ -277,10 +284,10 @@ def _without_backup_ok(problem: str) -> bool:
 
 
 def _again_without_backup(call: Call) -> str | None:
-    from agentguard.approvals import create_request
+    from agentguard.state import request as record_request
 
     try:
-        request = create_request(call.compiled["state_dir"], tool=call.tool, argv=list(call.argv), cwd=call.cwd,
+        request = record_request(call.compiled, tool=call.tool, argv=list(call.argv), cwd=call.cwd,
                                  target=call.target, actor={"kind": call.who.kind, "name": call.who.name},
                                  findings=call.findings, decision="confirm", keys=[call.key])
     except OSError:
@@ -305,7 +312,8 @@ def ask(term, shown: str, findings: tuple, target: str, compiled: dict,  # type:
         note: str = "") -> tuple[bool, str]:
     """Ask for the approval passphrase on the terminal: whoever the caller looks like, since an agent
     can make a terminal, clear its markers and leave its process tree, but cannot know the passphrase."""
-    from agentguard.approvals import ApprovalError, try_passphrase
+    from agentguard.approvals import ApprovalError
+    from agentguard.state import passphrase
 
     try:
         term.write(refusal(shown, findings, target, approve=None, headline="needs a human to approve", note=note) + "\n")
@@ -313,33 +321,19 @@ def ask(term, shown: str, findings: tuple, target: str, compiled: dict,  # type:
         if not answer:
             return False, "no passphrase given"
         try:
-            right, count = try_passphrase(str(compiled["config_dir"]), answer, str(compiled["audit_log"]))
+            right, _count = passphrase(compiled, answer, via="terminal")  # counted and logged
         except ApprovalError as e:
             return False, str(e)
-        if right:
-            log(compiled, {"event": "passphrase-ok", "via": "terminal"})
-            return True, "passphrase at the terminal"
-        log(compiled, {"event": "passphrase-failure", "via": "terminal", "count": count})
-        return False, "wrong passphrase"
+        return (True, "passphrase at the terminal") if right else (False, "wrong passphrase")
     finally:
         term.close()
 
 
 def log(compiled: dict, fields: dict) -> dict | None:  # type: ignore[type-arg]
-    """Append to the audit log; a log that cannot be written is reported, never a reason to run."""
-    from agentguard.audit import append
-    from agentguard.redact import redact_argv, redact_text
+    """Append to the audit log, wherever this process's writes go (state.py)."""
+    from agentguard.state import log as append
 
-    if "argv" in fields:
-        fields["argv"] = redact_argv(fields["argv"])
-    if "cwd" in fields:
-        fields["cwd"] = redact_text(str(fields["cwd"]))
-    settings = dict(dict(compiled.get("policy", {})).get("audit", {}))
-    try:
-        return append(compiled["audit_log"], fields, **settings)
-    except OSError as e:
-        say(f"agentguard: could not write the audit log {compiled['audit_log']}: {e.strerror}")
-        return None
+    return append(compiled, fields)
 
 
 def run_real(tool: str, real: str, argv: tuple[str, ...], compiled: dict, captured: object) -> int:  # type: ignore[type-arg]

@@ -176,7 +176,15 @@ def handle(agent: str, raw: bytes, state: str | None) -> Reply:
     call = module.parse(data)
     if call.kind == "pass":
         return module.reply(Outcome("allow"))  # type: ignore[no-any-return]
-    outcome = judge(agent, call, state)
+    try:
+        outcome = judge(agent, call, state)
+    except Exception as e:
+        from agentguard.state import gone, is_broker_error
+
+        if not is_broker_error(e):
+            raise
+        # inside `agentguard run`: what this call needed recorded could not be, so it does not run
+        outcome = Outcome("deny", gone(e, call.command or f"{call.tool} {call.path}"), silent=False)
     return module.reply(outcome, call)  # type: ignore[no-any-return]
 
 
@@ -205,6 +213,11 @@ def judge(agent: str, call: Call, state: str | None) -> Outcome:
     from agentguard.intercept import call_policy
     from agentguard.model import Actor
 
+    from agentguard.state import inside
+
+    if state is None and inside():
+        raise HookInputError("inside agentguard run, the hook must be the installed hook script, which fixes the "
+                             "state directory it reports to; `agentguard hook` started by hand names none")
     compiled = _compiled(state)
     cwd = call.cwd if call.cwd and os.path.isabs(call.cwd) else os.getcwd()
     policy = call_policy(compiled, cwd) if not compiled.get("uninstalled") else compiled["policy"]

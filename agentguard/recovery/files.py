@@ -97,36 +97,39 @@ def _copy(src: str, dest: str) -> None:
 
 def snapshot(plan: Plan, directory: str, *, cap: int, over_cap_ok: bool) -> dict[str, object]:
     targets: list[dict[str, object]] = list(plan.data["targets"])  # type: ignore[call-overload]
+    # ``via``: the name to reach a target by, when it is not its path (the broker's pinned directory
+    # descriptor); never stored, since it means nothing once the snapshot is over.
+    via = {n: str(t.pop("via", "") or t["path"]) for n, t in enumerate(targets)}
     files_dir = os.path.join(directory, "files")
     os.mkdir(files_dir, 0o700)
     move = plan.data["mode"] == "move"
-    copies = [t for t in targets if not (move and _same_device(str(t["path"]), files_dir))]
-    size = sum(size_of(str(t["path"])) if os.path.isdir(str(t["path"])) and not os.path.islink(str(t["path"]))
-               else os.lstat(str(t["path"])).st_size for t in copies)
+    copies = [n for n in via if not (move and _same_device(via[n], files_dir))]
+    size = sum(size_of(via[n]) if os.path.isdir(via[n]) and not os.path.islink(via[n]) else os.lstat(via[n]).st_size
+               for n in copies)
     if size > cap and not over_cap_ok:
-        raise TooLarge(size, cap, ", ".join(str(t["raw"]) for t in copies[:3]))
+        raise TooLarge(size, cap, ", ".join(str(targets[n]["raw"]) for n in copies[:3]))
     items = []
     moved_indexes = []
     for n, target in enumerate(targets):
-        path = str(target["path"])
+        path, source = str(target["path"]), via[n]
         stored = os.path.join(files_dir, str(n))
-        kind = "symlink" if os.path.islink(path) else "dir" if os.path.isdir(path) else "file"
-        if target in copies:
+        kind = "symlink" if os.path.islink(source) else "dir" if os.path.isdir(source) else "file"
+        if n in copies:
             if size > cap:
                 continue  # a human chose to go on without this copy
             try:
-                _copy(path, stored)
+                _copy(source, stored)
             except shutil.Error as e:
                 raise SnapshotError(f"the snapshot of {path} failed: {e.args[0][0][2] if e.args and e.args[0] else e}") from None
             how = "copied"
         else:
-            os.rename(path, stored)
+            os.rename(source, stored)
             moved_indexes.append(target["index"])
             how = "moved"
         items.append({"original": path, "stored": f"files/{n}", "how": how, "type": kind})
     return {"items": items, "bytes": size_of(files_dir), "moved_indexes": moved_indexes,
             "done": move and len(moved_indexes) == len(targets) and bool(targets),
-            "skipped_over_cap": [str(t["path"]) for t in copies] if size > cap else []}
+            "skipped_over_cap": [str(targets[n]["path"]) for n in copies] if size > cap else []}
 
 
 def restore(meta: dict[str, object], directory: str, *, force: bool, into: str | None, env: dict[str, str]) -> str:

@@ -142,8 +142,9 @@ class Broker:
     inside can start the hook program exactly as the agent CLI does and read the one-time value it
     prints, so inside `run` a hook must hold the call with a request id instead of asking."""
 
-    def __init__(self, locs: Locations, watched: list[str] | None = None) -> None:
+    def __init__(self, locs: Locations, watched: list[str] | None = None, workspace: str = "") -> None:
         self.locs = locs
+        self.workspace = os.path.realpath(workspace) if workspace else ""
         self.main_pid = 0
         self.guard = ModeGuard(watched or [])
         directory = run_dir(locs.state)
@@ -253,9 +254,11 @@ class Broker:
             return {"grant": self._consume(request)}
         if op == "passphrase":
             return self._passphrase(request, peer)
+        if op == "backup":
+            return self._backup(request, peer)
         raise BrokerError(f"unknown op {op!r}")
 
-    def _log(self, fields: object, peer: int) -> dict[str, object]:
+    def _log(self, fields: object, peer: int, **extra: object) -> dict[str, object]:
         from agentguard.audit import append, settings_for
 
         if not isinstance(fields, dict):
@@ -263,7 +266,7 @@ class Broker:
         if str(fields.get("event", "")) in HUMAN_EVENTS:
             raise BrokerError(f"a {fields['event']!r} record is not written from inside the sandbox")
         clean = {k: v for k, v in fields.items() if k not in RESERVED_FIELDS}
-        clean.update({"sandboxed": True, "peer": peer})
+        clean.update({**extra, "sandboxed": True, "peer": peer})
         return append(self.locs.audit_log, clean, **settings_for(self.locs.state))  # type: ignore[arg-type]
 
     def _request(self, request: dict[str, object]) -> dict[str, object]:
@@ -303,13 +306,88 @@ class Broker:
 
         try:
             right, count = try_passphrase(self.locs.config, _text(request, "secret"), self.locs.audit_log)
-        except ApprovalError as e:
-            raise BrokerError(str(e)) from None
+        except ApprovalError as e:  # locked, or a damaged record: an answer, not a broken broker
+            return {"right": False, "count": -1, "refused": str(e)}
         via = _text(request, "via", "terminal")
         event = {"event": "passphrase-ok", "via": via, "sandboxed": True, "peer": peer} if right else \
             {"event": "passphrase-failure", "via": via, "count": count, "sandboxed": True, "peer": peer}
         log_event(self.locs, event)
         return {"right": right, "count": count}
+
+
+    def _backup(self, request: dict[str, object], peer: int) -> dict[str, object]:
+        """Keep what an approved (or `backup`) file removal inside destroys, in the store outside, then
+        log the run and tie the backup to its record.
+
+        The plan is made here again from the call (recovery/files.py), never taken from the peer, and
+        every target must lie beneath the session's workspace: each is reached through a descriptor
+        of its real parent directory, opened and checked here, so a symlink swapped in on the way
+        cannot make the broker move or copy anything else (`~/precious` through `ws/link/precious`,
+        a file only root may read). Only files: a database, cluster or terraform backup would run
+        that tool's client here, outside the sandbox, with the agent's settings."""
+        from agentguard.recovery import SnapshotError, TooLarge, link_audit, take
+        from agentguard.recovery.files import plan as files_plan
+
+        tool, cwd = _text(request, "tool"), _text(request, "cwd")
+        argv = request.get("argv")
+        if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv) or not os.path.isabs(cwd):
+            raise BrokerError("backup needs tool, argv (a list) and an absolute cwd")
+        fields = request.get("fields")
+        if not isinstance(fields, dict):
+            raise BrokerError("backup needs fields: the audit record of the run")
+        plan = files_plan(tool, "", tuple(argv), cwd, {}, None)
+        if plan is None:
+            return {"failed": "snapshot", "error": f"inside agentguard run, agentguard keeps backups only of files "
+                                                   f"in the workspace, and {tool} is not a file removal"}
+        pinned: list[int] = []
+        try:
+            for target in plan.data.get("targets", []):  # type: ignore[attr-defined]
+                try:
+                    target["via"] = self._beneath_workspace(str(target["path"]), pinned)
+                except BrokerError as e:
+                    return {"failed": "snapshot", "error": str(e)}
+            info = request.get("info") if isinstance(request.get("info"), dict) else {}
+            call = {**info, "tool": tool, "cwd": cwd, "sandboxed": True, "peer": peer}  # type: ignore[dict-item]
+            try:
+                meta = take(plan, self.locs.state, call, cap=self._cap(),
+                            over_cap_ok=request.get("over_cap_ok") is True)
+            except TooLarge as e:
+                return {"failed": "too-large", "error": str(e), "size": e.size, "cap": e.cap,
+                        "what": ", ".join(str(t["raw"]) for t in plan.data.get("targets", [])[:3])}  # type: ignore[attr-defined]
+            except SnapshotError as e:
+                return {"failed": "snapshot", "error": str(e)}
+        finally:
+            for fd in pinned:
+                os.close(fd)
+        record = self._log(fields, peer, backup=meta["id"])
+        link_audit(self.locs.state, str(meta["id"]), record)
+        return {"backup": meta, "record": record}
+
+    def _beneath_workspace(self, path: str, pinned: list[int]) -> str:
+        """A name for ``path`` through a descriptor of its parent directory, once that directory is
+        known to be the workspace or beneath it; BrokerError otherwise."""
+        parent, name = os.path.split(path)
+        if not self.workspace or name in ("", ".", ".."):
+            raise BrokerError(f"{path} is not a file inside the session's workspace")
+        try:
+            fd = os.open(parent, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError as e:
+            raise BrokerError(f"{parent}: {e.strerror}") from None
+        pinned.append(fd)
+        real = os.readlink(f"/proc/self/fd/{fd}")
+        if real != self.workspace and not real.startswith(self.workspace.rstrip("/") + "/"):
+            raise BrokerError(f"inside agentguard run, agentguard keeps backups only of files in the workspace "
+                              f"({self.workspace}); {path} is in {real}")
+        return f"/proc/self/fd/{fd}/{name}"
+
+    def _cap(self) -> int:
+        """The copy cap of the system and user policy, as outside (never the peer's say)."""
+        from agentguard.config import RECOVERY_DEFAULTS, layer_paths, read_layer
+
+        cap = int(RECOVERY_DEFAULTS["max_bytes"])  # type: ignore[call-overload]
+        for _level, path in layer_paths(self.locs):
+            cap = int(dict((read_layer(path) or {}).get("recovery", {})).get("max_bytes", cap))  # type: ignore[call-overload]
+        return cap
 
 
 def _text(request: dict[str, object], key: str, default: str | None = None) -> str:
@@ -347,16 +425,32 @@ def _read_message(conn: socket.socket) -> dict[str, object]:
 # --- the client, for shims and hooks inside --------------------------------------------------------
 
 def address(state_dir: str, environ: dict[str, str] | None = None) -> str:
-    """The broker's socket for this installation, or '' when no session names one. A path outside
-    the installation's run directory is not a broker (an agent can set the variable, but cannot make
-    a socket there)."""
+    """The broker's socket for this installation, or '' when there is none. A path outside the
+    installation's run directory is not a broker (an agent can set the variable, but cannot make a
+    socket there). Without the variable (a command inside unset it), the socket of the run process
+    this one descends from is found in the run directory all the same."""
     env = os.environ if environ is None else environ
     path = env.get(BROKER_VAR, "")
     if not path:
-        return ""
+        return _ancestors_socket(state_dir)
     if os.path.dirname(os.path.normpath(path)) != os.path.normpath(run_dir(state_dir)):
-        raise BrokerError(f"{BROKER_VAR}={path} is not in this installation's {run_dir(state_dir)}")
+        raise BrokerError(f"the session's broker is not where {BROKER_VAR} says ({path} is not in this "
+                          f"installation's {run_dir(state_dir)})")
     return path
+
+
+def _ancestors_socket(state_dir: str, limit: int = 64) -> str:
+    pid = os.getppid()
+    while pid > 1 and limit > 0:
+        candidate = os.path.join(run_dir(state_dir), f"{pid}.sock")
+        if os.path.exists(candidate):
+            return candidate
+        try:
+            pid = _parent(pid)
+        except (OSError, ValueError, IndexError):
+            return ""
+        limit -= 1
+    return ""
 
 
 def call(state_dir: str, op: str, timeout: float = TIMEOUT, environ: dict[str, str] | None = None,
@@ -364,7 +458,8 @@ def call(state_dir: str, op: str, timeout: float = TIMEOUT, environ: dict[str, s
     """Ask the session's broker; raises BrokerError for anything but a verified answer."""
     path = address(state_dir, environ)
     if not path:
-        raise BrokerError("no agentguard run session here")
+        raise BrokerError("the session's broker is gone (this process is inside a sandbox, and no agentguard run "
+                          "it descends from serves it)")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
@@ -379,23 +474,23 @@ def call(state_dir: str, op: str, timeout: float = TIMEOUT, environ: dict[str, s
     except TimeoutError:
         raise BrokerError(f"the session's broker did not answer within {timeout:g} s") from None
     except OSError as e:
-        raise BrokerError(f"the session's broker failed: {e}") from None
+        raise BrokerError(f"the session's broker is gone ({e.strerror or e})") from None
     finally:
         sock.close()
     if not answer.get("ok"):
-        raise BrokerError(f"the broker refused: {answer.get('error')}")
+        raise BrokerError(f"the session's broker refused ({answer.get('error')})")
     return answer
 
 
 def _check_server(pid: int, uid: int) -> None:
     if uid != os.getuid():
-        raise BrokerError(f"the socket's owner (uid {uid}) is not this user")
+        raise BrokerError(f"the session's broker is not believed (the socket's owner, uid {uid}, is not this user)")
     try:
         os.kill(pid, 0)
     except PermissionError:
         return  # signal scoping: the server is outside this sandbox, as the broker is
     except ProcessLookupError:
-        raise BrokerError("the broker is gone") from None
+        raise BrokerError("the session's broker is gone (its process has exited)") from None
     from agentguard.sandbox import confined
 
     if confined():
@@ -404,4 +499,5 @@ def _check_server(pid: int, uid: int) -> None:
         from agentguard.sandbox.landlock import SCOPES_SINCE, abi_version
 
         if abi_version() >= SCOPES_SINCE:
-            raise BrokerError(f"process {pid} serving the socket is inside the sandbox: not the broker")
+            raise BrokerError(f"the session's broker is not believed (process {pid} serving the socket is inside the "
+                              "sandbox: not the broker)")

@@ -154,7 +154,7 @@ def start(argv: Sequence[str], *, locs: Locations, cwd: str, env: Mapping[str, s
 
         become_subreaper()
         try:
-            broker = Broker(locs, watched=[*plan.protected, locs.shims])
+            broker = Broker(locs, watched=[*plan.protected, locs.shims], workspace=plan.workspace)
         except OSError as e:
             raise SandboxError(f"cannot start the session's broker in {locs.state}: {e.strerror or e}") from None
         environ[BROKER_VAR] = broker.path

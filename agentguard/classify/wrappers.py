@@ -534,6 +534,36 @@ def find_roots_and_pattern(argv: tuple[str, ...]) -> tuple[list[str], str, bool]
     return roots or ["."], pattern, narrowed
 
 
+def find_actions(argv: tuple[str, ...]) -> list[int]:
+    """Where find's expression has an action word (-delete, -exec …), as find reads it: a word that
+    is the value of a test (`-name -delete`) or part of an -exec command is not one."""
+    i = 0
+    while i < len(argv) and (argv[i] in _FIND_GLOBAL or argv[i] in _FIND_GLOBAL_VALUE):
+        i += 2 if argv[i] in _FIND_GLOBAL_VALUE else 1
+    while i < len(argv) and not argv[i].startswith(("-", "(", "!", ")")):
+        i += 1  # the starting points
+    out = []
+    while i < len(argv):
+        tok = argv[i]
+        if tok in _FIND_VALUE_TESTS:
+            i += 3 if tok == "-fprintf" else 2
+            continue
+        if tok in ("-exec", "-execdir", "-ok", "-okdir"):
+            out.append(i)
+            i += 1
+            while i < len(argv) and argv[i] not in (";", "+"):
+                i += 1
+        elif tok == "-delete":
+            out.append(i)
+        i += 1
+    return out
+
+
+def find_deletes(argv: tuple[str, ...]) -> bool:
+    """Whether find's expression has -delete as an action (not as the pattern `-name -delete`)."""
+    return any(argv[k] == "-delete" for k in find_actions(argv))
+
+
 def find_match_path(root: str, pattern: str) -> str:
     """A glob standing for what find matches under ``root``."""
     return root.rstrip("/") + "/**/" + pattern if root != "/" else "/**/" + pattern
@@ -543,23 +573,19 @@ def _find(inv: Invocation) -> list[Invocation | Script]:
     argv = inv.argv
     roots, pattern, _ = find_roots_and_pattern(argv)
     work: list[Invocation | Script] = []
-    i = 0
-    while i < len(argv):
-        if argv[i] in ("-exec", "-execdir", "-ok", "-okdir"):
-            j = i + 1
-            while j < len(argv) and argv[j] not in (";", "+"):
-                j += 1
-            cmd = argv[i + 1:j]
-            if cmd:
-                for root in roots:
-                    target = find_match_path(root, pattern) if argv[i] in ("-exec", "-ok") else "./" + pattern
-                    replaced = tuple(a.replace("{}", target) if "{}" in a else a for a in cmd)
-                    globs = tuple(k for k, a in enumerate(cmd) if "{}" in a)
-                    base = inv.replace(argv=replaced, dynamic=(), globs=globs)
-                    work.append(base.inner(0, f"find {argv[i]}"))  # type: ignore[attr-defined]
-            i = j + 1
-        else:
-            i += 1
+    for i in find_actions(argv):
+        if argv[i] not in ("-exec", "-execdir", "-ok", "-okdir"):
+            continue
+        j = i + 1
+        while j < len(argv) and argv[j] not in (";", "+"):
+            j += 1
+        cmd = argv[i + 1:j]
+        for root in roots if cmd else []:
+            target = find_match_path(root, pattern) if argv[i] in ("-exec", "-ok") else "./" + pattern
+            replaced = tuple(a.replace("{}", target) if "{}" in a else a for a in cmd)
+            globs = tuple(k for k, a in enumerate(cmd) if "{}" in a)
+            base = inv.replace(argv=replaced, dynamic=(), globs=globs)
+            work.append(base.inner(0, f"find {argv[i]}"))  # type: ignore[attr-defined]
     return work
 
 

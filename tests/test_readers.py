@@ -203,3 +203,11 @@ def test_a_script_too_large_to_read_fails_closed(book: dict[str, object], projec
     for command in ("./big.sh", "make -f big.sh"):
         verdict = judge_string(command, book, cwd=str(project), env=isolated_env)
         assert "shell.unreadable-file" in [f.rule for f in verdict.findings], command
+
+
+def test_a_makefile_that_expands_without_end_is_held(book: dict[str, object], project: Path,
+                                                     isolated_env: dict[str, str]) -> None:
+    doubling = "".join(f"V{k} = $(V{k + 1})$(V{k + 1})\n" for k in range(40)) + "V40 = x\nall:\n\techo $(V0)\n"
+    (project / "Makefile").write_text(doubling)
+    verdict = judge_string("make", book, cwd=str(project), env=isolated_env)
+    assert not verdict.allowed

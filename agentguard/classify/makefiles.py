@@ -34,6 +34,7 @@ MAX_FILES = 64
 MAX_TARGETS = 2000  # targets followed from the goals
 MAX_RECIPE_LINES = 5000
 MAX_EXPANSION = 64 * 1024  # one expanded line; longer means something is generating text in a loop
+MAX_LOOKUPS = 100_000  # variable references followed for one make call
 UNKNOWN = "\0"  # stands for a value make computes while it runs
 UNKNOWN_SHELL = "${AGENTGUARD_MAKE_RUNTIME_VALUE}"  # what the shell judgement sees in its place
 
@@ -174,6 +175,9 @@ class Database:
         self.prefix = "\t"
         self.here = ("", 0)  # the file and line being read or expanded, for what that runs
         self.wanted: list[str] = []  # included files that do not exist yet
+        self.cache: dict[str, str] = {}  # recursive variables expanded outside any recipe
+        self.lookups = 0
+        self.exhausted = False
         for name, value in call.overrides.items():
             self.vars[name] = ("simple", value)
             self.origin[name] = "command line"
@@ -198,7 +202,18 @@ class Database:
             flavor, value = self.vars[name]
             if flavor == "simple":
                 return value
-            return self.expand(value, auto, expanding | {name})
+            self.lookups += 1
+            if self.lookups > MAX_LOOKUPS:
+                if not self.exhausted:
+                    self.exhausted = True
+                    self.findings.append(self.ctx.finding("shell.unreadable-file", self.inv, f"{self.here[0]}: "
+                                                          f"more than {MAX_LOOKUPS} variable references to follow"))
+                return UNKNOWN
+            if auto:
+                return self.expand(value, auto, expanding | {name})
+            if name not in self.cache:  # the same value everywhere until the next assignment
+                self.cache[name] = self.expand(value, auto, expanding | {name})
+            return self.cache[name]
         if name in self.env:
             return self.env[name]
         if name in DEFAULTS:
@@ -206,6 +221,7 @@ class Database:
         return ""
 
     def assign(self, name: str, op: str, value: str, origin: str = "file") -> None:
+        self.cache.clear()
         if self.origin.get(name) == "command line" and origin not in ("override", "command line"):
             return
         if op == "?=":
@@ -237,9 +253,11 @@ class Database:
             return text
         auto = auto or {}
         out: list[str] = []
+        size = 0
         i = 0
         n = len(text)
         while i < n:
+            start = i
             j = text.find("$", i)
             if j < 0:
                 out.append(text[i:])
@@ -249,7 +267,7 @@ class Database:
                 break
             ch = text[j + 1]
             if ch == "$":
-                out.append("$")
+                piece = "$"
                 i = j + 2
             elif ch in "({":
                 close = ")" if ch == "(" else "}"
@@ -257,12 +275,14 @@ class Database:
                 if end < 0:
                     out.append(UNKNOWN)  # make: "unterminated variable reference"
                     break
-                out.append(self._reference(text[j + 2:end], auto, expanding))
+                piece = self._reference(text[j + 2:end], auto, expanding)
                 i = end + 1
             else:
-                out.append(self.lookup(ch, auto, expanding))
+                piece = self.lookup(ch, auto, expanding)
                 i = j + 2
-            if sum(len(p) for p in out) > MAX_EXPANSION:
+            out.append(piece)
+            size += j - start + len(piece)
+            if size > MAX_EXPANSION:
                 return UNKNOWN
         return "".join(out)
 

@@ -272,3 +272,31 @@ def test_files_the_clients_write(book: dict[str, object], tmp_path: Path) -> Non
     assert "files.database" in rules("sqlite3", "app.db", ".once --bom kept", book=book, cwd=tmp_path)
     assert rules("sqlite3", "app.db", ".output stdout", book=book, cwd=tmp_path) == {}
     assert rules("sqlite3", "app.db", ".log off", book=book, cwd=tmp_path) == {}
+
+
+def test_what_earlier_statements_change_is_not_counted_as_if_they_had_not_run(book: dict[str, object],
+                                                                              tmp_path: Path) -> None:
+    found = rules("psql", "-c", "SET search_path TO archive; DELETE FROM bookings WHERE id < 5", book=book, cwd=tmp_path)
+    assert "changes what names refer to" in found["sql.unmeasured"]
+    found = rules("psql", book=book, cwd=tmp_path, stdin="\\c other\nDELETE FROM bookings WHERE id < 5;\n")
+    assert "connect switches to another database" in found["sql.unmeasured"]
+    assert rules("psql", "-c", "CREATE TEMP TABLE scratch AS SELECT 1 AS id; DELETE FROM scratch WHERE id > 0",
+                 book=book, cwd=tmp_path) == {}, "a table the call creates holds nothing that exists today"
+    assert "sql.delete-all" in rules("psql", "-c", "CREATE TABLE IF NOT EXISTS t (id int); DELETE FROM t",
+                                     book=book, cwd=tmp_path)
+
+
+def test_a_server_that_never_answers_costs_the_wall_limit(book: dict[str, object], tmp_path: Path) -> None:
+    import socket
+    import time
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        port = str(server.getsockname()[1])
+        start = time.monotonic()
+        found = rules("psql", "-c", "DELETE FROM bookings WHERE id > 1", book=book, cwd=tmp_path,
+                      env={"PGHOST": "127.0.0.1", "PGPORT": port})
+        took = time.monotonic() - start
+    assert "did not answer in time" in found["sql.unmeasured"]
+    assert took < rowcount.WALL_SECONDS + 1

@@ -334,11 +334,13 @@ def _measure_postgres(reaches: list[Reach], counts: list[Count], inv: Invocation
             count.error = "the query cannot be passed to psql safely"
             continue
         names = ", ".join(f"pg_catalog.to_regclass({_literal(r)})" for r in reach.relations)
-        ok = f"agentguard_ok_{i}"
+        ok, missing = f"agentguard_ok_{i}", f"agentguard_missing_{i}"
         script += [
             f"\\set {ok} false",
+            f"\\set {missing} false",
             f"SELECT coalesce(bool_and(coalesce((SELECT c.relkind IN ('r', 'p', 'm') FROM pg_catalog.pg_class c "
-            f"WHERE c.oid = r), false)), false) AS {ok} FROM unnest(ARRAY[{names}]::pg_catalog.oid[]) AS r \\gset",
+            f"WHERE c.oid = r), false)), false) AS {ok}, coalesce(bool_or(r IS NULL), false) AS {missing} "
+            f"FROM unnest(ARRAY[{names}]::pg_catalog.oid[]) AS r \\gset",
             f"\\if :{ok}",
             f"SAVEPOINT agentguard_{i};",
             f"\\echo agentguard|{i}|plan-matched",
@@ -350,6 +352,8 @@ def _measure_postgres(reaches: list[Reach], counts: list[Count], inv: Invocation
             f"ROLLBACK TO SAVEPOINT agentguard_{i};",
             f"SELECT 'agentguard|{i}|matched', count(*) FROM ({reach.matched} LIMIT {cap}) AS agentguard_m;",
             f"ROLLBACK TO SAVEPOINT agentguard_{i};",
+            f"\\elif :{missing}",
+            f"\\echo agentguard|{i}|missing",
             "\\else",
             f"\\echo agentguard|{i}|not-tables",
             "\\endif",
@@ -380,6 +384,8 @@ def _read_postgres(output: str, counts: list[Count], cap: int) -> None:
             section = None
             if what == "not-tables":
                 count.error = "not a plain table (a view or foreign table could run anything)"
+            elif what == "missing":
+                count.error = "no such table here"
             elif what in ("total", "matched") and len(parts) > 3 and parts[3].isdigit():
                 value = int(parts[3])
                 if what == "total":

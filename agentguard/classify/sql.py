@@ -75,6 +75,7 @@ def classify_sql(text: str, dialect: str, inv: Invocation, ctx: Context, depth: 
         ctx.memo[PENDING] = []
     try:
         for stmt in statements:
+            _note_session(stmt, inv, ctx)
             if needs_parse(stmt):
                 found += classify_statement(stmt, dialect, inv, ctx, depth)
         if owner and ctx.memo[PENDING]:
@@ -90,8 +91,41 @@ def classify_sql(text: str, dialect: str, inv: Invocation, ctx: Context, depth: 
 PENDING = "sql.reaches"
 
 
+def session(inv: Invocation, ctx: Context) -> dict[str, object]:
+    """What earlier statements of this call did that counting must know: tables it created (they
+    hold only what the call puts there) and changes that make names mean something else."""
+    sessions: dict[int, dict[str, object]] = ctx.memo.setdefault("sql.session", {})  # type: ignore[assignment]
+    return sessions.setdefault(id(inv), {"created": set(), "changed": ""})
+
+
+def _note_session(stmt: str, inv: Invocation, ctx: Context) -> None:
+    words = stmt.replace("(", " ( ").split()[:8]
+    upper = [w.upper() for w in words]
+    if not upper:
+        return
+    if upper[0] in ("SET", "RESET") and any(w in ("SEARCH_PATH", "ROLE", "SESSION", "SCHEMA") for w in upper[1:4]) or \
+            upper[0] == "USE" or upper[:2] == ["ALTER", "TABLE"] and "RENAME" in upper:
+        session(inv, ctx)["changed"] = f"an earlier statement changes what names refer to ({' '.join(words[:3])})"
+    elif upper[0] == "CREATE":
+        rest = [w for w in upper[1:] if w not in ("TEMP", "TEMPORARY", "UNLOGGED", "GLOBAL", "LOCAL")]
+        if rest[:1] == ["TABLE"] and len(rest) > 1 and rest[1] != "IF":
+            k = upper.index("TABLE", 1) + 1
+            session(inv, ctx)["created"].add(_table_key(words[k]))  # type: ignore[attr-defined]
+
+
+def _table_key(name: str) -> str:
+    last = name.rsplit(".", 1)[-1]
+    return last[1:-1] if last.startswith('"') and last.endswith('"') else last.lower()
+
+
 def measure_later(reach: object, inv: Invocation, ctx: Context) -> list[Finding]:
     """Queue a statement's reach to be counted with the others of this SQL text."""
+    state = ctx.memo.get("sql.session", {}).get(id(inv))  # type: ignore[attr-defined]
+    if state:
+        if _table_key(reach.table) in state["created"] and not reach.always:  # type: ignore[attr-defined]
+            return []  # a table this very call creates holds no rows that exist today
+        if state["changed"] and not reach.unsafe:  # type: ignore[attr-defined]
+            reach.unsafe = state["changed"]  # type: ignore[attr-defined]
     if PENDING in ctx.memo:
         ctx.memo[PENDING].append((reach, inv))  # type: ignore[attr-defined]
         return []

@@ -556,6 +556,10 @@ class _PsqlReader:
                         session.vars.pop(words[0][0], None)
             elif name in ("gset", "prompt"):
                 session.runtime = True
+            elif name in ("c", "connect"):
+                from agentguard.classify.sql import session as sql_session
+
+                sql_session(inv, ctx)["changed"] = "\\connect switches to another database"
             elif name in ("i", "include", "ir", "include_relative"):
                 path = words[0][0] if words else ""
                 if not path:

@@ -216,3 +216,22 @@ def test_everyday_calls_that_start_files_pass(inst: Installed, agent: str) -> No
     for command in EVERYDAY:
         out = run_hook(inst, agent, shell_payload(agent, command, str(project)))
         assert verdict(agent, out) == ("allow", ""), (command, out.stdout)
+
+
+@pytest.mark.parametrize("command,path,edit", [
+    ("make wipe", "Makefile", MAKEFILE.replace("-$(TRASH) $(DATA)", "-$(TRASH) ../data ~/project/src")),
+    ("npm run clean", "package.json", None),
+    ("git tidy", ".git/config", None),
+])
+def test_an_approval_covers_the_file_as_it_was_read(inst: Installed, command: str, path: str, edit: str | None) -> None:
+    from test_approval_integrity import approve
+
+    _aliases(inst)
+    app = inst.home / "work" / "app"
+    reason = refusal(inst, "cursor", command, app)
+    assert approve(inst, reason) == 0
+    decision, _ = verdict("cursor", run_hook(inst, "cursor", shell_payload("cursor", command, str(app))))
+    assert decision == "allow", "approved as it was read"
+    target = app / path
+    target.write_text(edit if edit is not None else target.read_text().replace("../data", "../data ~/project"))
+    refusal(inst, "cursor", command, app)  # edited: the approval was for what the file said then

@@ -43,7 +43,7 @@ MAX_ROWS = 10_000  # more rows than this at once needs a human, whatever the sha
 KEY_LIST = 20  # `id IN (…)` with at most this many values is a key lookup
 STATEMENT_MS = 400
 LOCK_MS = 100
-WALL_SECONDS = 1.5  # for all measurements of one judgement (the judgement itself has 3 s)
+WALL_SECONDS = 2.0  # for all measurements of one judgement (the judgement itself has 3 s)
 
 VERBS = {"delete": "delete", "update": "update", "rewrite": "rewrite"}
 

@@ -597,9 +597,9 @@ def _format(inv: Invocation, ctx: Context) -> list[Finding]:
 
 
 def _find(inv: Invocation, ctx: Context) -> list[Finding]:
-    from agentguard.classify.wrappers import find_match_path, find_roots_and_pattern
+    from agentguard.classify.wrappers import find_deletes, find_match_path, find_roots_and_pattern
 
-    if "-delete" not in inv.argv:
+    if not find_deletes(inv.argv):  # `-name -delete` is a pattern, not the action
         return []  # find -exec … is unwrapped and judged as the command it runs
     roots, pattern, narrowed = find_roots_and_pattern(inv.argv)
     home = _home(inv, ctx)

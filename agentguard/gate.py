@@ -186,6 +186,11 @@ def changes_lookup(command: str, trace: list[object]) -> str:
     return ""
 
 
+# (pid, process tree) of the process a decision is made for, when that is not this one: the warm
+# judge (sandbox/warm.py) decides on behalf of the shim or hook that asked it.
+CALLER: tuple[int, str] | None = None
+
+
 def record(subject: Subject, action: Action, **extra: object) -> dict[str, object]:
     """The audit record of a decision (the front end adds what only it knows)."""
     import os
@@ -193,11 +198,11 @@ def record(subject: Subject, action: Action, **extra: object) -> dict[str, objec
     from agentguard.actor import process_summary
 
     who = subject.actor
+    pid, tree = CALLER or (os.getpid(), process_summary())
     fields: dict[str, object] = {
         "via": subject.via, "tool": subject.tool, "argv": list(subject.argv), "cwd": subject.cwd,
         "target": subject.target, "production": subject.production,
-        "actor": {"kind": who.kind, "name": who.name, "evidence": who.evidence, "pid": os.getpid(),
-                  "tree": process_summary()},
+        "actor": {"kind": who.kind, "name": who.name, "evidence": who.evidence, "pid": pid, "tree": tree},
         "decision": action.decision, "rules": [f.rule for f in subject.findings],
         "event": EVENTS.get(action.kind, action.kind),
     }
@@ -207,6 +212,8 @@ def record(subject: Subject, action: Action, **extra: object) -> dict[str, objec
         fields["approval"] = action.grant.get("request")
     if action.kind == REFUSE and action.why == "no passphrase":
         fields["event"], fields["reason"] = "refused", "no approval passphrase is set"
+    if CALLER:
+        fields["judge"] = "warm"
     fields.update(extra)
     return fields
 

@@ -87,42 +87,82 @@ def load_compiled(state_dir: str) -> dict[str, object]:
 def run(args: list[str]) -> int:
     tool, real, state_dir = args[0], args[1], args[2]
     argv = tuple(args[3:])
+    if os.environ.get("AGENTGUARD_BROKER"):
+        # inside `agentguard run`: the session's warm judge decides without this process importing
+        # the classifier; None when it cannot (no judge yet, a terminal to prompt on …)
+        from agentguard.sandbox.warm import ask_judge
+
+        code = ask_judge(state_dir, tool, real, argv)
+        if code is not None:
+            return code
     compiled = load_compiled(state_dir)
-    cwd = os.getcwd()
-    policy = call_policy(compiled, cwd)
-    from agentguard.classify.sources import journal
-    from agentguard.judge import findings_for_argv
     from agentguard.stdin import capture, wants_stdin
 
     captured = capture() if wants_stdin(tool, argv) else None
+    return judge_call(tool, real, argv, compiled, os.getcwd(), captured, Runner())
+
+
+def judge_call(tool: str, real: str, argv: tuple[str, ...], compiled: dict, cwd: str, captured: object,  # type: ignore[type-arg]
+               runner: Runner) -> int:
+    """Judge one call to ``tool`` and carry out the decision through ``runner``."""
+    policy = call_policy(compiled, cwd)
+    from agentguard.classify.sources import journal
+    from agentguard.judge import findings_for_argv
+
     with journal() as reads:
         findings = findings_for_argv(tool, argv, compiled["book"], cwd=cwd, env=os.environ,  # type: ignore[arg-type]
-                                     stdin=captured.text if captured else None,
-                                     stdin_state=captured.state if captured else "none", policy=policy)
+                                     stdin=captured.text if captured else None,  # type: ignore[attr-defined]
+                                     stdin_state=captured.state if captured else "none", policy=policy)  # type: ignore[attr-defined]
         if not findings:
-            return run_real(tool, real, argv, compiled, captured)
+            return runner.run(tool, real, argv, compiled, captured)
         from agentguard.binding import binding_key, bound_env, read_bound_files, stdin_digest
         from agentguard.model import Invocation, target_env
         from agentguard.targets import describe, target
 
         from agentguard.deadline import Overtime, bounded
 
-        patterns = compiled["book"].get("env", ())  # type: ignore[attr-defined]
+        patterns = compiled["book"].get("env", ())
         env = target_env(os.environ, patterns)
         inv = Invocation(tool=tool, argv=argv, cwd=cwd, env=env)
         try:
             with bounded():
                 tgt = describe(target(inv))
-                read_bound_files(inv, compiled["book"])  # type: ignore[arg-type]
+                read_bound_files(inv, compiled["book"])
         except Overtime as e:  # what the call depends on could not be read in time: no approval can bind it
             from agentguard.judge import internal_error
 
             findings, tgt = findings + (internal_error(" ".join([tool, *argv]), e),), ""
             reads["(binding)"] = os.urandom(8).hex()
     key = binding_key(tool, argv, cwd, tgt, bound_env(env, patterns), reads,
-                      stdin_digest(captured.state, captured.data) if captured else "")
+                      stdin_digest(captured.state, captured.data) if captured else "")  # type: ignore[attr-defined]
     compiled = dict(compiled, policy=policy)
-    return decide_and_act(tool, real, argv, cwd, findings, compiled, captured, tgt, key)
+    return decide_and_act(tool, real, argv, cwd, findings, compiled, captured, tgt, key, runner)
+
+
+class Runner:
+    """How a decided call is carried out. This one is the shim's own: it prints, asks on the
+    terminal and execs. The warm judge (sandbox/warm.py) decides in a process that has neither the
+    caller's terminal nor its pid, and hands what to print and exec back to the shim that asked."""
+
+    def say(self, text: str) -> None:
+        say(text)
+
+    def actor(self):  # type: ignore[no-untyped-def]
+        from agentguard import actor as actors
+
+        return actors.detect()
+
+    def terminal(self):  # type: ignore[no-untyped-def]
+        from agentguard.prompt import open_terminal
+
+        return open_terminal()
+
+    def prompt(self, term, shown: str, findings: tuple, target: str, compiled: dict,  # type: ignore[no-untyped-def,type-arg]
+               note: str) -> tuple[bool, str]:
+        return ask(term, shown, findings, target, compiled, note=note)
+
+    def run(self, tool: str, real: str, argv: tuple[str, ...], compiled: dict, captured: object) -> int:  # type: ignore[type-arg]
+        return run_real(tool, real, argv, compiled, captured)
 
 
 def call_policy(compiled: dict, cwd: str) -> dict:  # type: ignore[type-arg]
@@ -139,26 +179,25 @@ def call_policy(compiled: dict, cwd: str) -> dict:  # type: ignore[type-arg]
 
 
 def decide_and_act(tool: str, real: str, argv: tuple[str, ...], cwd: str, findings: tuple, compiled: dict,  # type: ignore[type-arg]
-                   captured: object, tgt: str, key: str) -> int:
+                   captured: object, tgt: str, key: str, runner: Runner | None = None) -> int:
     """Ask the decision core what to do with this call, and do it."""
-    from agentguard import actor as actors
     from agentguard import gate
 
+    runner = runner or Runner()
+    say = runner.say
     if compiled.get("force_actor") == "ci":
         from agentguard.model import Actor
 
         who = Actor("ci", "", "installed for a CI job (agentguard install --ci)")
     else:
-        who = actors.detect()
+        who = runner.actor()
     production = any(f.production for f in findings)
     shown = " ".join([tool, *argv])
     subject = gate.Subject(via="shim", tool=tool, argv=argv, cwd=cwd, shown=shown, findings=findings, actor=who,
                            keys=(key,), target=tgt, production=production)
     call = Call(tool, real, argv, cwd, tgt, who, {}, captured, compiled, findings)
-    call.key = key
-    from agentguard.prompt import open_terminal
-
-    term = open_terminal()
+    call.key, call.runner = key, runner
+    term = runner.terminal()
     action = gate.settle(subject, compiled, can_prompt=term is not None, backup_possible=lambda: call.plan.possible,
                          ask_value=os.environ.get(gate.ASK_VAR, ""))
     if term is not None and action.kind != gate.PROMPT:
@@ -166,7 +205,7 @@ def decide_and_act(tool: str, real: str, argv: tuple[str, ...], cwd: str, findin
     call.record = gate.record(subject, action, argv=list(argv))
     if action.kind == gate.RUN:
         log(compiled, call.record)
-        return run_real(tool, real, argv, compiled, captured)
+        return runner.run(tool, real, argv, compiled, captured)
     if action.kind == gate.BACKUP:
         return run_with_backup(call, approval=None, event="backup-run")
     if action.kind == gate.APPROVED:
@@ -174,7 +213,7 @@ def decide_and_act(tool: str, real: str, argv: tuple[str, ...], cwd: str, findin
         say(f"agentguard: running `{_short(shown)}` once, approved by a human (request {granted.get('request')}).")
         return run_with_backup(call, approval=granted.get("request"), over_cap_ok=bool(granted.get("without_backup")))
     if action.kind == gate.PROMPT:
-        approved, how = ask(term, shown, findings, tgt, compiled, note=call.plan.summary)
+        approved, how = runner.prompt(term, shown, findings, tgt, compiled, note=call.plan.summary)
         if approved:
             return run_with_backup(call, approval=how, interactive=True)
         log(compiled, {**call.record, "event": "refused", "reason": how})
@@ -202,6 +241,7 @@ class Call:
         self.who, self.record, self.captured, self.compiled = who, record, captured, compiled
         self.findings = findings
         self.key = ""
+        self.runner = Runner()
         self._plan = None
 
     @property
@@ -224,13 +264,14 @@ def run_with_backup(call: Call, *, approval: object, event: str = "approved-run"
     from agentguard.recovery import SnapshotError, TooLarge
 
     compiled, record = call.compiled, call.record
+    say = call.runner.say
     shown = " ".join([call.tool, *call.argv])
     plan = call.plan
     if not plan.possible or plan.empty:
         log(compiled, {**record, "event": event, "approval": approval, "recovery": plan.summary})
         if not plan.possible:
             say(f"agentguard: {plan.summary}.")
-        return run_real(call.tool, call.real, call.argv, compiled, call.captured)
+        return call.runner.run(call.tool, call.real, call.argv, compiled, call.captured)
     from agentguard.redact import redact_argv
 
     info = {"tool": call.tool, "argv": redact_argv(call.argv), "cwd": call.cwd, "target": call.target,
@@ -267,7 +308,7 @@ def run_with_backup(call: Call, *, approval: object, event: str = "approved-run"
         return 0  # the targets were moved into the store: that was the whole of the removal
     moved = set(meta.get("moved_indexes") or ())
     argv = tuple(a for i, a in enumerate(call.argv) if i not in moved)
-    return run_real(call.tool, call.real, argv, compiled, call.captured)
+    return call.runner.run(call.tool, call.real, argv, compiled, call.captured)
 
 
 def _without_backup_ok(problem: str) -> bool:

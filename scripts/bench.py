@@ -9,6 +9,10 @@ Sections:
               psql with a plain SELECT (<= 30 ms added)
   sql         psql DELETE … WHERE id = 42 through its shim against a real server, rows counted first,
               beside raw psql (<= 60 ms added)
+  run         `agentguard run -- true` beside `true`; inside run (warm judge, and cold), `rm -f build/x.o`,
+              a psql DELETE ... WHERE id = 42 with its row count, and one hook call on a SQL command, each
+              beside the raw binary (or `python -c pass`) and beside the same call outside run
+              (targets when warm: <= 5 ms added for rm -f, <= 15 ms for the psql call)
 """
 
 from __future__ import annotations
@@ -348,8 +352,109 @@ def section_sql(args: argparse.Namespace) -> None:
         shutil.rmtree(Path(env["HOME"]).parent, ignore_errors=True)
 
 
+INSIDE = """
+import json, os, sys, time
+sys.path[:0] = json.loads(sys.argv[2])
+from bench import interleaved
+from agentguard.sandbox.broker import call
+config = json.loads(open(sys.argv[1]).read())
+deadline = time.monotonic() + 60
+while call(config["state"], "hello").get("judges", 0) < 2 and time.monotonic() < deadline:
+    time.sleep(0.1)
+cold = {k: v for k, v in os.environ.items() if k != "AGENTGUARD_BROKER"}
+commands = config["commands"]
+medians = interleaved(commands, config["rounds"], dict(os.environ), os.getcwd())
+guarded = {k: v for k, v in commands.items() if k.startswith(("shim", "hook"))}
+medians.update({f"{k} (cold)": ms for k, ms in interleaved(guarded, config["rounds"], cold, os.getcwd()).items()})
+print(json.dumps(medians))
+"""
+
+
+def section_run(args: argparse.Namespace) -> None:
+    """`agentguard run`: its startup, and guarded calls inside it, warm and cold, beside the raw call
+    and beside the same call outside run."""
+    import json
+    import subprocess
+
+    base = REPO / ".sandbox-homes"  # a home below /tmp would be writable inside, so run refuses it
+    base.mkdir(mode=0o700, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="bench-", dir=base))
+    home = root / "home"
+    home.mkdir()
+    from conftest import make_project
+
+    project = make_project(home)
+    subprocess.run(["git", "init", "-q", str(project)], capture_output=True)  # the workspace, not this checkout
+    env = {"HOME": str(home), "PATH": f"{VENV}:/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
+           "XDG_CONFIG_HOME": str(home / ".config"), "XDG_STATE_HOME": str(home / ".local/state"),
+           "XDG_DATA_HOME": str(home / ".local/share"), "XDG_CACHE_HOME": str(home / ".cache")}
+    out = subprocess.run([str(VENV / "agentguard"), "install", "--tools", "rm,psql", "--print", "--claude-code"],
+                         env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if out.returncode != 0:
+        print("  install failed:", out.stderr.strip())
+        return
+    state = home / ".local/state/agentguard"
+    shims = home / ".local/share/agentguard/shims"
+    ag, python = str(VENV / "agentguard"), str(VENV / "python")
+    true = shutil.which("true") or "/bin/true"
+    started = interleaved({"true": [true], "agentguard run -- true": [ag, "run", "--", true]}, max(10, args.rounds // 2),
+                          env, str(project))
+    report("startup of `agentguard run` (sandbox, broker, workspace backup, warm judge started)", started, "true")
+
+    rm = shutil.which("rm", path="/usr/bin:/bin") or "/bin/rm"
+    commands = {"raw rm -f build/x.o": [rm, "-f", "build/x.o"], "shim rm -f build/x.o": [str(shims / "rm"), "-f", "build/x.o"],
+                "python -c pass": [python, "-c", "pass"]}
+    settings = json.loads((home / ".claude/settings.json").read_text())
+    hook = settings["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
+    payload = home / "payload.json"
+    payload.write_text(json.dumps({"hook_event_name": "PreToolUse", "tool_name": "Bash", "cwd": str(project),
+                                   "permission_mode": "default", "session_id": "bench", "tool_input": {
+                                       "command": "psql -h db -c 'SELECT id FROM bookings WHERE id = 1'"}}))
+    commands["hook: psql SELECT (SQL parsed)"] = ["/bin/sh", "-c", f"{hook} < '{payload}'"]
+    started_pg = start_postgres()
+    try:
+        if started_pg is not None:
+            pg = started_pg[0]
+            conn = ["-X", "-q", "-h", pg["host"], "-p", pg["port"], "-U", "postgres", "-d", "postgres"]
+            psql = shutil.which("psql", path="/usr/bin:/usr/local/bin") or f"{pg['bindir']}/psql"
+            subprocess.run([psql, *conn, "-c", "CREATE TABLE bookings (id int PRIMARY KEY, name text); INSERT INTO "
+                            "bookings SELECT g, 'b' || g FROM generate_series(1, 10000) g"], check=True,
+                           capture_output=True, timeout=60)
+            delete = [*conn, "-c", "DELETE FROM bookings WHERE id = 42"]  # the first run deletes it; then none match
+            commands["raw psql DELETE … WHERE id = 42"] = [psql, *delete]
+            commands["shim psql DELETE … WHERE id = 42"] = [str(shims / "psql"), *delete]
+        outside = interleaved(commands, args.rounds, env, str(project))
+        config = root / "inside.json"
+        config.write_text(json.dumps({"state": str(state), "commands": commands, "rounds": args.rounds}))
+        (project / "inside.py").write_text(INSIDE)
+        done = subprocess.run([ag, "run", "--", python, "inside.py", str(config),
+                               json.dumps([str(REPO / "scripts"), str(REPO / "tests"), str(REPO)])],
+                              env=env, cwd=project, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    finally:
+        if started_pg is not None:
+            started_pg[1]()  # type: ignore[operator]
+    if done.returncode != 0:
+        print("  inside run failed:", done.stderr.strip()[-2000:])
+        return
+    inside = json.loads(done.stdout.strip().splitlines()[-1])
+    print("\n  inside `agentguard run` (warm: the session's judge; cold: a fresh classifier per call), beside the raw"
+          "\n  call (or python -c pass) and beside the same call outside run")
+    pairs = [("shim rm -f build/x.o", "raw rm -f build/x.o", "<= 5 ms added when warm"),
+             ("shim psql DELETE … WHERE id = 42", "raw psql DELETE … WHERE id = 42", "<= 15 ms added when warm"),
+             ("hook: psql SELECT (SQL parsed)", "python -c pass", "(beside python -c pass)")]
+    for label, raw, target in pairs:
+        if label not in inside:
+            continue
+        base_ms = inside[raw]
+        print(f"  {label}   raw {base_ms:.2f} ms   target {target}")
+        for name, ms in (("warm, inside run", inside[label]), ("cold, inside run", inside[f"{label} (cold)"]),
+                         ("outside run", outside[label])):
+            print(f"    {name:<18} {ms:7.2f} ms   +{ms - base_ms:6.2f} ms  x{ms / base_ms:5.2f}")
+    shutil.rmtree(root, ignore_errors=True)
+
+
 SECTIONS = {"throughput": section_throughput, "check": section_check, "shims": section_shims, "policy": section_policy,
-            "hooks": section_hooks, "sql": section_sql}
+            "hooks": section_hooks, "sql": section_sql, "run": section_run}
 
 
 def main() -> None:

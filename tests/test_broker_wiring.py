@@ -50,7 +50,9 @@ def human_approves(box: Box, rid: str) -> str:
 def session(box: Box, script: str) -> subprocess.Popen[str]:
     """An agent's long session inside `run`: no terminal, as an agent's tool runs commands."""
     (box.project / "agent.sh").write_text(script)
-    return subprocess.Popen([agentguard_bin(), "run", "--", "sh", "agent.sh"], env=box.env, cwd=box.project,
+    (box.project / "ready.py").write_text(READY_PY)
+    return subprocess.Popen([agentguard_bin(), "run", "--", "sh", "agent.sh", str(box.inst.state)], env=box.env,
+                            cwd=box.project,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
 
@@ -63,12 +65,32 @@ def precious(box: Box, content: str = "years of work\n") -> Path:
 
 
 LOOP = r'''
-rm -rf precious 2> first.err; echo $? > first.rc
+$READY
+$COLD rm -rf precious 2> first.err; echo $? > first.rc
 while [ ! -e go ]; do sleep 0.05; done
-rm -rf precious 2> second.err; echo $? > second.rc
+$COLD rm -rf precious 2> second.err; echo $? > second.rc
 mkdir -p precious; echo again > precious/f
-rm -rf precious 2> third.err; echo $? > third.rc
+$COLD rm -rf precious 2> third.err; echo $? > third.rc
 '''
+
+# Inside a session: wait until the session's warm judge has its workers ready.
+READY = f'{sys.executable} ready.py "$1"'
+READY_PY = """
+import sys, time
+from agentguard.sandbox.broker import call
+deadline = time.monotonic() + 60
+while call(sys.argv[1], "hello")["judges"] < 2 and time.monotonic() < deadline:
+    time.sleep(0.1)
+"""
+MODES = {"warm": {"$READY": READY, "$COLD ": ""},
+         # the cold path: the shim judges in its own process; its writes find the broker all the same
+         "cold": {"$READY": "", "$COLD ": "env -u AGENTGUARD_BROKER "}}
+
+
+def in_mode(script: str, mode: str) -> str:
+    for k, v in MODES[mode].items():
+        script = script.replace(k, v)
+    return script
 
 FORGE = r'''
 import json, os, sys, time
@@ -96,10 +118,11 @@ attempt("lockout file removed", lambda: os.remove(os.path.join(config, "passphra
 '''
 
 
-def test_a_call_held_inside_is_approved_outside_and_its_retry_runs_once(box: Box) -> None:
+@pytest.mark.parametrize("mode", MODES)
+def test_a_call_held_inside_is_approved_outside_and_its_retry_runs_once(box: Box, mode: str) -> None:
     box.inst.set_passphrase(SECRET)
     target = precious(box)
-    agent = session(box, LOOP)
+    agent = session(box, in_mode(LOOP, mode))
     try:
         refused = wait_for(box.project / "first.err", "agentguard approve")
         assert wait_for(box.project / "first.rc", "\n").strip() == "77"
@@ -132,6 +155,10 @@ def test_a_call_held_inside_is_approved_outside_and_its_retry_runs_once(box: Box
     rm = [r for r in records if r.get("tool") == "rm" and r.get("via") == "shim"]
     assert [r["event"] for r in rm] == ["confirm", "approved-run", "confirm"], rm
     assert all(r["sandboxed"] is True and r["via"] == "shim" for r in rm)
+    # warm: decided by the session's judge, recorded for the shim that asked, not for the judge
+    assert [r.get("judge") for r in rm] == ([None] * 3 if mode == "cold" else ["warm"] * 3)
+    if mode == "warm":
+        assert all(r["actor"]["pid"] != r["peer"] and "sh agent.sh" in r["actor"]["tree"] for r in rm), rm
     assert rm[0]["request"] == rid and rm[1]["approval"] == rid and rm[1]["backup"] == backup
     approval = [r for r in records if r.get("event") == "approval"]
     assert len(approval) == 1 and approval[0]["request"] == rid and "sandboxed" not in approval[0]
@@ -311,3 +338,107 @@ def test_a_backup_decision_inside_runs_after_the_broker_kept_the_files(box: Box,
     assert events == [("backup-run", backup)]
     assert "chain intact" in box.inst.agentguard("log", "verify").stdout
     assert os.path.exists(box.inst.state / "backups" / backup / "files" / "0" / "deep" / "thesis.tex")
+
+
+# --- the warm judge -----------------------------------------------------------------------------------
+
+def warm_run(box: Box, script: str, timeout: float = 120):  # type: ignore[no-untyped-def]
+    """``script`` in a session whose warm judge is ready first."""
+    (box.project / "ready.py").write_text(READY_PY)
+    return box.run("sh", "-c", f"set -e; {READY}; set +e\n{script}", "sh", str(box.inst.state), timeout=timeout)
+
+
+def test_the_warm_judge_reads_stdin_for_the_program_and_hands_it_on(box: Box) -> None:
+    import sqlite3
+
+    db = sqlite3.connect(box.project / "app.db")
+    db.execute("CREATE TABLE t (id int)")
+    db.commit()
+    db.close()
+    out = warm_run(box, "echo 'SELECT 41 + 1;' | sqlite3 app.db; echo rc=$?\n"
+                        "echo 'DROP TABLE t;' | sqlite3 app.db; echo rc=$?")
+    assert out.stdout.split() == ["42", "rc=0", "rc=77"], out.stdout + out.stderr
+    assert "sql.drop" in out.stderr
+    sqlite = [r for r in box.inst.audit() if r.get("tool") == "sqlite3"]
+    assert [(r["event"], r.get("judge")) for r in sqlite] == [("block", "warm")] or \
+        [r.get("judge") for r in sqlite] == ["warm"], sqlite
+    assert sqlite3.connect(box.project / "app.db").execute("SELECT count(*) FROM t").fetchone() == (0,)
+
+
+def test_the_warm_judge_answers_the_hook_too(box: Box) -> None:
+    box.inst.set_passphrase(SECRET)
+    precious(box)
+    payload = {"hook_event_name": "PreToolUse", "tool_name": "Bash", "cwd": str(box.project), "session_id": "s",
+               "permission_mode": "default", "tool_input": {"command": "rm -rf precious"}}
+    (box.project / "payload.json").write_text(json.dumps(payload))
+    out = warm_run(box, f"{box.inst.state / 'agentguard-hook'} claude-code < payload.json")
+    answer = json.loads(out.stdout.strip().splitlines()[-1])["hookSpecificOutput"]
+    assert answer["permissionDecision"] == "deny", out.stdout + out.stderr
+    rid = request_id(answer["permissionDecisionReason"])
+    assert (box.inst.state / "requests" / f"{rid}.json").exists()
+    hooked = [r for r in box.inst.audit() if str(r.get("via", "")).startswith("hook:")]
+    assert [(r["event"], r.get("judge"), r["sandboxed"]) for r in hooked] == [("confirm", "warm", True)], hooked
+
+
+def test_a_caller_with_a_terminal_is_judged_cold_and_asked_there(box: Box) -> None:
+    box.inst.set_passphrase(SECRET)
+    target = precious(box)
+    (box.project / "ready.py").write_text(READY_PY)
+    run = PtyRun([agentguard_bin(), "run", "--", "sh", "-c", f"{READY} && rm -rf precious", "sh", str(box.inst.state)],
+                 dict(box.env), box.project)
+    assert run.finish(answers={"Approval passphrase to run it once": SECRET}) == 0, run.text
+    assert not target.exists()
+    rm = [r for r in box.inst.audit() if r.get("via") == "shim"]
+    assert [(r["event"], r.get("judge")) for r in rm] == [("approved-run", None)], rm
+
+
+def _workers(run_pid: int) -> list[int]:
+    found = []
+    for task in os.listdir(f"/proc/{run_pid}/task"):
+        with open(f"/proc/{run_pid}/task/{task}/children") as f:
+            for pid in f.read().split():
+                with open(f"/proc/{pid}/cmdline", "rb") as c:
+                    if b"agentguard.sandbox.warm import serve" in c.read():
+                        found.append(int(pid))
+    return found
+
+
+STALL = r'''
+$READY
+echo > ready
+while [ ! -e go ]; do sleep 0.05; done
+start=$(date +%s)
+rm -rf precious 2> rm.err; echo $? > rm.rc
+echo $(( $(date +%s) - start )) > rm.seconds
+'''
+
+
+@pytest.mark.parametrize("what", ["worker", "broker"])
+def test_a_judge_that_does_not_answer_in_time_refuses_the_call(box: Box, what: str) -> None:
+    """A stopped worker (inside, so the agent could stop it) or a stopped broker: the call is refused
+    within the deadline, never judged again cold (what the stalled judge did is unknown)."""
+    box.inst.set_passphrase(SECRET)
+    target = precious(box)
+    agent = session(box, in_mode(STALL, "warm"))
+    stopped: list[int] = []
+    try:
+        wait_for(box.project / "ready")
+        stopped = _workers(agent.pid) if what == "worker" else [agent.pid]
+        assert stopped
+        for pid in stopped:
+            os.kill(pid, signal.SIGSTOP)
+        (box.project / "go").write_text("")
+        wait_for(box.project / "rm.seconds", "\n", timeout=30)
+    finally:
+        for pid in stopped:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass  # the broker stopped the worker that did not answer
+        agent.wait(timeout=60)
+    err = (box.project / "rm.err").read_text()
+    assert (box.project / "rm.rc").read_text().strip() == "77", err
+    assert int((box.project / "rm.seconds").read_text()) <= 8
+    assert "`rm -rf precious` was not run" in err and len(err.strip().splitlines()) == 1, err
+    assert ("did not answer within" in err) if what == "broker" else ("the warm judge failed" in err), err
+    assert (target / "deep" / "thesis.tex").exists()

@@ -112,12 +112,29 @@ def main(args: list[str], state: str | None = None) -> int:
         print(f"usage: agentguard hook {'|'.join(AGENTS)}  (reads the agent's hook JSON on stdin)", file=sys.stderr)
         return 2
     agent = args[0]
-    module = adapter(agent)
     try:
         raw = _read_input()
+    except Exception as e:  # noqa: BLE001 - an error must refuse, never let the call through
+        return _write(_crash_reply(adapter(agent), agent, e))
+    if state and os.environ.get("AGENTGUARD_BROKER"):
+        # inside `agentguard run`: the session's warm judge answers without this process importing
+        # the classifier; None when it cannot, and the call is judged here
+        from agentguard.sandbox.warm import ask_hook
+
+        warm = ask_hook(state, agent, raw)
+        if isinstance(warm, tuple):
+            return _write(Reply(*warm))
+        if isinstance(warm, str):
+            return _write(adapter(agent).reply(Outcome("deny", warm, silent=False)))
+    module = adapter(agent)
+    try:
         reply = handle(agent, raw, state)
     except Exception as e:  # noqa: BLE001 - an error must refuse, never let the call through
         reply = _crash_reply(module, agent, e)
+    return _write(reply)
+
+
+def _write(reply: Reply) -> int:
     # Bytes, never text: an answer that cannot be encoded would be a traceback, which some agents
     # take as "no opinion" and run the call.
     for stream, text in ((sys.stdout, reply.stdout), (sys.stderr, reply.stderr)):

@@ -146,6 +146,9 @@ class Broker:
         self.locs = locs
         self.workspace = os.path.realpath(workspace) if workspace else ""
         self.main_pid = 0
+        from agentguard.sandbox.warm import Judges
+
+        self.judges = Judges()
         self.guard = ModeGuard(watched or [])
         directory = run_dir(locs.state)
         os.makedirs(directory, mode=0o700, exist_ok=True)
@@ -169,8 +172,14 @@ class Broker:
         self._thread = threading.Thread(target=self._serve, name="agentguard-broker", daemon=True)
         self._thread.start()
 
+    def start_judges(self, popen) -> None:  # type: ignore[no-untyped-def]
+        """Start the warm judge's workers with ``popen(argv, **kw)``, which confines them as the
+        command is (sandbox/warm.py). Before ``start``: no thread runs across their fork."""
+        self.judges.start(popen, self.locs.state, self.path)
+
     def close(self) -> None:
         self._stop.set()
+        self.judges.stop()
         self._restore_modes()
         try:
             self.sock.close()
@@ -181,13 +190,22 @@ class Broker:
                 pass
 
     def _serve(self) -> None:
+        import time
+
         self.sock.settimeout(0.5)
+        # Twice a second, however busy the socket is (a stream of connections must not hold off
+        # putting modes back): reap orphans, restore modes, and wake the warm judge once the
+        # command has run for half a second.
+        tick = time.monotonic() + 0.5
         while not self._stop.is_set():
+            if time.monotonic() >= tick:
+                tick = time.monotonic() + 0.5
+                self.judges.wake()
+                self._reap()
+                self._restore_modes()
             try:
                 conn, _ = self.sock.accept()
             except TimeoutError:
-                self._reap()
-                self._restore_modes()
                 continue
             except OSError:
                 return
@@ -216,7 +234,7 @@ class Broker:
                     children.update(int(p) for p in f.read().split())
         except OSError:
             return
-        for pid in children - {self.main_pid}:
+        for pid in children - {self.main_pid} - self.judges.pids():
             try:
                 os.waitpid(pid, os.WNOHANG)
             except ChildProcessError:
@@ -245,7 +263,8 @@ class Broker:
     def answer(self, request: dict[str, object], peer: int) -> dict[str, object]:
         op = request.get("op")
         if op == "hello":
-            return {"broker": os.getpid(), "peer": peer}
+            return {"broker": os.getpid(), "peer": peer,
+                    "judges": sum(1 for w in self.judges.workers if w.ready and not w.dead)}
         if op == "log":
             return {"record": self._log(request.get("fields"), peer)}
         if op == "request":
@@ -256,6 +275,8 @@ class Broker:
             return self._passphrase(request, peer)
         if op == "backup":
             return self._backup(request, peer)
+        if op in ("judge", "hook"):
+            return self.judges.ask(request, peer)
         raise BrokerError(f"unknown op {op!r}")
 
     def _log(self, fields: object, peer: int, **extra: object) -> dict[str, object]:

@@ -38,8 +38,8 @@ class Backend:
     def describe(self) -> str:
         return "no sandbox"
 
-    def popen(self, plan: Plan, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(argv, env=env, close_fds=True)
+    def popen(self, plan: Plan, argv: list[str], env: dict[str, str], **kw: object) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(argv, env=env, close_fds=True, **kw)  # type: ignore[call-overload]
 
 
 class LandlockBackend(Backend):
@@ -54,7 +54,7 @@ class LandlockBackend(Backend):
     def tag(self) -> str:
         return f"landlock:{self.abi}"
 
-    def popen(self, plan: Plan, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    def popen(self, plan: Plan, argv: list[str], env: dict[str, str], **kw: object) -> subprocess.Popen[bytes]:
         from agentguard.sandbox import landlock
 
         rights = {TREE: landlock.TREE, FILE: landlock.FILE, DIRS: landlock.Access.MAKE_DIR | landlock.Access.REMOVE_DIR,
@@ -75,7 +75,7 @@ class LandlockBackend(Backend):
                 raise
 
         try:
-            return subprocess.Popen(argv, env=env, close_fds=True, preexec_fn=confine)
+            return subprocess.Popen(argv, env=env, close_fds=True, preexec_fn=confine, **kw)  # type: ignore[call-overload]
         finally:
             ruleset.close()
 
@@ -86,10 +86,10 @@ class SeatbeltBackend(Backend):
     def describe(self) -> str:
         return "Seatbelt (sandbox-exec)"
 
-    def popen(self, plan: Plan, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    def popen(self, plan: Plan, argv: list[str], env: dict[str, str], **kw: object) -> subprocess.Popen[bytes]:
         from agentguard.sandbox import seatbelt
 
-        return subprocess.Popen(seatbelt.command(plan, argv), env=env, close_fds=True)
+        return subprocess.Popen(seatbelt.command(plan, argv), env=env, close_fds=True, **kw)  # type: ignore[call-overload]
 
 
 def backend() -> tuple[Backend | None, str]:
@@ -138,7 +138,7 @@ def policy_writes(locs: Locations) -> list[tuple[str, str]]:
 
 
 def start(argv: Sequence[str], *, locs: Locations, cwd: str, env: Mapping[str, str], writes: Sequence[str] = (),
-          sandbox: Backend | None) -> int:
+          sandbox: Backend | None, warm_judge: bool = True) -> int:
     """Run ``argv`` under ``sandbox`` (None: unconfined, which the caller has let a human choose) and
     return its exit status. Raises SandboxError for a plan that cannot be made."""
     from agentguard.sandbox.writable import plan as make_plan
@@ -176,6 +176,8 @@ def start(argv: Sequence[str], *, locs: Locations, cwd: str, env: Mapping[str, s
             return OWN_ERROR  # the child said why
         if broker is not None:
             broker.main_pid = child.pid
+            if warm_judge:
+                broker.start_judges(lambda args, **kw: chosen.popen(plan, args, environ, **kw))
             broker.start()
         code, signum = wait(child)
         _log(locs, {"event": "run-exit", "argv": list(argv)[:1], "code": code})

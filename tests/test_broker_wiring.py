@@ -442,3 +442,49 @@ def test_a_judge_that_does_not_answer_in_time_refuses_the_call(box: Box, what: s
     assert "`rm -rf precious` was not run" in err and len(err.strip().splitlines()) == 1, err
     assert ("did not answer within" in err) if what == "broker" else ("the warm judge failed" in err), err
     assert (target / "deep" / "thesis.tex").exists()
+
+
+HOOK_LOOP = r'''
+$READY
+hook() { "$HOOK" codex < payload.json > "$1.json"; }
+hook first
+while [ ! -e go ]; do sleep 0.05; done
+hook second
+$COLD rm -rf precious 2> rm.err; echo $? > rm.rc
+hook third
+'''
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_one_approval_lets_a_command_through_the_hook_and_its_shims_once(box: Box, mode: str) -> None:
+    """Codex's hook holds the command; the human approves it outside; the hook's retry takes the grant
+    and arms the one for the rm inside it, which its shim then takes: all through the broker."""
+    box.inst.set_passphrase(SECRET)
+    target = precious(box)
+    payload = {"session_id": "s-1", "turn_id": "t-1", "cwd": str(box.project), "hook_event_name": "PreToolUse",
+               "model": "gpt-5-codex", "permission_mode": "default", "tool_name": "Bash",
+               "tool_input": {"command": "rm -rf precious"}, "tool_use_id": "call_1"}
+    (box.project / "payload.json").write_text(json.dumps(payload))
+    hook = f'"{box.inst.state / "agentguard-hook"}"'
+    script = in_mode(HOOK_LOOP, mode).replace('"$HOOK"', hook if mode == "warm" else f"env -u AGENTGUARD_BROKER {hook}")
+    agent = session(box, script)
+    try:
+        first = json.loads(wait_for(box.project / "first.json", "}"))
+        rid = request_id(json.dumps(first))
+        human_approves(box, rid)
+        (box.project / "go").write_text("")
+        agent.communicate(timeout=120)
+    finally:
+        if agent.poll() is None:
+            agent.kill()
+    second = (box.project / "second.json").read_text()
+    assert "deny" not in second, second
+    assert (box.project / "rm.rc").read_text().strip() == "0", (box.project / "rm.err").read_text()
+    assert not target.exists()
+    third = (box.project / "third.json").read_text()
+    assert "deny" in third and request_id(third) != rid
+    records = [r for r in box.inst.audit() if r.get("sandboxed") and r.get("via") in ("shim", "hook:codex")]
+    assert [(r["via"], r["event"]) for r in records] == [("hook:codex", "confirm"), ("hook:codex", "approved-run"),
+                                                         ("shim", "approved-run"), ("hook:codex", "confirm")], records
+    assert {r.get("judge") for r in records} == ({None} if mode == "cold" else {"warm"})
+    assert "chain intact" in box.inst.agentguard("log", "verify").stdout

@@ -436,13 +436,18 @@ class Judges:
     `agentguard run -- true` does, never pays for loading the classifier."""
 
     def __init__(self) -> None:
+        import threading
+
         self.workers: list[Worker] = []
         self._woken = False
+        self._waking = threading.Lock()
 
     def wake(self) -> None:
-        if self._woken:
-            return
-        self._woken = True
+        """Once: a second line would be taken for a request, and its answer for the next one's."""
+        with self._waking:
+            if self._woken:
+                return
+            self._woken = True
         for w in self.workers:
             try:
                 w.sock.sendall(b"warm\n")

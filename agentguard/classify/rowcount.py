@@ -12,7 +12,10 @@ sqlite3 file), and the numbers decide:
 * fewer: allowed;
 * not measured (no server, a timeout, no permission, a predicate that calls a function that is not
   known to be free of side effects): ``sql.unmeasured``, unless the predicate is a literal key lookup
-  (``id = 42``, ``id IN (1, 2, 3)``), which touches at most a few rows.
+  (``id = 42``, ``id IN (1, 2, 3)``), which touches at most a few rows. A key lookup is counted too,
+  for the ``id`` that is not unique.
+
+A policy's ``[sql]`` table may lower ``max_share`` and ``max_rows``, never raise them.
 
 A statement that touches every row by its form (no WHERE, ``WHERE 1 = 1``, ALTER … USING a constant)
 is refused whatever the numbers; they are only added to what the human reads.
@@ -24,7 +27,8 @@ rolls back; for sqlite a ``mode=ro`` open with ``query_only``. Counts stop at ``
 a big table costs no more than that: beyond it the planner's estimates (``EXPLAIN``) give the numbers.
 When a count runs out of time, an estimate may refuse but never allows on its own (the planner can be
 wrong by orders of magnitude): the call is ``sql.unmeasured``, with the estimate in the message. The
-whole measurement of one call has ``WALL_SECONDS``, inside the judgement's own deadline.
+whole measurement of one call has ``WALL_SECONDS``, inside the judgement's own deadline. (Row-level
+security policies apply to the count as to any SELECT by that role.)
 """
 
 from __future__ import annotations
@@ -44,8 +48,6 @@ KEY_LIST = 20  # `id IN (…)` with at most this many values is a key lookup
 STATEMENT_MS = 400
 LOCK_MS = 100
 WALL_SECONDS = 2.0  # for all measurements of one judgement (the judgement itself has 3 s)
-
-VERBS = {"delete": "delete", "update": "update", "rewrite": "rewrite"}
 
 
 class Reach:
@@ -93,9 +95,12 @@ def limits(ctx: Context) -> tuple[float, int]:
     share = table.get("max_share", MAX_SHARE) if isinstance(table, dict) else MAX_SHARE
     rows = table.get("max_rows", MAX_ROWS) if isinstance(table, dict) else MAX_ROWS
     try:
-        return min(float(share), MAX_SHARE), min(int(rows), MAX_ROWS)
-    except (TypeError, ValueError):
+        share, rows = float(share), int(rows)
+    except (TypeError, ValueError, OverflowError):
         return MAX_SHARE, MAX_ROWS
+    if share != share:  # NaN compares false with everything, which would loosen every comparison
+        share = MAX_SHARE
+    return min(share, MAX_SHARE), min(rows, MAX_ROWS)
 
 
 def key_column(name: str, table: str) -> bool:
@@ -128,7 +133,7 @@ def findings(items: list[tuple[Reach, Invocation]], ctx: Context) -> list[Findin
 
 
 def judge(reach: Reach, count: Count, inv: Invocation, ctx: Context, share: float, rows: int) -> list[Finding]:
-    verb = VERBS.get(reach.verb, reach.verb)
+    verb = reach.verb
     rule = "sql.delete-all" if reach.verb == "delete" else "sql.update-all"
     what = f"{reach.column} in " if reach.column else ""
     m, t = count.matched, count.total

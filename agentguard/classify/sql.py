@@ -88,13 +88,13 @@ def classify_sql(text: str, dialect: str, inv: Invocation, ctx: Context, depth: 
     return found
 
 
-PENDING = "sql.reaches"
+PENDING = "sql/reaches"
 
 
 def session(inv: Invocation, ctx: Context) -> dict[str, object]:
     """What earlier statements of this call did that counting must know: tables it created (they
     hold only what the call puts there) and changes that make names mean something else."""
-    sessions: dict[int, dict[str, object]] = ctx.memo.setdefault("sql.session", {})  # type: ignore[assignment]
+    sessions: dict[int, dict[str, object]] = ctx.memo.setdefault("sql/session", {})  # type: ignore[assignment]
     return sessions.setdefault(id(inv), {"created": set(), "changed": ""})
 
 
@@ -120,7 +120,7 @@ def _table_key(name: str) -> str:
 
 def measure_later(reach: object, inv: Invocation, ctx: Context) -> list[Finding]:
     """Queue a statement's reach to be counted with the others of this SQL text."""
-    state = ctx.memo.get("sql.session", {}).get(id(inv))  # type: ignore[attr-defined]
+    state = ctx.memo.get("sql/session", {}).get(id(inv))  # type: ignore[attr-defined]
     if state:
         if _table_key(reach.table) in state["created"] and not reach.always:  # type: ignore[attr-defined]
             return []  # a table this very call creates holds no rows that exist today
@@ -344,7 +344,7 @@ def _copy_program(stmt: str, inv: Invocation, ctx: Context) -> list[Finding]:
 
 
 def _params(ctx: Context) -> frozenset[str]:
-    return ctx.memo.get("sql.params") or frozenset()  # type: ignore[return-value]
+    return ctx.memo.get("sql/params") or frozenset()  # type: ignore[return-value]
 
 
 def _function(stmt: str, dialect: str, inv: Invocation, ctx: Context, depth: int) -> list[Finding]:
@@ -352,13 +352,13 @@ def _function(stmt: str, dialect: str, inv: Invocation, ctx: Context, depth: int
     values known only then. The name is remembered, so a trigger created later can call it."""
     name, params = _signature(stmt)
     if name:
-        ctx.memo.setdefault("sql.functions", set()).add(name)  # type: ignore[attr-defined]
-    before = ctx.memo.get("sql.params")
-    ctx.memo["sql.params"] = _params(ctx) | params
+        ctx.memo.setdefault("sql/functions", set()).add(name)  # type: ignore[attr-defined]
+    before = ctx.memo.get("sql/params")
+    ctx.memo["sql/params"] = _params(ctx) | params
     try:
         return _procedural_body(stmt, dialect, inv, ctx, depth, "function body")
     finally:
-        ctx.memo["sql.params"] = before
+        ctx.memo["sql/params"] = before
 
 
 def _signature(stmt: str) -> tuple[str, frozenset[str]]:
@@ -390,7 +390,7 @@ def _trigger(stmt: str, inv: Invocation, ctx: Context) -> list[Finding]:
     rest = stmt[k + len("EXECUTE"):].split(None, 1) if k >= 0 else []
     target = rest[1] if len(rest) > 1 else ""
     name = target.split("(", 1)[0].strip().strip('"').rsplit(".", 1)[-1].lower()
-    if name and name in (ctx.memo.get("sql.functions") or ()):  # type: ignore[operator]
+    if name and name in (ctx.memo.get("sql/functions") or ()):  # type: ignore[operator]
         return []
     what = f"{name}()" if name else "its function"
     return [ctx.finding("sql.opaque-call", inv, f"the trigger runs {what} on every row change, and its body is not "

@@ -136,7 +136,7 @@ def of_delete_or_update(node, exp, dialect: str, statement: str, params: frozens
     where = node.args.get("where")
     cond = where.this if isinstance(where, exp.Where) else where
     if not isinstance(target, exp.Table) or not isinstance(target.this, exp.Identifier) or node.args.get("joins"):
-        name = target.sql(dialect=dialect) if target is not None else "?"
+        name = target.sql(dialect=dialect) if isinstance(target, exp.Expression) else "?"
         return Reach(verb, name, "", "", [], "", False, _short(statement))
     name = bare(target, exp, dialect)
     extra: list[object] = []
@@ -171,7 +171,8 @@ def of_merge(node, exp, dialect: str, statement: str, params: frozenset[str] = f
         return None
     target, source, on = node.this, node.args.get("using"), node.args.get("on")
     if not isinstance(target, exp.Table) or not isinstance(target.this, exp.Identifier) or source is None or on is None:
-        return Reach("update", str(target), "", "", [], "", False, _short(statement))
+        return Reach("update", target.sql(dialect=dialect) if isinstance(target, exp.Expression) else "?", "", "", [],
+                     "", False, _short(statement))
     name = bare(target, exp, dialect)
     conditions = [w.args.get("condition") for w in updates]
     unsafe = unsafe_part([source, on, *conditions], exp, params)
@@ -196,7 +197,8 @@ def of_upsert(node, exp, dialect: str, statement: str, params: frozenset[str] = 
     schema = node.this
     table = schema.this if isinstance(schema, exp.Schema) else schema
     if not isinstance(table, exp.Table) or not isinstance(table.this, exp.Identifier):
-        return Reach("update", str(table), "", "", [], "", False, _short(statement))
+        return Reach("update", table.sql(dialect=dialect) if isinstance(table, exp.Expression) else "?", "", "", [],
+                     "", False, _short(statement))
     name = bare(table, exp, dialect)
     source = node.expression
     if isinstance(source, exp.Values):
@@ -237,7 +239,8 @@ def of_alter(node, exp, dialect: str, statement: str) -> list[Reach]:  # type: i
         if any(c.name.lower() == column.lower() for c in using.find_all(exp.Column)):
             continue  # a conversion of the old value
         if not isinstance(table, exp.Table):
-            out.append(Reach("rewrite", str(table), "", "", [], "", False, _short(statement), always=True, column=column))
+            name = table.sql(dialect=dialect) if isinstance(table, exp.Expression) else "?"
+            out.append(Reach("rewrite", name, "", "", [], "", False, _short(statement), always=True, column=column))
             continue
         name = bare(table, exp, dialect)
         out.append(Reach("rewrite", name, f"SELECT 1 FROM {name}", f"SELECT 1 FROM {name}", [name], "", False,

@@ -170,6 +170,9 @@ def test_policy_may_only_lower_the_limits() -> None:
     assert decide(reach(), 9, 10, policy={"sql": {"max_share": 2.0}}), "a looser share is ignored"
     assert decide(reach(), 101, 100_000, policy={"sql": {"max_rows": 100}})
     assert decide(reach(), 9_500, 20_000, policy={"sql": {"max_rows": 10**9}}) == [], "9,500 of 20,000"
+    for odd in (float("nan"), "nan", float("inf"), None, "lots"):
+        assert decide(reach(), 9, 10, policy={"sql": {"max_share": odd}}), f"max_share = {odd!r} loosens nothing"
+    assert decide(reach(), 20_000, 10**6, policy={"sql": {"max_rows": float("inf")}}), "max_rows = inf"
 
 
 # --- measuring, against a real server, in-process -----------------------------------------------------

@@ -376,6 +376,17 @@ def still_there(argv, path):
     raise PermissionError(13, "the program ran and the file is still there")
 attempt("vim delete", lambda: still_there(["vim", "-es", "-N", "-u", "NONE", "-c",
         "call delete('" + os.path.join(home, "precious") + "', 'rf')", "-c", "qa!"], os.path.join(home, "precious")))
+php = ["php", "-d", "display_errors=stderr", "-r"]
+if shutil.which("php"):
+    attempt("php unlink", lambda: run([*php, "unlink($argv[1]) or exit(1);", os.path.join(home, "data/customers.db")]))
+    attempt("php file_put_contents", lambda: run([*php, "file_put_contents($argv[1], '') === false and exit(1);",
+            os.path.join(home, ".bashrc")]))
+lua_fail = "if not ok then io.stderr:write(err .. '\\n'); os.exit(1) end"
+if shutil.which("lua"):
+    attempt("lua os.remove", lambda: run(["lua", "-e", "local ok, err = os.remove(%r); " % os.path.join(
+            home, "precious/deep/thesis.tex") + lua_fail]))
+    attempt("lua io.open w", lambda: run(["lua", "-e", "local ok, err = io.open(%r, 'w'); " % os.path.join(
+            home, "data/customers.db") + lua_fail]))
 '''
 
 
@@ -395,6 +406,10 @@ def test_writes_outside_the_workspace_fail_and_the_data_is_unchanged(box: Box) -
 
     if shutil.which("vim"):
         expected.add("vim delete")
+    if shutil.which("php"):
+        expected |= {"php unlink", "php file_put_contents"}
+    if shutil.which("lua"):
+        expected |= {"lua os.remove", "lua io.open w"}
     assert set(lines) >= expected, out.stdout + out.stderr
     for name in expected:
         assert lines[name] == "PermissionError 13", f"{name}: {lines[name]}\n{out.stdout}{out.stderr}"

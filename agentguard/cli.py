@@ -26,6 +26,10 @@ def _main(argv: list[str] | None) -> int:
         from agentguard.hooks import main as hook_main
 
         return hook_main(args[1:])
+    if args and args[0] == "mcp":  # long-lived, and its judgement must not wait for click
+        from agentguard.mcp.proxy import main as mcp_main
+
+        return mcp_main(args[1:])
     if args and args[0] == "check":
         from agentguard.commands.check import fast_main
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from agentguard.commands import (approve, backups, check, config, doctor, explain, hook, install, log, passphrase,
-                                 pending, rehash, rules, run, trust, uninstall, which)
+from agentguard.commands import (approve, backups, check, config, doctor, explain, hook, install, log, mcp,
+                                 passphrase, pending, rehash, rules, run, trust, uninstall, which)
 
 EPILOG = """\b
 Exit codes: 0 allowed/OK, 1 refused (confirm or block) or a check failed,
@@ -41,5 +41,6 @@ app.add_command(config.command)
 app.add_command(trust.command)
 app.add_command(log.command)
 app.add_command(hook.command)
+app.add_command(mcp.command)
 app.add_command(backups.command)
 app.add_command(run.command)

@@ -218,3 +218,32 @@ def test_agentguard_is_found_beside_the_shims_and_says_when_its_interpreter_is_g
     assert b"exit=70" in refused.stdout and b"is gone" in refused.stderr and (tmp_path / "precious").exists()
     launcher = inst.agent("agentguard doctor")
     assert launcher.returncode == 127 and b"install agentguard again" in launcher.stderr
+
+
+def test_doctor_fails_when_the_shims_interpreter_is_gone(isolated_env: dict[str, str], tmp_path: Path) -> None:
+    home = Path(isolated_env["HOME"])
+    inst = install_agentguard(home)
+    inst.set_passphrase("correct horse battery")
+    for shim in inst.shims.iterdir():  # the tools' shims, not the launcher doctor itself runs through
+        if shim.name != "agentguard":
+            shim.write_text(shim.read_text().replace(sys.executable, str(tmp_path / "gone" / "python")))
+    broken = inst.agent("agentguard doctor")
+    out = broken.stdout.decode()
+    assert broken.returncode == 1 and "the interpreter the shims run: PROBLEM" in out, out
+    assert f"{tmp_path}/gone/python is gone" in out and "fix: agentguard rehash" in out
+    inst.agentguard("rehash")
+    assert inst.agent("agentguard doctor").returncode == 0
+
+
+def test_doctor_fails_when_a_fresh_shell_puts_another_directory_first(isolated_env: dict[str, str]) -> None:
+    home = Path(isolated_env["HOME"])
+    inst = install_agentguard(home)
+    inst.set_passphrase("correct horse battery")
+    assert inst.agent("agentguard doctor").returncode == 0
+    (home / "bin").mkdir()
+    with open(home / ".bashrc", "a") as f:  # the user's own line, after agentguard's block
+        f.write('export PATH="$HOME/bin:$PATH"\n')
+    doctor = inst.agent("agentguard doctor")
+    out = doctor.stdout.decode()
+    assert doctor.returncode == 1 and "shim directory first on PATH in a fresh bash: PROBLEM" in out, out
+    assert f"puts {home}/bin first" in out and f"move agentguard's PATH block in {home}/.bashrc" in out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 
 import click
 
@@ -35,6 +36,26 @@ def _same_dir(a: str, b: str) -> bool:
         return os.path.samefile(a, b)
     except OSError:
         return False
+
+
+def _shim_interpreter(shims: str, tools: list[str]) -> str:
+    """The interpreter the shims hand their calls to, as written in them (the install record may be
+    older than the shims)."""
+    import shlex
+
+    for tool in tools:
+        try:
+            with open(os.path.join(shims, tool), encoding="utf-8", errors="surrogateescape") as f:
+                lines = f.read().splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            if line.startswith("exec ") and " -I -S " in line:
+                try:
+                    return shlex.split(line)[1]
+                except (ValueError, IndexError):
+                    return ""
+    return ""
 
 
 def run_checks(system: bool) -> list[dict[str, object]]:
@@ -90,6 +111,12 @@ def run_checks(system: bool) -> list[dict[str, object]]:
             stale = True
         check("compiled policy current", not stale, "a policy layer or rule pack changed since the shims were "
               "written: calls go through the classifier until they are rewritten", "agentguard rehash")
+    shimmed = sorted(record.get("tools", {}))  # type: ignore[call-overload]
+    if shimmed:
+        python = _shim_interpreter(locs.shims, shimmed)
+        check("the interpreter the shims run", bool(python) and os.access(python, os.X_OK),
+              f"{python or 'no interpreter named in the shims'} is gone: every guarded call that needs judging "
+              "is refused (exit 70)", f"agentguard rehash (writes the shims for this agentguard, {sys.executable})")
     tools: dict[str, str] = record.get("tools", {})  # type: ignore[assignment]
     for tool, real in sorted(tools.items()):
         shim = os.path.join(locs.shims, tool)
@@ -115,8 +142,12 @@ def run_checks(system: bool) -> list[dict[str, object]]:
                   f"could not start {shell} to look", f"check that {shell} is installed")
         else:
             first = next((d for d in fresh.split(":") if d), "")
+            written = ", ".join(sorted(profiles)) if isinstance(profiles, dict) and profiles else "your profile"
+            on_path = any(_same_dir(d, locs.shims) for d in fresh.split(":") if d)
             check(f"shim directory first on PATH in a fresh {shell}", bool(first) and _same_dir(first, locs.shims),
-                  f"a fresh {shell} puts {first or 'nothing'} first", f"agentguard install --shell {shell}")
+                  f"a fresh {shell} puts {first or 'nothing'} first, so the tools there run unguarded",
+                  f"move agentguard's PATH block in {written} below the line that puts {first} first"
+                  if on_path and first else f"agentguard install --shell {shell}")
             import shutil
 
             check(f"agentguard on PATH in a fresh {shell}", shutil.which("agentguard", path=fresh) is not None,

@@ -1,8 +1,12 @@
-"""The proxy's judgement of one tools/call: agentguard's MCP judge, its answer read as a Verdict.
+"""The proxy's judgement of one tools/call, settled as every other front end settles a call.
 
-The judge (agentguard.mcp.judge) settles the call as the hooks do: the same rules, policy, request
-ids, grants bound to server, tool and exact arguments, and audit record. This module only turns its
-answer into run / hold / refuse and the text the agent is shown.
+agentguard.mcp.judge finds what the call would do (the tool map, the SQL, path and shell rules);
+``gate.settle`` turns that into an action under the installation's policy, pinned by the state
+directory the proxy was started with: run, hold with a request id, or refuse. A hold's request is
+bound to the server, the tool and the exact arguments (their canonical JSON), so the grant of
+`agentguard approve ID` lets that call, sent again, through once, and no other. Every judged call
+is one audit record: ``tool`` is ``mcp:SERVER`` (so `agentguard log --tool mcp:SERVER` finds it),
+``argv`` the tool and its arguments, redacted as any argv is.
 """
 
 from __future__ import annotations
@@ -11,41 +15,76 @@ import os
 
 from agentguard.mcp.proxy import Judge, Verdict
 
+VIA = "mcp-proxy"
+
 
 def judge_for(state: str | None, argv: list[str]) -> Judge:
-    """The judgement for calls to the server started by ``argv``; imported now, in the background,
-    so the first call does not wait for the classifiers to load."""
+    """The judgement for calls to the server started by ``argv``; the classifiers are imported now,
+    in the background, so the first call does not wait for them."""
     import threading
 
     entry = {"command": argv[0], "args": list(argv[1:])}
     threading.Thread(target=_warm, daemon=True).start()
 
     def judge(server: str, tool: str, arguments: object, annotations: dict[str, object] | None) -> Verdict:
-        from agentguard.mcp.judge import judge_tool_call
-
-        kwargs: dict[str, object] = {"annotations": annotations, "server_entry": entry, "cwd": os.getcwd(),
-                                     "env": dict(os.environ)}
-        if state is not None:
-            kwargs["state"] = state
-        return as_verdict(judge_tool_call(server, tool, arguments, **kwargs))  # type: ignore[arg-type]
+        return settle_call(server, tool, arguments, annotations, entry, state)
 
     return judge
 
 
 def _warm() -> None:
     try:
+        import agentguard.gate  # noqa: F401
         import agentguard.mcp.judge  # noqa: F401
     except Exception:  # noqa: BLE001 - the call itself reports it, and is refused
         pass
 
 
-def as_verdict(answer: object) -> Verdict:
-    """The judge's answer as run / hold / refuse; anything unrecognised refuses."""
-    kind = str(getattr(answer, "kind", getattr(answer, "decision", "")))
-    text = str(getattr(answer, "text", "") or getattr(answer, "reason", "") or getattr(answer, "message", ""))
-    request = str(getattr(answer, "request", "") or "")
-    if kind in ("run", "allow", "approved", "backup"):
+def canonical(arguments: object) -> str:
+    import json
+
+    try:
+        return json.dumps(arguments, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError, RecursionError):
+        return repr(arguments)[:4096]
+
+
+def settle_call(server: str, tool: str, arguments: object, annotations: dict[str, object] | None,
+                entry: dict[str, object], state: str | None) -> Verdict:
+    from agentguard import gate
+    from agentguard.binding import binding_key
+    from agentguard.hooks import _compiled
+    from agentguard.intercept import call_policy, log
+    from agentguard.mcp.judge import judge_tool_call
+    from agentguard.model import Actor
+
+    cwd = os.path.realpath(os.getcwd())
+    compiled = _compiled(state)
+    if not compiled.get("uninstalled"):
+        compiled = dict(compiled, policy=call_policy(compiled, cwd))
+    who = Actor("ci", "mcp", "agentguard mcp in CI") if compiled.get("force_actor") == "ci" else \
+        Actor("agent", "mcp", "agentguard mcp")
+    judged = judge_tool_call(server, tool, arguments, annotations=annotations, server_entry=entry, cwd=cwd,
+                             env=dict(os.environ), actor=who, compiled=compiled)
+    findings = tuple(judged.findings)
+    text = canonical(arguments)
+    target = next((f.target for f in findings if f.target), "")
+    production = any(f.production for f in findings)
+    shown = f"{server} {tool} {text}"
+    key = binding_key(f"mcp:{server}", [tool, text], cwd, target)
+    subject = gate.Subject(via=VIA, tool=f"mcp:{server}", argv=(tool, text), cwd=cwd, shown=shown, findings=findings,
+                           actor=who, keys=(key,), target=target, production=production)
+    action = gate.settle(subject, compiled)  # no backup can be taken of what the server does: backup is confirm
+    fields = gate.record(subject, action, server=server, mcp_tool=tool)
+    fields["argv"] = [tool, text if len(text) <= 4000 else text[:4000] + "…"]
+    log(compiled, fields)
+    if action.kind in (gate.RUN, gate.APPROVED):
         return Verdict("run")
-    if kind == "hold" or (kind in ("deny", "ask", "confirm") and request):
-        return Verdict("hold", text or "agentguard held this call.", request)
-    return Verdict("refuse", text or f"agentguard refused this call ({kind or 'no answer'}).")
+    if action.kind == gate.HOLD:
+        return Verdict("hold", gate.refusal(shown, findings, target, approve=action.request,
+                                            note="Sent again unchanged after the approval, the call runs once."),
+                       action.request)
+    if action.why == "no passphrase":
+        return Verdict("hold", gate.refusal(shown, findings, target, approve=None, note=gate.NO_PASSPHRASE))
+    return Verdict("refuse", gate.refusal(shown, findings, target + (" (production)" if production else ""),
+                                          approve=None, note=gate.blocked_note(production)))

@@ -1,0 +1,174 @@
+"""The proxy in front of real MCP servers (installed by scripts/setup) against real data: the SQLite
+reference server on a database file, a Postgres server that runs any SQL on the test PostgreSQL,
+and the official filesystem server on a project. What is refused leaves the data as it was; what
+passes returns the very bytes a direct call returns; an approved call runs once."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from helpers import Installed, install_agentguard
+from mcp_session import Session, proxy_argv, server_bin, text_of
+
+
+@pytest.fixture
+def inst(isolated_env: dict[str, str]) -> Installed:
+    inst = install_agentguard(Path(isolated_env["HOME"]))
+    inst.set_passphrase("the human's own passphrase")
+    return inst
+
+
+def request_id(text: str) -> str:
+    found = re.search(r"agentguard approve ([0-9a-f]{8})", text)
+    assert found, text
+    return found.group(1)
+
+
+def direct_and_proxied(inst: Installed, name: str, server: list[str], cwd: Path | None = None):  # type: ignore[no-untyped-def]
+    direct = Session(server, env=inst.env, cwd=str(cwd) if cwd else None)
+    proxied = Session(proxy_argv(name, *server), env=inst.env, cwd=str(cwd) if cwd else None)
+    for s in (direct, proxied):
+        s.start()
+    return direct, proxied
+
+
+def same_answer(direct: Session, proxied: Session, tool: str, arguments: dict[str, object]) -> bytes:
+    """Both answer the call with the same bytes (ids are the sessions' own and kept in step)."""
+    a = direct.request("tools/call", {"name": tool, "arguments": arguments})
+    b = proxied.request("tools/call", {"name": tool, "arguments": arguments})
+    assert a == b
+    assert "error" not in json.loads(a) and not json.loads(a)["result"].get("isError"), a
+    return a
+
+
+def audit_of(inst: Installed, server: str) -> list[dict[str, object]]:
+    return [r for r in inst.audit() if r.get("tool") == f"mcp:{server}"]
+
+
+# --- SQLite ----------------------------------------------------------------------------------------
+
+@pytest.fixture
+def bookings_db(inst: Installed) -> Path:
+    db = inst.home / "app" / "bookings.db"
+    db.parent.mkdir()
+    with sqlite3.connect(db) as c:
+        c.execute("CREATE TABLE bookings (id INTEGER PRIMARY KEY, who TEXT)")
+        c.executemany("INSERT INTO bookings VALUES (?, ?)", [(i, f"guest {i}") for i in range(1, 6)])
+    return db
+
+
+def rows(db: Path) -> list[tuple[object, ...]]:
+    with sqlite3.connect(db) as c:
+        return c.execute("SELECT * FROM bookings ORDER BY id").fetchall()
+
+
+def test_sqlite_reads_and_inserts_pass_unchanged_and_destruction_is_refused(inst: Installed, bookings_db: Path) -> None:
+    server = [server_bin("mcp-server-sqlite"), "--db-path", str(bookings_db)]
+    direct, proxied = direct_and_proxied(inst, "bookings", server)
+    with direct, proxied:
+        assert direct.request("tools/list") == proxied.request("tools/list")
+        same_answer(direct, proxied, "read_query", {"query": "SELECT * FROM bookings WHERE id = 2"})
+        same_answer(direct, proxied, "list_tables", {})
+        before = rows(bookings_db)
+        for sql in ("DROP TABLE bookings", "DELETE FROM bookings", "DELETE FROM bookings WHERE id > 0"):
+            answer = proxied.call("write_query", {"query": sql})
+            text = text_of(answer)
+            assert "agentguard" in text and "sql." in text, text
+            assert answer.get("result", {}).get("isError") or "error" in answer
+        assert rows(bookings_db) == before
+        inserted = proxied.call("write_query", {"query": "INSERT INTO bookings (id, who) VALUES (6, 'guest 6')"})
+        assert not inserted["result"].get("isError"), inserted
+        assert rows(bookings_db)[-1] == (6, "guest 6")
+    records = audit_of(inst, "bookings")
+    assert {r["decision"] for r in records} >= {"allow", "confirm"}
+    assert any("DROP TABLE bookings" in json.dumps(r["argv"]) and r["rules"] for r in records)
+
+
+def test_an_approved_sqlite_call_runs_exactly_once(inst: Installed, bookings_db: Path) -> None:
+    from test_approval import approve
+
+    server = [server_bin("mcp-server-sqlite"), "--db-path", str(bookings_db)]
+    with Session(proxy_argv("bookings", *server), env=inst.env) as s:
+        s.start()
+        call = {"query": "DELETE FROM bookings"}
+        held = s.call("write_query", call)
+        assert held["result"]["isError"] is True and len(rows(bookings_db)) == 5
+        rid = request_id(text_of(held))
+        run = approve(inst, rid, inst.secret)
+        assert run.finish() == 0, run.text
+        other = s.call("write_query", {"query": "DELETE FROM bookings WHERE id = 1 OR 1 = 1"})
+        assert other["result"]["isError"] is True and len(rows(bookings_db)) == 5  # the grant is for that call only
+        ran = s.call("write_query", call)
+        assert not ran["result"].get("isError"), ran
+        assert rows(bookings_db) == []
+        with sqlite3.connect(bookings_db) as c:
+            c.execute("INSERT INTO bookings VALUES (9, 'new')")
+        again = s.call("write_query", call)
+        assert again["result"]["isError"] is True and rows(bookings_db) == [(9, "new")]
+    approved = [r for r in audit_of(inst, "bookings") if r.get("approval") == rid]
+    assert len(approved) == 1 and approved[0]["event"] == "approved-run"
+
+
+# --- Postgres --------------------------------------------------------------------------------------
+
+@pytest.fixture
+def shop(postgres: dict[str, str]) -> str:
+    psql = [f"{postgres['bindir']}/../bin/psql" if False else "psql", "-X", "-h", postgres["host"], "-p",
+            postgres["port"], "-U", "postgres"]
+    subprocess.run([*psql, "-c", "DROP DATABASE IF EXISTS mcp_shop"], check=True, capture_output=True)
+    subprocess.run([*psql, "-c", "CREATE DATABASE mcp_shop"], check=True, capture_output=True)
+    subprocess.run([*psql, "-d", "mcp_shop", "-c", "CREATE TABLE orders (id int PRIMARY KEY, total int); "
+                    "INSERT INTO orders SELECT g, g * 10 FROM generate_series(1, 20) g"], check=True, capture_output=True)
+    return f"postgresql://postgres@localhost/mcp_shop?host={postgres['host']}&port={postgres['port']}"
+
+
+def pg_count(postgres: dict[str, str]) -> str:
+    out = subprocess.run(["psql", "-X", "-At", "-h", postgres["host"], "-p", postgres["port"], "-U", "postgres", "-d",
+                          "mcp_shop", "-c", "SELECT count(*) FROM orders"], capture_output=True, text=True)
+    return out.stdout.strip() or out.stderr
+
+
+def test_postgres_select_and_insert_pass_and_drop_and_delete_all_are_refused(inst: Installed, shop: str,
+                                                                             postgres: dict[str, str]) -> None:
+    server = [server_bin("enhanced-postgres-mcp"), shop]
+    direct, proxied = direct_and_proxied(inst, "shop", server)
+    with direct, proxied:
+        same_answer(direct, proxied, "query", {"sql": "SELECT id, total FROM orders WHERE id < 4 ORDER BY id"})
+        for sql in ("DROP TABLE orders", "DELETE FROM orders", "DELETE FROM orders WHERE total > 0", "TRUNCATE orders"):
+            answer = proxied.call("execute", {"sql": sql})
+            assert "agentguard" in text_of(answer) and "sql." in text_of(answer), answer
+        assert pg_count(postgres) == "20"
+        inserted = proxied.call("execute", {"sql": "INSERT INTO orders (id, total) VALUES (21, 210)"})
+        assert not inserted.get("error") and not inserted["result"].get("isError"), inserted
+        assert pg_count(postgres) == "21"
+
+
+# --- the filesystem server -------------------------------------------------------------------------
+
+def test_filesystem_reads_and_listings_pass_and_protected_files_stay(inst: Installed) -> None:
+    project = inst.home / "proj"
+    (project / "src").mkdir(parents=True)
+    (project / "src" / "app.py").write_text("print('hi')\n")
+    (project / ".env").write_text("SECRET=1\n")
+    (project / ".git").mkdir()
+    (project / ".git" / "config").write_text("[core]\n")
+    server = [server_bin("mcp-server-filesystem"), str(project)]
+    direct, proxied = direct_and_proxied(inst, "files", server, cwd=project)
+    with direct, proxied:
+        same_answer(direct, proxied, "list_directory", {"path": str(project / "src")})
+        same_answer(direct, proxied, "read_text_file", {"path": str(project / "src" / "app.py")})
+        for tool, arguments in (("write_file", {"path": str(project / ".git" / "config"), "content": "x"}),
+                                ("move_file", {"source": str(project / ".git"), "destination": str(project / "old")}),
+                                ("move_file", {"source": str(project / ".env"), "destination": str(project / "env.bak")})):
+            answer = proxied.call(tool, arguments)
+            assert "agentguard" in text_of(answer), (tool, answer)
+        assert (project / ".git" / "config").read_text() == "[core]\n" and (project / ".env").read_text() == "SECRET=1\n"
+        written = proxied.call("write_file", {"path": str(project / "src" / "new.py"), "content": "x = 1\n"})
+        assert not written["result"].get("isError"), written
+        assert (project / "src" / "new.py").read_text() == "x = 1\n"

@@ -32,7 +32,7 @@ import os
 
 from agentguard.model import SEVERITIES
 
-FORMAT = 4  # bump when the compiled layout changes
+FORMAT = 5  # bump when the compiled layout changes
 
 PACK_KEYS = {"family", "title", "tools", "shims", "value_options", "help_flags", "short_clusters",
              "readonly", "known_words", "words", "summary", "config_files", "env", "binding_files"}
@@ -86,7 +86,8 @@ def validate_match(source: str, where: str, match: object) -> object:
 
 def _examples(source: str, where: str, value: object) -> list[object]:
     """Examples are command strings (judged as if an agent typed them) or, for what a string cannot
-    show, tables: { argv = ["psql", "-d", "app"], stdin = "tty" | "<text>" | "unknown" }."""
+    show, tables: { argv = ["psql", "-d", "app"], stdin = "tty" | "<text>" | "unknown" }, or MCP tool
+    calls: { server = "postgres", tool = "query", arguments = { sql = "…" } }."""
     if not isinstance(value, list) or not value:
         raise _fail(source, where, "must be a non-empty list of example commands")
     out: list[object] = []
@@ -97,6 +98,10 @@ def _examples(source: str, where: str, value: object) -> list[object]:
                 all(isinstance(a, str) for a in item["argv"]) and set(item) <= {"argv", "stdin"} and \
                 isinstance(item.get("stdin", ""), str):
             out.append({"argv": list(item["argv"]), "stdin": item.get("stdin", "")})
+        elif isinstance(item, dict) and "tool" in item:
+            from agentguard.mcp.toolmap import mcp_example
+
+            out.append(mcp_example(source, f"{where}[{k}]", item))
         else:
             raise _fail(source, f"{where}[{k}]", "must be a command string or { argv = [...], stdin = \"...\" }")
     return out
@@ -173,7 +178,8 @@ def validate_pack(source: str, data: dict[str, object]) -> dict[str, object]:
     family = meta.get("family")
     if not isinstance(family, str) or not family.isidentifier():
         raise _fail(source, "pack.family", "must be a short identifier such as \"terraform\"")
-    tools = _str_list(source, "pack.tools", meta.get("tools", []), allow_empty=False)
+    # The mcp pack judges no program of its own: its tool map says what MCP tool arguments carry.
+    tools = _str_list(source, "pack.tools", meta.get("tools", []), allow_empty=family == "mcp")
     shims = _str_list(source, "pack.shims", meta.get("shims", []))
     for s in shims:
         if s not in tools:
@@ -199,7 +205,9 @@ def validate_pack(source: str, data: dict[str, object]) -> dict[str, object]:
     raw_rules = data.get("rule", [])
     if not isinstance(raw_rules, list) or not raw_rules:
         raise _fail(source, "rule", "a pack needs at least one [[rule]]")
-    unknown_top = set(data) - {"pack", "rule"}
+    from agentguard.mcp.toolmap import TABLES
+
+    unknown_top = set(data) - {"pack", "rule"} - (set(TABLES) if family == "mcp" else set())
     if unknown_top:
         raise _fail(source, sorted(unknown_top)[0], "unknown top-level table (expected [pack] and [[rule]])")
     rules = []
@@ -211,6 +219,10 @@ def validate_pack(source: str, data: dict[str, object]) -> dict[str, object]:
         seen.add(rule["id"])  # type: ignore[arg-type]
         rules.append(rule)
     pack["rules"] = rules
+    if family == "mcp":
+        from agentguard.mcp.toolmap import validate
+
+        pack["toolmap"] = validate(source, data, seen)
     return pack
 
 
@@ -268,8 +280,11 @@ def compile_book(paths: list[str]) -> dict[str, object]:
             if rule["id"] in rules:
                 raise RuleError(f"{path}: rule id {rule['id']!r} is already defined in the {rules[rule['id']]!r} pack")
             rules[rule["id"]] = family
+    from agentguard.mcp.toolmap import merge
+
     return {
         "format": FORMAT,
+        "mcp": merge([p["toolmap"] for p in families.values() if "toolmap" in p]),  # type: ignore[misc]
         "families": families,
         "tools": tools,
         "tool_globs": tool_globs,
@@ -315,6 +330,18 @@ def load_book(directory: str | None = None, cache_dir: str | None = None) -> dic
         except OSError:
             pass  # a read-only cache only costs speed
     return book
+
+
+def example_text(e: object) -> str:
+    """An example as a line of text: the command, an argv with its stdin, or an MCP call."""
+    if isinstance(e, str):
+        return e
+    if "tool" in e:  # type: ignore[operator]
+        import json
+
+        call = f"mcp {e['server']} {e['tool']} {json.dumps(e['arguments'], sort_keys=True)}"  # type: ignore[index]
+        return call + (f" (annotations {json.dumps(e['annotations'], sort_keys=True)})" if e["annotations"] else "")  # type: ignore[index]
+    return " ".join(e["argv"]) + f" (stdin: {e['stdin'] or 'none'})"  # type: ignore[index]
 
 
 def rule(book: dict[str, object], rule_id: str) -> dict[str, object]:

@@ -42,7 +42,9 @@ def _cell(text: str) -> str:
 
 
 def _example(e: object) -> str:
-    text = e if isinstance(e, str) else " ".join(e["argv"]) + f" (stdin: {e['stdin'] or 'none'})"  # type: ignore[index]
+    from agentguard.rules import example_text
+
+    text = example_text(e)
     return " ".join(text.replace("`", "ˋ").replace("|", "\\|").split())
 
 

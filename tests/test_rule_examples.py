@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from agentguard.judge import judge_argv, judge_string
-from agentguard.rules import load_book
+from agentguard.mcp.judge import judge_tool_call
+from agentguard.rules import example_text, load_book
 
 
 def _examples() -> list[object]:
@@ -18,7 +19,7 @@ def _examples() -> list[object]:
         for rule in pack["rules"]:
             for kind in ("block", "allow"):
                 for k, example in enumerate(rule["examples"][kind]):
-                    label = example if isinstance(example, str) else " ".join(example["argv"])
+                    label = example_text(example)
                     cases.append(pytest.param(rule["id"], kind, example, id=f"{rule['id']}-{kind}-{k}-{label[:40]}"))
     return cases
 
@@ -26,6 +27,10 @@ def _examples() -> list[object]:
 def judge_example(example: object, book: dict[str, object], project: Path, env: dict[str, str]):  # type: ignore[no-untyped-def]
     if isinstance(example, str):
         return judge_string(example, book, cwd=str(project), env=env)
+    if "tool" in example:  # an MCP tool call
+        return judge_tool_call(example["server"], example["tool"], example["arguments"],  # type: ignore[index]
+                               annotations=example["annotations"] or None, server_entry={}, cwd=str(project),  # type: ignore[index]
+                               env=env, compiled={"book": book, "policy": None})
     argv = example["argv"]  # type: ignore[index]
     stdin = example["stdin"]  # type: ignore[index]
     state = {"tty": "tty", "unknown": "unknown", "": "none"}.get(stdin, "text")

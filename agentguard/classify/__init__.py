@@ -29,6 +29,7 @@ CLASSIFIERS: dict[str, str | None] = {
     "platforms": None,
     "migrations": None,
     "self": None,
+    "mcp": None,  # MCP tool calls: agentguard/mcp/ reads their arguments, whose payloads the others judge
 }
 
 

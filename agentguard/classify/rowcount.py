@@ -248,8 +248,15 @@ def _copy(src: Count, dst: Count) -> None:
         setattr(dst, name, getattr(src, name))
 
 
+# Marks the client call an MCP tool's SQL is judged as, when the server's configuration names no
+# database: the caller's own PG* settings or default server say nothing about the server's.
+MCP_UNKNOWN_DATABASE = "mcp: database unknown"
+
+
 def _where_not(inv: Invocation) -> str:
     """Why this call's database cannot be asked from here, or ""."""
+    if MCP_UNKNOWN_DATABASE in inv.via:
+        return "the MCP server's configuration names no database agentguard can read"
     if inv.remote:
         return "the client runs on another machine"
     if any(v.startswith("dblink") for v in inv.via):

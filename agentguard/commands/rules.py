@@ -56,6 +56,8 @@ def show(rule_id: str) -> None:
         hint = f"; did you mean {', '.join(close)}?" if close else "; list them with `agentguard rules`"
         raise click.UsageError(f"no rule {rule_id!r}{hint}")
     r = rule(book, rule_id)
+    from agentguard.rules import example_text
+
     console = Console(highlight=False)
     console.print(f"[bold]{r['id']}[/] ({r['severity']})")
     console.print(f"  why:     {r['why']}")
@@ -63,5 +65,5 @@ def show(rule_id: str) -> None:
     for kind, label in (("block", "refused (confirm or block)"), ("allow", "allowed")):
         console.print(f"  examples {label}:")
         for ex in r["examples"][kind]:
-            text = ex if isinstance(ex, str) else " ".join(ex["argv"]) + f"  (stdin: {ex['stdin'] or 'none'})"
+            text = example_text(ex)
             console.print(f"    {text}", markup=False)

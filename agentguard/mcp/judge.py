@@ -1,0 +1,534 @@
+"""The judgement of one MCP tool call: which argument carries what (the tool map in rules/mcp.toml),
+and that payload judged by the classifier that knows it, to the same verdict as a shell command.
+
+``judge_tool_call`` is total: whatever the arguments are (not an object, huge, not UTF-8, nested
+without end, of the wrong types), it returns a Verdict and never raises; what it cannot read is a
+finding that needs a human (``mcp.unreadable``), and an error inside agentguard is one too.
+
+What each kind of payload becomes:
+
+* SQL: the statements as the server's database client would send them (``psql -X -d CONN -c SQL``,
+  ``sqlite3 DB SQL``, ``mysql … -e SQL``), judged by the sql rules, rows counted on the connection
+  the server's configuration names. When it names none, nothing is counted (a DELETE with a WHERE
+  is ``sql.unmeasured``), since the agent's own PG* settings say nothing about the server's database.
+* a command line: judged as if the agent typed it (inside a pod, as ``kubectl exec`` would run it);
+* a path: ``write``/``edit`` like a redirect onto the file and an edit of agentguard's or an agent's
+  own files; ``move`` as ``rm SOURCE`` and ``mv SOURCE DEST``; ``copy`` as ``cp``; ``delete`` as
+  ``rm -r``; ``mkdir`` as ``mkdir -p``;
+* a request: as ``curl -X METHOD --data-raw BODY URL``;
+* a named destructive operation on a remote resource: its rule, with the resource and whether its
+  context, environment or profile matches the production patterns.
+
+Unmapped tools are guessed at from their name, their annotations and their arguments ([guess]).
+Annotations are hints from the server: they can make a call need a human, never let one through.
+"""
+
+from __future__ import annotations
+
+import os
+
+from agentguard.model import AGENT, Actor, Decision, Finding, Invocation, Verdict
+
+MAX_ARGUMENTS = 1024 * 1024  # characters of JSON; a tool call's arguments are rarely a fraction of this
+MAX_DEPTH = 64
+SQL_WORDS = frozenset({
+    "select", "insert", "update", "delete", "drop", "truncate", "alter", "create", "with", "merge", "grant", "revoke",
+    "replace", "upsert", "copy", "do", "call", "exec", "execute", "begin", "start", "set", "vacuum", "analyze", "explain",
+    "attach", "detach", "pragma", "rename", "comment", "lock", "reindex", "cluster", "refresh", "discard", "reset",
+    "load", "import", "values", "table", "show", "use", "commit", "rollback", "savepoint", "release", "prepare",
+    "deallocate", "listen", "notify", "unlisten", "security", "declare", "fetch", "move", "close", "checkpoint"})
+
+
+def judge_tool_call(server: str, tool: str, arguments: object, *, annotations: dict | None = None,  # type: ignore[type-arg]
+                    server_entry: dict | None = None, cwd: str = "", env: dict | None = None,  # type: ignore[type-arg]
+                    actor: Actor = AGENT, compiled: dict | None = None) -> Verdict:  # type: ignore[type-arg]
+    """The verdict on calling ``tool`` of MCP server ``server`` with ``arguments``.
+
+    ``annotations``: the tool's annotations from ``tools/list`` (readOnlyHint, destructiveHint …),
+    if known. ``server_entry``: the server's entry in the agent's MCP config ({command, args, env});
+    when None it is looked up in the agents' config files (servers.py). ``cwd``: the agent's working
+    directory (relative paths in arguments are read from it; "" is the process's). ``env``: the
+    caller's environment (HOME, PATH for the database client; default ``os.environ``). ``compiled``:
+    the installation's compiled policy ({"book", "policy", …}); when None it is loaded as the hooks
+    load it, with the project layer of ``cwd``."""
+    policy = None
+    try:
+        compiled = compiled if compiled is not None else load_compiled(cwd)
+        policy = compiled.get("policy")
+        findings = tool_findings(server, tool, arguments, compiled["book"], policy, annotations=annotations,  # type: ignore[arg-type]
+                                 server_entry=server_entry, cwd=cwd, env=env, actor=actor)
+        from agentguard.policy import decide
+
+        return Verdict(decide(findings, actor, policy), findings)  # type: ignore[arg-type]
+    except BaseException as e:  # noqa: BLE001 - fail closed on our own bugs, time running out, anything
+        if isinstance(e, (KeyboardInterrupt, SystemExit)):
+            raise
+        from agentguard.judge import internal_error
+
+        finding = internal_error(f"{_text(server)} {_text(tool)}", e)
+        try:
+            from agentguard.policy import decide
+
+            decision = decide((finding,), actor, policy)  # type: ignore[arg-type]
+        except Exception:  # noqa: BLE001
+            decision = Decision.CONFIRM
+        return Verdict(decision.stricter("confirm"), (finding,))
+
+
+def _text(value: object) -> str:
+    return value[:80] if isinstance(value, str) else "?"
+
+
+def load_compiled(cwd: str) -> dict[str, object]:
+    """The installation's compiled policy with the project layer of ``cwd`` (as the hooks use it)."""
+    from agentguard.hooks import _compiled
+    from agentguard.intercept import call_policy
+
+    compiled = _compiled(None)
+    where = cwd if cwd and os.path.isabs(cwd) else os.getcwd()
+    if not compiled.get("uninstalled"):
+        compiled = dict(compiled, policy=call_policy(compiled, where))
+    return compiled
+
+
+def tool_findings(server: str, tool: str, arguments: object, book: dict[str, object], policy: dict[str, object] | None,
+                  *, annotations: object = None, server_entry: object = None, cwd: str = "",
+                  env: dict[str, str] | None = None, actor: Actor = AGENT) -> tuple[Finding, ...]:
+    """The findings of one MCP tool call, under the judgement's time bound."""
+    from agentguard.classify import Context
+    from agentguard.classify.sources import pending_writes
+    from agentguard.deadline import Overtime, bounded
+    from agentguard.judge import dedupe, internal_error
+
+    ctx = Context(book, os.environ if env is None else env, actor, policy=policy)
+    where = cwd if cwd and os.path.isabs(cwd) else os.getcwd()
+    call = McpCall(server, tool, arguments, annotations, server_entry, where, ctx)
+    try:
+        with bounded(), pending_writes():
+            return dedupe(call.findings())
+    except (Exception, Overtime) as e:  # fail closed on our own bugs and on running out of time
+        return (internal_error(call.shown, e),)
+
+
+class McpCall:
+    """One call being judged, with what has been learnt about its server."""
+
+    def __init__(self, server: object, tool: object, arguments: object, annotations: object, entry: object, cwd: str,
+                 ctx: object) -> None:
+        self.server = server if isinstance(server, str) else ""
+        self.tool = tool if isinstance(tool, str) else ""
+        self.arguments = arguments
+        self.annotations = annotations if isinstance(annotations, dict) else None
+        self.given_entry = entry
+        self.cwd = cwd
+        self.ctx = ctx
+        self.tmap: dict[str, object] = ctx.book["mcp"]  # type: ignore[attr-defined,index]
+        self.shown = f"{self.server or '?'} {self.tool or '?'}"
+        self._entry: tuple[dict[str, object] | None] | None = None
+
+    # ------------------------------------------------------------ what is known of the server
+
+    @property
+    def entry(self) -> dict[str, object] | None:
+        if self._entry is None:
+            from agentguard.mcp.servers import find_entry, normal_entry
+
+            if self.given_entry is not None:
+                self._entry = (normal_entry(self.given_entry),)
+            else:
+                self._entry = (find_entry(self.server, self.cwd, self.ctx.env)[0],)  # type: ignore[attr-defined]
+        return self._entry[0]
+
+    def unreadable(self, detail: str) -> Finding:
+        return self.ctx.finding("mcp.unreadable", self._inv(), detail)  # type: ignore[attr-defined,no-any-return]
+
+    def _inv(self, source: str = "") -> Invocation:
+        return Invocation(tool=f"mcp:{self.server}", argv=(self.tool,), cwd=self.cwd, source=source or self.shown,
+                          actor=self.ctx.actor)  # type: ignore[attr-defined]
+
+    # ------------------------------------------------------------ the judgement
+
+    def findings(self) -> list[Finding]:
+        from agentguard.mcp.toolmap import server_kinds, tool_entry
+
+        if not self.server or not self.tool:
+            return [self.unreadable("the call names no server or no tool")]
+        args, problem = read_arguments(self.arguments)
+        if problem:
+            return [self.unreadable(problem)]
+        self.args = args
+        kinds = server_kinds(self.tmap, self.server, None)
+        if not kinds:  # known by its command line, not its name
+            kinds = server_kinds(self.tmap, self.server, self.entry)
+        self.kinds = kinds
+        entry = tool_entry(self.tmap, kinds, self.tool)
+        if entry is None:
+            return self.guess()
+        carries = entry["carries"]
+        if carries == "read":
+            return []
+        found = getattr(self, f"_{carries}")(entry)
+        if found is None:  # a generic entry whose payload is not there: judged as an unmapped tool
+            return self.guess()
+        return found  # type: ignore[no-any-return]
+
+    def payload(self, names: list[str]) -> tuple[str, object]:
+        for name in names:
+            if name in self.args:
+                return name, self.args[name]
+        return "", None
+
+    def _sql(self, entry: dict[str, object]) -> list[Finding] | None:
+        name, text = self.payload(entry["args"])  # type: ignore[arg-type]
+        if entry["generic"] and not (isinstance(text, str) and looks_like_sql(text)):
+            return None
+        if not isinstance(text, str):
+            return [self.unreadable(f"no SQL text in {' or '.join(entry['args'])}" if not name else  # type: ignore[arg-type]
+                                    f"{name} is a {type(text).__name__}, not SQL text")]
+        return self.sql(text, str(entry.get("dialect") or ""))
+
+    def sql(self, text: str, dialect: str = "") -> list[Finding]:
+        from agentguard.judge import findings_for_invocation
+
+        bad = _unreadable_text(text)
+        if bad:
+            return [self.unreadable(f"the SQL {bad}")]
+        kind = self.kinds[0] if self.kinds else {}
+        dialect = dialect or str(kind.get("dialect") or "") or "postgres"
+        inv, known = self.database_call(kind, dialect, text)
+        found = findings_for_invocation(inv, self.ctx)  # type: ignore[arg-type]
+        if not known:
+            found = [f.replace(target="a database the server's configuration does not name") for f in found]  # type: ignore[misc]
+        return found
+
+    def database_call(self, kind: dict[str, object], dialect: str, text: str) -> tuple[Invocation, bool]:
+        """The client call that sends ``text`` where the server would, and whether that is known."""
+        from agentguard.classify.rowcount import MCP_UNKNOWN_DATABASE
+        from agentguard.model import target_env
+
+        entry = self.entry or {}
+        server_env: dict[str, str] = dict(entry.get("env") or {})  # type: ignore[call-overload]
+        conn = connection(kind, entry) if kind else ""
+        source = f"{self.shown}: {' '.join(text.split())[:200]}"
+        via: tuple[str, ...] = (f"mcp {self.server}",)
+        env = target_env(server_env, self.ctx.book.get("env", ()))  # type: ignore[attr-defined]
+        if dialect == "sqlite":
+            known = bool(conn)
+            argv: tuple[str, ...] = (conn if known else "", text)
+            tool = "sqlite3"
+        elif dialect == "mysql":
+            known = bool(conn) or any(k.startswith("MYSQL_") for k in server_env)
+            argv = (*mysql_args(conn), "-e", text)
+            tool = "mysql"
+        else:
+            known = bool(conn) or any(k.startswith("PG") for k in server_env)
+            argv = ("-X", *(("-d", conn) if conn else ()), "-c", text)
+            tool = "psql"
+        if not known:
+            via += (MCP_UNKNOWN_DATABASE,)
+        cwd = str(entry.get("cwd") or self.cwd)
+        return Invocation(tool=tool, argv=argv, cwd=cwd, env=env, actor=self.ctx.actor, source=source,  # type: ignore[attr-defined]
+                          via=via, program=tool), known
+
+    def _shell(self, entry: dict[str, object]) -> list[Finding] | None:
+        import shlex
+
+        from agentguard.judge import findings_for_string
+
+        name, command = self.payload(entry["args"])  # type: ignore[arg-type]
+        if isinstance(command, list) and command and all(isinstance(w, str) for w in command):
+            command = shlex.join(command)  # type: ignore[arg-type]
+        if not isinstance(command, str):
+            if entry["generic"] and not name:
+                return None
+            return [self.unreadable(f"no command line in {' or '.join(entry['args'])}" if not name else  # type: ignore[arg-type]
+                                    f"{name} is not a command line")]
+        bad = _unreadable_text(command)
+        if bad:
+            return [self.unreadable(f"the command {bad}")]
+        _, where = self.payload(entry["cwd_args"])  # type: ignore[arg-type]
+        cwd = self.cwd
+        if isinstance(where, str) and where:
+            cwd = os.path.join(self.cwd, os.path.expanduser(where))
+        if entry["remote"]:
+            parent = Invocation(tool="kubectl", argv=("exec",), cwd="", source=f"{self.shown}: {command[:200]}",
+                                actor=self.ctx.actor)  # type: ignore[attr-defined]
+            return findings_for_string(command, self.ctx, parent=parent, via="kubectl exec", cwd="")  # type: ignore[arg-type]
+        return findings_for_string(command, self.ctx, cwd=cwd)  # type: ignore[arg-type]
+
+    def _path(self, entry: dict[str, object]) -> list[Finding] | None:
+        from agentguard.classify.files import overwrite_findings
+        from agentguard.classify.selfguard import edit_findings
+        from agentguard.judge import findings_for_invocation
+
+        op = entry["operation"]
+        name, value = self.payload(entry["args"])  # type: ignore[arg-type]
+        paths = _paths(value)
+        if paths is None:
+            if entry["generic"] and not name:
+                return None
+            return [self.unreadable(f"no path in {' or '.join(entry['args'])}" if not name else f"{name} is not a path")]  # type: ignore[arg-type]
+        dests: list[str] = []
+        if op in ("move", "copy"):
+            to_name, to_value = self.payload(entry["to"])  # type: ignore[arg-type]
+            dests = _paths(to_value) or []
+            if not dests:
+                return [self.unreadable(f"no destination in {' or '.join(entry['to'])}")]  # type: ignore[arg-type]
+        found: list[Finding] = []
+        ctx = self.ctx
+        for path in paths + dests:
+            bad = _unreadable_text(path)
+            if bad:
+                return [self.unreadable(f"a path {bad}")]
+        # The servers expand a leading ~ themselves (the shell is not there to do it).
+        paths, dests = [self.home_path(p) for p in paths], [self.home_path(p) for p in dests]
+        source = f"{self.shown} {' '.join(paths + dests)[:200]}"
+
+        def run(tool: str, argv: tuple[str, ...]) -> list[Finding]:
+            inv = Invocation(tool=tool, argv=argv, cwd=self.cwd, actor=ctx.actor, source=source, program=tool)  # type: ignore[attr-defined]
+            return findings_for_invocation(inv, ctx)  # type: ignore[arg-type]
+
+        if op in ("write", "edit"):
+            content = "\n".join(s for s in _strings(self.args, 0) if s not in paths)
+            for path in paths:
+                found += overwrite_findings(path, False, source, self.cwd, ctx)  # type: ignore[arg-type]
+                found += edit_findings(self.tool, path, self.cwd, content, ctx)  # type: ignore[arg-type]
+        elif op == "move":
+            found += run("rm", ("--", *paths))  # moving a file away removes it from where it was
+            found += run("mv", ("--", *paths, dests[0]))
+            for path in dests:
+                found += edit_findings(self.tool, path, self.cwd, "", ctx)  # type: ignore[arg-type]
+        elif op == "copy":
+            found += run("cp", ("--", *paths, dests[0]))
+            for path in dests:
+                found += edit_findings(self.tool, path, self.cwd, "", ctx)  # type: ignore[arg-type]
+        elif op == "delete":
+            found += run("rm", ("-r", "--", *paths))
+        else:  # mkdir
+            found += run("mkdir", ("-p", "--", *paths))
+            for path in paths:
+                found += edit_findings(self.tool, path, self.cwd, "", ctx)  # type: ignore[arg-type]
+        return found
+
+    def home_path(self, path: str) -> str:
+        home = self.ctx.env.get("HOME", "")  # type: ignore[attr-defined]
+        if home and (path == "~" or path.startswith("~/")):
+            return home + path[1:]
+        return path
+
+    def _http(self, entry: dict[str, object]) -> list[Finding] | None:
+        import json
+
+        from agentguard.judge import findings_for_invocation
+
+        name, url = self.payload(entry["url_args"])  # type: ignore[arg-type]
+        if not isinstance(url, str) or not url:
+            if entry["generic"] and not name:
+                return None
+            return [self.unreadable(f"no URL in {' or '.join(entry['url_args'])}")]  # type: ignore[arg-type]
+        _, method = self.payload(entry["method_args"])  # type: ignore[arg-type]
+        _, body = self.payload(entry["body_args"])  # type: ignore[arg-type]
+        argv: list[str] = []
+        if method is not None:
+            if not isinstance(method, str):
+                return [self.unreadable("the request method is not a word")]
+            argv += ["-X", method.upper()]
+        if body is not None:
+            argv += ["--data-raw", body if isinstance(body, str) else json.dumps(body)]
+        argv.append(url)
+        for word in argv:
+            bad = _unreadable_text(word)
+            if bad:
+                return [self.unreadable(f"the request {bad}")]
+        inv = Invocation(tool="curl", argv=tuple(argv), cwd=self.cwd, actor=self.ctx.actor,  # type: ignore[attr-defined]
+                         source=f"{self.shown}: {' '.join(argv)[:200]}", program="curl")
+        return findings_for_invocation(inv, self.ctx)  # type: ignore[arg-type]
+
+    def _remote(self, entry: dict[str, object]) -> list[Finding]:
+        from agentguard.policy import production_matches
+
+        names = []
+        for key in entry["target_args"]:  # type: ignore[attr-defined]
+            value = self.args.get(key)
+            if isinstance(value, (str, int, float)) and not isinstance(value, bool) and str(value):
+                names.append(f"{key} {str(value)[:120]}")
+        place: dict[str, str] = {}
+        for key, arg_names in entry.get("production_args", {}).items():  # type: ignore[attr-defined]
+            value = next((self.args[a] for a in arg_names if isinstance(self.args.get(a), str)), None)
+            if value:
+                place[key] = value
+        group = {"postgres": "psql"}.get(str(entry["target"]), str(entry["target"]))
+        production = self.ctx.policy.get("production", {}) if self.ctx.policy else {}  # type: ignore[attr-defined]
+        hits = production_matches(group, place, production) if place else []  # type: ignore[arg-type]
+        target = ", ".join([f"server {self.server}"] + [f"{k} {v}" for k, v in place.items()] + names[:4])
+        finding = self.ctx.finding(entry["rule"], self._inv(), f"{self.tool}: {', '.join(names) or 'no target named'}")  # type: ignore[attr-defined]
+        return [finding.replace(target=target, production=bool(hits))]  # type: ignore[list-item]
+
+    def guess(self) -> list[Finding]:
+        """An unmapped tool: its name, its annotations, and the arguments that name their payload."""
+        from agentguard.judge import findings_for_string
+        from agentguard.mcp.toolmap import name_words
+
+        guess: dict[str, list[str]] = self.tmap["guess"]  # type: ignore[assignment]
+        found: list[Finding] = []
+        words = set(name_words(self.tool))
+        verbs = sorted(words & set(guess["destructive_words"]))
+        if verbs:
+            found.append(self.ctx.finding("mcp.destructive-name", self._inv(), f"{self.tool}: {', '.join(verbs)}"))  # type: ignore[attr-defined]
+        hint = destructive_hint(self.annotations)
+        if hint:
+            found.append(self.ctx.finding("mcp.destructive-hint", self._inv(), hint))  # type: ignore[attr-defined]
+        for key, value in self.args.items():
+            if not isinstance(value, str):
+                continue
+            if key in guess["sql_args"] or (key in guess["sql_like_args"] and looks_like_sql(value)):
+                found += self.sql(value)
+            elif key in guess["shell_args"]:
+                bad = _unreadable_text(value)
+                found += [self.unreadable(f"the command {bad}")] if bad else \
+                    findings_for_string(value, self.ctx, cwd=self.cwd)  # type: ignore[arg-type]
+        return found
+
+
+def destructive_hint(annotations: dict[str, object] | None) -> str:
+    """Why the annotations say the tool may destroy ("" when they do not). By the MCP spec a tool
+    that is not read-only is destructive unless it says ``destructiveHint: false``; no annotations
+    at all say nothing (the name and arguments decide)."""
+    if not annotations or not any(k in annotations for k in ("readOnlyHint", "destructiveHint")):
+        return ""
+    if annotations.get("readOnlyHint") is True and annotations.get("destructiveHint") is not True:
+        return ""
+    if annotations.get("destructiveHint") is True:
+        return "destructiveHint: true"
+    if annotations.get("destructiveHint") is False:
+        return ""
+    return "readOnlyHint: false, and destructiveHint is not false (the spec's default is true)"
+
+
+def read_arguments(arguments: object) -> tuple[dict[str, object], str]:
+    """(the arguments as an object, "") or ({}, why they cannot be read)."""
+    import json
+
+    if arguments is None:
+        return {}, ""
+    if not isinstance(arguments, dict):
+        return {}, f"the arguments are {type(arguments).__name__}, not an object"
+    try:
+        text = json.dumps(arguments, ensure_ascii=True, check_circular=True)
+    except RecursionError:
+        return {}, "the arguments are nested too deeply to read"
+    except (TypeError, ValueError) as e:
+        return {}, f"the arguments are not JSON ({str(e)[:120]})"
+    if len(text) > MAX_ARGUMENTS:
+        return {}, f"{len(text)} characters of arguments (at most {MAX_ARGUMENTS} are read)"
+    if _depth(arguments, 0) > MAX_DEPTH:
+        return {}, "the arguments are nested too deeply to read"
+    if not all(isinstance(k, str) for k in arguments):
+        return {}, "an argument name is not a string"
+    return arguments, ""
+
+
+def _depth(value: object, depth: int) -> int:
+    if depth > MAX_DEPTH:
+        return depth
+    if isinstance(value, dict):
+        return max([_depth(v, depth + 1) for v in value.values()] or [depth])
+    if isinstance(value, list):
+        return max([_depth(v, depth + 1) for v in value] or [depth])
+    return depth
+
+
+def _strings(value: object, depth: int) -> list[str]:
+    if depth > MAX_DEPTH:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v, depth + 1)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v, depth + 1)]
+    return []
+
+
+def _paths(value: object) -> list[str] | None:
+    if isinstance(value, str) and value:
+        return [value]
+    if isinstance(value, list) and value and all(isinstance(v, str) and v for v in value):
+        return list(value)
+    return None
+
+
+def _unreadable_text(text: str) -> str:
+    """Why a payload string cannot be judged as written ("" when it can)."""
+    if "\0" in text:
+        return "holds a NUL byte"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid UTF-8"
+    return ""
+
+
+def looks_like_sql(text: str) -> bool:
+    """Whether text starts like a SQL statement (after comments and parentheses)."""
+    rest = text.lstrip()
+    for _ in range(20):
+        if rest.startswith("--"):
+            rest = rest.split("\n", 1)[1].lstrip() if "\n" in rest else ""
+        elif rest.startswith("/*"):
+            rest = rest.split("*/", 1)[1].lstrip() if "*/" in rest else ""
+        elif rest.startswith(("(", ";")):
+            rest = rest[1:].lstrip()
+        else:
+            break
+    word = ""
+    for ch in rest[:20]:
+        if not ch.isalpha():
+            break
+        word += ch
+    return word.lower() in SQL_WORDS
+
+
+def connection(kind: dict[str, object], entry: dict[str, object]) -> str:
+    """The database a server's configuration names: a connection string or database file, or ""."""
+    from agentguard.classify.matcher import glob_match
+
+    args = [a for a in entry.get("args", []) if isinstance(a, str)]  # type: ignore[attr-defined]
+    options = kind.get("connection_options") or []
+    for i, arg in enumerate(args):
+        for opt in options:  # type: ignore[attr-defined]
+            if arg == opt and i + 1 < len(args):
+                return args[i + 1]
+            if arg.startswith(opt + "="):
+                return arg.split("=", 1)[1]
+    for arg in args:
+        if any(glob_match(p, arg) for p in kind.get("connection_args") or []):  # type: ignore[attr-defined]
+            return arg
+    env = entry.get("env") or {}
+    for name in kind.get("connection_env") or []:  # type: ignore[attr-defined]
+        value = env.get(name)  # type: ignore[attr-defined]
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
+def mysql_args(url: str) -> tuple[str, ...]:
+    """mysql client options for a mysql:// URL (the password is never passed)."""
+    if "://" not in url:
+        return ()
+    rest = url.split("://", 1)[1]
+    authority, _, path = rest.partition("/")
+    user = authority.rsplit("@", 1)[0].split(":", 1)[0] if "@" in authority else ""
+    hostport = authority.rsplit("@", 1)[-1]
+    host, _, port = hostport.partition(":")
+    out: list[str] = []
+    if host:
+        out += ["-h", host]
+    if port:
+        out += ["-P", port]
+    if user:
+        out += ["-u", user]
+    db = path.split("?", 1)[0]
+    if db:
+        out += ["-D", db]
+    return tuple(out)

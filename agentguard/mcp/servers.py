@@ -1,0 +1,139 @@
+"""A server's own entry in the agents' MCP configuration: how it is started, with which arguments
+and environment. The judgement reads from it which database a SQL tool acts on (a connection
+string, ``--db-path FILE``, DATABASE_URI …), for the refusal and for counting rows.
+
+Searched, first match wins: the project's ``.mcp.json`` (Claude Code), ``.cursor/mcp.json`` and
+``.gemini/settings.json`` in the working directory or one above it; Claude Code's ``~/.claude.json``
+(the project's ``projects[DIR].mcpServers``, then the user's ``mcpServers``); ``~/.cursor/mcp.json``;
+Codex's ``~/.codex/config.toml`` (``[mcp_servers.NAME]``); ``~/.gemini/settings.json``. A file that
+cannot be read or parsed is skipped: without an entry the database is unknown, and what needs it
+(a count of rows) is not measured, so the call needs a human.
+"""
+
+from __future__ import annotations
+
+import os
+
+MAX_CONFIG = 32 * 1024 * 1024  # ~/.claude.json grows with history; past this it is not read
+
+
+def normal_entry(raw: object) -> dict[str, object] | None:
+    """{command, args, env, cwd, url} of a configured server, with only well-typed values kept."""
+    if not isinstance(raw, dict):
+        return None
+    entry: dict[str, object] = {}
+    if isinstance(raw.get("command"), str):
+        entry["command"] = raw["command"]
+    elif isinstance(raw.get("command"), list):  # some configs give the whole command line as a list
+        words = [w for w in raw["command"] if isinstance(w, str)]
+        if words:
+            entry["command"], entry["args"] = words[0], words[1:]
+    if isinstance(raw.get("args"), list):
+        entry["args"] = list(entry.get("args", [])) + [a for a in raw["args"] if isinstance(a, str)]  # type: ignore[call-overload]
+    env = raw.get("env")
+    if isinstance(env, dict):
+        entry["env"] = {k: v for k, v in env.items() if isinstance(k, str) and isinstance(v, str)}
+    for key in ("cwd", "url", "httpUrl", "serverUrl"):
+        if isinstance(raw.get(key), str):
+            entry["url" if key != "cwd" else "cwd"] = raw[key]
+    return entry
+
+
+def find_entry(server: str, cwd: str, env: dict[str, str] | None = None) -> tuple[dict[str, object] | None, str]:
+    """(the server's configured entry, the file it came from), or (None, "")."""
+    environ = os.environ if env is None else env
+    home = environ.get("HOME") or os.path.expanduser("~")
+    dirs = []
+    if cwd and os.path.isabs(cwd):
+        dirs = [cwd, os.path.dirname(cwd)]
+    for d in dirs:
+        for rel, key in ((".mcp.json", "mcpServers"), (".cursor/mcp.json", "mcpServers"),
+                         (".gemini/settings.json", "mcpServers")):
+            found = _json_entry(os.path.join(d, rel), [key, server])
+            if found is not None:
+                return found, os.path.join(d, rel)
+    claude = os.path.join(environ.get("CLAUDE_CONFIG_DIR") or home, ".claude.json")
+    data = _load_json(claude)
+    if isinstance(data, dict):
+        projects = data.get("projects")
+        for d in dirs:
+            if isinstance(projects, dict):
+                found = _dig(projects, [d, "mcpServers", server])
+                if found is not None:
+                    return found, claude
+        found = _dig(data, ["mcpServers", server])
+        if found is not None:
+            return found, claude
+    for path in (os.path.join(home, ".cursor/mcp.json"), os.path.join(home, ".gemini", "settings.json")):
+        found = _json_entry(path, ["mcpServers", server])
+        if found is not None:
+            return found, path
+    codex = os.path.join(environ.get("CODEX_HOME") or os.path.join(home, ".codex"), "config.toml")
+    found = _codex_entry(codex, server)
+    if found is not None:
+        return found, codex
+    return None, ""
+
+
+def find_by_command(command: str, url: str, cwd: str, env: dict[str, str] | None = None) -> tuple[str, dict[str, object] | None]:
+    """Cursor's beforeMCPExecution names the server by its command line or URL: (name, entry) of the
+    configured server that has it, or ("", None)."""
+    environ = os.environ if env is None else env
+    home = environ.get("HOME") or os.path.expanduser("~")
+    paths = [os.path.join(cwd, ".cursor/mcp.json")] if cwd and os.path.isabs(cwd) else []
+    paths.append(os.path.join(home, ".cursor/mcp.json"))
+    for path in paths:
+        servers = _dig(_load_json(path), ["mcpServers"], raw=True)
+        if not isinstance(servers, dict):
+            continue
+        for name, raw in servers.items():
+            entry = normal_entry(raw)
+            if not entry or not isinstance(name, str):
+                continue
+            line = " ".join([str(entry.get("command", ""))] + [str(a) for a in entry.get("args", [])]).strip()  # type: ignore[union-attr]
+            if (command and line == command.strip()) or (url and entry.get("url") == url):
+                return name, entry
+    return "", None
+
+
+def _load_json(path: str) -> object:
+    import json
+
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_CONFIG + 1)
+    except OSError:
+        return None
+    if len(data) > MAX_CONFIG:
+        return None
+    try:
+        return json.loads(data.decode("utf-8", "replace"))
+    except (ValueError, RecursionError):
+        return None
+
+
+def _dig(data: object, keys: list[str], raw: bool = False) -> object:
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data if raw else normal_entry(data)
+
+
+def _json_entry(path: str, keys: list[str]) -> dict[str, object] | None:
+    if not os.path.exists(path):
+        return None
+    return _dig(_load_json(path), keys)  # type: ignore[return-value]
+
+
+def _codex_entry(path: str, server: str) -> dict[str, object] | None:
+    if not os.path.exists(path):
+        return None
+    import tomllib
+
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.loads(f.read(MAX_CONFIG).decode("utf-8", "replace"))
+    except (OSError, ValueError, tomllib.TOMLDecodeError):
+        return None
+    return _dig(data, ["mcp_servers", server])  # type: ignore[return-value]

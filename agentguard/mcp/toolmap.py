@@ -1,0 +1,225 @@
+"""The MCP tool map: the [[server]], [[tool]] and [guess] tables of rules/mcp.toml, validated and
+compiled into the rule book (``book["mcp"]``), and looked up by server and tool name.
+
+A server is recognised by its configured name or by a word of the command that starts it; a tool
+entry applies to the kinds of server it lists ("*": any). Kind-specific entries are tried first, then
+the "*" ones, each group in file order; the first whose ``names`` match the tool wins. Names are
+compared lower-cased with ``-`` read as ``_``.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+CARRIES = ("sql", "shell", "path", "http", "remote", "read")
+OPERATIONS = ("write", "edit", "move", "copy", "delete", "mkdir")
+TARGET_GROUPS = ("kubectl", "railway", "postgres", "aws")
+# The rules a [[tool]] with carries = "remote" may name (the pack defines them; the map's entries emit them).
+REMOTE_RULES = ("mcp.remote-delete", "mcp.data-delete")
+TABLES = ("server", "tool", "guess")
+SERVER_KEYS = {"kind", "names", "commands", "dialect", "connection_args", "connection_options", "connection_env"}
+TOOL_KEYS = {"servers", "names", "carries", "args", "to", "operation", "cwd_args", "url_args", "method_args", "body_args",
+             "rule", "target", "target_args", "production_args", "remote", "examples", "dialect"}
+GUESS_KEYS = {"destructive_words", "sql_args", "sql_like_args", "shell_args"}
+EXAMPLE_KEYS = {"server", "tool", "arguments", "annotations"}
+
+
+def _fail(source: str, where: str, problem: str) -> Exception:
+    from agentguard.rules import RuleError
+
+    return RuleError(f"{source}: {where}: {problem}")
+
+
+def _strings(source: str, where: str, value: object, allow_empty: bool = False) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value) or (not value and not allow_empty):
+        raise _fail(source, where, "must be a non-empty list of non-empty strings")
+    return list(value)
+
+
+def mcp_example(source: str, where: str, item: object) -> dict[str, object]:
+    """An example MCP call: { server = "postgres", tool = "query", arguments = { sql = "…" } }."""
+    if not isinstance(item, dict) or set(item) - EXAMPLE_KEYS or not isinstance(item.get("server"), str) \
+            or not isinstance(item.get("tool"), str) or not isinstance(item.get("arguments", {}), dict) \
+            or not isinstance(item.get("annotations", {}), dict):
+        raise _fail(source, where, "must be { server = \"…\", tool = \"…\", arguments = { … } } (annotations optional)")
+    return {"server": item["server"], "tool": item["tool"], "arguments": dict(item.get("arguments", {})),
+            "annotations": dict(item.get("annotations", {}))}
+
+
+def _examples(source: str, where: str, value: object) -> dict[str, list[dict[str, object]]]:
+    if not isinstance(value, dict) or set(value) != {"block", "allow"}:
+        raise _fail(source, where, "needs examples.block and examples.allow lists of MCP calls")
+    out = {}
+    for kind in ("block", "allow"):
+        items = value[kind]
+        if not isinstance(items, list) or not items:
+            raise _fail(source, f"{where}.{kind}", "must be a non-empty list of MCP calls")
+        out[kind] = [mcp_example(source, f"{where}.{kind}[{k}]", e) for k, e in enumerate(items)]
+    return out
+
+
+def validate(source: str, data: dict[str, object], rule_ids: Iterable[str]) -> dict[str, object]:
+    """The compiled tool map of one pack (``data`` is the pack's parsed TOML)."""
+    rule_ids = set(rule_ids)
+    servers = []
+    kinds: set[str] = set()
+    for i, raw in enumerate(_tables(source, "server", data.get("server", []))):
+        where = f"server[{i}]"
+        unknown = set(raw) - SERVER_KEYS
+        if unknown:
+            raise _fail(source, f"{where}.{sorted(unknown)[0]}", f"unknown key (known: {', '.join(sorted(SERVER_KEYS))})")
+        kind = raw.get("kind")
+        if not isinstance(kind, str) or not kind.isidentifier() or kind in kinds:
+            raise _fail(source, f"{where}.kind", "must be a short identifier, different for every [[server]]")
+        kinds.add(kind)
+        entry: dict[str, object] = {"kind": kind, "dialect": str(raw.get("dialect", ""))}
+        entry["names"] = [n.lower() for n in _strings(source, f"{where}.names", raw.get("names"))]
+        for key in ("commands", "connection_args", "connection_options", "connection_env"):
+            entry[key] = _strings(source, f"{where}.{key}", raw.get(key, []), allow_empty=True)
+        servers.append(entry)
+    tools = []
+    for i, raw in enumerate(_tables(source, "tool", data.get("tool", []))):
+        tools.append(_tool(source, f"tool[{i}]", raw, kinds, rule_ids))
+    guess_raw = data.get("guess", {})
+    if not isinstance(guess_raw, dict) or set(guess_raw) - GUESS_KEYS:
+        raise _fail(source, "guess", f"must be a table with only {', '.join(sorted(GUESS_KEYS))}")
+    guess = {k: _strings(source, f"guess.{k}", guess_raw.get(k, []), allow_empty=True) for k in sorted(GUESS_KEYS)}
+    guess["destructive_words"] = [w.lower() for w in guess["destructive_words"]]
+    return {"servers": servers, "tools": tools, "guess": guess}
+
+
+def _tables(source: str, name: str, value: object) -> list[dict[str, object]]:
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise _fail(source, name, f"must be an array of tables ([[{name}]])")
+    return value  # type: ignore[return-value]
+
+
+def _tool(source: str, where: str, raw: dict[str, object], kinds: set[str], rule_ids: set[str]) -> dict[str, object]:
+    unknown = set(raw) - TOOL_KEYS
+    if unknown:
+        raise _fail(source, f"{where}.{sorted(unknown)[0]}", f"unknown key (known: {', '.join(sorted(TOOL_KEYS))})")
+    servers = _strings(source, f"{where}.servers", raw.get("servers"))
+    for s in servers:
+        if s != "*" and s not in kinds:
+            raise _fail(source, f"{where}.servers", f"{s!r} is no [[server]] kind (or \"*\")")
+    carries = raw.get("carries")
+    if carries not in CARRIES:
+        raise _fail(source, f"{where}.carries", f"must be one of {', '.join(CARRIES)}")
+    entry: dict[str, object] = {"servers": servers, "carries": carries, "remote": bool(raw.get("remote", False)),
+                                "names": [normal(n) for n in _strings(source, f"{where}.names", raw.get("names"))],
+                                "dialect": str(raw.get("dialect", ""))}
+    for key in ("args", "to", "cwd_args", "url_args", "method_args", "body_args", "target_args"):
+        entry[key] = _strings(source, f"{where}.{key}", raw.get(key, []), allow_empty=True)
+    needs = {"sql": ("args",), "shell": ("args",), "path": ("args", "operation"), "http": ("url_args",),
+             "remote": ("rule", "target"), "read": ()}[carries]  # type: ignore[index]
+    for key in needs:
+        if not raw.get(key):
+            raise _fail(source, f"{where}.{key}", f"is required for carries = {carries!r}")
+    if carries == "path":
+        if raw["operation"] not in OPERATIONS:
+            raise _fail(source, f"{where}.operation", f"must be one of {', '.join(OPERATIONS)}")
+        if raw["operation"] in ("move", "copy") and not entry["to"]:
+            raise _fail(source, f"{where}.to", "names the destination argument of a move or copy")
+        entry["operation"] = raw["operation"]
+    if carries == "remote":
+        if raw["rule"] not in rule_ids or raw["rule"] not in REMOTE_RULES:
+            raise _fail(source, f"{where}.rule", f"{raw['rule']!r} is not a rule of this pack for remote operations "
+                        f"({', '.join(REMOTE_RULES)})")
+        if raw["target"] not in TARGET_GROUPS:
+            raise _fail(source, f"{where}.target", f"must be one of {', '.join(TARGET_GROUPS)}")
+        entry["rule"], entry["target"] = raw["rule"], raw["target"]
+        production = raw.get("production_args", {})
+        if not isinstance(production, dict):
+            raise _fail(source, f"{where}.production_args", "must be a table of target key = [argument names]")
+        entry["production_args"] = {k: _strings(source, f"{where}.production_args.{k}", v) for k, v in production.items()}
+    entry["examples"] = _examples(source, f"{where}.examples", raw.get("examples"))
+    return entry
+
+
+def merge(maps: list[dict[str, object]]) -> dict[str, object]:
+    out: dict[str, object] = {"servers": [], "tools": [], "guess": {k: [] for k in sorted(GUESS_KEYS)}}
+    for m in maps:
+        out["servers"] += m["servers"]  # type: ignore[operator]
+        out["tools"] += m["tools"]  # type: ignore[operator]
+        for k, v in m["guess"].items():  # type: ignore[attr-defined]
+            out["guess"][k] += v  # type: ignore[index]
+    return out
+
+
+# ---------------------------------------------------------------- lookup
+
+def normal(name: str) -> str:
+    return name.lower().replace("-", "_")
+
+
+def _glob(pattern: str, text: str) -> bool:
+    from agentguard.classify.matcher import glob_match
+
+    return glob_match(pattern, text)
+
+
+def entry_words(entry: dict[str, object] | None) -> list[str]:
+    """The words of a server's command line, each also as its base name (``/x/bin/postgres-mcp``) and
+    without a version (``@scope/pkg@1.2``, ``pkg==1.2``)."""
+    if not entry:
+        return []
+    words: list[str] = []
+    command = entry.get("command")
+    args = entry.get("args")
+    raw = ([command] if isinstance(command, str) else []) + (list(args) if isinstance(args, list) else [])
+    for w in raw[:200]:
+        if not isinstance(w, str):
+            continue
+        words.append(w)
+        base = w.rstrip("/").rsplit("/", 1)[-1]
+        for form in (base, w.split("==", 1)[0], w.rsplit("@", 1)[0] if w.rfind("@") > 0 else w):
+            if form and form not in words:
+                words.append(form)
+    return words
+
+
+def server_kinds(tmap: dict[str, object], name: str, entry: dict[str, object] | None) -> list[dict[str, object]]:
+    """The [[server]] kinds a server is, by its name and then by its command line."""
+    lowered = name.lower()
+    words = [w.lower() for w in entry_words(entry)]
+    found = []
+    for server in tmap["servers"]:  # type: ignore[attr-defined]
+        if any(_glob(p, lowered) for p in server["names"]) or \
+                any(_glob(p.lower(), w) for p in server["commands"] for w in words):
+            found.append(server)
+    return found
+
+
+def tool_entry(tmap: dict[str, object], kinds: list[dict[str, object]], tool: str) -> dict[str, object] | None:
+    name = normal(tool)
+    kind_names = {k["kind"] for k in kinds}
+    tools: list[dict[str, object]] = tmap["tools"]  # type: ignore[assignment]
+    for specific in (True, False):
+        for t in tools:
+            servers = t["servers"]
+            applies = bool(kind_names & set(servers)) if specific else "*" in servers  # type: ignore[arg-type]
+            if applies and any(_glob(p, name) for p in t["names"]):  # type: ignore[attr-defined]
+                return dict(t, generic=not specific)
+    return None
+
+
+def name_words(tool: str) -> list[str]:
+    """The words of a tool's name: ``dropDatabase`` → drop, database; ``purge-cache`` → purge, cache."""
+    out: list[str] = []
+    current = ""
+    for i, ch in enumerate(tool):
+        if not ch.isalnum():
+            if current:
+                out.append(current)
+            current = ""
+            continue
+        if ch.isupper() and current and (current[-1].islower() or
+                                         (i + 1 < len(tool) and tool[i + 1].islower() and current[-1].isupper())):
+            out.append(current)
+            current = ""
+        current += ch
+    if current:
+        out.append(current)
+    return [w.lower() for w in out]

@@ -32,6 +32,22 @@ def _command(meta: dict[str, object]) -> str:
     return " ".join([str(call.get("tool", "?")), *[str(a) for a in call.get("argv", [])]])
 
 
+def _kept(meta: dict[str, object]) -> str:
+    """What the backup holds, as it is now (a plan's summary says what would happen before a call)."""
+    items: list[dict[str, object]] = [i for i in meta.get("items", []) or [] if isinstance(i, dict)]  # type: ignore[attr-defined]
+    if meta.get("kind") == "files":
+        if not items:
+            return "nothing: none of the targets existed"
+        hows = sorted({str(i.get("how")) for i in items})
+        how = {"moved": "moved into", "copied": "copied to"}.get(hows[0], "kept in") if len(hows) == 1 else "kept in"
+        count = f"{len(items)} path{'s' if len(items) != 1 else ''}"
+        return f"{count}, {how} agentguard's backup store"
+    kept = str(meta.get("kept") or "")
+    if not kept:  # a backup taken before backups said what they hold
+        kept = str(meta.get("summary", "")).removeprefix("Before it runs, ").rstrip(".")
+    return kept if items else f"nothing ({meta.get('note') or 'there was nothing to keep'})"
+
+
 @command.command("list")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per backup.")
 @system_option
@@ -47,9 +63,10 @@ def list_backups(as_json: bool, system: bool) -> None:
     if not backups:
         click.echo("No backups yet: agentguard keeps one before an approved destructive call runs.")
         return
+    click.echo(f"{'ID':<22}  {'TAKEN':<19}  {'KIND':<9} {'SIZE':>10}  CALL")
     for meta in backups:
         size = human_size(int(meta.get("bytes", 0)))  # type: ignore[call-overload]
-        click.echo(f"{meta['id']}  {_when(meta)}  {meta['kind']:<9} {size:>10}  {_command(meta)[:90]}")
+        click.echo(f"{meta['id']:<22}  {_when(meta)}  {meta['kind']:<9} {size:>10}  {_command(meta)[:90]}")
 
 
 @command.command("show")
@@ -70,7 +87,9 @@ def show(backup_id: str, system: bool) -> None:
     actor = dict(call.get("actor") or {})
     click.echo(f"by       {actor.get('kind', '?')} {actor.get('name', '')}".rstrip() +
                (f", approval {call['approval']}" if call.get("approval") else ""))
-    click.echo(f"kept     {meta.get('summary', '')} ({human_size(int(meta.get('bytes', 0)))})")  # type: ignore[call-overload]
+    click.echo(f"kept     {_kept(meta)} ({human_size(int(meta.get('bytes', 0)))})")  # type: ignore[call-overload]
+    if meta.get("incomplete"):
+        click.echo(f"note     the snapshot failed ({meta['incomplete']}); this is what it had moved")
     for item in meta.get("items", []):  # type: ignore[attr-defined]
         click.echo("  " + ", ".join(f"{k}: {v}" for k, v in item.items()))
     audit = meta.get("audit")

@@ -85,6 +85,8 @@ def command(ctx: click.Context, since: str | None, decision: str | None, actor: 
 def _line(r: dict[str, object]) -> list[str]:
     who = dict(r.get("actor") or {})  # type: ignore[call-overload]
     command = " ".join([str(r.get("tool", "")), *map(str, r.get("argv", []) or [])]).strip()  # type: ignore[call-overload]
+    if str(r.get("via", "")).startswith("hook:") and r.get("command"):
+        command = " ".join(str(r["command"]).split())  # as the agent wrote it, on one line
     return [str(r.get("time", ""))[:19].replace("T", " "), f"{who.get('kind', '')} {who.get('name', '')}".strip(),
             str(r.get("event", "")), str(r.get("decision", "")), ", ".join(r.get("rules", []) or []),  # type: ignore[call-overload]
             command[:80], str(r.get("target", ""))]

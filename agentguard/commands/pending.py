@@ -19,6 +19,7 @@ def command(system: bool) -> None:
     if not requests:
         click.echo("No pending requests.")
         return
+    click.echo(f"{'ID':<8}  {'ASKED':<8}  RULES  CALL")
     for r in sorted(requests, key=lambda r: float(r["created"])):  # type: ignore[arg-type]
         when = time.strftime("%H:%M:%S", time.localtime(float(r["created"])))  # type: ignore[arg-type]
         command = " ".join([str(r["tool"]), *r["argv"]])  # type: ignore[list-item]

@@ -39,6 +39,15 @@ class TooLarge(SnapshotError):
         self.cap = cap
 
 
+class Stranded(SnapshotError):
+    """A snapshot failed after moving data into the store, and the data could not be moved back: the
+    store keeps it, listed, so that `agentguard backups restore` can still give it back."""
+
+    def __init__(self, items: list[dict[str, object]], why: str) -> None:
+        super().__init__(why)
+        self.items = items
+
+
 class RestoreError(Exception):
     """A restore cannot go ahead; the message says why and what to do."""
 
@@ -46,12 +55,13 @@ class RestoreError(Exception):
 class Plan:
     """What a snapshot would keep for one call."""
 
-    __slots__ = ("kind", "summary", "data")
+    __slots__ = ("kind", "summary", "data", "kept")
 
-    def __init__(self, kind: str, summary: str, data: dict[str, object] | None = None) -> None:
+    def __init__(self, kind: str, summary: str, data: dict[str, object] | None = None, kept: str = "") -> None:
         self.kind = kind  # files, postgres, kube, helm, terraform, or none
-        self.summary = summary
+        self.summary = summary  # what would happen before the call runs (a refusal shows it)
         self.data = data or {}
+        self.kept = kept  # what a backup taken by this plan holds, once it is taken
 
     @property
     def possible(self) -> bool:
@@ -131,18 +141,47 @@ def take(plan: Plan, state_dir: str, call: dict[str, object], *, cap: int, over_
     backup_id = _new_id()
     directory = os.path.join(store(state_dir), backup_id)
     os.mkdir(directory, 0o700)
+    module = _module(plan.kind)
+    meta: dict[str, object] = {"id": backup_id, "created": time.time(), "kind": plan.kind, "summary": plan.summary,
+                               "kept": plan.kept, "call": call, "data": plan.data}
     try:
-        result = _module(plan.kind).snapshot(plan, directory, cap=cap, over_cap_ok=over_cap_ok)
+        result = module.snapshot(plan, directory, cap=cap, over_cap_ok=over_cap_ok)
+    except Stranded as e:
+        raise _stranded(directory, meta, e) from None
     except SnapshotError:
-        shutil.rmtree(directory, ignore_errors=True)
+        shutil.rmtree(directory, ignore_errors=True)  # the snapshot put back whatever it had moved
         raise
     except OSError as e:
         shutil.rmtree(directory, ignore_errors=True)
         raise SnapshotError(f"the snapshot failed: {e.strerror or e} ({getattr(e, 'filename', '') or ''})") from None
-    meta: dict[str, object] = {"id": backup_id, "created": time.time(), "kind": plan.kind, "summary": plan.summary,
-                               "call": call, "data": plan.data, **result}
-    _write_meta(directory, meta)
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)  # as above: what was moved is back where it was
+        raise
+    meta.update(result)
+    try:
+        _write_meta(directory, meta)
+    except Exception as e:  # noqa: BLE001 - whatever stops the record, the data goes back
+        # A backup that is not listed cannot be restored: give back what was moved, and keep nothing.
+        why = getattr(e, "strerror", None) or str(e)
+        try:
+            getattr(module, "put_back", lambda *_: None)(result, directory)
+        except Stranded as s:
+            raise _stranded(directory, meta, s) from None
+        shutil.rmtree(directory, ignore_errors=True)
+        raise SnapshotError(f"the backup's record could not be written ({why}); everything is where it was") from None
     return meta
+
+
+def _stranded(directory: str, meta: dict[str, object], e: Stranded) -> SnapshotError:
+    """What a snapshot moved in and could not move back stays, listed where possible: never deleted."""
+    meta.update({"items": e.items, "bytes": sum(size_of(os.path.join(directory, str(i["stored"]))) for i in e.items),
+                 "done": False, "incomplete": str(e)})
+    try:
+        _write_meta(directory, meta)
+        where = f"backup {meta['id']} (`agentguard backups restore {meta['id']}`)"
+    except (OSError, ValueError):
+        where = directory
+    return SnapshotError(f"the snapshot failed ({e}) after moving data it could not move back; it is kept in {where}")
 
 
 def link_audit(state_dir: str, backup_id: str, record: dict[str, object]) -> None:
@@ -152,7 +191,10 @@ def link_audit(state_dir: str, backup_id: str, record: dict[str, object]) -> Non
     except RestoreError:
         return
     meta["audit"] = {"seq": record.get("seq"), "hash": record.get("hash"), "time": record.get("time")}
-    _write_meta(os.path.join(store(state_dir), backup_id), meta)
+    try:
+        _write_meta(os.path.join(store(state_dir), backup_id), meta)
+    except (OSError, ValueError):
+        pass  # the backup is whole and listed without the link; the audit record names the backup
 
 
 def load(state_dir: str, backup_id: str) -> dict[str, object]:
@@ -185,9 +227,17 @@ def all_backups(state_dir: str) -> list[dict[str, object]]:
 
 
 def size_of(path: str) -> int:
+    """The bytes ``path`` holds: its files' sizes and its links' lengths. Directories themselves
+    count for nothing, since their own size depends on the filesystem, and a backup, its listing and
+    its restore must agree on one number wherever the copy lives."""
+    try:
+        if not os.path.isdir(path) or os.path.islink(path):
+            return os.lstat(path).st_size
+    except OSError:
+        return 0
     total = 0
     for root, dirs, files in os.walk(path):
-        for name in files + dirs:
+        for name in files + [d for d in dirs if os.path.islink(os.path.join(root, d))]:
             try:
                 total += os.lstat(os.path.join(root, name)).st_size
             except OSError:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 
-from agentguard.recovery import Plan, RestoreError, SnapshotError, TooLarge, human_size, size_of
+from agentguard.recovery import Plan, RestoreError, SnapshotError, Stranded, TooLarge, human_size, size_of
 
 REMOVERS = ("rm", "unlink", "rmdir", "srm")
 FIND_EXPRESSION_START = ("-", "(", "!", ")")
@@ -70,7 +70,8 @@ def plan(tool: str, real: str, argv: tuple[str, ...], cwd: str, env: dict[str, s
         return Plan("files", "nothing to keep: none of the targets exists", {"targets": [], "mode": mode, "empty": True})
     names = ", ".join(t["raw"] for t in targets[:4]) + (" …" if len(targets) > 4 else "")  # type: ignore[misc]
     how = "moved into agentguard's backup store" if mode == "move" else "copied to agentguard's backup store"
-    return Plan("files", f"{names} will be {how} first (`agentguard backups restore` puts it back)",
+    verb = "is" if len(targets) == 1 else "are"
+    return Plan("files", f"Before it runs, {names} {verb} {how} (`agentguard backups restore` puts it back).",
                 {"targets": targets, "mode": mode})
 
 
@@ -104,32 +105,64 @@ def snapshot(plan: Plan, directory: str, *, cap: int, over_cap_ok: bool) -> dict
     os.mkdir(files_dir, 0o700)
     move = plan.data["mode"] == "move"
     copies = [n for n in via if not (move and _same_device(via[n], files_dir))]
-    size = sum(size_of(via[n]) if os.path.isdir(via[n]) and not os.path.islink(via[n]) else os.lstat(via[n]).st_size
-               for n in copies)
+    size = sum(size_of(via[n]) for n in copies)
     if size > cap and not over_cap_ok:
         raise TooLarge(size, cap, ", ".join(str(targets[n]["raw"]) for n in copies[:3]))
-    items = []
+    items: list[dict[str, object]] = []
     moved_indexes = []
-    for n, target in enumerate(targets):
-        path, source = str(target["path"]), via[n]
-        stored = os.path.join(files_dir, str(n))
-        kind = "symlink" if os.path.islink(source) else "dir" if os.path.isdir(source) else "file"
-        if n in copies:
-            if size > cap:
-                continue  # a human chose to go on without this copy
-            try:
-                _copy(source, stored)
-            except shutil.Error as e:
-                raise SnapshotError(f"the snapshot of {path} failed: {e.args[0][0][2] if e.args and e.args[0] else e}") from None
-            how = "copied"
-        else:
-            os.rename(source, stored)
-            moved_indexes.append(target["index"])
-            how = "moved"
-        items.append({"original": path, "stored": f"files/{n}", "how": how, "type": kind})
-    return {"items": items, "bytes": size_of(files_dir), "moved_indexes": moved_indexes,
+    moved: list[tuple[str, str]] = []  # (stored, source): what goes back if a later step fails
+    try:
+        for n, target in enumerate(targets):
+            path, source = str(target["path"]), via[n]
+            stored = os.path.join(files_dir, str(n))
+            kind = "symlink" if os.path.islink(source) else "dir" if os.path.isdir(source) else "file"
+            if n in copies:
+                if size > cap:
+                    continue  # a human chose to go on without this copy
+                try:
+                    _copy(source, stored)
+                except shutil.Error as e:
+                    raise SnapshotError(f"the snapshot of {path} failed: "
+                                        f"{e.args[0][0][2] if e.args and e.args[0] else e}") from None
+                how = "copied"
+            else:
+                os.rename(source, stored)
+                moved.append((stored, source))
+                moved_indexes.append(target["index"])
+                how = "moved"
+            items.append({"original": path, "stored": f"files/{n}", "how": how, "type": kind})
+    except BaseException as e:
+        left = _move_back(moved)
+        if left:  # it cannot go back: keep it as a backup of its own rather than lose it
+            items = [{"original": source, "stored": os.path.relpath(stored, directory), "how": "moved",
+                      "type": "dir" if os.path.isdir(stored) else "file"} for stored, source in left]
+            raise Stranded(items, str(e)) from e
+        raise
+    return {"items": items, "bytes": sum(size_of(os.path.join(directory, str(i["stored"]))) for i in items),
+            "moved_indexes": moved_indexes,
             "done": move and len(moved_indexes) == len(targets) and bool(targets),
             "skipped_over_cap": [str(targets[n]["path"]) for n in copies] if size > cap else []}
+
+
+def _move_back(moved: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Rename what was moved into the store back; returns what could not go back."""
+    left = []
+    for stored, source in reversed(moved):
+        try:
+            os.rename(stored, source)
+        except OSError:
+            left.append((stored, source))
+    return left
+
+
+def put_back(result: dict[str, object], directory: str) -> None:
+    """Undo a snapshot whose backup cannot be recorded: what was moved into the store goes back."""
+    items: list[dict[str, object]] = list(result.get("items", []))  # type: ignore[call-overload]
+    left = _move_back([(os.path.join(directory, str(i["stored"])), str(i["original"]))
+                       for i in items if i.get("how") == "moved"])
+    if left:
+        raise Stranded([i for i in items if os.path.lexists(os.path.join(directory, str(i["stored"])))],
+                       "it could not be moved back")
 
 
 def restore(meta: dict[str, object], directory: str, *, force: bool, into: str | None, env: dict[str, str]) -> str:
@@ -156,6 +189,6 @@ def restore(meta: dict[str, object], directory: str, *, force: bool, into: str |
         # Copy back so the backup stays whole (a restore can be repeated); a copy keeps modes and times.
         _copy(stored, original)
         restored.append(original)
-    total = sum(size_of(p) if os.path.isdir(p) else os.lstat(p).st_size for p in restored)
+    total = sum(size_of(p) for p in restored)
     return f"restored {len(restored)} path{'s' if len(restored) != 1 else ''} ({human_size(total)}): " + \
         ", ".join(restored[:5])

@@ -51,16 +51,18 @@ def plan(tool: str, real: str, argv: tuple[str, ...], cwd: str, env: dict[str, s
         if split is None:
             return None
         args, globals_ = split
-        return Plan("kube", "the objects are saved with `kubectl get -o json` first (`agentguard backups restore` "
-                            "creates them again)", {"real": real, "get": args, "globals": globals_, "cwd": cwd})
+        return Plan("kube", "Before it runs, the objects are saved with `kubectl get -o json` (`agentguard backups "
+                            "restore` creates them again).", {"real": real, "get": args, "globals": globals_, "cwd": cwd},
+                    kept="the objects, as `kubectl get -o json` printed them")
     if tool == "helm":
         split = _split(argv, ("uninstall", "delete", "del", "un"))
         if split is None:
             return None
         args, globals_ = split
         releases = [a for a in args if not a.startswith("-")]
-        return Plan("helm", f"`helm get all {' '.join(releases)}` is saved first (manifests and values)",
-                    {"real": real, "releases": releases, "globals": globals_, "cwd": cwd})
+        return Plan("helm", f"Before it runs, `helm get all {' '.join(releases)}` is saved (manifests and values).",
+                    {"real": real, "releases": releases, "globals": globals_, "cwd": cwd},
+                    kept=f"`helm get all {' '.join(releases)}` (manifests and values)")
     return None
 
 

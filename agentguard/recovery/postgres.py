@@ -164,8 +164,9 @@ def plan(tool: str, real: str, argv: tuple[str, ...], cwd: str, env: dict[str, s
             return Plan("postgres", "nothing to keep: the SQL changes no table", {"conn": conn, "tables": [], "empty": True})
     dbname = database or conn.get("dbname") or env.get("PGDATABASE") or env.get("PGUSER") or env.get("USER", "")
     what = f"table{'s' if tables and len(tables) > 1 else ''} {', '.join(tables)}" if tables else f"database {dbname}"
-    return Plan("postgres", f"a pg_dump of {what} is taken first (`agentguard backups restore` loads it back)",
-                {"conn": conn, "tables": tables, "database": database, "real": real, "label": what})
+    return Plan("postgres", f"Before it runs, a pg_dump of {what} is taken (`agentguard backups restore` loads it "
+                            "back).", {"conn": conn, "tables": tables, "database": database, "real": real, "label": what},
+                kept=f"a pg_dump of {what}")
 
 
 def _conn_args(conn: dict[str, object], dbname: str | None) -> list[str]:

@@ -34,9 +34,10 @@ def plan(tool: str, real: str, argv: tuple[str, ...], cwd: str, env: dict[str, s
     if not destroys:
         return None
     directory = os.path.normpath(os.path.join(cwd, chdir)) if chdir else cwd
-    return Plan("terraform", "the state is saved with `terraform state pull` first (`agentguard backups restore` "
-                             "pushes it back)", {"real": real, "dir": directory, "tool": tool,
-                                                 "workspace": env.get("TF_WORKSPACE", "")})
+    return Plan("terraform", "Before it runs, the state is saved with `terraform state pull` (`agentguard backups "
+                             "restore` pushes it back).", {"real": real, "dir": directory, "tool": tool,
+                                                          "workspace": env.get("TF_WORKSPACE", "")},
+                kept="the state, as `terraform state pull` printed it")
 
 
 def _env(data: dict[str, object], base: dict[str, str] | None = None) -> dict[str, str]:

@@ -976,6 +976,14 @@ class History:
         assert self.git("symbolic-ref", "HEAD") == "refs/heads/main"
 
 
+def _real_git() -> str:
+    import shutil
+
+    found = shutil.which("git", path="/usr/local/bin:/usr/bin:/bin")
+    assert found, "git is needed"
+    return found
+
+
 def test_rm_rf_dot_git_inside_run_is_undone_by_backups_restore(box: Box) -> None:
     history = History(box)
     out = box.run(sys.executable, "-c", "import shutil; shutil.rmtree('.git')")
@@ -991,8 +999,9 @@ def test_reset_hard_clean_and_a_cleared_stash_inside_run_are_undone(box: Box) ->
     history = History(box)
     (box.project / "out").mkdir()
     (box.project / "out" / "artifact.o").write_bytes(b"\0built")
-    out = box.run("sh", "-c", "git reset -q --hard HEAD~1 && git clean -qfdx && git stash clear && "
-                              "git branch -qD feature")
+    git = _real_git()  # the shims would hold these; an agent can always reach the real binary
+    out = box.run("sh", "-c", f"{git} reset -q --hard HEAD~1 && {git} clean -qfdx && {git} stash clear && "
+                              f"{git} branch -qD feature")
     assert out.returncode == 0, out.stderr
     assert not (box.project / "draft.md").exists() and not (box.project / "out").exists()
     said = history.restore()
@@ -1003,7 +1012,7 @@ def test_reset_hard_clean_and_a_cleared_stash_inside_run_are_undone(box: Box) ->
 
 def test_a_restore_leaves_what_changed_since_alone(box: Box) -> None:
     history = History(box)
-    assert box.run("sh", "-c", "git reset -q --hard && echo 'newer work' > src.py").returncode == 0
+    assert box.run("sh", "-c", f"{_real_git()} reset -q --hard && echo 'newer work' > src.py").returncode == 0
     said = history.restore()
     assert (box.project / "src.py").read_text() == "newer work\n"
     assert (box.project / "draft.md").read_text() == "untracked draft\n"
@@ -1018,6 +1027,33 @@ def test_an_unchanged_workspace_is_not_backed_up_twice(box: Box) -> None:
     (box.project / "draft.md").write_text("changed\n")
     box.run("true")
     assert len(list((box.inst.state / "backups").iterdir())) == 2
+
+
+def test_programs_the_workspace_config_names_never_run_outside_when_it_is_backed_up_or_restored(box: Box) -> None:
+    """The agent may write .git/config and .gitattributes; the snapshot at the next `run` and a human's
+    `backups restore` run git outside the sandbox, and must not run the filters, hooks, fsmonitor or
+    signing program named there."""
+    marks = [box.home / f"ran-{what}" for what in ("filter", "fsmonitor", "gpg", "hook")]
+    prog = {m.name: box.project / f"{m.name}.sh" for m in marks}
+    script = "".join(f"printf '#!/bin/sh\\necho ran >> {m}\\ncat\\n' > {prog[m.name]}; chmod +x {prog[m.name]}; "
+                     for m in marks)
+    script += (f"git config filter.x.clean {prog['ran-filter']}; git config filter.x.smudge {prog['ran-filter']}; "
+               f"git config filter.x.required true; git config core.fsmonitor {prog['ran-fsmonitor']}; "
+               f"git config commit.gpgSign true; git config gpg.program {prog['ran-gpg']}; "
+               f"cp {prog['ran-hook']} .git/hooks/post-index-change; echo '* filter=x' > .gitattributes; "
+               "echo 'more' >> src.py")
+    assert box.run("sh", "-c", script).returncode == 0
+    second = box.run("true")
+    assert "workspace backup" in second.stderr, second.stderr
+    assert not [m.name for m in marks if m.exists()]
+    backup = [r["backup"] for r in box.inst.audit() if r.get("event") == "run"][-1]
+    assert box.run(sys.executable, "-c", "import shutil; shutil.rmtree('.git'); open('src.py', 'w').close()"
+                   ).returncode == 0
+    said = box.inst.human("backups", "restore", backup, cwd=box.project)
+    assert "made .git again" in said, said
+    assert not [m.name for m in marks if m.exists()]
+    assert (box.project / "src.py").read_text() == "print('hi')\nmore\n"
+    assert '[filter "x"]' in (box.project / ".git" / "config").read_text()  # the config came back as it was
 
 
 def test_pytest_and_npm_install_work_inside(box: Box) -> None:

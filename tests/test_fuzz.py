@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from agentguard.classify import Context
 from agentguard.classify.sql import classify_sql
-from agentguard.judge import judge_argv, judge_string
-from agentguard.model import Invocation
+from agentguard.judge import INTERNAL_ERROR, Verdict, judge_argv, judge_string
+from agentguard.model import Finding, Invocation
 from agentguard.rules import load_book
 
 BOOK = load_book()
@@ -22,6 +22,18 @@ CWD = "/home/fuzz/project"
 # FUZZ_EXAMPLES=5000 scripts/test tests/test_fuzz.py runs a deeper search than the default.
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "300"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+
+def no_internal_error(findings: tuple[Finding, ...] | list[Finding]) -> None:
+    """An internal error fails closed (confirm), so the decision alone would pass: it is a bug all the same."""
+    broken = [f for f in findings if f.rule == INTERNAL_ERROR]
+    assert not broken, f"internal error: {broken[0].detail} in {broken[0].command!r}"
+
+
+def judged(verdict: Verdict) -> Verdict:
+    assert verdict.decision in ("allow", "confirm", "block")
+    no_internal_error(verdict.findings)
+    return verdict
+
 
 SHELL_PIECES = ["rm", "-rf", "/", "~", "psql", "-c", "'", '"', "$(", ")", "`", "${", "}", "<<", "EOF", "\n", "|",
                 "&&", "||", ";", "&", "(", "{", "[[", "]]", "if", "then", "fi", "for", "do", "done", "case", "esac",
@@ -33,15 +45,13 @@ SHELL_PIECES = ["rm", "-rf", "/", "~", "psql", "-c", "'", '"', "$(", ")", "`", "
 @FUZZ
 @given(st.text(max_size=400))
 def test_random_text_never_raises(text: str) -> None:
-    verdict = judge_string(text, BOOK, cwd=CWD, env=ENV)
-    assert verdict.decision in ("allow", "confirm", "block")
+    judged(judge_string(text, BOOK, cwd=CWD, env=ENV))
 
 
 @FUZZ
 @given(st.lists(st.sampled_from(SHELL_PIECES), max_size=60).map(" ".join))
 def test_mangled_shell_never_raises(text: str) -> None:
-    verdict = judge_string(text, BOOK, cwd=CWD, env=ENV)
-    assert verdict.decision in ("allow", "confirm", "block")
+    judged(judge_string(text, BOOK, cwd=CWD, env=ENV))
 
 
 @FUZZ
@@ -54,6 +64,7 @@ def test_mangled_sql_never_raises(dialect: str, sql: str) -> None:
     ctx = Context(BOOK, ENV)
     findings = classify_sql(sql, dialect, Invocation(tool="psql", argv=(), cwd=CWD), ctx)
     assert all(f.rule for f in findings)
+    no_internal_error(findings)
 
 
 GUARDED = sorted(t for t in BOOK["tools"] if t != "eval")  # type: ignore[union-attr]
@@ -63,9 +74,8 @@ GUARDED = sorted(t for t in BOOK["tools"] if t != "eval")  # type: ignore[union-
 @given(st.sampled_from(GUARDED), st.lists(st.one_of(st.text(max_size=30), st.sampled_from(SHELL_PIECES)), max_size=20),
        st.sampled_from(["none", "text", "unknown", "tty", "too-large"]), st.text(max_size=200))
 def test_random_argv_for_every_guarded_tool_never_raises(tool: str, argv: list[str], state: str, stdin: str) -> None:
-    verdict = judge_argv(tool, tuple(argv), BOOK, cwd=CWD, env=ENV, stdin=stdin if state == "text" else None,
-                         stdin_state=state)
-    assert verdict.decision in ("allow", "confirm", "block")
+    judged(judge_argv(tool, tuple(argv), BOOK, cwd=CWD, env=ENV, stdin=stdin if state == "text" else None,
+                      stdin_state=state))
 
 
 DESTRUCTIVE = [
@@ -115,7 +125,7 @@ def wrapped(draw: st.DrawFn) -> str:
 @settings(max_examples=EXAMPLES + 100, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
 @given(wrapped())
 def test_destructive_command_in_noise_is_never_allowed(text: str) -> None:
-    verdict = judge_string(text, BOOK, cwd=CWD, env=ENV)
+    verdict = judged(judge_string(text, BOOK, cwd=CWD, env=ENV))
     assert not verdict.allowed, f"allowed: {text!r}"
 
 
@@ -130,18 +140,17 @@ def test_huge_and_deep_inputs_return_quickly() -> None:
     ]
     for text in cases:
         start = time.monotonic()
-        verdict = judge_string(text, BOOK, cwd=CWD, env=ENV)
+        judged(judge_string(text, BOOK, cwd=CWD, env=ENV))
         assert time.monotonic() - start < 20, text[:60]
-        assert verdict.decision in ("allow", "confirm", "block")
     assert not judge_string(cases[2], BOOK, cwd=CWD, env=ENV).allowed
     assert not judge_string(cases[4], BOOK, cwd=CWD, env=ENV).allowed
 
 
 def test_non_utf8_bytes_are_judged() -> None:
     text = os.fsdecode(b"rm -rf \xff\xfe ~")
-    assert not judge_string(text, BOOK, cwd=CWD, env=ENV).allowed
+    assert not judged(judge_string(text, BOOK, cwd=CWD, env=ENV)).allowed
     argv = (os.fsdecode(b"-c"), os.fsdecode(b"DROP TABLE \xff"))
-    assert not judge_argv("psql", argv, BOOK, cwd=CWD, env=ENV).allowed
+    assert not judged(judge_argv("psql", argv, BOOK, cwd=CWD, env=ENV)).allowed
 
 
 def test_an_internal_error_fails_closed(monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -163,7 +172,7 @@ def test_a_fifo_named_as_input_does_not_hang(tmp_path) -> None:  # type: ignore[
     fifo = tmp_path / "q.sql"
     os.mkfifo(fifo)
     start = time.monotonic()
-    verdict = judge_string("psql -f q.sql; psql < q.sql; bash q.sql", BOOK, cwd=str(tmp_path), env=ENV)
+    verdict = judged(judge_string("psql -f q.sql; psql < q.sql; bash q.sql", BOOK, cwd=str(tmp_path), env=ENV))
     assert time.monotonic() - start < 10
     assert not verdict.allowed
 
@@ -193,5 +202,6 @@ def test_hook_input_of_any_shape_gets_an_answer(agent: str, event: object, tool:
     except HookInputError:
         return
     assert reply.code == 0
+    assert INTERNAL_ERROR not in reply.stdout + reply.stderr, reply.stdout
     if reply.stdout:
         json.loads(reply.stdout)

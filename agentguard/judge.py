@@ -66,7 +66,13 @@ def _prefixes() -> frozenset[str]:
 
 def _guarded_token(token: str, words: frozenset[str]) -> bool:
     # `mkfs.ext4` and `python3.12` belong to packs that list `mkfs.*` and `python3.*`
-    return token in words or ("." in token and token.split(".", 1)[0] + ".*" in words)
+    if token in words or ("." in token and token.split(".", 1)[0] + ".*" in words):
+        return True
+    if token.islower() and not token.endswith(".exe"):
+        return False
+    lowered = token.lower()  # Git.exe, RM.EXE
+    lowered = lowered[:-4] if lowered.endswith(".exe") else lowered
+    return lowered != token and _guarded_token(lowered, words)
 
 
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-+")
@@ -211,9 +217,14 @@ def invocations_from(cmd: object, ctx: Context, base_env: dict[str, str],
     for key, value in cmd.assigns.items():  # type: ignore[attr-defined]
         env[key] = value.value
     invs = []
+    tool = name.value
+    if not (name.dynamic or name.glob):
+        from agentguard.rules import tool_name
+
+        tool = tool_name(os.path.basename(name.value), ctx.book, _prefixes())
     for cwd in cmd.cwds or ("",):  # type: ignore[attr-defined]
         invs.append(Invocation(
-            tool=os.path.basename(name.value) if not (name.dynamic or name.glob) else name.value,
+            tool=tool,
             argv=tuple(w.value for w in args),
             cwd="" if cwd == UNKNOWN_CWD else cwd,
             env=tuple(env.items()),
@@ -340,8 +351,10 @@ def findings_for_argv(tool: str, argv: tuple[str, ...], book: dict[str, object],
                       env: Mapping[str, str], actor: Actor = AGENT, stdin: str | None = None,
                       stdin_state: str = "none", policy: dict[str, object] | None = None) -> tuple[Finding, ...]:
     """Findings for one program call whose argv the shell has already expanded (shim mode)."""
+    from agentguard.rules import tool_name
+
     ctx = Context(book, env, actor, policy=policy)
-    inv = Invocation(tool=os.path.basename(tool), argv=tuple(argv), cwd=cwd,
+    inv = Invocation(tool=tool_name(os.path.basename(tool), book, _prefixes()), argv=tuple(argv), cwd=cwd,
                      env=target_env(env, book.get("env", ())), stdin=stdin,  # type: ignore[arg-type]
                      stdin_state=stdin_state, actor=actor)
     from agentguard.classify.sources import pending_writes

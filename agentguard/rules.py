@@ -8,6 +8,7 @@ A pack looks like::
     tools = ["terraform", "tofu"]        # base names this family judges ("mkfs.*" globs allowed)
     shims = ["terraform", "tofu"]        # which of them `agentguard install` wraps with a shim
     value_options = ["-chdir", "-var"]   # options that take the next argument as their value
+    long_options = ["--force"]           # long options the tools accept abbreviated (getopt_long, git)
     help_flags = ["-help", "--help"]     # any of these before `--` makes the call harmless
     readonly = ["plan", "show"]          # first words the shim may run without asking Python
     known_words = ["plan", "apply"]      # first words this family understands; others fail closed
@@ -34,7 +35,7 @@ from agentguard.model import SEVERITIES
 
 FORMAT = 5  # bump when the compiled layout changes
 
-PACK_KEYS = {"family", "title", "tools", "shims", "value_options", "help_flags", "short_clusters",
+PACK_KEYS = {"family", "title", "tools", "shims", "value_options", "long_options", "help_flags", "short_clusters",
              "readonly", "known_words", "words", "summary", "config_files", "env", "binding_files"}
 RULE_KEYS = {"id", "severity", "why", "instead", "match", "examples", "decision"}
 MATCH_KEYS = {"tool", "words", "flags", "all_flags", "not_flags", "flag_values", "args", "argv", "env",
@@ -158,6 +159,14 @@ def _config_files(source: str, value: object, tools: list[str]) -> dict[str, lis
     return out
 
 
+def _long_options(source: str, value: object) -> list[str]:
+    options = _str_list(source, "pack.long_options", value)
+    for option in options:
+        if not option.startswith("--") or len(option) < 3 or "=" in option:
+            raise _fail(source, "pack.long_options", f"{option!r} must be a long option such as \"--force\"")
+    return options
+
+
 def _env_patterns(source: str, value: object) -> list[str]:
     """Environment variable names, or prefixes ending in ``*`` (``TF_*``)."""
     patterns = _str_list(source, "pack.env", value)
@@ -192,6 +201,7 @@ def validate_pack(source: str, data: dict[str, object]) -> dict[str, object]:
         "tool_globs": [t for t in tools if "*" in t],
         "shims": shims,
         "value_options": _str_list(source, "pack.value_options", meta.get("value_options", [])),
+        "long_options": _long_options(source, meta.get("long_options", [])),
         "help_flags": _str_list(source, "pack.help_flags", meta.get("help_flags", [])),
         "short_clusters": bool(meta.get("short_clusters", False)),
         "readonly": _str_list(source, "pack.readonly", meta.get("readonly", [])),
@@ -360,6 +370,19 @@ def family_of(book: dict[str, object], tool: str) -> str | None:
         if _glob_match(pattern, tool):
             return family  # type: ignore[no-any-return]
     return None
+
+
+def tool_name(name: str, book: dict[str, object], also: frozenset[str] = frozenset()) -> str:
+    """The program a name starts, as the system finds it: ``Git.exe`` and ``RM.EXE`` are git and rm
+    where names are matched without case and ``.exe`` may be left off (Windows, and macOS's default
+    file system for case). A name judged as written, or unknown in every spelling, is kept."""
+    if name.isascii() and name.islower() and not name.endswith(".exe"):
+        return name
+    base = name[:-4] if name.lower().endswith(".exe") and len(name) > 4 else name
+    for candidate in (base, base.lower()):
+        if candidate in also or family_of(book, candidate) is not None or candidate in book["words"]:  # type: ignore[operator]
+            return candidate
+    return name
 
 
 def _glob_match(pattern: str, text: str) -> bool:

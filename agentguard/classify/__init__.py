@@ -13,7 +13,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-# family → module under agentguard.classify (None: declarative rules only)
+# family → module under agentguard.classify (None, or a family not listed: declarative rules only, so
+# a new tool needs only its pack)
 CLASSIFIERS: dict[str, str | None] = {
     "files": "files",
     "terraform": "terraform",
@@ -98,7 +99,7 @@ def classify(inv: Invocation, ctx: Context) -> list[Finding]:
 
 def custom(inv: Invocation, ctx: Context) -> list[Finding]:
     """Custom rules from the policy layers that name this program in match.tool."""
-    from agentguard.classify.matcher import finding, glob_match, parse_args, rule_matches
+    from agentguard.classify.matcher import finding, glob_match, pack_args, rule_matches
     from agentguard.rules import family_of
 
     rules = ctx.policy.get("custom", []) if ctx.policy else []
@@ -109,8 +110,7 @@ def custom(inv: Invocation, ctx: Context) -> list[Finding]:
             continue
         if args is None:
             family = family_of(ctx.book, inv.tool)
-            pack = ctx.pack(family) if family else {"value_options": [], "short_clusters": False}
-            args = parse_args(inv.argv, pack["value_options"], bool(pack["short_clusters"]))  # type: ignore[arg-type]
+            args = pack_args(inv.argv, ctx.pack(family) if family else {})
         if rule_matches(r["match"], inv, args):
             found.append(finding(r, inv))
     return found
@@ -135,9 +135,9 @@ def annotate(found: list[Finding], inv: Invocation, ctx: Context) -> list[Findin
 
 def generic(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Finding]:
     """Declarative rules only, plus the pack's list of subcommands it understands."""
-    from agentguard.classify.matcher import declared_findings, parse_args
+    from agentguard.classify.matcher import declared_findings, pack_args
 
-    args = parse_args(inv.argv, pack["value_options"], bool(pack["short_clusters"]))  # type: ignore[arg-type]
+    args = pack_args(inv.argv, pack)
     found = declared_findings(pack, inv, args)
     found += unrecognised(inv, pack, args, ctx)
     return found

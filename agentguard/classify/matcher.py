@@ -17,7 +17,14 @@ A rule's ``match`` table holds conditions that must all hold:
 ``tool``        the program name matches
 
 ``match`` may also be a list of such tables: the rule matches when any one of them does. A boolean
-option given as ``-flag=false`` counts as absent.
+option given as ``-flag=false`` counts as absent. A ``flag_values`` pattern written in lower case
+matches a value in any case (git's config keys are case-insensitive: ``clean.requireForce``).
+
+Options are read as the pack's tools read them: ``value_options`` take a value (``--opt value`` or
+``--opt=value``), ``short_clusters`` splits ``-rf`` into ``-r -f``, and a pack that lists its
+``long_options`` has a long option abbreviated the way getopt_long and git accept (``--forc`` is
+``--force``). An ambiguous abbreviation counts as each option it could be for ``flags``, but never as
+the one that makes a call harmless (``not_flags``): the tool itself refuses an ambiguous one.
 
 Only ``str`` methods are used: ``re`` and ``fnmatch`` cost milliseconds at start-up on the hot path.
 """
@@ -53,16 +60,27 @@ def glob_match(pattern: str, text: str) -> bool:
 class Args:
     """argv split by a family's option grammar."""
 
-    __slots__ = ("words", "flags", "rest", "order")
+    __slots__ = ("words", "flags", "rest", "order", "guessed")
 
     def __init__(self) -> None:
         self.words: list[str] = []  # positional arguments before `--`
         self.flags: dict[str, list[str]] = {}  # option name → values ("" for a flag without one)
         self.rest: list[str] = []  # arguments after `--`
         self.order: list[tuple[str, str]] = []  # (option, value) in the order given
+        self.guessed: set[str] = set()  # options only an ambiguous abbreviation may stand for
 
     def has(self, *names: str) -> bool:
         return any(self.get(n) is not None for n in names)
+
+    def has_surely(self, *names: str) -> bool:
+        """Present as written or as an unambiguous abbreviation."""
+        if not self.guessed:
+            return self.has(*names)
+        for n in names:
+            keys = [k for k in self.flags if glob_match(n, k)] if ("*" in n or "|" in n) else [n]
+            if any(k not in self.guessed and self.get(k) is not None for k in keys):
+                return True
+        return False
 
     def get(self, name: str) -> list[str] | None:
         if "*" in name or "|" in name:
@@ -84,8 +102,16 @@ class Args:
         return f"Args(words={self.words!r}, flags={self.flags!r}, rest={self.rest!r})"
 
 
-def parse_args(argv: Iterable[str], value_options: Iterable[str] = (), short_clusters: bool = False) -> Args:
+def pack_args(argv: Iterable[str], pack: dict[str, object]) -> Args:
+    """argv split by the option grammar its pack declares."""
+    return parse_args(argv, pack.get("value_options", ()), bool(pack.get("short_clusters")),  # type: ignore[arg-type]
+                      pack.get("long_options", ()))  # type: ignore[arg-type]
+
+
+def parse_args(argv: Iterable[str], value_options: Iterable[str] = (), short_clusters: bool = False,
+               long_options: Iterable[str] = ()) -> Args:
     takes_value = set(value_options)
+    longs = tuple(long_options)
     out = Args()
     items = list(argv)
     i = 0
@@ -96,6 +122,20 @@ def parse_args(argv: Iterable[str], value_options: Iterable[str] = (), short_clu
             out.rest = items[i:]
             break
         if tok.startswith("-") and len(tok) > 1 and not _is_number(tok):
+            if longs and tok.startswith("--") and len(tok) > 2:
+                name, eq, value = tok.partition("=")
+                names = _expand_long(name, longs, takes_value)
+                if len(names) > 1:
+                    out.guessed.update(n for n in names if n != name)
+                    for n in names:
+                        _add(out, n, value)
+                    continue
+                name = names[0]
+                if not eq and name in takes_value:
+                    value = items[i] if i < len(items) else ""
+                    i += 1
+                _add(out, name, value)
+                continue
             if "=" in tok:
                 name, _, value = tok.partition("=")
             elif tok in takes_value:
@@ -120,6 +160,15 @@ def parse_args(argv: Iterable[str], value_options: Iterable[str] = (), short_clu
         else:
             out.words.append(tok)
     return out
+
+
+def _expand_long(name: str, longs: tuple[str, ...], known: set[str]) -> list[str]:
+    """``--forc`` → [``--force``]; an ambiguous prefix → every option it may stand for; an option
+    spelled out, or one the pack does not know, as written."""
+    if name in known or name in longs:
+        return [name]
+    hits = [o for o in longs if o.startswith(name)]
+    return hits or [name]
 
 
 def _add(out: Args, name: str, value: str) -> None:
@@ -161,12 +210,12 @@ def rule_matches(match: object, inv: Invocation, args: Args) -> bool:
             if not all(args.has(f) for f in cond):  # type: ignore[attr-defined]
                 return False
         elif key == "not_flags":
-            if any(args.has(f) for f in cond):  # type: ignore[attr-defined]
+            if any(args.has_surely(f) for f in cond):  # type: ignore[attr-defined]
                 return False
         elif key == "flag_values":
             for flag, pats in cond.items():  # type: ignore[attr-defined]
                 values = args.get(flag) or []
-                if not any(glob_match(p, v) for p in pats for v in values):
+                if not any(glob_match(p, v.lower() if p.islower() else v) for p in pats for v in values):
                     return False
         elif key == "args":
             pool = args.words[consumed:] + args.rest

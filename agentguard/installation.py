@@ -316,6 +316,10 @@ def rehash(locs: Locations, search_path: str) -> dict[str, object]:
     from agentguard.integrations import write_hook_script
 
     write_hook_script(locs, import_paths())
+    from agentguard.mcp.wiring import mcp_script, write_mcp_script
+
+    if os.path.exists(mcp_script(locs)):
+        write_mcp_script(locs, import_paths())
     save_record(locs, record)
     from agentguard.audit import log_event
 
@@ -343,7 +347,9 @@ def uninstall(locs: Locations) -> dict[str, object]:
         os.rmdir(locs.shims)
     except OSError:
         pass
-    for path in (locs.compiled_policy, record_path(locs), hook_script(locs)):
+    from agentguard.mcp.wiring import mcp_script
+
+    for path in (locs.compiled_policy, record_path(locs), hook_script(locs), mcp_script(locs)):
         try:
             os.remove(path)
         except OSError:

@@ -297,6 +297,10 @@ def _undo(text: str, edits: list[dict[str, object]], marker: str) -> str:
             if back is None and e["kind"] == "add":
                 back, _ = jsonedit.remove_entries(text, list(e["path"]), marker)  # type: ignore[call-overload]
             text = back if back is not None else text
+        elif str(e["kind"]).startswith("mcp-"):  # an MCP server entry started through the proxy
+            from agentguard.mcp.wiring import undo_edit
+
+            text = undo_edit(text, e)
         elif e["kind"] == "replace":
             node = jsonedit.value_at(text, list(e["path"]))  # type: ignore[call-overload]
             if node is not None and text[node.start:node.end] == e["new"]:
@@ -355,6 +359,13 @@ def check(locs: Locations) -> list[tuple[str, str, str]]:
         text = _read(path)
         if text is None:
             results.append((label, "the file is gone", again))
+            continue
+        if name.startswith("mcp-"):
+            from agentguard.mcp.wiring import mcp_script
+
+            ok = mcp_script(locs) in text and os.access(mcp_script(locs), os.X_OK)
+            results.append((label, "" if ok else "its MCP servers no longer start through agentguard mcp",
+                            "agentguard install --mcp"))
             continue
         try:
             jsonedit.parse(text)

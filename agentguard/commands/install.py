@@ -26,6 +26,8 @@ from agentguard.commands.common import new_passphrase
 @click.option("--gemini", "agents", flag_value="gemini", multiple=True, help="Also add agentguard's hook to Gemini CLI.")
 @click.option("--vscode", "agents", flag_value="vscode", multiple=True,
               help="Put the shims first on PATH in VS Code's terminals (Copilot's agent mode uses them).")
+@click.option("--mcp", is_flag=True, help="Also start the agents' stdio MCP servers through `agentguard mcp` "
+                                         "(~/.claude.json, .mcp.json, ~/.cursor/mcp.json, ~/.codex/config.toml, …).")
 @click.option("--project", "scope", flag_value="project", help="Write the agents' project settings in this directory.")
 @click.option("--user", "scope", flag_value="user", default=True, help="Write the agents' user settings (default).")
 @click.option("--ci", is_flag=True, help="For a CI job: shims first on PATH for the rest of the job, every caller "
@@ -33,7 +35,7 @@ from agentguard.commands.common import new_passphrase
 @click.option("--allow", "allow", multiple=True, metavar="RULE_ID",
               help="With --ci: allow this rule for the job (repeatable; e.g. terraform.apply-unreviewed).")
 def command(shell: str | None, profiles: tuple[str, ...], print_only: bool, system: bool, tools: str | None,
-            agents: tuple[str, ...], scope: str, ci: bool, allow: tuple[str, ...]) -> None:
+            agents: tuple[str, ...], mcp: bool, scope: str, ci: bool, allow: tuple[str, ...]) -> None:
     """Put agentguard's shims first on PATH, so guarded tools are judged before they run, and wire its
     hook into agents that have one.
 
@@ -44,6 +46,7 @@ def command(shell: str | None, profiles: tuple[str, ...], print_only: bool, syst
       agentguard install --print          # show the block; add it where you like
       agentguard install --claude-code    # also Claude Code's PreToolUse hook (~/.claude/settings.json)
       agentguard install --cursor --project   # .cursor/hooks.json here, and Cursor's terminal PATH
+      agentguard install --mcp            # the agents' stdio MCP servers through `agentguard mcp`
       agentguard install --ci --allow terraform.apply-unreviewed   # a CI step
       AGENTGUARD_HOME=/opt/ag agentguard install --tools terraform,psql
 
@@ -64,8 +67,11 @@ def command(shell: str | None, profiles: tuple[str, ...], print_only: bool, syst
 
         install_ci(locs, tools, allow, agents, scope)
         return
-    if agents and load_record(locs) is not None and not (profiles or print_only or tools or shell):
-        _integrate(locs, agents, scope)
+    if (agents or mcp) and load_record(locs) is not None and not (profiles or print_only or tools or shell):
+        if agents:
+            _integrate(locs, agents, scope)
+        if mcp:
+            _wire_mcp(locs)
         return
     chosen = shell or os.path.basename(os.environ.get("SHELL", "")) or "bash"
     if chosen not in ("bash", "zsh", "fish", "sh"):
@@ -118,6 +124,8 @@ def command(shell: str | None, profiles: tuple[str, ...], print_only: bool, syst
                        "agents' risky calls are blocked rather than held for approval.")
     if agents:
         _integrate(locs, agents, scope)
+    if mcp:
+        _wire_mcp(locs)
     click.echo("\nNext: open a new shell (or source your profile), then run `agentguard doctor`.")
 
 
@@ -145,3 +153,25 @@ def _integrate(locs, agents: tuple[str, ...], scope: str, err: bool = False) -> 
         log_event(locs, {"event": "integrate", "integration": r["name"], "file": r["file"], "status": r["status"]})
     click.echo("Restart the agent (or reload its window) so it reads the new settings; `agentguard doctor` checks them.",
                err=err)
+
+
+def _wire_mcp(locs) -> None:  # type: ignore[no-untyped-def]
+    """Start every stdio MCP server in the agents' config files through `agentguard mcp`."""
+    from agentguard.audit import log_event
+    from agentguard.mcp.wiring import install
+
+    report = install(locs, os.environ.get("HOME", os.path.expanduser("~")), os.getcwd())
+    for label in report.wrapped:
+        click.echo(f"MCP server now through agentguard mcp: {label}")
+    for label in report.already:
+        click.echo(f"MCP server already through agentguard mcp: {label}")
+    for label in report.remote:
+        click.echo(f"MCP server not covered (remote, not stdio; judged only by the agent's hook): {label}")
+    for problem in report.problems:
+        click.echo(f"MCP server not covered: {problem}", err=True)
+    if not (report.wrapped or report.already or report.remote or report.problems):
+        click.echo("No MCP server configured in the agents' MCP config files.")
+    log_event(locs, {"event": "integrate", "integration": "mcp", "wrapped": report.wrapped, "remote": report.remote,
+                     "problems": report.problems})
+    if report.wrapped:
+        click.echo("Restart the agent so it starts its MCP servers again.")

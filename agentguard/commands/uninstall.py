@@ -16,6 +16,8 @@ INTEGRATIONS = ("claude-code", "cursor", "codex", "gemini", "vscode")
 @click.option("--codex", "only", flag_value="codex", multiple=True, help="Remove only the Codex hook.")
 @click.option("--gemini", "only", flag_value="gemini", multiple=True, help="Remove only the Gemini CLI hook.")
 @click.option("--vscode", "only", flag_value="vscode", multiple=True, help="Remove only VS Code's terminal PATH setting.")
+@click.option("--mcp", "only", flag_value="mcp", multiple=True,
+              help="Only start the agents' MCP servers directly again, as before `install --mcp`.")
 @system_option
 def command(only: tuple[str, ...], system: bool) -> None:
     """Remove the shims, the PATH blocks, the agents' hook entries and the compiled policy that install
@@ -34,8 +36,12 @@ def command(only: tuple[str, ...], system: bool) -> None:
         from agentguard.audit import log_event
         from agentguard.integrations import uninstall as remove_integrations
 
+        from agentguard.integrations import load_registry
+
+        mcp_names = sorted({str(e["name"]) for e in load_registry(locs) if str(e["name"]).startswith("mcp-")})
         names = [n for o in only for n in ((o, "cursor-terminal") if o == "cursor" else
-                                           ("vscode-terminal",) if o == "vscode" else (o,))]
+                                           ("vscode-terminal",) if o == "vscode" else
+                                           tuple(mcp_names) if o == "mcp" else (o,))]
         done = remove_integrations(locs, names)
         if not done:
             raise click.ClickException(f"no {', '.join(only)} integration is recorded in {locs.state}")

@@ -13,6 +13,9 @@ Sections:
               a psql DELETE ... WHERE id = 42 with its row count, and one hook call on a SQL command, each
               beside the raw binary (or `python -c pass`) and beside the same call outside run
               (targets when warm: <= 5 ms added for rm -f, <= 15 ms for the psql call)
+  mcp         one tools/call through `agentguard mcp` beside the same call straight to the SQLite MCP
+              server; a Claude Code hook call on an mcp__ tool beside `python -c pass` (<= 60 ms);
+              the MCP SDK's import time
 """
 
 from __future__ import annotations
@@ -453,8 +456,79 @@ def section_run(args: argparse.Namespace) -> None:
     shutil.rmtree(root, ignore_errors=True)
 
 
+def section_mcp(args: argparse.Namespace) -> None:
+    """One tools/call through `agentguard mcp` beside the same call sent straight to the server (the
+    SQLite reference server, both kept running), and one Claude Code hook call on an mcp__ tool."""
+    import json
+    import sqlite3
+    import subprocess
+
+    from mcp_session import Session, proxy_argv, server_bin
+
+    env, cwd = sandbox()
+    out = subprocess.run([str(VENV / "agentguard"), "install", "--print", "--claude-code"], env=env,
+                         capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if out.returncode != 0:
+        print("  install failed:", out.stderr.strip())
+        return
+    try:
+        sqlite_bin = server_bin("mcp-server-sqlite")
+    except AssertionError as e:
+        print(f"  {e}")
+        return
+    db = Path(env["HOME"]) / "bookings.db"
+    with sqlite3.connect(db) as c:
+        c.execute("CREATE TABLE bookings (id INTEGER PRIMARY KEY, who TEXT)")
+        c.executemany("INSERT INTO bookings VALUES (?, ?)", [(i, f"guest {i}") for i in range(100)])
+    server = [sqlite_bin, "--db-path", str(db)]
+    direct, proxied = Session(server, env=env, cwd=cwd), Session(proxy_argv("bookings", *server), env=env, cwd=cwd)
+    calls = {"list_tables": ("list_tables", {}),
+             "read_query SELECT (SQL judged)": ("read_query", {"query": "SELECT * FROM bookings WHERE id = 42"}),
+             "write_query DELETE (held)": ("write_query", {"query": "DELETE FROM bookings"})}
+    times: dict[str, list[float]] = {}
+    with direct, proxied:
+        for s in (direct, proxied):
+            s.start()
+            s.request("tools/list")
+        for round_ in range(args.rounds + 3):
+            order = [(side, label) for label in calls for side in ("direct", "proxy")
+                     if not (side == "direct" and "held" in label)]
+            random.shuffle(order)
+            for side, label in order:
+                tool, arguments = calls[label]
+                session = direct if side == "direct" else proxied
+                start = time.perf_counter()
+                session.request("tools/call", {"name": tool, "arguments": arguments})
+                if round_ >= 3:  # the first rounds warm the caches
+                    times.setdefault(f"{side}: {label}", []).append((time.perf_counter() - start) * 1000)
+    medians = {k: statistics.median(v) for k, v in times.items()}
+    print("\n  one tools/call on a running session, request to answer (median ms)")
+    for label in calls:
+        base = medians.get(f"direct: {label}", medians["direct: list_tables"])
+        ms = medians[f"proxy: {label}"]
+        beside = "" if f"direct: {label}" in medians else " (beside a direct list_tables)"
+        print(f"    {label:<32} direct {base:7.2f}   proxy {ms:7.2f}   +{ms - base:6.2f} ms{beside}")
+    settings = json.loads((Path(env["HOME"]) / ".claude/settings.json").read_text())
+    hook = settings["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
+    python = str(VENV / "python")
+    commands = {"python -c pass": [python, "-c", "pass"]}
+    for label, tool_input in (("mcp__bookings__read_query SELECT", {"query": "SELECT * FROM bookings WHERE id = 42"}),
+                              ("mcp__bookings__write_query DELETE", {"query": "DELETE FROM bookings"})):
+        path = Path(env["HOME"]) / f"payload-{len(commands)}.json"
+        path.write_text(json.dumps({"hook_event_name": "PreToolUse", "tool_name": label.split()[0], "cwd": cwd,
+                                    "permission_mode": "default", "session_id": "bench", "tool_input": tool_input}))
+        commands[f"hook: {label}"] = ["/bin/sh", "-c", f"{hook} < '{path}'"]
+    report("one Claude Code hook call on an MCP tool, end to end", interleaved(commands, args.rounds, env, cwd),
+           "python -c pass", "<= 60 ms")
+    sdk = str(Path(sqlite_bin).parent / "python")
+    report("the MCP Python SDK's import (the servers' venv), which the proxy does not pay",
+           interleaved({"python -c pass": [sdk, "-c", "pass"], "python -c 'import mcp.server.stdio, mcp.types'":
+                        [sdk, "-c", "import mcp.server.stdio, mcp.types"]}, args.rounds, env, cwd), "python -c pass")
+    shutil.rmtree(Path(env["HOME"]).parent, ignore_errors=True)
+
+
 SECTIONS = {"throughput": section_throughput, "check": section_check, "shims": section_shims, "policy": section_policy,
-            "hooks": section_hooks, "sql": section_sql, "run": section_run}
+            "hooks": section_hooks, "sql": section_sql, "run": section_run, "mcp": section_mcp}
 
 
 def main() -> None:

@@ -119,8 +119,7 @@ def test_an_approved_sqlite_call_runs_exactly_once(inst: Installed, bookings_db:
 
 @pytest.fixture
 def shop(postgres: dict[str, str]) -> str:
-    psql = [f"{postgres['bindir']}/../bin/psql" if False else "psql", "-X", "-h", postgres["host"], "-p",
-            postgres["port"], "-U", "postgres"]
+    psql = ["psql", "-X", "-h", postgres["host"], "-p", postgres["port"], "-U", "postgres"]
     subprocess.run([*psql, "-c", "DROP DATABASE IF EXISTS mcp_shop"], check=True, capture_output=True)
     subprocess.run([*psql, "-c", "CREATE DATABASE mcp_shop"], check=True, capture_output=True)
     subprocess.run([*psql, "-d", "mcp_shop", "-c", "CREATE TABLE orders (id int PRIMARY KEY, total int); "
@@ -172,3 +171,46 @@ def test_filesystem_reads_and_listings_pass_and_protected_files_stay(inst: Insta
         written = proxied.call("write_file", {"path": str(project / "src" / "new.py"), "content": "x = 1\n"})
         assert not written["result"].get("isError"), written
         assert (project / "src" / "new.py").read_text() == "x = 1\n"
+
+
+# --- the SDK's own client ----------------------------------------------------------------------------
+
+SDK_CLIENT = r'''
+import asyncio, json, sys
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+async def main():
+    params = StdioServerParameters(command=sys.argv[1], args=sys.argv[2:])
+    async with stdio_client(params) as (read, write):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            tools = await session.list_tools()
+            listed = await session.call_tool("list_tables", {})
+            dropped = await session.call_tool("write_query", {"query": "DROP TABLE bookings"})
+            print(json.dumps({"tools": sorted(t.name for t in tools.tools),
+                              "listed": [c.text for c in listed.content], "listed_error": listed.isError,
+                              "dropped": [c.text for c in dropped.content], "dropped_error": dropped.isError}))
+
+asyncio.run(main())
+'''
+
+
+def test_the_mcp_sdks_client_works_through_the_proxy(inst: Installed, bookings_db: Path, tmp_path: Path) -> None:
+    """A client built on the official SDK (as most agents' are) sees the server as it is, and a held
+    call as a tool error it can show the model."""
+    script = tmp_path / "client.py"
+    script.write_text(SDK_CLIENT)
+    python = str(Path(server_bin("mcp-server-sqlite")).parent / "python")
+    server = [server_bin("mcp-server-sqlite"), "--db-path", str(bookings_db)]
+    out = subprocess.run([python, str(script), *proxy_argv("bookings", *server)], env=inst.env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    seen = json.loads(out.stdout)
+    assert "write_query" in seen["tools"] and "bookings" in seen["listed"][0] and not seen["listed_error"]
+    assert seen["dropped_error"] is True and "agentguard approve" in seen["dropped"][0]
+    assert len(rows(bookings_db)) == 5
+    logged = inst.agentguard("log", "--tool", "mcp:bookings", "--json")
+    records = [json.loads(line) for line in logged.stdout.splitlines()]
+    assert records and all(r["tool"] == "mcp:bookings" and r["via"] == "mcp-proxy" for r in records)
+    assert any(r["decision"] == "confirm" and "DROP TABLE bookings" in json.dumps(r["argv"]) for r in records)

@@ -113,6 +113,10 @@ def judge_call(tool: str, real: str, argv: tuple[str, ...], compiled: dict, cwd:
         findings = findings_for_argv(tool, argv, compiled["book"], cwd=cwd, env=os.environ,  # type: ignore[arg-type]
                                      stdin=captured.text if captured else None,  # type: ignore[attr-defined]
                                      stdin_state=captured.state if captured else "none", policy=policy)  # type: ignore[attr-defined]
+        if tool in ("terraform", "tofu"):  # an apply judged by its plan runs that saved plan
+            from agentguard.classify.tfplan import applying
+
+            runner = applying(runner, tool, argv, cwd)  # type: ignore[assignment]
         if not findings:
             return runner.run(tool, real, argv, compiled, captured)
         from agentguard.binding import binding_key, bound_env, read_bound_files, stdin_digest

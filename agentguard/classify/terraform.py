@@ -62,7 +62,7 @@ def chdir_of(inv: Invocation) -> str:
 
 
 def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Finding]:
-    _, rest, note = effective_argv(inv)
+    globals_, rest, note = effective_argv(inv)
     if any(a in ("-help", "-h") for a in rest if a != "--"):
         return []
     args = parse_args(rest, pack["value_options"])  # type: ignore[arg-type]
@@ -70,4 +70,8 @@ def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Fin
     if note:
         found = [f.replace(detail=f"flags added by {note}") for f in found]  # type: ignore[misc]
     found += unrecognised(inv, pack, args, ctx)
+    if inv.tool in ("terraform", "tofu") and rest[:1] in (["apply"], ["destroy"]) and not inv.remote:
+        from agentguard.classify.tfplan import judged
+
+        found = judged(inv, ctx, globals_, rest, found, pack["value_options"])  # type: ignore[arg-type]
     return [f.replace(command=inv.describe()) for f in found]  # type: ignore[misc]

@@ -29,9 +29,10 @@ HOOK_SCRIPT = "agentguard-hook"
 REGISTRY = "integrations.json"
 AGENTS = ("claude-code", "cursor", "codex", "gemini")
 TERMINALS = {"cursor": "Cursor", "vscode": "Code"}
-CLAUDE_MATCHER = "Bash|Write|Edit|MultiEdit|NotebookEdit"
-CODEX_MATCHER = "Bash|shell|local_shell|exec_command|apply_patch"
-GEMINI_MATCHER = "run_shell_command|write_file|replace"
+# MCP tools are named mcp__SERVER__TOOL in all three agents' hooks.
+CLAUDE_MATCHER = "Bash|Write|Edit|MultiEdit|NotebookEdit|mcp__.*"
+CODEX_MATCHER = "Bash|shell|local_shell|exec_command|apply_patch|mcp__.*"
+GEMINI_MATCHER = "run_shell_command|write_file|replace|mcp__.*"
 TIMEOUT = 30  # seconds; a hook that cannot answer in time is a failure, and failures block
 
 
@@ -108,7 +109,8 @@ def hook_entries(agent: str, command: str) -> list[tuple[list[str], object]]:
             {"type": "command", "command": command, "timeout": TIMEOUT, "onFailure": "block"}]})]
     if agent == "cursor":
         return [(["hooks", "beforeShellExecution"], {"command": command, "timeout": TIMEOUT, "failClosed": True}),
-                (["hooks", "preToolUse"], {"command": command, "timeout": TIMEOUT, "failClosed": True})]
+                (["hooks", "preToolUse"], {"command": command, "timeout": TIMEOUT, "failClosed": True}),
+                (["hooks", "beforeMCPExecution"], {"command": command, "timeout": TIMEOUT, "failClosed": True})]
     if agent == "codex":
         return [(["hooks", "PreToolUse"], {"matcher": CODEX_MATCHER, "hooks": [
             {"type": "command", "command": command, "timeout": TIMEOUT}]})]

@@ -113,7 +113,7 @@ def _postgres(inv: Invocation) -> dict[str, str]:
     if uri is None and inv.getenv("DATABASE_URL") and not host and not db and not positional:
         uri = inv.getenv("DATABASE_URL")
     if uri:
-        host, db = _from_conninfo(uri, host, db)
+        host, db = _from_conninfo(uri, host, None if db == uri else db)  # `-d URI` names a database by the URI
     elif not db and positional:
         db = positional[0]
     return {"host": host or inv.getenv("PGHOST") or "local socket",
@@ -126,6 +126,9 @@ def _from_conninfo(text: str, host: str | None, db: str | None) -> tuple[str | N
         authority, _, path = rest.partition("/")
         h = authority.rsplit("@", 1)[-1].split(":")[0] or None
         d = path.split("?", 1)[0] or None
+        if not h and "?" in path:  # postgresql:///db?host=/run/postgresql: a socket directory
+            query = dict(p.split("=", 1) for p in path.split("?", 1)[1].split("&") if "=" in p)
+            h = query.get("host") or None
         return host or h, db or d
     parts = dict(p.split("=", 1) for p in text.split() if "=" in p)
     return host or parts.get("host"), db or parts.get("dbname")

@@ -25,12 +25,17 @@ class HookInputError(Exception):
 class Call:
     """What the agent is about to do."""
 
-    __slots__ = ("kind", "tool", "command", "cwd", "path", "new_text", "can_ask", "session", "tool_input")
+    __slots__ = ("kind", "tool", "command", "cwd", "path", "new_text", "can_ask", "session", "tool_input", "server",
+                 "arguments", "entry")
 
     def __init__(self, kind: str, tool: str = "", command: str = "", cwd: str = "", path: str = "",
                  new_text: str = "", can_ask: bool = False, session: str = "",
-                 tool_input: dict[str, object] | None = None) -> None:
-        self.kind = kind  # "shell", "edit" or "pass"
+                 tool_input: dict[str, object] | None = None, server: str = "", arguments: object = None,
+                 entry: dict[str, object] | None = None) -> None:
+        self.kind = kind  # "shell", "edit", "mcp" or "pass"
+        self.server = server  # mcp: the MCP server's name as the agent's config calls it
+        self.arguments = arguments  # mcp: the tool's arguments as the agent sent them (any JSON value)
+        self.entry = entry  # mcp: the server's config entry when the agent's input says it (Cursor's command)
         self.tool = tool
         self.command = command
         self.cwd = cwd
@@ -73,6 +78,17 @@ def tool_call(data: dict[str, object], event: str) -> tuple[str, object, str, st
     session = str(data.get("session_id") or data.get("turn_id") or "")
     cwd = data.get("cwd")
     return tool, data.get("tool_input"), session, cwd if isinstance(cwd, str) else ""
+
+
+def mcp_call(tool: str, tool_input: object, cwd: str, session: str) -> Call | None:
+    """An MCP tool's call, named ``mcp__SERVER__TOOL`` (Claude Code, Codex, Gemini CLI); None for
+    any other tool. A name that starts like one but does not split is refused."""
+    if not tool.startswith("mcp__"):
+        return None
+    server, sep, name = tool[5:].partition("__")
+    if not sep or not server or not name:
+        raise HookInputError(f"an MCP tool name that is not mcp__SERVER__TOOL: {tool[:120]!r}")
+    return Call("mcp", tool=name, server=server, arguments=tool_input, cwd=cwd, session=session)
 
 
 def edit_call(tool: str, tool_input: object, cwd: str, session: str, path_keys: tuple[str, ...]) -> Call:
@@ -194,7 +210,12 @@ def handle(agent: str, raw: bytes, state: str | None) -> Reply:
     if call.kind == "pass":
         return module.reply(Outcome("allow"))  # type: ignore[no-any-return]
     try:
-        outcome = judge(agent, call, state)
+        if call.kind == "mcp":
+            from agentguard.hooks.mcp import judge_mcp
+
+            outcome = judge_mcp(agent, call, state)
+        else:
+            outcome = judge(agent, call, state)
     except Exception as e:
         from agentguard.state import gone, is_broker_error
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 
-from agentguard.hooks import Call, HookInputError, Outcome, Reply, edit_call, tool_call
+from agentguard.hooks import Call, HookInputError, Outcome, Reply, edit_call, mcp_call, tool_call
 
 EDIT_TOOLS = ("Write", "Edit", "MultiEdit", "NotebookEdit")
 ASK_MODES = ("default", "acceptEdits", "plan")
@@ -24,6 +24,9 @@ def parse(data: dict[str, object]) -> Call:
     if call is None:
         return Call("pass")
     tool, tool_input, session, cwd = call
+    mcp = mcp_call(tool, tool_input, cwd, session)  # mcp__SERVER__TOOL: judged by the MCP tool map
+    if mcp is not None:
+        return mcp
     if tool == "Bash":
         command = tool_input.get("command") if isinstance(tool_input, dict) else None
         if not isinstance(command, str):

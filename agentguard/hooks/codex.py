@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import shlex
 
-from agentguard.hooks import Call, HookInputError, Outcome, Reply, edit_call, tool_call
+from agentguard.hooks import Call, HookInputError, Outcome, Reply, edit_call, mcp_call, tool_call
 
 SHELL_TOOLS = ("Bash", "shell", "local_shell", "exec_command", "container.exec", "unified_exec")
 PATCH_TOOLS = ("apply_patch", "Edit", "Write")
@@ -44,6 +44,9 @@ def parse(data: dict[str, object]) -> Call:
     if call is None:
         return Call("pass")
     tool, tool_input, session, cwd = call
+    mcp = mcp_call(tool, tool_input, cwd, session)  # mcp__SERVER__TOOL: judged by the MCP tool map
+    if mcp is not None:
+        return mcp
     if tool in SHELL_TOOLS:
         if not isinstance(tool_input, dict):
             raise HookInputError("a shell call without tool_input")

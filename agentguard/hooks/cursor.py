@@ -1,7 +1,10 @@
-"""Cursor hooks (`hooks.json`): `beforeShellExecution` for the terminal, `preToolUse` for file edits.
+"""Cursor hooks (`hooks.json`): `beforeShellExecution` for the terminal, `preToolUse` for file edits,
+`beforeMCPExecution` for MCP tools.
 
 Input: ``{"hook_event_name": "beforeShellExecution", "command": …, "cwd": …, "conversation_id": …}``
-or ``{"hook_event_name": "preToolUse", "tool_name": "Write", "tool_input": {"file_path": …}}``.
+or ``{"hook_event_name": "preToolUse", "tool_name": "Write", "tool_input": {"file_path": …}}``, or
+``{"hook_event_name": "beforeMCPExecution", "tool_name": …, "tool_input": {…} or "<JSON>", "command": …, "url": …}``,
+where the tool is named ``MCP:SERVER:TOOL`` or by itself, and the server by its command line or URL.
 Answer: always one JSON object, since with ``failClosed`` an empty answer is a refusal:
 ``{"permission": "allow"}`` or ``{"permission": "deny", "user_message": …, "agent_message": …}``.
 Cursor's ``ask`` was seen ignored in its auto-review mode, so a call that needs a human is denied
@@ -28,6 +31,8 @@ def parse(data: dict[str, object]) -> Call:
         if not isinstance(command, str):
             raise HookInputError("a shell call without a command string")
         return Call("shell", tool="Shell", command=command, cwd=str(cwd), session=session)
+    if event == "beforeMCPExecution":
+        return mcp_call(data, str(cwd), session)
     if event == "preToolUse":
         tool = data.get("tool_name")
         if not isinstance(tool, str) or not tool:
@@ -38,6 +43,40 @@ def parse(data: dict[str, object]) -> Call:
     if event is None:
         raise HookInputError("the hook input has no hook_event_name")
     return Call("pass")
+
+
+def mcp_call(data: dict[str, object], cwd: str, session: str) -> Call:
+    import shlex
+
+    tool = data.get("tool_name")
+    if not isinstance(tool, str) or not tool:
+        raise HookInputError("an MCP call without tool_name")
+    arguments = data.get("tool_input")
+    if isinstance(arguments, str):  # some versions send the arguments as a JSON string
+        try:
+            arguments = json.loads(arguments) if arguments.strip() else {}
+        except (ValueError, RecursionError):
+            pass  # judged as what it is: arguments that cannot be read
+    server = data.get("server_name") or data.get("server")
+    server = server if isinstance(server, str) else ""
+    if tool.startswith("MCP:") and tool.count(":") >= 2:
+        _, named, tool = tool.split(":", 2)
+        server = server or named
+    command = data.get("command") if isinstance(data.get("command"), str) else ""
+    url = data.get("url") if isinstance(data.get("url"), str) else ""
+    entry = None
+    if not server and (command or url):
+        from agentguard.mcp.servers import find_by_command
+
+        server, entry = find_by_command(str(command), str(url), cwd)
+        if entry is None and command:
+            try:
+                words = shlex.split(str(command))
+            except ValueError:
+                words = str(command).split()
+            entry = {"command": words[0], "args": words[1:]} if words else None
+    return Call("mcp", tool=tool, server=server or "(unnamed)", arguments=arguments, cwd=cwd, session=session,
+                entry=entry)
 
 
 def reply(outcome: Outcome, call: Call | None = None) -> Reply:

@@ -1,7 +1,8 @@
 """Gemini CLI `BeforeTool` hooks (`settings.json`).
 
 Input: ``{"hook_event_name": "BeforeTool", "tool_name": "run_shell_command", "tool_input": {"command": …,
-"dir_path": …}, "cwd": …}``; ``write_file`` and ``replace`` carry ``file_path``. Answer: exit 0 with
+"dir_path": …}, "cwd": …}``; ``write_file`` and ``replace`` carry ``file_path``. MCP tools are named
+``mcp__SERVER__TOOL``, and ``mcp_context`` (when present) names the server and the tool. Answer: exit 0 with
 JSON only on stdout: ``{}`` to let the call through, ``{"decision": "deny", "reason": …,
 "systemMessage": …}`` to refuse it (the reason goes to the agent, the message to the human).
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 
-from agentguard.hooks import Call, HookInputError, Outcome, Reply, edit_call, tool_call
+from agentguard.hooks import Call, HookInputError, Outcome, Reply, edit_call, mcp_call, tool_call
 
 SHELL_TOOLS = ("run_shell_command",)
 EDIT_TOOLS = ("write_file", "replace", "edit", "write_todos_file")
@@ -22,6 +23,15 @@ def parse(data: dict[str, object]) -> Call:
     if call is None:
         return Call("pass")
     tool, tool_input, session, cwd = call
+    context = data.get("mcp_context")
+    if isinstance(context, dict) and isinstance(context.get("server_name"), str) and context["server_name"]:
+        # An MCP tool, named by the server it belongs to (whatever the tool is called in the session).
+        name = context.get("tool_name") if isinstance(context.get("tool_name"), str) else tool.rsplit("__", 1)[-1]
+        return Call("mcp", tool=str(name or tool), server=context["server_name"], arguments=tool_input, cwd=cwd,
+                    session=session)
+    mcp = mcp_call(tool, tool_input, cwd, session)  # mcp__SERVER__TOOL
+    if mcp is not None:
+        return mcp
     if tool in SHELL_TOOLS:
         command = tool_input.get("command") if isinstance(tool_input, dict) else None
         if not isinstance(command, str):

@@ -197,9 +197,14 @@ class McpCall:
         dialect = dialect or str(kind.get("dialect") or "") or "postgres"
         inv, known = self.database_call(kind, dialect, text)
         found = findings_for_invocation(inv, self.ctx)  # type: ignore[arg-type]
-        if not known:
-            found = [f.replace(target="a database the server's configuration does not name") for f in found]  # type: ignore[misc]
-        return found
+        if known:
+            from agentguard.targets import describe, target
+
+            where = describe(target(inv))
+        else:
+            where = "a database the server's configuration does not name"
+        # What the refusal shows: the server, and the database it acts on (never the connection string).
+        return [f.replace(target=f"server {self.server}, {f.target or where}") for f in found]  # type: ignore[misc]
 
     def database_call(self, kind: dict[str, object], dialect: str, text: str) -> tuple[Invocation, bool]:
         """The client call that sends ``text`` where the server would, and whether that is known."""

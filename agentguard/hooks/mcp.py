@@ -1,0 +1,103 @@
+"""An MCP tool call seen by an agent's hook (Claude Code's and Codex's ``mcp__SERVER__TOOL``, Cursor's
+beforeMCPExecution, Gemini CLI's MCP tools): judged by ``agentguard.mcp.judge`` and settled like a
+shell command, in the agent's own protocol.
+
+A held call's request is bound to the server, the tool and the exact arguments (their canonical
+JSON), the working directory and the target: the grant of `agentguard approve ID` lets that call,
+sent again, through once, and a changed argument is judged and held again. No `ask` is used: a yes
+at the agent's prompt could not be told apart from the agent's own retry. The request also carries
+the key `agentguard mcp` computes for the same call, armed only when the hook takes its grant, so a
+call that passes both the hook and the proxy needs one approval, not two.
+
+Every judged call is an audit record: ``tool`` ``mcp:SERVER`` (`agentguard log --tool mcp:SERVER`),
+``argv`` the tool and its redacted arguments, ``server``, ``mcp_tool``, the decision and the rules.
+"""
+
+from __future__ import annotations
+
+import os
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from agentguard.hooks import Call, Outcome
+
+SECRET_KEYS = ("password", "passwd", "secret", "token", "api_key", "apikey", "access_key", "private_key",
+               "authorization", "auth", "credential", "cookie", "session_key")
+MAX_SHOWN = 4000
+
+
+def redacted(arguments: object, depth: int = 0) -> object:
+    """The arguments with the values of secret-named keys hidden and secrets in strings redacted."""
+    from agentguard.redact import REDACTED, redact_text
+
+    if depth > 64:
+        return "…"
+    if isinstance(arguments, dict):
+        out = {}
+        for k, v in arguments.items():
+            name = str(k).lower().replace("-", "_")
+            out[str(k)] = REDACTED if isinstance(v, (str, int, float)) and any(s in name for s in SECRET_KEYS) \
+                else redacted(v, depth + 1)
+        return out
+    if isinstance(arguments, list):
+        return [redacted(v, depth + 1) for v in arguments]
+    if isinstance(arguments, str):
+        return redact_text(arguments)
+    return arguments
+
+
+def shown_arguments(arguments: object) -> str:
+    from agentguard.mcp.verdict import canonical
+
+    text = canonical(redacted(arguments))
+    return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + "…"
+
+
+def judge_mcp(agent: str, call: Call, state: str | None) -> Outcome:
+    from agentguard import gate
+    from agentguard.binding import binding_key
+    from agentguard.hooks import HookInputError, Outcome, _compiled, _log
+    from agentguard.intercept import call_policy
+    from agentguard.mcp.judge import judge_tool_call
+    from agentguard.mcp.verdict import canonical
+    from agentguard.model import Actor
+    from agentguard.state import inside
+
+    if state is None and inside():
+        raise HookInputError("inside agentguard run, the hook must be the installed hook script, which fixes the "
+                             "state directory it reports to; `agentguard hook` started by hand names none")
+    compiled = _compiled(state)
+    cwd = call.cwd if call.cwd and os.path.isabs(call.cwd) else os.getcwd()
+    if not compiled.get("uninstalled"):
+        compiled = dict(compiled, policy=call_policy(compiled, cwd))
+    who = Actor("ci", agent, f"{agent} hook in CI") if compiled.get("force_actor") == "ci" else \
+        Actor("agent", agent, f"{agent} hook")
+    verdict = judge_tool_call(call.server, call.tool, call.arguments, server_entry=call.entry, cwd=cwd,
+                              env=dict(os.environ), actor=who, compiled=compiled)
+    findings = tuple(verdict.findings)
+    real = os.path.realpath(cwd)
+    target = next((f.target for f in findings if f.target), "")
+    production = any(f.production for f in findings)
+    text = canonical(call.arguments)
+    shown_args = shown_arguments(call.arguments)
+    shown = f"{call.server} {call.tool} {shown_args}"
+    server_tool = f"mcp:{call.server}"
+    # This hook's key, then the one `agentguard mcp` computes for the same call (see the docstring).
+    keys = (binding_key(server_tool, [call.tool, text], real, target, (), None, "hook"),
+            binding_key(server_tool, [call.tool, text], real, target))
+    subject = gate.Subject(via=f"hook:{agent}", tool=server_tool, argv=(call.tool, shown_args), cwd=real, shown=shown,
+                           findings=findings, actor=who, keys=keys, target=target, production=production)
+    action = gate.settle(subject, compiled)  # nothing can be backed up of what a server does: backup is confirm
+    fields = gate.record(subject, action, server=call.server, mcp_tool=call.tool, session=call.session[:80])
+    _log(compiled, fields)
+    if action.kind in (gate.RUN, gate.APPROVED):
+        return Outcome("allow")
+    if action.kind == gate.HOLD:
+        return Outcome("deny", gate.refusal(shown, findings, target, approve=action.request,
+                                            note="Sent again unchanged after the approval, the call runs once."),
+                       silent=False)
+    if action.why == "no passphrase":
+        return Outcome("deny", gate.refusal(shown, findings, target, approve=None, note=gate.NO_PASSPHRASE),
+                       silent=False)
+    return Outcome("deny", gate.refusal(shown, findings, target + (" (production)" if production else ""),
+                                        approve=None, note=gate.blocked_note(production)), silent=False)

@@ -92,6 +92,16 @@ def server_pid(files: dict[str, Path]) -> int:
     return int(files["pid"].read_text())
 
 
+def eventually(check, seconds: float = 10) -> bool:  # type: ignore[no-untyped-def]
+    """What another process does after a line reaches it takes a moment to show."""
+    end = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def gone(pid: int) -> bool:
     """Neither running nor a zombie (reaped)."""
     try:
@@ -175,7 +185,7 @@ def test_an_unanswered_call_gets_an_error_and_a_late_answer_is_dropped(relay) ->
     with relay("--call-timeout", "1") as s:
         hung = s.call("hang", {}, timeout=20)
         assert "did not answer the call to hang within 1 s" in hung["error"]["message"]
-        assert b"notifications/cancelled" in relay.files["received"].read_bytes()
+        assert eventually(lambda: b"notifications/cancelled" in relay.files["received"].read_bytes())
         slow = s.call("slow", {"s": 2}, timeout=20)
         assert "within 1 s" in slow["error"]["message"]
         time.sleep(1.5)
@@ -198,7 +208,7 @@ def test_a_client_that_leaves_mid_call_takes_the_server_with_it(relay) -> None: 
         pid = server_pid(relay.files)
         started = time.monotonic()
         code = s.close(timeout=30)
-        assert time.monotonic() - started < 15 and code in (-signal.SIGTERM + 128 + 256, 143, -9 + 256, 137)
+        assert time.monotonic() - started < 15 and code == 128 + signal.SIGTERM  # it ignored the closed input
         assert gone(pid)
 
 

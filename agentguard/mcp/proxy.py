@@ -82,14 +82,19 @@ class Relay:
                 self._end("client")
                 return False
 
-    def to_server(self, data: bytes) -> bool:
-        with self.in_lock:
-            try:
-                self.child.stdin.write(data)  # type: ignore[union-attr]
-                self.child.stdin.flush()  # type: ignore[union-attr]
-                return True
-            except (OSError, ValueError):
-                return False
+    def to_server(self, data: bytes, wait: float = -1) -> bool:
+        """Write to the server; with ``wait``, give up after that many seconds if another write holds
+        the pipe (a server that stopped reading must not stop the timeouts)."""
+        if not self.in_lock.acquire(timeout=wait):
+            return False
+        try:
+            self.child.stdin.write(data)  # type: ignore[union-attr]
+            self.child.stdin.flush()  # type: ignore[union-attr]
+            return True
+        except (OSError, ValueError):
+            return False
+        finally:
+            self.in_lock.release()
 
     def say(self, text: str) -> None:
         from agentguard.intercept import say
@@ -116,7 +121,12 @@ class Relay:
             if not whole:
                 self._too_large(line)
                 continue
-            self.from_client(line)
+            try:
+                self.from_client(line)
+            except Exception as e:  # noqa: BLE001 - our bug: the line is not relayed, the proxy goes on
+                self.say(f"could not handle a message ({type(e).__name__}: {str(e)[:200]}); it was not relayed")
+                self.to_client(framing.error(framing.sniff_id(line), framing.REFUSED,
+                                             "agentguard: the proxy failed on this message; it was not relayed"))
 
     def _too_large(self, head: bytes) -> None:
         while not self.done.is_set():  # drop the rest of it, without holding it
@@ -284,7 +294,7 @@ class Relay:
             for _, (_, request_id, tool) in late:
                 self.say(f"the call to {tool} got no answer in {self.call_seconds:g} s")
                 self.to_server(framing.encode({"jsonrpc": "2.0", "method": "notifications/cancelled",
-                                               "params": {"requestId": request_id, "reason": "timed out"}}))
+                                               "params": {"requestId": request_id, "reason": "timed out"}}), wait=1.0)
                 self.to_client(framing.error(request_id, framing.REFUSED,
                                              f"agentguard: the server {self.name} did not answer the call to {tool} "
                                              f"within {self.call_seconds:g} s; it may still be running it"))

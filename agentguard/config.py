@@ -47,6 +47,9 @@ from agentguard.model import SEVERITIES
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from agentguard.paths import Locations
+    from typing import Any
+
+    from agentguard.shapes import Policy
 
 PROJECT_FILE = ".agentguard.toml"
 SYSTEM_FILE = "/etc/agentguard/policy.toml"
@@ -77,7 +80,7 @@ class ConfigError(Exception):
     """A policy file is invalid. The message names the file, the key path and the fix."""
 
 
-def defaults() -> dict[str, object]:
+def defaults() -> Policy:
     from agentguard.policy import DEFAULT_TABLE
 
     return {
@@ -165,7 +168,7 @@ def validate_layer(source: str, data: dict[str, object]) -> None:
         raise _fail(source, "rule", "custom rules are [[rule]] tables")
     for i, raw in enumerate(custom):
         rule = validate_rule(source, f"rule[{i}]", raw, None)
-        tools = rule["match"].get("tool") if isinstance(rule["match"], dict) else None  # type: ignore[union-attr]
+        tools = rule["match"].get("tool") if isinstance(rule["match"], dict) else None
         if not tools:
             raise _fail(source, f"rule[{i}].match.tool", "custom rules need match.tool: the programs they apply to")
     audit = data.get("audit", {})
@@ -194,13 +197,13 @@ def _stricter(a: str, b: str) -> bool:
     return RANK[a] > RANK[b]
 
 
-def merge(policy: dict[str, object], layer: dict[str, object], source: str, *, may_loosen: bool, level: str,
+def merge(policy: Policy, layer: dict[str, object], source: str, *, may_loosen: bool, level: str,
           book: dict[str, object]) -> None:
     """Fold ``layer`` into ``policy``. What a layer may not loosen is skipped with a warning."""
-    warnings: list[str] = policy["warnings"]  # type: ignore[assignment]
-    sources: dict[str, str] = policy["sources"]  # type: ignore[assignment]
-    locked: list[str] = policy["locked"]  # type: ignore[assignment]
-    table: dict[str, dict[str, str]] = policy["decisions"]  # type: ignore[assignment]
+    warnings: list[str] = policy["warnings"]
+    sources: dict[str, str] = policy["sources"]
+    locked: list[str] = policy["locked"]
+    table: dict[str, dict[str, str]] = policy["decisions"]
 
     def loosens(key: str, current: str, new: str) -> bool:
         """True when setting ``key`` from ``current`` to ``new`` loosens what this layer may not loosen."""
@@ -222,7 +225,7 @@ def merge(policy: dict[str, object], layer: dict[str, object], source: str, *, m
                 continue
             table[actor][severity] = decision
             taken(f"decisions.{actor}.{severity}")
-    production: dict[str, object] = policy["production"]  # type: ignore[assignment]
+    production: dict[str, Any] = policy["production"]
     for key, value in dict(layer.get("production", {})).items():  # type: ignore[call-overload]
         if key == "decision":
             if loosens("production.decision", str(production["decision"]), value):
@@ -230,24 +233,24 @@ def merge(policy: dict[str, object], layer: dict[str, object], source: str, *, m
                 continue
             production["decision"] = value
         else:
-            production[key] = list(dict.fromkeys([*production[key], *value]))  # type: ignore[misc]
+            production[key] = list(dict.fromkeys([*production[key], *value]))
         taken(f"production.{key}")
     rules = dict(layer.get("rules", {}))  # type: ignore[call-overload]
     if rules.get("disable"):
         if level == "project":
             warnings.append(f"{source}: rules.disable is ignored in a project file; disable rules in your user policy")
         else:
-            known = book["rules"]  # type: ignore[index]
+            known = book["rules"]
             for rule_id in rules["disable"]:
                 if rule_id not in known:  # type: ignore[operator]
                     raise _fail(source, "rules.disable", f"no rule {rule_id!r}; `agentguard rules` lists them")
-                policy["disabled"].append(rule_id)  # type: ignore[attr-defined]
+                policy["disabled"].append(rule_id)
             sources["rules.disable"] = source
-    overrides: dict[str, str] = policy["rule_decisions"]  # type: ignore[assignment]
-    floors: dict[str, str] = policy["rule_floors"]  # type: ignore[assignment]
+    overrides: dict[str, str] = policy["rule_decisions"]
+    floors: dict[str, str] = policy["rule_floors"]
     for rule_id, decision in dict(rules.get("decision", {})).items():
         baseline = overrides.get(rule_id) or _table_decision(book, policy, rule_id)
-        if baseline is None and rule_id not in {r["id"] for r in policy["custom"]}:  # type: ignore[attr-defined]
+        if baseline is None and rule_id not in {r["id"] for r in policy["custom"]}:
             raise _fail(source, f"rules.decision.{rule_id}", "no such rule; `agentguard rules` lists them")
         if not may_loosen:
             # A layer that may only tighten sets a floor: for every actor, at least this strict. As an
@@ -269,22 +272,24 @@ def merge(policy: dict[str, object], layer: dict[str, object], source: str, *, m
         from agentguard.rules import validate_rule
 
         rule = validate_rule(source, "rule", raw, None)
-        if rule["id"] in book["rules"] or rule["id"] in {r["id"] for r in policy["custom"]}:  # type: ignore[attr-defined,operator]
+        if rule["id"] in _rule_ids(book) or rule["id"] in {r["id"] for r in policy["custom"]}:
             raise _fail(source, f"rule {rule['id']}", "this id is already taken; choose another (e.g. custom.NAME)")
         rule["source"] = source
-        policy["custom"].append(rule)  # type: ignore[attr-defined]
-    for table in ("audit", "recovery"):
-        if layer.get(table):
+        policy["custom"].append(rule)
+    for name, values in (("audit", policy["audit"]), ("recovery", policy["recovery"])):
+        given = layer.get(name)
+        if isinstance(given, dict) and given:
             if level == "project":
-                warnings.append(f"{source}: [{table}] is ignored in a project file")
+                warnings.append(f"{source}: [{name}] is ignored in a project file")
             else:
-                policy.setdefault(table, {}).update(layer[table])  # type: ignore[attr-defined]
-    if dict(layer.get("sandbox", {})).get("write"):  # type: ignore[call-overload]
+                values.update(given)
+    sandbox = layer.get("sandbox")
+    if isinstance(sandbox, dict) and sandbox.get("write"):
         if level == "project":
             warnings.append(f"{source}: [sandbox] is ignored in a project file; add writable paths in your user policy")
         else:
-            held = policy.setdefault("sandbox", {"write": []})["write"]  # type: ignore[attr-defined,index]
-            held.extend(p for p in layer["sandbox"]["write"] if p not in held)  # type: ignore[index]
+            held = policy["sandbox"].setdefault("write", [])
+            held.extend(p for p in sandbox["write"] if p not in held)
 
 
 def _how_to_loosen(level: str) -> str:
@@ -293,14 +298,19 @@ def _how_to_loosen(level: str) -> str:
     return "the system policy sets it; only the system policy can loosen it"
 
 
-def _table_decision(book: dict[str, object], policy: dict[str, object], rule_id: str) -> str | None:
+def _rule_ids(book: dict[str, object]) -> dict[str, str]:
+    known = book["rules"]
+    return known if isinstance(known, dict) else {}
+
+
+def _table_decision(book: dict[str, object], policy: Policy, rule_id: str) -> str | None:
     from agentguard.rules import rule
 
     try:
-        severity = rule(book, rule_id)["severity"]
+        severity = str(rule(book, rule_id)["severity"])
     except KeyError:
         return None
-    return policy["decisions"]["agent"][severity]  # type: ignore[index,no-any-return]
+    return policy["decisions"]["agent"][severity]
 
 
 # --- trust ------------------------------------------------------------------------------------------
@@ -381,7 +391,7 @@ def _stamp(path: str) -> list[int] | None:
     return [st.st_mtime_ns, st.st_size]
 
 
-def effective(locs: Locations, book: dict[str, object], cwd: str | None = None) -> dict[str, object]:
+def effective(locs: Locations, book: dict[str, object], cwd: str | None = None) -> Policy:
     """The merged policy for calls made in ``cwd`` (project layer included when there is one)."""
     policy = base_policy(locs, book)
     if cwd is not None:
@@ -390,61 +400,61 @@ def effective(locs: Locations, book: dict[str, object], cwd: str | None = None) 
 
 
 def base_policy(locs: Locations, book: dict[str, object],
-                replace: tuple[str, dict[str, object]] | None = None) -> dict[str, object]:
+                replace: tuple[str, dict[str, object]] | None = None) -> Policy:
     """Defaults with the system and user layers merged; ``replace`` = (path, data) stands in for the
     content of one file (to see what a change would do before writing it)."""
     policy = defaults()
     for level, path in layer_paths(locs):
         data = replace[1] if replace and replace[0] == path else read_layer(path)
-        policy["layers"].append([level, path, _stamp(path)])  # type: ignore[attr-defined]
+        policy["layers"].append([level, path, _stamp(path)])
         if data is not None:
             merge(policy, data, path, may_loosen=True, level=level, book=book)
     return policy
 
 
-def loosened(before: dict[str, object], after: dict[str, object]) -> list[str]:
+def loosened(before: Policy, after: Policy) -> list[str]:
     """What ``after`` allows that ``before`` did not: less strict decisions, fewer production patterns,
     more disabled rules, any change to the audit settings."""
     found = []
-    for actor, row in before["decisions"].items():  # type: ignore[attr-defined]
+    for actor, row in before["decisions"].items():
         for severity, decision in row.items():
-            new = after["decisions"][actor][severity]  # type: ignore[index]
+            new = after["decisions"][actor][severity]
             if RANK[new] < RANK[decision]:
                 found.append(f"decisions.{actor}.{severity}: {decision} → {new}")
     old_prod, new_prod = before["production"], after["production"]
-    if RANK[new_prod["decision"]] < RANK[old_prod["decision"]]:  # type: ignore[index]
-        found.append(f"production.decision: {old_prod['decision']} → {new_prod['decision']}")  # type: ignore[index]
+    if RANK[new_prod["decision"]] < RANK[old_prod["decision"]]:
+        found.append(f"production.decision: {old_prod['decision']} → {new_prod['decision']}")
     for key in PRODUCTION_DEFAULTS:
-        gone = set(old_prod[key]) - set(new_prod[key])  # type: ignore[index]
+        gone = set(old_prod[key]) - set(new_prod[key])
         if gone:
             found.append(f"production.{key}: drops {', '.join(sorted(gone))}")
     old_rules, new_rules = before["rule_decisions"], after["rule_decisions"]
-    for rule_id in set(old_rules) | set(new_rules):  # type: ignore[arg-type]
-        was, now = old_rules.get(rule_id), new_rules.get(rule_id)  # type: ignore[attr-defined]
+    for rule_id in set(old_rules) | set(new_rules):
+        was, now = old_rules.get(rule_id), new_rules.get(rule_id)
         if was and (now is None or RANK[now] < RANK[was]):
             found.append(f"rules.decision.{rule_id}: {was} → {now or 'its severity default'}")
         elif now and not was and now != "block":
             # whether this is looser than the rule's severity default depends on the actor: ask a human
             found.append(f"rules.decision.{rule_id} = {now}")
     old_floors, new_floors = before.get("rule_floors", {}), after.get("rule_floors", {})
-    for rule_id, was in old_floors.items():  # type: ignore[attr-defined]
-        now = new_floors.get(rule_id)  # type: ignore[attr-defined]
+    for rule_id, was in old_floors.items():
+        now = new_floors.get(rule_id)
         if now is None or RANK[now] < RANK[was]:
             found.append(f"rules.decision.{rule_id}: at least {was} → {now or 'no floor'}")
-    for rule_id in set(after["disabled"]) - set(before["disabled"]):  # type: ignore[arg-type]
+    for rule_id in set(after["disabled"]) - set(before["disabled"]):
         found.append(f"rules.disable: {rule_id}")
-    gone_rules = {r["id"] for r in before["custom"]} - {r["id"] for r in after["custom"]}  # type: ignore[attr-defined]
+    gone_rules = {r["id"] for r in before["custom"]} - {r["id"] for r in after["custom"]}
     found.extend(f"custom rule {rule_id} removed" for rule_id in sorted(gone_rules))
     if before["audit"] != after["audit"]:
         found.append("audit settings")
     if before.get("recovery") != after.get("recovery"):
         found.append("recovery settings")
-    added = set(dict(after.get("sandbox", {})).get("write", ())) - set(dict(before.get("sandbox", {})).get("write", ()))  # type: ignore[call-overload]
+    added = set(dict(after.get("sandbox", {})).get("write", ())) - set(dict(before.get("sandbox", {})).get("write", ()))
     found.extend(f"sandbox.write: adds {p}" for p in sorted(added))
     return found
 
 
-def overlay_project(policy: dict[str, object], locs: Locations, book: dict[str, object], cwd: str) -> None:
+def overlay_project(policy: Policy, locs: Locations, book: dict[str, object], cwd: str) -> None:
     path = find_project_file(cwd)
     if path is None:
         return
@@ -453,7 +463,7 @@ def overlay_project(policy: dict[str, object], locs: Locations, book: dict[str, 
         return
     trusted = is_trusted(locs.config, path, content_hash(path))
     merge(policy, data, path, may_loosen=trusted, level="project", book=book)
-    policy["layers"].append(["project", path, _stamp(path)])  # type: ignore[attr-defined]
+    policy["layers"].append(["project", path, _stamp(path)])
     policy["project_trusted"] = trusted
 
 
@@ -462,7 +472,7 @@ def stale(layers: list[list[object]]) -> bool:
     return any(_stamp(str(path)) != stamp for _, path, stamp in layers)
 
 
-def compiled_project(locs: Locations, book: dict[str, object], base: dict[str, object], cwd: str) -> dict[str, object]:
+def compiled_project(locs: Locations, book: dict[str, object], base: Policy, cwd: str) -> Policy:
     """The base policy with the project layer on top, from a marshal cache keyed by the project file's
     path, mtime and size (and the base it was merged onto), so a shim does not import tomllib."""
     import marshal
@@ -488,7 +498,7 @@ def compiled_project(locs: Locations, book: dict[str, object], base: dict[str, o
         os.makedirs(os.path.dirname(cache), mode=0o700, exist_ok=True)
         tmp = f"{cache}.{os.getpid()}.tmp"
         with open(tmp, "wb") as f:
-            marshal.dump(policy, f)
+            marshal.dump(dict(policy), f)
         os.replace(tmp, cache)
     except OSError:
         pass

@@ -12,7 +12,7 @@ the builtin module under ``signal``; importing ``signal`` itself costs milliseco
 
 from __future__ import annotations
 
-import _signal
+import _signal  # type: ignore[import-not-found]  # builtin, with no stub of its own: typed as signal's below
 
 JUDGE_SECONDS = 3.0  # far above any normal judgement (milliseconds), far below agents' hook timeouts
 
@@ -56,5 +56,5 @@ class bounded:
         if self.outer:
             return
         _signal.setitimer(_signal.ITIMER_REAL, 0)
-        _signal.signal(_signal.SIGALRM, self.previous or _signal.SIG_DFL)  # type: ignore[arg-type]
+        _signal.signal(_signal.SIGALRM, self.previous or _signal.SIG_DFL)
         _active[0] = False

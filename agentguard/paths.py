@@ -71,7 +71,8 @@ def locations(environ: dict[str, str] | None = None) -> Locations:
     home_override = env.get(OVERRIDE)
     if home_override:
         base = os.path.abspath(os.path.expanduser(home_override))
-        return Locations(*(os.path.join(base, name) for name in ("config", "state", "shims", "cache")))
+        return Locations(os.path.join(base, "config"), os.path.join(base, "state"), os.path.join(base, "shims"),
+                         os.path.join(base, "cache"))
     home = env.get("HOME") or os.path.expanduser("~")
 
     def place(name: str) -> str:

@@ -76,9 +76,9 @@ def write_shim(directory: str, tool: str, text: str) -> str:
     return path
 
 
-def remove_shims(directory: str, keep: set[str] = frozenset()) -> list[str]:
+def remove_shims(directory: str, keep: set[str] | frozenset[str] = frozenset()) -> list[str]:
     """Remove every shim in ``directory`` except ``keep``; other files are left alone."""
-    removed = []
+    removed: list[str] = []
     try:
         names = os.listdir(directory)
     except OSError:

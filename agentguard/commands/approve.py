@@ -7,7 +7,7 @@ import time
 
 import click
 
-from agentguard.commands.common import locs_for, require_human, system_option
+from agentguard.commands.common import as_dict, as_float, locs_for, require_human, str_list, system_option
 
 
 @click.command("approve")
@@ -35,10 +35,10 @@ def command(request_id: str, without_backup: bool, system: bool) -> None:
         raise click.ClickException(str(e)) from None
     if not has_passphrase(locs.config):
         raise click.ClickException("no approval passphrase is set; set one with `agentguard passphrase` first")
-    actor = request.get("actor", {})
-    click.echo(f"Request {request['id']}, {_ago(float(request['created']))} ago, "  # type: ignore[arg-type]
-               f"from {actor.get('kind', '?')}{' ' + actor['name'] if actor.get('name') else ''}:")  # type: ignore[union-attr]
-    click.echo(f"  command: {' '.join([str(request['tool']), *request['argv']])}")  # type: ignore[list-item]
+    actor = as_dict(request.get("actor"))
+    click.echo(f"Request {request['id']}, {_ago(as_float(request['created']))} ago, "
+               f"from {actor.get('kind', '?')}{' ' + str(actor['name']) if actor.get('name') else ''}:")
+    click.echo(f"  command: {' '.join([str(request['tool']), *str_list(request['argv'])])}")
     click.echo(f"  in:      {request['cwd']}")
     if request.get("target"):
         click.echo(f"  target:  {request['target']}")

@@ -15,14 +15,27 @@ import sys
 
 from agentguard.model import Actor, Verdict
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import click
+
+    from agentguard.shapes import Book, Policy
+
 ACTORS = ("agent", "ci", "human")
 
 
-def load_book():  # type: ignore[no-untyped-def]
+def load_book() -> dict[str, object]:
     from agentguard.paths import locations
     from agentguard.rules import load_book as load
 
     return load(cache_dir=locations().cache)
+
+
+def typed_book() -> Book:
+    """The rule book as its shape says (shapes.Book), for the commands that read into it."""
+    from typing import cast
+
+    return cast("Book", load_book())
 
 
 def load_policy(book: dict[str, object], cwd: str) -> dict[str, object]:
@@ -38,8 +51,14 @@ def load_policy(book: dict[str, object], cwd: str) -> dict[str, object]:
 
         compiled = fresh_compiled(load_compiled(locs.state))
     except Exception:  # noqa: BLE001 - not installed here: read the layers directly
-        return effective(locs, book, cwd)
-    return compiled_project(locations_of(compiled), compiled["book"], compiled["policy"], cwd)  # type: ignore[arg-type]
+        return dict(effective(locs, book, cwd))  # judge takes any mapping of the policy's shape
+    from typing import cast
+
+    book_, base = compiled["book"], compiled["policy"]
+    if not (isinstance(book_, dict) and isinstance(base, dict)):
+        return dict(effective(locs, book, cwd))
+    # marshal gives back the policy install compiled (config.base_policy's shape)
+    return dict(compiled_project(locations_of(compiled), book_, cast("Policy", base), cwd))
 
 
 def verdict_json(verdict: Verdict, action: str = "") -> dict[str, object]:
@@ -58,7 +77,7 @@ def action_for(text: str, verdict: Verdict, who: Actor, cwd: str, policy: dict[s
     locs = locations()
     subject = gate.Subject(via="check", tool="sh", argv=("-c", text), cwd=cwd, shown=text, findings=verdict.findings,
                            actor=who, keys=("",))
-    compiled = {"policy": policy, "state_dir": locs.state, "config_dir": locs.config}
+    compiled: dict[str, object] = {"policy": policy, "state_dir": locs.state, "config_dir": locs.config}
     return gate.settle(subject, compiled, backup_possible=True, dry_run=True).kind
 
 
@@ -160,7 +179,7 @@ def fast_main(args: list[str]) -> int | None:
     return run(text, as_json=as_json, cwd=cwd, actor=actor, batch=batch)
 
 
-def click_command():  # type: ignore[no-untyped-def]
+def click_command() -> click.Command:
     """Built on demand: importing click here would cost every fast-path call its start-up time."""
     import click
 

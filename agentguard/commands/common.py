@@ -4,14 +4,39 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
 from agentguard.paths import SYSTEM, Locations, locations
 
 
-def system_option(f):  # type: ignore[no-untyped-def]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def system_option(f: F) -> F:
     return click.option("--system", is_flag=True, help="Act on the system-wide installation (/etc/agentguard).")(f)
+
+
+def str_list(value: object) -> list[str]:
+    """A list of strings from a record read back from JSON (anything else reads as empty)."""
+    return [str(v) for v in value] if isinstance(value, (list, tuple)) else []
+
+
+def as_dict(value: object) -> dict[str, object]:
+    """A table from a record read back from JSON (anything else reads as empty)."""
+    return {str(k): v for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+def as_float(value: object) -> float:
+    """A record's number (or text that reads as one); anything else reads as 0."""
+    if isinstance(value, (int, float, str)):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    return 0.0
 
 
 def locs_for(system: bool) -> Locations:

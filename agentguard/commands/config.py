@@ -17,7 +17,7 @@ def command() -> None:
 def _layers(system: bool, cwd: str) -> list[tuple[str, str | None]]:
     from agentguard.config import find_project_file, layer_paths
 
-    layers: list[tuple[str, str | None]] = list(layer_paths(locs_for(system)))  # type: ignore[arg-type]
+    layers: list[tuple[str, str | None]] = list(layer_paths(locs_for(system)))
     layers.append(("project", find_project_file(cwd)))
     return layers
 
@@ -50,33 +50,33 @@ def show(effective: bool, cwd: str | None, system: bool) -> None:
         policy = merged(locs, load_book(), where)
     except ConfigError as e:
         raise click.ClickException(str(e)) from None
-    sources: dict[str, str] = policy["sources"]  # type: ignore[assignment]
+    sources: dict[str, str] = policy["sources"]
     click.echo("decisions (severity: decision) by actor:")
-    for actor, row in policy["decisions"].items():  # type: ignore[attr-defined]
+    for actor, row in policy["decisions"].items():
         cells = []
         for severity, decision in row.items():
             src = sources.get(f"decisions.{actor}.{severity}")
             cells.append(f"{severity}={decision}" + (f" [{src}]" if src else ""))
         click.echo(f"  {actor:<6} " + ", ".join(cells))
     production = policy["production"]
-    click.echo(f"production: an agent's confirm becomes {production['decision']}"  # type: ignore[index]
+    click.echo(f"production: an agent's confirm becomes {production['decision']}"
                + (f" [{sources['production.decision']}]" if "production.decision" in sources else ""))
-    for key, patterns in production.items():  # type: ignore[attr-defined]
+    for key, patterns in production.items():
         if key != "decision":
             src = sources.get(f"production.{key}")
             click.echo(f"  {key}: {', '.join(patterns) or '(none)'}" + (f" [+ {src}]" if src else ""))
     if policy["disabled"]:
-        click.echo(f"disabled rules: {', '.join(policy['disabled'])} [{sources.get('rules.disable')}]")  # type: ignore[arg-type]
-    for rule_id, decision in policy["rule_decisions"].items():  # type: ignore[attr-defined]
+        click.echo(f"disabled rules: {', '.join(policy['disabled'])} [{sources.get('rules.disable')}]")
+    for rule_id, decision in policy["rule_decisions"].items():
         click.echo(f"rule {rule_id}: {decision} [{sources.get(f'rules.decision.{rule_id}')}]")
-    for rule_id, decision in policy["rule_floors"].items():  # type: ignore[attr-defined]
+    for rule_id, decision in policy["rule_floors"].items():
         click.echo(f"rule {rule_id}: at least {decision}, for every actor [{sources.get(f'rules.decision.{rule_id}')}]")
-    for rule in policy["custom"]:  # type: ignore[attr-defined]
+    for rule in policy["custom"]:
         click.echo(f"custom rule {rule['id']} ({rule['severity']}) [{rule['source']}]: {rule['why']}")
     for table in ("audit", "recovery"):
         values = dict(policy.get(table) or {})  # type: ignore[call-overload]
         click.echo(f"{table}: " + ", ".join(f"{k}={v!r}" for k, v in values.items()))
-    for warning in policy["warnings"]:  # type: ignore[attr-defined]
+    for warning in policy["warnings"]:
         click.echo(f"warning: {warning}")
 
 
@@ -97,19 +97,19 @@ def validate(cwd: str | None, system: bool) -> None:
         click.echo(f"error: {e}", err=True)
         raise SystemExit(1) from None
     problems = 0
-    for rule in policy["custom"]:  # type: ignore[attr-defined]
+    for rule in policy["custom"]:
         for kind in ("block", "allow"):
             for example in rule["examples"][kind]:
                 if not isinstance(example, str):
                     continue
-                verdict = judge_string(example, book, cwd=where, env=os.environ, policy=policy)
+                verdict = judge_string(example, book, cwd=where, env=os.environ, policy=dict(policy))
                 fired = rule["id"] in [f.rule for f in verdict.findings]
                 if fired != (kind == "block"):
                     problems += 1
                     click.echo(f"error: {rule['source']}: rule {rule['id']}: the {kind} example {example!r} "
                                f"{'does not trigger' if kind == 'block' else 'triggers'} the rule; fix its match or example",
                                err=True)
-    for warning in policy["warnings"]:  # type: ignore[attr-defined]
+    for warning in policy["warnings"]:
         click.echo(f"warning: {warning}")
     for level, path in _layers(system, where):
         click.echo(f"{level}: {path if path and os.path.exists(path) else '(none)'}")

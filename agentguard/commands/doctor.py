@@ -97,7 +97,7 @@ def run_checks(system: bool) -> list[dict[str, object]]:
 
         policy = effective(locs, _load(), os.getcwd())
         check("policy layers valid", True)
-        for warning in policy["warnings"]:  # type: ignore[attr-defined]
+        for warning in policy["warnings"]:
             check(f"policy: {warning}", True)
     except ConfigError as e:
         check("policy layers valid", False, f"{e}; until it is fixed every guarded call refuses",

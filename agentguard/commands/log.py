@@ -7,7 +7,7 @@ import time
 
 import click
 
-from agentguard.commands.common import locs_for, system_option
+from agentguard.commands.common import locs_for, str_list, system_option
 
 REFUSALS = ("confirm", "block", "refused")
 
@@ -88,7 +88,7 @@ def _line(r: dict[str, object]) -> list[str]:
     if str(r.get("via", "")).startswith("hook:") and r.get("command"):
         command = " ".join(str(r["command"]).split())  # as the agent wrote it, on one line
     return [str(r.get("time", ""))[:19].replace("T", " "), f"{who.get('kind', '')} {who.get('name', '')}".strip(),
-            str(r.get("event", "")), str(r.get("decision", "")), ", ".join(r.get("rules", []) or []),  # type: ignore[call-overload]
+            str(r.get("event", "")), str(r.get("decision", "")), ", ".join(str_list(r.get("rules"))),
             command[:80], str(r.get("target", ""))]
 
 
@@ -172,10 +172,10 @@ def stats(since: str | None, as_json: bool, system: bool) -> None:
     for _, _, r in records(locs.audit_log):
         if not isinstance(r, dict) or r.get("event") not in REFUSALS or (cutoff and record_time(r) < cutoff):
             continue
-        who = dict(r.get("actor") or {})  # type: ignore[call-overload]
+        who = dict(r.get("actor") or {})
         per_actor[f"{who.get('kind', '?')}{' ' + who['name'] if who.get('name') else ''}"] += 1
         per_day[str(r.get("time", ""))[:10]] += 1
-        for rule in r.get("rules", []) or []:  # type: ignore[attr-defined]
+        for rule in r.get("rules", []) or []:
             per_rule[rule] += 1
     if as_json:
         click.echo(json.dumps({"per_rule": dict(per_rule), "per_actor": dict(per_actor), "per_day": dict(per_day)},

@@ -6,7 +6,7 @@ import time
 
 import click
 
-from agentguard.commands.common import locs_for, system_option
+from agentguard.commands.common import as_float, locs_for, str_list, system_option
 
 
 @click.command("pending")
@@ -20,8 +20,8 @@ def command(system: bool) -> None:
         click.echo("No pending requests.")
         return
     click.echo(f"{'ID':<8}  {'ASKED':<8}  RULES  CALL")
-    for r in sorted(requests, key=lambda r: float(r["created"])):  # type: ignore[arg-type]
-        when = time.strftime("%H:%M:%S", time.localtime(float(r["created"])))  # type: ignore[arg-type]
-        command = " ".join([str(r["tool"]), *r["argv"]])  # type: ignore[list-item]
-        click.echo(f"{r['id']}  {when}  {', '.join(r.get('rules', []))}  {command[:100]}")  # type: ignore[arg-type]
+    for r in sorted(requests, key=lambda r: as_float(r["created"])):
+        when = time.strftime("%H:%M:%S", time.localtime(as_float(r["created"])))
+        command = " ".join([str(r["tool"]), *str_list(r["argv"])])
+        click.echo(f"{r['id']}  {when}  {', '.join(str_list(r.get('rules')))}  {command[:100]}")
         click.echo(f"          in {r['cwd']}" + (f"  target: {r['target']}" if r.get("target") else ""))

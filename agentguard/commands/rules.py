@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import click
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from agentguard.shapes import Rule
+
 
 @click.group("rules", invoke_without_command=True)
 @click.option("--family", help="Only this pack (files, terraform, sql, …).")
@@ -15,9 +19,9 @@ def command(ctx: click.Context, family: str | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from agentguard.commands.check import load_book
+    from agentguard.commands.check import typed_book
 
-    book = load_book()
+    book = typed_book()
     families = book["families"]
     if family and family not in families:
         raise click.UsageError(f"no pack named {family!r}; packs: {', '.join(sorted(families))}")
@@ -43,10 +47,12 @@ def show(rule_id: str) -> None:
     """Show one rule: why, what to do instead, and its examples."""
     from rich.console import Console
 
-    from agentguard.commands.check import load_book
+    from typing import cast
+
+    from agentguard.commands.check import typed_book
     from agentguard.rules import rule
 
-    book = load_book()
+    book = typed_book()
     if rule_id not in book["rules"]:
         import difflib
 
@@ -55,15 +61,15 @@ def show(rule_id: str) -> None:
             [r for r in ids if r.startswith(rule_id.split(".")[0] + ".")][:8]
         hint = f"; did you mean {', '.join(close)}?" if close else "; list them with `agentguard rules`"
         raise click.UsageError(f"no rule {rule_id!r}{hint}")
-    r = rule(book, rule_id)
+    r = cast("Rule", rule(dict(book), rule_id))
     from agentguard.rules import example_text
 
     console = Console(highlight=False)
     console.print(f"[bold]{r['id']}[/] ({r['severity']})")
     console.print(f"  why:     {r['why']}")
     console.print(f"  instead: {r['instead']}")
-    for kind, label in (("block", "refused (confirm or block)"), ("allow", "allowed")):
+    for examples, label in ((r["examples"]["block"], "refused (confirm or block)"), (r["examples"]["allow"], "allowed")):
         console.print(f"  examples {label}:")
-        for ex in r["examples"][kind]:
+        for ex in examples:
             text = example_text(ex)
             console.print(f"    {text}", markup=False)

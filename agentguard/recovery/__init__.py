@@ -99,7 +99,7 @@ def plan_for(tool: str, real: str, argv: tuple[str, ...], cwd: str, env: dict[st
     from agentguard.recovery import files, kube, postgres, terraform
 
     for module in (files, postgres, kube, terraform):
-        plan = module.plan(tool, real, argv, cwd, env, sql)
+        plan: Plan | None = module.plan(tool, real, argv, cwd, env, sql)
         if plan is not None:
             return plan
     where = REMOTE.get(tool)
@@ -213,7 +213,7 @@ def load(state_dir: str, backup_id: str) -> dict[str, object]:
 
 
 def all_backups(state_dir: str) -> list[dict[str, object]]:
-    out = []
+    out: list[dict[str, object]] = []
     try:
         names = sorted(os.listdir(store(state_dir)))
     except OSError:

@@ -28,6 +28,10 @@ import subprocess
 
 from agentguard.recovery import Plan, RestoreError, SnapshotError, TooLarge
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 TIMEOUT = 600
 NAMESPACE = "refs/agentguard-snapshot"
 # The workspace's .git/config and .gitattributes are the agent's to write (the sandbox leaves the
@@ -38,7 +42,7 @@ NAMESPACE = "refs/agentguard-snapshot"
 QUIET = ("-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null", "-c", "commit.gpgSign=false",
          "-c", "protocol.ext.allow=never")
 _quiet: dict[str, tuple[str, ...]] = {}  # workspace → QUIET and its filter overrides, while a snapshot or restore runs
-_confine: dict[str, object] = {}  # workspace → preexec_fn that confines the snapshot's git (Landlock)
+_confine: dict[str, Callable[[], object]] = {}  # workspace → preexec_fn that confines the snapshot's git (Landlock)
 
 
 def workspace_plan(workspace: str) -> Plan | None:
@@ -55,8 +59,9 @@ def workspace_plan(workspace: str) -> Plan | None:
 def same_content(a: dict[str, object], b: dict[str, object]) -> bool:
     """Two backups of one workspace that would give back the same: refs, stash and trees alike."""
     keys = ("refs", "stash", "trees", "head_ref", "head")
-    return a.get("kind") == b.get("kind") == "git" and dict(a.get("data", {})).get("workspace") == \
-        dict(b.get("data", {})).get("workspace") and all(a.get(k) == b.get(k) for k in keys)  # type: ignore[call-overload]
+    data_a, data_b = a.get("data"), b.get("data")
+    return a.get("kind") == b.get("kind") == "git" and isinstance(data_a, dict) and isinstance(data_b, dict) and \
+        data_a.get("workspace") == data_b.get("workspace") and all(a.get(k) == b.get(k) for k in keys)
 
 
 def _git(cwd: str, *args: str, env: dict[str, str] | None = None, check: bool = True,
@@ -67,7 +72,7 @@ def _git(cwd: str, *args: str, env: dict[str, str] | None = None, check: bool = 
     try:
         out = subprocess.run(["git", "-C", cwd, *_quiet.get(cwd, QUIET), *args], capture_output=True, text=True,
                              env=full, timeout=TIMEOUT, input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL,
-                             preexec_fn=_confine.get(cwd))  # type: ignore[arg-type]
+                             preexec_fn=_confine.get(cwd))
     except (OSError, subprocess.TimeoutExpired) as e:
         raise SnapshotError(f"git {args[0]} could not run: {e}") from None
     if check and out.returncode != 0:
@@ -237,8 +242,11 @@ def _is_ancestor(ws: str, old: str, new: str) -> bool:
 
 
 def _restore_refs(ws: str, meta: dict[str, object], force: bool, done: list[str]) -> list[str]:
-    current = dict(reversed(line.split(" ", 1)) for line in _git(ws, "for-each-ref", "--format=%(objectname) %(refname)")
-                   .stdout.splitlines() if line)
+    current: dict[str, str] = {}
+    for line in _git(ws, "for-each-ref", "--format=%(objectname) %(refname)").stdout.splitlines():
+        if line:
+            oid, ref = line.split(" ", 1)
+            current[ref] = oid
     back, forward, left = [], [], []
     for sha, ref in meta.get("refs", []):  # type: ignore[attr-defined]
         if ref == "refs/stash":

@@ -86,7 +86,8 @@ def snapshot(plan: Plan, directory: str, *, cap: int, over_cap_ok: bool) -> dict
             f.write(out.stdout)
         return {"items": [{"stored": "objects.json"}], "bytes": os.path.getsize(path), "done": False}
     items = []
-    for n, release in enumerate(data["releases"]):  # type: ignore[arg-type]
+    releases: list[str] = list(data["releases"])  # type: ignore[call-overload]
+    for n, release in enumerate(releases):
         out = _run([real, "get", "all", release, *globals_], str(data["cwd"]))
         if out.returncode != 0:
             raise SnapshotError(f"helm get all {release} failed (exit {out.returncode}): {out.stderr.strip()[:400]}")
@@ -113,7 +114,7 @@ def _clean(obj: dict[str, object]) -> dict[str, object]:
     meta = dict(obj.get("metadata") or {})  # type: ignore[call-overload]
     for key in SERVER_FIELDS:
         meta.pop(key, None)
-    annotations = dict(meta.get("annotations") or {})  # type: ignore[call-overload]
+    annotations = dict(meta.get("annotations") or {})
     annotations.pop("kubectl.kubernetes.io/last-applied-configuration", None)
     if annotations:
         meta["annotations"] = annotations

@@ -1,0 +1,92 @@
+"""The shapes of the structures agentguard passes around as plain dicts: the rule book (rules.py), the
+layered policy (config.py) and the compiled policy a shim loads (installation.py). They are dicts at
+run time (marshal and JSON carry them; the hot path imports no typing); these TypedDicts describe
+them for mypy only. Import this module under ``TYPE_CHECKING`` and nowhere else."""
+
+from __future__ import annotations
+
+from typing import Any, NotRequired, TypedDict
+
+
+class Examples(TypedDict):
+    block: list[Any]  # a command line, an argv with its stdin, or an MCP call
+    allow: list[Any]
+
+
+class Rule(TypedDict, total=False):
+    id: str
+    severity: str  # low, medium, high or critical
+    why: str
+    instead: str
+    match: dict[str, Any] | None
+    examples: Examples
+    source: str  # custom rules: the policy file that declared it
+
+
+class Pack(TypedDict, total=False):
+    family: str
+    title: str
+    summary: str
+    tools: list[str]
+    tool_globs: list[str]
+    shims: list[str]
+    value_options: list[str]
+    long_options: dict[str, Any]
+    help_flags: list[str]
+    short_clusters: bool
+    readonly: list[str]
+    known_words: list[str]
+    words: list[str]
+    config_files: dict[str, list[str]]
+    env: list[str]
+    binding_files: list[str]
+    source: str
+    rules: list[Rule]
+    toolmap: dict[str, Any]
+
+
+class Book(TypedDict):
+    format: int
+    mcp: dict[str, Any]
+    families: dict[str, Pack]
+    tools: dict[str, str]  # tool → family
+    tool_globs: list[tuple[str, str]]  # (pattern, family)
+    rules: dict[str, str]  # rule id → family
+    words: list[str]
+    env: list[str]
+
+
+class Policy(TypedDict):
+    decisions: dict[str, dict[str, str]]  # actor → severity → decision
+    production: dict[str, Any]  # "decision", and a list of patterns for each kind of target
+    rule_decisions: dict[str, str]
+    rule_floors: dict[str, str]
+    disabled: list[str]
+    custom: list[dict[str, Any]]  # rules a policy file declares, as rules.validate_rule returns them
+    audit: dict[str, Any]
+    recovery: dict[str, Any]
+    sandbox: dict[str, list[str]]
+    sources: dict[str, str]  # key path → the file that set it
+    locked: list[str]
+    warnings: list[str]
+    layers: list[list[Any]]  # [level, path, stamp]
+    # Compiled for the shims: what self-protection keeps agents out of, and an id of the whole.
+    self_paths: NotRequired[list[str]]
+    base_id: NotRequired[str]
+    project_trusted: NotRequired[bool]
+
+
+class Compiled(TypedDict, total=False):
+    format: int
+    book: Book
+    policy: Policy
+    packs: list[list[Any]]  # [path, mtime_ns, size] of every rule pack
+    config_dir: str
+    state_dir: str
+    audit_log: str
+    shims_dir: str
+    home_override: str
+    system: bool
+    shimmed: list[str]  # the tools the installation wrote shims for
+    frozen: bool  # a CI job's policy: nothing written later in the job changes it
+    force_actor: str

@@ -224,6 +224,14 @@ def test_the_database_comes_from_the_agents_mcp_config(pg: dict[str, object], bo
         assert rules(verdict) == ["sql.delete-all"], (server, rules(verdict))
         assert "100 of 100 rows" in verdict.findings[0].detail and f"database {DB}" in verdict.findings[0].target
         assert "postgres@" not in verdict.findings[0].target
+    # Another project's server of that name says nothing about this one's database.
+    claude = json.loads((home / ".claude.json").read_text())
+    claude["projects"]["/elsewhere"] = {"history": [{"display": 'see "mcpServers": {"x": 1}'}],
+                                        "mcpServers": {"far-db": {"command": "postgres-mcp", "env": {"DATABASE_URI": url}}}}
+    (home / ".claude.json").write_text(json.dumps(claude))
+    verdict = judge_tool_call("far-db", "execute_sql", {"sql": "DELETE FROM bookings WHERE id > 0"}, cwd=str(project),
+                              env=isolated_env, compiled={"book": book, "policy": None})
+    assert rules(verdict) == ["sql.unmeasured"]
     (project / ".mcp.json").write_text("{not json")  # unreadable: that server's database is unknown, not guessed
     verdict = judge_tool_call("app-db", "query", {"sql": "DELETE FROM bookings WHERE id > 0"}, cwd=str(project),
                               env=isolated_env, compiled={"book": book, "policy": None})

@@ -2,10 +2,11 @@
 and environment. The judgement reads from it which database a SQL tool acts on (a connection
 string, ``--db-path FILE``, DATABASE_URI …), for the refusal and for counting rows.
 
-Searched, first match wins: the project's ``.mcp.json`` (Claude Code), ``.cursor/mcp.json`` and
-``.gemini/settings.json`` in the working directory or one above it; Claude Code's ``~/.claude.json``
-(the project's ``projects[DIR].mcpServers``, then the user's ``mcpServers``); ``~/.cursor/mcp.json``;
-Codex's ``~/.codex/config.toml`` (``[mcp_servers.NAME]``); ``~/.gemini/settings.json``. A file that
+Searched, first match wins: Claude Code's local scope (``projects[DIR].mcpServers`` in
+``~/.claude.json``, DIR the working directory or one above it); the project's ``.mcp.json``,
+``.cursor/mcp.json`` and ``.gemini/settings.json`` in those directories, nearest first; Claude
+Code's user scope (``mcpServers`` in ``~/.claude.json``); ``~/.cursor/mcp.json``;
+``~/.gemini/settings.json``; Codex's ``~/.codex/config.toml`` (``[mcp_servers.NAME]``). A file that
 cannot be read or parsed is skipped: without an entry the database is unknown, and what needs it
 (a count of rows) is not measured, so the call needs a human.
 """
@@ -43,27 +44,22 @@ def find_entry(server: str, cwd: str, env: dict[str, str] | None = None) -> tupl
     """(the server's configured entry, the file it came from), or (None, "")."""
     environ = os.environ if env is None else env
     home = environ.get("HOME") or os.path.expanduser("~")
-    dirs = []
-    if cwd and os.path.isabs(cwd):
-        dirs = [cwd, os.path.dirname(cwd)]
+    dirs: list[str] = []
+    d = cwd if cwd and os.path.isabs(cwd) else ""
+    while d and len(dirs) < 32:  # the project's root may be any directory above the working one
+        dirs.append(d)
+        d = "" if os.path.dirname(d) == d else os.path.dirname(d)
+    claude = os.path.join(environ.get("CLAUDE_CONFIG_DIR") or home, ".claude.json")
+    local, user = _claude_entry(claude, server, dirs)
+    if local is not None:  # Claude Code's local scope comes before the project's .mcp.json
+        return local, claude
     for d in dirs:
-        for rel, key in ((".mcp.json", "mcpServers"), (".cursor/mcp.json", "mcpServers"),
-                         (".gemini/settings.json", "mcpServers")):
-            found = _json_entry(os.path.join(d, rel), [key, server])
+        for rel in (".mcp.json", ".cursor/mcp.json", ".gemini/settings.json"):
+            found = _json_entry(os.path.join(d, rel), ["mcpServers", server])
             if found is not None:
                 return found, os.path.join(d, rel)
-    claude = os.path.join(environ.get("CLAUDE_CONFIG_DIR") or home, ".claude.json")
-    data = _load_json(claude)
-    if isinstance(data, dict):
-        projects = data.get("projects")
-        for d in dirs:
-            if isinstance(projects, dict):
-                found = _dig(projects, [d, "mcpServers", server])
-                if found is not None:
-                    return found, claude
-        found = _dig(data, ["mcpServers", server])
-        if found is not None:
-            return found, claude
+    if user is not None:
+        return user, claude
     for path in (os.path.join(home, ".cursor/mcp.json"), os.path.join(home, ".gemini", "settings.json")):
         found = _json_entry(path, ["mcpServers", server])
         if found is not None:
@@ -94,6 +90,52 @@ def find_by_command(command: str, url: str, cwd: str, env: dict[str, str] | None
             if (command and line == command.strip()) or (url and entry.get("url") == url):
                 return name, entry
     return "", None
+
+
+def _claude_entry(path: str, server: str, dirs: list[str]) -> tuple[dict[str, object] | None, dict[str, object] | None]:
+    """The server's entries in ~/.claude.json: (this project's, from ``projects[DIR].mcpServers``;
+    the user's, from ``mcpServers``). The file holds every project's history and runs to megabytes (50 ms to
+    parse at 5 MB), so it is parsed only when one of its ``"mcpServers": {…}`` objects names the
+    server; which one applies here (this project's, the user's, another project's) takes the whole
+    file to tell, and an entry of another project's must not decide where rows are counted."""
+    import json
+
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_CONFIG + 1)
+    except OSError:
+        return None, None
+    if len(raw) > MAX_CONFIG:
+        return None, None
+    text = raw.decode("utf-8", "replace")
+    decoder = json.JSONDecoder()
+    named = False
+    at = text.find('"mcpServers"')
+    try:
+        while at >= 0 and not named:
+            rest = at + len('"mcpServers"')
+            while rest < len(text) and text[rest] in " \t\r\n:":
+                rest += 1
+            if text[at - 1:at] != "\\" and text[rest:rest + 1] == "{":  # a key, not text inside a string
+                value, _ = decoder.raw_decode(text, rest)
+                named = isinstance(value, dict) and server in value
+            at = text.find('"mcpServers"', at + 1)
+    except (ValueError, RecursionError):
+        named = True  # not as expected: the whole file decides
+    if not named:
+        return None, None
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return None, None
+    if not isinstance(data, dict):
+        return None, None
+    projects = data.get("projects")
+    local = None
+    for d in dirs:
+        if isinstance(projects, dict) and local is None:
+            local = _dig(projects, [d, "mcpServers", server])
+    return local, _dig(data, ["mcpServers", server])  # type: ignore[return-value]
 
 
 def _load_json(path: str) -> object:

@@ -348,8 +348,37 @@ def sqlite_checksum(path: Path) -> str:
                                  "FROM bookings b JOIN customers c ON c.id = b.id").fetchall())
 
 
+SQLITE_EVERYDAY = [
+    "sqlite3 app.db 'DELETE FROM bookings WHERE id = 42'",
+    "sqlite3 app.db \"UPDATE bookings SET status = 'done' WHERE id IN (1, 2)\"",
+    "sqlite3 app.db \"DELETE FROM bookings WHERE created < datetime('now', '-90.5 hours')\"",  # 91 … 100
+    "sqlite3 app.db \"UPDATE customers SET email = 'x@example.com' WHERE email = 'c7@example.com'\"",
+    "sqlite3 app.db 'DELETE FROM customers WHERE id BETWEEN 95 AND 99'",
+    "sqlite3 app.db \"UPDATE bookings SET status = 'cancelled' WHERE id = 7\"",
+    "sqlite3 app.db 'DELETE FROM bookings WHERE id IN (3, 4, 5)'",
+    "sqlite3 app.db \"UPDATE bookings SET guest = upper(guest) WHERE guest = 'guest 9'\"",
+    "sqlite3 app.db 'UPDATE customers SET email = NULL WHERE id = 50'",
+    "sqlite3 app.db 'DELETE FROM customers WHERE email IS NULL'",  # 50, just emptied
+    "sqlite3 app.db \"DELETE FROM bookings WHERE created > datetime('now', '+1 day')\"",
+    "sqlite3 app.db 'UPDATE bookings SET customer_id = 2 WHERE id BETWEEN 10 AND 12'",
+    "sqlite3 app.db \"INSERT INTO customers (id, email) VALUES (61, 'u@example.com') "
+    "ON CONFLICT (id) DO UPDATE SET email = excluded.email\"",
+    "sqlite3 app.db \"REPLACE INTO customers VALUES (62, 'r@example.com')\"",
+    "sqlite3 app.db \"INSERT OR REPLACE INTO customers VALUES (63, 'o@example.com')\"",
+    "sqlite3 app.db \"WITH x AS (SELECT id FROM bookings WHERE id < 3) UPDATE bookings SET status = 'x' "
+    "WHERE id IN (SELECT id FROM x)\"",
+    "sqlite3 app.db 'BEGIN; DELETE FROM bookings WHERE id = 6; COMMIT;'",
+    "echo 'DELETE FROM bookings WHERE id = 8;' | sqlite3 app.db",
+    "sqlite3 app.db '.read tidy.sql'",
+    "sqlite3 app.db \"UPDATE customers SET email = 'x2@example.com' WHERE id IN "
+    "(SELECT customer_id FROM bookings WHERE id = 30)\"",
+]
+
+
 def test_sqlite_every_row_shapes_are_refused_and_selective_ones_run(sqlite_agent) -> None:  # type: ignore[no-untyped-def]
     ws = sqlite_agent.ws
+    (ws / "wipe.sql").write_text("SELECT 1;\nDELETE FROM bookings WHERE id > 0;\n")
+    (ws / "tidy.sql").write_text("UPDATE bookings SET status = 'archived' WHERE id = 20;\n")
     before = sqlite_checksum(ws / "app.db")
     for command, count in [
         ("sqlite3 app.db 'DELETE FROM bookings WHERE id > 0'", "would delete 100 of 100 rows in bookings"),
@@ -372,6 +401,12 @@ def test_sqlite_every_row_shapes_are_refused_and_selective_ones_run(sqlite_agent
          "would update 100 of 100 rows in customers"),
         ("sqlite3 app.db 'INSERT INTO customers (id, email) SELECT id, NULL FROM customers WHERE true "
          "ON CONFLICT (id) DO UPDATE SET email = NULL'", "would update 100 of 100 rows in customers"),
+        ("sqlite3 app.db 'REPLACE INTO customers SELECT id, NULL FROM customers'",
+         "would replace 100 of 100 rows in customers"),
+        ("sqlite3 app.db 'INSERT OR REPLACE INTO bookings SELECT id, customer_id, guest, NULL, created FROM bookings'",
+         "would replace 100 of 100 rows in bookings"),
+        ("sqlite3 app.db '.read wipe.sql'", "would delete 100 of 100 rows in bookings"),
+        ("sqlite3 app.db < wipe.sql", "would delete 100 of 100 rows in bookings"),
     ]:
         out = sqlite_agent(command)
         err = out.stderr.decode()
@@ -381,16 +416,15 @@ def test_sqlite_every_row_shapes_are_refused_and_selective_ones_run(sqlite_agent
                          ("sqlite3 app.db 'DELETE FROM bookings WHERE random() > 0'", "does not run")]:
         out = sqlite_agent(command)
         assert out.returncode == 77 and b"sql.unmeasured" in out.stderr and why.encode() in out.stderr, out.stderr
-    for command in ["sqlite3 app.db 'DELETE FROM bookings WHERE id = 42'",
-                    "sqlite3 app.db \"UPDATE bookings SET status = 'done' WHERE id IN (1, 2)\"",
-                    "sqlite3 app.db \"DELETE FROM bookings WHERE created < datetime('now', '-90.5 hours')\"",
-                    "sqlite3 app.db \"UPDATE customers SET email = 'x@example.com' WHERE email = 'c7@example.com'\"",
-                    "sqlite3 app.db 'DELETE FROM customers WHERE id BETWEEN 95 AND 99'"]:
+    assert len(SQLITE_EVERYDAY) == 20
+    for command in SQLITE_EVERYDAY:
         out = sqlite_agent(command)
         assert out.returncode == 0 and b"agentguard" not in out.stderr, (command, out.stderr)
     with sqlite3.connect(ws / "app.db") as conn:
-        assert conn.execute("SELECT count(*) FROM bookings").fetchone()[0] == 100 - 1 - 10
-        assert conn.execute("SELECT count(*) FROM customers").fetchone()[0] == 95
+        assert conn.execute("SELECT count(*) FROM bookings").fetchone()[0] == 100 - 1 - 10 - 3 - 1 - 1
+        assert conn.execute("SELECT count(*) FROM customers").fetchone()[0] == 100 - 5 - 1
+        assert conn.execute("SELECT status FROM bookings WHERE id = 20").fetchone()[0] == "archived"
+        assert conn.execute("SELECT email FROM customers WHERE id = 62").fetchone()[0] == "r@example.com"
 
 
 def test_sqlite_dot_commands_onto_an_existing_database_are_overwrites(sqlite_agent) -> None:  # type: ignore[no-untyped-def]

@@ -100,6 +100,19 @@ def test_without_a_server_only_key_lookups_run(sql: str, rule: str | None, book:
     assert (rule in found) if rule else not found, found
 
 
+@pytest.mark.parametrize("sql,rule", [
+    ("INSERT INTO t SELECT id, NULL FROM t ON DUPLICATE KEY UPDATE v = NULL", "sql.unmeasured"),
+    ("REPLACE INTO t SELECT id, NULL FROM t", "sql.unmeasured"),
+    ("INSERT INTO t SELECT id, NULL FROM t ON DUPLICATE KEY UPDATE v = VALUES(v) -- ?", "sql.unmeasured"),
+    ("REPLACE INTO t VALUES (1, 'x')", None),
+    ("INSERT INTO t VALUES (1, 'x') ON DUPLICATE KEY UPDATE v = 'x'", None),
+])
+def test_mysql_upserts_and_replace_are_judged_by_the_rows_they_rewrite(sql: str, rule: str | None,
+                                                                        book: dict[str, object], tmp_path: Path) -> None:
+    found = rules("mysql", "-e", sql, book=book, cwd=tmp_path)
+    assert (rule in found) if rule else not found, found
+
+
 def test_function_parameters_are_values_known_only_when_it_runs(book: dict[str, object], tmp_path: Path) -> None:
     ok = "CREATE FUNCTION drop_user(uid int) RETURNS void LANGUAGE sql AS $$ DELETE FROM users WHERE id = uid $$"
     assert rules("psql", "-c", ok, book=book, cwd=tmp_path) == {}

@@ -528,7 +528,10 @@ def run_with_input(argv: list[str], env: dict[str, str], text: str, seconds: flo
         in_r = -1
         os.close(out_w)
         out_w = -1
-        os.write(in_w, data)  # below the pipe's capacity: never blocks
+        try:
+            os.write(in_w, data)  # below the pipe's capacity: never blocks
+        except BrokenPipeError:
+            pass  # the client already exited (it could not connect): its output says why
         os.close(in_w)
         in_w = -1
         chunks = []

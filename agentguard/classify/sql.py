@@ -685,6 +685,15 @@ def _command(tree, stmt: str, dialect: str, inv: Invocation, ctx: Context, depth
         if _find_keyword(stmt, "DROP") >= 0 and not _words(stmt, 2)[1:2] in (["SYSTEM"], ["ROLE"], ["USER"]):
             return [ctx.finding("sql.alter-drop", inv, _short(stmt))]
         return []
+    if keyword == "REPLACE" and _words(stmt, 2)[1:2] == ["INTO"] and depth < 8:
+        # REPLACE INTO (MySQL, sqlite) deletes every row the new ones collide with: read it as the
+        # INSERT OR REPLACE it is, which sqlglot parses, so that the rows are counted.
+        start = _find_keyword(stmt, "REPLACE")
+        return _parsed(stmt[:start] + "INSERT OR REPLACE" + stmt[start + len("REPLACE"):], dialect, inv, ctx, depth + 1)
+    if keyword in ("INSERT", "UPSERT", "WITH", "SELECT", "REPLACE") and any(
+            _find_keyword(stmt, w) >= 0 for w in ("UPDATE", "DELETE", "REPLACE", "MERGE", "DROP", "TRUNCATE")):
+        # sqlglot could not read it, and it does more than add or read rows: say so, never allow it
+        return [ctx.finding("sql.unparsable", inv, f"{_short(stmt)}: {keyword} … is not understood")]
     if keyword in _BENIGN_COMMANDS:
         return []
     return [ctx.finding("sql.unparsable", inv, f"{_short(stmt)}: {keyword or 'statement'} is not understood")]

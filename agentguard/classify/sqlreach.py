@@ -190,10 +190,16 @@ def of_merge(node, exp, dialect: str, statement: str, params: frozenset[str] = f
 
 
 def of_upsert(node, exp, dialect: str, statement: str, params: frozenset[str] = frozenset()) -> Reach | None:  # type: ignore[no-untyped-def]
-    """INSERT … ON CONFLICT DO UPDATE touches the existing rows the inserted ones collide with."""
+    """INSERT … ON CONFLICT DO UPDATE (MySQL's ON DUPLICATE KEY UPDATE) touches the existing rows the
+    inserted ones collide with; INSERT OR REPLACE and REPLACE INTO delete and rewrite them."""
     conflict = node.args.get("conflict")
-    if conflict is None or "UPDATE" not in str(conflict.args.get("action") or "").upper():
+    replacing = str(node.args.get("alternative") or "").upper() == "REPLACE"
+    updating = conflict is not None and (bool(conflict.args.get("duplicate")) or
+                                         "UPDATE" in str(conflict.args.get("action") or "").upper())
+    if not (replacing or updating):
         return None
+    if replacing:
+        conflict = None  # any unique key may collide: every row brought may replace one
     schema = node.this
     table = schema.this if isinstance(schema, exp.Schema) else schema
     if not isinstance(table, exp.Table) or not isinstance(table.this, exp.Identifier):
@@ -211,7 +217,8 @@ def of_upsert(node, exp, dialect: str, statement: str, params: frozenset[str] = 
     prefix, cte_names, cte_trees = _ctes(node, exp, dialect)
     unsafe = unsafe_part([source, *cte_trees], exp, params)
     columns = [c.name for c in schema.expressions] if isinstance(schema, exp.Schema) else []
-    keys = [k.this.name if isinstance(k, exp.Ordered) else getattr(k, "name", "") for k in conflict.args.get("conflict_keys") or []]
+    keys = [k.this.name if isinstance(k, exp.Ordered) else getattr(k, "name", "")
+            for k in (conflict.args.get("conflict_keys") if conflict is not None else None) or []]
     body = source.sql(dialect=dialect)
     # The rows the insert brings, as a CTE with its own column names (sqlite has no alias lists).
     names = ", ".join(f"agentguard_c{i}" for i in range(len(columns)))
@@ -224,7 +231,8 @@ def of_upsert(node, exp, dialect: str, statement: str, params: frozenset[str] = 
     else:  # without the conflict columns: every row the insert brings may update one
         matched = f"{with_}SELECT 1 FROM agentguard_s"
     relations = _relations([table, source, *cte_trees], exp, dialect, cte_names)
-    return Reach("update", name, matched, f"SELECT 1 FROM {name}", relations, unsafe, False, _short(statement))
+    return Reach("replace" if replacing else "update", name, matched, f"SELECT 1 FROM {name}", relations, unsafe, False,
+                 _short(statement))
 
 
 def of_alter(node, exp, dialect: str, statement: str) -> list[Reach]:  # type: ignore[no-untyped-def]

@@ -66,10 +66,14 @@ class _passphrase_lock:
         self.fd = -1
 
     def __enter__(self) -> None:
-        import fcntl
+        from agentguard.locking import LockBusy, exclusive
 
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        try:
+            exclusive(self.fd, self.path)  # bounded: a process inside `run` can hold it with a read-only open
+        except LockBusy as e:
+            os.close(self.fd)
+            raise ApprovalError(f"the passphrase record cannot be checked now: {e.strerror}") from None
 
     def __exit__(self, *exc: object) -> None:
         os.close(self.fd)

@@ -52,14 +52,15 @@ def _last_record(fd: int) -> dict[str, object] | None:
 def append(log_path: str, fields: dict[str, object], *, max_bytes: int = 10 * 1024 * 1024, keep: int = 10,
            syslog: str = "") -> dict[str, object]:
     """Append one record and return it (with time, seq, prev and hash filled in)."""
-    import fcntl
     import json
     import time
 
     os.makedirs(os.path.dirname(log_path), mode=0o700, exist_ok=True)
     lock = os.open(log_path + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        from agentguard.locking import exclusive
+
+        exclusive(lock, log_path + ".lock")  # bounded: a process inside `run` can hold it with a read-only open
         fd = os.open(log_path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
             last = _last_record(fd)

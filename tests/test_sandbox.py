@@ -913,6 +913,73 @@ def test_a_mode_changed_from_inside_is_put_back_and_logged(box: Box) -> None:
     assert "chain intact" in box.inst.agentguard("log", "verify").stdout
 
 
+HOLD_LOCKS = r'''
+import fcntl, json, os, subprocess, sys, time
+from agentguard.sandbox.broker import BrokerError, call
+state, config, shim = sys.argv[1:4]
+locks = [os.path.join(state, "audit.jsonl.lock"), os.path.join(config, "passphrase.lock")]
+held = [os.open(path, os.O_RDONLY) for path in locks]  # reading is allowed inside, and flock needs no more
+for fd in held:
+    fcntl.flock(fd, fcntl.LOCK_EX)
+seen = {}
+for turn in ("first", "second"):
+    os.chmod(shim, 0o644)
+    time.sleep(1.5)
+    seen[turn] = os.access(shim, os.X_OK)
+started = time.monotonic()
+try:
+    seen["log"] = call(state, "log", fields={"event": "refused", "tool": "rm"})
+except BrokerError as e:
+    seen["log"] = str(e)
+seen["log took"] = time.monotonic() - started
+holder = "import fcntl, os, time\nfor p in %r:\n    fcntl.flock(os.open(p, os.O_RDONLY), fcntl.LOCK_EX)\n" \
+         "open('held', 'w').close()\ntime.sleep(60)\n" % locks
+for fd in held:
+    os.close(fd)  # a helper that outlives the command takes them over
+subprocess.Popen(["setsid", sys.executable, "-c", holder], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+while not os.path.exists("held"):
+    time.sleep(0.05)
+print(json.dumps(seen))
+'''
+
+
+def test_a_lock_held_from_inside_holds_nothing_up(box: Box) -> None:
+    """flock needs only a read-only descriptor, which a process inside may open on agentguard's lock
+    files: the broker still puts modes back, answers in time, and neither `run` nor a human's approve
+    outside waits for ever."""
+    import time
+
+    from agentguard.approvals import create_request
+
+    box.inst.set_passphrase("the human's secret")
+    (box.project / "hold.py").write_text(HOLD_LOCKS)
+    started = time.monotonic()
+    out = box.run(sys.executable, "hold.py", str(box.inst.state), str(box.inst.config), str(box.inst.shims / "rm"),
+                  timeout=60)
+    took = time.monotonic() - started
+    try:
+        assert out.returncode == 0, out.stdout + out.stderr
+        seen = json.loads(out.stdout.strip().splitlines()[-1])
+        assert seen["first"] is True and seen["second"] is True, seen
+        assert "is locked by pid" in str(seen["log"]) and seen["log took"] < 8, seen
+        assert took < 30 and "could not write the audit log" in out.stderr, (took, out.stderr)
+        request = create_request(str(box.inst.state), tool="rm", argv=["-rf", "data"], cwd=str(box.project),
+                                 target="", actor={"kind": "agent"}, findings=(), decision="confirm", keys=["k"])
+        said = box.inst.human("approve", str(request["id"]), cwd=box.project, expect=1)
+        assert "the passphrase record cannot be checked now" in said and "is locked by pid" in said, said
+        assert not list((box.inst.state / "grants").glob("*")) if (box.inst.state / "grants").exists() else True
+    finally:
+        import signal
+
+        from agentguard.locking import holders
+
+        fd = os.open(box.inst.state / "audit.jsonl.lock", os.O_RDONLY)
+        for pid in holders(fd) or []:
+            os.kill(pid, signal.SIGKILL)
+        os.close(fd)
+    assert "chain intact" in box.inst.agentguard("log", "verify").stdout
+
+
 def test_run_inside_run_says_it_is_already_confined(box: Box) -> None:
     out = box.run("agentguard", "run", "--write", str(box.home), "--", "true")
     assert out.returncode == 125 and "already inside a sandbox" in out.stderr

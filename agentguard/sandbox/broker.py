@@ -166,11 +166,18 @@ class Broker:
         self.sock.listen(64)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        import queue
+
+        self._records: queue.Queue[dict[str, object]] = queue.Queue()
 
     def start(self) -> None:
         """Serve in the background. Call it after the command was forked: no thread runs across fork."""
         self._thread = threading.Thread(target=self._serve, name="agentguard-broker", daemon=True)
         self._thread.start()
+        # Modes are put back in a thread of their own, and logged from another: a process inside can
+        # hold the audit log's lock (locking.py), and that must not hold off putting a shim's mode back.
+        threading.Thread(target=self._watch_modes, name="agentguard-modes", daemon=True).start()
+        threading.Thread(target=self._write_records, name="agentguard-mode-log", daemon=True).start()
 
     def start_judges(self, popen) -> None:  # type: ignore[no-untyped-def]
         """Start the warm judge's workers with ``popen(argv, **kw)``, which confines them as the
@@ -181,6 +188,7 @@ class Broker:
         self._stop.set()
         self.judges.stop()
         self._restore_modes()
+        self._write_records(once=True)
         try:
             self.sock.close()
         finally:
@@ -193,8 +201,7 @@ class Broker:
         import time
 
         self.sock.settimeout(0.5)
-        # Twice a second, however busy the socket is (a stream of connections must not hold off
-        # putting modes back): reap orphans, restore modes, and wake the warm judge once the
+        # Twice a second, however busy the socket is: reap orphans, and wake the warm judge once the
         # command has run for half a second.
         tick = time.monotonic() + 0.5
         while not self._stop.is_set():
@@ -202,7 +209,6 @@ class Broker:
                 tick = time.monotonic() + 0.5
                 self.judges.wake()
                 self._reap()
-                self._restore_modes()
             try:
                 conn, _ = self.sock.accept()
             except TimeoutError:
@@ -211,19 +217,38 @@ class Broker:
                 return
             threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
-    def _restore_modes(self) -> None:
-        from agentguard.audit import log_event
+    def _watch_modes(self) -> None:
+        while not self._stop.wait(0.5):
+            self._restore_modes()
 
+    def _restore_modes(self) -> None:
         for path, found, restored in self.guard.restore():
-            try:
-                log_event(self.locs, {"event": "mode-restored", "path": path, "found": oct(found),
-                                      "restored": oct(restored), "sandboxed": True})
-            except OSError:
-                pass
+            self._records.put({"event": "mode-restored", "path": path, "found": oct(found), "restored": oct(restored),
+                               "sandboxed": True})
             import sys
 
             print(f"agentguard: the mode of {path} was changed from inside the sandbox ({oct(restored)} → "
                   f"{oct(found)}); put back", file=sys.stderr)
+
+    def _write_records(self, once: bool = False) -> None:
+        """Log what the mode guard put back; ``once``: what is queued now, then return."""
+        import queue
+
+        from agentguard.audit import log_event
+
+        while once or not self._stop.is_set():
+            try:
+                record = self._records.get(timeout=0.5) if not once else self._records.get_nowait()
+            except queue.Empty:
+                if once:
+                    return
+                continue
+            try:
+                log_event(self.locs, record)
+            except OSError as e:
+                import sys
+
+                print(f"agentguard: could not log that the mode of {record['path']} was put back: {e}", file=sys.stderr)
 
     def _reap(self) -> None:
         """Collect orphans re-parented to this process; the command itself is the caller's to wait for."""

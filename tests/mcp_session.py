@@ -36,7 +36,7 @@ class Session:
     def __init__(self, argv: list[str], env: dict[str, str] | None = None, cwd: str | None = None) -> None:
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      env=env, cwd=cwd)
-        self.buf = b""
+        self.buf = bytearray()
         self.next_id = 0
 
     def send(self, data: bytes) -> None:
@@ -47,7 +47,9 @@ class Session:
         """The next line the server (or proxy) writes, with its newline."""
         end = time.monotonic() + timeout
         fd = self.proc.stdout.fileno()  # type: ignore[union-attr]
-        while b"\n" not in self.buf:
+        scanned = 0
+        while (k := self.buf.find(b"\n", scanned)) < 0:
+            scanned = len(self.buf)
             left = end - time.monotonic()
             ready, _, _ = select.select([fd], [], [], max(left, 0))
             if not ready:
@@ -56,8 +58,8 @@ class Session:
             if not data:
                 raise EOFError("the server closed its output")
             self.buf += data
-        k = self.buf.index(b"\n") + 1
-        line, self.buf = self.buf[:k], self.buf[k:]
+        line = bytes(self.buf[:k + 1])
+        del self.buf[:k + 1]
         return line
 
     def request(self, method: str, params: object = None, timeout: float = 30) -> bytes:

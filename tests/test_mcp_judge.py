@@ -9,6 +9,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from agentguard.mcp.judge import judge_tool_call
 
@@ -236,3 +238,29 @@ def test_the_database_comes_from_the_agents_mcp_config(pg: dict[str, object], bo
     verdict = judge_tool_call("app-db", "query", {"sql": "DELETE FROM bookings WHERE id > 0"}, cwd=str(project),
                               env=isolated_env, compiled={"book": book, "policy": None})
     assert rules(verdict) == ["sql.unmeasured"]
+
+
+JSONISH = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=40) |
+                       st.sampled_from(["DROP TABLE t", "rm -rf ~", ".git", "~/.ssh/id_rsa", "DELETE FROM t WHERE id > 0",
+                                        "https://x/graphql", "\udcff", "\0"]),
+                       lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+                           st.sampled_from(["sql", "query", "command", "path", "source", "destination", "url", "method",
+                                            "body", "content", "id", "name", "x"]) | st.text(max_size=8), inner, max_size=5),
+                       max_leaves=20)
+TOOLS = st.sampled_from(["query", "write_query", "read_query", "execute_sql", "write_file", "move_file", "delete_file",
+                         "run_command", "pods_exec", "http_request", "volume_delete", "resources_delete", "list_tables",
+                         "get_thing", "purgeAll", "", "mcp__x"]) | st.text(max_size=12)
+SERVERS = st.sampled_from(["postgres", "sqlite", "filesystem", "railway", "kubernetes", "supabase", "aws", "x", ""])
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(server=SERVERS, tool=TOOLS, arguments=JSONISH, hints=st.none() | st.dictionaries(
+    st.sampled_from(["readOnlyHint", "destructiveHint", "title"]), JSONISH, max_size=3))
+def test_any_call_gets_a_decision_and_never_an_internal_error(book: dict[str, object], project: Path,
+                                                              isolated_env: dict[str, str], server: str, tool: str,
+                                                              arguments: object, hints: object) -> None:
+    verdict = call(server, tool, arguments, book, project, isolated_env, annotations=hints)
+    assert verdict.decision in ("allow", "confirm", "block")
+    assert "agentguard.internal-error" not in rules(verdict), verdict.findings
+    if not isinstance(arguments, (dict, type(None))):
+        assert verdict.decision == "confirm"

@@ -21,7 +21,7 @@ def bound_env(env: Iterable[tuple[str, str]] | Mapping[str, str], patterns: Iter
 
     exact, starts = env_patterns(list(patterns))
     items = env.items() if hasattr(env, "items") else env
-    return sorted((k, v) for k, v in items if k in exact or (starts and k.startswith(starts)))  # type: ignore[union-attr]
+    return sorted((k, v) for k, v in items if k in exact or (starts and k.startswith(starts)))
 
 
 def stdin_digest(state: str, data: bytes | None) -> str:

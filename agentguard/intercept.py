@@ -110,7 +110,7 @@ def judge_call(tool: str, real: str, argv: tuple[str, ...], compiled: dict, cwd:
     from agentguard.judge import findings_for_argv
 
     with journal() as reads:
-        findings = findings_for_argv(tool, argv, compiled["book"], cwd=cwd, env=os.environ,  # type: ignore[arg-type]
+        findings = findings_for_argv(tool, argv, compiled["book"], cwd=cwd, env=os.environ,
                                      stdin=captured.text if captured else None,  # type: ignore[attr-defined]
                                      stdin_state=captured.state if captured else "none", policy=policy)  # type: ignore[attr-defined]
         if tool in ("terraform", "tofu"):  # an apply judged by its plan runs that saved plan

@@ -111,7 +111,7 @@ def _has_file_redirect(text: str) -> bool:
 def _words(book: dict[str, object]) -> frozenset[str]:
     cached = book.get("_wordset")
     if cached is None:
-        cached = frozenset(book["words"])  # type: ignore[arg-type]
+        cached = frozenset(book["words"])
         book["_wordset"] = cached
     return cached  # type: ignore[return-value]
 
@@ -142,10 +142,10 @@ def findings_for_string(text: str, ctx: Context, parent: Invocation | None = Non
         cmds = shell.parse(text, ctx.env, cwd or os.getcwd(), frozenset(words) if sourced else ())
     except shell.ShellSyntaxError as e:
         if mentions_guarded(text, ctx.book) or depth > 0:
-            return [ctx.finding("shell.unparsable", origin.replace(source=text[:200]), str(e))]  # type: ignore[attr-defined]
+            return [ctx.finding("shell.unparsable", origin.replace(source=text[:200]), str(e))]
         return []
     except RecursionError:
-        return [ctx.finding("shell.too-deep", origin.replace(source=text[:200]), "nesting too deep to read")]  # type: ignore[attr-defined]
+        return [ctx.finding("shell.too-deep", origin.replace(source=text[:200]), "nesting too deep to read")]
     words.update(_tokens(text[:65536]))
     found: list[Finding] = []
     via_chain = (parent.via if parent else ()) + ((via,) if via else ())
@@ -196,7 +196,7 @@ def _note_writes(cmd: object, cwd: str) -> None:
 def located(findings: list[Finding], where: str) -> list[Finding]:
     """Say where each finding's command came from (``Makefile:12``); an inner file's place comes
     after an outer one's, as a chain read from the command typed to the line that does it."""
-    return [f.replace(detail=f"{where}: {f.detail}" if f.detail else where) for f in findings]  # type: ignore[misc]
+    return [f.replace(detail=f"{where}: {f.detail}" if f.detail else where) for f in findings]
 
 
 def invocations_from(cmd: object, ctx: Context, base_env: dict[str, str],

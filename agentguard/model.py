@@ -10,6 +10,7 @@ from __future__ import annotations
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
+    from typing import Self
 
 
 class Record:
@@ -53,7 +54,7 @@ class Record:
         fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__)
         return f"{type(self).__name__}({fields})"
 
-    def replace(self, **changes: object) -> Record:
+    def replace(self, **changes: object) -> Self:
         values = {n: getattr(self, n) for n in self.__slots__}
         values.update(changes)
         return type(self)(**values)
@@ -175,7 +176,7 @@ class Invocation(Record):
             "source": self.source or " ".join([name, *self.argv[shift:]]),
         }
         values.update(changes)
-        return self.replace(**values)  # type: ignore[return-value]
+        return self.replace(**values)
 
     def getenv(self, name: str, default: str | None = None) -> str | None:
         for key, value in self.env:

@@ -130,7 +130,7 @@ def annotate(found: list[Finding], inv: Invocation, ctx: Context) -> list[Findin
     tgt = target(inv)
     hits = production_matches(inv.tool, tgt, ctx.policy.get("production", {}))  # type: ignore[arg-type]
     text = describe(tgt)
-    return [f.replace(target=text, production=bool(hits)) for f in found]  # type: ignore[misc]
+    return [f.replace(target=text, production=bool(hits)) for f in found]
 
 
 def generic(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Finding]:

@@ -507,7 +507,7 @@ def _alias(inv: Invocation, ctx: Context, name: str, index: int, entries: list[E
         dynamic = tuple(k if k < index else k + shift for k in inv.dynamic if k != index)
         globs = tuple(k + shift if k > index else k for k in inv.globs)
         call = inv.replace(argv=expanded, dynamic=dynamic, globs=globs, source=inv.source)
-        work.append(Call(call.replace(via=inv.via + (f"git {name}",)),  # type: ignore[attr-defined]
+        work.append(Call(call.replace(via=inv.via + (f"git {name}",)),
                          f"{where}:{entry.line}" if entry.line else where))
     return work, findings
 
@@ -601,7 +601,7 @@ def _hooks(inv: Invocation, ctx: Context, sub: str, args: tuple[str, ...], entri
         path = os.path.join(directory, name)
         if not pending(path) and (not os.access(path, os.X_OK) or not os.path.isfile(path)):
             continue  # git runs only executable hooks (one this line writes may be made so)
-        w, f = file_work(path, runner, ctx)  # type: ignore[arg-type]
+        w, f = file_work(path, runner, ctx)
         work += w
         findings += f
     return work, findings

@@ -592,7 +592,7 @@ def _read(db: Database, text: str, where: str, first: int, depth: int) -> None:
                     define = None
                     continue
                 define[4] -= 1  # type: ignore[operator]
-            define[2].append(line)  # type: ignore[union-attr]
+            define[2].append(line)
             continue
         if recipe and rules:
             if _active(conds) is not False:
@@ -916,7 +916,7 @@ def _recipes(db: Database) -> list[Work]:
         else:
             recipes += [script(t, f"make {target}", w, n) for t, w, n in runs if t.strip()]
     # What make runs while reading and expanding ($(shell …), !=) comes first.
-    return [script(t, "make $(shell)", w, n) for t, w, n in db.parse_time] + recipes  # type: ignore[misc]
+    return [script(t, "make $(shell)", w, n) for t, w, n in db.parse_time] + recipes
 
 
 def _forced(raw: str) -> bool:

@@ -67,7 +67,7 @@ def file_work(path: str, inv: Invocation, ctx: Context, shown: str = "") -> tupl
     if kind == "make":
         from agentguard.classify.makefiles import makefile_work
 
-        return makefile_work(inv.replace(tool="make", argv=("-f", path, *inv.argv)), ctx)  # type: ignore[arg-type]
+        return makefile_work(inv.replace(tool="make", argv=("-f", path, *inv.argv)), ctx)
     if kind:
         return [], code_findings(text, kind, inv, ctx, shown)
     return [], [unreadable(ctx, inv, f"{shown}: runs with `{' '.join(words)}`, which agentguard does not read")]
@@ -80,7 +80,7 @@ def code_findings(text: str, lang: str, inv: Invocation, ctx: Context, shown: st
 
     if len(text) > MAX_CODE:
         return [unreadable(ctx, inv, f"{shown}: over {MAX_CODE // 1024} KiB of code")]
-    runner: Invocation = inv.replace(via=inv.via + (shown,))  # type: ignore[assignment]
+    runner: Invocation = inv.replace(via=inv.via + (shown,))
     return scan_code(text, lang, runner, ctx, 0, where=shown) + self_findings(text, lang, runner, ctx)
 
 

@@ -480,7 +480,7 @@ def _inner_keys(keys: list[str], trace: list[object], shimmed: set[str], compile
                 findings_for_argv(inv.tool, inv.argv, book, cwd=real_cwd, env=env, stdin=inv.stdin,  # type: ignore[attr-defined]
                                   stdin_state=inv.stdin_state, policy=compiled["policy"])  # type: ignore[attr-defined,arg-type]
             judged = inv.replace(cwd=real_cwd, env=target_env(env, patterns))  # type: ignore[attr-defined]
-            tgt = describe(target(judged))  # type: ignore[arg-type]
+            tgt = describe(target(judged))
             read_bound_files(judged, book)  # type: ignore[arg-type]
         data = inv.stdin.encode("utf-8", "surrogateescape") if inv.stdin is not None else None  # type: ignore[attr-defined]
         keys.append(binding_key(inv.tool, inv.argv, real_cwd, tgt, bound_env(env, patterns), seen,  # type: ignore[attr-defined]

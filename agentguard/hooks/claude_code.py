@@ -33,7 +33,7 @@ def parse(data: dict[str, object]) -> Call:
             raise HookInputError("a Bash call without a command string")
         mode = data.get("permission_mode")
         return Call("shell", tool=tool, command=command, cwd=cwd, can_ask=mode in ASK_MODES, session=session,
-                    tool_input=dict(tool_input))  # type: ignore[arg-type]
+                    tool_input=dict(tool_input))
     if tool in EDIT_TOOLS:
         return edit_call(tool, tool_input, cwd, session, ("file_path", "notebook_path"))
     return Call("pass")

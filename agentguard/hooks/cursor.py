@@ -24,7 +24,7 @@ def parse(data: dict[str, object]) -> Call:
     event = data.get("hook_event_name")
     session = str(data.get("conversation_id") or "")
     cwd = data.get("cwd") if isinstance(data.get("cwd"), str) else ""
-    if not cwd and isinstance(data.get("workspace_roots"), list) and data["workspace_roots"]:  # type: ignore[index]
+    if not cwd and isinstance(data.get("workspace_roots"), list) and data["workspace_roots"]:
         cwd = str(data["workspace_roots"][0])  # type: ignore[index]
     if event == "beforeShellExecution":
         command = data.get("command")

@@ -36,7 +36,7 @@ def parse(data: dict[str, object]) -> Call:
         command = tool_input.get("command") if isinstance(tool_input, dict) else None
         if not isinstance(command, str):
             raise HookInputError("a shell call without a command string")
-        where = tool_input.get("dir_path") or tool_input.get("directory")  # type: ignore[union-attr]
+        where = tool_input.get("dir_path") or tool_input.get("directory")
         if isinstance(where, str) and where:
             cwd = os.path.join(cwd, where) if cwd else where
         return Call("shell", tool=tool, command=command, cwd=cwd, session=session)

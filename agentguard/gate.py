@@ -138,7 +138,7 @@ def reaches_shim(inv: object, shims_dir: str) -> str:
         return f"{program}"
     for wrapper in getattr(inv, "via", ()):
         if wrapper in LEAVE_SHIMS:
-            return wrapper
+            return str(wrapper)
     path = inv.getenv("PATH")  # type: ignore[attr-defined]
     if path is None:
         return ""

@@ -214,3 +214,72 @@ def test_the_mcp_sdks_client_works_through_the_proxy(inst: Installed, bookings_d
     records = [json.loads(line) for line in logged.stdout.splitlines()]
     assert records and all(r["tool"] == "mcp:bookings" and r["via"] == "mcp-proxy" for r in records)
     assert any(r["decision"] == "confirm" and "DROP TABLE bookings" in json.dumps(r["argv"]) for r in records)
+
+
+# --- Claude Code's hook in front, the proxy behind it --------------------------------------------------
+
+def test_claude_code_hook_and_proxy_together_need_one_approval(isolated_env: dict[str, str]) -> None:
+    """After `install --claude-code --mcp`, a call meets the hook (which Claude Code runs first) and then
+    the proxy (which Claude Code's server entry now starts). What the hook refuses never reaches the
+    server; what it allows passes the proxy unchanged; one approval lets one call through both."""
+    from test_approval import approve
+    from test_mcp_hooks import hook_command
+    from test_hooks import MARKER_ENV, verdict
+
+    from conftest import make_project
+
+    home = Path(isolated_env["HOME"])
+    project = make_project(home)
+    db = project / "bookings.db"
+    with sqlite3.connect(db) as c:
+        c.execute("CREATE TABLE bookings (id INTEGER PRIMARY KEY, who TEXT)")
+        c.executemany("INSERT INTO bookings VALUES (?, ?)", [(i, f"guest {i}") for i in range(1, 6)])
+    server = [server_bin("mcp-server-sqlite"), "--db-path", str(db)]
+    (project / ".mcp.json").write_text(json.dumps({"mcpServers": {"bookings": {"command": server[0],
+                                                                                "args": server[1:]}}}, indent=2))
+    inst = install_agentguard(home, [], "--claude-code")
+    inst.set_passphrase("the human's own passphrase")
+    inst.agentguard("install", "--mcp", cwd=project)
+    entry = json.loads((project / ".mcp.json").read_text())["mcpServers"]["bookings"]
+    hook = hook_command(inst, "claude-code")
+
+    def hook_says(tool: str, arguments: dict[str, object]) -> tuple[str, str]:
+        data = {"session_id": "s-1", "cwd": str(project), "permission_mode": "default", "hook_event_name": "PreToolUse",
+                "tool_name": f"mcp__bookings__{tool}", "tool_input": arguments, "tool_use_id": "toolu_01"}
+        out = subprocess.run(["sh", "-c", hook], input=json.dumps(data), capture_output=True, text=True,
+                             env={**inst.env, **MARKER_ENV["claude-code"]}, cwd=project, timeout=60)
+        return verdict("claude-code", out)  # type: ignore[no-any-return]
+
+    with Session([entry["command"], *entry["args"]], env=inst.env, cwd=str(project)) as agent, \
+            Session(server, env=inst.env, cwd=str(project)) as direct:
+        agent.start()
+        direct.start()
+        for tool, arguments in (("read_query", {"query": "SELECT who FROM bookings WHERE id = 3"}), ("list_tables", {})):
+            assert hook_says(tool, arguments) == ("allow", "")
+            assert agent.request("tools/call", {"name": tool, "arguments": arguments}) == \
+                direct.request("tools/call", {"name": tool, "arguments": arguments})
+        for sql in ("DROP TABLE bookings", "DELETE FROM bookings", "DELETE FROM bookings WHERE id > 0"):
+            decision, reason = hook_says("write_query", {"query": sql})
+            assert decision == "deny" and "agentguard approve" in reason, sql
+            assert agent.call("write_query", {"query": sql})["result"]["isError"] is True  # and behind it, the proxy
+        assert rows(db) == rows_before(5)
+        delete = {"query": "DELETE FROM bookings WHERE who LIKE 'guest%'"}  # every row: held
+        decision, reason = hook_says("write_query", delete)
+        run = approve(inst, request_id(reason), inst.secret)
+        assert run.finish() == 0, run.text
+        assert hook_says("write_query", delete) == ("allow", "")
+        ran = agent.call("write_query", delete)
+        assert not ran["result"].get("isError"), ran
+        assert rows(db) == []
+        with sqlite3.connect(db) as c:
+            c.executemany("INSERT INTO bookings VALUES (?, ?)", rows_before(5))
+        assert hook_says("write_query", delete)[0] == "deny"
+        assert agent.call("write_query", delete)["result"]["isError"] is True
+        assert rows(db) == rows_before(5)
+    events = [(r.get("via"), r["event"]) for r in audit_of(inst, "bookings") if "LIKE" in json.dumps(r.get("argv"))]
+    assert events == [("hook:claude-code", "confirm"), (None, "approval"), ("hook:claude-code", "approved-run"),
+                      ("mcp-proxy", "approved-run"), ("hook:claude-code", "confirm"), ("mcp-proxy", "confirm")]
+
+
+def rows_before(n: int) -> list[tuple[int, str]]:
+    return [(i, f"guest {i}") for i in range(1, n + 1)]

@@ -308,6 +308,18 @@ class RmOptions:
         self.targets: list[int] = []  # argv indexes of operands
 
 
+# GNU rm's long options: getopt_long takes any unambiguous prefix (`rm --rec --forc` is `rm -rf`).
+RM_LONG = ("force", "interactive", "one-file-system", "no-preserve-root", "preserve-root", "recursive", "dir",
+           "verbose", "help", "version")
+
+
+def _rm_long(prefix: str) -> str:
+    if prefix in RM_LONG:
+        return prefix
+    hits = [name for name in RM_LONG if name.startswith(prefix)] if prefix else []
+    return hits[0] if len(hits) == 1 else prefix
+
+
 def parse_rm(argv: tuple[str, ...]) -> RmOptions:
     opts = RmOptions()
     end_of_options = False
@@ -317,11 +329,12 @@ def parse_rm(argv: tuple[str, ...]) -> RmOptions:
         elif tok == "--":
             end_of_options = True
         elif tok.startswith("--"):
-            if tok in ("--recursive",):
+            name = _rm_long(tok[2:].split("=", 1)[0])
+            if name == "recursive":
                 opts.recursive = True
-            elif tok == "--force":
+            elif name == "force":
                 opts.force = True
-            elif tok == "--no-preserve-root":
+            elif name == "no-preserve-root":
                 opts.no_preserve_root = True
         else:
             letters = tok[1:]
@@ -354,23 +367,88 @@ def judge_targets(inv: Invocation, ctx: Context, indexes: list[int], *, recursiv
     return found
 
 
+def real_path(raw: str, cwd: str) -> str:
+    """Where an operation on ``raw`` really lands, as the kernel resolves it: symlinks at any depth,
+    ``..`` taken physically after a link, /proc/self/cwd as the call's own directory. A last
+    component that is a symlink, written without a trailing slash, is the link itself (rm, mv and
+    find act on the link, not on what it points to). "" when it cannot be known here."""
+    if not raw or "\0" in raw or (not os.path.isabs(raw) and not cwd):
+        return ""
+    path = raw if os.path.isabs(raw) else os.path.join(cwd, raw)
+    for own, instead in (("/proc/self/cwd", cwd), ("/proc/thread-self/cwd", cwd), ("/proc/self/root", "/")):
+        if instead and (path == own or path.startswith(own + "/")):
+            path = instead.rstrip("/") + path[len(own):] if instead != "/" else path[len(own):] or "/"
+    head, tail = os.path.split(path)
+    try:
+        if not tail or tail in (".", ".."):
+            return os.path.realpath(path)
+        return os.path.join(os.path.realpath(head), tail)
+    except (OSError, ValueError):
+        return ""
+
+
+def _real_target(t: Target, raw: str, home: str) -> Target | None:
+    """The target as it really is, when that is somewhere else than its name says."""
+    if not t.abs:
+        return None
+    real = real_path(raw, t.cwd)
+    if not real or real == t.abs:
+        return None
+    return Target(real, t.cwd, home)
+
+
 def _judge_path(inv: Invocation, ctx: Context, raw: str, cwd: str, home: str, recursive: bool,
                 verb: str) -> list[Finding]:
     t = Target(raw, "" if inv.remote else cwd, home)
     cats = categories(t, recursive=recursive)
-    # A directory named in the path may be a symlink to something protected.
-    if t.abs and not inv.remote and os.path.lexists(t.abs):
-        real = os.path.realpath(t.abs)
-        if real != t.abs:
-            for c in categories(Target(real, "", home), recursive=recursive):
-                if c[0] not in {x[0] for x in cats}:
-                    cats.append((c[0], f"{raw} resolves to {real}"))
+    # A directory named in the path may be a symlink to something protected, or to somewhere that
+    # is not disposable at all whatever the name says (`build` → ~/data).
+    rt = None if inv.remote else _real_target(t, raw, home)
+    if rt is not None:
+        for c in categories(rt, recursive=recursive):
+            if c[0] not in {x[0] for x in cats}:
+                cats.append((c[0], f"{raw} resolves to {rt.abs}"))
     found = [ctx.finding(rule_id, inv, detail) for rule_id, detail in cats]
-    if recursive and not cats and not disposable(t) and not _is_plain_file(t):
-        found.append(ctx.finding("files.recursive", inv, f"{verb} -r {raw}"))
-        if t.abs and not inv.remote and os.path.isdir(t.abs) and not os.path.islink(t.abs):
-            found += [ctx.finding(rule_id, inv, detail) for rule_id, detail in _scan_inside(t.abs)]
+    if recursive and not cats and not (disposable(t) and (rt is None or disposable(rt))) and not _is_plain_file(rt or t):
+        seen = f" (it resolves to {rt.abs})" if rt is not None else ""
+        found.append(ctx.finding("files.recursive", inv, f"{verb} -r {raw}{seen}{_size_of(rt or t)}"))
+        real = (rt or t).abs
+        if real and not inv.remote and os.path.isdir(real) and not os.path.islink(real):
+            found += [ctx.finding(rule_id, inv, detail) for rule_id, detail in _scan_inside(real)]
     return found
+
+
+def _size_of(t: Target) -> str:
+    """", holding N files, B bytes" for a directory (a bounded walk: "at least" past the bound)."""
+    if not t.abs or not os.path.isdir(t.abs) or os.path.islink(t.abs):
+        return ""
+    files = size = seen = 0
+    stack = [t.abs]
+    while stack and seen < SCAN_LIMIT:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for e in entries:
+            seen += 1
+            try:
+                if e.is_dir(follow_symlinks=False):
+                    stack.append(e.path)
+                else:
+                    files += 1
+                    size += e.stat(follow_symlinks=False).st_size
+            except OSError:
+                pass
+    more = "at least " if stack or seen >= SCAN_LIMIT else ""
+    return f", holding {more}{files:,} file{'s' * (files != 1)}, {more}{_bytes(size)}"
+
+
+def _bytes(n: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:,} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return ""
 
 
 def _judge_glob(inv: Invocation, ctx: Context, raw: str, cwd: str, home: str, recursive: bool,
@@ -383,18 +461,26 @@ def _judge_glob(inv: Invocation, ctx: Context, raw: str, cwd: str, home: str, re
     everything = all(p in ("*", "**", ".*", "*.*", "?*", ".??*", "[!.]*") for p in pattern)
     deep = "**" in pattern or recursive
     bt = Target(base, "" if inv.remote else cwd, home)
-    if everything and bt.abs.rstrip("/") in ("/tmp", "/var/tmp", "/private/tmp"):
+    # The shell expands the pattern inside what the base really is: `build/*` empties ~/data when
+    # build is a link to it.
+    rbt = None if inv.remote else _real_target(bt, base.rstrip("/") + "/", home)
+    if everything and (rbt or bt).abs.rstrip("/") in ("/tmp", "/var/tmp", "/private/tmp"):
         return []  # emptying the temp directory loses nothing that was meant to be kept
     if everything:
         cats = [c for c in categories(bt, recursive=deep) if not (c[0] == "files.ancestor" and bt.abs == bt.cwd)]
+        if rbt is not None:
+            cats += [(r, f"{base} resolves to {rbt.abs}") for r, _ in categories(rbt, recursive=deep)
+                     if r not in {c[0] for c in cats} and not (r == "files.ancestor" and rbt.abs == rbt.cwd)]
         found = [ctx.finding(rule_id, inv, f"{raw}: {detail}") for rule_id, detail in cats]
-        if not cats and not disposable(bt):
+        if not cats and not (disposable(bt) and (rbt is None or disposable(rbt))):
             rule_id = "files.recursive" if deep else "files.wildcard"
-            found.append(ctx.finding(rule_id, inv, f"{verb} {raw}: everything in {base}"))
-            if deep and bt.abs and not inv.remote and os.path.isdir(bt.abs):
-                if any(p.startswith(".") for p in pattern) and os.path.isdir(os.path.join(bt.abs, ".git")):
+            seen = f" (it resolves to {rbt.abs})" if rbt is not None else ""
+            real = (rbt or bt).abs
+            found.append(ctx.finding(rule_id, inv, f"{verb} {raw}: everything in {base}{seen}{_size_of(rbt or bt)}"))
+            if deep and real and not inv.remote and os.path.isdir(real):
+                if any(p.startswith(".") for p in pattern) and os.path.isdir(os.path.join(real, ".git")):
                     found.append(ctx.finding("files.git", inv, f"{raw} matches {base}/.git"))
-                found += [ctx.finding(r, inv, d) for r, d in _scan_inside(bt.abs)]
+                found += [ctx.finding(r, inv, d) for r, d in _scan_inside(real)]
         return found
     sample_parts = [p.replace("**", "x").replace("*", "x").replace("?", "x") for p in pattern if p != "**"]
     sample_parts = [_strip_brackets(p) for p in sample_parts]
@@ -426,8 +512,14 @@ def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Fin
     tool = inv.tool
     if tool in ("rm", "rimraf", "unlink", "rmdir", "srm"):
         return _rm(inv, ctx)
-    if tool in ("cp", "mv", "install", "tee", "ln"):
+    if tool == "mv":
+        return _overwrite(inv, ctx) + _move(inv, ctx)
+    if tool in ("cp", "install", "tee", "ln"):
         return _overwrite(inv, ctx)
+    if tool in ("tar", "bsdtar", "gtar"):
+        return _tar(inv, ctx)
+    if tool == "zip":
+        return _zip(inv, ctx)
     if tool == "shred":
         return _shred(inv, ctx)
     if tool == "truncate":
@@ -579,21 +671,61 @@ def _dd(inv: Invocation, ctx: Context) -> list[Finding]:
 
 
 def _format(inv: Invocation, ctx: Context) -> list[Finding]:
-    targets = [(i, a) for i, a in enumerate(inv.argv) if not a.startswith("-") and ("/" in a or inv.is_dynamic(i))]
+    from agentguard.classify.getopt import parse
+
     if inv.tool == "sgdisk" and not any(a in ("-Z", "--zap-all", "-o", "--clear", "-z", "--zap") or
                                         a.startswith(("-d", "--delete")) for a in inv.argv):
         return []
-    if inv.tool == "wipefs" and not any(a.startswith(("-a", "--all", "-o", "--offset")) for a in inv.argv):
-        return []
+    if inv.tool == "wipefs":
+        opts = parse(inv.argv, "otO", WIPEFS_LONG)
+        names = {o.name for o in opts}
+        if "-n" in names or "--no-act" in names or not names & {"-a", "--all", "-o", "--offset"}:
+            return []  # lists signatures, or (-n) says what it would erase
+        operands = [(o.index, o.value) for o in opts if not o.name and o.value]
+    else:
+        operands = [(i, a) for i, a in enumerate(inv.argv) if not a.startswith("-")]
     found = []
-    for i, target in targets:
-        if inv.is_dynamic(i) or _is_device(target) or target.startswith("/dev/"):
+    home = _home(inv, ctx)
+    for i, target in operands:
+        if inv.is_dynamic(i) or _is_device(target) or target.startswith("/dev/") or _names_a_device(target, inv.cwd):
             found.append(ctx.finding("files.device", inv, f"{inv.tool} {target}"))
+            continue
+        t = Target(target, inv.cwd, home)
+        cats = [c for c in categories(t, recursive=False) if c[0] != "files.recursive"]
+        if cats:
+            found += [ctx.finding(r, inv, f"{inv.tool} {target}: {d}") for r, d in cats]
+        elif inv.tool != "wipefs" and _scratch_image(t):
+            continue  # a new or plain image file in the project or a temp dir: `mkfs.ext4 disk.img`
         else:
             found.append(ctx.finding("files.format", inv, f"{inv.tool} {target}"))
-    if not targets and any(not a.startswith("-") for a in inv.argv):
-        found.append(ctx.finding("files.format", inv, " ".join(inv.argv)))
     return found
+
+
+WIPEFS_LONG = {"all": False, "backup": False, "force": False, "noheadings": False, "json": False, "no-act": False,
+               "offset": True, "output": True, "parsable": False, "quiet": False, "types": True, "lock": False,
+               "help": False, "version": False}
+
+
+def _names_a_device(raw: str, cwd: str) -> bool:
+    """A name that is, or links to, a block or character device (`disk.img -> /dev/sdb`)."""
+    import stat
+
+    path = raw if os.path.isabs(raw) or not cwd else os.path.join(cwd, raw)
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISBLK(mode) or stat.S_ISCHR(mode)
+
+
+def _scratch_image(t: Target) -> bool:
+    """A file that does not exist yet or is a regular file, inside the working directory (below it,
+    not the directory itself) or a temp directory: formatting it replaces only that file."""
+    if not t.abs or t.abs == t.cwd or not (t.inside(t.cwd) or _is_temp(t.abs)):
+        return False
+    if os.path.islink(t.abs):
+        return False
+    return not os.path.lexists(t.abs) or os.path.isfile(t.abs)
 
 
 def _find(inv: Invocation, ctx: Context) -> list[Finding]:
@@ -605,22 +737,31 @@ def _find(inv: Invocation, ctx: Context) -> list[Finding]:
     home = _home(inv, ctx)
     found: list[Finding] = []
     only_empty = "-empty" in inv.argv
+    # find acts on a starting point that is a link only when told to follow (-H, -L) or when the
+    # name ends in a slash, which makes the kernel follow it.
+    follows = any(a in ("-H", "-L") for a in inv.argv[:inv.argv.index(roots[0])] if roots[0] in inv.argv)
     for root in roots:
         path = find_match_path(root, pattern)
         root_target = Target(root, inv.cwd, home)
+        real = None if inv.remote else _real_target(root_target, root.rstrip("/") + "/" if follows or
+                                                    root.endswith("/") else root, home)
         sample = Target(path.replace("**", "x").replace("*", "x").replace("?", "x"), inv.cwd, home)
         cats = categories(root_target, recursive=True) if pattern == "*" else categories(sample, recursive=True)
+        if real is not None:
+            cats += [(r, f"{root} resolves to {real.abs}") for r, _ in categories(real, recursive=True)
+                     if r not in {c[0] for c in cats} and r != "files.ancestor"]
         if pattern == "*":
             cats = [c for c in cats if not (c[0] == "files.ancestor" and root_target.abs == root_target.cwd)]
         found += [ctx.finding(r, inv, f"find {root} -delete: {d}") for r, d in cats]
         if cats or only_empty:
             continue
-        if pattern != "*" and disposable(sample):
+        if pattern != "*" and disposable(sample) and (real is None or disposable(real)):
             continue
-        if pattern == "*" and disposable(root_target):
+        if pattern == "*" and disposable(root_target) and (real is None or disposable(real)):
             continue
+        where = f" (it resolves to {real.abs})" if real is not None else ""
         what = f"every file under {root}" if not narrowed else f"files under {root} matching {pattern}"
-        found.append(ctx.finding("files.find-delete", inv, what))
+        found.append(ctx.finding("files.find-delete", inv, what + where + _size_of(real or root_target)))
     return found
 
 
@@ -637,3 +778,178 @@ def overwrite_findings(path: str, dynamic: bool, source: str, cwd: str, ctx: Con
     if t.abs and not os.path.lexists(t.abs) and not t.inside(t.home + "/.ssh") and not t.abs.startswith("/etc/"):
         return []
     return [ctx.finding(r, inv, f"> {path} empties it: {d}") for r, d in categories(t, recursive=False) if r in keep]
+
+
+# What losing a path at its source means, whatever the destination: moving these away is destroying
+# them where the project, the user or the system expects them.
+PROTECTED = ("files.root", "files.home", "files.system-dir", "files.system-file", "files.ancestor", "files.git",
+             "files.credentials", "files.database", "files.backups", "files.iac-state")
+
+
+def _move(inv: Invocation, ctx: Context) -> list[Finding]:
+    """mv judged at its source: into a disposable place (a temp dir, build/, a link to one) it is a
+    removal there, judged as `rm -r` of the source; anywhere else, moving protected data away
+    (.git, a database, credentials, backups, state) is destroying it where it was."""
+    argv = inv.argv
+    operands: list[int] = []
+    dest = None
+    i = 0
+    while i < len(argv):
+        tok = argv[i]
+        if tok == "--":
+            operands += range(i + 1, len(argv))
+            break
+        if tok in ("-t", "--target-directory") and i + 1 < len(argv):
+            dest = i + 1
+            i += 2
+            continue
+        if tok.startswith("--target-directory="):
+            dest = -1
+        elif tok.startswith("-") and tok != "-":
+            i += 2 if tok in _COPY_VALUE and "=" not in tok else 1
+            continue
+        else:
+            operands.append(i)
+        i += 1
+    if dest is None:
+        if len(operands) < 2:
+            return []
+        dest, sources = operands[-1], operands[:-1]
+    else:
+        sources = operands
+    home = _home(inv, ctx)
+    into = next((a.split("=", 1)[1] for a in argv if a.startswith("--target-directory=")), "") if dest == -1 \
+        else argv[dest]
+    dynamic = dest != -1 and inv.is_dynamic(dest)
+    if inv.remote:
+        return []
+    d = Target(into, inv.cwd, home)
+    real = real_path(into.rstrip("/") + "/" if os.path.isdir(d.abs or "") else into, inv.cwd) if d.abs else ""
+    rd = Target(real, inv.cwd, home) if real else d
+    # A destination known only at run time could be anywhere, a trash directory included.
+    if dynamic or (d.abs and disposable(rd)):
+        verb = f"mv into {into} ({'known only at run time' if dynamic else 'a disposable place'}), like rm"
+        return judge_targets(inv, ctx, sources, recursive=True, verb=verb)
+    found: list[Finding] = []
+    for k in sources:
+        raw = argv[k]
+        if inv.is_dynamic(k) or inv.is_glob(k):
+            continue
+        t = Target(raw, inv.cwd, home)
+        cats = [c for c in categories(t, recursive=True) if c[0] in PROTECTED]
+        rt = _real_target(t, raw, home)
+        if rt is not None:
+            cats += [(r, f"{raw} resolves to {rt.abs}") for r, _ in categories(rt, recursive=True)
+                     if r in PROTECTED and r not in {c[0] for c in cats}]
+        found += [ctx.finding(r, inv, f"mv {raw} {into} takes it away from where it was: {detail}") for r, detail in cats]
+    return found
+
+
+TAR_SHORT_VALUES = frozenset("fCTXbKNgLVFHI")
+TAR_LONG_VALUES = frozenset({"--file", "--directory", "--files-from", "--exclude-from", "--exclude", "--blocking-factor",
+                             "--starting-file", "--newer", "--after-date", "--newer-mtime", "--listed-incremental",
+                             "--tape-length", "--label", "--info-script", "--new-volume-script", "--format",
+                             "--use-compress-program", "--transform", "--xform", "--owner", "--group", "--mode",
+                             "--mtime", "--suffix", "--to-command", "--index-file", "--record-size", "--level",
+                             "--volno-file", "--rsh-command", "--backup", "--warning", "--occurrence", "--checkpoint-action",
+                             "--hole-detection", "--sparse-version", "--quoting-style", "--strip-components"})
+
+
+def _tar(inv: Invocation, ctx: Context) -> list[Finding]:
+    """tar --remove-files deletes what it archived: judged as `rm -r` of each member, at its source."""
+    argv = inv.argv
+
+    def removes(a: str) -> bool:
+        name = a.split("=", 1)[0]
+        return len(name) >= 5 and "--remove-files".startswith(name)  # getopt takes a unique prefix
+
+    if not any(removes(a) for a in argv if a.startswith("--")):
+        return []
+    items: list[tuple[int, str]] = []  # (argv index, directory it is relative to)
+    base = inv.cwd
+    i = 0
+    pending: list[str] = []
+    if argv and not argv[0].startswith("-"):  # old style: `tar czf out.tgz dir`
+        pending = [c for c in argv[0] if c in TAR_SHORT_VALUES]
+        i = 1
+    while i < len(argv):
+        tok = argv[i]
+        if pending:
+            if pending.pop(0) == "C":
+                base = os.path.join(base, tok)
+        elif tok == "--":
+            items += [(k, base) for k in range(i + 1, len(argv))]
+            break
+        elif tok.startswith("--"):
+            name = tok.split("=", 1)[0]
+            if name in TAR_LONG_VALUES and "=" not in tok:
+                pending = ["C" if name == "--directory" else "v"]
+            elif name == "--directory":
+                base = os.path.join(base, tok.split("=", 1)[1])
+        elif tok.startswith("-") and tok != "-":
+            letters = tok[1:]
+            for j, c in enumerate(letters):
+                if c in TAR_SHORT_VALUES:
+                    if j + 1 < len(letters):  # -fout.tar, -C/dir
+                        if c == "C":
+                            base = os.path.join(base, letters[j + 1:])
+                    else:
+                        pending = [c]
+                    break
+        else:
+            items.append((i, base))
+        i += 1
+    return _removed(inv, ctx, items, recursive=True, verb="tar --remove-files deletes what it archives: rm")
+
+
+ZIP_SHORT_VALUES = frozenset("bntPOZsA")
+
+
+def _zip(inv: Invocation, ctx: Context) -> list[Finding]:
+    """zip -m (--move) deletes what it archived: judged as removing each file or directory it names."""
+    argv = inv.argv
+    moving = recursive = False
+    operands: list[int] = []
+    i = 0
+    in_list = False  # after -x / -i: patterns, up to the next option
+    while i < len(argv):
+        tok = argv[i]
+        if tok.startswith("--"):
+            in_list = False
+            moving |= tok == "--move"
+            recursive |= tok in ("--recurse-paths", "--recurse-patterns")
+            in_list = tok in ("--exclude", "--include")
+        elif tok.startswith("-") and tok != "-":
+            in_list = False
+            for j, c in enumerate(tok[1:]):
+                if c in ZIP_SHORT_VALUES:
+                    if j + 2 == len(tok):
+                        i += 1
+                    break
+                if c in "xi":
+                    in_list = True
+                    break
+                moving |= c == "m"
+                recursive |= c in "rR"
+        elif not in_list:
+            operands.append(i)
+        i += 1
+    if not moving or len(operands) < 2:
+        return []
+    items = [(k, inv.cwd) for k in operands[1:]]  # the first operand is the archive
+    return _removed(inv, ctx, items, recursive=recursive, verb="zip -m deletes what it archives: rm")
+
+
+def _removed(inv: Invocation, ctx: Context, items: list[tuple[int, str]], *, recursive: bool,
+             verb: str) -> list[Finding]:
+    found: list[Finding] = []
+    home = _home(inv, ctx)
+    for k, base in items:
+        raw = inv.argv[k]
+        if inv.is_dynamic(k):
+            found.append(ctx.finding("files.dynamic-target", inv, f"{verb} {raw}: known only at run time"))
+        elif inv.is_glob(k):
+            found += _judge_glob(inv, ctx, raw, base, home, recursive, verb)
+        else:
+            found += _judge_path(inv, ctx, raw, base, home, recursive, verb)
+    return found

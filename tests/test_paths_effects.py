@@ -1,0 +1,155 @@
+"""Paths judged by where they really are, with real rm, find, mv, tar and zip: a build/, dist/ or .cache
+that is a link to precious data, data moved into a disposable place and removed there, archiving with
+removal, and a TMPDIR pointed at data. Each destructive command is first run for real on a twin of
+the home (so the test proves it destroys data), then judged in the real home through the installed
+Claude Code hook and the rm shim, which refuse it with the numbers; afterwards every byte is there."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from helpers import Installed, install_agentguard, started_by
+from test_hooks import MARKER_ENV, hook_command, shell_payload
+
+pytestmark = pytest.mark.e2e
+
+TRASH = f"/tmp/agentguard-paths-{os.getpid()}"  # the disposable place data is moved into
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and not p.is_symlink()}
+
+
+def world(home: Path) -> None:
+    """~/data (reports worth keeping), ~/project with build, dist and .cache linked to it (relative
+    links, so a copy of the home is a world of its own), real node_modules, and a git repository
+    whose unpushed branch lives only in .git."""
+    (home / "data" / "reports").mkdir(parents=True)
+    for i in range(3):
+        (home / "data" / "reports" / f"q{i}.csv").write_text("quarter,revenue\n" * (100 + i))
+    (home / "data" / "ledger.txt").write_text("the only copy\n")
+    project = home / "project"
+    (project / "src").mkdir(parents=True)
+    (project / "src" / "app.py").write_text("print('hi')\n")
+    (project / "node_modules" / "left-pad").mkdir(parents=True)
+    (project / "node_modules" / "left-pad" / "index.js").write_text("module.exports = 1\n")
+    for name in ("build", "dist", ".cache"):
+        (project / name).symlink_to("../data")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], cwd=project, check=True)
+    subprocess.run([*git, "add", "src"], cwd=project, check=True)
+    subprocess.run([*git, "commit", "-qm", "unpushed work"], cwd=project, check=True)
+
+
+@pytest.fixture
+def home(isolated_env: dict[str, str], tmp_path: Path):  # type: ignore[no-untyped-def]
+    h = Path(isolated_env["HOME"])
+    world(h)
+    inst: Installed = install_agentguard(h, [], "--claude-code")
+    twin = tmp_path / "twin"
+    yield h, inst, twin
+    shutil.rmtree(TRASH, ignore_errors=True)
+    shutil.rmtree(TRASH + "-twin", ignore_errors=True)
+
+
+def hook(inst: Installed, command: str, cwd: Path) -> tuple[str, str]:
+    payload = shell_payload("claude-code", command, str(cwd))
+    out = subprocess.run(started_by("claude-code", hook_command(inst, "claude-code")), input=json.dumps(payload),
+                         text=True, capture_output=True, env={**inst.env, **MARKER_ENV["claude-code"]}, cwd=inst.home,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    specific = json.loads(out.stdout)["hookSpecificOutput"] if out.stdout.strip() else {}
+    return str(specific.get("permissionDecision", "allow")), str(specific.get("permissionDecisionReason", ""))
+
+
+def on_twin(home: Path, twin: Path, command: str) -> dict[str, bytes]:
+    """Run ``command`` for real in a copy of the home; what is left of its ~/data and ~/project/.git."""
+    shutil.rmtree(twin, ignore_errors=True)
+    shutil.copytree(home, twin, symlinks=True)
+    shutil.rmtree(TRASH + "-twin", ignore_errors=True)
+    subprocess.run(["bash", "-c", command.replace(TRASH, TRASH + "-twin")], cwd=twin / "project",
+                   env={"PATH": "/usr/bin:/bin", "HOME": str(twin)}, capture_output=True, timeout=60)
+    return {**snapshot(twin / "data"), **{".git/" + k: v for k, v in snapshot(twin / "project" / ".git").items()}}
+
+
+DESTROYING = [
+    ("rm -rf build/", "files.recursive", "resolves to"),
+    ("rm -rf build/*", "files.recursive", "resolves to"),
+    ("rm -rf .cache/", "files.recursive", "holding 4 files"),
+    ("find dist/ -mindepth 1 -delete", "files.find-delete", "resolves to"),
+    ("find -L dist -type f -delete", "files.find-delete", "resolves to"),
+    (f"mv ../data {TRASH}/ && rm -rf {TRASH}", "files.recursive", "a disposable place"),
+    (f"mkdir -p {TRASH} && mv ../data/reports {TRASH}/ && rm -rf {TRASH}", "files.recursive", "holding 3 files"),
+    (f"mv .git {TRASH} && rm -rf {TRASH}", "files.git", "git history"),
+    (f"tar --remove-files -czf {TRASH}.tgz ../data", "files.recursive", "tar --remove-files"),
+    (f"tar -C .. -cf {TRASH}.tar data --remove-f", "files.recursive", "tar --remove-files"),
+    (f"zip -qrm {TRASH}.zip ../data", "files.recursive", "zip -m"),
+    ("rsync -a --remove-source-files ../data/ ../elsewhere/", "files.sync-delete", "--remove-source-files"),
+]
+
+
+@pytest.mark.parametrize("command,rule,says", DESTROYING, ids=[c for c, _, _ in DESTROYING])
+def test_what_destroys_data_through_a_name_or_a_move_is_refused(home, command: str, rule: str, says: str) -> None:  # type: ignore[no-untyped-def]
+    h, inst, twin = home
+    before = {**snapshot(h / "data"), **{".git/" + k: v for k, v in snapshot(h / "project" / ".git").items()}}
+    assert on_twin(h, twin, command) != before, f"{command!r} destroys nothing when really run: not a test"
+    decision, reason = hook(inst, command, h / "project")
+    assert decision in ("deny", "ask") and rule in reason and says in reason, (command, decision, reason)
+    after = {**snapshot(h / "data"), **{".git/" + k: v for k, v in snapshot(h / "project" / ".git").items()}}
+    assert after == before
+
+
+def test_the_rm_shim_judges_the_link_it_is_given(home) -> None:  # type: ignore[no-untyped-def]
+    h, inst, _ = home
+    before = snapshot(h / "data")
+    for command in ["rm -rf build/", "rm -rf build/*", "rm -rf .cache/ node_modules", "rm -r dist/reports",
+                    "bash -c 'rm -rf \"$0\"/' build"]:
+        out = inst.agent(command, cwd=h / "project")
+        err = out.stderr.decode()
+        assert out.returncode == 77 and "files.recursive" in err and "resolves to" in err, (command, err)
+    assert snapshot(h / "data") == before
+    records = inst.events("rm")
+    assert len(records) == 5 and all(r["decision"] != "allow" for r in records)
+
+
+def test_what_only_touches_disposable_things_runs(home) -> None:  # type: ignore[no-untyped-def]
+    """Removing the link itself, real build output, files moved within the project, archives that
+    keep their sources: allowed, and after they ran the data is still there."""
+    h, inst, _ = home
+    before = snapshot(h / "data")
+    project = h / "project"
+    os.makedirs(TRASH)
+    (Path(TRASH) / "scratch.txt").write_text("x")
+    for command in ["rm -rf build", "rm -rf node_modules/", "mv src/app.py src/main.py", f"tar -czf {TRASH}.tgz ../data",
+                    f"zip -qr {TRASH}.zip ../data", f"rm -rf {TRASH}/", "find dist -mindepth 1 -delete",
+                    "mv .cache .cache-old"]:
+        decision, reason = hook(inst, command, project)
+        assert decision == "allow", (command, reason)
+        out = inst.agent(command, cwd=project)
+        assert out.returncode == 0, (command, out.stderr.decode())
+    assert not (project / "build").exists() and (project / "dist").is_symlink() and not os.path.exists(TRASH)
+    assert (project / "src" / "main.py").exists() and not (project / "node_modules").exists()
+    assert snapshot(h / "data") == before
+
+
+def test_tmpdir_is_never_taken_from_the_caller(home) -> None:  # type: ignore[no-untyped-def]
+    h, inst, twin = home
+    before = snapshot(h / "data")
+    env = {"TMPDIR": str(h / "data")}
+    for command in ['rm -rf "$TMPDIR"/*', 'rm -rf "$TMPDIR/reports"', 'rm -rf "${TMPDIR:-/tmp}"/', 'rm -rf "$TMPDIR"']:
+        out = inst.agent(command, cwd=h / "project", env=env)
+        err = out.stderr.decode()
+        assert out.returncode == 77 and "files.recursive" in err, (command, err)
+    decision, reason = hook(inst, f'TMPDIR={h / "data"} && rm -rf "$TMPDIR"/*', h / "project")
+    assert decision in ("deny", "ask"), reason
+    assert snapshot(h / "data") == before
+    scratch = Path("/tmp") / f"agentguard-tmpdir-{os.getpid()}"
+    scratch.mkdir()
+    (scratch / "x").write_text("x")
+    out = inst.agent(f'rm -rf "{scratch}"/', cwd=h / "project", env=env)
+    assert out.returncode == 0 and not scratch.exists(), out.stderr

@@ -13,6 +13,8 @@ Sections:
               a psql DELETE ... WHERE id = 42 with its row count, and one hook call on a SQL command, each
               beside the raw binary (or `python -c pass`) and beside the same call outside run
               (targets when warm: <= 5 ms added for rm -f, <= 15 ms for the psql call)
+  terraform   terraform apply through its shim (plan -out and show -json first, then the saved plan is
+              applied) beside raw `terraform plan` and raw apply: the ratio, not a target
   mcp         one tools/call through `agentguard mcp` beside the same call straight to the SQLite MCP
               server; a Claude Code hook call on an mcp__ tool beside `python -c pass` (<= 60 ms);
               the MCP SDK's import time
@@ -527,8 +529,58 @@ def section_mcp(args: argparse.Namespace) -> None:
     shutil.rmtree(Path(env["HOME"]).parent, ignore_errors=True)
 
 
+def section_terraform(args: argparse.Namespace) -> None:
+    """terraform apply through its shim, where the plan is made and read first (plan -out, show -json)
+    and the saved plan is what is applied, beside raw terraform: the ratio, not a target."""
+    import subprocess
+
+    terraform = shutil.which("terraform", path="/usr/local/bin:/usr/bin")
+    if terraform is None:
+        print("  no terraform here: skipped")
+        return
+    env, cwd = sandbox()
+    env.update({"TF_CLI_CONFIG_FILE": "/dev/null", "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1"})
+    try:
+        dirs = {}
+        for name in ("same", "cut"):
+            ws = Path(cwd) / "infra" / name
+            ws.mkdir(parents=True)
+            (ws / "main.tf").write_text("".join(f'resource "terraform_data" "r{i}" {{\n  input = "{i}"\n}}\n'
+                                                for i in range(5)))
+            for argv in (["init", "-input=false"], ["apply", "-auto-approve", "-input=false"]):
+                subprocess.run([terraform, *argv], cwd=ws, env=env, check=True, capture_output=True, timeout=300)
+            dirs[name] = str(ws)
+        (Path(dirs["cut"]) / "main.tf").write_text('resource "terraform_data" "r0" {\n  input = "0"\n}\n')
+        out = subprocess.run([str(VENV / "agentguard"), "install", "--tools", "terraform", "--print"], env=env,
+                             capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        if out.returncode != 0:
+            print("  install failed:", out.stderr.strip())
+            return
+        shim = str(Path(env["AGENTGUARD_HOME"]) / "shims" / "terraform")
+        same, cut = f"-chdir={dirs['same']}", f"-chdir={dirs['cut']}"
+        commands = {
+            "raw terraform plan (no changes)": [terraform, same, "plan", "-input=false", "-lock=false"],
+            "raw terraform apply -auto-approve (no changes)": [terraform, same, "apply", "-auto-approve", "-input=false"],
+            "shim terraform apply -auto-approve (no changes)": [shim, same, "apply", "-auto-approve", "-input=false"],
+            "raw terraform plan (4 to destroy)": [terraform, cut, "plan", "-input=false", "-lock=false"],
+            "shim terraform apply (4 to destroy: refused)": [shim, cut, "apply", "-input=false"],
+        }
+        medians = interleaved(commands, args.rounds, env, cwd)
+        print(f"\n  terraform apply through its shim, judged by its plan ({terraform}, terraform_data x5)")
+        width = max(len(k) for k in commands)
+        for label, ms in medians.items():
+            base = medians["raw terraform plan (no changes)" if "no changes" in label else "raw terraform plan (4 to destroy)"]
+            print(f"  {label:<{width}}  {ms:8.2f} ms   x{ms / base:5.2f} of raw plan")
+        applied = medians["shim terraform apply -auto-approve (no changes)"] - \
+            medians["raw terraform apply -auto-approve (no changes)"]
+        print(f"  apply through the shim beside raw apply: +{applied:.2f} ms (the plan step, run once, then applied)")
+    finally:
+        shutil.rmtree(Path(env["HOME"]).parent, ignore_errors=True)
+
+
 SECTIONS = {"throughput": section_throughput, "check": section_check, "shims": section_shims, "policy": section_policy,
-            "hooks": section_hooks, "sql": section_sql, "run": section_run, "mcp": section_mcp}
+            "hooks": section_hooks, "sql": section_sql, "run": section_run, "mcp": section_mcp,
+            "terraform": section_terraform}
 
 
 def main() -> None:

@@ -425,6 +425,167 @@ def test_writes_outside_the_workspace_fail_and_the_data_is_unchanged(box: Box) -
     assert (box.home / "precious" / "deep" / "thesis.tex").read_text() == "years of work\n"
 
 
+AROUND = r'''
+import ctypes, errno, json, os, shutil, signal, subprocess, sys, time
+home = os.environ["HOME"]
+state = os.path.join(home, ".local/state/agentguard")
+config = os.path.join(home, ".config/agentguard")
+notes, bashrc = os.path.join(home, "notes.txt"), os.path.join(home, ".bashrc")
+db, precious = os.path.join(home, "data/customers.db"), os.path.join(home, "precious")
+audit = os.path.join(state, "audit.jsonl")
+broker, outsider = os.getppid(), int(sys.argv[1])
+libc = ctypes.CDLL(None, use_errno=True)
+seen = {}
+def attempt(name, action):
+    try:
+        action()
+        seen[name] = "ok"
+    except OSError as e:
+        seen[name] = errno.errorcode.get(e.errno or 0, str(e))
+def check(result):
+    if result != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+def failed(argv):
+    out = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if out.returncode == 0:
+        return
+    said = out.stderr.lower()
+    code = errno.EXDEV if "cross-device" in said else errno.EPERM if "not permitted" in said else \
+        errno.EACCES if "permission denied" in said else errno.EIO
+    raise OSError(code, out.stderr.strip())
+
+# descriptors opened before, or reached another way: Landlock checks every open by the file's path
+ro = os.open(notes, os.O_RDONLY)
+path_fd = os.open(db, os.O_PATH)
+home_fd = os.open(home, os.O_RDONLY | os.O_DIRECTORY)
+attempt("fd: /proc/self/fd reopened for writing", lambda: os.open(f"/proc/self/fd/{ro}", os.O_WRONLY | os.O_TRUNC))
+attempt("fd: /dev/fd appended to", lambda: open(f"/dev/fd/{ro}", "a").write("x"))
+attempt("fd: O_PATH reopened for writing", lambda: os.open(f"/proc/self/fd/{path_fd}", os.O_WRONLY))
+attempt("fd: openat from a home descriptor", lambda: os.open("notes.txt", os.O_WRONLY | os.O_TRUNC, dir_fd=home_fd))
+attempt("fd: through /proc/self/root", lambda: open("/proc/self/root" + notes, "w"))
+def reopen_broker_fds():
+    opened = []
+    for name in os.listdir(f"/proc/{broker}/fd"):
+        try:
+            os.close(os.open(f"/proc/{broker}/fd/{name}", os.O_WRONLY | os.O_APPEND))
+            opened.append(name)
+        except OSError:
+            pass
+    return opened
+try:
+    seen["fd: the run process's descriptors reopened"] = reopen_broker_fds()
+except OSError:
+    seen["fd: the run process's descriptors reopened"] = []
+writable = []
+for name in os.listdir("/proc/self/fd"):
+    try:
+        target = os.readlink(f"/proc/self/fd/{name}")
+        flags = int(open(f"/proc/self/fdinfo/{name}").read().split("flags:")[1].split()[0], 8)
+    except OSError:
+        continue
+    if flags & 3 and target.startswith("/") and not target.startswith(("/dev/", os.getcwd())):
+        writable.append(target)
+seen["fd: inherited writable descriptors outside"] = writable
+
+# hard links out of read-only places (needs the rights on both ends: REFER)
+attempt("link: ~/notes.txt into the workspace", lambda: os.link(notes, "notes-link"))
+attempt("link: ln ~/.bashrc", lambda: failed(["ln", bashrc, "rc-link"]))
+attempt("link: the audit log into /tmp", lambda: os.link(audit, f"/tmp/audit-{os.getpid()}"))
+attempt("link: an O_PATH descriptor through /proc", lambda: os.link(f"/proc/self/fd/{path_fd}", "db-link"))
+attempt("link: a shim into /dev/shm", lambda: os.link(os.path.join(home, ".local/share/agentguard/shims/rm"),
+        f"/dev/shm/rm-{os.getpid()}"))
+
+# renames of protected directories
+attempt("rename: ~/precious into the workspace", lambda: os.rename(precious, "precious"))
+attempt("rename: mv ~/precious (copy, then remove)", lambda: failed(["mv", precious, "precious-mv"]))
+attempt("rename: agentguard's config directory", lambda: os.rename(config, config + "-old"))
+attempt("rename: the broker's run directory", lambda: os.rename(os.path.join(state, "run"), os.path.join(state, "r2")))
+attempt("rename: the workspace itself", lambda: os.rename(os.getcwd(), os.getcwd() + "-moved"))
+AT_FDCWD, RENAME_EXCHANGE = -100, 2
+open("swap", "w").write("export EVIL=1\n")
+attempt("rename: exchange a file with ~/.bashrc", lambda: check(libc.renameat2(AT_FDCWD, b"swap", AT_FDCWD,
+        bashrc.encode(), RENAME_EXCHANGE)))
+
+# symlinks: the kernel checks the file a name resolves to
+os.symlink(bashrc, "rc")
+os.symlink(precious, "p")
+os.symlink(home, "home-link")
+attempt("symlink: appended through a link to ~/.bashrc", lambda: open("rc", "a").write("x\n"))
+attempt("symlink: truncated through a link", lambda: os.truncate("rc", 0))
+attempt("symlink: rmtree below a link to a directory", lambda: shutil.rmtree("p/deep"))
+attempt("symlink: written through a linked home", lambda: open("home-link/notes.txt", "w"))
+os.symlink(audit, f"/tmp/audit-sym-{os.getpid()}")
+attempt("symlink: in /tmp to the audit log", lambda: open(f"/tmp/audit-sym-{os.getpid()}", "a").write("{}\n"))
+
+# signals to the broker and to other processes outside
+attempt("signal: kill 0 the broker", lambda: os.kill(broker, 0))
+attempt("signal: SIGSTOP the broker", lambda: os.kill(broker, signal.SIGSTOP))
+attempt("signal: SIGKILL a process outside", lambda: os.kill(outsider, signal.SIGKILL))
+attempt("signal: pidfd_send_signal", lambda: signal.pidfd_send_signal(os.pidfd_open(broker), signal.SIGKILL))
+attempt("signal: kill(1) from a program", lambda: failed(["kill", "-KILL", str(broker)]))
+def sigio():
+    import fcntl
+    r, w = os.pipe()
+    fcntl.fcntl(r, fcntl.F_SETOWN, broker)
+    fcntl.fcntl(r, fcntl.F_SETFL, fcntl.fcntl(r, fcntl.F_GETFL) | os.O_ASYNC)
+    os.write(w, b"x")  # SIGIO's default action ends the process it is sent to
+    time.sleep(0.3)
+attempt("signal: SIGIO through F_SETOWN", sigio)
+
+# ptrace and its relatives
+PTRACE_ATTACH, PTRACE_SEIZE = 16, 0x4206
+libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+attempt("ptrace: attach the broker", lambda: check(libc.ptrace(PTRACE_ATTACH, broker, None, None)))
+attempt("ptrace: seize a process outside", lambda: check(libc.ptrace(PTRACE_SEIZE, outsider, None, None)))
+attempt("ptrace: /proc/PID/mem of the broker", lambda: os.open(f"/proc/{broker}/mem", os.O_RDWR))
+attempt("ptrace: /proc/PID/environ outside", lambda: open(f"/proc/{outsider}/environ", "rb").read())
+class iovec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+buf = ctypes.create_string_buffer(8)
+local, remote = iovec(ctypes.addressof(buf), 8), iovec(0x400000, 8)
+libc.process_vm_writev.restype = ctypes.c_ssize_t
+attempt("ptrace: process_vm_writev", lambda: check(0 if libc.process_vm_writev(
+        broker, ctypes.byref(local), 1, ctypes.byref(remote), 1, 0) >= 0 else -1))
+
+from agentguard.sandbox.broker import call
+seen["broker still answers"] = call(state, "hello")["broker"] == broker
+print(json.dumps(seen))
+'''
+
+
+def test_ways_around_the_floor_are_closed(box: Box) -> None:
+    """Five or so variants each of what gets around a path check: descriptors opened before or
+    reached through /proc, hard links and renames out of read-only places, symlinks, signals and
+    ptrace to processes outside. Each fails, and nothing outside changes."""
+    import subprocess
+
+    (box.project / "around.py").write_text(AROUND)
+    outsider = subprocess.Popen(["sleep", "120"])
+    before = box.snapshot()
+    try:
+        out = box.run(sys.executable, "around.py", str(outsider.pid))
+        assert outsider.poll() is None  # not killed from inside
+    finally:
+        outsider.kill()
+        outsider.wait()
+    assert out.returncode == 0, out.stdout + out.stderr
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen.pop("fd: inherited writable descriptors outside") == []
+    assert seen.pop("fd: the run process's descriptors reopened") == []
+    assert seen.pop("signal: SIGIO through F_SETOWN") == "ok"  # F_SETOWN is allowed; SIGIO is not delivered
+    assert seen.pop("broker still answers") is True
+    assert len(seen) >= 30, seen
+    assert {name: how for name, how in seen.items() if how not in ("EACCES", "EPERM", "EXDEV")} == {}, seen
+    after = box.snapshot()
+    backups = str(box.inst.state / "backups") + "/"
+    log = str(box.inst.state / "audit.jsonl")
+    assert {k: v for k, v in after.items() if not k.startswith(backups) and k != log} == \
+        {k: v for k, v in before.items() if k != log}
+    assert (box.home / "precious" / "deep" / "thesis.tex").read_text() == "years of work\n"
+    assert "chain intact" in box.inst.agentguard("log", "verify").stdout
+
+
 def test_work_inside_the_workspace_and_temp_goes_on(box: Box) -> None:
     script = ("set -e; rm -rf build; test ! -e build; echo more >> src.py; mkdir -p lib/a; mv src.py lib/a/; "
               "git add -A; git commit -qm 'from inside'; t=$(mktemp); echo temp > \"$t\"; cat \"$t\"; rm \"$t\"; "
@@ -978,6 +1139,45 @@ def test_a_lock_held_from_inside_holds_nothing_up(box: Box) -> None:
             os.kill(pid, signal.SIGKILL)
         os.close(fd)
     assert "chain intact" in box.inst.agentguard("log", "verify").stdout
+
+
+ENV_TRICKS = r"""
+mkdir -p ag/config cfg/agentguard
+loose='[decisions.agent]
+high = "allow"
+critical = "allow"'
+echo "$loose" > ag/config/policy.toml; echo "$loose" > cfg/agentguard/policy.toml
+python3 -c 'import socket, os, time
+s = socket.socket(socket.AF_UNIX); s.bind("fake.sock"); s.listen(8); open("fake.up", "w").close()
+while True:
+    c, _ = s.accept(); c.recv(1 << 20); c.sendall(b"{\"ok\": true, \"exec\": true, \"code\": 0}\n"); c.close()' \
+    > /dev/null 2>&1 &
+fake=$!
+while [ ! -e fake.up ]; do sleep 0.05; done
+try() { name=$1; shift; env "$@" rm -rf .git 2> "$name.err"; echo "$name $? $(test -d .git && echo kept)"; }
+try actor AGENTGUARD_ACTOR=human
+try home AGENTGUARD_HOME="$PWD/ag"
+try xdg XDG_CONFIG_HOME="$PWD/cfg" XDG_STATE_HOME="$PWD/cfg"
+try unset -u AGENTGUARD_BROKER -u AGENTGUARD_SANDBOX -u AGENTGUARD_ACTOR
+try stand-in AGENTGUARD_BROKER="$PWD/fake.sock"
+try all AGENTGUARD_ACTOR=human AGENTGUARD_HOME="$PWD/ag" XDG_CONFIG_HOME="$PWD/cfg" AGENTGUARD_BROKER="$PWD/fake.sock" CI=
+kill $fake
+"""
+
+
+def test_environment_set_inside_loosens_nothing(box: Box) -> None:
+    """A human's marker, another agentguard home or config with a loose policy, the broker variable
+    unset or pointing at a stand-in: `rm -rf .git` through the shim is still refused."""
+    out = box.run("sh", "-c", ENV_TRICKS)
+    results = {line.split()[0]: line.split()[1:] for line in out.stdout.splitlines() if line.strip()}
+    assert set(results) == {"actor", "home", "xdg", "unset", "stand-in", "all"}, out.stdout + out.stderr
+    for name, (code, *kept) in results.items():
+        err = (box.project / f"{name}.err").read_text()
+        assert code == "77" and kept == ["kept"], f"{name}: {code} {kept}\n{err}"
+        assert err.startswith("agentguard: refused `rm -rf .git`") or (
+            err.startswith("agentguard: the session's broker is not where") and "`rm -rf .git` was not run" in err), \
+            f"{name}: {err}"
+    assert (box.project / ".git" / "HEAD").exists()
 
 
 def test_run_inside_run_says_it_is_already_confined(box: Box) -> None:

@@ -283,3 +283,14 @@ def test_claude_code_hook_and_proxy_together_need_one_approval(isolated_env: dic
 
 def rows_before(n: int) -> list[tuple[int, str]]:
     return [(i, f"guest {i}") for i in range(1, n + 1)]
+
+
+def test_secrets_in_arguments_stay_out_of_the_refusal_and_the_log(inst: Installed, bookings_db: Path) -> None:
+    server = [server_bin("mcp-server-sqlite"), "--db-path", str(bookings_db)]
+    with Session(proxy_argv("bookings", *server), env=inst.env) as s:
+        s.start()
+        held = s.call("write_query", {"query": "DELETE FROM bookings", "api_token": "tok-very-secret-1"})
+        assert held["result"]["isError"] is True and "tok-very-secret-1" not in text_of(held)
+    kept = [f for f in inst.state.rglob("*") if f.is_file() and b"tok-very-secret-1" in f.read_bytes()]
+    assert kept == [] and (inst.state / "audit.jsonl").exists()  # not in the log, nor in the held request
+    assert len(rows(bookings_db)) == 5

@@ -6,7 +6,7 @@ directory the proxy was started with: run, hold with a request id, or refuse. A 
 bound to the server, the tool and the exact arguments (their canonical JSON), so the grant of
 `agentguard approve ID` lets that call, sent again, through once, and no other. Every judged call
 is one audit record: ``tool`` is ``mcp:SERVER`` (so `agentguard log --tool mcp:SERVER` finds it),
-``argv`` the tool and its arguments, redacted as any argv is.
+``argv`` the tool and its arguments with secrets hidden, as the hooks write them.
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ def settle_call(server: str, tool: str, arguments: object, annotations: dict[str
     from agentguard import gate
     from agentguard.binding import binding_key
     from agentguard.hooks import _compiled
+    from agentguard.hooks.mcp import shown_arguments
     from agentguard.intercept import call_policy, log
     from agentguard.mcp.judge import judge_tool_call
     from agentguard.model import Actor
@@ -70,14 +71,13 @@ def settle_call(server: str, tool: str, arguments: object, annotations: dict[str
     text = canonical(arguments)
     target = next((f.target for f in findings if f.target), "")
     production = any(f.production for f in findings)
-    shown = f"{server} {tool} {text}"
-    key = binding_key(f"mcp:{server}", [tool, text], cwd, target)
-    subject = gate.Subject(via=VIA, tool=f"mcp:{server}", argv=(tool, text), cwd=cwd, shown=shown, findings=findings,
-                           actor=who, keys=(key,), target=target, production=production)
+    shown_args = shown_arguments(arguments)  # secrets hidden, cut at 4,000 characters: what people see
+    shown = f"{server} {tool} {shown_args}"
+    key = binding_key(f"mcp:{server}", [tool, text], cwd, target)  # the very arguments, as the hook's second key
+    subject = gate.Subject(via=VIA, tool=f"mcp:{server}", argv=(tool, shown_args), cwd=cwd, shown=shown,
+                           findings=findings, actor=who, keys=(key,), target=target, production=production)
     action = gate.settle(subject, compiled)  # no backup can be taken of what the server does: backup is confirm
-    fields = gate.record(subject, action, server=server, mcp_tool=tool)
-    fields["argv"] = [tool, text if len(text) <= 4000 else text[:4000] + "…"]
-    log(compiled, fields)
+    log(compiled, gate.record(subject, action, server=server, mcp_tool=tool))
     if action.kind in (gate.RUN, gate.APPROVED):
         return Verdict("run")
     if action.kind == gate.HOLD:

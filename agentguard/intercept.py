@@ -177,7 +177,7 @@ def call_policy(compiled: dict, cwd: str) -> dict:  # type: ignore[type-arg]
 
     try:
         compiled.update(fresh_compiled(compiled))
-        return compiled_project(locations_of(compiled), compiled["book"], compiled["policy"], cwd)
+        return dict(compiled_project(locations_of(compiled), compiled["book"], compiled["policy"], cwd))
     except ConfigError as e:
         raise PolicyUnavailable(f"the policy is invalid, so nothing guarded runs until it is fixed: {e}") from None
 

@@ -940,6 +940,49 @@ print(json.dumps(out))
     assert "chain intact" in box.inst.agentguard("log", "verify").stdout
 
 
+def test_forged_and_broken_messages_get_an_answer_and_nothing_else(box: Box) -> None:
+    """Straight to the broker's socket from inside: bytes that are not JSON, a line past the size
+    limit, a peer that never finishes its line, fields that claim to be the broker's own, and guessing
+    the passphrase, which locks approvals as at a terminal."""
+    box.inst.set_passphrase("the human's secret")
+    seen = _client(box, r"""
+import socket, time
+from agentguard.sandbox.broker import address, _with_short_name
+def raw(data, wait=True):
+    s = socket.socket(socket.AF_UNIX); s.settimeout(30)
+    _with_short_name(address(state), s.connect)
+    try:
+        s.sendall(data)
+        if not wait:
+            return ""
+        s.shutdown(socket.SHUT_WR)
+        return json.loads(s.makefile().readline())
+    except OSError as e:
+        return {"ok": False, "error": "closed: " + str(e)}
+    finally:
+        s.close()
+out = {"garbage": raw(b"\xff\xfe{not json\n"), "array": raw(b"[1, 2]\n"),
+       "huge": raw(b"{" + b" " * (9 << 20)), "half": raw(b'{"op": "hel', wait=False)}
+out["claims"] = ask("log", fields={"event": "refused", "sandboxed": False, "peer": 1, "seq": 1, "hash": "x"})
+out["consume"] = ask("consume", key="never-granted")
+out["guesses"] = [ask("passphrase", secret=f"guess {i}") for i in range(6)]
+out["right"] = ask("passphrase", secret="the human's secret")
+out["hello"] = ask("hello")
+print(json.dumps(out))
+""")
+    assert seen["garbage"] == {"ok": False, "error": "not a JSON message"}
+    assert seen["array"] == {"ok": False, "error": "a message is a JSON object"}
+    assert seen["huge"]["ok"] is False and ("too large" in seen["huge"]["error"] or "closed" in seen["huge"]["error"])
+    record = seen["claims"]["record"]
+    assert record["sandboxed"] is True and record["peer"] != 1 and record["hash"] != "x" and record["seq"] > 1
+    assert seen["consume"] == {"ok": True, "grant": None}
+    assert [g.get("right") for g in seen["guesses"]] == [False] * 6
+    assert "locked" in seen["guesses"][-1].get("refused", "") and "locked" in seen["right"].get("refused", ""), seen
+    assert seen["right"]["right"] is False
+    assert seen["hello"]["ok"] is True  # the broker still serves
+    assert "chain intact" in box.inst.agentguard("log", "verify").stdout
+
+
 def test_a_grant_given_outside_is_taken_once_through_the_broker(box: Box) -> None:
     from agentguard.approvals import create_request, grant
 

@@ -166,3 +166,33 @@ def test_install_wires_mcp_tools_and_uninstall_restores_the_files(isolated_env: 
     inst.human("uninstall")
     for rel, text in before.items():
         assert (home / rel).read_text() == text
+
+
+def test_claude_code_hook_counts_rows_on_the_postgres_database_the_servers_entry_names(
+        isolated_env: dict[str, str], postgres: dict[str, str]) -> None:
+    base = ["-h", postgres["host"], "-p", postgres["port"], "-U", "postgres"]
+    subprocess.run(["/usr/bin/dropdb", *base, "--if-exists", "mcp_hooks"], check=True, capture_output=True, timeout=60)
+    subprocess.run(["/usr/bin/createdb", *base, "mcp_hooks"], check=True, capture_output=True, timeout=60)
+    subprocess.run(["/usr/bin/psql", "-X", *base, "-d", "mcp_hooks", "-v", "ON_ERROR_STOP=1", "-c",
+                    "CREATE TABLE bookings (id int PRIMARY KEY); INSERT INTO bookings SELECT generate_series(1, 100)"],
+                   check=True, capture_output=True, timeout=60)
+    home = Path(isolated_env["HOME"])
+    project = make_project(home)
+    url = f"postgresql://postgres:s3cret-pw@/mcp_hooks?host={postgres['host']}&port={postgres['port']}"
+    (project / ".mcp.json").write_text(json.dumps({"mcpServers": {"shop": {
+        "command": "uvx", "args": ["postgres-mcp", "--access-mode=unrestricted"], "env": {"DATABASE_URI": url}}}}))
+    inst = install_agentguard(home, [], "--claude-code")
+    inst.set_passphrase(PASSPHRASE)
+    said = {}
+    for sql in ("DELETE FROM bookings WHERE id > 0", "DELETE FROM bookings WHERE id > 98", "SELECT * FROM bookings"):
+        said[sql] = verdict("claude-code", run_hook(inst, "claude-code",
+                                                    payload("claude-code", "execute_sql", {"sql": sql}, str(project))))
+    decision, reason = said["DELETE FROM bookings WHERE id > 0"]
+    assert decision == "deny" and "would delete 100 of 100 rows in bookings" in reason
+    assert "target:  server shop" in reason and "database mcp_hooks" in reason and "s3cret-pw" not in reason
+    assert said["DELETE FROM bookings WHERE id > 98"] == ("allow", "") and said["SELECT * FROM bookings"] == ("allow", "")
+    out = subprocess.run(["/usr/bin/psql", "-X", "-At", *base, "-d", "mcp_hooks", "-c", "SELECT count(*) FROM bookings"],
+                         check=True, capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "100"
+    records = [r for r in inst.audit() if r.get("tool") == "mcp:shop"]
+    assert len(records) == 3 and "s3cret-pw" not in json.dumps(records)

@@ -247,3 +247,21 @@ def test_doctor_fails_when_a_fresh_shell_puts_another_directory_first(isolated_e
     out = doctor.stdout.decode()
     assert doctor.returncode == 1 and "shim directory first on PATH in a fresh bash: PROBLEM" in out, out
     assert f"puts {home}/bin first" in out and f"move agentguard's PATH block in {home}/.bashrc" in out
+
+
+def test_doctor_looks_at_a_fresh_shell_of_every_kind_install_wrote_for(isolated_env: dict[str, str]) -> None:
+    home = Path(isolated_env["HOME"])
+    inst = install_agentguard(home)
+    inst.set_passphrase("correct horse battery")
+    inst.human("install", "--shell", "zsh")  # a second kind of shell, kept beside bash's blocks
+    record = json.loads((inst.state / "install.json").read_text())
+    assert record["shell"] == "zsh" and any(p.endswith(".bashrc") for p in record["profiles"])
+    doctor = inst.agent("agentguard doctor")
+    out = doctor.stdout.decode()
+    assert "Checking shim directory first on PATH in a fresh bash: OK" in out, out
+    assert "Checking agentguard on PATH in a fresh bash: OK" in out
+    zsh = "Checking shim directory first on PATH in a fresh zsh: "
+    if shutil.which("zsh"):
+        assert zsh + "OK" in out and doctor.returncode == 0, out
+    else:  # install wrote for a shell this machine does not have: doctor says so
+        assert zsh + "PROBLEM: could not start zsh" in out and doctor.returncode == 1, out

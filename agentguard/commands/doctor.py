@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 
 import click
 
@@ -56,6 +57,41 @@ def _shim_interpreter(shims: str, tools: list[str]) -> str:
                 except (ValueError, IndexError):
                     return ""
     return ""
+
+
+def _shell_kinds(shell: str, profiles: object) -> list[str]:
+    """Every kind of shell install wrote a PATH block for (install --shell zsh after bash keeps both)."""
+    kinds = [shell]
+    for path in profiles if isinstance(profiles, dict) else ():
+        name = os.path.basename(str(path))
+        kind = "fish" if name.endswith(".fish") else "zsh" if name.startswith(".z") else "bash"
+        if kind not in kinds and (kind == "bash" or _which(kind)):
+            kinds.append(kind)
+    return kinds
+
+
+def _which(program: str, path: str | None = None) -> str | None:
+    import shutil
+
+    return shutil.which(program, path=path)
+
+
+def _check_fresh_shell(check: Callable[..., None], shell: str, home: str, shims: str, profiles: object) -> None:
+    fresh = _shell_path(shell, home)
+    if fresh is None:
+        check(f"shim directory first on PATH in a fresh {shell}", False,
+              f"could not start {shell} to look", f"check that {shell} is installed")
+        return
+    first = next((d for d in fresh.split(":") if d), "")
+    written = ", ".join(sorted(str(p) for p in profiles)) if isinstance(profiles, dict) and profiles else "your profile"
+    on_path = any(_same_dir(d, shims) for d in fresh.split(":") if d)
+    check(f"shim directory first on PATH in a fresh {shell}", bool(first) and _same_dir(first, shims),
+          f"a fresh {shell} puts {first or 'nothing'} first, so the tools there run unguarded",
+          f"move agentguard's PATH block in {written} below the line that puts {first} first"
+          if on_path and first else f"agentguard install --shell {shell}")
+    check(f"agentguard on PATH in a fresh {shell}", _which("agentguard", fresh) is not None,
+          "every refusal tells a human to run `agentguard approve ID`, and a fresh shell cannot find it",
+          "agentguard rehash (it writes the `agentguard` launcher beside the shims)")
 
 
 def run_checks(system: bool) -> list[dict[str, object]]:
@@ -133,26 +169,11 @@ def run_checks(system: bool) -> list[dict[str, object]]:
     profiles = record.get("profiles", {})
     if record.get("ci"):
         check("CI install (shims on PATH through $GITHUB_PATH or the printed exports)", True)
-    elif profiles or system:
-        fresh = _shell_path(shell, home) if not system else None
-        if system:
-            check("PATH in a fresh shell", True)
-        elif fresh is None:
-            check(f"shim directory first on PATH in a fresh {shell}", False,
-                  f"could not start {shell} to look", f"check that {shell} is installed")
-        else:
-            first = next((d for d in fresh.split(":") if d), "")
-            written = ", ".join(sorted(profiles)) if isinstance(profiles, dict) and profiles else "your profile"
-            on_path = any(_same_dir(d, locs.shims) for d in fresh.split(":") if d)
-            check(f"shim directory first on PATH in a fresh {shell}", bool(first) and _same_dir(first, locs.shims),
-                  f"a fresh {shell} puts {first or 'nothing'} first, so the tools there run unguarded",
-                  f"move agentguard's PATH block in {written} below the line that puts {first} first"
-                  if on_path and first else f"agentguard install --shell {shell}")
-            import shutil
-
-            check(f"agentguard on PATH in a fresh {shell}", shutil.which("agentguard", path=fresh) is not None,
-                  "every refusal tells a human to run `agentguard approve ID`, and a fresh shell cannot find it",
-                  "install agentguard as a tool (`pipx install .` in the clone) or add its directory to PATH")
+    elif system:
+        check("PATH in a fresh shell", True)
+    elif profiles:
+        for kind in _shell_kinds(shell, profiles):
+            _check_fresh_shell(check, kind, home, locs.shims, profiles)
     else:
         check("PATH block in a profile", False, "install was run with --print and no profile was written",
               "add the block from `agentguard install --print` to your profile, or run `agentguard install`")

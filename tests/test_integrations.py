@@ -157,3 +157,13 @@ def test_jsonc_edits_round_trip_on_odd_files() -> None:
         jsonedit.parse(new)
         assert jsonedit.remove_inserted(new, inserted) == text
         assert jsonedit.remove_entries(new, ["hooks", "PreToolUse"], "agentguard-hook")[1] == 1
+
+
+def test_install_says_how_to_start_each_agent_under_run(isolated_env: dict[str, str]) -> None:
+    inst = install_agentguard(Path(isolated_env["HOME"]))
+    out = inst.install("--claude-code", "--codex", "--gemini", "--cursor").stdout
+    assert "start it under `agentguard run`:" in out
+    for line in ("claude-code: agentguard run -- claude", "codex: agentguard run -- codex",
+                 "gemini: agentguard run -- gemini", "cursor-agent (the CLI): agentguard run -- cursor-agent"):
+        assert f"  {line}\n" in out, out
+    assert "make `agentguard run -- bash -l` the integrated terminal's profile" in out

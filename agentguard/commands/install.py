@@ -153,6 +153,31 @@ def _integrate(locs, agents: tuple[str, ...], scope: str, err: bool = False) -> 
         log_event(locs, {"event": "integrate", "integration": r["name"], "file": r["file"], "status": r["status"]})
     click.echo("Restart the agent (or reload its window) so it reads the new settings; `agentguard doctor` checks them.",
                err=err)
+    for line in _under_run(agents):
+        click.echo(line, err=err)
+
+
+def _under_run(agents: tuple[str, ...]) -> list[str]:
+    """How to start each chosen agent inside `agentguard run`, where the kernel keeps its writes to
+    the workspace (docs/sandbox.md); a line per agent CLI, one for the editors' agent terminals."""
+    from agentguard.sandbox.writable import agents_table
+
+    table = agents_table()
+    lines = []
+    for agent in dict.fromkeys(agents):
+        commands = list(table.get(agent, {}).get("commands", ()))  # type: ignore[call-overload]
+        if agent in ("cursor", "vscode"):
+            lines.append(f"  {'Cursor' if agent == 'cursor' else 'VS Code'}: make `agentguard run -- bash -l` the "
+                         "integrated terminal's profile (your own terminals there are then confined too, and "
+                         "`agentguard approve` refuses in them: approve from a terminal outside the editor)")
+            if commands:
+                lines.append(f"  {commands[0]} (the CLI): agentguard run -- {commands[0]}")
+        elif commands:
+            lines.append(f"  {agent}: agentguard run -- {commands[0]}")
+    if lines:
+        lines.insert(0, "To confine the agent to its workspace (the kernel refuses writes elsewhere), start it under "
+                        "`agentguard run`:")
+    return lines
 
 
 def _wire_mcp(locs) -> None:  # type: ignore[no-untyped-def]

@@ -196,3 +196,20 @@ def test_claude_code_hook_counts_rows_on_the_postgres_database_the_servers_entry
     assert out.stdout.strip() == "100"
     records = [r for r in inst.audit() if r.get("tool") == "mcp:shop"]
     assert len(records) == 3 and "s3cret-pw" not in json.dumps(records)
+
+
+def test_each_agent_reads_its_own_mcp_config_first(inst: Installed) -> None:
+    """The same server name in two agents' configs may be two servers: each hook counts rows in its own."""
+    project = inst.home / "project"
+    empty = project / "data" / "empty.db"
+    with sqlite3.connect(empty) as conn:
+        conn.execute("CREATE TABLE bookings (id INTEGER PRIMARY KEY, status TEXT)")
+    settings = json.loads((inst.home / ".gemini/settings.json").read_text())
+    settings["mcpServers"]["shop"]["args"][-1] = str(empty)
+    (inst.home / ".gemini/settings.json").write_text(json.dumps(settings))
+    delete = {"query": "DELETE FROM bookings WHERE id > 0"}
+    decision, reason = verdict("claude-code", run_hook(inst, "claude-code",
+                                                       payload("claude-code", "write_query", delete, str(project))))
+    assert decision == "deny" and "100 of 100 rows" in reason
+    assert verdict("gemini", run_hook(inst, "gemini", payload("gemini", "write_query", delete, str(project)))) == \
+        ("allow", ""), "Gemini's own entry names a database where it touches nothing"

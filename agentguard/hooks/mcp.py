@@ -72,7 +72,12 @@ def judge_mcp(agent: str, call: Call, state: str | None) -> Outcome:
         compiled = dict(compiled, policy=call_policy(compiled, cwd))
     who = Actor("ci", agent, f"{agent} hook in CI") if compiled.get("force_actor") == "ci" else \
         Actor("agent", agent, f"{agent} hook")
-    verdict = judge_tool_call(call.server, call.tool, call.arguments, server_entry=call.entry, cwd=cwd,
+    entry = call.entry
+    if entry is None:  # the agent's own MCP config first: another agent's server of that name may differ
+        from agentguard.mcp.servers import find_entry
+
+        entry = find_entry(call.server, cwd, dict(os.environ), agent)[0] or {}
+    verdict = judge_tool_call(call.server, call.tool, call.arguments, server_entry=entry, cwd=cwd,
                               env=dict(os.environ), actor=who, compiled=compiled)
     findings = tuple(verdict.findings)
     real = os.path.realpath(cwd)

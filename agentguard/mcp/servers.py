@@ -2,10 +2,10 @@
 and environment. The judgement reads from it which database a SQL tool acts on (a connection
 string, ``--db-path FILE``, DATABASE_URI …), for the refusal and for counting rows.
 
-Searched, first match wins: Claude Code's local scope (``projects[DIR].mcpServers`` in
-``~/.claude.json``, DIR the working directory or one above it); the project's ``.mcp.json``,
-``.cursor/mcp.json`` and ``.gemini/settings.json`` in those directories, nearest first; Claude
-Code's user scope (``mcpServers`` in ``~/.claude.json``); ``~/.cursor/mcp.json``;
+Searched agent by agent, the calling agent's first, first match wins (DIR: the working directory
+or one above it, nearest first): Claude Code's local scope (``projects[DIR].mcpServers`` in
+``~/.claude.json``), ``DIR/.mcp.json``, its user scope (``mcpServers`` in ``~/.claude.json``);
+Cursor's ``DIR/.cursor/mcp.json``, ``~/.cursor/mcp.json``; Gemini CLI's ``DIR/.gemini/settings.json``,
 ``~/.gemini/settings.json``; Codex's ``~/.codex/config.toml`` (``[mcp_servers.NAME]``). A file that
 cannot be read or parsed is skipped: without an entry the database is unknown, and what needs it
 (a count of rows) is not measured, so the call needs a human.
@@ -40,8 +40,13 @@ def normal_entry(raw: object) -> dict[str, object] | None:
     return entry
 
 
-def find_entry(server: str, cwd: str, env: dict[str, str] | None = None) -> tuple[dict[str, object] | None, str]:
-    """(the server's configured entry, the file it came from), or (None, "")."""
+AGENTS = ("claude-code", "cursor", "gemini", "codex")
+
+
+def find_entry(server: str, cwd: str, env: dict[str, str] | None = None,
+               agent: str = "") -> tuple[dict[str, object] | None, str]:
+    """(the server's configured entry, the file it came from), or (None, ""). ``agent``'s own files
+    are searched first: the same name in another agent's config may be another server."""
     environ = os.environ if env is None else env
     home = environ.get("HOME") or os.path.expanduser("~")
     dirs: list[str] = []
@@ -49,25 +54,34 @@ def find_entry(server: str, cwd: str, env: dict[str, str] | None = None) -> tupl
     while d and len(dirs) < 32:  # the project's root may be any directory above the working one
         dirs.append(d)
         d = "" if os.path.dirname(d) == d else os.path.dirname(d)
-    claude = os.path.join(environ.get("CLAUDE_CONFIG_DIR") or home, ".claude.json")
-    local, user = _claude_entry(claude, server, dirs)
-    if local is not None:  # Claude Code's local scope comes before the project's .mcp.json
-        return local, claude
-    for d in dirs:
-        for rel in (".mcp.json", ".cursor/mcp.json", ".gemini/settings.json"):
-            found = _json_entry(os.path.join(d, rel), ["mcpServers", server])
+    for name in sorted(AGENTS, key=lambda a: a != agent):
+        found, path = _agent_entry(name, server, dirs, home, environ)
+        if found is not None:
+            return found, path
+    return None, ""
+
+
+def _agent_entry(agent: str, server: str, dirs: list[str], home: str,
+                 environ: dict[str, str]) -> tuple[dict[str, object] | None, str]:
+    if agent == "claude-code":
+        claude = os.path.join(environ.get("CLAUDE_CONFIG_DIR") or home, ".claude.json")
+        local, user = _claude_entry(claude, server, dirs)
+        if local is not None:  # the local scope comes before the project's .mcp.json
+            return local, claude
+        for d in dirs:
+            found = _json_entry(os.path.join(d, ".mcp.json"), ["mcpServers", server])
             if found is not None:
-                return found, os.path.join(d, rel)
-    if user is not None:
-        return user, claude
-    for path in (os.path.join(home, ".cursor/mcp.json"), os.path.join(home, ".gemini", "settings.json")):
+                return found, os.path.join(d, ".mcp.json")
+        return (user, claude) if user is not None else (None, "")
+    if agent == "codex":
+        codex = os.path.join(environ.get("CODEX_HOME") or os.path.join(home, ".codex"), "config.toml")
+        found = _codex_entry(codex, server)
+        return (found, codex) if found is not None else (None, "")
+    rel = ".cursor/mcp.json" if agent == "cursor" else ".gemini/settings.json"
+    for path in [os.path.join(d, rel) for d in dirs] + [os.path.join(home, rel)]:
         found = _json_entry(path, ["mcpServers", server])
         if found is not None:
             return found, path
-    codex = os.path.join(environ.get("CODEX_HOME") or os.path.join(home, ".codex"), "config.toml")
-    found = _codex_entry(codex, server)
-    if found is not None:
-        return found, codex
     return None, ""
 
 

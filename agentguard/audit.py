@@ -172,8 +172,8 @@ def verify(log_path: str) -> tuple[bool, str, int]:
         elif record.get("prev") != prev_hash:
             return False, (f"{where} (seq {seq}): its prev does not match the record before it (seq {prev_seq}): "
                            "a record was deleted, inserted or moved"), count
-        if prev_seq is not None and seq != prev_seq + 1:  # type: ignore[operator]
-            return False, f"{where} (seq {seq}): expected seq {prev_seq + 1}: records were removed or reordered", count  # type: ignore[operator]
+        if prev_seq is not None and seq != prev_seq + 1:
+            return False, f"{where} (seq {seq}): expected seq {prev_seq + 1}: records were removed or reordered", count
         if record_hash(str(record.get("prev")), record) != record["hash"]:
             return False, f"{where} (seq {seq}): its hash does not match its content: the record was edited", count
         prev_hash = record["hash"]

@@ -14,6 +14,12 @@ import marshal
 import os
 import sys
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from agentguard.model import Actor
+    from agentguard.prompt import Terminal
+    from agentguard.recovery import Plan
+
 REFUSED = 77  # EX_NOPERM: agentguard refused the call (confirm or block)
 INTERNAL = 70  # EX_SOFTWARE: agentguard could not judge the call, so it did not run
 NOT_FOUND = 127
@@ -44,7 +50,7 @@ def main() -> None:
             raise
         from agentguard.state import gone, is_broker_error
 
-        if is_broker_error(e):  # inside `agentguard run`, what the call needed recorded could not be
+        if isinstance(e, Exception) and is_broker_error(e):  # inside `agentguard run`, what the call needed recorded could not be
             say(gone(e, " ".join(args[:1] + args[3:])))
             code = REFUSED
         else:
@@ -151,12 +157,12 @@ class Runner:
     def say(self, text: str) -> None:
         say(text)
 
-    def actor(self):  # type: ignore[no-untyped-def]
+    def actor(self) -> Actor:
         from agentguard import actor as actors
 
         return actors.detect()
 
-    def terminal(self):  # type: ignore[no-untyped-def]
+    def terminal(self) -> Terminal | None:
         from agentguard.prompt import open_terminal
 
         return open_terminal()
@@ -246,10 +252,10 @@ class Call:
         self.findings = findings
         self.key = ""
         self.runner = Runner()
-        self._plan = None
+        self._plan: Plan | None = None
 
     @property
-    def plan(self):  # type: ignore[no-untyped-def]
+    def plan(self) -> Plan:
         if self._plan is None:
             from agentguard.recovery import Plan, plan_for
 
@@ -397,7 +403,7 @@ def run_real(tool: str, real: str, argv: tuple[str, ...], compiled: dict, captur
         from agentguard.stdin import hand_on
 
         hand_on(captured)  # type: ignore[arg-type]
-    import _signal
+    import _signal  # type: ignore[import-not-found]  # builtin, with no stub of its own
 
     # Python ignores SIGPIPE and SIGXFSZ; an exec'd program would inherit that and behave differently.
     for name in ("SIGPIPE", "SIGXFSZ"):

@@ -14,6 +14,10 @@ from __future__ import annotations
 import os
 import sys
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
 AGENTS = {"claude-code": "claude_code", "cursor": "cursor", "codex": "codex", "gemini": "gemini"}
 MAX_INPUT = 8 * 1024 * 1024  # a Write of a large file arrives whole; beyond this, refuse
 
@@ -450,7 +454,7 @@ def _keys(call: Call, cwd: str, reads: dict[str, str], trace: list[object], comp
 
 
 def _inner_keys(keys: list[str], trace: list[object], shimmed: set[str], compiled: dict[str, object],
-                memo: dict[str, object], patterns: object) -> tuple[bool, str]:
+                memo: dict[str, object], patterns: Iterable[str]) -> tuple[bool, str]:
     from agentguard.binding import binding_key, bound_env, read_bound_files, stdin_digest
     from agentguard.classify.sources import journal
     from agentguard.gate import reaches_shim

@@ -29,7 +29,7 @@ def parse(data: dict[str, object]) -> Call:
         return mcp
     if tool == "Bash":
         command = tool_input.get("command") if isinstance(tool_input, dict) else None
-        if not isinstance(command, str):
+        if not isinstance(command, str) or not isinstance(tool_input, dict):
             raise HookInputError("a Bash call without a command string")
         mode = data.get("permission_mode")
         return Call("shell", tool=tool, command=command, cwd=cwd, can_ask=mode in ASK_MODES, session=session,

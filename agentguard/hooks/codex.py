@@ -25,7 +25,7 @@ def command_text(command: object) -> str:
         return command
     if isinstance(command, list) and command and all(isinstance(c, str) for c in command):
         if len(command) == 3 and command[0] in SHELLS and command[1] in ("-c", "-lc", "-ic", "-lic"):
-            return command[2]
+            return str(command[2])
         return " ".join(shlex.quote(c) for c in command)
     raise HookInputError("a shell call without a command")
 

@@ -34,7 +34,7 @@ def parse(data: dict[str, object]) -> Call:
         return mcp
     if tool in SHELL_TOOLS:
         command = tool_input.get("command") if isinstance(tool_input, dict) else None
-        if not isinstance(command, str):
+        if not isinstance(command, str) or not isinstance(tool_input, dict):
             raise HookInputError("a shell call without a command string")
         where = tool_input.get("dir_path") or tool_input.get("directory")
         if isinstance(where, str) and where:

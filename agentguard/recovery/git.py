@@ -28,21 +28,8 @@ import subprocess
 
 from agentguard.recovery import Plan, RestoreError, SnapshotError, TooLarge
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
 TIMEOUT = 600
 NAMESPACE = "refs/agentguard-snapshot"
-# The workspace's .git/config and .gitattributes are the agent's to write (the sandbox leaves the
-# workspace writable), and git runs programs they name: a clean or smudge filter on `add` and
-# `restore`, an fsmonitor hook, a signing program on `commit-tree`. agentguard runs git there
-# outside the sandbox (the snapshot when `run` starts, `backups restore`), so none of them may run:
-# these settings override the repository's, and each filter driver it names is emptied (_silence).
-QUIET = ("-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null", "-c", "commit.gpgSign=false",
-         "-c", "protocol.ext.allow=never")
-_quiet: dict[str, tuple[str, ...]] = {}  # workspace → QUIET and its filter overrides, while a snapshot or restore runs
-_confine: dict[str, Callable[[], object]] = {}  # workspace → preexec_fn that confines the snapshot's git (Landlock)
 
 
 def workspace_plan(workspace: str) -> Plan | None:
@@ -70,48 +57,13 @@ def _git(cwd: str, *args: str, env: dict[str, str] | None = None, check: bool = 
     full.update({"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"})
     full.update(env or {})
     try:
-        out = subprocess.run(["git", "-C", cwd, *_quiet.get(cwd, QUIET), *args], capture_output=True, text=True,
-                             env=full, timeout=TIMEOUT, input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL,
-                             preexec_fn=_confine.get(cwd))
+        out = subprocess.run(["git", "-C", cwd, *args], capture_output=True, text=True, env=full, timeout=TIMEOUT,
+                             input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired) as e:
         raise SnapshotError(f"git {args[0]} could not run: {e}") from None
     if check and out.returncode != 0:
         raise SnapshotError(f"git {' '.join(args[:2])} failed: {out.stderr.strip()[:300]}")
     return out
-
-
-def _silence(ws: str) -> None:
-    """Empty every filter driver the repository's config names, for the git calls that follow in ``ws``
-    (an empty clean, smudge or process command is no filter; `required` would then fail the call)."""
-    _quiet[ws] = QUIET
-    out = _git(ws, "config", "-z", "--get-regexp", r"^filter\.", check=False)
-    names = {key.split("\n", 1)[0][len("filter."):].rpartition(".")[0] for key in out.stdout.split("\0") if key}
-    extra: list[str] = []
-    for name in sorted(n for n in names if n):
-        for setting in ("clean=", "smudge=", "process=", "required=false"):
-            extra += ["-c", f"filter.{name}.{setting}"]
-    _quiet[ws] = QUIET + tuple(extra)
-
-
-def _confined_to(ws: str, writable: list[str]) -> object:
-    """Where Landlock is available, the snapshot's git may write only ``writable``, the temp
-    directories and /dev/null: a way to make git run a program that the settings above miss runs as
-    confined as the agent. Returns the ruleset to close afterwards, or None."""
-    from agentguard.sandbox import landlock
-
-    if landlock.why_unavailable():
-        return None
-    ruleset = landlock.Ruleset()
-    try:
-        for path in dict.fromkeys([*writable, "/tmp", "/var/tmp"]):
-            if os.path.isdir(path):
-                ruleset.allow(path, landlock.TREE)
-        ruleset.allow(os.devnull, landlock.FILE)
-    except OSError:
-        ruleset.close()
-        return None
-    _confine[ws] = ruleset.enforce
-    return ruleset
 
 
 def _tree_of_work_tree(ws: str, git_dir: str, index: str) -> str:
@@ -127,19 +79,6 @@ def _tree_of_work_tree(ws: str, git_dir: str, index: str) -> str:
 
 def snapshot(plan: Plan, directory: str, *, cap: int, over_cap_ok: bool) -> dict[str, object]:
     ws, git_dir = str(plan.data["workspace"]), str(plan.data["git_dir"])
-    _silence(ws)
-    common = _git(ws, "rev-parse", "--path-format=absolute", "--git-common-dir", check=False).stdout.strip()
-    ruleset = _confined_to(ws, [git_dir, common or git_dir, directory])
-    try:
-        return _snapshot(ws, git_dir, directory, cap, over_cap_ok)
-    finally:
-        _quiet.pop(ws, None)
-        _confine.pop(ws, None)
-        if ruleset is not None:
-            ruleset.close()  # type: ignore[attr-defined]
-
-
-def _snapshot(ws: str, git_dir: str, directory: str, cap: int, over_cap_ok: bool) -> dict[str, object]:
     tag = os.path.basename(directory)
     head_ref = _git(ws, "symbolic-ref", "-q", "HEAD", check=False).stdout.strip()
     head = _git(ws, "rev-parse", "-q", "--verify", "HEAD^{commit}", check=False).stdout.strip()
@@ -194,13 +133,11 @@ def restore(meta: dict[str, object], directory: str, *, force: bool, into: str |
         raise RestoreError(f"the workspace {ws} is gone; make the directory again, then restore")
     done: list[str] = []
     try:
-        _silence(ws)
         git_ok = _git(ws, "rev-parse", "--is-inside-work-tree", check=False).stdout.strip() == "true" and \
             os.path.samefile(_git(ws, "rev-parse", "--show-toplevel").stdout.strip(), ws)
         if not git_ok:
             _git(ws, "init", "-q")
             shutil.copyfile(os.path.join(directory, "config"), os.path.join(ws, ".git", "config"))
-            _silence(ws)  # the saved config's filters too
             done.append("made .git again")
         _fetch(ws, os.path.join(directory, "workspace.bundle"), done)
         # the commit the work tree matches now, before any ref moves: what a file is compared with
@@ -213,7 +150,6 @@ def restore(meta: dict[str, object], directory: str, *, force: bool, into: str |
     finally:
         for line in _git(ws, "for-each-ref", "--format=%(refname)", NAMESPACE + "-restore", check=False).stdout.split():
             _git(ws, "update-ref", "-d", line, check=False)
-        _quiet.pop(ws, None)
     if files:
         done.append(f"{len(files)} file{'s' if len(files) != 1 else ''} back in the work tree ({', '.join(files[:5])}"
                     f"{', …' if len(files) > 5 else ''})")

@@ -226,3 +226,20 @@ def test_a_server_that_cannot_start_is_one_line(tmp_path: Path) -> None:
     with Session(proxy_argv("missing", str(tmp_path / "no-such-server"))) as s:
         assert s.proc.wait(20) == 127
         assert "cannot start" in s.stderr()
+
+
+def test_the_judgement_reads_the_installed_policy_again_when_it_changes(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from agentguard import hooks
+    from agentguard.mcp import verdict
+
+    state = tmp_path / "state"
+    state.mkdir()
+    policy = state / "policy.marshal"
+    policy.write_bytes(b"one")
+    loads: list[bytes] = []
+    monkeypatch.setattr(hooks, "_compiled", lambda s: loads.append(policy.read_bytes()) or {"book": {}, "n": len(loads)})
+    assert verdict._installed_policy(str(state))["n"] == 1
+    assert verdict._installed_policy(str(state))["n"] == 1  # unchanged: not read again
+    (state / "new").write_bytes(b"two!")
+    os.replace(state / "new", policy)  # as install and rehash write it
+    assert verdict._installed_policy(str(state))["n"] == 2 and loads == [b"one", b"two!"]

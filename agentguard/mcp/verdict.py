@@ -40,6 +40,29 @@ def _warm() -> None:
         pass
 
 
+_LOADED: dict[str, tuple[tuple[int, int, int], dict[str, object]]] = {}
+
+
+def _installed_policy(state: str | None) -> dict[str, object]:
+    """The installation's compiled policy, read again only when its file changed (a proxy judges
+    many calls; `install` and `rehash` replace the file, which changes its inode and mtime). The
+    layered config files are checked on every call by ``call_policy``."""
+    from agentguard.hooks import _compiled
+    from agentguard.paths import locations
+
+    path = os.path.join(state or locations().state, "policy.marshal")
+    try:
+        st = os.stat(path)
+    except OSError:
+        return _compiled(state)  # not installed: computed from the layers, or refused when pinned
+    stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+    known = _LOADED.get(path)
+    if known is None or known[0] != stamp:
+        known = (stamp, _compiled(state))
+        _LOADED[path] = known
+    return dict(known[1])
+
+
 def canonical(arguments: object) -> str:
     import json
 
@@ -53,14 +76,13 @@ def settle_call(server: str, tool: str, arguments: object, annotations: dict[str
                 entry: dict[str, object], state: str | None) -> Verdict:
     from agentguard import gate
     from agentguard.binding import binding_key
-    from agentguard.hooks import _compiled
     from agentguard.hooks.mcp import shown_arguments
     from agentguard.intercept import call_policy, log
     from agentguard.mcp.judge import judge_tool_call
     from agentguard.model import Actor
 
     cwd = os.path.realpath(os.getcwd())
-    compiled = _compiled(state)
+    compiled = _installed_policy(state)
     if not compiled.get("uninstalled"):
         compiled = dict(compiled, policy=call_policy(compiled, cwd))
     who = Actor("ci", "mcp", "agentguard mcp in CI") if compiled.get("force_actor") == "ci" else \

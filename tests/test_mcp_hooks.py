@@ -168,14 +168,19 @@ def test_install_wires_mcp_tools_and_uninstall_restores_the_files(isolated_env: 
         assert (home / rel).read_text() == text
 
 
-def test_claude_code_hook_counts_rows_on_the_postgres_database_the_servers_entry_names(
-        isolated_env: dict[str, str], postgres: dict[str, str]) -> None:
+def pg_shop(postgres: dict[str, str]) -> list[str]:
     base = ["-h", postgres["host"], "-p", postgres["port"], "-U", "postgres"]
     subprocess.run(["/usr/bin/dropdb", *base, "--if-exists", "mcp_hooks"], check=True, capture_output=True, timeout=60)
     subprocess.run(["/usr/bin/createdb", *base, "mcp_hooks"], check=True, capture_output=True, timeout=60)
     subprocess.run(["/usr/bin/psql", "-X", *base, "-d", "mcp_hooks", "-v", "ON_ERROR_STOP=1", "-c",
                     "CREATE TABLE bookings (id int PRIMARY KEY); INSERT INTO bookings SELECT generate_series(1, 100)"],
                    check=True, capture_output=True, timeout=60)
+    return base
+
+
+def test_claude_code_hook_counts_rows_on_the_postgres_database_the_servers_entry_names(
+        isolated_env: dict[str, str], postgres: dict[str, str]) -> None:
+    base = pg_shop(postgres)
     home = Path(isolated_env["HOME"])
     project = make_project(home)
     url = f"postgresql://postgres:s3cret-pw@/mcp_hooks?host={postgres['host']}&port={postgres['port']}"
@@ -213,3 +218,36 @@ def test_each_agent_reads_its_own_mcp_config_first(inst: Installed) -> None:
     assert decision == "deny" and "100 of 100 rows" in reason
     assert verdict("gemini", run_hook(inst, "gemini", payload("gemini", "write_query", delete, str(project)))) == \
         ("allow", ""), "Gemini's own entry names a database where it touches nothing"
+
+
+@pytest.mark.parametrize("reachable", [True, False])
+def test_an_approved_drop_sent_through_a_postgres_server_runs_after_a_pg_dump(
+        isolated_env: dict[str, str], postgres: dict[str, str], reachable: bool) -> None:
+    """As the psql shim does: the approved DROP runs once a pg_dump of the table is kept; when the
+    dump cannot be taken, the call is refused, and needs a new approval."""
+    from test_approval import approve
+
+    pg_shop(postgres)
+    home = Path(isolated_env["HOME"])
+    project = make_project(home)
+    database = "mcp_hooks" if reachable else "no_such_db"
+    env = {"PGHOST": postgres["host"], "PGPORT": postgres["port"], "PGUSER": "postgres", "PGDATABASE": database}
+    (project / ".mcp.json").write_text(json.dumps({"mcpServers": {"shop": {
+        "command": "npx", "args": ["-y", "@modelcontextprotocol/server-postgres"], "env": env}}}))
+    inst = install_agentguard(home, [], "--claude-code")
+    inst.set_passphrase(PASSPHRASE)
+    drop = payload("claude-code", "query", {"sql": "DROP TABLE bookings"}, str(project))
+    decision, reason = verdict("claude-code", run_hook(inst, "claude-code", drop))
+    assert decision == "deny" and "sql.drop" in reason
+    run = approve(inst, reason.split("agentguard approve ", 1)[1].split("`", 1)[0], PASSPHRASE)
+    assert run.finish() == 0, run.text
+    decision, reason = verdict("claude-code", run_hook(inst, "claude-code", drop))
+    record = [r for r in inst.audit() if r.get("tool") == "mcp:shop"][-1]
+    if reachable:
+        assert decision == "allow" and record["event"] == "approved-run" and record["backup"]
+        dump = inst.state / "backups" / str(record["backup"]) / "dump.pgc"
+        listed = subprocess.run(["/usr/bin/pg_restore", "--list", str(dump)], capture_output=True, text=True, timeout=60)
+        assert "TABLE DATA public bookings" in listed.stdout, listed.stderr
+    else:
+        assert decision == "deny" and "only after a backup" in reason and record["event"] == "backup-failed"
+    assert verdict("claude-code", run_hook(inst, "claude-code", drop))[0] == "deny", "once only"

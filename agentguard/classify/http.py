@@ -465,8 +465,23 @@ def _root_fields(selection: str) -> list[str]:
     return names
 
 
+# Parts of a field name that hold a destructive verb's letters without destroying anything: a cache
+# cleared is rebuilt on the next request (cacheClear, purgeCache), and dropletCreate makes a droplet.
+HARMLESS_IN_NAMES = ("cacheclear", "clearcache", "cachepurge", "purgecache", "cacheflush", "cachereset", "resetcache",
+                     "droplet", "dropdown", "skill", "preset", "nuclear", "unclear")
+
+
 def destructive_fields(fields: list[str]) -> list[str]:
-    return [f for f in fields if any(v in f.lower() for v in DESTRUCTIVE_VERBS)]
+    """Field names holding a destructive verb, after taking out the harmless parts (cacheClear is not
+    destructive; cacheClearAndVolumeDelete still is)."""
+    out = []
+    for f in fields:
+        name = f.lower().replace("_", "").replace("-", "").replace("caches", "cache")
+        for part in HARMLESS_IN_NAMES:
+            name = name.replace(part, " ")
+        if any(v in name for v in DESTRUCTIVE_VERBS):
+            out.append(f)
+    return out
 
 
 def judge_graphql(bodies: list[str], inv: Invocation, ctx: Context, destructive_rule: str,

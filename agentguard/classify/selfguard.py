@@ -952,6 +952,9 @@ _WRITE_CALLS = {
             |copyFile\w*|mkdir\w*|utime\w*)\b""",
     "php": r"""\b(?:file_put_contents|unlink|rename|chmod|chown|chgrp|lchown|lchgrp|copy|rmdir|mkdir|touch|symlink|link
             |ftruncate|move_uploaded_file)\s*\(""",
+    "lua": r"""\bos\s*\.\s*(?:remove|rename)\b|\bio\s*\.\s*(?:open|output)\b""",
+    "awk": r""">""",  # print > "file" and print >> "file": any redirection may write
+    "vim": r"""\b(?:writefile|delete|rename|mkdir|setfperm)\s*\(|(?:^|[|:\s])(?:w|write|sav|saveas|wq|x|up|update)!?(?:\s|$)""",
 }
 _OPEN_CALL = (r"(?<![\w$])((?:[\w$]+\s*\.\s*|[\w$]+::)*(?:open|openSync|fopen|fdopen|sysopen|SplFileObject|gzopen|new))"
               r"\s*(\(|\s)")

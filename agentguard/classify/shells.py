@@ -1,4 +1,5 @@
-"""Inline interpreter scripts: ``python -c``, ``python3 - <<'PY'``, ``perl -e``, ``node -e``, ``ruby -e``.
+"""Inline interpreter scripts: ``python -c``, ``python3 - <<'PY'``, ``perl -e``, ``node -e``, ``ruby -e``,
+``lua -e``, an awk program, and the commands ``vim -c`` runs.
 
 These scripts are read with patterns, not parsed. For each call that runs a shell command or deletes
 files, a literal argument is judged as if typed in the shell (``os.system("rm -rf /")`` is
@@ -23,7 +24,8 @@ MAX_CODE = 512 * 1024
 
 LANGS = {"python": "python", "python2": "python", "python3": "python", "pypy": "python", "pypy3": "python",
          "perl": "perl", "ruby": "ruby", "node": "node", "nodejs": "node", "deno": "node", "bun": "node",
-         "php": "php"}
+         "php": "php", "lua": "lua", "luajit": "lua", "awk": "awk", "gawk": "awk", "mawk": "awk", "nawk": "awk",
+         "vim": "vim", "nvim": "vim", "vi": "vim", "ex": "vim", "view": "vim", "gvim": "vim"}
 
 # Calls that run a shell command. The first argument, when literal, is judged as a shell string or argv.
 SHELL_CALLS = {
@@ -38,9 +40,13 @@ SHELL_CALLS = {
     "node": ("execSync", "exec", "spawn", "spawnSync", "execFile", "execFileSync", "Bun.spawn", "Bun.spawnSync",
              "Deno.run", "new Deno.Command", "$"),
     "php": ("system", "exec", "shell_exec", "passthru", "popen", "proc_open"),
+    "lua": ("os.execute", "io.popen"),
+    "awk": ("system",),
+    "vim": ("system", "systemlist", "jobstart", "job_start", "termopen", "term_start"),
 }
 CODE_CALLS = {"python": ("exec", "eval", "compile"), "perl": ("eval",), "ruby": ("eval", "instance_eval"),
-              "node": ("eval", "new Function", "vm.runInNewContext", "vm.runInThisContext"), "php": ("eval",)}
+              "node": ("eval", "new Function", "vm.runInNewContext", "vm.runInThisContext"), "php": ("eval",),
+              "lua": ("load", "loadstring", "dofile"), "awk": (), "vim": ("execute", "exe")}
 DELETE_CALLS = {
     "python": ("shutil.rmtree", "os.remove", "os.unlink", "os.rmdir", "os.removedirs", "rmtree", ".unlink",
                ".rmdir", "os.truncate", "send2trash"),
@@ -52,7 +58,22 @@ DELETE_CALLS = {
              "unlinkSync", "fsPromises.rm", "fs.promises.rm", "rimraf", "removeSync", "emptyDirSync",
              "Deno.remove", "Deno.removeSync", "fse.remove"),
     "php": ("unlink", "rmdir"),
+    "lua": ("os.remove",),
+    "awk": (),
+    "vim": ("delete",),
 }
+# Calls that write a whole file, emptying what it held first: judged like `> path` (only a file that
+# exists and matters, such as a database or a secrets file, is a finding).
+TRUNCATE_CALLS = {
+    "python": (".write_text", ".write_bytes"), "perl": (), "php": ("file_put_contents",),
+    "ruby": ("File.write", "IO.write", "File.binwrite", "IO.binwrite", "File.truncate"),
+    "node": ("fs.writeFileSync", "writeFileSync", "fs.writeFile", "fsPromises.writeFile", "fs.promises.writeFile",
+             "fs.truncateSync", "truncateSync", "Deno.writeTextFile", "Deno.writeTextFileSync", "Bun.write"),
+    "lua": (), "awk": (), "vim": ("writefile",),
+}
+# Calls that open a file with a mode: a mode that truncates ("w", "w+", "wb") empties it at once.
+OPEN_CALLS = {"python": ("open", "io.open", "codecs.open"), "lua": ("io.open",), "php": ("fopen",),
+              "ruby": ("File.open", "File.new"), "node": ("fs.openSync", "fs.open")}
 SQL_STARTS = ("drop ", "truncate ", "delete ", "update ", "alter ", "merge ", "drop\n", "truncate\n", "delete\n")
 
 
@@ -60,7 +81,9 @@ def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Fin
     lang = LANGS.get(inv.tool) or ("python" if inv.tool.startswith("python") else None)
     if lang is None:
         return []  # shells, eval and source are unwrapped in wrappers.py
-    code, reads_stdin = inline_code(inv, lang)
+    if lang == "vim":
+        return vim_findings(inv, ctx)
+    code, reads_stdin = awk_program(inv) if lang == "awk" else inline_code(inv, lang)
     if code is None:
         if reads_stdin and inv.stdin_state in ("unknown", "too-large"):
             return [ctx.finding("shell.pipe-to-shell", inv, f"{inv.tool} runs a script arriving on a pipe")]
@@ -95,7 +118,9 @@ def inline_code(inv: Invocation, lang: str) -> tuple[str | None, bool]:
             elif tok.startswith("-") and tok != "-" and "c" in tok[1:] and not tok.startswith("--"):
                 code_index = i + 1
         elif lang in ("perl", "ruby"):
-            if tok.startswith("-") and not tok.startswith("--") and tok != "-" and tok[-1] in "eE":
+            if len(tok) > 2 and tok.startswith(("-M", "-m", "-I", "-r", "-i", "-x", "-d", "-C")):
+                pass  # an attached value (-MFile::Path=rmtree, -rfileutils), not -e
+            elif tok.startswith("-") and not tok.startswith("--") and tok != "-" and tok[-1] in "eE":
                 code_index = i + 1
         elif lang == "node":
             if inv.tool == "deno" and tok == "eval":
@@ -108,6 +133,11 @@ def inline_code(inv: Invocation, lang: str) -> tuple[str | None, bool]:
                 continue
         elif lang == "php" and tok == "-r":
             code_index = i + 1
+        elif lang == "lua" and tok == "-e":
+            code_index = i + 1
+        elif lang == "lua" and tok in ("-l",):
+            i += 2
+            continue
         if code_index is not None:
             if nxt is None:
                 return None, False
@@ -191,6 +221,9 @@ def scan_code(code: str, lang: str, inv: Invocation, ctx: Context, depth: int, w
         argv: tuple[str, ...] = ("-rf", lit) if recursive else (lit,)
         removal = inv.replace(tool="rm", argv=argv, dynamic=(), globs=(), via=inv.via + (f"{inv.tool} {name}",))
         found += at(pos, ctx.nested_invocation(removal))  # type: ignore[arg-type]
+    found += _truncating_writes(code, lang, inv, ctx, seen, at)
+    if lang == "awk":
+        found += _awk_pipes_and_redirects(code, inv, ctx, at)
     for pos, _, lit in spans:
         if lit.lstrip().lower().startswith(SQL_STARTS):
             from agentguard.classify.sql import classify_sql
@@ -206,6 +239,159 @@ def scan_code(code: str, lang: str, inv: Invocation, ctx: Context, depth: int, w
         pos = min(hits) if hits else next(p for p, _, v in spans if v == "DELETE")
         found += at(pos, [ctx.finding("http.delete", inv, "an inline script sends an HTTP DELETE")])
     return found
+
+
+def _truncating_writes(code: str, lang: str, inv: Invocation, ctx: Context, seen, at) -> list[Finding]:  # type: ignore[no-untyped-def]
+    from agentguard.classify.files import overwrite_findings
+
+    found: list[Finding] = []
+    for pos, name, args_text in seen(TRUNCATE_CALLS.get(lang, ())):
+        if name.startswith("."):  # Path("x").write_text(…): the path is the receiver
+            lit = _receiver_literal(code[:pos + len(name) + 1], name, lang)
+        else:
+            lit = first_literal(args_text, lang)
+        if lang == "vim" and lit is None:  # writefile(LINES, "path"): the path is the second argument
+            args = _literal_args(args_text[args_text.find(",") + 1:], lang) if "," in args_text else None
+            lit = args[0] if args else None
+        if lit and "\0" not in lit:
+            found += at(pos, overwrite_findings(lit, False, f"{inv.tool} {name}(…)", inv.cwd, ctx))
+    for pos, name, args_text in seen(OPEN_CALLS.get(lang, ())):
+        args = _literal_args(args_text, lang)
+        if args and len(args) >= 2 and "w" in args[1] and "\0" not in args[0]:
+            found += at(pos, overwrite_findings(args[0], False, f"{inv.tool} {name}(…, {args[1]!r})", inv.cwd, ctx))
+    return found
+
+
+def awk_program(inv: Invocation) -> tuple[str | None, bool]:
+    """The program awk runs: the first operand, or what -e/--source give (gawk), or the files -f
+    names (read when small); None when there is none to read."""
+    argv = inv.argv
+    parts: list[str] = []
+    i = 0
+    while i < len(argv):
+        tok = argv[i]
+        if tok == "--":
+            i += 1
+            break
+        if tok in ("-F", "-v", "--assign", "--field-separator", "-i", "--include", "-l", "--load"):
+            i += 2
+            continue
+        if tok in ("-f", "--file", "-e", "--source") or tok.startswith(("--file=", "--source=")):
+            if "=" in tok:
+                value, k = tok.split("=", 1)[1], i
+            elif i + 1 < len(argv):
+                value, k = argv[i + 1], i + 1
+                i += 1
+            else:
+                return None, False
+            if inv.is_dynamic(k):
+                return "\0dynamic", False
+            parts.append(value if tok.startswith(("-e", "--source")) else _small_file(value, inv.cwd))
+            i += 1
+            continue
+        if tok.startswith("-") and tok != "-":
+            i += 1
+            continue
+        break
+    if parts:
+        return "\n".join(parts), False
+    if i < len(argv):
+        return ("\0dynamic", False) if inv.is_dynamic(i) else (argv[i], False)
+    return None, False
+
+
+def _small_file(path: str, cwd: str) -> str:
+    full = path if os.path.isabs(path) or not cwd else os.path.join(cwd, path)
+    try:
+        with open(full, encoding="utf-8", errors="replace") as f:
+            return f.read(MAX_CODE)
+    except OSError:
+        return ""
+
+
+def _awk_pipes_and_redirects(code: str, inv: Invocation, ctx: Context, at) -> list[Finding]:  # type: ignore[no-untyped-def]
+    """`print … | "sh"` and `"cmd" | getline` run a command; `print > "file"` empties the file; a
+    pipe from print to a computed command fails closed."""
+    from agentguard.classify.files import overwrite_findings
+
+    found: list[Finding] = []
+    spans = literal_spans(code, "awk")
+    for pos, end, lit in spans:
+        before = code[:pos].rstrip()
+        after = code[end:].lstrip()
+        if before.endswith("|") and not before.endswith("||"):
+            from agentguard.classify.wrappers import SHELLS
+
+            words = lit.split()
+            if words and os.path.basename(words[0]) in SHELLS and "-c" not in words:
+                # `print … | "sh"`: the shell runs whatever the lines printed say, known only at run time
+                found += at(pos, [ctx.finding("shell.pipe-to-shell", inv, f"{inv.tool} prints commands into {words[0]}")])
+            else:
+                found += at(pos, ctx.nested(lit, inv, f"{inv.tool} print | …"))
+        elif after.startswith("|") and not after.startswith("||") and after[1:].lstrip().startswith("getline"):
+            found += at(pos, ctx.nested(lit, inv, f"{inv.tool} … | getline"))
+        elif before.endswith(">") and not before.endswith((">>", "=>", "<>")):
+            found += at(pos, overwrite_findings(lit, False, f"{inv.tool} print > {lit}", inv.cwd, ctx))
+    inside = [(p, e) for p, e, _ in spans]
+    for k, ch in enumerate(code):
+        if ch != "|" or code[k - 1:k] == "|" or code[k + 1:k + 2] == "|" or any(p <= k < e for p, e in inside):
+            continue
+        statement = code[:k].replace("}", ";").replace("{", ";").replace("\n", ";").rsplit(";", 1)[-1]
+        rest = code[k + 1:].lstrip()
+        computed_target = statement.lstrip().startswith(("print", "printf")) and rest[:1] not in ("'", '"')
+        computed_source = rest.startswith("getline") and not statement.rstrip().endswith(('"', "'"))
+        if computed_target or computed_source:
+            found += at(k, [ctx.finding("shell.interpreter-shell", inv, "awk pipes to or from a command computed at run time")])
+            break
+    return found
+
+
+def vim_findings(inv: Invocation, ctx: Context) -> list[Finding]:
+    """What ``vim -c CMD``, ``+CMD`` and ``--cmd CMD`` run: ``!cmd`` and ``r !cmd`` are shell
+    commands, ``delete(path, "rf")`` removes a tree, ``system()`` runs a command."""
+    cmds: list[str] = []
+    argv = inv.argv
+    i = 0
+    while i < len(argv):
+        tok = argv[i]
+        if tok in ("-c", "--cmd") and i + 1 < len(argv):
+            if inv.is_dynamic(i + 1):
+                return [ctx.finding("shell.interpreter-shell", inv, f"{inv.tool} {tok} runs a command computed at run time")]
+            cmds.append(argv[i + 1])
+            i += 2
+            continue
+        if tok.startswith("+") and len(tok) > 1 and not tok[1:].isdigit() and tok[1] != "/":
+            cmds.append(tok[1:])
+        i += 1
+    found: list[Finding] = []
+    for text in cmds:
+        for cmd in text.split("|"):  # `:cmd1 | cmd2`
+            found += _vim_command(cmd, inv, ctx)
+    return found
+
+
+def _vim_command(cmd: str, inv: Invocation, ctx: Context) -> list[Finding]:
+    c = cmd.strip().lstrip(":").strip()
+    while c.startswith(("silent!", "silent ", "sil ", "sil!", "keepalt ", "noautocmd ")):
+        c = c.split(None, 1)[1] if " " in c else ""
+    words = c.split(None, 1)
+    if c.startswith("!"):
+        return ctx.nested(c[1:], inv, f"{inv.tool} :!")
+    if words and words[0].rstrip("!") in ("r", "read", "w", "write") and len(words) > 1 and words[1].startswith("!"):
+        return ctx.nested(words[1][1:], inv, f"{inv.tool} :{words[0]} !")
+    found: list[Finding] = []
+    for pos, name, args_text in calls_at(c, ("delete",)):
+        args = _literal_args(args_text, "vim")
+        if args is None:
+            found.append(ctx.finding("shell.interpreter-delete", inv, "delete(…) with a computed path"))
+            continue
+        if not args:
+            continue
+        recursive = len(args) > 1 and ("rf" in args[1] or "d" in args[1])
+        removal = inv.replace(tool="rm", argv=("-rf", args[0]) if recursive else (args[0],), dynamic=(), globs=(),
+                              via=inv.via + (f"{inv.tool} delete()",))
+        found += ctx.nested_invocation(removal)  # type: ignore[arg-type]
+    return found + scan_code(c, "vim", inv, ctx, 0)
 
 
 def _comments_and_docs(code: str) -> list[tuple[int, int]] | None:
@@ -300,7 +486,8 @@ def calls_at(code: str, names: tuple[str, ...], python: bool = False) -> list[tu
             if j < len(code) and code[j] == "(":
                 out.append((k, name, code[j + 1:j + 2000]))
             elif j < len(code) and code[j] in "'\"`{[/" and (name in ("system", "exec", "qx", "unlink", "rmdir", "%x",
-                                                                      "$", "eval", "rmtree", "open")):
+                                                                      "$", "eval", "rmtree", "open", "os.execute",
+                                                                      "os.remove", "io.popen")):
                 out.append((k, name, code[j:j + 2000]))  # perl/ruby call without parentheses; qx{…}; $`…`
             elif not python and j > start and j < len(code) and (code[j].isalpha() or code[j] in "$@"):
                 out.append((k, name, code[j:j + 2000]))  # perl/ruby: `unlink glob "*"`, `system $cmd`

@@ -4,7 +4,9 @@ shell command, in the agent's own protocol.
 
 A held call's request is bound to the server, the tool and the exact arguments (their canonical
 JSON), the working directory and the target: the grant of `agentguard approve ID` lets that call,
-sent again, through once, and a changed argument is judged and held again. No `ask` is used: a yes
+sent again, through once, and a changed argument is judged and held again. Before an approved call
+runs, what its SQL destroys is kept where it can be (a pg_dump, on the database the server's
+configuration names), as the psql shim keeps it; a snapshot that fails stops the call. No `ask` is used: a yes
 at the agent's prompt could not be told apart from the agent's own retry. The request also carries
 the key `agentguard mcp` computes for the same call, armed only when the hook takes its grant, so a
 call that passes both the hook and the proxy needs one approval, not two.
@@ -53,6 +55,53 @@ def shown_arguments(arguments: object) -> str:
     return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + "…"
 
 
+def backup_plans(call: Call, entry: object, cwd: str, compiled: dict[str, object]) -> list[object]:
+    """What can be kept before the call runs: a pg_dump of what its SQL destroys, on the database the
+    server's configuration names (as for psql). Nothing for any other call: a server's own deletions
+    cannot be kept."""
+    from agentguard.binaries import find_real_binary
+    from agentguard.mcp.judge import database_calls
+    from agentguard.recovery import Plan, plan_for
+
+    plans: list[object] = []
+    for inv in database_calls(call.server, call.tool, call.arguments, compiled["book"], server_entry=entry,  # type: ignore[arg-type]
+                              cwd=cwd, env=dict(os.environ)):
+        if inv.tool != "psql":
+            continue
+        real = find_real_binary("psql", os.environ.get("PATH", ""), [str(compiled.get("shims_dir", ""))]) or ""
+        try:
+            plans.append(plan_for("psql", real, inv.argv, inv.cwd, dict(os.environ)))
+        except Exception as e:  # noqa: BLE001 - a plan that cannot be made keeps nothing: say so
+            plans.append(Plan("none", f"agentguard cannot keep a backup of this ({type(e).__name__}: {e})"))
+    return plans
+
+
+def keep_backups(plans: list[object], subject: object, fields: dict[str, object], compiled: dict[str, object],
+                 approval: object) -> str:
+    """Take each plan's snapshot and log the approved run with it; "" when the call may run, else why
+    it must not (a snapshot that failed)."""
+    from agentguard import state
+    from agentguard.hooks import _log
+    from agentguard.recovery import SnapshotError
+
+    possible = [p for p in plans if p.possible and not p.empty]  # type: ignore[attr-defined]
+    if not possible:
+        note = "; ".join(p.summary for p in plans if not p.possible)  # type: ignore[attr-defined]
+        _log(compiled, {**fields, **({"recovery": note} if note else {})})
+        return ""
+    cap = int(dict(dict(compiled["policy"]).get("recovery", {})).get("max_bytes", 1 << 30))  # type: ignore[call-overload]
+    info = {"tool": fields["tool"], "argv": fields["argv"], "cwd": fields["cwd"], "target": fields.get("target", ""),
+            "actor": {"kind": subject.actor.kind, "name": subject.actor.name}, "approval": approval}  # type: ignore[attr-defined]
+    for plan in possible:
+        try:
+            state.keep(compiled, plan, tool=str(fields["tool"]), argv=tuple(fields["argv"]), cwd=str(fields["cwd"]),  # type: ignore[call-overload]
+                       info=info, cap=cap, over_cap_ok=False, fields={**fields, "recovery": plan.summary})  # type: ignore[attr-defined]
+        except SnapshotError as e:
+            _log(compiled, {**fields, "event": "backup-failed", "reason": str(e)[:500]})
+            return str(e)
+    return ""
+
+
 def judge_mcp(agent: str, call: Call, state: str | None) -> Outcome:
     from agentguard import gate
     from agentguard.binding import binding_key
@@ -92,10 +141,25 @@ def judge_mcp(agent: str, call: Call, state: str | None) -> Outcome:
             binding_key(server_tool, [call.tool, text], real, target))
     subject = gate.Subject(via=f"hook:{agent}", tool=server_tool, argv=(call.tool, shown_args), cwd=real, shown=shown,
                            findings=findings, actor=who, keys=keys, target=target, production=production)
-    action = gate.settle(subject, compiled)  # nothing can be backed up of what a server does: backup is confirm
+    plans: list[object] = []
+
+    def backup_possible() -> bool:
+        plans[:] = backup_plans(call, entry, cwd, compiled)
+        return bool(plans) and all(p.possible for p in plans)  # type: ignore[attr-defined]
+
+    action = gate.settle(subject, compiled, backup_possible=backup_possible)
     fields = gate.record(subject, action, server=call.server, mcp_tool=call.tool, session=call.session[:80])
+    if action.kind in (gate.APPROVED, gate.BACKUP):
+        if not plans:
+            backup_possible()
+        kept = keep_backups(plans, subject, fields, compiled, approval=(action.grant or {}).get("request"))
+        if kept:  # a snapshot failed: the call must not run
+            return Outcome("deny", gate.refusal(shown, findings, target, approve=None, note=(
+                f"It was not run: it was to run only after a backup, and {kept}. Fix that, then send it again for "
+                "a new approval.")), silent=False)
+        return Outcome("allow")
     _log(compiled, fields)
-    if action.kind in (gate.RUN, gate.APPROVED):
+    if action.kind == gate.RUN:
         return Outcome("allow")
     if action.kind == gate.HOLD:
         return Outcome("deny", gate.refusal(shown, findings, target, approve=action.request,

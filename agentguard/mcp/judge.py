@@ -91,6 +91,24 @@ def load_compiled(cwd: str) -> dict[str, object]:
     return compiled
 
 
+def database_calls(server: str, tool: str, arguments: object, book: dict[str, object], *, server_entry: object = None,
+                   cwd: str = "", env: dict[str, str] | None = None) -> list[Invocation]:
+    """The client calls (``psql -X -d CONN -c SQL`` …) a tool call's SQL is judged as, where the server's
+    configuration names the database: what a backup before an approved call is taken with. Nothing
+    is judged or counted here."""
+    from agentguard.classify import Context
+
+    ctx = Context(book, os.environ if env is None else env)
+    where = cwd if cwd and os.path.isabs(cwd) else os.getcwd()
+    call = McpCall(server, tool, arguments, None, server_entry, where, ctx)
+    call.collect = []
+    try:
+        call.findings()
+    except Exception:  # noqa: BLE001 - nothing to keep is said by the empty list; the judgement decided
+        return []
+    return call.collect
+
+
 def tool_findings(server: str, tool: str, arguments: object, book: dict[str, object], policy: dict[str, object] | None,
                   *, annotations: object = None, server_entry: object = None, cwd: str = "",
                   env: dict[str, str] | None = None, actor: Actor = AGENT) -> tuple[Finding, ...]:
@@ -125,6 +143,7 @@ class McpCall:
         self.tmap: dict[str, object] = ctx.book["mcp"]  # type: ignore[attr-defined,index]
         self.shown = f"{self.server or '?'} {self.tool or '?'}"
         self._entry: tuple[dict[str, object] | None] | None = None
+        self.collect: list[Invocation] | None = None  # database_calls: the client calls, not judged
 
     # ------------------------------------------------------------ what is known of the server
 
@@ -196,6 +215,10 @@ class McpCall:
         kind = self.kinds[0] if self.kinds else {}
         dialect = dialect or str(kind.get("dialect") or "") or "postgres"
         inv, known = self.database_call(kind, dialect, text)
+        if self.collect is not None:
+            if known:
+                self.collect.append(inv)
+            return []
         found = findings_for_invocation(inv, self.ctx)  # type: ignore[arg-type]
         if known:
             from agentguard.targets import describe, target
@@ -226,8 +249,13 @@ class McpCall:
             argv = (*mysql_args(conn), "-e", text)
             tool = "mysql"
         else:
-            known = bool(conn) or any(k.startswith("PG") for k in server_env)
-            argv = ("-X", *(("-d", conn) if conn else ()), "-c", text)
+            options: tuple[str, ...] = ("-d", conn) if conn else ()
+            if not conn:  # the server's own PG* settings, as options: what counts, targets and backups read
+                for var, flag in (("PGHOST", "-h"), ("PGPORT", "-p"), ("PGUSER", "-U"), ("PGDATABASE", "-d")):
+                    if server_env.get(var):
+                        options += (flag, server_env[var])
+            known = bool(options)
+            argv = ("-X", *options, "-c", text)
             tool = "psql"
         if not known:
             via += (MCP_UNKNOWN_DATABASE,)

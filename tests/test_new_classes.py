@@ -1,0 +1,184 @@
+"""The destroyers that had no rule, options read as the tools read them, and the false alarms seen on
+everyday work. Rule examples cover each pack; these tests pin what the examples cannot say alone."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from agentguard.classify.matcher import parse_args
+from agentguard.judge import judge_argv, judge_string
+from agentguard.rules import tool_name
+
+
+def verdict(cmd: str, book: dict[str, object], project: Path, env: dict[str, str]):  # type: ignore[no-untyped-def]
+    return judge_string(cmd, book, cwd=str(project), env=env)
+
+
+# --- false alarms on everyday work ------------------------------------------------------------------
+
+EVERYDAY = [
+    "cleanup() { rm -rf src; }; echo ready",  # a function nothing calls runs nothing
+    "git restore --staged src/app.py",
+    "git restore --staged .",
+    "git restore -S config.yaml",
+    "aws ec2 stop-instances --instance-ids i-1234567890abcdef0",
+    "aws rds stop-db-instance --db-instance-identifier mydb",
+    "aws s3 mv s3://mybucket/test.txt s3://mybucket/test2.txt",
+    "aws ssm start-session --target i-1234567890abcdef0",
+    "mkfs.ext4 disk.img",
+    "mkfs.ext4 -F -L root build/rootfs.img",
+    "wipefs -n /dev/sdb",
+    "wipefs --no-act --all /dev/sdb",
+    "docker image prune -a",
+    "docker image prune --all --force",
+    "source <(kubectl completion bash)",
+    "curl -d '{\"query\": \"mutation { cacheClear(serviceId: \\\"s\\\") }\"}' https://api.example.com/graphql",
+    "find . -name -delete -print",
+]
+
+
+@pytest.mark.parametrize("cmd", EVERYDAY)
+def test_everyday_commands_are_allowed(cmd: str, book: dict[str, object], project: Path,
+                                       isolated_env: dict[str, str]) -> None:
+    v = verdict(cmd, book, project, isolated_env)
+    assert v.allowed, f"{cmd!r}: {v.decision} {[f.rule for f in v.findings]}"
+
+
+def test_a_function_that_is_called_is_judged(book: dict[str, object], project: Path, isolated_env: dict[str, str]) -> None:
+    v = verdict("cleanup() { rm -rf src; }; cleanup", book, project, isolated_env)
+    assert not v.allowed and "files.recursive" in [f.rule for f in v.findings]
+
+
+@pytest.mark.parametrize("tmpdir", ["/tmp", "/tmp/", "/var/folders/ab/cd1234/T/", "/private/var/folders/ab/x/T"])
+def test_rm_under_the_system_temp_dir_is_allowed(tmpdir: str, book: dict[str, object], project: Path,
+                                                 isolated_env: dict[str, str]) -> None:
+    env = dict(isolated_env, TMPDIR=tmpdir)
+    for cmd in ('rm -rf "$TMPDIR/x"', "rm -rf $TMPDIR/build-cache", 'rm -rf "${TMPDIR}/pip-unpack"'):
+        v = verdict(cmd, book, project, env)
+        assert v.allowed, f"TMPDIR={tmpdir} {cmd!r}: {[f.rule for f in v.findings]}"
+
+
+def test_rm_under_a_temp_dir_that_is_not_the_systems_is_judged(book: dict[str, object], project: Path,
+                                                               isolated_env: dict[str, str]) -> None:
+    home = isolated_env["HOME"]
+    assert not verdict('rm -rf "$TMPDIR"', book, project, dict(isolated_env, TMPDIR=home)).allowed
+    assert not verdict('export TMPDIR=~; rm -rf "$TMPDIR"', book, project, dict(isolated_env, TMPDIR="/tmp")).allowed
+    # Unset, "$TMPDIR/x" is /x: not known to be a temp dir at all.
+    assert not verdict('rm -rf "$TMPDIR/x"', book, project, isolated_env).allowed
+
+
+def test_a_cache_clearing_mutation_to_a_control_plane_asks_but_is_not_blocked(
+        book: dict[str, object], project: Path, isolated_env: dict[str, str]) -> None:
+    cmd = ("curl -X POST https://backboard.railway.app/graphql/v2 -H 'Authorization: Bearer x' "
+           "-d '{\"query\":\"mutation { cacheClear }\"}'")
+    v = verdict(cmd, book, project, isolated_env)
+    rules = [f.rule for f in v.findings]
+    assert "http.graphql-destructive" not in rules
+    assert v.decision == "confirm", (v.decision, rules)  # still a credentialed write to a control plane
+    worse = verdict(cmd.replace("cacheClear", "cacheClear volumeDelete(volumeId: \\\"v\\\")"), book, project, isolated_env)
+    assert "http.graphql-destructive" in [f.rule for f in worse.findings] and worse.decision == "block"
+
+
+def test_mkfs_onto_a_name_that_leads_to_a_device_is_refused(book: dict[str, object], project: Path,
+                                                           isolated_env: dict[str, str]) -> None:
+    device = next((e.path for e in os.scandir("/dev") if _is_block(e.path)), None)
+    link = project / "disk.img"
+    if device is None:  # no block device visible: make a node for one (the tests run as root)
+        device = str(project / "blockdev")
+        os.mknod(device, stat.S_IFBLK | 0o600, os.makedev(7, 250))
+    link.symlink_to(device)
+    v = verdict("mkfs.ext4 disk.img", book, project, isolated_env)
+    assert "files.device" in [f.rule for f in v.findings] and not v.allowed
+
+
+def _is_block(path: str) -> bool:
+    try:
+        return stat.S_ISBLK(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def test_mkfs_allowed_onto_an_image_really_formats_only_that_file(book: dict[str, object], project: Path,
+                                                                 isolated_env: dict[str, str]) -> None:
+    """The verdict users rely on: the image in the project is formatted and nothing else changes."""
+    mkfs = "/usr/sbin/mkfs.ext4" if os.path.exists("/usr/sbin/mkfs.ext4") else "/sbin/mkfs.ext4"
+    image = project / "disk.img"
+    with open(image, "wb") as f:
+        f.truncate(4 * 1024 * 1024)
+    v = judge_argv("mkfs.ext4", ("-q", "-F", "disk.img"), book, cwd=str(project), env=isolated_env)
+    assert v.allowed, [f.rule for f in v.findings]
+    before = (project / "data" / "app.db").read_bytes()
+    subprocess.run([mkfs, "-q", "-F", str(image)], check=True, capture_output=True)
+    assert image.read_bytes()[1080:1082] == b"\x53\xef"  # the ext2/3/4 superblock magic
+    assert (project / "data" / "app.db").read_bytes() == before
+
+
+# --- options read as each tool reads them -----------------------------------------------------------
+
+@pytest.mark.parametrize("cmd,rule", [
+    ("git push --forc origin main", "git.push-force"),
+    ("git push --for origin main", "git.push-force"),
+    ("git reset --har HEAD~1", "git.reset-hard"),
+    ("git clean --forc -d", "git.clean"),
+    ("git clean --fo -x", "git.clean"),
+    ("git worktree remove --forc ../wt", "git.worktree-remove"),
+    ("rm --rec --forc src", "files.recursive"),
+    ("journalctl --vacuum-t=1s", "system.journal-vacuum"),
+    ("lvremove --forc vg00/lvol1", "volumes.lvm-remove"),
+    ("Git.exe reset --hard", "git.reset-hard"),
+    ("GIT.EXE push --force", "git.push-force"),
+    ("git.exe clean -fdx", "git.clean"),
+    ("RM.EXE -rf ~", "files.home"),
+    ("Rm -rf src", "files.recursive"),
+    ("crontab -ir", "system.crontab-remove"),
+    ("zfs destroy -rf tank/home", "volumes.zfs-destroy"),
+])
+def test_abbreviated_bundled_and_differently_spelled_forms_are_read(cmd: str, rule: str, book: dict[str, object],
+                                                                    project: Path, isolated_env: dict[str, str]) -> None:
+    v = verdict(cmd, book, project, isolated_env)
+    assert rule in [f.rule for f in v.findings] and not v.allowed, (cmd, v.decision, [f.rule for f in v.findings])
+
+
+@pytest.mark.parametrize("cmd", ["git push --force-w origin feature", "git push --force-with-lease origin feature",
+                                 "git clean --dry-run --forc", "git clean --dry --force", "vgremove --tes vg00",
+                                 "lvremove --test vg00/lvol1", "git reset --soft HEAD~1", "git reset --so HEAD~1"])
+def test_an_abbreviation_of_a_harmless_option_stays_harmless(cmd: str, book: dict[str, object], project: Path,
+                                                             isolated_env: dict[str, str]) -> None:
+    v = verdict(cmd, book, project, isolated_env)
+    assert v.allowed, (cmd, [f.rule for f in v.findings])
+
+
+def test_an_ambiguous_abbreviation_never_counts_as_the_option_that_makes_a_call_harmless() -> None:
+    longs = ("--delete", "--dry-run", "--force")
+    args = parse_args(["push", "--d", "origin"], (), True, longs)
+    assert args.has("--delete") and args.has("--dry-run")  # either may be meant: both are looked at
+    assert not args.has_surely("--dry-run")  # but it does not make the call a dry run
+    unique = parse_args(["push", "--dr", "origin"], (), True, longs)
+    assert unique.has_surely("--dry-run") and not unique.has("--delete")
+    assert parse_args(["--forc=yes"], (), False, longs).get("--force") == ["yes"]
+
+
+def test_an_abbreviated_value_option_takes_its_value() -> None:
+    args = parse_args(["clean", "--exc", "build", "-f"], ("--exclude",), True, ("--exclude", "--force"))
+    assert args.get("--exclude") == ["build"] and args.words == ["clean"] and args.has("-f")
+
+
+def test_tool_names_read_as_the_system_finds_them(book: dict[str, object]) -> None:
+    assert tool_name("Git.exe", book) == "git"
+    assert tool_name("RM.EXE", book) == "rm"
+    assert tool_name("psql.exe", book) == "psql"
+    assert tool_name("MKFS.EXT4", book) == "mkfs.ext4"
+    assert tool_name("MyTool", book) == "MyTool"  # unknown in every spelling: kept
+    assert tool_name("git", book) == "git"
+
+
+def test_a_shim_call_by_an_upper_case_name_is_judged(book: dict[str, object], project: Path,
+                                                     isolated_env: dict[str, str]) -> None:
+    v = judge_argv("/mnt/c/Program Files/Git/cmd/Git.exe", ("reset", "--hard"), book, cwd=str(project),
+                   env=isolated_env)
+    assert "git.reset-hard" in [f.rule for f in v.findings]

@@ -1366,6 +1366,31 @@ def test_programs_the_workspace_config_names_never_run_outside_when_it_is_backed
     assert '[filter "x"]' in (box.project / ".git" / "config").read_text()  # the config came back as it was
 
 
+@needs_landlock
+def test_the_snapshot_runs_confined_to_what_it_writes(tmp_path: Path) -> None:
+    """A program git runs during the snapshot that the overridden settings miss can write the git and
+    backup directories, and nothing else."""
+    from agentguard.recovery import SnapshotError
+    from agentguard.recovery import git as recovery_git
+
+    allowed, outside = tmp_path / "backup", tmp_path / "elsewhere"
+    allowed.mkdir()
+    outside.mkdir()
+    (outside / "notes.txt").write_text("notes\n")
+    ruleset = recovery_git._ruleset([str(allowed)])
+    assert ruleset is not None
+
+    def write(path: Path) -> dict[str, object]:
+        path.write_text("written\n")
+        return {"wrote": str(path)}
+
+    assert recovery_git._confined(ruleset, lambda: write(allowed / "bundle")) == {"wrote": str(allowed / "bundle")}
+    with pytest.raises(SnapshotError, match="Permission denied"):
+        recovery_git._confined(ruleset, lambda: write(outside / "notes.txt"))
+    ruleset.close()
+    assert (outside / "notes.txt").read_text() == "notes\n" and (allowed / "bundle").read_text() == "written\n"
+
+
 def test_pytest_and_npm_install_work_inside(box: Box) -> None:
     import shutil
 

@@ -28,8 +28,22 @@ import subprocess
 
 from agentguard.recovery import Plan, RestoreError, SnapshotError, TooLarge
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from agentguard.sandbox.landlock import Ruleset
+
 TIMEOUT = 600
 NAMESPACE = "refs/agentguard-snapshot"
+# The workspace's .git/config and .gitattributes are the agent's to write (the sandbox leaves the
+# workspace writable), and git runs programs they name: a clean or smudge filter on `add` and
+# `restore`, an fsmonitor hook, a signing program on `commit-tree`. agentguard runs git there
+# outside the sandbox (the snapshot when `run` starts, `backups restore`), so none of them may run:
+# these settings override the repository's, and each filter driver it names is emptied (_silence).
+QUIET = ("-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null", "-c", "commit.gpgSign=false",
+         "-c", "log.showSignature=false", "-c", "protocol.ext.allow=never")
+_quiet: dict[str, tuple[str, ...]] = {}  # workspace → QUIET and its filter overrides, while a snapshot or restore runs
 
 
 def workspace_plan(workspace: str) -> Plan | None:
@@ -57,13 +71,88 @@ def _git(cwd: str, *args: str, env: dict[str, str] | None = None, check: bool = 
     full.update({"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"})
     full.update(env or {})
     try:
-        out = subprocess.run(["git", "-C", cwd, *args], capture_output=True, text=True, env=full, timeout=TIMEOUT,
-                             input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL)
+        out = subprocess.run(["git", "-C", cwd, *_quiet.get(cwd, QUIET), *args], capture_output=True, text=True,
+                             env=full, timeout=TIMEOUT, input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired) as e:
         raise SnapshotError(f"git {args[0]} could not run: {e}") from None
     if check and out.returncode != 0:
         raise SnapshotError(f"git {' '.join(args[:2])} failed: {out.stderr.strip()[:300]}")
     return out
+
+
+def _silence(ws: str) -> None:
+    """Empty every filter driver the repository's config names, for the git calls that follow in ``ws``
+    (an empty clean, smudge or process command is no filter; `required` would then fail the call)."""
+    _quiet[ws] = QUIET
+    out = _git(ws, "config", "-z", "--get-regexp", r"^filter\.", check=False)
+    names = {key.split("\n", 1)[0][len("filter."):].rpartition(".")[0] for key in out.stdout.split("\0") if key}
+    extra: list[str] = []
+    for name in sorted(n for n in names if n):
+        for setting in ("clean=", "smudge=", "process=", "required=false"):
+            extra += ["-c", f"filter.{name}.{setting}"]
+    _quiet[ws] = QUIET + tuple(extra)
+
+
+def _ruleset(writable: list[str]) -> Ruleset | None:
+    """A Landlock ruleset that lets a process write only ``writable``, the temp directories and
+    /dev/null; None where Landlock is not available."""
+    from agentguard.sandbox import landlock
+
+    if landlock.why_unavailable():
+        return None
+    ruleset = landlock.Ruleset()
+    try:
+        for path in dict.fromkeys([*writable, "/tmp", "/var/tmp"]):
+            if os.path.isdir(path):
+                ruleset.allow(path, landlock.TREE)
+        ruleset.allow(os.devnull, landlock.FILE)
+    except OSError:
+        ruleset.close()
+        return None
+    return ruleset
+
+
+def _confined(ruleset: Ruleset, work: Callable[[], dict[str, object]]) -> dict[str, object]:
+    """``work()`` in a forked child confined by ``ruleset``, its result (JSON) or its SnapshotError
+    back through a pipe: one fork for the whole snapshot, and every git it starts confined."""
+    import json
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        try:
+            os.close(read)
+            out: dict[str, object]
+            try:
+                ruleset.enforce()
+                out = {"ok": work()}
+            except TooLarge as e:
+                out = {"too_large": [e.size, e.cap, str(e)]}
+            except BaseException as e:  # noqa: BLE001 - the parent raises it as the snapshot's failure
+                out = {"error": str(e) if isinstance(e, SnapshotError) else f"{type(e).__name__}: {e}"}
+            data = json.dumps(out).encode()
+            while data:
+                data = data[os.write(write, data):]
+        finally:
+            os._exit(0)
+    os.close(write)
+    chunks = []
+    while chunk := os.read(read, 1 << 16):
+        chunks.append(chunk)
+    os.close(read)
+    os.waitpid(pid, 0)
+    try:
+        answer = json.loads(b"".join(chunks))
+    except ValueError:
+        raise SnapshotError("the snapshot ended without saying why") from None
+    if "too_large" in answer:
+        size, cap, message = answer["too_large"]
+        error = TooLarge(int(size), int(cap), "")
+        error.args = (str(message),)
+        raise error
+    if "error" in answer:
+        raise SnapshotError(str(answer["error"]))
+    return dict(answer["ok"])
 
 
 def _tree_of_work_tree(ws: str, git_dir: str, index: str) -> str:
@@ -79,6 +168,26 @@ def _tree_of_work_tree(ws: str, git_dir: str, index: str) -> str:
 
 def snapshot(plan: Plan, directory: str, *, cap: int, over_cap_ok: bool) -> dict[str, object]:
     ws, git_dir = str(plan.data["workspace"]), str(plan.data["git_dir"])
+    import threading
+
+    _silence(ws)
+    try:
+        common = _git(ws, "rev-parse", "--path-format=absolute", "--git-common-dir", check=False).stdout.strip()
+        # Where Landlock is available the snapshot runs confined to what it writes (the git directory
+        # and the backup's), so a way to run a program that QUIET misses runs as confined as the
+        # agent. Not from a process with threads, which must not fork.
+        ruleset = _ruleset([git_dir, common or git_dir, directory]) if threading.active_count() == 1 else None
+        if ruleset is None:
+            return _snapshot(ws, git_dir, directory, cap, over_cap_ok)
+        try:
+            return _confined(ruleset, lambda: _snapshot(ws, git_dir, directory, cap, over_cap_ok))
+        finally:
+            ruleset.close()
+    finally:
+        _quiet.pop(ws, None)
+
+
+def _snapshot(ws: str, git_dir: str, directory: str, cap: int, over_cap_ok: bool) -> dict[str, object]:
     tag = os.path.basename(directory)
     head_ref = _git(ws, "symbolic-ref", "-q", "HEAD", check=False).stdout.strip()
     head = _git(ws, "rev-parse", "-q", "--verify", "HEAD^{commit}", check=False).stdout.strip()
@@ -133,11 +242,13 @@ def restore(meta: dict[str, object], directory: str, *, force: bool, into: str |
         raise RestoreError(f"the workspace {ws} is gone; make the directory again, then restore")
     done: list[str] = []
     try:
+        _silence(ws)
         git_ok = _git(ws, "rev-parse", "--is-inside-work-tree", check=False).stdout.strip() == "true" and \
             os.path.samefile(_git(ws, "rev-parse", "--show-toplevel").stdout.strip(), ws)
         if not git_ok:
             _git(ws, "init", "-q")
             shutil.copyfile(os.path.join(directory, "config"), os.path.join(ws, ".git", "config"))
+            _silence(ws)  # the saved config's filters too
             done.append("made .git again")
         _fetch(ws, os.path.join(directory, "workspace.bundle"), done)
         # the commit the work tree matches now, before any ref moves: what a file is compared with
@@ -150,6 +261,7 @@ def restore(meta: dict[str, object], directory: str, *, force: bool, into: str |
     finally:
         for line in _git(ws, "for-each-ref", "--format=%(refname)", NAMESPACE + "-restore", check=False).stdout.split():
             _git(ws, "update-ref", "-d", line, check=False)
+        _quiet.pop(ws, None)
     if files:
         done.append(f"{len(files)} file{'s' if len(files) != 1 else ''} back in the work tree ({', '.join(files[:5])}"
                     f"{', …' if len(files) > 5 else ''})")

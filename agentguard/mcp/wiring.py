@@ -63,7 +63,7 @@ def config_files(home: str, cwd: str, env: dict[str, str] | None = None) -> list
     codex = environ.get("CODEX_HOME") or os.path.join(home, ".codex")
     return [("claude-code", os.path.join(claude_dir, ".claude.json") if claude_dir else os.path.join(home, ".claude.json")),
             ("claude-code", os.path.join(cwd, ".mcp.json")),
-            ("cursor", os.path.join(home, ".cursor", "mcp.json")), ("cursor", os.path.join(cwd, ".cursor", "mcp.json")),
+            ("cursor", os.path.join(home, ".cursor/mcp.json")), ("cursor", os.path.join(cwd, ".cursor/mcp.json")),
             ("gemini", os.path.join(home, ".gemini", "settings.json")),
             ("gemini", os.path.join(cwd, ".gemini", "settings.json")),
             ("codex", os.path.join(codex, "config.toml"))]

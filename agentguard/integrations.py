@@ -363,11 +363,13 @@ def check(locs: Locations) -> list[tuple[str, str, str]]:
             results.append((label, "the file is gone", again))
             continue
         if name.startswith("mcp-"):
-            from agentguard.mcp.wiring import mcp_script
+            from agentguard.mcp.wiring import mcp_script, unwrapped
 
-            ok = mcp_script(locs) in text and os.access(mcp_script(locs), os.X_OK)
-            results.append((label, "" if ok else "its MCP servers no longer start through agentguard mcp",
-                            "agentguard install --mcp"))
+            missing = unwrapped(path, text, mcp_script(locs))
+            ok = mcp_script(locs) in text and os.access(mcp_script(locs), os.X_OK) and not missing
+            problem = f"MCP servers that do not start through agentguard mcp: {', '.join(missing)}" if missing else \
+                "its MCP servers no longer start through agentguard mcp"
+            results.append((label, "" if ok else problem, "agentguard install --mcp"))
             continue
         try:
             jsonedit.parse(text)

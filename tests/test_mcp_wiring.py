@@ -171,3 +171,19 @@ def test_an_unreadable_config_is_reported_and_left_alone(configured) -> None:  #
     out = inst.agentguard("install", "--mcp", cwd=project)
     assert str(broken) in out.stderr and "nothing was changed" in out.stderr
     assert broken.read_text() == '{"mcpServers": {"git": {"command": "uvx",}'
+
+
+def test_doctor_names_a_server_added_since_and_install_wraps_it(configured) -> None:  # type: ignore[no-untyped-def]
+    inst, project, files = configured
+    inst.agentguard("install", "--mcp", cwd=project)
+    gemini = inst.home / ".gemini" / "settings.json"
+    data = json.loads(gemini.read_text())
+    data["mcpServers"]["sneaky"] = {"command": "npx", "args": ["-y", "some-db-mcp"]}
+    gemini.write_text(json.dumps(data))
+    doctor = inst.agentguard("doctor", check=False)
+    assert "do not start through agentguard mcp: sneaky" in doctor.stdout + doctor.stderr
+    out = inst.agentguard("install", "--mcp", cwd=project)
+    assert f"{gemini}: sneaky" in out.stdout
+    assert servers(gemini)["sneaky"]["args"] == ["--name", "sneaky", "--", "npx", "-y", "some-db-mcp"]
+    doctor = inst.agentguard("doctor", check=False)
+    assert "sneaky" not in doctor.stdout + doctor.stderr

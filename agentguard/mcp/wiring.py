@@ -123,6 +123,17 @@ def install(locs: Locations, home: str, cwd: str) -> Report:
     return report
 
 
+def unwrapped(path: str, text: str, script: str) -> list[str]:
+    """The stdio servers in a config file that do not start through ``script`` (added since
+    `install --mcp`, or put back by hand or by the agent)."""
+    report = Report()
+    try:
+        (_edit_toml if path.endswith(".toml") else _edit_json)(text, script, path, report)
+    except ValueError:
+        return []
+    return [label.rsplit(": ", 1)[-1] for label in report.wrapped]
+
+
 # --- JSON files -------------------------------------------------------------------------------------
 
 def _containers(root) -> list[list[str]]:  # type: ignore[no-untyped-def]

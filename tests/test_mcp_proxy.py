@@ -243,3 +243,16 @@ def test_the_judgement_reads_the_installed_policy_again_when_it_changes(tmp_path
     (state / "new").write_bytes(b"two!")
     os.replace(state / "new", policy)  # as install and rehash write it
     assert verdict._installed_policy(str(state))["n"] == 2 and loads == [b"one", b"two!"]
+
+
+def test_a_server_that_stops_reading_cannot_hold_back_the_timeout(relay) -> None:  # type: ignore[no-untyped-def]
+    with relay("--call-timeout", "1") as s:
+        s.send(b'{"jsonrpc":"2.0","id":"stuck","method":"tools/call","params":{"name":"slow","arguments":{"s":20}}}\n')
+        time.sleep(0.3)
+        big = json.dumps({"jsonrpc": "2.0", "id": "big", "method": "tools/call",
+                          "params": {"name": "echo", "arguments": {"a": "z" * (2 * 1024 * 1024)}}}).encode() + b"\n"
+        import threading
+
+        threading.Thread(target=s.send, args=(big,), daemon=True).start()  # fills the pipe: the proxy blocks on it
+        answer = json.loads(s.line(timeout=15))
+        assert answer["id"] == "stuck" and "within 1 s" in answer["error"]["message"]

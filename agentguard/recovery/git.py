@@ -48,12 +48,14 @@ _quiet: dict[str, tuple[str, ...]] = {}  # workspace → QUIET and its filter ov
 
 def workspace_plan(workspace: str) -> Plan | None:
     """The plan for a workspace that is a git work tree with a repository git can read, else None."""
-    out = _git(workspace, "rev-parse", "--path-format=absolute", "--git-dir", "--show-toplevel", check=False)
-    if out.returncode != 0 or len(out.stdout.splitlines()) != 2:
+    out = _git(workspace, "rev-parse", "--path-format=absolute", "--git-dir", "--show-toplevel", "--git-common-dir",
+               check=False)
+    if out.returncode != 0 or len(out.stdout.splitlines()) != 3:
         return None
-    git_dir, top = out.stdout.splitlines()
+    git_dir, top, common = out.stdout.splitlines()
     return Plan("git", "refs, the stash, unpushed commits and uncommitted and untracked files are kept "
-                       "(`agentguard backups restore` gives them back)", {"workspace": top, "git_dir": git_dir},
+                       "(`agentguard backups restore` gives them back)",
+                {"workspace": top, "git_dir": git_dir, "common_dir": common},
                 kept="refs, the stash, unpushed commits and uncommitted and untracked files (a git bundle)")
 
 
@@ -172,11 +174,11 @@ def snapshot(plan: Plan, directory: str, *, cap: int, over_cap_ok: bool) -> dict
 
     _silence(ws)
     try:
-        common = _git(ws, "rev-parse", "--path-format=absolute", "--git-common-dir", check=False).stdout.strip()
+        common = str(plan.data.get("common_dir") or git_dir)
         # Where Landlock is available the snapshot runs confined to what it writes (the git directory
         # and the backup's), so a way to run a program that QUIET misses runs as confined as the
         # agent. Not from a process with threads, which must not fork.
-        ruleset = _ruleset([git_dir, common or git_dir, directory]) if threading.active_count() == 1 else None
+        ruleset = _ruleset([git_dir, common, directory]) if threading.active_count() == 1 else None
         if ruleset is None:
             return _snapshot(ws, git_dir, directory, cap, over_cap_ok)
         try:

@@ -455,7 +455,45 @@ def section_run(args: argparse.Namespace) -> None:
         for name, ms in (("warm, inside run", inside[label]), ("cold, inside run", inside[f"{label} (cold)"]),
                          ("outside run", outside[label])):
             print(f"    {name:<18} {ms:7.2f} ms   +{ms - base_ms:6.2f} ms  x{ms / base_ms:5.2f}")
-    shutil.rmtree(root, ignore_errors=True)
+    try:
+        workspace_snapshot(root)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def workspace_snapshot(root: Path, files: int = 10_000) -> None:
+    """The backup `run` takes of its workspace before the command starts (recovery/git.py), on a
+    repository of ``files`` files in one commit with 50 of them changed and 20 untracked: the first
+    one (git rehashes what its index cannot trust by the files' times) and one taken again."""
+    import subprocess
+
+    from agentguard.recovery import store, take
+    from agentguard.recovery.git import workspace_plan
+
+    ws, state = root / "big", root / "big-state"
+    for i in range(files):
+        path = ws / f"d{i // 100:03d}" / f"f{i:05d}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(os.urandom(1024).hex() + "\n")  # 2 KiB that do not compress
+    ident = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@x", "GIT_COMMITTER_NAME": "b",
+             "GIT_COMMITTER_EMAIL": "b@x", "GIT_CONFIG_NOSYSTEM": "1"}
+    for argv in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "many files"]):
+        subprocess.run(["git", *argv], cwd=ws, env=ident, check=True, capture_output=True)
+    for i in range(50):
+        (ws / f"d{i:03d}" / f"f{i * 100:05d}.txt").write_text(f"changed {i}\n")
+    for i in range(20):
+        (ws / f"new-{i}.txt").write_text(f"untracked {i}\n")
+    git_size = sum(f.stat().st_size for f in (ws / ".git").rglob("*") if f.is_file())
+    plan = workspace_plan(str(ws))
+    assert plan is not None
+    print(f"\n  workspace backup when `run` starts: {files} files in one commit (.git {git_size / 1e6:.0f} MB), "
+          "50 changed, 20 untracked, no remote")
+    for label in ("first, files just written", "again, nothing changed since"):
+        started = time.perf_counter()
+        meta = take(plan, str(state), {"tool": "agentguard run", "cwd": str(ws)}, cap=1 << 40)
+        took = time.perf_counter() - started
+        bundle = Path(store(str(state))) / str(meta["id"]) / "workspace.bundle"
+        print(f"  {label:<30} {took * 1000:8.0f} ms   bundle {bundle.stat().st_size / 1024:8.0f} KiB")
 
 
 def section_mcp(args: argparse.Namespace) -> None:

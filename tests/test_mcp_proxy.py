@@ -256,3 +256,68 @@ def test_a_server_that_stops_reading_cannot_hold_back_the_timeout(relay) -> None
         threading.Thread(target=s.send, args=(big,), daemon=True).start()  # fills the pipe: the proxy blocks on it
         answer = json.loads(s.line(timeout=15))
         assert answer["id"] == "stuck" and "within 1 s" in answer["error"]["message"]
+
+
+# --- no line reaches the server as a call the judgement did not let through ---------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+NAMES = st.sampled_from(["echo", "hold_me", "block_me", "tools/call", "name", "method", "params", "id"])
+WORDS = st.one_of(NAMES, st.text(max_size=6))
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), WORDS)
+PIECES = st.recursive(SCALARS.map(lambda v: json.dumps(v)),
+                      lambda inner: st.one_of(
+                          st.lists(st.tuples(WORDS, inner), max_size=4).map(
+                              lambda kv: "{" + ",".join(f"{json.dumps(k)}:{v}" for k, v in kv) + "}"),
+                          st.lists(inner, max_size=3).map(lambda xs: "[" + ",".join(xs) + "]")), max_leaves=12)
+CALLS = st.builds(lambda extra, name, dup: ('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":'
+                                            f'{json.dumps(name)}{dup}}}{extra}}}'),
+                  st.sampled_from(["", ',"method":"tools/call"', ',"method":"ping"', ',"id":2']), NAMES,
+                  st.sampled_from(["", ',"name":"hold_me"', ',"name":"echo"', ',"arguments":NaN']))
+
+
+class Captured:
+    """A Relay without processes: what it would send each way."""
+
+    def __init__(self) -> None:
+        from agentguard.mcp.proxy import Relay, Verdict
+
+        def judge(server, tool, arguments, annotations):  # type: ignore[no-untyped-def]
+            return Verdict("run") if tool == "echo" else Verdict("hold", "held")
+
+        self.relay = Relay("fuzz", ["true"], judge)
+        self.sent: list[bytes] = []
+        self.answered: list[bytes] = []
+        self.relay.to_server = lambda data, wait=-1: self.sent.append(data) or True  # type: ignore[method-assign]
+        self.relay.to_client = lambda data: self.answered.append(data) or True  # type: ignore[method-assign]
+
+
+def lenient_calls(line: bytes) -> list[object]:
+    """Every tool a server's own, lenient JSON reader (last duplicate wins, NaN accepted) would call."""
+    try:
+        value = json.loads(line.decode("utf-8", "replace"))
+    except (ValueError, RecursionError):
+        return []
+    messages = value if isinstance(value, list) else [value]
+    return [m.get("params", {}).get("name") if isinstance(m.get("params"), dict) else None
+            for m in messages if isinstance(m, dict) and m.get("method") == "tools/call"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(PIECES, CALLS, st.binary(max_size=40).map(lambda b: b.decode("latin-1"))))
+def test_no_line_reaches_the_server_as_a_call_that_was_not_let_through(text: str) -> None:
+    line = text.encode("utf-8", "surrogateescape") + b"\n"
+    c = Captured()
+    c.relay.from_client(line)
+    for sent in c.sent:
+        assert sent == line  # relayed unchanged, or not at all
+        assert all(tool == "echo" for tool in lenient_calls(sent)), sent
+    from agentguard.mcp import framing
+
+    try:
+        strict = framing.parse(line)
+    except framing.Malformed:
+        strict = None
+    if isinstance(strict, dict) and strict.get("method") == "tools/call" and strict.get("id") is not None \
+            and not c.sent:
+        assert [json.loads(a)["id"] for a in c.answered] == [strict["id"]]  # a held call is answered, once

@@ -128,6 +128,14 @@ def fast_path(tool: str, real: str, book: dict[str, object], setting: Setting | 
     elif tool == "curl":
         more = _curl_values(book, setting)
         parts = ["fast-guard.sh", "fast-dirs.sh", "fast-args.sh", "fast-curl.sh", "fast-exec.sh"]
+    elif tool == "git":
+        from agentguard.fastgit import git_values
+
+        more = git_values(book, tool)
+        parts = ["fast-guard.sh", "fast-dirs.sh", "fast-git.sh", "fast-args.sh", "fast-git-args.sh", "fast-exec.sh"]
+    elif tool == "find":
+        more = _find_values()
+        parts = ["fast-guard.sh", "fast-dirs.sh", "fast-find.sh", "fast-exec.sh"]
     else:
         more = _readonly_values(book, tool)
         parts = ["fast-guard.sh", "fast-dirs.sh", "fast-args.sh", "fast-readonly.sh"]
@@ -242,6 +250,17 @@ def _rm_values(real: str, setting: Setting) -> dict[str, str] | None:
         "RM_HOMES": sh_patterns({under(h) for h in homes}),
         "TEMP_DIRS": sh_patterns({under(t) for t in TEMP_DIRS}),
     }
+
+
+# --- find -------------------------------------------------------------------------------------------
+
+def _find_values() -> dict[str, str]:
+    """find's words that delete, run a command or write a file: its actions as the classifier reads
+    them, and the tests that take a file to write (-fprint FILE, -fls FILE), by any longer spelling."""
+    from agentguard.classify.wrappers import FIND_ACTIONS, FIND_VALUE_TESTS
+
+    words = set(FIND_ACTIONS) | {t for t in FIND_VALUE_TESTS if t.startswith(("-fprint", "-fls"))}
+    return {"FIND_REFUSED": sh_patterns({(w, "") for w in words})}
 
 
 # --- curl -------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from agentguard.fastpath import fast_path, rm_protected, setting_for
 from agentguard.shimfiles import is_shim, render
 
 DASH = shutil.which("dash") or "/bin/sh"
-TOOLS = ("rm", "curl", "terraform", "tofu", "kubectl", "helm", "aws", "railway")
+TOOLS = ("rm", "curl", "terraform", "tofu", "kubectl", "helm", "aws", "railway", "git", "find", "docker")
 FAST, SLOW = b"FAST\n", b"SLOW\n"
 CUSTOM = """
 [[rule]]
@@ -71,6 +71,8 @@ class World:
         (self.home / ".bashrc").write_text(block("sh", self.locs.shims))
         (self.home / ".profile").write_text("export A=1\n")
         self.project = make_project(self.home)
+        (self.project / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+        (self.project / ".git" / "hooks").mkdir()
         (self.project / "notes2.txt").write_text("x")
         (self.project / "link-audit").symlink_to(Path(self.locs.state, "audit.jsonl"))
         (self.project / "link-state").symlink_to(self.locs.state)
@@ -216,6 +218,34 @@ CURL_WORDS = ["https://example.com/", "http://127.0.0.1:9/x?a=b", "https://api.r
               "-o", "out.txt", "--json", "{}", "-u", "a:b", "--url", "-T", "notes.txt", "-F", "a=b", "--", "-",
               "notes.txt", ".bashrc", "-XDELETE", "--request=DELETE"]
 
+FIND_WORDS = ["-delete", "-exec", "-execdir", "-ok", "-okdir", "-fprint", "-fprint0", "-fprintf", "-fls", "-print",
+              "-print0", "-printf", "%p", "-name", "-iname", "-type", "f", "d", "-maxdepth", "2", "-newer", "-prune",
+              "-o", "-a", "!", "(", ")", ";", "+", "{}", "-H", "-L", "-P", "-D", "exec", "-O3", "-files0-from",
+              "-deletex", "-exec=rm", "shred", "-u"]
+# Files git reads, each with something that makes a call run a command (or read another file).
+GIT_FILES = [
+    (".git/config", "[core]\n\tpager = rm -rf ~\n"), (".git/config", "[Core]\n\tEditor = rm -rf ~\n"),
+    (".git/config", "[diff \"x\"]\n\ttextconv = rm -rf ~\n"), (".git/config", "[include]\n\tpath = ../x\n"),
+    (".git/config", "[core]\n\tx = a\\\n[user]\n\tpager = rm -rf ~\n"), (".git/config", "[core] pager = rm -rf ~\n"),
+    (".git/config", "[core \"x\"] pager = \"a]\"\n"), (".git/config", "[filter \"lfs\"]\n\tclean = rm -rf ~\n"),
+    (".git/config", "[credential]\n\thelper = !rm -rf ~\n"), (".git/config", "[core]\n\tsshCommand = rm -rf ~\n"),
+    (".git/config", "[core]\n\tfsmonitor = rm -rf ~\n"), (".git/config", "[core]\n\thooksPath = hooks2\n"),
+    (".git/config", "[pager]\n\tlog = rm -rf ~\n"), (".git/config", "[core.x]\n\tpager = a\n[core]pager=rm -rf ~\n"),
+    (".git/config", "\t[core]\n\tpager=rm -rf ~\n"), (".git/config", "[core]\npager\t=\trm -rf ~\n"),
+    (".git/config", "[core]\n\tpager = rm -rf ~"), (".git/config", "[remote \"o\"]\n\turl = x\n[core]\n\teditor = rm -rf ~\n"),
+    (".git/config.worktree", "[core]\n\tpager = rm -rf ~\n"), ("HOME/.gitconfig", "[core]\n\tpager = rm -rf ~\n"),
+    ("HOME/.config/git/config", "[core]\n\tpager = rm -rf ~\n"), ("HOME/.gitconfig", "[alias]\n\tstatus = !rm -rf ~\n"),
+    (".git/hooks/pre-commit", "#!/bin/sh\nrm -rf ~\n"), (".git/hooks/reference-transaction", "#!/bin/sh\nrm -rf ~\n"),
+    (".git/hooks/post-merge", "#!/bin/sh\nrm -rf ~\n"), (".git/hooks/post-index-change", "#!/bin/sh\nrm -rf ~\n"),
+    (".git/commondir", ".."), (".gitmodules", "[submodule \"x\"]\n\tpath = x\n"),
+    ("src/.git", "gitdir: ../.git\n"), ("src/HEAD", "ref: x\n"),
+]
+
+
+def _git_file(world: World, where: str) -> Path:
+    return world.home / where[5:] if where.startswith("HOME/") else world.project / where
+
+
 WEIRD = [b"\xff", b"a\xfeb", b"\xc3\x28", b"x" * 5000, b"", b"\n", b" ", b"\t-", "é".encode()]
 
 
@@ -229,6 +259,9 @@ def _argv(world: World, tool: str) -> st.SearchStrategy[list[bytes]]:
     if tool == "curl":
         words = CURL_WORDS
         starts = [["-s", "https://example.com/"], ["https://example.com/x?a=b"], ["-sSL", "http://127.0.0.1:9/"], []]
+    elif tool == "find":
+        words = FIND_WORDS + _names(world)
+        starts = [[".", "-name", "*.py"], ["src", "-type", "f"], ["-L", "."], []]
     elif tool == "rm":
         words = _names(world)
         plain = sorted(set(os.listdir(world.project)) | {"new.txt", "x", "a.o", "dist"})
@@ -267,6 +300,9 @@ def _env(world: World, tool: str) -> st.SearchStrategy[dict[str, str]]:
         "TF_CLI_ARGS_state": ["rm", "mv"],
         "TF_CLI_ARGS_state_list": ["-state=x"],
         "TF_CLI_ARGS_version": ["-json"],
+        "GIT_PAGER": ["rm -rf ~"], "GIT_DIR": [".git", str(world.home)], "GIT_CONFIG_PARAMETERS": ["'core.pager'='rm -rf ~'"],
+        "GIT_CONFIG_COUNT": ["1"], "GIT_EXTERNAL_DIFF": ["rm -rf ~"], "GIT_CONFIG_GLOBAL": [str(world.project / "notes.txt")],
+        "GIT_AUTHOR_NAME": ["A"],
     }
     change = st.sampled_from(sorted(choices)).flatmap(lambda k: st.tuples(st.just(k), st.sampled_from(choices[k])))
 
@@ -308,11 +344,17 @@ def test_the_fast_path_runs_only_what_the_classifier_allows(world: World, tool: 
     @PROPERTY
     @given(argv=_argv(world, tool), cwd=_mostly(world.project, world.cwds), env=_env(world, tool),
            curlrc=_mostly(None, curlrcs), project_file=_mostly(None, ["empty", "rule", "above"]),
-           newer_policy=_mostly(False, [True]))
+           newer_policy=_mostly(False, [True]), git_file=_mostly(None, GIT_FILES))
     def check(argv: list[bytes], cwd: Path, env: dict[str, str], curlrc: Path | None, project_file: str | None,
-              newer_policy: bool) -> None:
+              newer_policy: bool, git_file: tuple[str, str] | None) -> None:
         made: list[Path] = []
         try:
+            if git_file is not None:
+                path = _git_file(world, git_file[0])
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(git_file[1])
+                path.chmod(0o755)
+                made.append(path)
             if curlrc is not None:
                 curlrc.parent.mkdir(parents=True, exist_ok=True)
                 curlrc.write_text("request = DELETE\n")
@@ -334,7 +376,8 @@ def test_the_fast_path_runs_only_what_the_classifier_allows(world: World, tool: 
 
 ORDINARY = {"rm": ["notes.txt"], "curl": ["-s", "https://example.com/"], "terraform": ["state", "list"],
             "tofu": ["plan"], "kubectl": ["config", "view"], "helm": ["list"], "aws": ["ec2", "describe-instances"],
-            "railway": ["volume", "list"]}
+            "railway": ["volume", "list"], "git": ["status"], "find": [".", "-name", "*.py"],
+            "docker": ["ps"]}
 
 
 def _env_changes(world: World) -> list[dict[str, str]]:
@@ -366,7 +409,8 @@ def test_every_single_change_to_an_ordinary_call(world: World, tool: str) -> Non
     call = ORDINARY[tool]
     raw = [os.fsencode(a) for a in call]
     assert world.check(tool, raw, world.project, world.env) == FAST
-    words = CURL_WORDS if tool == "curl" else _names(world) if tool == "rm" else _pack_words(world, tool) + _names(world)
+    words = CURL_WORDS if tool == "curl" else _names(world) if tool == "rm" else \
+        FIND_WORDS + _names(world) if tool == "find" else _pack_words(world, tool) + _names(world)
     cases: list[tuple[list[bytes], Path, dict[str, str]]] = []
     for w in [os.fsencode(w) for w in words] + WEIRD:
         cases.append((raw + [w], world.project, world.env))
@@ -395,6 +439,20 @@ def test_every_single_change_to_an_ordinary_call(world: World, tool: str) -> Non
                 world.check(tool, raw, world.project, env)
         finally:
             path.unlink()
+    if tool == "git":
+        for where, text in GIT_FILES:
+            path = _git_file(world, where)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            path.chmod(0o755)
+            try:
+                world.check_many("git", [([os.fsencode(a) for a in call], world.project, world.env) for call in GIT_CALLS])
+            finally:
+                path.unlink()
+
+
+GIT_CALLS = [["status"], ["log", "--oneline"], ["diff"], ["show"], ["commit", "-m", "x"], ["fetch"], ["pull"],
+             ["add", "src"], ["stash", "list"], ["branch"], ["tag"], ["blame", "README.md"], ["grep", "x"]]
 
 
 def test_a_policy_edited_after_the_shims_were_written(world: World) -> None:
@@ -432,7 +490,12 @@ def test_the_fast_path_fires_for_ordinary_calls(world: World) -> None:
                        ("kubectl", ["--help"]), ("helm", ["list"]), ("aws", ["s3", "ls"]),
                        ("aws", ["sts", "get-caller-identity"]), ("aws", ["ec2", "describe-instances"]),
                        ("railway", ["status"]), ("railway", ["volume", "list"]),
-                       ("curl", ["-sSL", "https://example.com/"]), ("curl", ["--max-time", "5", "http://127.0.0.1:9/"])):
+                       ("curl", ["-sSL", "https://example.com/"]), ("curl", ["--max-time", "5", "http://127.0.0.1:9/"]),
+                       ("git", ["status"]), ("git", ["log", "--oneline", "-5"]), ("git", ["diff", "src/app.py"]),
+                       ("git", ["add", "src/app.py"]), ("git", ["commit", "-m", "fix: the thing"]), ("git", ["branch", "-a"]),
+                       ("git", ["stash", "list"]), ("git", ["rev-parse", "HEAD"]), ("git", ["--version"]),
+                       ("find", [".", "-name", "*.py"]), ("find", ["src", "-type", "f", "-print"]),
+                       ("docker", ["ps", "-a"]), ("docker", ["volume", "ls"])):
         raw = [os.fsencode(a) for a in argv]
         assert world.check(tool, raw, project, env) == FAST, (tool, argv)
     assert world.check("rm", [b"notes.txt"], Path(world.env["HOME"]), env) == FAST

@@ -54,6 +54,8 @@ QUIET = frozenset({"pwd", "true", "false", ":", "sleep", "date", "whoami", "id",
 COPIERS = frozenset({"cp", "install", "ln", "rsync", "scp", "link"})  # only the destination is written
 MOVERS = frozenset({"rm", "rmdir", "unlink", "mv", "shred", "srm", "chmod", "chown", "chgrp", "chattr", "chflags",
                     "setfacl", "trash", "trash-put", "gio", "rimraf", "find", "rsync", "truncate"})
+# git subcommands that write no file an argument names (the shims' fast path reads this too)
+GIT_READERS = ("status", "diff", "log", "show", "blame", "add", "ls-files", "grep", "check-ignore")
 # These act on a symlink itself, not on what it points to (unless the path ends in "/").
 NOFOLLOW = frozenset({"rm", "rmdir", "unlink", "trash", "trash-put", "gio", "rimraf", "find", "srm"})
 INTERPRETERS = frozenset({"python", "python2", "python3", "pypy", "pypy3", "perl", "ruby", "node", "nodejs", "deno",
@@ -872,8 +874,7 @@ def command_findings(inv: Invocation, ctx: Context) -> list[Finding]:
     tool = inv.tool
     if tool in _WRAPPERS or tool.startswith("busybox"):
         return []  # what they run is judged in its own right
-    if tool == "git" and inv.argv[:1] and inv.argv[0] in ("status", "diff", "log", "show", "blame", "add", "ls-files",
-                                                          "grep", "check-ignore"):
+    if tool == "git" and inv.argv[:1] and inv.argv[0] in GIT_READERS:
         return []
     args = [a for i, a in enumerate(inv.argv) if i not in inv.dynamic] if inv.dynamic else list(inv.argv)
     if tool == "find" and not any(a in ("-delete", "-exec", "-execdir", "-ok", "-okdir", "-fprint") for a in args):

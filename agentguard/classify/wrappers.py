@@ -500,6 +500,9 @@ _FIND_VALUE_TESTS = {"-name", "-iname", "-path", "-ipath", "-wholename", "-iwhol
                      "-atime", "-amin", "-ctime", "-cmin", "-newer", "-maxdepth", "-mindepth", "-links",
                      "-inum", "-samefile", "-fstype", "-printf", "-fprintf", "-fprint", "-fprint0", "-fls",
                      "-context", "-used", "-newermt", "-anewer", "-cnewer", "-regextype", "-files0-from"}
+# What the shims' fast path for find refuses is read from these two.
+FIND_VALUE_TESTS = frozenset(_FIND_VALUE_TESTS)
+FIND_ACTIONS = ("-delete", "-exec", "-execdir", "-ok", "-okdir")
 
 
 def find_roots_and_pattern(argv: tuple[str, ...]) -> tuple[list[str], str, bool]:

@@ -1,0 +1,153 @@
+# shellcheck shell=sh disable=SC2154,SC2195
+# git SUBCOMMAND …, when nothing but the arguments decides what it does. The subcommand comes
+# first (no -c, -C, --git-dir or other global option), is one of the pack's everyday forms, and no
+# argument is one a rule of the pack looks at for it. No GIT_* variable that points git at other
+# configuration, another repository or a command is set. The repository is a plain .git directory
+# (no gitfile, no commondir, no bare repository on the way up) with none of the hooks this
+# subcommand runs, and no configuration file git reads (system, global, the repository's) sets a
+# command this subcommand starts, a hooks path or an include: the classifier's own tables say which
+# keys those are. A line the reading below is not sure of (a value continued on the next line, a
+# header with more after it) sends the call to the classifier.
+
+_ag_git_key() {  # $1: "section key" of a configuration line, section ending in '.' when it has a subsection
+  case "$1" in
+    @GIT_SECTIONS@) ;;
+    *) return 0 ;;
+  esac
+  case "$_ag_tags|$1" in
+    @GIT_KEYS@) _ag_fast=0 ;;
+  esac
+}
+
+_ag_pick() {  # $1: a subcommand, then SUB:VALUE words; _ag_picked: its VALUE, '?' when it has none
+  _ag_picked='?'
+  _ag_s=$1
+  shift
+  for _ag_w do
+    case "$_ag_w" in
+      "$_ag_s":*)
+        _ag_picked=${_ag_w#*:}
+        return 0 ;;
+    esac
+  done
+}
+
+_ag_git_config() {  # $1: a configuration file git reads
+  [ -e "$1" ] || [ -h "$1" ] || return 0
+  if [ ! -f "$1" ] || [ ! -r "$1" ]; then
+    _ag_fast=0
+    return 0
+  fi
+  _ag_sec=
+  while [ "$_ag_fast" = 1 ] && { IFS= read -r _ag_l || [ -n "$_ag_l" ]; }; do
+    _ag_l=${_ag_l#"${_ag_l%%[! 	]*}"}
+    _ag_l=${_ag_l%"${_ag_l##*[! 	]}"}
+    case "$_ag_l" in
+      ''|'#'*|';'*) continue ;;
+      *\\) _ag_fast=0 ;;
+      '['*)
+        _ag_h=${_ag_l#?}
+        _ag_sec=${_ag_h%%[!A-Za-z0-9.-]*}
+        case "${_ag_h#"$_ag_sec"}" in
+          *]*]*) _ag_fast=0 ;;
+          ']') ;;
+          ' "'*'"]') _ag_sec=$_ag_sec. ;;
+          *) _ag_fast=0 ;;
+        esac
+        case "$_ag_sec" in
+          ''|.*) _ag_fast=0 ;;
+          *.*) _ag_sec=${_ag_sec%%.*}. ;;
+        esac ;;
+      *)
+        _ag_k=${_ag_l%%[!A-Za-z0-9-]*}
+        case "${_ag_l#"$_ag_k"}" in
+          ''|[=\ \	]*) ;;
+          *) _ag_fast=0 ;;
+        esac
+        [ -n "$_ag_k" ] || _ag_fast=0
+        _ag_git_key "$_ag_sec $_ag_k" ;;
+    esac
+  done < "$1"
+}
+
+if [ "$_ag_fast" = 1 ]; then
+  _ag_fast=0
+  _ag_sub=${1-}
+  case "$_ag_sub" in
+    @GIT_WORDS@) _ag_fast=1 ;;
+    *)
+      case "$_ag_sub ${2-}" in
+        @GIT_PAIRS@) _ag_fast=1 ;;
+      esac ;;
+  esac
+fi
+if [ "$_ag_fast" = 1 ]; then
+  _ag_set=@GIT_ENV@
+  [ -z "$_ag_set" ] || _ag_fast=0
+fi
+if [ "$_ag_fast" = 1 ]; then
+  shift
+  for _ag_a do
+    case "$_ag_sub $_ag_a" in
+      @GIT_REFUSED@)
+        _ag_fast=0
+        break ;;
+    esac
+  done
+  set -- "$_ag_sub" "$@"
+fi
+if [ "$_ag_fast" = 1 ]; then
+  # The repository git uses from here: the first directory up with a .git in it.
+  _ag_d=$_ag_cwd
+  _ag_repo=
+  while :; do
+    if [ -d "$_ag_d/.git" ] && [ -f "$_ag_d/.git/HEAD" ]; then
+      _ag_repo=$_ag_d/.git
+      break
+    fi
+    if [ -e "$_ag_d/.git" ] || [ -h "$_ag_d/.git" ] || [ -e "$_ag_d/HEAD" ]; then
+      _ag_fast=0
+      break
+    fi
+    [ -n "$_ag_d" ] || break
+    _ag_d=${_ag_d%/*}
+  done
+fi
+if [ "$_ag_fast" = 1 ] && [ -n "$_ag_repo" ]; then
+  # Another repository's configuration and hooks: a worktree's common directory, submodules.
+  if [ -e "$_ag_repo/commondir" ] || [ -e "$_ag_d/.gitmodules" ] || [ -h "$_ag_d/.gitmodules" ]; then
+    _ag_fast=0
+  fi
+  # The hooks each subcommand runs: SUB:HOOK,HOOK… words.
+  _ag_pick "$_ag_sub" @GIT_HOOKS@
+  _ag_hooks=$_ag_picked
+  [ "$_ag_hooks" != '?' ] || _ag_hooks=
+  _ag_ifs=$IFS
+  IFS=,
+  for _ag_h in $_ag_hooks; do
+    if [ -e "$_ag_repo/hooks/$_ag_h" ] || [ -h "$_ag_repo/hooks/$_ag_h" ]; then
+      _ag_fast=0
+      break
+    fi
+  done
+  IFS=$_ag_ifs
+fi
+if [ "$_ag_fast" = 1 ]; then
+  # A letter for each set of subcommands that a key names a command for: SUB:LETTERS words.
+  _ag_pick "$_ag_sub" @GIT_TAGS@
+  _ag_tags=$_ag_picked
+  [ "$_ag_tags" != '?' ] || _ag_tags=ABCDEFGHIJKLMNOPQRSTUVWXYZ  # not listed: every key counts
+  _ag_git_config @GIT_SYSTEM@
+  _ag_git_config "${XDG_CONFIG_HOME:-$HOME/.config}/git/config"
+  _ag_git_config "$HOME/.gitconfig"
+  if [ -n "$_ag_repo" ]; then
+    _ag_git_config "$_ag_repo/config"
+    _ag_git_config "$_ag_repo/config.worktree"
+  fi
+fi
+if [ "$_ag_fast" = 1 ]; then
+  # Self-protection takes no argument of these for a file they write (fast-args.sh is for the rest).
+  case "$_ag_sub" in
+    @GIT_READERS@) _ag_fast=2 ;;
+  esac
+fi

@@ -218,7 +218,7 @@ def create_request(state_dir: str, *, tool: str, argv: list[str], cwd: str, targ
     then, for a hook's request, those of the calls the shims will see when the command runs."""
     import time
 
-    from agentguard.redact import redact_argv
+    from agentguard.redact import redact_argv, redact_text
 
     request_id = os.urandom(4).hex()
     now = time.time()
@@ -226,6 +226,8 @@ def create_request(state_dir: str, *, tool: str, argv: list[str], cwd: str, targ
         "id": request_id, "created": now, "expires": now + REQUEST_TTL, "tool": tool,
         "argv": redact_argv(argv), "cwd": cwd, "target": target, "actor": actor,
         "decision": decision, "rules": [f.rule for f in findings], "why": [f.why for f in findings],
+        # what the human approves: the numbers (rows, files and bytes, resources), not only the rule
+        "details": [redact_text(f.detail or "")[:600] for f in findings],
         "key": keys[0], "keys": list(dict.fromkeys(keys)),
     }
     _write_json(os.path.join(state_dir, "requests", f"{request_id}.json"), request)

@@ -153,3 +153,14 @@ def test_tmpdir_is_never_taken_from_the_caller(home) -> None:  # type: ignore[no
     (scratch / "x").write_text("x")
     out = inst.agent(f'rm -rf "{scratch}"/', cwd=h / "project", env=env)
     assert out.returncode == 0 and not scratch.exists(), out.stderr
+
+
+def test_find_with_no_starting_point_is_judged_from_the_working_directory(book: dict[str, object],
+                                                                        isolated_env: dict[str, str]) -> None:
+    from agentguard.judge import judge_argv
+
+    h = Path(isolated_env["HOME"])
+    world(h)
+    for argv in (("-delete",), ("-L", "-type", "f", "-delete"), ("-H", "-mindepth", "1", "-delete")):
+        verdict = judge_argv("find", argv, book, cwd=str(h / "project"), env=isolated_env)
+        assert [f.rule for f in verdict.findings] == ["files.find-delete"], (argv, verdict.findings)

@@ -48,11 +48,13 @@ def infra(isolated_env: dict[str, str], tmp_path: Path):  # type: ignore[no-unty
     return run
 
 
-def approve(inst: Installed, message: str) -> None:
+def approve(inst: Installed, message: str) -> str:
+    """The human approves at their own terminal; what they were shown."""
     rid = re.search(r"agentguard approve ([0-9a-f]{8})", message)
     assert rid, message
     run = PtyRun([agentguard_bin(), "approve", rid.group(1)], dict(inst.env), inst.home)
     assert run.finish(answers={"Approval passphrase (": SECRET}) == 0, run.text
+    return run.text
 
 
 def test_a_resource_removed_from_the_configuration_is_refused_by_name(infra) -> None:  # type: ignore[no-untyped-def]
@@ -65,6 +67,10 @@ def test_a_resource_removed_from_the_configuration_is_refused_by_name(infra) -> 
         err = out.stderr.decode()
         assert out.returncode == 77, (command, err)
         assert "terraform_data.bookings_db (delete)" in err and "destroys 1 of 2 resources" in err, (command, err)
+    assert resources(ws) == ["terraform_data.bookings_db", "terraform_data.cache"]
+    # The plan is made with the call's own flags: one that leaves bookings_db alone runs.
+    targeted = infra("terraform apply -auto-approve -target=terraform_data.cache")
+    assert targeted.returncode == 0, targeted.stderr
     assert resources(ws) == ["terraform_data.bookings_db", "terraform_data.cache"]
     prod = infra.dirs["prod"]
     config(prod, ["cache"])
@@ -143,7 +149,8 @@ def test_the_approved_run_applies_the_plan_the_human_saw(infra) -> None:  # type
     out = infra(command)  # terraform moves cache to cache[0] by itself; only bookings_db goes
     err = out.stderr.decode()
     assert out.returncode == 77 and "destroys 1 of 2 resources: terraform_data.bookings_db (delete)" in err, err
-    approve(infra.inst, err)
+    shown = approve(infra.inst, err)
+    assert "destroys 1 of 2 resources: terraform_data.bookings_db (delete)" in shown, shown
     (vars_dir / "env.tfvars").write_text('keep_cache = false\n')
     other = infra(command)
     assert other.returncode == 77, "an approval for one plan ran another"

@@ -739,7 +739,8 @@ def _find(inv: Invocation, ctx: Context) -> list[Finding]:
     only_empty = "-empty" in inv.argv
     # find acts on a starting point that is a link only when told to follow (-H, -L) or when the
     # name ends in a slash, which makes the kernel follow it.
-    follows = any(a in ("-H", "-L") for a in inv.argv[:inv.argv.index(roots[0])] if roots[0] in inv.argv)
+    first = inv.argv.index(roots[0]) if roots[0] in inv.argv else len(inv.argv)
+    follows = any(a in ("-H", "-L") for a in inv.argv[:first])
     for root in roots:
         path = find_match_path(root, pattern)
         root_target = Target(root, inv.cwd, home)

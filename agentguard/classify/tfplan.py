@@ -176,10 +176,25 @@ def _env(inv: Invocation, ctx: Context) -> dict[str, str]:
 
 
 def _plans_dir(ctx: Context) -> str:
+    """agentguard's state directory; inside `agentguard run`, where only the broker writes there, a
+    private directory in the system's temp dir (the digest check before the exec covers both)."""
     from agentguard.paths import locations
 
     d = os.path.join(locations(ctx.env).state, "plans")
-    os.makedirs(d, mode=0o700, exist_ok=True)
+    try:
+        os.makedirs(d, mode=0o700, exist_ok=True)
+        if os.access(d, os.W_OK):
+            return d
+    except OSError:
+        pass
+    d = f"/tmp/agentguard-plans-{os.getuid()}"
+    try:
+        os.mkdir(d, 0o700)
+    except FileExistsError:
+        pass
+    st = os.lstat(d)
+    if not os.path.isdir(d) or os.path.islink(d) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        raise OSError(13, f"{d} is not a private directory")
     return d
 
 

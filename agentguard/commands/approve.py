@@ -42,8 +42,11 @@ def command(request_id: str, without_backup: bool, system: bool) -> None:
     click.echo(f"  in:      {request['cwd']}")
     if request.get("target"):
         click.echo(f"  target:  {request['target']}")
-    for rule, why in zip(request.get("rules", []), request.get("why", [])):  # type: ignore[call-overload]
+    details = request.get("details") or []
+    for i, (rule, why) in enumerate(zip(request.get("rules", []), request.get("why", []))):  # type: ignore[call-overload]
         click.echo(f"  {rule}: {why}")
+        if i < len(details) and details[i]:  # type: ignore[arg-type]
+            click.echo(f"    {details[i]}")  # type: ignore[index]
     try:
         until = locked_until(locs.config, locs.audit_log)
     except ApprovalError as e:

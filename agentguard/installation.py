@@ -64,6 +64,22 @@ def shimmable_tools(book: dict[str, object]) -> list[str]:
     return sorted(tools)
 
 
+# What every installation wrapped before records said whether the tools were chosen: a record
+# wanting all of these was an install of every tool.
+_EARLIER_DEFAULT = frozenset({"aws", "curl", "dropdb", "helm", "kubectl", "mysql", "pg_restore", "psql", "railway", "rm",
+                              "sqlite3", "terraform", "tofu", "wget"})
+
+
+def wanted_tools(record: dict[str, object], available: list[str]) -> list[str]:
+    """The tools an installation wraps: those chosen with --tools, else every shimmable tool, so
+    that a shim the rule packs gained since (or a tool installed since) is added by rehash."""
+    wanted = [str(t) for t in record.get("wanted", available)]  # type: ignore[union-attr]
+    chosen = record.get("chosen")
+    if chosen is None:
+        chosen = not _EARLIER_DEFAULT <= set(wanted)
+    return [t for t in wanted if t in available] if chosen else list(available)
+
+
 def compile_policy(locs: Locations, book: dict[str, object], record: dict[str, object]) -> str:
     """Write the marshal file the shims load: rules, the system and user policy layers merged, and
     locations. Stamps of every layer and pack let a shim notice when it must be compiled again."""
@@ -261,7 +277,8 @@ def install(locs: Locations, *, shell: str, profiles: list[str] | None, print_on
     precompile()
     record: dict[str, object] = {
         "format": FORMAT, "shims_dir": locs.shims, "state_dir": locs.state, "config_dir": locs.config,
-        "system": locs.system, "tools": written, "wanted": wanted, "shell": shell, "python": sys.executable,
+        "system": locs.system, "tools": written, "wanted": wanted, "chosen": bool(tools), "shell": shell,
+        "python": sys.executable,
         "home": home, "home_override": os.environ.get("AGENTGUARD_HOME", "") if not locs.system else "",
         "profiles": previous.get("profiles", {}),
     }
@@ -307,11 +324,14 @@ def rehash(locs: Locations, search_path: str) -> dict[str, object]:
         raise InstallError(f"agentguard is not installed here ({record_path(locs)} is missing); run `agentguard install`")
     book = load_book()
     available = shimmable_tools(book)
-    wanted = [t for t in record.get("wanted", available) if t in available]  # type: ignore[union-attr]
+    wanted = wanted_tools(record, available)
+    before = dict(record.get("tools", {}))  # type: ignore[call-overload]
     written, missing, removed = write_shims(locs, book, wanted, search_path, str(record.get("home", "")),
-                                            kept=dict(record.get("tools", {})))  # type: ignore[call-overload]
+                                            kept=before)
     precompile()
     record["tools"] = written
+    if "chosen" not in record:
+        record["chosen"] = wanted != available
     compile_policy(locs, book, record)
     from agentguard.integrations import write_hook_script
 
@@ -323,8 +343,9 @@ def rehash(locs: Locations, search_path: str) -> dict[str, object]:
     save_record(locs, record)
     from agentguard.audit import log_event
 
-    log_event(locs, {"event": "rehash", "tools": sorted(written), "removed": removed})
-    return {"written": written, "missing": missing, "removed": removed}
+    added = sorted(set(written) - set(before))
+    log_event(locs, {"event": "rehash", "tools": sorted(written), "added": added, "removed": removed})
+    return {"written": written, "missing": missing, "removed": removed, "added": added}
 
 
 def uninstall(locs: Locations) -> dict[str, object]:

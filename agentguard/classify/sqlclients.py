@@ -81,7 +81,62 @@ def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Fin
         return []
     if tool == "pg_restore":
         return _pg_restore(inv, ctx)
+    if tool == "pgbench":
+        return _pgbench(inv, ctx)
     return []
+
+
+# pgbench's options that take a value (getopt: `-fFILE`, `-f FILE`, `--file=FILE`, `--file FILE`).
+PGBENCH_SHORT_VALUES = "bcDfFhIjLMpPRsStTUZ"
+PGBENCH_LONG = {name: True for name in (
+    "builtin", "client", "define", "file", "fillfactor", "host", "init-steps", "jobs", "latency-limit", "protocol",
+    "port", "progress", "rate", "scale", "time", "transactions", "username", "aggregate-interval", "log-prefix",
+    "partition-method", "partitions", "random-seed", "sampling-rate", "tablespace", "index-tablespace", "max-tries",
+    "exit-on-abort", "show-script")}
+PGBENCH_LONG.update({name: False for name in (
+    "initialize", "connect", "debug", "no-vacuum", "skip-some-updates", "select-only", "report-per-command",
+    "report-latencies", "log", "foreign-keys", "quiet", "unlogged-tables", "failures-detailed", "progress-timestamp",
+    "verbose-errors", "help", "version")})
+PGBENCH_ALIASES = {"file": "-f", "initialize": "-i", "init-steps": "-I"}
+
+
+def _pgbench(inv: Invocation, ctx: Context) -> list[Finding]:
+    """pgbench runs the SQL of its -f scripts (and their \\shell commands) many times over, and -i
+    drops the pgbench_* tables before it creates them again."""
+    from agentguard.classify.getopt import parse
+
+    opts = parse(inv.argv, PGBENCH_SHORT_VALUES, PGBENCH_LONG, aliases=PGBENCH_ALIASES)
+    found: list[Finding] = []
+    names = {o.name for o in opts}
+    steps = [o.value or "" for o in opts if o.name == "-I"]
+    if "-i" in names and (not steps or any("d" in s for s in steps)):
+        found.append(ctx.finding("sql.drop", inv, "pgbench -i drops the pgbench_* tables and creates them again"))
+    for o in opts:
+        if o.name != "-f" or o.value is None:
+            continue
+        path = o.value.rsplit("@", 1)[0] if "@" in o.value and o.value.rsplit("@", 1)[1].isdigit() else o.value
+        if path == "-":
+            found.append(ctx.finding("sql.unseen-input", inv, "pgbench -f -: a script from stdin"))
+            continue
+        found += _file_sql(path, o.index, inv, ctx, pgbench_text)
+    return found
+
+
+def pgbench_text(text: str, inv: Invocation, ctx: Context, depth: int) -> list[Finding]:
+    """A pgbench script: SQL, and meta-commands of which \\shell and \\setshell run a shell command."""
+    found: list[Finding] = []
+    sql: list[str] = []
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if not stripped.startswith("\\"):
+            sql.append(line)
+            continue
+        name, _, rest = stripped[1:].partition(" ")
+        if name == "shell":
+            found += ctx.nested(rest, inv, "pgbench \\shell")
+        elif name == "setshell":
+            found += ctx.nested(rest.strip().partition(" ")[2], inv, "pgbench \\setshell")
+    return found + classify_sql("\n".join(sql), "postgres", inv, ctx)
 
 
 PG_RESTORE_SHORT_VALUES = "dfFIjLnNPStThpU"

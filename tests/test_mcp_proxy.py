@@ -321,3 +321,27 @@ def test_no_line_reaches_the_server_as_a_call_that_was_not_let_through(text: str
     if isinstance(strict, dict) and strict.get("method") == "tools/call" and strict.get("id") is not None \
             and not c.sent:
         assert [json.loads(a)["id"] for a in c.answered] == [strict["id"]]  # a held call is answered, once
+
+
+def test_a_client_that_leaves_while_the_server_stopped_reading_still_ends_it(relay) -> None:  # type: ignore[no-untyped-def]
+    with relay() as s:
+        s.send(b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"slow","arguments":{"s":60}}}\n')
+        time.sleep(0.3)
+        big = json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                          "params": {"name": "echo", "arguments": {"a": "z" * (2 * 1024 * 1024)}}}).encode() + b"\n"
+        import threading
+
+        threading.Thread(target=lambda: _quietly(s.send, big), daemon=True).start()
+        time.sleep(1)
+        pid = server_pid(relay.files)
+        s.proc.stdout.close()  # type: ignore[union-attr]  # the client is gone: both its ends close
+        s.proc.stdin.close()  # type: ignore[union-attr]
+        assert s.proc.wait(20) == 128 + signal.SIGTERM
+        assert gone(pid)
+
+
+def _quietly(send, data: bytes) -> None:  # type: ignore[no-untyped-def]
+    try:
+        send(data)
+    except (OSError, ValueError):
+        pass

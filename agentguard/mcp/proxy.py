@@ -283,8 +283,30 @@ class Relay:
                                          f"agentguard: the server {self.name} exited before answering the call to {tool}"))
         self._end("server")
 
+    def _client_gone(self, poller) -> bool:  # type: ignore[no-untyped-def]
+        """Whether the client closed its end of our output (a pipe or socket reports it at once)."""
+        import select
+
+        try:
+            return any(ev & (select.POLLERR | select.POLLHUP) for _, ev in poller.poll(0))
+        except OSError:
+            return False
+
     def watch_calls(self) -> None:
+        import select
+
+        poller = select.poll()
+        poller.register(self.client_out, 0)  # errors and hang-ups are always reported
         while not self.done.wait(0.2):
+            if self._client_gone(poller):
+                # The main thread may be stuck writing to a server that stopped reading: ending the
+                # server is what frees it.
+                self._end("client")
+                try:
+                    self.child.terminate()  # type: ignore[union-attr]
+                except OSError:
+                    pass
+                return
             now = time.monotonic()
             with self.state_lock:
                 late = [(k, v) for k, v in self.pending.items() if v[0] <= now]

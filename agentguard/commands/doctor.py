@@ -64,8 +64,10 @@ def _shell_kinds(shell: str, profiles: object) -> list[str]:
     kinds = [shell]
     for path in profiles if isinstance(profiles, dict) else ():
         name = os.path.basename(str(path))
-        kind = "fish" if name.endswith(".fish") else "zsh" if name.startswith(".z") else "bash"
-        if kind not in kinds and (kind == "bash" or _which(kind)):
+        # A login profile (~/.profile) is read by every kind; only a shell's own file names it.
+        kind = "fish" if name.endswith(".fish") else "zsh" if name.startswith(".z") else \
+            "bash" if name == ".bashrc" else ""
+        if kind and kind not in kinds and (kind == "bash" or _which(kind)):
             kinds.append(kind)
     return kinds
 

@@ -825,13 +825,18 @@ echo "== trust"; touch .agentguard.toml; script -qfec "$ag trust" /dev/null 2>&1
 echo "== prune"; script -qfec "$ag backups prune --older-than 0d" /dev/null 2>&1
 export TMUX_TMPDIR="$PWD/.tmux"; mkdir -p "$TMUX_TMPDIR"
 tmux new-session -d -s s -x 200 -y 50 "sh"
-tmux send-keys -t s "$ag approve 0123abcd > tmux.out 2>&1; echo done >> tmux.out" Enter
-i=0; while [ $i -lt 100 ] && ! grep -q done tmux.out 2>/dev/null; do sleep 0.1; i=$((i+1)); done
+for what in "approve 0123abcd" "uninstall" "config set decisions.agent.high allow"; do
+  name=$(echo "$what" | cut -d' ' -f1)
+  rm -f tmux.out
+  tmux send-keys -t s "$ag $what > tmux.out 2>&1; echo done >> tmux.out" Enter
+  i=0; while [ $i -lt 150 ] && ! grep -q done tmux.out 2>/dev/null; do sleep 0.1; i=$((i+1)); done
+  echo "== tmux $name"; cat tmux.out
+  rm -f daemon.out
+  setsid nohup sh -c "$ag $what > daemon.out 2>&1; echo done >> daemon.out" > /dev/null 2>&1 &
+  i=0; while [ $i -lt 150 ] && ! grep -q done daemon.out 2>/dev/null; do sleep 0.1; i=$((i+1)); done
+  echo "== daemon $name"; cat daemon.out
+done
 tmux kill-server
-echo "== tmux"; cat tmux.out
-setsid nohup sh -c "$ag approve 0123abcd > daemon.out 2>&1; echo done >> daemon.out" > /dev/null 2>&1 &
-i=0; while [ $i -lt 100 ] && ! grep -q done daemon.out 2>/dev/null; do sleep 0.1; i=$((i+1)); done
-echo "== daemon"; cat daemon.out
 '''
 
 
@@ -844,16 +849,22 @@ def test_human_only_commands_refuse_inside_however_they_are_started(box: Box) ->
         pytest.skip("script(1) and tmux are needed")
     box.inst.set_passphrase("the human's secret")
     passphrase = (box.inst.config / "passphrase.json").read_bytes()
+    policy = box.inst.config / "policy.toml"
+    kept = {p: p.read_bytes() for p in (policy, box.home / ".claude" / "settings.json", box.home / ".bashrc")
+            if p.exists()}
     (box.project / "tries.sh").write_text(APPROVE_TRIES)
     out = box.run("sh", "tries.sh", agentguard_bin(), timeout=180)
     parts = dict(p.split("\n", 1) for p in out.stdout.split("== ")[1:])
-    assert set(parts) == {"plain", "script", "passphrase", "uninstall", "config", "trust", "prune", "tmux", "daemon"}, \
+    routes = {f"{how} {what}" for how in ("tmux", "daemon") for what in ("approve", "uninstall", "config")}
+    assert set(parts) == {"plain", "script", "passphrase", "uninstall", "config", "trust", "prune", *routes}, \
         out.stdout + out.stderr
     for name, text in parts.items():
         assert "refuses to run inside agentguard run's sandbox" in text, f"{name}: {text}"
         assert "Approval passphrase" not in text, f"{name}: {text}"
     assert (box.inst.config / "passphrase.json").read_bytes() == passphrase
     assert not list(box.inst.state.glob("grant*"))
+    assert {p: p.read_bytes() for p in kept} == kept and policy.exists() == (policy in kept)  # nothing uninstalled
+    assert any(box.inst.shims.iterdir())
 
 
 FORGE = r'''

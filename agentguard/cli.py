@@ -26,7 +26,7 @@ def _main(argv: list[str] | None) -> int:
         from agentguard.hooks import main as hook_main
 
         return hook_main(args[1:])
-    if args and args[0] == "mcp":  # long-lived, and its judgement must not wait for click
+    if args and args[0] == "mcp" and args[1:2] not in (["-h"], ["--help"]):  # long-lived: no click
         from agentguard.mcp.proxy import main as mcp_main
 
         return mcp_main(args[1:])

@@ -24,9 +24,11 @@ def render() -> str:
             out += [pack["summary"], ""]
         tools = ", ".join(f"`{t}`" for t in pack["tools"] + pack["tool_globs"])
         out += [f"Tools: {tools}." + (f" Shims: {', '.join(f'`{s}`' for s in pack['shims'])}." if pack["shims"] else ""), ""]
-        out += ["| rule | severity | why | instead |", "|---|---|---|---|"]
+        if pack.get("long_options"):
+            out += ["Long options are read abbreviated, as the tools accept them (`--forc` is `--force`).", ""]
+        out += ["| rule | severity | detected | why | instead |", "|---|---|---|---|---|"]
         for r in pack["rules"]:
-            out.append(f"| `{r['id']}` | {r['severity']} | {_cell(r['why'])} | {_cell(r['instead'])} |")
+            out.append(f"| `{r['id']}` | {r['severity']} | {_detected(name, r)} | {_cell(r['why'])} | {_cell(r['instead'])} |")
         out.append("")
         for r in pack["rules"]:
             out.append(f"<details><summary><code>{r['id']}</code> examples</summary>")
@@ -35,6 +37,16 @@ def render() -> str:
                 out.append(f"- {kind}: " + "; ".join(f"`{_example(e)}`" for e in r["examples"][kind]))
             out += ["", "</details>", ""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def _detected(family: str, rule: dict[str, object]) -> str:
+    """`pack` when the rule's match table in the pack decides; otherwise the module that detects it."""
+    from agentguard.classify import CLASSIFIERS
+
+    if rule["match"] is not None:
+        return "pack"
+    module = CLASSIFIERS.get(family) or ("selfguard" if family == "self" else None)
+    return f"code (`classify/{module}.py`)" if module else "code"
 
 
 def _cell(text: str) -> str:

@@ -139,4 +139,4 @@ def test_config_show_effective_is_read_by_a_human_not_python() -> None:
                            timeout=60, env=dict(os.environ))
     assert shown.returncode == 0, shown.stderr
     assert "decisions (severity: decision) by actor:" in shown.stdout and "recovery: max_bytes=" in shown.stdout
-    assert not re.search(r"[{}]|\[\s*'|': ", shown.stdout), shown.stdout
+    assert not re.search(r"[{}]|\[\s*'|': |='", shown.stdout), shown.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import click
@@ -75,7 +76,8 @@ def show(effective: bool, cwd: str | None, system: bool) -> None:
         click.echo(f"custom rule {rule['id']} ({rule['severity']}) [{rule['source']}]: {rule['why']}")
     for table in ("audit", "recovery"):
         values = dict(policy.get(table) or {})  # type: ignore[call-overload]
-        click.echo(f"{table}: " + ", ".join(f"{k}={v!r}" for k, v in values.items()))
+        # As TOML writes them (a string in double quotes), not as Python would.
+        click.echo(f"{table}: " + ", ".join(f"{k}={json.dumps(v)}" for k, v in values.items()))
     for warning in policy["warnings"]:
         click.echo(f"warning: {warning}")
 

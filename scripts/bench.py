@@ -5,7 +5,7 @@ Sections:
   throughput  in-process judgements per second over the labelled corpus (target >= 5,000/s)
   check       one `agentguard check` process, beside bare `python -c pass` (target <= 60 ms)
   shims       calls through installed shims beside the same call to the raw binary:
-              fast path (target <= 1 ms added), classifier without SQL (<= 25 ms added),
+              fast path (rm, terraform version, git status, git diff, find -name; target <= 1 ms added), classifier without SQL (<= 25 ms added),
               psql with a plain SELECT (<= 30 ms added)
   sql         psql DELETE … WHERE id = 42 through its shim against a real server, rows counted first,
               beside raw psql (<= 60 ms added)
@@ -147,8 +147,8 @@ def section_shims(args: argparse.Namespace) -> None:
 
     env, cwd = sandbox()
     shims = Path(env["AGENTGUARD_HOME"]) / "shims"
-    out = subprocess.run([str(VENV / "agentguard"), "install", "--tools", "rm,psql,terraform", "--print"], env=env,
-                         capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    out = subprocess.run([str(VENV / "agentguard"), "install", "--tools", "rm,psql,terraform,git,find", "--print"],
+                         env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     if out.returncode != 0:
         print("  install failed:", out.stderr.strip())
         return
@@ -168,13 +168,32 @@ def section_shims(args: argparse.Namespace) -> None:
     if terraform:
         commands["raw terraform version"] = [terraform, "version"]
         commands["shim terraform version (fast path)"] = [str(shims / "terraform"), "version"]
+    git = shutil.which("git", path="/usr/bin:/usr/local/bin")
+    if git:
+        # A repository as agents meet them: a commit, an edited file, an untracked one.
+        quiet = {**env, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@x", "GIT_COMMITTER_NAME": "b",
+                 "GIT_COMMITTER_EMAIL": "b@x"}
+        for argv in (["init", "-q"], ["add", "src", "README.md"], ["commit", "-qm", "init"]):
+            subprocess.run([git, *argv], cwd=cwd, env=quiet, check=True, capture_output=True)
+        Path(cwd, "src", "app.py").write_text("print('edited')\n")
+        for sub in (["status"], ["diff"]):
+            name = " ".join(sub)
+            commands[f"raw git {name}"] = [git, *sub]
+            commands[f"shim git {name} (fast path)"] = [str(shims / "git"), *sub]
+    find = shutil.which("find", path="/usr/bin:/bin")
+    if find:
+        commands["raw find -name"] = [find, ".", "-name", "*.py"]
+        commands["shim find -name (fast path)"] = [str(shims / "find"), ".", "-name", "*.py"]
     medians = interleaved(commands, args.rounds, env, cwd)
     print("\n  calls through shims (psql: no server listens, both sides fail the same way)")
     pairs = [("shim rm missing (fast path)", "raw rm missing", "<= 1 ms"),
              ("shim rm -f missing (classifier)", "raw rm missing", "<= 25 ms"),
              ("shim rm -rf src (refused)", "raw rm missing", "(refused, no target)"),
              ("shim psql SELECT", "raw psql SELECT", "<= 30 ms"),
-             ("shim terraform version (fast path)", "raw terraform version", "<= 1 ms")]
+             ("shim terraform version (fast path)", "raw terraform version", "<= 1 ms"),
+             ("shim git status (fast path)", "raw git status", "<= 1 ms"),
+             ("shim git diff (fast path)", "raw git diff", "<= 1 ms"),
+             ("shim find -name (fast path)", "raw find -name", "<= 1 ms")]
     for shim, raw, target in pairs:
         if shim in medians and raw in medians:
             added = medians[shim] - medians[raw]

@@ -5,8 +5,8 @@ Sections:
   throughput  in-process judgements per second over the labelled corpus (target >= 5,000/s)
   check       one `agentguard check` process, beside bare `python -c pass` (target <= 60 ms)
   shims       calls through installed shims beside the same call to the raw binary:
-              fast path (rm, terraform version, git status, git diff, find -name; target <= 1 ms added), classifier without SQL (<= 25 ms added),
-              psql with a plain SELECT (<= 30 ms added)
+              fast path (rm, terraform version, git status, git diff, find -name; target <= 1 ms added),
+              classifier without SQL (<= 25 ms added), psql with a plain SELECT (<= 30 ms added)
   sql         psql DELETE … WHERE id = 42 through its shim against a real server, rows counted first,
               beside raw psql (<= 60 ms added)
   run         `agentguard run -- true` beside `true`; inside run (warm judge, and cold), `rm -f build/x.o`,
@@ -170,7 +170,7 @@ def section_shims(args: argparse.Namespace) -> None:
         commands["shim terraform version (fast path)"] = [str(shims / "terraform"), "version"]
     git = shutil.which("git", path="/usr/bin:/usr/local/bin")
     if git:
-        # A repository as agents meet them: a commit, an edited file, an untracked one.
+        # A repository as agents meet them: a commit, an edited file, untracked ones.
         quiet = {**env, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@x", "GIT_COMMITTER_NAME": "b",
                  "GIT_COMMITTER_EMAIL": "b@x"}
         for argv in (["init", "-q"], ["add", "src", "README.md"], ["commit", "-qm", "init"]):

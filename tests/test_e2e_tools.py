@@ -136,8 +136,11 @@ def test_railway_and_kubectl_fakes_never_see_a_refused_call(isolated_env: dict[s
                     "kubectl scale deploy/api --replicas=0"):
         out = inst.agent(attempt, cwd=tmp_path)
         assert out.returncode == 77, (attempt, out.stderr)
-    assert not any(log.exists() for log in logs.values()), "a refused call reached a fake"
+    # kubectl is asked only what a delete would remove: a server-side dry run, which changes nothing
+    dry_runs = ["delete ns production --dry-run=server -o name", "--context prod delete deploy api --dry-run=server -o name"]
+    assert logs["kubectl"].read_text().splitlines() == dry_runs
+    assert not any(log.exists() for name, log in logs.items() if name != "kubectl"), "a refused call reached a fake"
     for allowed in ("railway status", "kubectl get pods -A", "helm list", "railway run npm test"):
         assert inst.agent(allowed, cwd=tmp_path).returncode == 0, allowed
     assert logs["railway"].read_text().splitlines() == ["status", "run npm test"]
-    assert logs["kubectl"].read_text().splitlines() == ["get pods -A"]
+    assert logs["kubectl"].read_text().splitlines() == [*dry_runs, "get pods -A"]

@@ -174,3 +174,35 @@ def test_the_shims_stop_zero_replicas_before_kubectl(isolated_env: dict[str, str
     assert not log.exists() or log.read_text() == ""
     assert inst.agent("kubectl scale deploy/api --replicas=0x3", cwd=ws).returncode == 0
     assert log.read_text().splitlines() == ["scale deploy/api --replicas=0x3"]
+
+
+def test_deletes_list_what_the_cluster_says_would_go(isolated_env: dict[str, str], tmp_path: Path) -> None:
+    """No API server runs here: a kubectl after the shims answers the server-side dry run as a
+    cluster would (names for `--dry-run=server -o name`) and records every call that reached it."""
+    fakes = tmp_path / "fakebin"
+    fakes.mkdir()
+    log = tmp_path / "kubectl.log"
+    (fakes / "kubectl").write_text(
+        "#!/bin/sh\n"
+        f"printf '%s\\n' \"$*\" >> '{log}'\n"
+        'case "$*" in *--dry-run=server*-o\\ name*) printf "pod/web-1\\npod/web-2\\npod/web-3\\n" ;; esac\n')
+    (fakes / "kubectl").chmod(0o755)
+    inst: Installed = install_agentguard(Path(isolated_env["HOME"]), [str(fakes)])
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    for command in ["kubectl delete pods -l app=web", "kubectl delete pods --all -n shop",
+                    "kubectl apply -f k8s/ --prune -l app=web"]:
+        out = inst.agent(command, cwd=ws)
+        err = out.stderr.decode()
+        assert out.returncode == 77, (command, err)
+        assert "the cluster's dry run lists 3 it would delete: pod/web-1, pod/web-2, pod/web-3" in err, (command, err)
+    calls = log.read_text().splitlines()
+    assert calls and all("--dry-run=server -o name" in c for c in calls), "only dry runs reached kubectl"
+
+
+def test_a_cluster_that_cannot_be_asked_leaves_the_delete_held(tmp_path: Path, book: dict[str, object]) -> None:
+    env = {**kubectl_env(tmp_path), "KUBECONFIG": str(tmp_path / "none")}
+    verdict = judge_string("kubectl delete pods -l app=web", book, cwd=str(tmp_path), env=env)
+    assert not verdict.allowed
+    detail = next(f.detail for f in verdict.findings if f.rule == "kube.delete")
+    assert "what would go is unknown" in detail, detail

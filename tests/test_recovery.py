@@ -204,7 +204,9 @@ def test_kubectl_delete_keeps_the_objects(inst: Installed, tmp_path: Path) -> No
     approve(inst, request_id(first.stderr))
     inst.agent("kubectl --context dev -n shop delete deploy api --grace-period=0 --force", cwd=tmp_path)
     calls = (tmp_path / "kubectl.log").read_text().splitlines()
-    assert calls == ["--context dev -n shop get deploy api -o json",
+    dry_run = "--context dev -n shop delete deploy api --grace-period=0 --force --dry-run=server -o name"
+    assert calls == [dry_run, dry_run,  # what would go, asked of the cluster at each judgement
+                     "--context dev -n shop get deploy api -o json",
                      "--context dev -n shop delete deploy api --grace-period=0 --force"]
     [backup] = backups(inst)
     (tmp_path / "fakebin" / "kubectl").write_text(f"#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{tmp_path}/kubectl.log'\n"

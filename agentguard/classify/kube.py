@@ -33,7 +33,48 @@ def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Fin
     found += unrecognised(inv, pack, args, ctx)
     if inv.tool in ("kubectl", "oc") and args.words[:1] == ["patch"] and "--dry-run" not in args.flags:
         found += _patch(inv, args, ctx)
+    listed = [f for f in found if f.rule in ("kube.delete", "kube.delete-data", "kube.prune")]
+    if listed and not inv.remote:
+        what = what_would_go(inv, ctx)
+        found = [f.replace(detail=f"{f.detail + '; ' if f.detail else ''}{what}") if f in listed else f  # type: ignore[misc]
+                 for f in found]
     return found
+
+
+DRY_RUN_SECONDS = 1.5  # inside the judgement's own deadline
+MAX_NAMED = 20
+
+
+def what_would_go(inv: Invocation, ctx: Context) -> str:
+    """What a delete or a pruning apply would remove, as the cluster itself says in a server-side dry
+    run (`--dry-run=server -o name`, which changes nothing); or why it could not be asked."""
+    import re
+    import subprocess
+
+    from agentguard.binaries import find_real_binary
+
+    real = find_real_binary(inv.tool, ctx.env.get("PATH", "/usr/local/bin:/usr/bin:/bin"), [])
+    if real is None:
+        return f"{inv.tool} was not found, so the cluster could not be asked: what would go is unknown"
+    env = dict(ctx.env)
+    env.update(dict(inv.env))
+    try:
+        out = subprocess.run([real, *inv.argv, "--dry-run=server", "-o", "name"], cwd=inv.cwd or None, env=env,
+                             stdin=subprocess.DEVNULL, capture_output=True, timeout=DRY_RUN_SECONDS)
+    except subprocess.TimeoutExpired:
+        return f"the cluster did not answer a dry run within {DRY_RUN_SECONDS:g} s: what would go is unknown"
+    except OSError as e:
+        return f"the cluster could not be asked ({e.strerror}): what would go is unknown"
+    text = out.stdout.decode("utf-8", "replace")
+    names = [ln.strip() for ln in text.splitlines() if re.fullmatch(r"[\w.-]+(/[\w.:@-]+)+", ln.strip())]
+    if out.returncode != 0 and not names:
+        lines = [ln.strip() for ln in out.stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
+        error = (lines[-1] if lines else f"exit {out.returncode}")[:200]  # kubectl's summary comes last
+        return f"the cluster could not be asked ({error}): what would go is unknown"
+    if not names:
+        return "the cluster's dry run lists nothing it would delete"
+    shown = ", ".join(names[:MAX_NAMED]) + (f" and {len(names) - MAX_NAMED} more" if len(names) > MAX_NAMED else "")
+    return f"the cluster's dry run lists {len(names)} it would delete: {shown}"
 
 
 def go_int(text: str) -> int | None:

@@ -120,7 +120,7 @@ def test_an_approved_sqlite_call_runs_exactly_once(inst: Installed, bookings_db:
 @pytest.fixture
 def shop(postgres: dict[str, str]) -> str:
     psql = ["psql", "-X", "-h", postgres["host"], "-p", postgres["port"], "-U", "postgres"]
-    subprocess.run([*psql, "-c", "DROP DATABASE IF EXISTS mcp_shop"], check=True, capture_output=True)
+    subprocess.run([*psql, "-c", "DROP DATABASE IF EXISTS mcp_shop WITH (FORCE)"], check=True, capture_output=True)
     subprocess.run([*psql, "-c", "CREATE DATABASE mcp_shop"], check=True, capture_output=True)
     subprocess.run([*psql, "-d", "mcp_shop", "-c", "CREATE TABLE orders (id int PRIMARY KEY, total int); "
                     "INSERT INTO orders SELECT g, g * 10 FROM generate_series(1, 20) g"], check=True, capture_output=True)
@@ -294,3 +294,27 @@ def test_secrets_in_arguments_stay_out_of_the_refusal_and_the_log(inst: Installe
     kept = [f for f in inst.state.rglob("*") if f.is_file() and b"tok-very-secret-1" in f.read_bytes()]
     assert kept == [] and (inst.state / "audit.jsonl").exists()  # not in the log, nor in the held request
     assert len(rows(bookings_db)) == 5
+
+
+def test_an_approved_drop_through_the_postgres_server_runs_once_after_a_pg_dump(inst: Installed, shop: str,
+                                                                              postgres: dict[str, str]) -> None:
+    from test_approval import approve
+
+    server = [server_bin("enhanced-postgres-mcp"), shop]
+    with Session(proxy_argv("shop", *server), env=inst.env) as s:
+        s.start()
+        drop = {"sql": "DROP TABLE orders"}
+        held = s.call("execute", drop)
+        assert held["result"]["isError"] is True and "sql.drop" in text_of(held) and pg_count(postgres) == "20"
+        run = approve(inst, request_id(text_of(held)), inst.secret)
+        assert run.finish() == 0, run.text
+        ran = s.call("execute", drop)
+        assert not ran.get("error") and not ran["result"].get("isError"), ran
+        assert "does not exist" in pg_count(postgres)
+        again = s.call("execute", drop)
+        assert again["result"]["isError"] is True
+    record = [r for r in audit_of(inst, "shop") if r.get("event") == "approved-run"]
+    assert len(record) == 1 and record[0]["backup"] and record[0]["via"] == "mcp-proxy"
+    dump = inst.state / "backups" / str(record[0]["backup"]) / "dump.pgc"
+    listed = subprocess.run(["pg_restore", "--list", str(dump)], capture_output=True, text=True, timeout=60)
+    assert "TABLE DATA public orders" in listed.stdout, listed.stderr

@@ -4,7 +4,9 @@ agentguard.mcp.judge finds what the call would do (the tool map, the SQL, path a
 ``gate.settle`` turns that into an action under the installation's policy, pinned by the state
 directory the proxy was started with: run, hold with a request id, or refuse. A hold's request is
 bound to the server, the tool and the exact arguments (their canonical JSON), so the grant of
-`agentguard approve ID` lets that call, sent again, through once, and no other. Every judged call
+`agentguard approve ID` lets that call, sent again, through once, and no other; when its SQL goes to
+a database the server's entry names, it runs only after a pg_dump of what it destroys (as the hooks
+and the psql shim do), and is refused if the dump fails. Every judged call
 is one audit record: ``tool`` is ``mcp:SERVER`` (so `agentguard log --tool mcp:SERVER` finds it),
 ``argv`` the tool and its arguments with secrets hidden, as the hooks write them.
 """
@@ -98,9 +100,31 @@ def settle_call(server: str, tool: str, arguments: object, annotations: dict[str
     key = binding_key(f"mcp:{server}", [tool, text], cwd, target)  # the very arguments, as the hook's second key
     subject = gate.Subject(via=VIA, tool=f"mcp:{server}", argv=(tool, shown_args), cwd=cwd, shown=shown,
                            findings=findings, actor=who, keys=(key,), target=target, production=production)
-    action = gate.settle(subject, compiled)  # no backup can be taken of what the server does: backup is confirm
-    log(compiled, gate.record(subject, action, server=server, mcp_tool=tool))
-    if action.kind in (gate.RUN, gate.APPROVED):
+    plans: list[object] = []
+
+    def backup_possible() -> bool:  # a pg_dump of what the SQL destroys, on the database the entry names
+        from types import SimpleNamespace
+
+        from agentguard.hooks.mcp import backup_plans
+
+        plans[:] = backup_plans(SimpleNamespace(server=server, tool=tool, arguments=arguments), entry, cwd, compiled)  # type: ignore[arg-type]
+        return bool(plans) and all(p.possible for p in plans)  # type: ignore[attr-defined]
+
+    action = gate.settle(subject, compiled, backup_possible=backup_possible)
+    fields = gate.record(subject, action, server=server, mcp_tool=tool)
+    if action.kind in (gate.APPROVED, gate.BACKUP):  # runs once what it destroys is kept, as a psql call would
+        from agentguard.hooks.mcp import keep_backups
+
+        if not plans:
+            backup_possible()
+        kept = keep_backups(plans, subject, fields, compiled, approval=(action.grant or {}).get("request"))
+        if kept:  # the snapshot failed: the call must not run
+            return Verdict("refuse", gate.refusal(shown, findings, target, approve=None, note=(
+                f"It was not run: it was to run only after a backup, and {kept}. Fix that, then send it again for "
+                "a new approval.")))
+        return Verdict("run")
+    log(compiled, fields)
+    if action.kind == gate.RUN:
         return Verdict("run")
     if action.kind == gate.HOLD:
         return Verdict("hold", gate.refusal(shown, findings, target, approve=action.request,

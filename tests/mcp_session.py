@@ -102,8 +102,12 @@ class Session:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
+        if self.proc.poll() is None:  # as a client leaves: end of input first, so the proxy ends its server
+            try:
+                self.proc.stdin.close()  # type: ignore[union-attr]
+                self.proc.wait(10)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
         self.proc.wait()
         for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             try:

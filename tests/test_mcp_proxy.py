@@ -345,3 +345,13 @@ def _quietly(send, data: bytes) -> None:  # type: ignore[no-untyped-def]
         send(data)
     except (OSError, ValueError):
         pass
+
+
+def test_a_proxy_killed_outright_takes_the_server_with_it(relay) -> None:  # type: ignore[no-untyped-def]
+    with relay() as s:
+        s.send(b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"slow","arguments":{"s":40}}}\n')
+        time.sleep(0.3)  # busy: the end of its input alone would not end it for 40 s
+        pid = server_pid(relay.files)
+        s.proc.kill()
+        s.proc.wait(10)
+        assert eventually(lambda: gone(pid))

@@ -329,7 +329,7 @@ class Relay:
 
         try:
             self.child = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                          process_group=0)
+                                          process_group=0, preexec_fn=_die_with_parent())
         except OSError as e:
             self.say(f"cannot start {self.argv[0]}: {e.strerror or e}")
             return 127 if isinstance(e, FileNotFoundError) else 126
@@ -379,6 +379,26 @@ class Relay:
             how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
             self.say(f"the server {how}; the proxy ends with it")
         return status
+
+
+def _die_with_parent():  # type: ignore[no-untyped-def]
+    """On Linux, the server gets SIGTERM if the proxy dies without a chance to end it (SIGKILL): in
+    its own process group it would otherwise live on, holding its database and files open."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+    import signal
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    term = int(signal.SIGTERM)
+
+    def set_it() -> None:
+        prctl(1, term)  # PR_SET_PDEATHSIG
+
+    return set_it
 
 
 def main(args: list[str], state: str | None = None, judge: Judge | None = None) -> int:

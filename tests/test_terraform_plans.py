@@ -38,7 +38,7 @@ def infra(isolated_env: dict[str, str], tmp_path: Path):  # type: ignore[no-unty
     for name in ("infra", "prod"):
         ws, env, _ = terraform_workspace(project / name, ["bookings_db", "cache"])
         dirs[name] = ws
-    inst: Installed = install_agentguard(home)
+    inst: Installed = install_agentguard(home, [], "--claude-code")
     inst.set_passphrase(SECRET)
 
     def run(command: str, cwd: Path | None = None, extra: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
@@ -191,3 +191,17 @@ def test_a_saved_plan_changed_after_it_was_judged_is_not_applied(tmp_path: Path)
     assert runner.run("terraform", "/usr/bin/terraform", ("apply",), {}, None) == 77  # type: ignore[attr-defined]
     assert ran == [] and "changed after it was judged" in Runner.said[-1]
     assert tfplan.applying(Runner(), *key).__class__ is Runner, "an entry is used once"
+
+
+def test_the_agents_hook_names_what_the_plan_destroys(infra) -> None:  # type: ignore[no-untyped-def]
+    from test_paths_effects import hook
+
+    ws = infra.dirs["infra"]
+    config(ws, ["cache"])
+    for command in ["echo yes | terraform apply", "cd ../prod && terraform apply -auto-approve"]:
+        decision, reason = hook(infra.inst, command, ws)
+        assert decision in ("ask", "deny") and "terraform_data.bookings_db (delete)" in reason, (command, reason)
+    config(ws, ["bookings_db", "cache", "extra"])
+    decision, reason = hook(infra.inst, "terraform apply -auto-approve", ws)
+    assert decision == "allow", reason
+    assert resources(ws) == ["terraform_data.bookings_db", "terraform_data.cache"], "the hook only planned"

@@ -1234,6 +1234,41 @@ def test_environment_set_inside_loosens_nothing(box: Box) -> None:
     assert (box.project / ".git" / "HEAD").exists()
 
 
+INJECT = r"""
+import errno, fcntl, os, sys, termios
+line = sys.argv[1] + "\n"
+attrs = termios.tcgetattr(0)  # the terminal's other ioctls still work
+termios.tcsetattr(0, termios.TCSANOW, attrs)
+fcntl.ioctl(0, termios.TIOCGWINSZ, b"\0" * 8)
+print("TERMINAL OK")
+try:
+    for ch in line:
+        fcntl.ioctl(0, termios.TIOCSTI, ch.encode())
+    print("INJECTED")
+except OSError as e:
+    print("REFUSED", errno.errorcode.get(e.errno, e.errno))
+"""
+
+
+def test_nothing_inside_types_into_the_terminal_outside(box: Box) -> None:
+    """TIOCSTI pushes characters into a terminal's input, where the shell that started `run` reads
+    them as its next command, outside the sandbox (this kernel allows it: dev.tty.legacy_tiocsti)."""
+    from conftest import agentguard_bin
+    from helpers import PtyRun
+
+    (box.project / "inject.py").write_text(INJECT)
+    evil = f"echo typed > {box.home / 'notes.txt'}"
+    # the shell outside reads its next line from the terminal after `run` ends, as an interactive one would
+    outer = f"{agentguard_bin()} run -- {sys.executable} inject.py '{evil}'; read -r next; eval \"$next\"; echo END"
+    term = PtyRun(["/bin/sh", "-c", outer], dict(box.env, TERM="dumb"), box.project)
+    assert term.read_until("REFUSED", 60, "INJECTED"), term.output
+    if b"REFUSED" in term.output:
+        term.send("true")  # the line the shell waits for
+    code = term.finish()
+    assert code == 0 and b"TERMINAL OK" in term.output and b"REFUSED EPERM" in term.output, term.output
+    assert (box.home / "notes.txt").read_text() == "notes\n"
+
+
 def test_run_inside_run_says_it_is_already_confined(box: Box) -> None:
     out = box.run("agentguard", "run", "--write", str(box.home), "--", "true")
     assert out.returncode == 125 and "already inside a sandbox" in out.stderr

@@ -59,10 +59,13 @@ class LandlockBackend(Backend):
 
         rights = {TREE: landlock.TREE, FILE: landlock.FILE, DIRS: landlock.Access.MAKE_DIR | landlock.Access.REMOVE_DIR,
                   MKDIR: landlock.Access.MAKE_DIR}
+        from agentguard.sandbox.seccomp import Installer
+
         ruleset = landlock.Ruleset(self.abi)
         try:
             for g in plan.grants:
                 ruleset.allow(g.path, rights[g.kind])
+            no_typing = Installer()  # TIOCSTI would type into the human's terminal (sandbox/seccomp.py)
         except OSError as e:
             ruleset.close()
             raise SandboxError(f"cannot build the sandbox: {e}") from None
@@ -70,6 +73,7 @@ class LandlockBackend(Backend):
         def confine() -> None:  # in the child, between fork and exec
             try:
                 ruleset.enforce()
+                no_typing.install()
             except BaseException as e:
                 os.write(2, f"agentguard: cannot confine the command, so it was not started: {e}\n".encode())
                 raise

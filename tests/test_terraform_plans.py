@@ -90,7 +90,7 @@ def test_destroy_and_replace_list_what_would_go(infra) -> None:  # type: ignore[
         'input = "new"', 'input = "new"\n  triggers_replace = ["v2"]'))
     out = infra("echo yes | terraform apply")
     err = out.stderr.decode()
-    assert out.returncode == 77 and "terraform_data.cache (destroy, then create)" in err, err
+    assert out.returncode == 77 and "terraform_data.cache [triggers_replace] (destroy, then create)" in err, err
     assert resources(ws) == ["terraform_data.bookings_db", "terraform_data.cache"]
 
 

@@ -254,7 +254,7 @@ def _read(real: str, inv: Invocation, ctx: Context, globals_: list[str], planfil
             actions = tuple(rc["change"]["actions"])
             act = DESTROYING.get(actions)
             if act:
-                plan.destroys.append((str(rc["address"]), act))
+                plan.destroys.append((str(rc["address"]) + _because(rc["change"]), act))
             elif rc.get("mode", "managed") == "managed":
                 plan.others += 1  # creates, updates in place and unchanged: the total it is out of
         seen = [(rc.get("address"), rc["change"].get("actions"), rc["change"].get("before"), rc["change"].get("after"))
@@ -294,6 +294,17 @@ def _run(argv: list[str], cwd: str, env: dict[str, str]) -> tuple[int, str]:
             proc.wait()
         if left:
             _signal.setitimer(_signal.ITIMER_REAL, max(left, 0.05))  # the plan's time is its own
+
+
+def _because(change: dict[str, object]) -> str:
+    """What forces a replacement, as the provider marks it in the plan (``replace_paths``): the
+    nested block or attribute whose change destroys the object, ``" [disk_size]"``."""
+    paths = change.get("replace_paths") or []
+    shown = []
+    for path in paths[:3]:  # type: ignore[index]
+        if isinstance(path, list):
+            shown.append(".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in path).replace(".[", "["))
+    return f" [{', '.join(shown)}]" if shown else ""
 
 
 def _last_lines(text: str) -> str:

@@ -122,8 +122,8 @@ def fast_path(tool: str, real: str, book: dict[str, object], setting: Setting | 
     if any(glob_match(str(t), tool) for r in setting.custom for t in r["match"]["tool"]):  # type: ignore[index,attr-defined]
         return ""  # a custom rule on the tool: the fast path knows only the pack's rules
     values = _common(setting)
-    if tool == "rm":
-        more = _rm_values(real, setting)
+    if tool in RM_LIKE:
+        more = _rm_values(tool, real, setting)
         parts = ["fast-guard.sh", "fast-dirs.sh", "fast-rm.sh", "fast-exec.sh"]
     elif tool == "curl":
         more = _curl_values(book, setting)
@@ -224,7 +224,11 @@ def _selfguard_names() -> set[str]:
     return names | {s.rsplit("/", 1)[-1] for s in selfguard.SETTINGS_SUFFIXES}
 
 
-def _rm_values(real: str, setting: Setting) -> dict[str, str] | None:
+# Programs the files classifier judges as rm without options (rmdir by a subset of rm's findings).
+RM_LIKE = ("rm", "unlink", "rmdir")
+
+
+def _rm_values(tool: str, real: str, setting: Setting) -> dict[str, str] | None:
     from agentguard.classify.files import TEMP_DIRS
 
     if setting.account_home is None:
@@ -244,7 +248,8 @@ def _rm_values(real: str, setting: Setting) -> dict[str, str] | None:
     return {
         # Plain sh has no `exec -a`: rm (coreutils names itself in messages as called) is run by
         # its own name from its own directory; it runs no other program, so the PATH changes nothing.
-        "RM_DIR": sh_quote(directory if name == "rm" and ":" not in directory else ""),
+        "RM_DIR": sh_quote(directory if name == tool and ":" not in directory else ""),
+        "RM_NAME": tool,
         "RM_PROTECTED": sh_patterns({p for n in rm_protected() for p in glob(n)}),
         "AG_ABOVE": sh_patterns({exact(p) for p in above}),
         "RM_HOMES": sh_patterns({under(h) for h in homes}),

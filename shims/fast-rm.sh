@@ -1,12 +1,13 @@
 # shellcheck shell=sh disable=SC2154,SC2195
-# rm NAME…, where the classifier finds nothing to protect. Each NAME is plain: no option, no '/',
+# rm NAME… (and unlink NAME, rmdir NAME…, which the classifier judges as rm without options),
+# where the classifier finds nothing to protect. Each NAME is plain: no option, no '/',
 # no '..', no glob character, no leading '~', not '.', and not a symlink (the classifier judges
 # what a link points to). None is a protected name (git history, credentials, databases, backups,
 # infrastructure state, shell profiles, agents' settings, anything of agentguard's: the
 # classifier's own lists) or a name on the way to one of agentguard's directories. The working
 # directory is under the home directory (as named now and as resolved when this shim was written)
 # or a temp directory that does not hold the home directory.
-_ag_rm_dir=@RM_DIR@  # the real rm's directory, to run it by its own name; '' to run it by path
+_ag_rm_dir=@RM_DIR@  # the real program's directory, to run it by its own name; '' to run it by path
 
 if [ "$_ag_fast" = 1 ]; then
   [ "$#" -gt 0 ] || _ag_fast=0
@@ -47,6 +48,6 @@ if [ "$_ag_fast" = 1 ]; then
 fi
 
 if [ "$_ag_fast" = 1 ] && [ -n "$_ag_rm_dir" ]; then
-  # argv[0] as given: coreutils rm names itself in its messages.
-  PATH=$_ag_rm_dir exec rm "$@"
+  # argv[0] as given: coreutils names itself in its messages.
+  PATH=$_ag_rm_dir exec @RM_NAME@ "$@"
 fi

@@ -22,11 +22,12 @@ from helpers import Installed, Recorder, install_agentguard, write_fake
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agentguard.fastpath import fast_path, rm_protected, setting_for
+from agentguard.fastpath import RM_LIKE, fast_path, rm_protected, setting_for
 from agentguard.shimfiles import is_shim, render
 
 DASH = shutil.which("dash") or "/bin/sh"
-TOOLS = ("rm", "curl", "terraform", "tofu", "kubectl", "helm", "aws", "railway", "git", "find", "docker")
+TOOLS = ("rm", "unlink", "rmdir", "curl", "terraform", "tofu", "kubectl", "helm", "aws", "railway", "git", "find", "docker", "podman",
+         "terragrunt")
 FAST, SLOW = b"FAST\n", b"SLOW\n"
 CUSTOM = """
 [[rule]]
@@ -262,7 +263,7 @@ def _argv(world: World, tool: str) -> st.SearchStrategy[list[bytes]]:
     elif tool == "find":
         words = FIND_WORDS + _names(world)
         starts = [[".", "-name", "*.py"], ["src", "-type", "f"], ["-L", "."], []]
-    elif tool == "rm":
+    elif tool in RM_LIKE:
         words = _names(world)
         plain = sorted(set(os.listdir(world.project)) | {"new.txt", "x", "a.o", "dist"})
         starts = [[n] for n in plain] + [[]]
@@ -374,10 +375,10 @@ def test_the_fast_path_runs_only_what_the_classifier_allows(world: World, tool: 
     check()
 
 
-ORDINARY = {"rm": ["notes.txt"], "curl": ["-s", "https://example.com/"], "terraform": ["state", "list"],
+ORDINARY = {"rm": ["notes.txt"], "unlink": ["notes.txt"], "rmdir": ["build"], "curl": ["-s", "https://example.com/"], "terraform": ["state", "list"],
             "tofu": ["plan"], "kubectl": ["config", "view"], "helm": ["list"], "aws": ["ec2", "describe-instances"],
             "railway": ["volume", "list"], "git": ["status"], "find": [".", "-name", "*.py"],
-            "docker": ["ps"]}
+            "docker": ["ps"], "podman": ["images"], "terragrunt": ["plan"]}
 
 
 def _env_changes(world: World) -> list[dict[str, str]]:
@@ -409,13 +410,13 @@ def test_every_single_change_to_an_ordinary_call(world: World, tool: str) -> Non
     call = ORDINARY[tool]
     raw = [os.fsencode(a) for a in call]
     assert world.check(tool, raw, world.project, world.env) == FAST
-    words = CURL_WORDS if tool == "curl" else _names(world) if tool == "rm" else \
+    words = CURL_WORDS if tool == "curl" else _names(world) if tool in RM_LIKE else \
         FIND_WORDS + _names(world) if tool == "find" else _pack_words(world, tool) + _names(world)
     cases: list[tuple[list[bytes], Path, dict[str, str]]] = []
     for w in [os.fsencode(w) for w in words] + WEIRD:
         cases.append((raw + [w], world.project, world.env))
         cases.append((raw[:1] + [w], world.project, world.env))
-        if tool == "rm":
+        if tool in RM_LIKE:
             cases += [([w], cwd, world.env) for cwd in (world.home, Path(world.locs.state), world.home / ".local")]
     for tail in (["--", "rm", "-rf", "src"], ["--", "sh", "-c", "rm -rf src"], ["exec", "p", "--", "rm", "-rf", "/"]):
         cases.append((raw + [os.fsencode(w) for w in tail], world.project, world.env))
@@ -423,7 +424,7 @@ def test_every_single_change_to_an_ordinary_call(world: World, tool: str) -> Non
     for env in _env_changes(world):
         cases += [(raw, world.project, env), (raw, world.project / "sub" / "state", env),
                   (raw, world.project / "sub" / ".local" / "state" / "agentguard", env)]
-        if tool == "rm":
+        if tool in RM_LIKE:
             cases += [([b"sub"], world.project, env), ([b"home"], world.home.parent, env),
                       ([b"state"], world.project / "sub", env), ([b".local"], world.project / "sub", env)]
     # HOME spelled so that only its normal form is below the working directory
@@ -495,7 +496,8 @@ def test_the_fast_path_fires_for_ordinary_calls(world: World) -> None:
                        ("git", ["add", "src/app.py"]), ("git", ["commit", "-m", "fix: the thing"]), ("git", ["branch", "-a"]),
                        ("git", ["stash", "list"]), ("git", ["rev-parse", "HEAD"]), ("git", ["--version"]),
                        ("find", [".", "-name", "*.py"]), ("find", ["src", "-type", "f", "-print"]),
-                       ("docker", ["ps", "-a"]), ("docker", ["volume", "ls"])):
+                       ("docker", ["ps", "-a"]), ("docker", ["volume", "ls"]), ("podman", ["ps"]),
+                       ("terragrunt", ["plan"]), ("unlink", ["notes.txt"]), ("rmdir", ["docs"])):
         raw = [os.fsencode(a) for a in argv]
         assert world.check(tool, raw, project, env) == FAST, (tool, argv)
     assert world.check("rm", [b"notes.txt"], Path(world.env["HOME"]), env) == FAST

@@ -155,6 +155,18 @@ def test_file_destroyers_are_refused_and_logged(isolated_env: dict[str, str], tm
         out = _same_as_raw(inst, command, ws, shutil.which(tool, path=inst.base_path) or tool, tool)
         assert out.returncode == 0, (command, out.stderr)
     assert {p: p.read_bytes() for p in before} == before
+    # unlink and rmdir take rm's fast path, and name themselves in their messages as they would
+    # without the shims (run by their own name, not by path).
+    (ws / "scratch").mkdir()
+    (ws / "tmp.txt").write_text("x")
+    system = "/usr/bin:/bin"
+    for command in ("unlink missing.txt", "rmdir missing", "rmdir db"):
+        shimmed, raw = inst.agent(command, cwd=ws), inst.agent(f"PATH={system} {command}", cwd=ws)
+        assert (shimmed.returncode, shimmed.stdout, shimmed.stderr) == (raw.returncode, raw.stdout, raw.stderr)
+        assert shimmed.returncode != 0 and shimmed.stderr.startswith(command.split()[0].encode() + b": ")
+    assert inst.agent("unlink tmp.txt && rmdir scratch", cwd=ws).returncode == 0
+    assert not (ws / "tmp.txt").exists() and not (ws / "scratch").exists()
+    assert {p: p.read_bytes() for p in before} == before
 
 
 def test_archivers_that_remove_their_input(isolated_env: dict[str, str], tmp_path: Path) -> None:

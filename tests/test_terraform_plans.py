@@ -198,9 +198,13 @@ def test_the_agents_hook_names_what_the_plan_destroys(infra) -> None:  # type: i
 
     ws = infra.dirs["infra"]
     config(ws, ["cache"])
-    for command in ["echo yes | terraform apply", "cd ../prod && terraform apply -auto-approve"]:
+    for command in ["echo yes | terraform apply", "cd ../prod && terraform apply -auto-approve",
+                    "terraform plan -out=cut.tfplan && terraform apply cut.tfplan"]:  # cut.tfplan: not made yet
         decision, reason = hook(infra.inst, command, ws)
         assert decision in ("ask", "deny") and "terraform_data.bookings_db (delete)" in reason, (command, reason)
+    decision, reason = hook(infra.inst, "terraform plan -out c.tfplan -target=terraform_data.cache && "
+                                        "terraform apply c.tfplan", ws)
+    assert decision == "allow", reason
     config(ws, ["bookings_db", "cache", "extra"])
     decision, reason = hook(infra.inst, "terraform apply -auto-approve", ws)
     assert decision == "allow", reason

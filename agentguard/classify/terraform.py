@@ -74,4 +74,8 @@ def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Fin
         from agentguard.classify.tfplan import judged
 
         found = judged(inv, ctx, globals_, rest, found, pack["value_options"])  # type: ignore[arg-type]
+    elif inv.tool in ("terraform", "tofu") and rest[:1] == ["plan"] and not inv.remote:
+        from agentguard.classify.tfplan import remember_plan
+
+        remember_plan(inv, ctx, globals_, rest, pack["value_options"])  # type: ignore[arg-type]
     return [f.replace(command=inv.describe()) for f in found]  # type: ignore[misc]

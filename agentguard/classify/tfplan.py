@@ -54,12 +54,27 @@ class Plan:
         self.error = ""
 
 
+def remember_plan(inv: Invocation, ctx: Context, globals_: list[str], rest: list[str], value_options: list[str]) -> None:
+    """`terraform plan -out=FILE` earlier on the same command line: an apply of FILE later in it is
+    judged by the plan those flags make (the file does not exist yet when the line is judged)."""
+    flags, _ = _split(rest[1:], value_options)
+    for f in flags:
+        if _name(f[0]) == "-out":
+            out = f[1] if len(f) > 1 else f[0].split("=", 1)[-1]
+            ctx.memo[f"tfplan:out:{os.path.normpath(os.path.join(_workdir(inv.cwd, globals_), out))}"] = \
+                [g for g in flags if _name(g[0]) in PLAN_FLAGS]
+
+
 def judged(inv: Invocation, ctx: Context, globals_: list[str], rest: list[str], found: list[Finding],
            value_options: list[str]) -> list[Finding]:
     """The findings for an apply or destroy once its plan has been read."""
     sub = rest[0]
     flags, operands = _split(rest[1:], value_options)
     workdir = _workdir(inv.cwd, globals_)
+    if len(operands) == 1 and not os.path.lexists(os.path.join(workdir, operands[0])):
+        earlier = ctx.memo.get(f"tfplan:out:{os.path.normpath(os.path.join(workdir, operands[0]))}")
+        if isinstance(earlier, list):  # made by a `plan -out` before it on this line: plan as that will
+            flags, operands = flags + earlier, []
     real = _terraform(inv, ctx)
     plan = Plan()
     planfile = ""

@@ -324,6 +324,9 @@ def test_install_lists_what_it_wrapped_and_rehash_adds_new_ones(isolated_env: di
         if which_outside(tool):
             assert f"  {tool} " in out.stdout and is_shim(str(inst.shims / tool)), tool
     assert "prisma" in out.stdout.split("Not on PATH")[1], "tools not found are named"
+    which = inst.agentguard("which", "git").stdout
+    assert "fast path (no classifier): --version, status, diff" in which and "no -c, -C, --git-dir" in which
+    assert "find without -delete" in inst.agentguard("which", "find").stdout
     write_fake(fakes, "prisma", tmp_path / "prisma.log")
     again = inst.agentguard("rehash")
     assert "New shims: prisma" in again.stdout and is_shim(str(inst.shims / "prisma"))

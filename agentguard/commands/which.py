@@ -52,8 +52,19 @@ def command(tool: str, system: bool) -> None:
     forms = readonly_forms(book, tool)
     if not fast:
         click.echo("  no fast path: every call is judged (the tool has none, or a custom rule names it)")
-    elif tool == "rm":
-        click.echo("  fast path: rm of plain names (no options, nothing protected) under home or a temp directory")
+    elif tool in ("rm", "unlink", "rmdir"):
+        click.echo(f"  fast path: {tool} of plain names (no options, nothing protected) under home or a temp directory")
+    elif tool == "git":
+        from agentguard.fastgit import git_forms
+
+        gf = git_forms(book, tool)
+        shown = (gf.words + [f"{a} {b}" for a, b in gf.pairs]) if gf else []
+        click.echo(f"  fast path (no classifier): {', '.join(shown)}")
+        click.echo("    only as the first word (no -c, -C, --git-dir), with no GIT_* setting that points git elsewhere,")
+        click.echo("    in a plain .git repository without submodules or the subcommand's hooks, and when no config")
+        click.echo("    file git reads names a command that subcommand starts, a hooks path or an include")
+    elif tool == "find":
+        click.echo("  fast path: find without -delete, -exec, -execdir, -ok, -okdir, -fprint* or -fls")
     elif tool == "curl":
         click.echo("  fast path: plain GETs (URLs and output-only flags) while none of curl's config files exists")
     elif forms is not None:

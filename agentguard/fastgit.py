@@ -6,8 +6,8 @@
   git accepts: a short option anywhere in a bundle, a long one by any prefix), second words a rule
   names, and a few options that run a command or write a file named on the command line.
 - The configuration keys that send a call to the classifier: gitconfig's ``COMMAND_KEYS`` (a command
-  the subcommand starts), includes and ``core.hooksPath``, and a few more that start commands or
-  write files the classifier does not read.
+  the subcommand starts), includes and ``core.hooksPath``, and a few that name no command but
+  write files or let other programs run (trace2 targets, remote helpers, ``protocol.allow``).
 - The hooks: gitconfig's ``HOOKS`` for the subcommand, and those git runs for many of them.
 - The environment: every variable gitconfig reads, and git's others that point it elsewhere.
 """
@@ -36,10 +36,9 @@ EXTRA_REFUSED: dict[str, tuple[str, ...]] = {
 # start a command, write a file or move where hooks and configuration come from.
 EXTRA_KEYS: dict[str, str] = {
     "include.path": "*", "includeif.*.path": "*", "core.hookspath": "*", "trace2.*": "*",
-    "interactive.difffilter": "*", "core.alternaterefscommand": "*", "remote.*.uploadpack": "*",
-    "remote.*.receivepack": "*", "remote.*.vcs": "*", "protocol.allow": "*", "protocol.*.allow": "*",
+    "remote.*.vcs": "*", "protocol.allow": "*", "protocol.*.allow": "*",
 }
-# Hooks git runs for many subcommands: on an index write, a ref update, automatic maintenance.
+# Hooks git may run for any of them (gitconfig's HOOKS names the subcommands it knows run them).
 EXTRA_HOOKS = ("post-index-change", "reference-transaction", "pre-auto-gc")
 # Variables beside those gitconfig reads that point git at other files, repositories or commands.
 EXTRA_ENV = ("GIT_CONFIG", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES",

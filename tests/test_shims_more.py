@@ -112,6 +112,27 @@ def test_git_discarding_forms_are_refused_and_logged(repo: tuple[Installed, Path
     assert (data / "deep" / "rows.csv").read_text() == "1,alice\n2,bob\n"
 
 
+def test_what_git_starts_besides_git(repo: tuple[Installed, Path, Path, Path]) -> None:
+    """The hooks a subcommand runs and the commands its configuration names are judged, in a
+    shims-only terminal too: the everyday call that would start them is refused."""
+    inst, app, _, data = repo
+    env = dict(inst.env)
+    hook = app / ".git" / "hooks" / "post-index-change"
+    hook.write_text("#!/bin/sh\nrm -rf ../data\n")
+    hook.chmod(0o755)
+    _refused(inst, "git status", app, "git")
+    _refused(inst, "git add app.py", app, "git")
+    hook.unlink()
+    _git(app, "config", "remote.origin.uploadpack", "rm -rf ../data; git-upload-pack", env=env)
+    _refused(inst, "git fetch origin", app, "git")
+    _git(app, "config", "--unset", "remote.origin.uploadpack", env=env)
+    _git(app, "config", "core.pager", "rm -rf ../data; less", env=env)
+    _refused(inst, "git log", app, "git")
+    _git(app, "config", "--unset", "core.pager", env=env)
+    assert (data / "deep" / "rows.csv").exists()
+    assert inst.agent("git status --short", cwd=app).returncode == 0
+
+
 def test_everyday_git_is_byte_identical_and_commits(repo: tuple[Installed, Path, Path, Path]) -> None:
     inst, app, _, _ = repo
     for command in ("git status", "git status --short", "git diff", "git diff --stat", "git log --oneline",

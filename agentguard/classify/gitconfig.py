@@ -85,6 +85,9 @@ COMMAND_KEYS: dict[str, frozenset[str]] = {
     "difftool.*.cmd": frozenset({"difftool"}), "mergetool.*.cmd": frozenset({"mergetool"}),
     "sendemail.smtpserver": frozenset({"send-email"}), "sendemail.tocmd": frozenset({"send-email"}),
     "sendemail.cccmd": frozenset({"send-email"}),
+    # run through the shell for a local remote (a path or file:// URL), as git-upload-pack would be
+    "remote.*.uploadpack": NETWORK, "remote.*.receivepack": NETWORK, "core.alternaterefscommand": NETWORK,
+    "interactive.difffilter": frozenset({"add", "checkout", "reset", "stash", "restore", "commit"}),
 }
 COMMAND_ENV: dict[str, frozenset[str]] = {
     "GIT_SSH_COMMAND": NETWORK, "GIT_SSH": NETWORK, "GIT_PROXY_COMMAND": NETWORK, "GIT_ASKPASS": NETWORK,
@@ -107,6 +110,12 @@ HOOKS: dict[str, tuple[str, ...]] = {
     "reset": _REFS, "branch": _REFS, "tag": _REFS, "fetch": _REFS, "update-ref": _REFS, "stash": _REFS,
     "send-email": ("sendemail-validate",), "fsmonitor": ("fsmonitor-watchman",),
 }
+# Hooks git runs for many subcommands: after writing the index, and before automatic maintenance.
+for _sub in ("add", "status", "commit", "checkout", "switch", "reset", "restore", "stash", "merge", "pull", "rebase",
+             "rm", "mv", "update-index", "read-tree", "apply", "am", "cherry-pick", "revert", "sparse-checkout"):
+    HOOKS[_sub] = (*HOOKS.get(_sub, ()), "post-index-change")
+for _sub in ("commit", "fetch", "pull", "merge", "am", "rebase", "cherry-pick", "revert"):
+    HOOKS[_sub] = (*HOOKS.get(_sub, ()), "pre-auto-gc")
 # Options that keep the pre-commit-style hooks from running.
 _NO_VERIFY = {"commit": ("pre-commit", "commit-msg"), "merge": ("pre-merge-commit", "commit-msg"),
               "push": ("pre-push",), "am": ("applypatch-msg", "pre-applypatch")}

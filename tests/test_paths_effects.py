@@ -53,8 +53,10 @@ def home(isolated_env: dict[str, str], tmp_path: Path):  # type: ignore[no-untyp
     inst: Installed = install_agentguard(h, [], "--claude-code")
     twin = tmp_path / "twin"
     yield h, inst, twin
-    shutil.rmtree(TRASH, ignore_errors=True)
-    shutil.rmtree(TRASH + "-twin", ignore_errors=True)
+    for base in (TRASH, TRASH + "-twin"):
+        shutil.rmtree(base, ignore_errors=True)
+        for suffix in (".tgz", ".tar", ".zip"):
+            Path(base + suffix).unlink(missing_ok=True)
 
 
 def hook(inst: Installed, command: str, cwd: Path) -> tuple[str, str]:

@@ -137,6 +137,8 @@ def test_mkfs_allowed_onto_an_image_really_formats_only_that_file(book: dict[str
     ("Rm -rf src", "files.recursive"),
     ("crontab -ir", "system.crontab-remove"),
     ("zfs destroy -rf tank/home", "volumes.zfs-destroy"),
+    ("aws s3 sync ./site s3://b --del", "aws.s3-delete"),
+    ("aws ec2 terminate-instances --instance-ids i-1 --d", "aws.delete"),  # --delete…, --dry-run: ambiguous
 ])
 def test_abbreviated_bundled_and_differently_spelled_forms_are_read(cmd: str, rule: str, book: dict[str, object],
                                                                     project: Path, isolated_env: dict[str, str]) -> None:
@@ -146,7 +148,8 @@ def test_abbreviated_bundled_and_differently_spelled_forms_are_read(cmd: str, ru
 
 @pytest.mark.parametrize("cmd", ["git push --force-w origin feature", "git push --force-with-lease origin feature",
                                  "git clean --dry-run --forc", "git clean --dry --force", "vgremove --tes vg00",
-                                 "lvremove --test vg00/lvol1", "git reset --soft HEAD~1", "git reset --so HEAD~1"])
+                                 "lvremove --test vg00/lvol1", "git reset --soft HEAD~1", "git reset --so HEAD~1",
+                                 "aws ec2 terminate-instances --instance-ids i-1 --dry-r"])
 def test_an_abbreviation_of_a_harmless_option_stays_harmless(cmd: str, book: dict[str, object], project: Path,
                                                              isolated_env: dict[str, str]) -> None:
     v = verdict(cmd, book, project, isolated_env)

@@ -7,7 +7,7 @@ that file is read so that ``SkipFinalSnapshot: true`` counts as if it were on th
 
 from __future__ import annotations
 
-from agentguard.classify.matcher import declared_findings, parse_args
+from agentguard.classify.matcher import declared_findings, pack_args
 from agentguard.classify.sources import read_text
 from agentguard.model import Finding, Invocation
 
@@ -26,8 +26,10 @@ PAYLOAD_OPTIONS = ("--change-batch", "--request-items", "--cli-input-json", "--c
 
 
 def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Finding]:
-    args = parse_args(inv.argv, pack["value_options"])  # type: ignore[arg-type]
-    if "help" in args.words[:3] or args.has("--dry-run"):
+    # argparse, which the AWS CLI is built on, takes an unambiguous prefix of a long option by default:
+    # the pack's long_options are read abbreviated, and only a sure --dry-run makes the call harmless.
+    args = pack_args(inv.argv, pack)
+    if "help" in args.words[:3] or args.has_surely("--dry-run"):
         return []
     found = declared_findings(pack, inv, args)
     op = args.words[1] if len(args.words) > 1 else ""

@@ -131,6 +131,14 @@ def test_what_git_starts_besides_git(repo: tuple[Installed, Path, Path, Path]) -
     _git(app, "config", "--unset", "core.pager", env=env)
     assert (data / "deep" / "rows.csv").exists()
     assert inst.agent("git status --short", cwd=app).returncode == 0
+    # --output writes the diff over the file it names: a shell profile is agentguard's to keep.
+    profile = inst.home / ".bashrc"
+    kept = profile.read_bytes()
+    _refused(inst, "git diff --output=$HOME/.bashrc", app, "git")
+    _refused(inst, "git log -p --output ~/.bashrc", app, "git")
+    assert profile.read_bytes() == kept
+    assert inst.agent("git diff --output=changes.patch", cwd=app).returncode == 0
+    assert b"uncommitted edit" in (app / "changes.patch").read_bytes()
 
 
 def test_everyday_git_is_byte_identical_and_commits(repo: tuple[Installed, Path, Path, Path]) -> None:

@@ -874,7 +874,8 @@ def command_findings(inv: Invocation, ctx: Context) -> list[Finding]:
     tool = inv.tool
     if tool in _WRAPPERS or tool.startswith("busybox"):
         return []  # what they run is judged in its own right
-    if tool == "git" and inv.argv[:1] and inv.argv[0] in GIT_READERS:
+    if tool == "git" and inv.argv[:1] and inv.argv[0] in GIT_READERS and \
+            not any(a.startswith("--outp") for a in inv.argv):  # diff, log, show --output=FILE write FILE
         return []
     args = [a for i, a in enumerate(inv.argv) if i not in inv.dynamic] if inv.dynamic else list(inv.argv)
     if tool == "find" and not any(a in ("-delete", "-exec", "-execdir", "-ok", "-okdir", "-fprint") for a in args):

@@ -200,6 +200,25 @@ def test_deletes_list_what_the_cluster_says_would_go(isolated_env: dict[str, str
     assert calls and all("--dry-run=server -o name" in c for c in calls), "only dry runs reached kubectl"
 
 
+def test_forms_where_a_dry_run_would_not_be_dry_are_never_asked(isolated_env: dict[str, str], tmp_path: Path) -> None:
+    """After `--` an appended --dry-run=server is a resource name, and `delete --raw` ignores it (a real
+    kubectl sends the DELETE): judging such a call must not run it."""
+    fakes = tmp_path / "fakebin"
+    fakes.mkdir()
+    log = tmp_path / "kubectl.log"
+    (fakes / "kubectl").write_text(f"#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{log}'\n")
+    (fakes / "kubectl").chmod(0o755)
+    inst: Installed = install_agentguard(Path(isolated_env["HOME"]), [str(fakes)])
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    for command in ["kubectl delete pod web --", "kubectl delete pods -l app=web -- extra",
+                    "kubectl delete --raw /api/v1/namespaces/shop", "kubectl delete --raw=/api/v1/namespaces/shop",
+                    "kubectl delete -n shop --raw /api/v1/namespaces/shop/pods/web --dry-run=server"]:
+        out = inst.agent(command, cwd=ws)
+        assert out.returncode == 77 and b"was not asked" in out.stderr, (command, out.stderr)
+    assert not log.exists(), log.read_text()
+
+
 def test_a_cluster_that_cannot_be_asked_leaves_the_delete_held(tmp_path: Path, book: dict[str, object]) -> None:
     env = {**kubectl_env(tmp_path), "KUBECONFIG": str(tmp_path / "none")}
     verdict = judge_string("kubectl delete pods -l app=web", book, cwd=str(tmp_path), env=env)

@@ -25,8 +25,8 @@ HARMLESS_REMOVALS = (("metadata", "annotations"), ("metadata", "labels"))
 def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Finding]:
     args = parse_args(inv.argv, pack["value_options"])  # type: ignore[arg-type]
     dry = args.flags.get("--dry-run")
-    if dry is not None and all(v.lower() in ("none", "false") for v in dry):
-        del args.flags["--dry-run"]  # --dry-run=none runs for real
+    if dry is not None and (all(v.lower() in ("none", "false") for v in dry) or "--raw" in args.flags):
+        del args.flags["--dry-run"]  # --dry-run=none runs for real, and --raw sends its request whatever it says
     if "--replicas" in args.flags:
         args.flags["--replicas"] = [_normal_int(v) for v in args.flags["--replicas"]]
     found = declared_findings(pack, inv, args)
@@ -43,21 +43,34 @@ def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Fin
 
 DRY_RUN_SECONDS = 1.5  # inside the judgement's own deadline
 MAX_NAMED = 20
+# Arguments after which an appended `--dry-run=server` would not be a flag, or not be honoured: after
+# `--` it is a resource name, and `delete --raw URL` sends its DELETE whatever --dry-run says.
+NOT_DRY = ("--", "--raw")
+_asked: dict[tuple[object, ...], str] = {}  # one answer per call and process: `check --batch` repeats lines
 
 
 def what_would_go(inv: Invocation, ctx: Context) -> str:
     """What a delete or a pruning apply would remove, as the cluster itself says in a server-side dry
     run (`--dry-run=server -o name`, which changes nothing); or why it could not be asked."""
-    import re
-    import subprocess
-
     from agentguard.binaries import find_real_binary
 
+    if any(a in NOT_DRY or a.startswith("--raw=") for a in inv.argv):
+        return "a dry run of this form would not be dry, so the cluster was not asked: what would go is unknown"
     real = find_real_binary(inv.tool, ctx.env.get("PATH", "/usr/local/bin:/usr/bin:/bin"), [])
     if real is None:
         return f"{inv.tool} was not found, so the cluster could not be asked: what would go is unknown"
     env = dict(ctx.env)
     env.update(dict(inv.env))
+    key = (real, inv.argv, tuple(sorted(env.items())), inv.cwd)
+    if key not in _asked:
+        _asked[key] = _dry_run(real, inv, env)
+    return _asked[key]
+
+
+def _dry_run(real: str, inv: Invocation, env: dict[str, str]) -> str:
+    import re
+    import subprocess
+
     try:
         out = subprocess.run([real, *inv.argv, "--dry-run=server", "-o", "name"], cwd=inv.cwd or None, env=env,
                              stdin=subprocess.DEVNULL, capture_output=True, timeout=DRY_RUN_SECONDS)

@@ -41,7 +41,7 @@ def install_ci(locs: Locations, tools: str | None, allow: tuple[str, ...], agent
                          ci={"allow": sorted(set(allow))})
     except InstallError as e:
         raise click.ClickException(str(e)) from None
-    written: dict[str, str] = result["written"]  # type: ignore[assignment]
+    written = result["written"]
     github_path = os.environ.get("GITHUB_PATH", "")
     github_env = os.environ.get("GITHUB_ENV", "")
     if agents:

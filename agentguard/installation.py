@@ -12,6 +12,10 @@ import sys
 
 from agentguard.paths import Locations, package_root
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from agentguard.shapes import CIRecord, Installed, Record, Rehashed, Uninstalled
+
 RECORD = "install.json"
 FORMAT = 1
 
@@ -24,18 +28,18 @@ def record_path(locs: Locations) -> str:
     return os.path.join(locs.state, RECORD)
 
 
-def load_record(locs: Locations) -> dict[str, object] | None:
+def load_record(locs: Locations) -> Record | None:
     import json
 
     try:
         with open(record_path(locs), encoding="utf-8") as f:
-            data = json.load(f)
+            data: Record = json.load(f)  # what install wrote, when the file holds a table at all
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
 
 
-def save_record(locs: Locations, record: dict[str, object]) -> None:
+def save_record(locs: Locations, record: Record) -> None:
     import json
 
     os.makedirs(locs.state, mode=0o700, exist_ok=True)
@@ -70,21 +74,21 @@ _EARLIER_DEFAULT = frozenset({"aws", "curl", "dropdb", "helm", "kubectl", "mysql
                               "sqlite3", "terraform", "tofu", "wget"})
 
 
-def wanted_tools(record: dict[str, object], available: list[str]) -> list[str]:
+def wanted_tools(record: Record, available: list[str]) -> list[str]:
     """The tools an installation wraps: those chosen with --tools, else every shimmable tool, so
     that a shim the rule packs gained since (or a tool installed since) is added by rehash."""
-    wanted = [str(t) for t in record.get("wanted", available)]  # type: ignore[union-attr]
+    wanted = [str(t) for t in record.get("wanted", available)]
     chosen = record.get("chosen")
     if chosen is None:
         chosen = not _EARLIER_DEFAULT <= set(wanted)
     return [t for t in wanted if t in available] if chosen else list(available)
 
 
-def compile_policy(locs: Locations, book: dict[str, object], record: dict[str, object]) -> str:
+def compile_policy(locs: Locations, book: dict[str, object], record: Record) -> str:
     """Write the marshal file the shims load: rules, the system and user policy layers merged, and
     locations. Stamps of every layer and pack let a shim notice when it must be compiled again."""
     compiled = compile_base(locs, book, str(record.get("home_override", "")))
-    compiled["shimmed"] = sorted(dict(record.get("tools", {})))  # type: ignore[call-overload]
+    compiled["shimmed"] = sorted(record.get("tools", {}))
     ci = record.get("ci")
     if isinstance(ci, dict):
         # A CI job's policy is fixed by the workflow step that installed it: every caller is CI, the
@@ -93,7 +97,7 @@ def compile_policy(locs: Locations, book: dict[str, object], record: dict[str, o
         compiled["force_actor"] = "ci"
         overrides = compiled["policy"]["rule_decisions"]  # type: ignore[index]
         for rule_id in ci.get("allow", []):
-            overrides[rule_id] = "allow"  # type: ignore[index]
+            overrides[rule_id] = "allow"
     write_compiled(locs, compiled)
     return locs.compiled_policy
 
@@ -198,12 +202,13 @@ def write_shims(locs: Locations, book: dict[str, object], wanted: list[str], sea
             policy = base_policy(locs, book) if attempt < 3 else None
         except (ConfigError, RuleError):
             policy = None  # nothing guarded runs until it is fixed, so nothing skips the classifier
-        setting = setting_for(locs, book, home, policy) if policy is not None else None
+        # setting_for reads any mapping of the policy's shape; dict() gives it the plain dict it declares
+        setting = setting_for(locs, book, home, dict(policy)) if policy is not None else None
         for tool, real in written.items():
             text = render(tool, real, sys.executable, locs.state, paths, fast_path(tool, real, book, setting))
             write_shim(locs.shims, tool, text)
         # A policy file changed while they were written may hold rules they lack without being newer.
-        if policy is None or not stale(policy["layers"]):  # type: ignore[arg-type]
+        if policy is None or not stale(policy["layers"]):
             break
     write_launcher(locs.shims)
     removed = remove_shims(locs.shims, keep=set(written) | {LAUNCHER})
@@ -250,7 +255,7 @@ def refuse_agents(what: str) -> None:
 
 
 def install(locs: Locations, *, shell: str, profiles: list[str] | None, print_only: bool, tools: list[str] | None,
-            home: str, search_path: str, ci: dict[str, object] | None = None) -> dict[str, object]:
+            home: str, search_path: str, ci: CIRecord | None = None) -> Installed:
     from agentguard.profiles import ForeignBlock, block, profile_files, write_block
     from agentguard.rules import load_book
 
@@ -273,9 +278,9 @@ def install(locs: Locations, *, shell: str, profiles: list[str] | None, print_on
     if previous and ci is None:
         refuse_agents("installing agentguard again (it can change what is guarded)")
     written, missing, removed = write_shims(locs, book, wanted, search_path, home,
-                                            kept=dict(previous.get("tools", {})))  # type: ignore[call-overload]
+                                            kept=dict(previous.get("tools", {})))
     precompile()
-    record: dict[str, object] = {
+    record: Record = {
         "format": FORMAT, "shims_dir": locs.shims, "state_dir": locs.state, "config_dir": locs.config,
         "system": locs.system, "tools": written, "wanted": wanted, "chosen": bool(tools), "shell": shell,
         "python": sys.executable,
@@ -283,7 +288,7 @@ def install(locs: Locations, *, shell: str, profiles: list[str] | None, print_on
         "profiles": previous.get("profiles", {}),
     }
     if ci is not None:
-        unknown = [r for r in ci.get("allow", []) if r not in book["rules"]]  # type: ignore[attr-defined,operator]
+        unknown = [r for r in ci.get("allow", []) if r not in book["rules"]]  # type: ignore[operator]
         if unknown:
             raise InstallError(f"--allow {unknown[0]}: no such rule; `agentguard rules` lists them")
         record["ci"] = ci
@@ -295,7 +300,7 @@ def install(locs: Locations, *, shell: str, profiles: list[str] | None, print_on
     targets = profiles if profiles else ([] if print_only else profile_files(shell, home))
     results: dict[str, str] = {}
     if not print_only:
-        done: dict[str, object] = dict(record["profiles"])  # type: ignore[arg-type]
+        done = dict(record["profiles"])
         for path in targets:
             try:
                 how = write_block(path, block("fish" if path.endswith(".fish") else "sh", locs.shims), locs.shims)
@@ -316,7 +321,7 @@ def install(locs: Locations, *, shell: str, profiles: list[str] | None, print_on
     return {"written": written, "missing": missing, "removed": removed, "profiles": results, "block": text}
 
 
-def rehash(locs: Locations, search_path: str) -> dict[str, object]:
+def rehash(locs: Locations, search_path: str) -> Rehashed:
     from agentguard.rules import load_book
 
     record = load_record(locs)
@@ -325,7 +330,7 @@ def rehash(locs: Locations, search_path: str) -> dict[str, object]:
     book = load_book()
     available = shimmable_tools(book)
     wanted = wanted_tools(record, available)
-    before = dict(record.get("tools", {}))  # type: ignore[call-overload]
+    before = dict(record.get("tools", {}))
     written, missing, removed = write_shims(locs, book, wanted, search_path, str(record.get("home", "")),
                                             kept=before)
     precompile()
@@ -348,7 +353,7 @@ def rehash(locs: Locations, search_path: str) -> dict[str, object]:
     return {"written": written, "missing": missing, "removed": removed, "added": added}
 
 
-def uninstall(locs: Locations) -> dict[str, object]:
+def uninstall(locs: Locations) -> Uninstalled:
     from agentguard.profiles import remove_block
     from agentguard.shimfiles import remove_shims
 
@@ -356,7 +361,7 @@ def uninstall(locs: Locations) -> dict[str, object]:
     if record is None:
         raise InstallError(f"nothing to uninstall: {record_path(locs)} is missing")
     removed_profiles = []
-    for path, how in dict(record.get("profiles", {})).items():  # type: ignore[call-overload]
+    for path, how in dict(record.get("profiles", {})).items():
         undo = how if isinstance(how, dict) and how.get("status") == "added" else None
         if remove_block(path, locs.shims, undo):
             removed_profiles.append(path)

@@ -90,3 +90,76 @@ class Compiled(TypedDict, total=False):
     shimmed: list[str]  # the tools the installation wrote shims for
     frozen: bool  # a CI job's policy: nothing written later in the job changes it
     force_actor: str
+
+
+class CIRecord(TypedDict):
+    allow: list[str]  # the rules the workflow step allowed for the job
+
+
+class Record(TypedDict, total=False):
+    """The install record (installation.py, state/install.json), as install writes it."""
+    format: int
+    shims_dir: str
+    state_dir: str
+    config_dir: str
+    system: bool
+    tools: dict[str, str]  # tool → the real binary behind its shim
+    wanted: list[str]
+    chosen: bool  # whether --tools chose them
+    shell: str
+    python: str
+    home: str
+    home_override: str
+    profiles: dict[str, dict[str, Any]]  # profile file → what write_block did to it
+    ci: CIRecord
+
+
+class Installed(TypedDict):
+    written: dict[str, str]
+    missing: list[str]
+    removed: list[str]
+    profiles: dict[str, str]  # profile file → added, updated or unchanged
+    block: str
+
+
+class Rehashed(TypedDict):
+    written: dict[str, str]
+    missing: list[str]
+    removed: list[str]
+    added: list[str]
+
+
+class Uninstalled(TypedDict):
+    shims: list[str]
+    profiles: list[str]
+    integrations: list[dict[str, Any]]
+
+
+class Request(TypedDict):
+    """A pending approval request (approvals.py, state/requests/ID.json)."""
+    id: str
+    created: float
+    expires: float
+    tool: str
+    argv: list[str]
+    cwd: str
+    target: str
+    actor: dict[str, str]
+    decision: str
+    rules: list[str]
+    why: list[str]
+    details: NotRequired[list[str]]  # what the human approves: rows, files and bytes, resources
+    key: str
+    keys: NotRequired[list[str]]  # every binding key it grants, the call's own first
+
+
+class Passphrase(TypedDict):
+    """The passphrase record (approvals.py, config/passphrase.json): a salted scrypt hash and the times
+    of the recent wrong answers."""
+    scheme: NotRequired[str]  # "scrypt"
+    salt: str  # hex
+    hash: str  # hex
+    n: int
+    r: int
+    p: int
+    failures: NotRequired[list[float]]

@@ -149,13 +149,13 @@ def run_checks(system: bool) -> list[dict[str, object]]:
             stale = True
         check("compiled policy current", not stale, "a policy layer or rule pack changed since the shims were "
               "written: calls go through the classifier until they are rewritten", "agentguard rehash")
-    shimmed = sorted(record.get("tools", {}))  # type: ignore[call-overload]
+    shimmed = sorted(record.get("tools", {}))
     if shimmed:
         python = _shim_interpreter(locs.shims, shimmed)
         check("the interpreter the shims run", bool(python) and os.access(python, os.X_OK),
               f"{python or 'no interpreter named in the shims'} is gone: every guarded call that needs judging "
               "is refused (exit 70)", f"agentguard rehash (writes the shims for this agentguard, {sys.executable})")
-    tools: dict[str, str] = record.get("tools", {})  # type: ignore[assignment]
+    tools = record.get("tools", {})
     for tool, real in sorted(tools.items()):
         shim = os.path.join(locs.shims, tool)
         if not is_shim(shim):

@@ -89,7 +89,7 @@ def command(shell: str | None, profiles: tuple[str, ...], print_only: bool, syst
         except InstallError as e:
             raise click.ClickException(str(e)) from None
 
-        dropped = set(previous.get("wanted") or ()) - set(wanted or shimmable_tools(load_book()))  # type: ignore[call-overload]
+        dropped = set(previous.get("wanted") or ()) - set(wanted or shimmable_tools(load_book()))
         if dropped:
             from agentguard.commands.common import require_passphrase
 
@@ -99,7 +99,7 @@ def command(shell: str | None, profiles: tuple[str, ...], print_only: bool, syst
                          home=os.environ.get("HOME", os.path.expanduser("~")), search_path=os.environ.get("PATH", ""))
     except InstallError as e:
         raise click.ClickException(str(e)) from None
-    written: dict[str, str] = result["written"]  # type: ignore[assignment]
+    written = result["written"]
     click.echo(f"Shims in {locs.shims}:")
     for tool, real in sorted(written.items()):
         click.echo(f"  {tool:<11} -> {real}")
@@ -111,7 +111,7 @@ def command(shell: str | None, profiles: tuple[str, ...], print_only: bool, syst
         click.echo("\nAdd this to the profile your agent's shell reads:\n")
         click.echo(result["block"], nl=False)
     else:
-        for path, status in result["profiles"].items():  # type: ignore[attr-defined]
+        for path, status in result["profiles"].items():
             click.echo(f"PATH block {status}: {path}")
     if not has_passphrase(locs.config):
         if sys.stdin.isatty() and not system:

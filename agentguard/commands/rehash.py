@@ -6,7 +6,7 @@ import os
 
 import click
 
-from agentguard.commands.common import locs_for, str_list, system_option
+from agentguard.commands.common import locs_for, system_option
 
 
 @click.command("rehash")
@@ -24,12 +24,12 @@ def command(system: bool) -> None:
         result = rehash(locs, os.environ.get("PATH", ""))
     except InstallError as e:
         raise click.ClickException(str(e)) from None
-    for tool, real in sorted(result["written"].items()):  # type: ignore[attr-defined]
+    for tool, real in sorted(result["written"].items()):
         gone = "" if os.access(real, os.X_OK) else "   (not there now: the shim looks for it on PATH when called)"
         click.echo(f"  {tool:<11} -> {real}{gone}")
     if result["added"]:
-        click.echo(f"New shims: {', '.join(result['added'])}")  # type: ignore[arg-type]
+        click.echo(f"New shims: {', '.join(result['added'])}")
     if result["missing"]:
-        click.echo(f"Not on PATH: {', '.join(str_list(result['missing']))}")
+        click.echo(f"Not on PATH: {', '.join(result['missing'])}")
     if result["removed"]:
-        click.echo(f"Removed stale shims: {', '.join(str_list(result['removed']))}")
+        click.echo(f"Removed stale shims: {', '.join(result['removed'])}")

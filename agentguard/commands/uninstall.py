@@ -53,10 +53,10 @@ def command(only: tuple[str, ...], system: bool) -> None:
         result = uninstall(locs)
     except InstallError as e:
         raise click.ClickException(str(e)) from None
-    click.echo(f"Removed {len(result['shims'])} shims from {locs.shims}")  # type: ignore[arg-type]
-    for path in result["profiles"]:  # type: ignore[attr-defined]
+    click.echo(f"Removed {len(result['shims'])} shims from {locs.shims}")
+    for path in result["profiles"]:
         click.echo(f"Removed the PATH block from {path}")
-    for d in result["integrations"]:  # type: ignore[attr-defined]
+    for d in result["integrations"]:
         click.echo(f"{d['name']}: {d['status']} ({d['file']})")
     click.echo(f"Kept the audit log ({locs.audit_log}) and the passphrase ({locs.config}).")
     click.echo("Open a new shell for PATH to drop the shim directory.")

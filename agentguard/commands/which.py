@@ -8,6 +8,10 @@ import click
 
 from agentguard.commands.common import locs_for, system_option
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from agentguard.shapes import Book
+
 
 @click.command("which")
 @click.argument("tool")
@@ -29,14 +33,16 @@ def command(tool: str, system: bool) -> None:
     if record is None:
         raise click.ClickException(f"agentguard is not installed ({locs.state}); run `agentguard install`")
     tools = record.get("tools", {})
-    if tool not in tools:  # type: ignore[operator]
+    if tool not in tools:
         judged = f"judged by the {family} rules in hook mode, but" if family else "not a tool agentguard judges;"
         click.echo(f"{tool}: {judged} no shim wraps it. Next on PATH: {first or 'nothing'}")
-        if family and tool in book["families"][family]["shims"]:  # type: ignore[index]
+        from typing import cast
+
+        if family and tool in cast("Book", book)["families"][family]["shims"]:
             click.echo("  it was not on PATH at install time: install it, then run `agentguard rehash`")
         raise SystemExit(1)
     shim = os.path.join(locs.shims, tool)
-    real = tools[tool]  # type: ignore[index]
+    real = tools[tool]
     click.echo(f"{tool}: shim {shim}")
     click.echo(f"  runs {real} (found on PATH at install, skipping the shim directory by identity)")
     now = find_real_binary(tool, path, [locs.shims])

@@ -17,6 +17,10 @@ import os
 
 from agentguard.model import Finding
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from agentguard.shapes import Passphrase, Request
+
 GRANT_TTL = 600  # seconds an approval stays valid
 REQUEST_TTL = 3600  # seconds a pending request can still be approved
 MAX_FAILURES = 5  # wrong passphrases within FAILURE_WINDOW before approvals lock
@@ -79,7 +83,7 @@ class _passphrase_lock:
         os.close(self.fd)
 
 
-def _read_record(config_dir: str) -> dict[str, object]:
+def _read_record(config_dir: str) -> Passphrase:
     """The passphrase record. The count of recent wrong answers lives in it, beside the hash: deleting
     it deletes the passphrase (nothing can be approved), and a record whose count cannot be read is
     treated as locked."""
@@ -87,7 +91,7 @@ def _read_record(config_dir: str) -> dict[str, object]:
 
     try:
         with open(passphrase_file(config_dir), encoding="utf-8") as f:
-            stored = json.load(f)
+            stored: Passphrase = json.load(f)  # checked below: anything else is a damaged record
         if not isinstance(stored, dict) or not isinstance(stored.get("failures", []), list):
             raise ValueError("not a passphrase record")
         import math
@@ -112,7 +116,7 @@ def locked_until(config_dir: str, audit_log: str = "") -> float:
 
     stored = _read_record(config_dir)
     now = time.time()
-    recent = [float(t) for t in stored.get("failures", []) if now - float(t) < FAILURE_WINDOW]  # type: ignore[attr-defined]
+    recent = [float(t) for t in stored.get("failures", []) if now - float(t) < FAILURE_WINDOW]
     logged = [t for t in _logged_failures(audit_log) if now - t < FAILURE_WINDOW]
     if len(logged) > len(recent):
         recent = logged
@@ -178,13 +182,13 @@ def try_passphrase(config_dir: str, secret: str, audit_log: str = "") -> tuple[b
                                 f"{time.strftime('%H:%M', time.localtime(until))}")
         stored = _read_record(config_dir)
         try:
-            digest = _scrypt(secret, bytes.fromhex(str(stored["salt"])), int(stored["n"]), int(stored["r"]),  # type: ignore[call-overload]
-                             int(stored["p"]))  # type: ignore[call-overload]
+            digest = _scrypt(secret, bytes.fromhex(str(stored["salt"])), int(stored["n"]), int(stored["r"]),
+                             int(stored["p"]))
         except (ValueError, TypeError, KeyError):
             raise ApprovalError(f"the passphrase record {passphrase_file(config_dir)} is damaged") from None
         right = hmac.compare_digest(digest.hex(), str(stored["hash"]))
         now = time.time()
-        failures = [float(t) for t in stored.get("failures", []) if now - float(t) < FAILURE_WINDOW]  # type: ignore[attr-defined]
+        failures = [float(t) for t in stored.get("failures", []) if now - float(t) < FAILURE_WINDOW]
         failures = [] if right else failures + [now]
         if failures != stored.get("failures", []):
             _write_json(passphrase_file(config_dir), {**stored, "failures": failures})
@@ -234,7 +238,7 @@ def create_request(state_dir: str, *, tool: str, argv: list[str], cwd: str, targ
     return request
 
 
-def load_request(state_dir: str, request_id: str) -> dict[str, object]:
+def load_request(state_dir: str, request_id: str) -> Request:
     import json
     import time
 
@@ -243,14 +247,14 @@ def load_request(state_dir: str, request_id: str) -> dict[str, object]:
     path = os.path.join(state_dir, "requests", f"{request_id.lower()}.json")
     try:
         with open(path, encoding="utf-8") as f:
-            request = json.load(f)
+            request: Request = json.load(f)  # as create_request wrote it
     except OSError:
         raise ApprovalError(f"no pending request {request_id}; `agentguard pending` lists them") from None
     except ValueError:
         raise ApprovalError(f"request {request_id} is damaged; ask for the command to be run again") from None
     if float(request.get("expires", 0)) < time.time():
         raise ApprovalError(f"request {request_id} has expired; run the command again for a new one")
-    return request  # type: ignore[no-any-return]
+    return request
 
 
 def pending_requests(state_dir: str) -> list[dict[str, object]]:
@@ -277,13 +281,13 @@ def pending_requests(state_dir: str) -> list[dict[str, object]]:
     return out
 
 
-def grant(state_dir: str, request: dict[str, object], approver: str, without_backup: bool = False) -> dict[str, object]:
+def grant(state_dir: str, request: Request, approver: str, without_backup: bool = False) -> dict[str, object]:
     import time
 
     now = time.time()
     record = {"key": request["key"], "request": request["id"], "approved": now, "expires": now + GRANT_TTL,
               "by": approver, "without_backup": without_backup}
-    keys = list(request.get("keys") or [request["key"]])  # type: ignore[call-overload]
+    keys = list(request.get("keys") or [request["key"]])
     for i, key in enumerate(keys):
         extra = {"armed_by": keys[0]} if i else {}
         _write_json(os.path.join(state_dir, "grants", f"{key}.json"), {**record, "key": key, **extra})

@@ -43,10 +43,10 @@ def command(request_id: str, without_backup: bool, system: bool) -> None:
     if request.get("target"):
         click.echo(f"  target:  {request['target']}")
     details = request.get("details") or []
-    for i, (rule, why) in enumerate(zip(request.get("rules", []), request.get("why", []))):  # type: ignore[call-overload]
+    for i, (rule, why) in enumerate(zip(request.get("rules", []), request.get("why", []))):
         click.echo(f"  {rule}: {why}")
-        if i < len(details) and details[i]:  # type: ignore[arg-type]
-            click.echo(f"    {details[i]}")  # type: ignore[index]
+        if i < len(details) and details[i]:
+            click.echo(f"    {details[i]}")
     try:
         until = locked_until(locs.config, locs.audit_log)
     except ApprovalError as e:

@@ -163,3 +163,29 @@ class Passphrase(TypedDict):
     r: int
     p: int
     failures: NotRequired[list[float]]
+
+
+class Backup(TypedDict, total=False):
+    """A backup's meta.json (recovery/): what every kind records, then what its snapshot added."""
+    id: str
+    created: float
+    kind: str  # files, git, kube, postgres or terraform: the recovery module that took it
+    summary: str
+    kept: str
+    call: dict[str, Any]  # the call it preceded: tool, argv, cwd, target, actor, approval
+    data: dict[str, Any]  # the plan's data, as that kind's plan() made it
+    items: list[dict[str, Any]]  # what is stored: "stored" names it under the backup's directory
+    bytes: int
+    done: bool  # the snapshot itself did what the call would have (rm's targets moved into the store)
+    note: str
+    incomplete: str  # why a snapshot stopped part-way, keeping what it had moved
+    audit: dict[str, Any]  # seq, hash and time of the run's audit record
+    restores: list[dict[str, Any]]
+    # git: the refs and stash entries kept, and the trees of the work tree and the index
+    head: str
+    head_ref: str
+    refs: list[list[str]]  # [sha, ref]
+    stash: list[list[str]]  # [sha, message]
+    work: str
+    staged: str
+    trees: list[str]

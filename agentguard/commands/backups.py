@@ -10,6 +10,10 @@ import click
 
 from agentguard.commands.common import locs_for, require_human, require_passphrase, system_option
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from agentguard.shapes import Backup
+
 
 @click.group("backups")
 def command() -> None:
@@ -23,18 +27,18 @@ def command() -> None:
     """
 
 
-def _when(meta: dict[str, object]) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(meta.get("created", 0))))  # type: ignore[arg-type]
+def _when(meta: Backup) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(meta.get("created", 0))))
 
 
-def _command(meta: dict[str, object]) -> str:
-    call = dict(meta.get("call") or {})  # type: ignore[call-overload]
+def _command(meta: Backup) -> str:
+    call = dict(meta.get("call") or {})
     return " ".join([str(call.get("tool", "?")), *[str(a) for a in call.get("argv", [])]])
 
 
-def _kept(meta: dict[str, object]) -> str:
+def _kept(meta: Backup) -> str:
     """What the backup holds, as it is now (a plan's summary says what would happen before a call)."""
-    items: list[dict[str, object]] = [i for i in meta.get("items", []) or [] if isinstance(i, dict)]  # type: ignore[attr-defined]
+    items: list[dict[str, object]] = [i for i in meta.get("items", []) or [] if isinstance(i, dict)]
     if meta.get("kind") == "files":
         if not items:
             return "nothing: none of the targets existed"
@@ -53,7 +57,7 @@ def _kept(meta: dict[str, object]) -> str:
 @system_option
 def list_backups(as_json: bool, system: bool) -> None:
     """Every backup, oldest first: when, what kind, how big, and the call it came from."""
-    from agentguard.recovery import all_backups, human_size
+    from agentguard.recovery import backups as all_backups, human_size
 
     backups = all_backups(locs_for(system).state)
     if as_json:
@@ -65,7 +69,7 @@ def list_backups(as_json: bool, system: bool) -> None:
         return
     click.echo(f"{'ID':<22}  {'TAKEN':<19}  {'KIND':<9} {'SIZE':>10}  CALL")
     for meta in backups:
-        size = human_size(int(meta.get("bytes", 0)))  # type: ignore[call-overload]
+        size = human_size(int(meta.get("bytes", 0)))
         click.echo(f"{meta['id']:<22}  {_when(meta)}  {meta['kind']:<9} {size:>10}  {_command(meta)[:90]}")
 
 
@@ -80,22 +84,22 @@ def show(backup_id: str, system: bool) -> None:
         meta = load(locs_for(system).state, backup_id)
     except RestoreError as e:
         raise click.ClickException(str(e)) from None
-    call = dict(meta.get("call") or {})  # type: ignore[call-overload]
+    call = dict(meta.get("call") or {})
     click.echo(f"backup   {meta['id']} ({meta['kind']}), taken {_when(meta)}")
     click.echo(f"call     {_command(meta)}")
     click.echo(f"in       {call.get('cwd', '')}" + (f"   target: {call['target']}" if call.get("target") else ""))
     actor = dict(call.get("actor") or {})
     click.echo(f"by       {actor.get('kind', '?')} {actor.get('name', '')}".rstrip() +
                (f", approval {call['approval']}" if call.get("approval") else ""))
-    click.echo(f"kept     {_kept(meta)} ({human_size(int(meta.get('bytes', 0)))})")  # type: ignore[call-overload]
+    click.echo(f"kept     {_kept(meta)} ({human_size(int(meta.get('bytes', 0)))})")
     if meta.get("incomplete"):
         click.echo(f"note     the snapshot failed ({meta['incomplete']}); this is what it had moved")
-    for item in meta.get("items", []):  # type: ignore[attr-defined]
+    for item in meta.get("items", []):
         click.echo("  " + ", ".join(f"{k}: {v}" for k, v in item.items()))
     audit = meta.get("audit")
     if audit:
-        click.echo(f"audit    record seq {audit['seq']} ({audit['time']}), hash {str(audit['hash'])[:16]}…")  # type: ignore[index]
-    for r in meta.get("restores", []):  # type: ignore[attr-defined]
+        click.echo(f"audit    record seq {audit['seq']} ({audit['time']}), hash {str(audit['hash'])[:16]}…")
+    for r in meta.get("restores", []):
         click.echo(f"restored once{' into ' + str(r['into']) if r.get('into') else ''}{' (forced)' if r.get('force') else ''}")
 
 

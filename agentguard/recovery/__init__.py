@@ -21,6 +21,13 @@ from __future__ import annotations
 
 import os
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from types import ModuleType
+
+    from agentguard.shapes import Backup
+
 KINDS = {"files": "files", "postgres": "postgres", "kube": "kube", "helm": "kube", "terraform": "terraform",
          "git": "git"}
 
@@ -82,7 +89,7 @@ def human_size(n: int) -> str:
     return f"{n} bytes"
 
 
-def _module(kind: str):  # type: ignore[no-untyped-def]
+def _module(kind: str) -> ModuleType:
     import importlib
 
     return importlib.import_module(f"agentguard.recovery.{KINDS[kind]}")
@@ -120,7 +127,7 @@ def _new_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + "-" + os.urandom(3).hex()
 
 
-def _write_meta(directory: str, meta: dict[str, object]) -> None:
+def _write_meta(directory: str, meta: Mapping[str, object]) -> None:
     import json
 
     tmp = os.path.join(directory, "meta.json.tmp")
@@ -197,7 +204,7 @@ def link_audit(state_dir: str, backup_id: str, record: dict[str, object]) -> Non
         pass  # the backup is whole and listed without the link; the audit record names the backup
 
 
-def load(state_dir: str, backup_id: str) -> dict[str, object]:
+def load(state_dir: str, backup_id: str) -> Backup:
     import json
 
     if not backup_id or "/" in backup_id or backup_id.startswith("."):
@@ -205,7 +212,8 @@ def load(state_dir: str, backup_id: str) -> dict[str, object]:
     path = os.path.join(store(state_dir), backup_id, "meta.json")
     try:
         with open(path, encoding="utf-8") as f:
-            return json.load(f)  # type: ignore[no-any-return]
+            meta: Backup = json.load(f)  # as take wrote it
+            return meta
     except FileNotFoundError:
         raise RestoreError(f"no backup {backup_id}; `agentguard backups list` shows them") from None
     except (OSError, ValueError) as e:
@@ -213,7 +221,13 @@ def load(state_dir: str, backup_id: str) -> dict[str, object]:
 
 
 def all_backups(state_dir: str) -> list[dict[str, object]]:
-    out: list[dict[str, object]] = []
+    """backups() as the plain dicts sandbox/session.py reads them as."""
+    return [dict(b) for b in backups(state_dir)]
+
+
+def backups(state_dir: str) -> list[Backup]:
+    """Every backup that can be read, oldest first."""
+    out: list[Backup] = []
     try:
         names = sorted(os.listdir(store(state_dir)))
     except OSError:
@@ -248,10 +262,10 @@ def size_of(path: str) -> int:
 def restore(state_dir: str, backup_id: str, *, force: bool, into: str | None, env: dict[str, str]) -> str:
     meta = load(state_dir, backup_id)
     directory = os.path.join(store(state_dir), backup_id)
-    message = _module(str(meta["kind"])).restore(meta, directory, force=force, into=into, env=env)
-    meta.setdefault("restores", []).append({"into": into, "force": force})  # type: ignore[attr-defined]
+    message: str = _module(str(meta["kind"])).restore(meta, directory, force=force, into=into, env=env)
+    meta.setdefault("restores", []).append({"into": into, "force": force})
     _write_meta(directory, meta)
-    return message  # type: ignore[no-any-return]
+    return message
 
 
 def prune(state_dir: str, older_than: float) -> list[str]:
@@ -259,8 +273,8 @@ def prune(state_dir: str, older_than: float) -> list[str]:
     import time
 
     removed = []
-    for meta in all_backups(state_dir):
-        if time.time() - float(meta.get("created", 0)) > older_than:  # type: ignore[arg-type]
+    for meta in backups(state_dir):
+        if time.time() - float(meta.get("created", 0)) > older_than:
             shutil.rmtree(os.path.join(store(state_dir), str(meta["id"])), ignore_errors=True)
             removed.append(str(meta["id"]))
     return removed

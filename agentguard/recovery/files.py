@@ -14,6 +14,10 @@ import shutil
 
 from agentguard.recovery import Plan, RestoreError, SnapshotError, Stranded, TooLarge, human_size, size_of
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from agentguard.shapes import Backup
+
 REMOVERS = ("rm", "unlink", "rmdir", "srm")
 FIND_EXPRESSION_START = ("-", "(", "!", ")")
 
@@ -165,10 +169,10 @@ def put_back(result: dict[str, object], directory: str) -> None:
                        "it could not be moved back")
 
 
-def restore(meta: dict[str, object], directory: str, *, force: bool, into: str | None, env: dict[str, str]) -> str:
+def restore(meta: Backup, directory: str, *, force: bool, into: str | None, env: dict[str, str]) -> str:
     if into:
         raise RestoreError("--into is for database backups; files go back where they were")
-    items: list[dict[str, object]] = list(meta.get("items", []))  # type: ignore[call-overload]
+    items = list(meta.get("items", []))
     present = [str(i["original"]) for i in items if os.path.lexists(str(i["original"]))]
     if present and not force:
         raise RestoreError(f"{', '.join(present[:5])} exist{'s' if len(present) == 1 else ''} again; "

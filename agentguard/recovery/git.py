@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from agentguard.sandbox.landlock import Ruleset
+    from agentguard.shapes import Backup
 
 TIMEOUT = 600
 NAMESPACE = "refs/agentguard-snapshot"
@@ -235,10 +236,10 @@ def _snapshot(ws: str, git_dir: str, directory: str, cap: int, over_cap_ok: bool
             "note": f"{len(refs)} refs, {len(stash)} stash entries and the work tree"}
 
 
-def restore(meta: dict[str, object], directory: str, *, force: bool, into: str | None, env: dict[str, str]) -> str:
+def restore(meta: Backup, directory: str, *, force: bool, into: str | None, env: dict[str, str]) -> str:
     if into:
         raise RestoreError("--into is for database backups")
-    data: dict[str, object] = dict(meta["data"])  # type: ignore[call-overload]
+    data = dict(meta["data"])
     ws = str(data["workspace"])
     if not os.path.isdir(ws):
         raise RestoreError(f"the workspace {ws} is gone; make the directory again, then restore")
@@ -291,14 +292,14 @@ def _is_ancestor(ws: str, old: str, new: str) -> bool:
     return _git(ws, "merge-base", "--is-ancestor", old, new, check=False).returncode == 0
 
 
-def _restore_refs(ws: str, meta: dict[str, object], force: bool, done: list[str]) -> list[str]:
+def _restore_refs(ws: str, meta: Backup, force: bool, done: list[str]) -> list[str]:
     current: dict[str, str] = {}
     for line in _git(ws, "for-each-ref", "--format=%(objectname) %(refname)").stdout.splitlines():
         if line:
             oid, ref = line.split(" ", 1)
             current[ref] = oid
     back, forward, left = [], [], []
-    for sha, ref in meta.get("refs", []):  # type: ignore[attr-defined]
+    for sha, ref in meta.get("refs", []):
         if ref == "refs/stash":
             continue  # the stash is its reflog: put back entry by entry
         now = current.get(ref)
@@ -324,9 +325,9 @@ def _restore_refs(ws: str, meta: dict[str, object], force: bool, done: list[str]
     return left
 
 
-def _restore_stash(ws: str, meta: dict[str, object], done: list[str]) -> None:
+def _restore_stash(ws: str, meta: Backup, done: list[str]) -> None:
     have = set(_git(ws, "log", "-g", "--format=%H", "refs/stash", check=False).stdout.split())
-    missing = [(sha, msg) for sha, msg in meta.get("stash", []) if sha not in have]  # type: ignore[attr-defined]
+    missing = [(sha, msg) for sha, msg in meta.get("stash", []) if sha not in have]
     for sha, msg in reversed(missing):  # oldest first, so the order comes back
         _git(ws, "stash", "store", "-m", msg, sha)
     if missing:

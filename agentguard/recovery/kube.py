@@ -9,6 +9,10 @@ import subprocess
 
 from agentguard.recovery import Plan, RestoreError, SnapshotError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from agentguard.shapes import Backup
+
 # delete's own flags, which `kubectl get` does not take
 DELETE_ONLY = {"--grace-period", "--force", "--wait", "--cascade", "--now", "--timeout", "-i", "--interactive",
                "--ignore-not-found", "--dry-run", "--raw"}
@@ -135,14 +139,14 @@ def _manifest(helm_all: str) -> str:
     return "\n".join(lines[start:end]) + "\n"
 
 
-def restore(meta: dict[str, object], directory: str, *, force: bool, into: str | None, env: dict[str, str]) -> str:
+def restore(meta: Backup, directory: str, *, force: bool, into: str | None, env: dict[str, str]) -> str:
     if into:
         raise RestoreError("--into is for database backups")
-    items = list(meta.get("items", []))  # type: ignore[call-overload]
+    items = list(meta.get("items", []))
     if not items:
         raise RestoreError("this backup holds nothing (the objects did not exist)")
-    data: dict[str, object] = dict(meta["data"])  # type: ignore[call-overload]
-    globals_ = list(data["globals"])  # type: ignore[call-overload]
+    data = dict(meta["data"])
+    globals_ = list(data["globals"])
     from agentguard.binaries import find_real_binary
 
     kubectl = find_real_binary("kubectl", env.get("PATH", ""), []) or str(data["real"])

@@ -14,6 +14,10 @@ import subprocess
 
 from agentguard.recovery import Plan, RestoreError, SnapshotError, human_size
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from agentguard.shapes import Backup
+
 CONN_OPTIONS = {"-h": "host", "--host": "host", "-p": "port", "--port": "port", "-U": "user", "--username": "user",
                 "-d": "dbname", "--dbname": "dbname", "--maintenance-db": "maintenance"}
 # options that take a value, per program (psql's -t takes none; pg_restore's does)
@@ -206,12 +210,12 @@ def snapshot(plan: Plan, directory: str, *, cap: int, over_cap_ok: bool) -> dict
             "done": False}
 
 
-def restore(meta: dict[str, object], directory: str, *, force: bool, into: str | None, env: dict[str, str]) -> str:
-    items = list(meta.get("items", []))  # type: ignore[call-overload]
+def restore(meta: Backup, directory: str, *, force: bool, into: str | None, env: dict[str, str]) -> str:
+    items = list(meta.get("items", []))
     if not items:
         raise RestoreError("this backup holds nothing (the call had nothing to destroy)")
-    data: dict[str, object] = dict(meta["data"])  # type: ignore[call-overload]
-    conn: dict[str, object] = dict(data["conn"])  # type: ignore[call-overload]
+    data = dict(meta["data"])
+    conn: dict[str, object] = dict(data["conn"])
     pg_restore = _tool_path("pg_restore", str(data.get("real", "")))
     if pg_restore is None:
         raise RestoreError("pg_restore is not installed")
@@ -236,4 +240,4 @@ def restore(meta: dict[str, object], directory: str, *, force: bool, into: str |
     where = f"database {target}" if target else "the database"
     tables = items[0].get("tables")
     what = f"table{'s' if tables and len(tables) > 1 else ''} {', '.join(tables)}" if tables else "the whole dump"
-    return f"restored {what} into {where} ({human_size(int(meta.get('bytes', 0)))} dump)"  # type: ignore[call-overload]
+    return f"restored {what} into {where} ({human_size(int(meta.get('bytes', 0)))} dump)"

@@ -9,6 +9,10 @@ import subprocess
 
 from agentguard.recovery import Plan, RestoreError, SnapshotError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from agentguard.shapes import Backup
+
 TIMEOUT = 600
 
 
@@ -67,12 +71,12 @@ def snapshot(plan: Plan, directory: str, *, cap: int, over_cap_ok: bool) -> dict
     return {"items": [{"stored": "saved.tfstate"}], "bytes": os.path.getsize(path), "done": False}
 
 
-def restore(meta: dict[str, object], directory: str, *, force: bool, into: str | None, env: dict[str, str]) -> str:
+def restore(meta: Backup, directory: str, *, force: bool, into: str | None, env: dict[str, str]) -> str:
     if into:
         raise RestoreError("--into is for database backups")
     if not meta.get("items"):
         raise RestoreError("this backup holds nothing (there was no state)")
-    data: dict[str, object] = dict(meta["data"])  # type: ignore[call-overload]
+    data = dict(meta["data"])
     from agentguard.binaries import find_real_binary
 
     real = find_real_binary(str(data.get("tool", "terraform")), env.get("PATH", ""), []) or str(data["real"])

@@ -695,3 +695,28 @@ def test_an_agent_cannot_ask_itself(inst: Installed, tmp_path: Path) -> None:
         assert answer["permissionDecision"] == "deny" and "updatedInput" not in answer, (how, answer)
     assert not list((inst.state / "grants").glob("*.ask-*")), "no one-time value was handed out"
     assert data.exists()
+
+
+@pytest.mark.parametrize("code", [
+    "python3 -c \"import os; open(os.path.expanduser('~/.config/agent' + 'guard/policy.toml'), 'w').write('[decisions.agent]\\nhigh = \\\"allow\\\"\\n')\"",
+    "python3 -c \"import os; open(os.path.join(os.environ['HOME'], '.config', 'agent' 'guard', 'policy.toml'), 'w')\"",
+    "python3 -c \"import os; open(os.path.join(os.environ['HOME'], '.config', ''.join(['agent', 'guard']), 'policy.toml'), 'w')\"",
+    "python3 -c \"import glob; [open(f, 'w') for f in glob.glob('/home/*/*/home/.config/agent*/policy*')]\"",
+    "python3 -c \"import glob; [open(f, 'w') for f in glob.glob('~/.config/agent*/p*')]\"",
+    "perl -e 'open(F, \">\", $ENV{HOME} . \"/.config/agent\" . \"guard/policy.toml\")'",
+    "node -e 'require(\"fs\").writeFileSync(process.env.HOME + \"/.config/agent\" + \"guard/policy.toml\", \"x\")'"])
+def test_code_that_builds_agentguards_path_from_pieces_cannot_loosen_it(inst: Installed, code: str) -> None:
+    """A one-liner that spells the policy's path in pieces (concatenation, a join, a glob) wrote a
+    user policy allowing everything, and every hook let it through."""
+    project = inst.home / "project"
+    answer = claude(inst, code, project)
+    assert answer.get("permissionDecision") == "deny" and "self.tamper" in str(answer["permissionDecisionReason"]), answer
+    assert cursor(inst, code, project)[0] == "deny"
+    assert not (inst.config / "policy.toml").exists()
+
+
+@pytest.mark.parametrize("code", ["python3 -c \"open('out' + '.txt', 'w').write('x')\"",
+                                  "python3 -c \"import glob; [open(f, 'a') for f in glob.glob('logs/*.log')]\"",
+                                  "node -e 'require(\"fs\").writeFileSync(\"build/\" + \"out.js\", \"x\")'"])
+def test_code_that_builds_its_own_paths_from_pieces_still_runs(inst: Installed, code: str) -> None:
+    assert cursor(inst, code, inst.home / "project")[0] == "allow", code

@@ -1139,6 +1139,9 @@ def code_findings(code: str, lang: str, inv: Invocation, ctx: Context) -> list[F
     # Arguments after the code reach it as sys.argv / ARGV / process.argv.
     skip = _code_positions(inv.argv, lang)
     pieces += [a for i, a in enumerate(inv.argv) if not a.startswith("-") and i not in skip and i not in inv.dynamic]
+    folded = _folded(code, lang)
+    if folded != code:  # 'agent' + 'guard': the name the code builds, not its parts
+        pieces += ["\n"] + _pieces(folded, lang, env)
     for piece in pieces[:500]:
         path = piece.strip()
         while path[:1] in ("+", "<", ">"):
@@ -1162,4 +1165,61 @@ def code_findings(code: str, lang: str, inv: Invocation, ctx: Context) -> list[F
                     not (after.isalnum() or after in "._-"):
                 return [ctx.finding(RULE, inv, f"{inv.tool} code writes files and builds a path into {form}")]
             k = joined.find(form, k + 1)
+    matched = _wildcard_match(pieces[:500], where)
+    if matched:
+        return [ctx.finding(RULE, inv, f"{inv.tool} code writes files and names a pattern matching {matched}")]
     return []
+
+
+_GLUE = {"python": ("+",), "perl": (".",), "php": (".",), "ruby": ("+",), "node": ("+",), "lua": ("..",)}
+
+
+def _folded(code: str, lang: str) -> str:
+    """``code`` with the string literals it joins into one written as that one literal: ``'a' + 'b'``,
+    ``'a' 'b'``, perl's ``'a' . 'b'``, ``''.join(['a', 'b'])`` become ``'ab'``, so that the name the
+    code builds is read, not its parts."""
+    from agentguard.classify.shells import literal_spans
+
+    ops = _GLUE.get(lang, ("+", ".", ".."))
+    runs: list[list[tuple[int, int, str]]] = []
+    in_join = False
+    for span in literal_spans(code, lang)[:2000]:
+        gap = code[runs[-1][-1][1]:span[0]].strip() if runs else None
+        if gap is not None and (gap in ("", *ops) or (in_join and gap == ",")):
+            runs[-1].append(span)
+            continue
+        before = code[max(0, span[0] - 40):span[0]]
+        in_join = bool(_pattern("join-open", r"(?:join\s*\(\s*|\[\s*)[\[(]?\s*$").search(before))  # type: ignore[attr-defined]
+        runs.append([span])
+    out, pos = [], 0
+    for run in runs:
+        value = "".join(v for _, _, v in run)
+        quote = code[run[0][0]]
+        if len(run) < 2 or quote in value or "\\" in value:
+            continue
+        out += [code[pos:run[0][0]], quote, value, quote]
+        pos = run[-1][1]
+    return "".join(out) + code[pos:] if out else code
+
+
+def _wildcard_match(pieces: list[str], where: Where) -> str:
+    """The protected directory a glob pattern among ``pieces`` can match (``~/.config/agent*/p*``), or
+    ''. fnmatch's ``*`` also crosses ``/``, which only ever matches more."""
+    from fnmatch import fnmatchcase
+
+    names = sorted(where.prot.names)
+    for piece in pieces:
+        if not any(ch in piece for ch in "*?[") or "\n" in piece or len(piece) > 1024 or "://" in piece:
+            continue
+        pattern = piece.strip()
+        if pattern.startswith("~/") and where.home:
+            pattern = where.home.rstrip("/") + pattern[1:]
+        elif not pattern.startswith("/"):
+            pattern = os.path.join(where.cwd or "/", pattern)
+        parts = pattern.split("/")
+        for k in range(2, len(parts) + 1):
+            prefix = "/".join(parts[:k])
+            for name in names:
+                if fnmatchcase(name, prefix) or (k == len(parts) and fnmatchcase(name, prefix + "*")):
+                    return name
+    return ""

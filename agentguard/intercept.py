@@ -186,6 +186,12 @@ def call_policy(compiled: dict, cwd: str) -> dict:  # type: ignore[type-arg]
         return dict(compiled_project(locations_of(compiled), compiled["book"], compiled["policy"], cwd))
     except ConfigError as e:
         raise PolicyUnavailable(f"the policy is invalid, so nothing guarded runs until it is fixed: {e}") from None
+    except Exception as e:
+        from agentguard.rules import RuleError  # a layer's custom rule is checked as a pack's rule is
+
+        if not isinstance(e, RuleError):
+            raise
+        raise PolicyUnavailable(f"the policy is invalid, so nothing guarded runs until it is fixed: {e}") from None
 
 
 def decide_and_act(tool: str, real: str, argv: tuple[str, ...], cwd: str, findings: tuple, compiled: dict,  # type: ignore[type-arg]

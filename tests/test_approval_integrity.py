@@ -720,3 +720,16 @@ def test_code_that_builds_agentguards_path_from_pieces_cannot_loosen_it(inst: In
                                   "node -e 'require(\"fs\").writeFileSync(\"build/\" + \"out.js\", \"x\")'"])
 def test_code_that_builds_its_own_paths_from_pieces_still_runs(inst: Installed, code: str) -> None:
     assert cursor(inst, code, inst.home / "project")[0] == "allow", code
+
+
+def test_a_project_rule_that_does_not_validate_names_itself_and_holds_everything(inst: Installed) -> None:
+    """A custom rule in the project file without examples was reported as agentguard's own internal
+    error; it is an invalid policy, named as such, and nothing guarded runs."""
+    project = inst.home / "project"
+    (project / ".agentguard.toml").write_text('[[rule]]\nid = "custom.x"\nseverity = "low"\nwhy = "x."\n'
+                                              'instead = "y."\nmatch.tool = "rm"\n')
+    ran = inst.agent("rm -rf src", cwd=project, env=CLAUDE)
+    assert ran.returncode != 0 and (project / "src" / "app.py").exists()
+    err = ran.stderr.decode()
+    assert "the policy is invalid" in err and ".agentguard.toml: rule[0].examples" in err and "internal error" not in err
+    assert cursor(inst, "rm -rf src", project)[0] == "deny"

@@ -27,6 +27,12 @@ from __future__ import annotations
 
 from agentguard.model import Actor, Finding, Record
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from agentguard.model import Invocation
+
 RUN, BACKUP, APPROVED, PROMPT, ASK, HOLD, REFUSE = "run", "backup", "approved", "prompt", "ask", "hold", "refuse"
 ASK_VAR = "AGENTGUARD_ASK"  # carries the one-time value of a yes given at the agent's own prompt
 
@@ -121,7 +127,7 @@ LEAVE_SHIMS = frozenset({"sudo", "doas", "runuser", "runuser -c", "su -c", "sg -
                          "env -i", "command -p", "busybox"})
 
 
-def reaches_shim(inv: object, shims_dir: str) -> str:
+def reaches_shim(inv: Invocation, shims_dir: str) -> str:
     """'' when a guarded program in a parsed command will be started through its shim; otherwise
     what takes it past the shims (`sudo` and its secure_path, an absolute path, `env -i`, a PATH the
     command rewrote). Read from the parsed command: a command that leaves PATH alone runs in the
@@ -139,7 +145,7 @@ def reaches_shim(inv: object, shims_dir: str) -> str:
     for wrapper in getattr(inv, "via", ()):
         if wrapper in LEAVE_SHIMS:
             return str(wrapper)
-    path = inv.getenv("PATH")  # type: ignore[attr-defined]
+    path = inv.getenv("PATH")
     if path is None:
         return ""
     try:
@@ -169,7 +175,7 @@ LOOKUP_COMMANDS = frozenset({"hash", "alias", "unalias", "enable", "builtin", "s
 LOOKUP_VARIABLES = frozenset({"PATH", "BASH_ENV", "ENV", "ZDOTDIR", "fpath", "path"})
 
 
-def changes_lookup(command: str, trace: list[object]) -> str:
+def changes_lookup(command: str, trace: Sequence[object]) -> str:
     """What in ``command`` could change where a later program is found ('' if nothing)."""
     from agentguard.judge import _tokens
 

@@ -17,6 +17,9 @@ import sys
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from types import ModuleType
+
+    from agentguard.model import Actor, Finding, Invocation
 
 AGENTS = {"claude-code": "claude_code", "cursor": "cursor", "codex": "codex", "gemini": "gemini"}
 MAX_INPUT = 8 * 1024 * 1024  # a Write of a large file arrives whole; beyond this, refuse
@@ -120,7 +123,8 @@ def edit_call(tool: str, tool_input: object, cwd: str, session: str, path_keys: 
     return Call("edit", tool=tool, path=str(path), cwd=cwd, new_text="\n".join(texts), session=session)
 
 
-def adapter(agent: str):  # type: ignore[no-untyped-def]
+def adapter(agent: str) -> ModuleType:
+    """The agent's module: ``parse(data) -> Call`` and ``reply(outcome, call=None) -> Reply``."""
     import importlib
 
     return importlib.import_module(f"agentguard.hooks.{AGENTS[agent]}")
@@ -171,7 +175,7 @@ def _read_input() -> bytes:
     return data
 
 
-def _crash_reply(module, agent: str, error: BaseException) -> Reply:  # type: ignore[no-untyped-def]
+def _crash_reply(module: ModuleType, agent: str, error: BaseException) -> Reply:
     if isinstance(error, HookInputError):
         reason = f"agentguard refused this call: {error}. Nothing ran."
     else:
@@ -179,7 +183,8 @@ def _crash_reply(module, agent: str, error: BaseException) -> Reply:  # type: ig
                   f"{str(error)[:200]}); nothing ran. `agentguard doctor` checks the installation.")
         _note_crash(agent, error)
     try:
-        return module.reply(Outcome("deny", reason, silent=False))  # type: ignore[no-any-return]
+        reply: Reply = module.reply(Outcome("deny", reason, silent=False))
+        return reply
     except Exception:  # noqa: BLE001
         return Reply(2, "", reason + "\n")
 
@@ -210,9 +215,11 @@ def handle(agent: str, raw: bytes, state: str | None) -> Reply:
         raise HookInputError("the hook input is not JSON") from None
     if not isinstance(data, dict):
         raise HookInputError("the hook input is not a JSON object")
-    call = module.parse(data)
+    call: Call = module.parse(data)
+    reply: Reply
     if call.kind == "pass":
-        return module.reply(Outcome("allow"))  # type: ignore[no-any-return]
+        reply = module.reply(Outcome("allow"))
+        return reply
     try:
         if call.kind == "mcp":
             from agentguard.hooks.mcp import judge_mcp
@@ -227,7 +234,8 @@ def handle(agent: str, raw: bytes, state: str | None) -> Reply:
             raise
         # inside `agentguard run`: what this call needed recorded could not be, so it does not run
         outcome = Outcome("deny", gone(e, call.command or f"{call.tool} {call.path}"), silent=False)
-    return module.reply(outcome, call)  # type: ignore[no-any-return]
+    reply = module.reply(outcome, call)
+    return reply
 
 
 def _compiled(state: str | None) -> dict[str, object]:
@@ -266,7 +274,7 @@ def judge(agent: str, call: Call, state: str | None) -> Outcome:
     compiled = dict(compiled, policy=policy)
     who = Actor("ci", agent, f"{agent} hook in CI") if compiled.get("force_actor") == "ci" else \
         Actor("agent", agent, f"{agent} hook")
-    trace: list[object] = []
+    trace: list[Invocation] = []
     memo: dict[str, object] = {}
     with journal() as reads:
         findings = _findings(call, compiled, policy, who, cwd, trace, memo)  # type: ignore[arg-type]
@@ -317,8 +325,8 @@ def judge(agent: str, call: Call, state: str | None) -> Outcome:
                                         note=gate.blocked_note(production)), silent=False)
 
 
-def _findings(call: Call, compiled: dict[str, object], policy: dict[str, object], who, cwd: str,  # type: ignore[no-untyped-def]
-              trace: list[object], memo: dict[str, object] | None = None) -> tuple:  # type: ignore[type-arg]
+def _findings(call: Call, compiled: dict[str, object], policy: dict[str, object], who: Actor, cwd: str,
+              trace: list[Invocation], memo: dict[str, object] | None = None) -> tuple[Finding, ...]:
     from agentguard.classify import Context
     from agentguard.judge import bounded_findings, dedupe, internal_error
 
@@ -347,7 +355,7 @@ def _findings(call: Call, compiled: dict[str, object], policy: dict[str, object]
         return (internal_error(call.command or call.path, e),)
 
 
-def _forged(call: Call):  # type: ignore[no-untyped-def]
+def _forged(call: Call) -> Finding:
     """The one-time value of a yes at the agent's prompt is handed out by agentguard alone, in the
     command it rewrites; an agent that writes it itself is trying to pass for that yes."""
     from agentguard.gate import ASK_VAR
@@ -359,7 +367,7 @@ def _forged(call: Call):  # type: ignore[no-untyped-def]
                    command=(call.command or f"{call.tool} {call.path}")[:200], detail=ASK_VAR)
 
 
-def _origin(call: Call, cwd: str, who):  # type: ignore[no-untyped-def]
+def _origin(call: Call, cwd: str, who: Actor) -> Invocation:
     from agentguard.model import Invocation
 
     return Invocation(tool="sh", argv=("-c", call.command), cwd=cwd, actor=who, source=call.command[:200])
@@ -397,7 +405,7 @@ def started_by_agent(agent: str) -> bool:
     return False
 
 
-def _bare_agent(cmdline: str):  # type: ignore[no-untyped-def]
+def _bare_agent(cmdline: str) -> Actor | None:
     """An agent started by its bare name (`claude`), which the process-tree fragments do not match."""
     from agentguard.model import Actor
 
@@ -424,7 +432,7 @@ def _log(compiled: dict[str, object], fields: dict[str, object]) -> None:
     log(compiled, fields)
 
 
-def _keys(call: Call, cwd: str, reads: dict[str, str], trace: list[object], compiled: dict[str, object],
+def _keys(call: Call, cwd: str, reads: dict[str, str], trace: list[Invocation], compiled: dict[str, object],
           memo: dict[str, object]) -> tuple[list[str], bool, str]:
     """(binding keys, whether every guarded program reaches its shim, the first wrapper that does not).
 
@@ -453,7 +461,7 @@ def _keys(call: Call, cwd: str, reads: dict[str, str], trace: list[object], comp
     return list(dict.fromkeys(keys)), reaching, outside
 
 
-def _inner_keys(keys: list[str], trace: list[object], shimmed: set[str], compiled: dict[str, object],
+def _inner_keys(keys: list[str], trace: list[Invocation], shimmed: set[str], compiled: dict[str, object],
                 memo: dict[str, object], patterns: Iterable[str]) -> tuple[bool, str]:
     from agentguard.binding import binding_key, bound_env, read_bound_files, stdin_digest
     from agentguard.classify.sources import journal
@@ -466,27 +474,27 @@ def _inner_keys(keys: list[str], trace: list[object], shimmed: set[str], compile
     judged_reads: dict[int, dict[str, str]] = memo.get("reads") or {}  # type: ignore[assignment]
     reaching, outside = True, ""
     for inv in trace:
-        if inv.tool not in shimmed:  # type: ignore[attr-defined]
+        if inv.tool not in shimmed:
             continue
         leaves = reaches_shim(inv, str(compiled["shims_dir"]))
         if leaves:
             reaching, outside = False, outside or leaves
             continue
-        if inv.dynamic or inv.globs or not inv.cwd:  # type: ignore[attr-defined]
+        if inv.dynamic or inv.globs or not inv.cwd:
             continue  # its shim will see words the hook cannot know: judged, and approved, there alone
-        env = dict(inv.env)  # type: ignore[attr-defined]
-        real_cwd = os.path.realpath(inv.cwd)  # type: ignore[attr-defined]
+        env = dict(inv.env)
+        real_cwd = os.path.realpath(inv.cwd)
         with journal() as seen:
             earlier = judged_reads.get(id(inv))
-            if earlier is not None and real_cwd == inv.cwd:  # type: ignore[attr-defined]
+            if earlier is not None and real_cwd == inv.cwd:
                 seen.update(earlier)  # what judging it read in this command: what its shim will read
             else:  # judged under another name for its directory: judge it as its shim will see it
-                findings_for_argv(inv.tool, inv.argv, book, cwd=real_cwd, env=env, stdin=inv.stdin,  # type: ignore[attr-defined]
-                                  stdin_state=inv.stdin_state, policy=compiled["policy"])  # type: ignore[attr-defined,arg-type]
-            judged = inv.replace(cwd=real_cwd, env=target_env(env, patterns))  # type: ignore[attr-defined]
+                findings_for_argv(inv.tool, inv.argv, book, cwd=real_cwd, env=env, stdin=inv.stdin,  # type: ignore[arg-type]
+                                  stdin_state=inv.stdin_state, policy=compiled["policy"])  # type: ignore[arg-type]
+            judged = inv.replace(cwd=real_cwd, env=target_env(env, patterns))
             tgt = describe(target(judged))
             read_bound_files(judged, book)  # type: ignore[arg-type]
-        data = inv.stdin.encode("utf-8", "surrogateescape") if inv.stdin is not None else None  # type: ignore[attr-defined]
-        keys.append(binding_key(inv.tool, inv.argv, real_cwd, tgt, bound_env(env, patterns), seen,  # type: ignore[attr-defined]
-                                stdin_digest(inv.stdin_state, data)))  # type: ignore[attr-defined]
+        data = inv.stdin.encode("utf-8", "surrogateescape") if inv.stdin is not None else None
+        keys.append(binding_key(inv.tool, inv.argv, real_cwd, tgt, bound_env(env, patterns), seen,
+                                stdin_digest(inv.stdin_state, data)))
     return reaching, outside

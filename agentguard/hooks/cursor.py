@@ -24,8 +24,9 @@ def parse(data: dict[str, object]) -> Call:
     event = data.get("hook_event_name")
     session = str(data.get("conversation_id") or "")
     cwd = data.get("cwd") if isinstance(data.get("cwd"), str) else ""
-    if not cwd and isinstance(data.get("workspace_roots"), list) and data["workspace_roots"]:
-        cwd = str(data["workspace_roots"][0])  # type: ignore[index]
+    roots = data.get("workspace_roots")
+    if not cwd and isinstance(roots, list) and roots:
+        cwd = str(roots[0])
     if event == "beforeShellExecution":
         command = data.get("command")
         if not isinstance(command, str):

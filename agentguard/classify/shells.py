@@ -354,7 +354,9 @@ def vim_findings(inv: Invocation, ctx: Context) -> list[Finding]:
     i = 0
     while i < len(argv):
         tok = argv[i]
-        if tok in ("-c", "--cmd") and i + 1 < len(argv):
+        # `ex -sc CMD`: vim reads the letters of a short option one by one, and c takes the next argument
+        clustered = len(tok) > 2 and tok[0] == "-" and tok[1] != "-" and tok[-1] == "c" and set(tok[1:-1]) <= set("esENnRbZAlmMhLy")
+        if (tok in ("-c", "--cmd") or clustered) and i + 1 < len(argv):
             if inv.is_dynamic(i + 1):
                 return [ctx.finding("shell.interpreter-shell", inv, f"{inv.tool} {tok} runs a command computed at run time")]
             cmds.append(argv[i + 1])
@@ -364,9 +366,22 @@ def vim_findings(inv: Invocation, ctx: Context) -> list[Finding]:
             cmds.append(tok[1:])
         i += 1
     found: list[Finding] = []
-    for text in cmds:
-        for cmd in text.split("|"):  # `:cmd1 | cmd2`
-            found += _vim_command(cmd, inv, ctx)
+    pieces = [c.strip().lstrip(":").strip() for text in cmds for c in text.split("|")]  # `:cmd1 | cmd2`
+    for cmd in pieces:
+        found += _vim_command(cmd, inv, ctx)
+    # `-c '%d' -c wq FILE`: every line deleted, then written: the file is emptied
+    empties = any(c in ("%d", "%delete", "1,$d", "1,$delete", "%d_", "%norm dd") or c.startswith(("%d ", "%s/.*//", "%delete "))
+                  for c in pieces)
+    writes = any(c.rstrip("!") in ("w", "wq", "x", "up", "update", "write", "xit", "wqa", "xa", "wa") for c in pieces)
+    if empties and writes:
+        from agentguard.classify.files import overwrite_findings
+
+        for k, a in enumerate(argv):
+            before = argv[k - 1] if k else ""
+            if a.startswith(("-", "+")) or before in ("-c", "--cmd", "-S", "-u", "-i", "-T", "-w", "-W") or \
+                    (before.startswith("-") and not before.startswith("--") and before.endswith("c")):
+                continue
+            found += overwrite_findings(a, inv.is_dynamic(k), f"{inv.tool} %d | w {a}", inv.cwd, ctx)
     return found
 
 
@@ -517,6 +532,8 @@ def first_literal(text: str, lang: str) -> str | None:
     after = t[end + (3 if lang == "python" and t.startswith(quote * 3) else 1):].lstrip()
     if after[:1] in ("+", "%") or after.startswith((".format", "||")):
         return None  # the string is built up further
+    if lang in ("awk", "lua") and after[:1] not in ("", ")", ",", ";", "}", "|", ">", "\n") and not after.startswith(("]",)):
+        return None  # awk joins strings by juxtaposition ("rm " $1), Lua with `..`
     interpolated = ("f" in prefix or quote == "`" and "${" in value or
                     quote == '"' and lang in ("perl", "ruby", "php") and ("$" in value or "#{" in value))
     if interpolated:

@@ -13,6 +13,13 @@ from __future__ import annotations
 
 import os
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import Any
+
+    from agentguard.paths import Locations
+
 GENESIS = "0" * 64
 FORMAT = 1
 
@@ -30,7 +37,7 @@ def record_hash(prev: str, record: dict[str, object]) -> str:
     return hashlib.sha256(prev.encode() + b"\n" + canonical(body)).hexdigest()
 
 
-def _last_record(fd: int) -> dict[str, object] | None:
+def _last_record(fd: int) -> dict[str, Any] | None:
     import json
 
     size = os.fstat(fd).st_size
@@ -43,7 +50,8 @@ def _last_record(fd: int) -> dict[str, object] | None:
         lines = data.rstrip(b"\n").split(b"\n")
         if len(lines) > 1 or start == 0:
             try:
-                return json.loads(lines[-1])  # type: ignore[no-any-return]
+                last: dict[str, Any] = json.loads(lines[-1])  # a line this module wrote: one JSON object
+                return last
             except ValueError:
                 return {"hash": "corrupt", "seq": -1}
         start = max(0, start - chunk)
@@ -72,7 +80,7 @@ def append(log_path: str, fields: dict[str, object], *, max_bytes: int = 10 * 10
                 finally:
                     os.close(older)
             prev = str(last.get("hash", GENESIS)) if last else GENESIS
-            seq = int(last.get("seq", 0)) + 1 if last else 1  # type: ignore[call-overload]
+            seq = int(last.get("seq", 0)) + 1 if last else 1
             record: dict[str, object] = {"v": FORMAT, "seq": seq,
                                          "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) +
                                          f".{int(time.time() * 1000) % 1000:03d}Z", "prev": prev}
@@ -107,7 +115,7 @@ def settings_for(state_dir: str) -> dict[str, object]:
         return {}
 
 
-def log_event(locs, fields: dict[str, object]) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def log_event(locs: Locations, fields: dict[str, object]) -> dict[str, object]:
     """Append an event from a management command, with the configured rotation and syslog."""
     return append(locs.audit_log, fields, **settings_for(locs.state))  # type: ignore[arg-type]
 
@@ -140,8 +148,9 @@ def log_files(log_path: str) -> list[str]:
     return files
 
 
-def records(log_path: str):  # type: ignore[no-untyped-def]
-    """(file, line number, record or None for an unreadable line) across rotated files, oldest first."""
+def records(log_path: str) -> Iterator[tuple[str, int, Any]]:
+    """(file, line number, record or None for an unreadable line) across rotated files, oldest first.
+    A record is whatever JSON the line holds (a reader checks that it is an object)."""
     import json
 
     for path in log_files(log_path):

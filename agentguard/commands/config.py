@@ -74,8 +74,7 @@ def show(effective: bool, cwd: str | None, system: bool) -> None:
         click.echo(f"rule {rule_id}: at least {decision}, for every actor [{sources.get(f'rules.decision.{rule_id}')}]")
     for rule in policy["custom"]:
         click.echo(f"custom rule {rule['id']} ({rule['severity']}) [{rule['source']}]: {rule['why']}")
-    for table in ("audit", "recovery"):
-        values = dict(policy.get(table) or {})  # type: ignore[call-overload]
+    for table, values in (("audit", policy.get("audit") or {}), ("recovery", policy.get("recovery") or {})):
         # As TOML writes them (a string in double quotes), not as Python would.
         click.echo(f"{table}: " + ", ".join(f"{k}={json.dumps(v)}" for k, v in values.items()))
     for warning in policy["warnings"]:

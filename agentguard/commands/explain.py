@@ -6,6 +6,12 @@ import os
 
 import click
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from rich.tree import Tree
+
+    from agentguard.model import Finding
+
 
 @click.command("explain")
 @click.option("--cwd", type=click.Path(exists=True, file_okay=False), help="Explain as if run in this directory.")
@@ -43,7 +49,7 @@ def command(cwd: str | None, actor: str, command: tuple[str, ...]) -> None:
     tree = Tree(f"[bold {colour}]{verdict.decision}[/] for {actor}: [bold]{_escape(_short(text))}[/]")
     if not trace and not verdict.findings:
         tree.add("[dim]no command here touches anything agentguard guards[/]")
-    by_command: dict[str, list[object]] = {}
+    by_command: dict[str, list[Finding]] = {}
     for f in verdict.findings:
         by_command.setdefault(f.command, []).append(f)
     shown: set[tuple[str, tuple[str, ...]]] = set()
@@ -64,15 +70,15 @@ def command(cwd: str | None, actor: str, command: tuple[str, ...]) -> None:
     raise SystemExit(0 if verdict.allowed else 1)
 
 
-def _findings(node, findings: list[object], colour: str) -> None:  # type: ignore[no-untyped-def]
+def _findings(node: Tree, findings: list[Finding], colour: str) -> None:
     for f in findings:
-        prod = " [bold red]production[/]" if f.production else ""  # type: ignore[attr-defined]
-        leaf = node.add(f"[{colour}]{f.rule}[/] ({f.severity}){prod}: {_escape(f.why)}")  # type: ignore[attr-defined]
-        if f.target:  # type: ignore[attr-defined]
-            leaf.add(f"[dim]target:[/] {_escape(f.target)}")  # type: ignore[attr-defined]
-        if f.detail:  # type: ignore[attr-defined]
-            leaf.add(f"[dim]matched:[/] {_escape(f.detail)}")  # type: ignore[attr-defined]
-        leaf.add(f"[dim]instead:[/] {_escape(f.instead)}")  # type: ignore[attr-defined]
+        prod = " [bold red]production[/]" if f.production else ""
+        leaf = node.add(f"[{colour}]{f.rule}[/] ({f.severity}){prod}: {_escape(f.why)}")
+        if f.target:
+            leaf.add(f"[dim]target:[/] {_escape(f.target)}")
+        if f.detail:
+            leaf.add(f"[dim]matched:[/] {_escape(f.detail)}")
+        leaf.add(f"[dim]instead:[/] {_escape(f.instead)}")
 
 
 def _short(text: str, limit: int = 120) -> str:

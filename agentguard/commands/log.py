@@ -7,7 +7,7 @@ import time
 
 import click
 
-from agentguard.commands.common import locs_for, str_list, system_option
+from agentguard.commands.common import as_dict, locs_for, str_list, system_option
 
 REFUSALS = ("confirm", "block", "refused")
 
@@ -43,7 +43,7 @@ def _matches(record: dict[str, object], since: float | None, decision: str | Non
         return False
     if decision and decision not in (record.get("decision"), record.get("event")):
         return False
-    if actor and dict(record.get("actor") or {}).get("kind") != actor:  # type: ignore[call-overload]
+    if actor and as_dict(record.get("actor")).get("kind") != actor:
         return False
     if tool and record.get("tool") != tool:
         return False
@@ -83,8 +83,8 @@ def command(ctx: click.Context, since: str | None, decision: str | None, actor: 
 
 
 def _line(r: dict[str, object]) -> list[str]:
-    who = dict(r.get("actor") or {})  # type: ignore[call-overload]
-    command = " ".join([str(r.get("tool", "")), *map(str, r.get("argv", []) or [])]).strip()  # type: ignore[call-overload]
+    who = as_dict(r.get("actor"))
+    command = " ".join([str(r.get("tool", "")), *str_list(r.get("argv"))]).strip()
     if str(r.get("via", "")).startswith("hook:") and r.get("command"):
         command = " ".join(str(r["command"]).split())  # as the agent wrote it, on one line
     return [str(r.get("time", ""))[:19].replace("T", " "), f"{who.get('kind', '')} {who.get('name', '')}".strip(),

@@ -194,6 +194,60 @@ def test_what_cannot_be_counted_needs_a_human(agent) -> None:  # type: ignore[no
     assert agent("psql -c 'DELETE FROM bookings WHERE id = 42'", extra={"PGHOST": "/nonexistent"}).returncode != 77
 
 
+# Statements earlier in the same call that make a later one's names reach other rows than the
+# count would see: public.orders holds 1,000 rows of which `id > 990` matches 10; app.orders holds
+# 100 rows that it matches every one of.
+ELSEWHERE = [
+    "psql -c \"SELECT set_config('search_path', 'app', false); DELETE FROM orders WHERE id > 990\"",
+    "psql -c 'SET \"search_path\" = app; DELETE FROM orders WHERE id > 990'",
+    "psql -c 'SET search_path=app; DELETE FROM orders WHERE id > 990'",
+    "psql -c \"DO \\$\\$ BEGIN PERFORM set_config('search_path', 'app', false); END \\$\\$; "
+    "DELETE FROM orders WHERE id > 990\"",
+    "psql -c 'CREATE TEMP VIEW orders AS SELECT * FROM app.orders; DELETE FROM orders WHERE id > 990'",
+    "psql -c 'ALTER TABLE public.orders SET SCHEMA spare; ALTER TABLE app.orders SET SCHEMA public; "
+    "DELETE FROM orders WHERE id > 990'",
+    "psql -c 'ALTER SCHEMA public RENAME TO old; ALTER SCHEMA app RENAME TO public; DELETE FROM orders WHERE id > 990'",
+]
+
+# A table "created" by the call that exists already: the CREATE fails or lands elsewhere, and the
+# statement after it empties the existing table.
+NOT_NEW = [
+    "psql -c 'CREATE TABLE bookings (id int)' -c 'DELETE FROM bookings WHERE id > 0'",
+    "psql -f recreate.sql",
+    "psql -c 'CREATE TABLE app.bookings (id int); DELETE FROM bookings WHERE id > 0'",
+    "psql -c 'CREATE TEMP TABLE bookings (id int); DELETE FROM public.bookings WHERE id > 0'",
+    "psql -c 'CREATE TEMP TABLE bookings (id integr)' -c 'DELETE FROM bookings WHERE id > 0'",  # the typo fails it
+]
+
+
+def test_names_an_earlier_statement_changes_are_not_counted_as_they_read(agent) -> None:  # type: ignore[no-untyped-def]
+    raw(agent.pg, "CREATE SCHEMA app; CREATE SCHEMA spare; "
+                  "CREATE TABLE orders (id int PRIMARY KEY); INSERT INTO orders SELECT generate_series(1, 1000); "
+                  "CREATE TABLE app.orders (id int PRIMARY KEY); INSERT INTO app.orders SELECT generate_series(5001, 5100)")
+    (agent.ws / "recreate.sql").write_text("CREATE TABLE bookings (id int);\nDELETE FROM bookings WHERE id > 0;\n")
+    before = checksum(agent.pg)
+    for command in ELSEWHERE:
+        out = agent(command)
+        err = out.stderr.decode()
+        assert out.returncode == 77 and "an earlier statement changes what names refer to" in err, (command, err)
+    for command in NOT_NEW:
+        out = agent(command)
+        err = out.stderr.decode()
+        assert out.returncode == 77 and "would delete 100 of 100 rows in" in err, (command, err)
+    assert checksum(agent.pg) == before
+    assert raw(agent.pg, "SELECT count(*) FROM app.orders") == "100"
+    # What the count sees truly is what runs: without the change, 10 of 1,000 go; a table the call
+    # really creates holds only what it puts there.
+    for command in ("psql -c 'DELETE FROM orders WHERE id > 990'",
+                    "psql -c 'CREATE TABLE fresh (id int); INSERT INTO fresh VALUES (1), (2); "
+                    "DELETE FROM fresh WHERE id > 0'",
+                    "psql -c 'CREATE TEMP TABLE scratch AS SELECT 1 AS id; DELETE FROM scratch WHERE id > 0'"):
+        out = agent(command)
+        assert out.returncode == 0 and b"agentguard" not in out.stderr, (command, out.stderr.decode())
+    assert raw(agent.pg, "SELECT count(*) FROM orders") == "990"
+    assert raw(agent.pg, "SELECT count(*) FROM app.orders") == "100"
+
+
 def test_sql_in_psql_variables_is_read_as_psql_reads_it(agent) -> None:  # type: ignore[no-untyped-def]
     # What real psql does with a variable that holds SQL, on a table nobody needs.
     raw(agent.pg, "CREATE TABLE scratch (id int)")

@@ -61,13 +61,14 @@ class Reach:
     constant): it is refused whatever the count, which only goes into the message."""
 
     __slots__ = ("verb", "table", "matched", "total", "relations", "unsafe", "key_lookup", "statement",
-                 "always", "column")
+                 "always", "column", "fresh")
 
     def __init__(self, verb: str, table: str, matched: str, total: str, relations: list[str], unsafe: str,
                  key_lookup: bool, statement: str, always: bool = False, column: str = "") -> None:
         self.verb, self.table, self.matched, self.total = verb, table, matched, total
         self.relations, self.unsafe, self.key_lookup = relations, unsafe, key_lookup
         self.statement, self.always, self.column = statement, always, column
+        self.fresh = False  # a table of this name is created earlier in the same call
 
     def __repr__(self) -> str:
         return f"Reach({self.verb} {self.table}: {self.matched!r} / {self.total!r}, unsafe={self.unsafe!r})"
@@ -77,7 +78,8 @@ class Count:
     """A measurement: exact counts (``None`` when not made; ``capped`` when they stopped at the
     limit), the planner's estimates, and why nothing could be measured."""
 
-    __slots__ = ("matched", "total", "est_matched", "est_total", "capped_matched", "capped_total", "error")
+    __slots__ = ("matched", "total", "est_matched", "est_total", "capped_matched", "capped_total", "error",
+                 "missing")
 
     def __init__(self) -> None:
         self.matched: int | None = None
@@ -87,6 +89,7 @@ class Count:
         self.capped_matched = False
         self.capped_total = False
         self.error = ""
+        self.missing = False  # a table the statement names does not exist (yet)
 
 
 def limits(ctx: Context) -> tuple[float, int]:
@@ -137,6 +140,8 @@ def judge(reach: Reach, count: Count, inv: Invocation, ctx: Context, share: floa
     rule = "sql.delete-all" if reach.verb == "delete" else "sql.update-all"
     what = f"{reach.column} in " if reach.column else ""
     m, t = count.matched, count.total
+    if reach.fresh and count.missing:
+        return []  # the table does not exist before this call: it holds only rows the call adds
     if m is not None and t is not None:
         if count.capped_matched:  # more than `rows`: a mass change whatever the share
             shown_m = max(m, count.est_matched or 0)
@@ -415,7 +420,7 @@ def _read_postgres(output: str, counts: list[Count], cap: int) -> None:
             if what == "not-tables":
                 count.error = "not a plain table (a view or foreign table could run anything)"
             elif what == "missing":
-                count.error = "no such table here"
+                count.error, count.missing = "no such table here", True
             elif what in ("total", "matched") and len(parts) > 3 and parts[3].isdigit():
                 value = int(parts[3])
                 if what == "total":
@@ -640,6 +645,7 @@ def _measure_sqlite(reaches: list[Reach], counts: list[Count], inv: Invocation, 
                 if any(k != "table" for k in kinds):
                     count.error = "not a plain table (a view could run anything)" if all(kinds) else \
                         "no such table"
+                    count.missing = not all(kinds)
                     continue
                 count.total = db.execute(f"SELECT count(*) FROM ({reach.total} LIMIT {cap})").fetchone()[0]
                 count.capped_total = count.total >= cap

@@ -75,9 +75,9 @@ def classify_sql(text: str, dialect: str, inv: Invocation, ctx: Context, depth: 
         ctx.memo[PENDING] = []
     try:
         for stmt in statements:
-            _note_session(stmt, inv, ctx)
             if needs_parse(stmt):
                 found += classify_statement(stmt, dialect, inv, ctx, depth)
+            _note_session(stmt, inv, ctx)  # for the statements after it (a rule's own body runs as written)
         if owner and ctx.memo[PENDING]:
             from agentguard.classify.rowcount import findings as counted
 
@@ -93,24 +93,49 @@ PENDING = "sql/reaches"
 
 def session(inv: Invocation, ctx: Context) -> dict[str, object]:
     """What earlier statements of this call did that counting must know: tables it created (they
-    hold only what the call puts there) and changes that make names mean something else."""
+    may hold only what the call puts there) and changes that make names mean something else."""
     sessions: dict[int, dict[str, object]] = ctx.memo.setdefault("sql/session", {})  # type: ignore[assignment]
     return sessions.setdefault(id(inv), {"created": set(), "changed": ""})
 
 
 def _note_session(stmt: str, inv: Invocation, ctx: Context) -> None:
+    changes = _renames(stmt)
+    if changes:
+        session(inv, ctx)["changed"] = f"an earlier statement changes what names refer to ({changes})"
+        return
     words = stmt.replace("(", " ( ").split()[:8]
     upper = [w.upper() for w in words]
-    if not upper:
-        return
-    if upper[0] in ("SET", "RESET") and any(w in ("SEARCH_PATH", "ROLE", "SESSION", "SCHEMA") for w in upper[1:4]) or \
-            upper[0] == "USE" or upper[:2] == ["ALTER", "TABLE"] and "RENAME" in upper:
-        session(inv, ctx)["changed"] = f"an earlier statement changes what names refer to ({' '.join(words[:3])})"
-    elif upper[0] == "CREATE":
+    if upper[:1] == ["CREATE"]:
         rest = [w for w in upper[1:] if w not in ("TEMP", "TEMPORARY", "UNLOGGED", "GLOBAL", "LOCAL")]
         if rest[:1] == ["TABLE"] and len(rest) > 1 and rest[1] != "IF":
             k = upper.index("TABLE", 1) + 1
             session(inv, ctx)["created"].add(_table_key(words[k]))  # type: ignore[attr-defined]
+
+
+_RENAMING_SET = ("ROLE", "SESSION", "SCHEMA", "AUTHORIZATION")
+
+
+def _renames(stmt: str) -> str:
+    """What in this statement may make the names of later ones mean other tables, or "". Read
+    loosely on purpose: a comment, a quoted name or a function call (SET/**/search_path, SET
+    "search_path", set_config('search_path', …) in a SELECT or a DO block) changes names as surely
+    as the plain form, and a statement wrongly taken for one costs only an exact count."""
+    flat = stmt.lower()
+    for word in ("search_path", "set_config"):
+        if word in flat:
+            return word
+    upper = flat.upper().replace('"', " ").replace("/*", " ").replace("*/", " ").split()
+    if not upper:
+        return ""
+    if upper[0] in ("SET", "RESET"):
+        return next((f"{upper[0]} {w}" for w in upper[1:] if w in _RENAMING_SET), "")
+    if upper[0] == "USE":
+        return "USE"
+    if upper[0] == "ALTER":
+        return next((f"ALTER … {w}" for w in upper if w in ("RENAME", "SCHEMA")), "")
+    if upper[0] == "CREATE":  # a view or rule of a table's name stands in front of it
+        return next((f"CREATE {w}" for w in upper[1:6] if w in ("VIEW", "RULE", "SYNONYM")), "")
+    return ""
 
 
 def _table_key(name: str) -> str:
@@ -123,7 +148,11 @@ def measure_later(reach: object, inv: Invocation, ctx: Context) -> list[Finding]
     state = ctx.memo.get("sql/session", {}).get(id(inv))  # type: ignore[attr-defined]
     if state:
         if _table_key(reach.table) in state["created"] and not reach.always:  # type: ignore[attr-defined]
-            return []  # a table this very call creates holds no rows that exist today
+            # A table this call creates holds no rows that exist today, unless one of that name
+            # exists already: then the CREATE fails (psql goes on to the next -c, line or file; a
+            # typo in a CREATE TEMP TABLE fails as well) or names another schema, and the statement
+            # reaches the existing rows. So it is counted, and allowed when the table is not there.
+            reach.fresh = True  # type: ignore[attr-defined]
         if state["changed"] and not reach.unsafe:  # type: ignore[attr-defined]
             reach.unsafe = state["changed"]  # type: ignore[attr-defined]
     if PENDING in ctx.memo:

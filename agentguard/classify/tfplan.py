@@ -195,7 +195,11 @@ def _plans_dir(ctx: Context) -> str:
     private directory in the system's temp dir (the digest check before the exec covers both)."""
     from agentguard.paths import locations
 
-    d = os.path.join(locations(ctx.env).state, "plans")
+    # The installation's own state directory, as compiled into its policy: an AGENTGUARD_HOME or XDG_*
+    # in the agent's environment must not move where plans are kept.
+    pinned = (ctx.policy or {}).get("self_paths") or []
+    state = str(pinned[1]) if isinstance(pinned, list) and len(pinned) == 3 else locations(ctx.env).state
+    d = os.path.join(state, "plans")
     try:
         os.makedirs(d, mode=0o700, exist_ok=True)
         if os.access(d, os.W_OK):

@@ -90,6 +90,22 @@ def test_sqlite_reads_and_inserts_pass_unchanged_and_destruction_is_refused(inst
     assert any("DROP TABLE bookings" in json.dumps(r["argv"]) and r["rules"] for r in records)
 
 
+def test_a_call_the_python_server_would_read_as_two_is_refused(inst: Installed, bookings_db: Path) -> None:
+    """mcp-server-sqlite reads stdin as Python text, which ends a line at a bare CR too: a read call
+    with a CR between its tokens would carry a second, unjudged DELETE to the server."""
+    server = [server_bin("mcp-server-sqlite"), "--db-path", str(bookings_db)]
+    inner = json.dumps({"jsonrpc": "2.0", "id": 902, "method": "tools/call",
+                        "params": {"name": "write_query", "arguments": {"query": "DELETE FROM bookings"}}}).encode()
+    with Session(proxy_argv("bookings", *server), env=inst.env) as s:
+        s.start()
+        s.send(b'{"jsonrpc":"2.0","id":901,"method":"tools/call","params":{"name":"list_tables","arguments":{"x":\r'
+               + inner + b"\r}}}\n")
+        answer = json.loads(s.line())
+        assert answer["id"] == 901 and answer["error"]["code"] == -32700 and "two messages" in answer["error"]["message"]
+        assert not json.loads(s.request("tools/call", {"name": "list_tables", "arguments": {}})).get("error")
+    assert len(rows(bookings_db)) == 5
+
+
 def test_an_approved_sqlite_call_runs_exactly_once(inst: Installed, bookings_db: Path) -> None:
     from test_approval import approve
 

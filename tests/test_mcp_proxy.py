@@ -148,6 +148,14 @@ def test_annotations_from_tools_list_reach_the_judgement(relay) -> None:  # type
     (b'{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"arguments":{}}}\n', "names no tool"),
     (b'[{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"echo"}}]\n', "outside a batch"),
     (b'[' * 100000 + b']' * 100000 + b'\n', "nested too deeply"),
+    # A server reading lines as Python text does also ends one at a bare CR (JSON whitespace), or
+    # with str.splitlines at LS, PS or NEL (allowed raw in JSON strings): one call here, two there.
+    (b'{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"echo","arguments":{"x":\r'
+     b'{"jsonrpc":"2.0","id":10,"method":"tools/call","params":{"name":"hold_me"}}\r}}}\n', "two messages"),
+    ('{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"echo","arguments":{"x":"a\u2028b"}}}\n'
+     .encode(), "two messages"),
+    ('{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"echo","arguments":{"x":"a\x85b"}}}\n'
+     .encode(), "two messages"),
 ])
 def test_unreadable_messages_are_answered_and_never_relayed(relay, line: bytes, why: str) -> None:  # type: ignore[no-untyped-def]
     with relay() as s:
@@ -158,6 +166,13 @@ def test_unreadable_messages_are_answered_and_never_relayed(relay, line: bytes, 
         assert json.loads(s.request("ping"))["error"]["code"] == -32601  # still relaying afterwards
         received = relay.files["received"].read_bytes()
         assert b'"id":9' not in received and b"[[[" not in received and received.endswith(b'"ping"}\n')
+
+
+def test_a_message_ending_in_crlf_is_one_message_and_relayed(relay) -> None:  # type: ignore[no-untyped-def]
+    with relay() as s:
+        s.send(b'{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"echo","arguments":{"x":"\\u2028"}}}\r\n')
+        answer = json.loads(s.line())
+        assert json.loads(text_of(answer)) == {"x": "\u2028"}, answer
 
 
 def test_a_huge_message_is_refused_without_being_held_in_memory(relay) -> None:  # type: ignore[no-untyped-def]

@@ -38,12 +38,25 @@ def _no_constants(name: str) -> object:
     raise Malformed(f"{name} is not JSON")
 
 
+# Line breaks other than the final one that some server would split a line at: Python's text
+# streams (the MCP Python SDK's stdio reader among them) also end a line at a bare carriage return,
+# which JSON allows between tokens, so `{… "arguments": {"x":\r{a second call}\r}}` would be one
+# call here and two there; str.splitlines also breaks at NEL, LS and PS, which JSON allows in strings.
+_BREAKS = ("\r", "\x85", "\u2028", "\u2029")
+
+
 def parse(line: bytes) -> object:
-    """The JSON value of one line (UTF-8 only, no duplicate keys, no NaN); raises Malformed."""
+    """The JSON value of one line (UTF-8 only, no duplicate keys, no NaN, no line break a server
+    could split it at); raises Malformed."""
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError as e:
         raise Malformed(f"the message is not UTF-8 (byte {e.start})") from None
+    body = text[:-2] if text.endswith("\r\n") else text
+    for ch in _BREAKS:
+        if ch in body:
+            raise Malformed(f"a raw U+{ord(ch):04X} inside the message, where a server could read the line as "
+                            f"two messages (write it as \\u{ord(ch):04x})")
     try:
         return json.loads(text, object_pairs_hook=_pairs, parse_constant=_no_constants)
     except RecursionError:

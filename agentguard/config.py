@@ -104,8 +104,9 @@ def _fail(source: str, where: str, problem: str) -> ConfigError:
     return ConfigError(f"{source}: {where}: {problem}")
 
 
-def read_layer(path: str) -> dict[str, object] | None:
-    """The parsed file, None when it does not exist. Raises ConfigError for anything invalid."""
+def read_layer(path: str) -> dict[str, Any] | None:
+    """The parsed file (as tomllib gives it, checked by validate_layer), None when it does not exist.
+    Raises ConfigError for anything invalid."""
     if not os.path.lexists(path):
         return None  # the common case; tomllib costs ~8 ms to import
     import tomllib
@@ -197,7 +198,7 @@ def _stricter(a: str, b: str) -> bool:
     return RANK[a] > RANK[b]
 
 
-def merge(policy: Policy, layer: dict[str, object], source: str, *, may_loosen: bool, level: str,
+def merge(policy: Policy, layer: dict[str, Any], source: str, *, may_loosen: bool, level: str,
           book: dict[str, object]) -> None:
     """Fold ``layer`` into ``policy``. What a layer may not loosen is skipped with a warning."""
     warnings: list[str] = policy["warnings"]
@@ -216,7 +217,7 @@ def merge(policy: Policy, layer: dict[str, object], source: str, *, may_loosen: 
         if level == "system":
             locked.append(key)
 
-    for actor, row in dict(layer.get("decisions", {})).items():  # type: ignore[call-overload]
+    for actor, row in dict(layer.get("decisions", {})).items():
         for severity, decision in row.items():
             current = table[actor][severity]
             if loosens(f"decisions.{actor}.{severity}", current, decision):
@@ -226,7 +227,7 @@ def merge(policy: Policy, layer: dict[str, object], source: str, *, may_loosen: 
             table[actor][severity] = decision
             taken(f"decisions.{actor}.{severity}")
     production: dict[str, Any] = policy["production"]
-    for key, value in dict(layer.get("production", {})).items():  # type: ignore[call-overload]
+    for key, value in dict(layer.get("production", {})).items():
         if key == "decision":
             if loosens("production.decision", str(production["decision"]), value):
                 warnings.append(f"{source}: production.decision = {value!r} would loosen; ignored ({_how_to_loosen(level)})")
@@ -235,7 +236,7 @@ def merge(policy: Policy, layer: dict[str, object], source: str, *, may_loosen: 
         else:
             production[key] = list(dict.fromkeys([*production[key], *value]))
         taken(f"production.{key}")
-    rules = dict(layer.get("rules", {}))  # type: ignore[call-overload]
+    rules = dict(layer.get("rules", {}))
     if rules.get("disable"):
         if level == "project":
             warnings.append(f"{source}: rules.disable is ignored in a project file; disable rules in your user policy")
@@ -268,7 +269,7 @@ def merge(policy: Policy, layer: dict[str, object], source: str, *, may_loosen: 
             continue
         overrides[rule_id] = decision
         taken(f"rules.decision.{rule_id}")
-    for raw in layer.get("rule", []):  # type: ignore[attr-defined]
+    for raw in layer.get("rule", []):
         from agentguard.rules import validate_rule
 
         rule = validate_rule(source, "rule", raw, None)

@@ -23,7 +23,8 @@ from agentguard.model import Actor, Decision, Finding
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
+    from typing import Any
 
 DEFAULT_TABLE: dict[str, dict[str, str]] = {
     "agent": {"low": "allow", "medium": "confirm", "high": "confirm", "critical": "block"},
@@ -38,7 +39,7 @@ PRODUCTION_GROUPS = {"terraform": "terraform", "tofu": "terraform", "terragrunt"
                      "mariadb": "postgres", "mysqladmin": "postgres"}
 
 
-def production_matches(tool: str, target: dict[str, str], production: dict[str, object]) -> list[str]:
+def production_matches(tool: str, target: dict[str, str], production: Mapping[str, Any]) -> list[str]:
     """Which parts of the target look like production ("context prod-eu"), by the policy's patterns."""
     from agentguard.classify.matcher import glob_match
     from agentguard.config import TARGET_KEYS
@@ -51,23 +52,25 @@ def production_matches(tool: str, target: dict[str, str], production: dict[str, 
         spec = TARGET_KEYS.get((group, key))
         if spec is None or not value:
             continue
-        patterns: list[str] = production.get(spec[0], [])  # type: ignore[assignment]
+        patterns: list[str] = production.get(spec[0], [])
         parts = [value] + ([p for p in value.split(spec[1]) if p] if spec[1] else [])
         if any(glob_match(p.lower(), part.lower()) for p in patterns for part in parts):
             hits.append(f"{key} {value}")
     return hits
 
 
-def decide(findings: Iterable[Finding], actor: Actor, policy: dict[str, object] | None = None) -> Decision:
+def decide(findings: Iterable[Finding], actor: Actor, policy: Mapping[str, Any] | None = None) -> Decision:
+    """The strictest decision the findings call for. ``policy``: any mapping of the layered policy's
+    shape (shapes.Policy; a plain dict when it comes back from the compiled policy's marshal file)."""
     table = DEFAULT_TABLE
     overrides: dict[str, str] = {}
     floors: dict[str, str] = {}
     production_decision = "block"
     if policy:
-        table = policy.get("decisions") or policy.get("table", table)  # type: ignore[assignment]
-        overrides = policy.get("rule_decisions", {})  # type: ignore[assignment]
-        floors = policy.get("rule_floors", {})  # type: ignore[assignment]
-        production_decision = str(dict(policy.get("production", {})).get("decision", "block"))  # type: ignore[call-overload]
+        table = policy.get("decisions") or policy.get("table", table)
+        overrides = policy.get("rule_decisions", {})
+        floors = policy.get("rule_floors", {})
+        production_decision = str(dict(policy.get("production", {})).get("decision", "block"))
     row = table.get(actor.kind, table["agent"])
     decision = Decision.ALLOW
     for f in findings:

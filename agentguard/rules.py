@@ -33,6 +33,12 @@ import os
 
 from agentguard.model import SEVERITIES
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from agentguard.shapes import Pack, Rule
+
 FORMAT = 5  # bump when the compiled layout changes
 
 PACK_KEYS = {"family", "title", "tools", "shims", "value_options", "long_options", "help_flags", "short_clusters",
@@ -58,7 +64,7 @@ def _str_list(source: str, where: str, value: object, allow_empty: bool = True) 
     return list(value)
 
 
-def validate_match(source: str, where: str, match: object) -> object:
+def validate_match(source: str, where: str, match: object) -> dict[str, Any] | list[Any]:
     """A table of conditions (all must hold), or a list of such tables (any one may match)."""
     if isinstance(match, list):
         if not match:
@@ -108,7 +114,7 @@ def _examples(source: str, where: str, value: object) -> list[object]:
     return out
 
 
-def validate_rule(source: str, where: str, raw: object, family: str | None) -> dict[str, object]:
+def validate_rule(source: str, where: str, raw: object, family: str | None) -> Rule:
     if not isinstance(raw, dict):
         raise _fail(source, where, "must be a table")
     unknown = set(raw) - RULE_KEYS
@@ -127,7 +133,7 @@ def validate_rule(source: str, where: str, raw: object, family: str | None) -> d
         raise _fail(source, f"{where}.examples", "must have `block` and `allow` lists of example commands")
     block = _examples(source, f"{where}.examples.block", examples.get("block", []))
     allow = _examples(source, f"{where}.examples.allow", examples.get("allow", []))
-    rule: dict[str, object] = {
+    rule: Rule = {
         "id": rule_id,
         "severity": raw["severity"],
         "why": raw["why"].strip(),
@@ -177,7 +183,7 @@ def _env_patterns(source: str, value: object) -> list[str]:
     return patterns
 
 
-def validate_pack(source: str, data: dict[str, object]) -> dict[str, object]:
+def validate_pack(source: str, data: dict[str, Any]) -> Pack:
     meta = data.get("pack")
     if not isinstance(meta, dict):
         raise _fail(source, "pack", "missing [pack] table")
@@ -193,7 +199,7 @@ def validate_pack(source: str, data: dict[str, object]) -> dict[str, object]:
     for s in shims:
         if s not in tools:
             raise _fail(source, "pack.shims", f"{s!r} is not in pack.tools")
-    pack: dict[str, object] = {
+    pack: Pack = {
         "family": family,
         "title": str(meta.get("title", family)),
         "summary": str(meta.get("summary", "")),
@@ -226,7 +232,7 @@ def validate_pack(source: str, data: dict[str, object]) -> dict[str, object]:
         rule = validate_rule(source, f"rule[{i}]", raw, family)
         if rule["id"] in seen:
             raise _fail(source, f"rule[{i}].id", f"duplicate rule id {rule['id']!r}")
-        seen.add(rule["id"])  # type: ignore[arg-type]
+        seen.add(rule["id"])
         rules.append(rule)
     pack["rules"] = rules
     if family == "mcp":
@@ -247,7 +253,7 @@ def pack_files(directory: str | None = None) -> list[str]:
     return [os.path.join(d, n) for n in names]
 
 
-def load_pack(path: str) -> dict[str, object]:
+def load_pack(path: str) -> Pack:
     import tomllib
 
     try:
@@ -262,7 +268,7 @@ def load_pack(path: str) -> dict[str, object]:
 
 def compile_book(paths: list[str]) -> dict[str, object]:
     """Validate every pack and index them for lookup by tool name and rule id."""
-    families: dict[str, dict[str, object]] = {}
+    families: dict[str, Pack] = {}
     tools: dict[str, str] = {}
     tool_globs: list[tuple[str, str]] = []
     rules: dict[str, str] = {}
@@ -275,18 +281,18 @@ def compile_book(paths: list[str]) -> dict[str, object]:
         if family in families:
             raise RuleError(f"{path}: pack.family: {family!r} is already defined by {families[family]['source']}")
         families[family] = pack
-        for tool in pack["tools"]:  # type: ignore[attr-defined]
+        for tool in pack["tools"]:
             if tool in tools:
                 raise RuleError(f"{path}: pack.tools: {tool!r} is already judged by the {tools[tool]!r} pack")
             tools[tool] = family
             words.add(tool)
-        for pattern in pack["tool_globs"]:  # type: ignore[attr-defined]
+        for pattern in pack["tool_globs"]:
             tool_globs.append((pattern, family))
             words.add(pattern)
             words.add(pattern.split("*")[0].rstrip("."))
-        words.update(pack["words"])  # type: ignore[arg-type]
-        env.update(pack["env"])  # type: ignore[arg-type]
-        for rule in pack["rules"]:  # type: ignore[attr-defined]
+        words.update(pack["words"])
+        env.update(pack["env"])
+        for rule in pack["rules"]:
             if rule["id"] in rules:
                 raise RuleError(f"{path}: rule id {rule['id']!r} is already defined in the {rules[rule['id']]!r} pack")
             rules[rule["id"]] = family
@@ -294,7 +300,7 @@ def compile_book(paths: list[str]) -> dict[str, object]:
 
     return {
         "format": FORMAT,
-        "mcp": merge([p["toolmap"] for p in families.values() if "toolmap" in p]),  # type: ignore[misc]
+        "mcp": merge([p["toolmap"] for p in families.values() if "toolmap" in p]),
         "families": families,
         "tools": tools,
         "tool_globs": tool_globs,

@@ -18,8 +18,9 @@ class Rule(TypedDict, total=False):
     severity: str  # low, medium, high or critical
     why: str
     instead: str
-    match: dict[str, Any] | None
+    match: dict[str, Any] | list[Any] | None  # a table of conditions, or a list of them (any one matches)
     examples: Examples
+    decision: str  # a decision of its own, which can only make the table's stricter
     source: str  # custom rules: the policy file that declared it
 
 
@@ -31,7 +32,7 @@ class Pack(TypedDict, total=False):
     tool_globs: list[str]
     shims: list[str]
     value_options: list[str]
-    long_options: dict[str, Any]
+    long_options: list[str]
     help_flags: list[str]
     short_clusters: bool
     readonly: list[str]
@@ -62,7 +63,7 @@ class Policy(TypedDict):
     rule_decisions: dict[str, str]
     rule_floors: dict[str, str]
     disabled: list[str]
-    custom: list[dict[str, Any]]  # rules a policy file declares, as rules.validate_rule returns them
+    custom: list[Rule]  # rules a policy file declares, as rules.validate_rule returns them
     audit: dict[str, Any]
     recovery: dict[str, Any]
     sandbox: dict[str, list[str]]

@@ -25,6 +25,15 @@ import sys
 
 from agentguard.paths import Locations
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    from agentguard.shapes import Integration
+
+    Edit = Callable[[str], tuple[str, list[dict[str, object]]]]  # text → (new text, what was done to it)
+
 HOOK_SCRIPT = "agentguard-hook"
 REGISTRY = "integrations.json"
 AGENTS = ("claude-code", "cursor", "codex", "gemini")
@@ -126,18 +135,18 @@ def registry_path(locs: Locations) -> str:
     return os.path.join(locs.state, REGISTRY)
 
 
-def load_registry(locs: Locations) -> list[dict[str, object]]:
+def load_registry(locs: Locations) -> list[Integration]:
     import json
 
     try:
         with open(registry_path(locs), encoding="utf-8") as f:
-            data = json.load(f)
+            data: list[Integration] = json.load(f)  # as saved; anything but a list of tables reads as none
     except (OSError, ValueError):
         return []
     return [e for e in data if isinstance(e, dict)] if isinstance(data, list) else []
 
 
-def save_registry(locs: Locations, entries: list[dict[str, object]]) -> None:
+def save_registry(locs: Locations, entries: list[Integration]) -> None:
     import json
 
     os.makedirs(locs.state, mode=0o700, exist_ok=True)
@@ -209,7 +218,7 @@ def _missing_dirs(path: str) -> list[str]:
     return list(reversed(missing))
 
 
-def _apply(locs: Locations, name: str, scope: str, path: str, marker: str, edit) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _apply(locs: Locations, name: str, scope: str, path: str, marker: str, edit: Edit) -> dict[str, object]:
     """Run ``edit(text) -> (new text, edits)`` on the file and record it. Idempotent by ``marker``."""
     from agentguard import jsonedit
 
@@ -290,21 +299,21 @@ def install_terminal(locs: Locations, editor: str, home: str) -> dict[str, objec
 
 # --- removing ------------------------------------------------------------------------------------------
 
-def _undo(text: str, edits: list[dict[str, object]], marker: str) -> str:
+def _undo(text: str, edits: list[dict[str, Any]], marker: str) -> str:
     from agentguard import jsonedit
 
     for e in reversed(edits):
         if e["kind"] in ("add", "insert"):
             back = jsonedit.remove_inserted(text, str(e["inserted"]))
             if back is None and e["kind"] == "add":
-                back, _ = jsonedit.remove_entries(text, list(e["path"]), marker)  # type: ignore[call-overload]
+                back, _ = jsonedit.remove_entries(text, list(e["path"]), marker)
             text = back if back is not None else text
         elif str(e["kind"]).startswith("mcp-"):  # an MCP server entry started through the proxy
             from agentguard.mcp.wiring import undo_edit
 
             text = undo_edit(text, e)
         elif e["kind"] == "replace":
-            node = jsonedit.value_at(text, list(e["path"]))  # type: ignore[call-overload]
+            node = jsonedit.value_at(text, list(e["path"]))
             if node is not None and text[node.start:node.end] == e["new"]:
                 text = text[:node.start] + str(e["old"]) + text[node.end:]
     return text
@@ -313,7 +322,8 @@ def _undo(text: str, edits: list[dict[str, object]], marker: str) -> str:
 def uninstall(locs: Locations, names: list[str] | None = None) -> list[dict[str, object]]:
     """Remove the named integrations (all when None). Returns what was done for each."""
     entries = load_registry(locs)
-    keep, done = [], []
+    keep: list[Integration] = []
+    done: list[dict[str, object]] = []
     for e in entries:
         if names is not None and e["name"] not in names:
             keep.append(e)
@@ -327,10 +337,10 @@ def uninstall(locs: Locations, names: list[str] | None = None) -> list[dict[str,
             done.append({"name": e["name"], "file": path, "status": "left alone (agentguard did not write it)"})
             continue
         marker = locs.shims + ":" if str(e["name"]).endswith("-terminal") else hook_script(locs)
-        new = _undo(text, list(e["edits"]), marker)  # type: ignore[call-overload]
+        new = _undo(text, list(e["edits"]), marker)
         if e.get("created_file") and new.strip() in ("", "{}"):
             os.remove(path)
-            for d in reversed(list(e.get("created_dirs", []))):  # type: ignore[call-overload]
+            for d in reversed(list(e.get("created_dirs", []))):
                 try:
                     os.rmdir(d)
                 except OSError:

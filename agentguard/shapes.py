@@ -190,3 +190,18 @@ class Backup(TypedDict, total=False):
     work: str
     staged: str
     trees: list[str]
+
+
+class Integration(TypedDict, total=False):
+    """One integration in the registry (integrations.py, state/integrations.json): what was spliced into
+    which settings file, so that uninstall takes out exactly that."""
+    name: str  # claude-code, cursor-terminal, mcp-codex …
+    scope: str  # user or project
+    file: str
+    edits: list[dict[str, Any]]  # each as jsonedit (or mcp/wiring.py) made it: kind, path, inserted …
+    adopted: bool  # the file held agentguard's entry already: left alone by uninstall
+    created_file: bool
+    created_dirs: list[str]
+    backup: str
+    empty_before: bool
+    original_text: str | None

@@ -92,6 +92,11 @@ DESTROYING = [
     (f"tar -C .. -cf {TRASH}.tar data --remove-f", "files.recursive", "tar --remove-files"),
     (f"zip -qrm {TRASH}.zip ../data", "files.recursive", "zip -m"),
     ("rsync -a --remove-source-files ../data/ ../elsewhere/", "files.sync-delete", "--remove-source-files"),
+    # rsync's own aliases, and options whose values hold an "n" that is no -n (dry run)
+    ("mkdir -p empty && rsync -r --del empty/ ../data/", "files.sync-delete", "--del"),
+    ("rsync -a --remove-sent-files ../data/ ../elsewhere/", "files.sync-delete", "--remove-sent-files"),
+    ("mkdir -p empty && rsync -a --delete -f'- .env' empty/ ../data/", "files.sync-delete", "--delete"),
+    ("mkdir -p empty && rsync -e -n -a --delete empty/ build/", "files.sync-delete", "--delete"),
 ]
 
 

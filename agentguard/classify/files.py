@@ -531,9 +531,7 @@ def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Fin
     if tool in ("wipefs", "sgdisk") or tool.startswith(("mkfs", "mke2fs", "mkswap")):
         return _format(inv, ctx)
     if tool == "rsync":
-        dry = any(a in ("-n", "--dry-run") or (a.startswith("-") and not a.startswith("--") and "n" in a[1:])
-                  for a in inv.argv)
-        deleting = [a for a in inv.argv if a.startswith("--delete") or a == "--remove-source-files"]
+        deleting, dry = rsync_deletes(inv.argv)
         return [ctx.finding("files.sync-delete", inv, " ".join(deleting))] if deleting and not dry else []
     if tool == "rclone":
         words = [a for a in inv.argv if not a.startswith("-")]
@@ -544,6 +542,55 @@ def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Fin
         if words[0] in ("sync", "move", "moveto", "bisync"):
             return [ctx.finding("files.sync-delete", inv, f"rclone {words[0]}")]
     return []
+
+
+# rsync's options as its popt table reads them: --del is --delete-during, --remove-sent-files the old
+# name of --remove-source-files; long names are never abbreviated. These short options take a value,
+# which may hold an "n" (-f'- .env', -e -n) that is no dry run.
+RSYNC_DELETING = ("--del", "--delete", "--remove-source-files", "--remove-sent-files")
+_RSYNC_SHORT_VALUE = "Be@TfM"
+
+
+def rsync_deletes(argv: tuple[str, ...] | list[str]) -> tuple[list[str], bool]:
+    """The options of an rsync call that delete files, and whether it is surely a dry run."""
+    deleting: list[str] = []
+    dry = False
+    value_next = False
+    for tok in argv:
+        if value_next:
+            value_next = False
+            continue
+        if tok == "--":
+            break
+        if tok.startswith("--"):
+            name = tok.partition("=")[0]
+            if name in RSYNC_DELETING or name.startswith("--delete-"):
+                deleting.append(tok)
+            elif name == "--dry-run":
+                dry = True
+            # a long option with its value in the next word: that word is no option of its own
+            value_next = "=" not in tok and name not in _RSYNC_FLAGS and not name.startswith(("--no-", "--delete"))
+        elif tok.startswith("-") and len(tok) > 1:
+            for k, letter in enumerate(tok[1:]):
+                if letter in _RSYNC_SHORT_VALUE:
+                    value_next = k == len(tok) - 2  # -e VALUE; -eVALUE holds its own
+                    break
+                if letter == "n":
+                    dry = True
+    return deleting, dry
+
+
+# rsync's long options that take no value (the others take the next word when written without "=").
+_RSYNC_FLAGS = frozenset("""--verbose --quiet --no-motd --checksum --archive --recursive --relative --no-implied-dirs
+--backup --update --inplace --append --append-verify --dirs --old-dirs --old-d --mkpath --links --copy-links
+--copy-unsafe-links --safe-links --munge-links --copy-dirlinks --keep-dirlinks --hard-links --perms --executability
+--acls --xattrs --owner --group --devices --copy-devices --write-devices --specials --times --atimes --open-noatime
+--crtimes --omit-dir-times --omit-link-times --super --fake-super --sparse --preallocate --dry-run --whole-file
+--one-file-system --existing --ignore-existing --ignore-non-existing --remove-source-files --remove-sent-files
+--del --force --ignore-errors --partial --delay-updates --prune-empty-dirs --numeric-ids --ignore-times
+--size-only --fuzzy --compress --cvs-exclude --from0 --old-args --secluded-args --protect-args --trust-sender
+--copy-as --blocking-io --stats --8-bit-output --human-readable --progress --itemize-changes --list-only
+--ipv4 --ipv6 --version --help -P""".split())
 
 
 def _rm(inv: Invocation, ctx: Context) -> list[Finding]:

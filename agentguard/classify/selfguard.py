@@ -736,7 +736,7 @@ def _copy_writes(inv: Invocation, tool: str, args: list[str], ctx: Context) -> l
     if hard:
         out += [(s, True, False) for s in sources]  # a hard link to agentguard's file can truncate it
     if tool == "rsync":
-        if "--remove-source-files" in args:
+        if "--remove-source-files" in args or "--remove-sent-files" in args:  # its old name
             out += [(s, False, True) for s in sources]
         for opt in _RSYNC_WRITES:
             out += [(v, True, False) for v in values.get(opt, [])]

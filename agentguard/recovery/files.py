@@ -16,6 +16,8 @@ from agentguard.recovery import Plan, RestoreError, SnapshotError, Stranded, Too
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from agentguard.shapes import Backup
 
 REMOVERS = ("rm", "unlink", "rmdir", "srm")
@@ -72,7 +74,7 @@ def plan(tool: str, real: str, argv: tuple[str, ...], cwd: str, env: dict[str, s
             targets.append({"index": i, "raw": raw, "path": path})
     if not targets:
         return Plan("files", "nothing to keep: none of the targets exists", {"targets": [], "mode": mode, "empty": True})
-    names = ", ".join(t["raw"] for t in targets[:4]) + (" …" if len(targets) > 4 else "")  # type: ignore[misc]
+    names = ", ".join(str(t["raw"]) for t in targets[:4]) + (" …" if len(targets) > 4 else "")
     how = "moved into agentguard's backup store" if mode == "move" else "copied to agentguard's backup store"
     verb = "is" if len(targets) == 1 else "are"
     return Plan("files", f"Before it runs, {names} {verb} {how} (`agentguard backups restore` puts it back).",
@@ -101,7 +103,8 @@ def _copy(src: str, dest: str) -> None:
 
 
 def snapshot(plan: Plan, directory: str, *, cap: int, over_cap_ok: bool) -> dict[str, object]:
-    targets: list[dict[str, object]] = list(plan.data["targets"])  # type: ignore[call-overload]
+    data: dict[str, Any] = plan.data  # as plan() above made it
+    targets: list[dict[str, object]] = list(data["targets"])
     # ``via``: the name to reach a target by, when it is not its path (the broker's pinned directory
     # descriptor); never stored, since it means nothing once the snapshot is over.
     via = {n: str(t.pop("via", "") or t["path"]) for n, t in enumerate(targets)}
@@ -159,9 +162,9 @@ def _move_back(moved: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return left
 
 
-def put_back(result: dict[str, object], directory: str) -> None:
+def put_back(result: Backup, directory: str) -> None:
     """Undo a snapshot whose backup cannot be recorded: what was moved into the store goes back."""
-    items: list[dict[str, object]] = list(result.get("items", []))  # type: ignore[call-overload]
+    items = list(result.get("items", []))
     left = _move_back([(os.path.join(directory, str(i["stored"])), str(i["original"]))
                        for i in items if i.get("how") == "moved"])
     if left:

@@ -11,6 +11,8 @@ from agentguard.recovery import Plan, RestoreError, SnapshotError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from agentguard.shapes import Backup
 
 # delete's own flags, which `kubectl get` does not take
@@ -71,11 +73,11 @@ def plan(tool: str, real: str, argv: tuple[str, ...], cwd: str, env: dict[str, s
 
 
 def snapshot(plan: Plan, directory: str, *, cap: int, over_cap_ok: bool) -> dict[str, object]:
-    data = plan.data
+    data: dict[str, Any] = plan.data  # as plan() above made it
     real = str(data["real"])
-    globals_ = list(data["globals"])  # type: ignore[call-overload]
+    globals_ = list(data["globals"])
     if plan.kind == "kube":
-        argv = [real, *globals_, "get", *data["get"], "-o", "json"]  # type: ignore[misc]
+        argv = [real, *globals_, "get", *data["get"], "-o", "json"]
         out = _run(argv, str(data["cwd"]))
         if out.returncode != 0:
             if "NotFound" in out.stderr or "not found" in out.stderr:
@@ -90,7 +92,7 @@ def snapshot(plan: Plan, directory: str, *, cap: int, over_cap_ok: bool) -> dict
             f.write(out.stdout)
         return {"items": [{"stored": "objects.json"}], "bytes": os.path.getsize(path), "done": False}
     items = []
-    releases: list[str] = list(data["releases"])  # type: ignore[call-overload]
+    releases: list[str] = list(data["releases"])
     for n, release in enumerate(releases):
         out = _run([real, "get", "all", release, *globals_], str(data["cwd"]))
         if out.returncode != 0:
@@ -111,11 +113,12 @@ def _run(argv: list[str], cwd: str, stdin: str | None = None) -> subprocess.Comp
         raise SnapshotError(f"{os.path.basename(argv[0])} could not run: {e}") from None
 
 
-def _clean(obj: dict[str, object]) -> dict[str, object]:
-    """An object as it can be created again: without the fields the server assigns."""
+def _clean(obj: dict[str, Any]) -> dict[str, Any]:
+    """An object as it can be created again: without the fields the server assigns. ``obj`` is
+    Kubernetes JSON, as `kubectl get -o json` gives it."""
     obj = dict(obj)
     obj.pop("status", None)
-    meta = dict(obj.get("metadata") or {})  # type: ignore[call-overload]
+    meta = dict(obj.get("metadata") or {})
     for key in SERVER_FIELDS:
         meta.pop(key, None)
     annotations = dict(meta.get("annotations") or {})

@@ -16,6 +16,10 @@ from agentguard.recovery import Plan, RestoreError, SnapshotError, human_size
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
+    from sqlglot import exp
+
     from agentguard.shapes import Backup
 
 CONN_OPTIONS = {"-h": "host", "--host": "host", "-p": "port", "--port": "port", "-U": "user", "--username": "user",
@@ -138,7 +142,7 @@ def affected(sql: str) -> tuple[list[str] | None, str | None]:
     return list(dict.fromkeys(tables)), None
 
 
-def _name(table) -> str:  # type: ignore[no-untyped-def]
+def _name(table: exp.Table) -> str:
     parts = [p for p in (table.args.get("db"), table.args.get("this")) if p is not None]
     return ".".join('"' + p.name.replace('"', '""') + '"' for p in parts)
 
@@ -184,17 +188,17 @@ def _conn_args(conn: dict[str, object], dbname: str | None) -> list[str]:
 
 
 def snapshot(plan: Plan, directory: str, *, cap: int, over_cap_ok: bool) -> dict[str, object]:
-    data = plan.data
+    data: dict[str, Any] = plan.data  # as plan() above made it
     if data.get("tables") == []:
         return {"items": [], "bytes": 0, "done": False}
     pg_dump = _tool_path("pg_dump", str(data.get("real", "")))
     if pg_dump is None:
         raise SnapshotError("pg_dump is not installed, so no backup can be taken")
-    conn: dict[str, object] = dict(data["conn"])  # type: ignore[call-overload]
+    conn: dict[str, object] = dict(data["conn"])
     dbname = str(data.get("database") or conn.get("dbname") or "") or None
     dump = os.path.join(directory, "dump.pgc")
     argv = [pg_dump, "--format=custom", "--no-password", f"--file={dump}", *_conn_args(conn, dbname)]
-    for table in data.get("tables") or []:  # type: ignore[attr-defined]
+    for table in data.get("tables") or []:
         argv.append(f"--table={table}")
     print(f"agentguard: taking a pg_dump of {data.get('label')} first …", file=__import__("sys").stderr)
     try:

@@ -240,6 +240,78 @@ def test_the_database_comes_from_the_agents_mcp_config(pg: dict[str, object], bo
     assert rules(verdict) == ["sql.unmeasured"]
 
 
+@pytest.mark.parametrize("where,detail", [("status = 'active'", "100 of 100 rows"), ("id > 0 OR id = 7", "100 of 100 rows")])
+def test_a_structured_update_is_judged_as_the_sql_the_server_builds(pg: dict[str, object], book: dict[str, object],
+                                                                    project: Path, isolated_env: dict[str, str],
+                                                                    where: str, detail: str) -> None:
+    # enhanced-postgres-mcp-server runs UPDATE {table} SET … WHERE {where}, pasting both as written.
+    entry = {"command": "npx", "args": ["-y", "enhanced-postgres-mcp-server", pg["args"][-1]]}  # type: ignore[index]
+    verdict = call("db", "update", {"table": "bookings", "data": {"status": "gone"}, "where": where}, book, project,
+                   isolated_env, entry)
+    assert not verdict.allowed and rules(verdict) == ["sql.update-all"], rules(verdict)
+    assert detail in verdict.findings[0].detail and f"database {DB}" in verdict.findings[0].target
+    assert call("db", "delete", {"table": "bookings", "where": "id = 7"}, book, project, isolated_env, entry).allowed
+    assert pg_rows(pg) == "100"
+
+
+@pytest.mark.parametrize("tool", ["write_query", "writeQuery", "WriteQuery", "write-query", "write.query"])
+def test_a_tool_name_is_read_whatever_its_spelling(book: dict[str, object], project: Path, isolated_env: dict[str, str],
+                                                   tool: str) -> None:
+    verdict = call("sqlite", tool, {"query": "DELETE FROM bookings"}, book, project, isolated_env)
+    assert rules(verdict) == ["sql.delete-all"], (tool, rules(verdict))
+
+
+@pytest.mark.parametrize("tool", ["d\u0435lete_volume", "delete\u200b_volume", "read\u00a0query", "x" * 129])
+def test_a_tool_name_a_server_may_not_send_needs_a_human(book: dict[str, object], project: Path,
+                                                          isolated_env: dict[str, str], tool: str) -> None:
+    verdict = call("acme", tool, {"id": 1}, book, project, isolated_env)
+    assert verdict.decision == "confirm" and rules(verdict) == ["mcp.unreadable"], rules(verdict)
+
+
+@pytest.mark.parametrize("server,tool,arguments,rule", [
+    ("postgres", "query", {"sql": "SELECT 1", "query": "DROP TABLE bookings"}, "sql.drop"),
+    ("postgres", "query", {"params": {"statement": "TRUNCATE bookings"}}, "sql.truncate"),
+    ("filesystem", "write_file", {"path": "notes/new.md", "filePath": ".env", "content": "x"}, "files.credentials"),
+    ("filesystem", "move_file", {"source": "a.txt", "destination": "b.txt", "to": ".env"}, "files.credentials"),
+    ("box", "run_command", {"command": "ls", "cmd": "rm -rf src"}, "files.recursive"),
+    ("box", "run_command", {"input": {"command": "rm -rf src"}}, "files.recursive"),
+    ("api", "http_request", {"url": "https://api.example.com/v1/projects/1", "options": {"method": "DELETE"}},
+     "http.delete"),
+])
+def test_every_argument_a_server_could_read_is_judged(book: dict[str, object], project: Path,
+                                                      isolated_env: dict[str, str], server: str, tool: str,
+                                                      arguments: dict[str, object], rule: str) -> None:
+    verdict = call(server, tool, arguments, book, project, isolated_env)
+    assert not verdict.allowed and rule in rules(verdict), rules(verdict)
+
+
+@pytest.mark.parametrize("server,tool,arguments,rule", [
+    ("box", "exec", {"command": "rm", "args": ["-rf", "src"]}, "files.recursive"),
+    ("box", "run_command", {"command": "bash", "args": ["-c", "rm -rf src"]}, "files.recursive"),
+    ("k8s", "kubectl_generic", {"command": "delete", "resourceType": "namespace", "name": "prod"}, "kube.delete-data"),
+    ("ops", "terraform", {"args": ["destroy", "-auto-approve"]}, "terraform.destroy"),
+    ("ops", "call_aws", {"cli_command": "aws s3 rm s3://backups --recursive"}, "aws.s3-delete"),
+])
+def test_a_command_given_as_program_and_words_is_judged_whole(book: dict[str, object], project: Path,
+                                                              isolated_env: dict[str, str], server: str, tool: str,
+                                                              arguments: dict[str, object], rule: str) -> None:
+    verdict = call(server, tool, arguments, book, project, isolated_env)
+    assert not verdict.allowed and rule in rules(verdict), rules(verdict)
+
+
+def test_unknown_tools_read_run_together_verbs_and_sql_given_to_a_runner(book: dict[str, object], project: Path,
+                                                                         isolated_env: dict[str, str]) -> None:
+    for tool, args in (("volumedelete", {"id": 1}), ("deleteproject", {"id": 1}), ("empty_bucket", {"name": "b"}),
+                       ("restore_backup", {"id": 1}), ("run", {"input": "DROP TABLE bookings"}),
+                       ("db_exec", {"text": "update bookings set status = 'x'"})):
+        assert not call("acme", tool, args, book, project, isolated_env).allowed, tool
+    for tool, args in (("undeleteFile", {"id": 1}), ("dropboxUpload", {"file": "x"}), ("skill_search", {"q": "x"}),
+                       ("run_report", {"title": "Drop support for py2", "note": "select a version"}),
+                       ("create_note", {"text": "DROP TABLE x"})):
+        verdict = call("acme", tool, args, book, project, isolated_env)
+        assert verdict.allowed, (tool, rules(verdict))
+
+
 JSONISH = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=40) |
                        st.sampled_from(["DROP TABLE t", "rm -rf ~", ".git", "~/.ssh/id_rsa", "DELETE FROM t WHERE id > 0",
                                         "https://x/graphql", "\udcff", "\0"]),

@@ -59,6 +59,16 @@ EXAMPLES = {"block": [{"server": "db", "tool": "q", "arguments": {"sql": "DROP T
     ({"servers": ["db"], "names": ["q"], "carries": "sql", "args": ["sql"]}, "examples"),
     ({"servers": ["db"], "names": ["q"], "carries": "sql", "args": ["sql"], "colour": 1, "examples": EXAMPLES},
      "unknown key"),
+    ({"servers": ["db"], "names": ["q"], "carries": "sql", "template": "DELETE FROM {table WHERE x",
+      "examples": EXAMPLES}, "tool[0].template: an unclosed {"),
+    ({"servers": ["db"], "names": ["q"], "carries": "sql", "template": "DELETE FROM {table:upper}",
+      "examples": EXAMPLES}, "tool[0].template"),
+    ({"servers": ["db"], "names": ["q"], "carries": "sql", "template": "DELETE FROM t[ WHERE [{w}]]",
+      "examples": EXAMPLES}, "inside another"),
+    ({"servers": ["db"], "names": ["q"], "carries": "path", "operation": "write", "args": ["p"], "template": "x {p}",
+      "examples": EXAMPLES}, "only a tool that carries SQL"),
+    ({"servers": ["db"], "names": ["q"], "carries": "sql", "args": ["sql"], "program": "psql", "examples": EXAMPLES},
+     "tool[0].program"),
 ])
 def test_a_malformed_tool_map_is_refused_with_the_key_named(tool: dict[str, object], message: str) -> None:
     with pytest.raises(RuleError) as e:

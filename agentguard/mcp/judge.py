@@ -168,10 +168,13 @@ class McpCall:
     # ------------------------------------------------------------ the judgement
 
     def findings(self) -> list[Finding]:
-        from agentguard.mcp.toolmap import server_kinds, tool_entry
+        from agentguard.mcp.toolmap import odd_name, server_kinds, tool_entry
 
         if not self.server or not self.tool:
             return [self.unreadable("the call names no server or no tool")]
+        odd = odd_name(self.tool)
+        if odd:
+            return [self.unreadable(odd)]
         args, problem = read_arguments(self.arguments)
         if problem:
             return [self.unreadable(problem)]
@@ -192,19 +195,51 @@ class McpCall:
         return found  # type: ignore[no-any-return]
 
     def payload(self, names: list[str]) -> tuple[str, object]:
-        for name in names:
-            if name in self.args:
-                return name, self.args[name]
-        return "", None
+        found = self.payloads(names)
+        return found[0] if found else ("", None)
+
+    def payloads(self, names: list[str]) -> list[tuple[str, object]]:
+        """Every argument named in ``names``: at the top first, then inside objects and lists (servers
+        that take ``{"input": {"sql": …}}``). All of them, since which one a server reads when a call
+        holds two (``sql`` and ``query``) is the server's business: each is judged."""
+        found = [(n, self.args[n]) for n in names if n in self.args]
+        wanted = set(names)
+        todo: list[tuple[object, int]] = [(v, 1) for v in self.args.values() if isinstance(v, (dict, list))]
+        while todo and len(found) < 64:
+            value, depth = todo.pop(0)
+            if depth > MAX_DEPTH:
+                continue
+            items = value.items() if isinstance(value, dict) else (("", v) for v in value)  # type: ignore[attr-defined]
+            for key, inner in items:
+                if key in wanted:
+                    found.append((key, inner))
+                if isinstance(inner, (dict, list)):
+                    todo.append((inner, depth + 1))
+        return found
 
     def _sql(self, entry: dict[str, object]) -> list[Finding] | None:
-        name, text = self.payload(entry["args"])  # type: ignore[arg-type]
-        if entry["generic"] and not (isinstance(text, str) and looks_like_sql(text)):
-            return None
-        if not isinstance(text, str):
-            return [self.unreadable(f"no SQL text in {' or '.join(entry['args'])}" if not name else  # type: ignore[arg-type]
-                                    f"{name} is a {type(text).__name__}, not SQL text")]
-        return self.sql(text, str(entry.get("dialect") or ""))
+        if entry["template"]:  # SQL the server pastes together from the arguments
+            from agentguard.mcp.template import build_sql
+
+            built, problem = build_sql(str(entry["template"]), self.args)
+            if problem:
+                return [self.unreadable(f"the SQL the tool builds cannot be read: {problem}")]
+            return self.sql(built, str(entry.get("dialect") or ""))
+        found = self.payloads(entry["args"])  # type: ignore[arg-type]
+        # A list under a plural name (queries, sqlStatements) is one statement an item; under another, unreadable.
+        texts = [(n, t) for n, v in found for t in (v if isinstance(v, list) and n.endswith("s") else [v])]
+        if entry["generic"]:
+            texts = [(n, t) for n, t in texts if isinstance(t, str) and looks_like_sql(t)]
+            if not texts:
+                return None
+        if not texts:
+            return [self.unreadable(f"no SQL text in {' or '.join(entry['args'])}")]  # type: ignore[arg-type]
+        out: list[Finding] = []
+        for name, text in texts:
+            if not isinstance(text, str):
+                return [self.unreadable(f"{name} is a {type(text).__name__}, not SQL text")]
+            out += self.sql(text, str(entry.get("dialect") or ""))
+        return out
 
     def sql(self, text: str, dialect: str = "") -> list[Finding]:
         from agentguard.judge import findings_for_invocation
@@ -268,26 +303,45 @@ class McpCall:
 
         from agentguard.judge import findings_for_string
 
-        name, command = self.payload(entry["args"])  # type: ignore[arg-type]
-        if isinstance(command, list) and command and all(isinstance(w, str) for w in command):
-            command = shlex.join(command)  # type: ignore[arg-type]
-        if not isinstance(command, str):
-            if entry["generic"] and not name:
+        found = self.payloads(entry["args"])  # type: ignore[arg-type]
+        # The words a server appends to the command ({"command": "rm", "args": ["-rf", "~"]}).
+        extra: list[str] = []
+        for name, value in self.payloads(entry["argv_args"]):  # type: ignore[arg-type]
+            words = value if isinstance(value, list) else [value]
+            if not all(isinstance(w, (str, int, float)) and not isinstance(w, bool) for w in words):
+                return [self.unreadable(f"{name} is not a list of words")]
+            extra += [str(w) for w in words]
+        program = str(entry.get("program") or "")
+        if not found and program and extra:
+            found = [("", "")]
+        if not found:
+            if entry["generic"]:
                 return None
-            return [self.unreadable(f"no command line in {' or '.join(entry['args'])}" if not name else  # type: ignore[arg-type]
-                                    f"{name} is not a command line")]
-        bad = _unreadable_text(command)
-        if bad:
-            return [self.unreadable(f"the command {bad}")]
+            return [self.unreadable(f"no command line in {' or '.join(entry['args'])}")]  # type: ignore[arg-type]
         _, where = self.payload(entry["cwd_args"])  # type: ignore[arg-type]
         cwd = self.cwd
         if isinstance(where, str) and where:
             cwd = os.path.join(self.cwd, os.path.expanduser(where))
-        if entry["remote"]:
-            parent = Invocation(tool="kubectl", argv=("exec",), cwd="", source=f"{self.shown}: {command[:200]}",
-                                actor=self.ctx.actor)  # type: ignore[attr-defined]
-            return findings_for_string(command, self.ctx, parent=parent, via="kubectl exec", cwd="")  # type: ignore[arg-type]
-        return findings_for_string(command, self.ctx, cwd=cwd)  # type: ignore[arg-type]
+        out: list[Finding] = []
+        for name, command in found:
+            if isinstance(command, list) and command and all(isinstance(w, str) for w in command):
+                command = shlex.join(command)
+            if not isinstance(command, str):
+                return [self.unreadable(f"{name} is not a command line")]
+            if extra:
+                command = " ".join(w for w in (command, shlex.join(extra)) if w)
+            if program and command.split(None, 1)[:1] != [program]:
+                command = f"{program} {command}"  # a tool named for its program takes the program's arguments
+            bad = _unreadable_text(command)
+            if bad:
+                return [self.unreadable(f"the command {bad}")]
+            if entry["remote"]:
+                parent = Invocation(tool="kubectl", argv=("exec",), cwd="", source=f"{self.shown}: {command[:200]}",
+                                    actor=self.ctx.actor)  # type: ignore[attr-defined]
+                out += findings_for_string(command, self.ctx, parent=parent, via="kubectl exec", cwd="")  # type: ignore[arg-type]
+            else:
+                out += findings_for_string(command, self.ctx, cwd=cwd)  # type: ignore[arg-type]
+        return out
 
     def _path(self, entry: dict[str, object]) -> list[Finding] | None:
         from agentguard.classify.files import overwrite_findings
@@ -295,16 +349,21 @@ class McpCall:
         from agentguard.judge import findings_for_invocation
 
         op = entry["operation"]
-        name, value = self.payload(entry["args"])  # type: ignore[arg-type]
-        paths = _paths(value)
-        if paths is None:
-            if entry["generic"] and not name:
+        given = self.payloads(entry["args"])  # type: ignore[arg-type]
+        if not given:
+            if entry["generic"]:
                 return None
-            return [self.unreadable(f"no path in {' or '.join(entry['args'])}" if not name else f"{name} is not a path")]  # type: ignore[arg-type]
+            return [self.unreadable(f"no path in {' or '.join(entry['args'])}")]  # type: ignore[arg-type]
+        paths: list[str] = []
+        for name, value in given:  # every path argument the call holds, whichever the server reads
+            more = _paths(value)
+            if more is None:
+                return [self.unreadable(f"{name} is not a path")]
+            paths += more
         dests: list[str] = []
         if op in ("move", "copy"):
-            to_name, to_value = self.payload(entry["to"])  # type: ignore[arg-type]
-            dests = _paths(to_value) or []
+            for _, to_value in self.payloads(entry["to"]):  # type: ignore[arg-type]
+                dests += _paths(to_value) or []
             if not dests:
                 return [self.unreadable(f"no destination in {' or '.join(entry['to'])}")]  # type: ignore[arg-type]
         found: list[Finding] = []
@@ -328,11 +387,13 @@ class McpCall:
                 found += edit_findings(self.tool, path, self.cwd, content, ctx)  # type: ignore[arg-type]
         elif op == "move":
             found += run("rm", ("--", *paths))  # moving a file away removes it from where it was
-            found += run("mv", ("--", *paths, dests[0]))
+            for dest in dests:
+                found += run("mv", ("--", *paths, dest))
             for path in dests:
                 found += edit_findings(self.tool, path, self.cwd, "", ctx)  # type: ignore[arg-type]
         elif op == "copy":
-            found += run("cp", ("--", *paths, dests[0]))
+            for dest in dests:
+                found += run("cp", ("--", *paths, dest))
             for path in dests:
                 found += edit_findings(self.tool, path, self.cwd, "", ctx)  # type: ignore[arg-type]
         elif op == "delete":
@@ -355,27 +416,33 @@ class McpCall:
         from agentguard.judge import findings_for_invocation
 
         name, url = self.payload(entry["url_args"])  # type: ignore[arg-type]
+        methods = [m for _, m in self.payloads(entry["method_args"])][:8]  # type: ignore[arg-type]
+        bodies = [b for _, b in self.payloads(entry["body_args"])][:8]  # type: ignore[arg-type]
         if not isinstance(url, str) or not url:
-            if entry["generic"] and not name:
-                return None
-            return [self.unreadable(f"no URL in {' or '.join(entry['url_args'])}")]  # type: ignore[arg-type]
-        _, method = self.payload(entry["method_args"])  # type: ignore[arg-type]
-        _, body = self.payload(entry["body_args"])  # type: ignore[arg-type]
-        argv: list[str] = []
-        if method is not None:
-            if not isinstance(method, str):
-                return [self.unreadable("the request method is not a word")]
-            argv += ["-X", method.upper()]
-        if body is not None:
-            argv += ["--data-raw", body if isinstance(body, str) else json.dumps(body)]
-        argv.append(url)
-        for word in argv:
-            bad = _unreadable_text(word)
-            if bad:
-                return [self.unreadable(f"the request {bad}")]
-        inv = Invocation(tool="curl", argv=tuple(argv), cwd=self.cwd, actor=self.ctx.actor,  # type: ignore[attr-defined]
-                         source=f"{self.shown}: {' '.join(argv)[:200]}", program="curl")
-        return findings_for_invocation(inv, self.ctx)  # type: ignore[arg-type]
+            if name or not (methods or bodies):
+                if entry["generic"] and not name:
+                    return None
+                return [self.unreadable(f"no URL in {' or '.join(entry['url_args'])}")]  # type: ignore[arg-type]
+            url = "/"  # a request to the server's own endpoint (a graphql tool takes only the query)
+        out: list[Finding] = []
+        for method in methods or [None]:
+            for body in bodies or [None]:
+                argv: list[str] = []
+                if method is not None:
+                    if not isinstance(method, str):
+                        return [self.unreadable("the request method is not a word")]
+                    argv += ["-X", method.upper()]
+                if body is not None:
+                    argv += ["--data-raw", body if isinstance(body, str) else json.dumps(body)]
+                argv.append(url)
+                for word in argv:
+                    bad = _unreadable_text(word)
+                    if bad:
+                        return [self.unreadable(f"the request {bad}")]
+                inv = Invocation(tool="curl", argv=tuple(argv), cwd=self.cwd, actor=self.ctx.actor,  # type: ignore[attr-defined]
+                                 source=f"{self.shown}: {' '.join(argv)[:200]}", program="curl")
+                out += findings_for_invocation(inv, self.ctx)  # type: ignore[arg-type]
+        return out
 
     def _remote(self, entry: dict[str, object]) -> list[Finding]:
         from agentguard.policy import production_matches
@@ -404,23 +471,51 @@ class McpCall:
 
         guess: dict[str, list[str]] = self.tmap["guess"]  # type: ignore[assignment]
         found: list[Finding] = []
-        words = set(name_words(self.tool))
-        verbs = sorted(words & set(guess["destructive_words"]))
+        words = name_words(self.tool)
+        verbs = destructive_verbs(words, guess["destructive_words"], guess["compound_words"])
+        runs = bool(set(words) & set(guess["runner_words"]))
         if verbs:
             found.append(self.ctx.finding("mcp.destructive-name", self._inv(), f"{self.tool}: {', '.join(verbs)}"))  # type: ignore[attr-defined]
         hint = destructive_hint(self.annotations)
         if hint:
             found.append(self.ctx.finding("mcp.destructive-hint", self._inv(), hint))  # type: ignore[attr-defined]
-        for key, value in self.args.items():
-            if not isinstance(value, str):
-                continue
+        for key, value in _named_strings(self.args):
             if key in guess["sql_args"] or (key in guess["sql_like_args"] and looks_like_sql(value)):
                 found += self.sql(value)
             elif key in guess["shell_args"]:
                 bad = _unreadable_text(value)
                 found += [self.unreadable(f"the command {bad}")] if bad else \
                     findings_for_string(value, self.ctx, cwd=self.cwd)  # type: ignore[arg-type]
+            elif runs and looks_like_statement(value) and not _unreadable_text(value):
+                # SQL in an argument of any name of a tool that says it runs something ({"input":
+                # "DROP TABLE …"}); a note's text is not run. What does not parse is prose here.
+                found += [f for f in self.sql(value) if f.rule != "sql.unparsable"]
         return found
+
+
+def destructive_verbs(words: list[str], destructive: list[str], compound: list[str]) -> list[str]:
+    """The destructive words a tool name holds, also run into another word (``volumedelete``,
+    ``deleteproject``) for the ``compound`` ones, but not after un- or non- (``undelete``)."""
+    verbs = set(words) & set(destructive)
+    for word in words:
+        for verb in compound:
+            if len(word) > len(verb) and not word.startswith(("un", "non")) and \
+                    (word.startswith(verb) or word.endswith(verb)):
+                verbs.add(verb)
+    return sorted(verbs)
+
+
+def _named_strings(value: object, key: str = "", depth: int = 0) -> list[tuple[str, str]]:
+    """Every string in the arguments with the name of the argument (or object key) that holds it."""
+    if depth > MAX_DEPTH:
+        return []
+    if isinstance(value, str):
+        return [(key, value)]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _named_strings(v, str(k), depth + 1)]
+    if isinstance(value, list):
+        return [p for v in value for p in _named_strings(v, key, depth + 1)]
+    return []
 
 
 def destructive_hint(annotations: dict[str, object] | None) -> str:
@@ -520,6 +615,36 @@ def looks_like_sql(text: str) -> bool:
             break
         word += ch
     return word.lower() in SQL_WORDS
+
+
+# How SQL statements that change or destroy begin, read only in arguments that are not named as SQL,
+# where prose ("Drop support for py2", "update: deployed") must not be taken for a statement.
+STATEMENT_START = (
+    r"(drop|alter)\s+(table|database|schema|view|materialized|index|function|procedure|trigger|type|sequence|"
+    r"extension|role|user|owned|policy|rule|column|domain)\b"
+    r"|delete\s+from\b|update\s+\S+\s+set\b|truncate\s+(table\s+)?[\w.\"`]+\s*(;|$|,|cascade|restart)"
+    r"|(merge|insert|replace)\s+into\b|with\s+(recursive\s+)?\w+\s+as\s*\(|do\s+(\$|')|copy\s+\S+.*\b(to|from)\b"
+    r"|(grant|revoke)\s+.*\bon\b|vacuum\b|attach\s+(database\s+)?'|select\s.*\bfrom\b|call\s+\w+\s*\("
+    r"|create\s+(or\s+replace\s+)?(function|procedure|rule|trigger|table)\b|(exec|execute)\s+[\w.]+\s*(\(|;|$|'|@)")
+
+
+def looks_like_statement(text: str) -> bool:
+    """Whether text not named as SQL begins like a SQL statement that could change something."""
+    import re
+
+    if not looks_like_sql(text):
+        return False
+    rest = text.lstrip()
+    for _ in range(20):  # the comments and parentheses looks_like_sql skips
+        if rest.startswith("--"):
+            rest = rest.split("\n", 1)[1].lstrip() if "\n" in rest else ""
+        elif rest.startswith("/*"):
+            rest = rest.split("*/", 1)[1].lstrip() if "*/" in rest else ""
+        elif rest.startswith(("(", ";")):
+            rest = rest[1:].lstrip()
+        else:
+            break
+    return re.match(STATEMENT_START, rest[:4000], re.IGNORECASE | re.DOTALL) is not None
 
 
 def connection(kind: dict[str, object], entry: dict[str, object]) -> str:

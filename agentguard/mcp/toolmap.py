@@ -21,8 +21,9 @@ REMOTE_RULES = ("mcp.remote-delete", "mcp.data-delete")
 TABLES = ("server", "tool", "guess")
 SERVER_KEYS = {"kind", "names", "commands", "dialect", "connection_args", "connection_options", "connection_env"}
 TOOL_KEYS = {"servers", "names", "carries", "args", "to", "operation", "cwd_args", "url_args", "method_args", "body_args",
-             "rule", "target", "target_args", "production_args", "remote", "examples", "dialect"}
-GUESS_KEYS = {"destructive_words", "sql_args", "sql_like_args", "shell_args"}
+             "rule", "target", "target_args", "production_args", "remote", "examples", "dialect", "argv_args", "program",
+             "template"}
+GUESS_KEYS = {"destructive_words", "compound_words", "runner_words", "sql_args", "sql_like_args", "shell_args"}
 EXAMPLE_KEYS = {"server", "tool", "arguments", "annotations"}
 
 
@@ -86,7 +87,8 @@ def validate(source: str, data: dict[str, object], rule_ids: Iterable[str]) -> d
     if not isinstance(guess_raw, dict) or set(guess_raw) - GUESS_KEYS:
         raise _fail(source, "guess", f"must be a table with only {', '.join(sorted(GUESS_KEYS))}")
     guess = {k: _strings(source, f"guess.{k}", guess_raw.get(k, []), allow_empty=True) for k in sorted(GUESS_KEYS)}
-    guess["destructive_words"] = [w.lower() for w in guess["destructive_words"]]
+    for key in ("destructive_words", "compound_words", "runner_words"):
+        guess[key] = [w.lower() for w in guess[key]]
     return {"servers": servers, "tools": tools, "guess": guess}
 
 
@@ -110,9 +112,24 @@ def _tool(source: str, where: str, raw: dict[str, object], kinds: set[str], rule
     entry: dict[str, object] = {"servers": servers, "carries": carries, "remote": bool(raw.get("remote", False)),
                                 "names": [normal(n) for n in _strings(source, f"{where}.names", raw.get("names"))],
                                 "dialect": str(raw.get("dialect", ""))}
-    for key in ("args", "to", "cwd_args", "url_args", "method_args", "body_args", "target_args"):
+    for key in ("args", "to", "cwd_args", "url_args", "method_args", "body_args", "target_args", "argv_args"):
         entry[key] = _strings(source, f"{where}.{key}", raw.get(key, []), allow_empty=True)
-    needs = {"sql": ("args",), "shell": ("args",), "path": ("args", "operation"), "http": ("url_args",),
+    for key in ("program", "template"):
+        value = raw.get(key, "")
+        if not isinstance(value, str):
+            raise _fail(source, f"{where}.{key}", "must be a string")
+        entry[key] = value
+    if entry["program"] and carries != "shell":
+        raise _fail(source, f"{where}.program", "only a tool that carries a command line runs a program")
+    if entry["template"]:
+        if carries != "sql":
+            raise _fail(source, f"{where}.template", "only a tool that carries SQL builds it from a template")
+        from agentguard.mcp.template import template_problem
+
+        problem = template_problem(str(entry["template"]))
+        if problem:
+            raise _fail(source, f"{where}.template", problem)
+    needs = {"sql": () if raw.get("template") else ("args",), "shell": ("args",), "path": ("args", "operation"), "http": ("url_args",),
              "remote": ("rule", "target"), "read": ()}[carries]  # type: ignore[index]
     for key in needs:
         if not raw.get(key):
@@ -151,7 +168,33 @@ def merge(maps: list[dict[str, object]]) -> dict[str, object]:
 # ---------------------------------------------------------------- lookup
 
 def normal(name: str) -> str:
-    return name.lower().replace("-", "_")
+    """A tool name as the map's globs read it: ``executeSQL``, ``Execute-Sql`` and ``execute.sql`` are
+    all ``execute_sql`` (servers spell the same tool in camelCase, kebab-case and snake_case)."""
+    out = []
+    for i, ch in enumerate(name):
+        if ch in "-. ":
+            ch = "_"
+        elif ch.isupper() and i and (name[i - 1].islower() or name[i - 1].isdigit() or
+                                     (name[i - 1].isupper() and i + 1 < len(name) and name[i + 1].islower())):
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out)
+
+
+# The characters the MCP specification allows in a tool name; anything else (a homoglyph, a
+# zero-width space) could make a name read as harmless that the server treats as another.
+NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./")
+
+
+def odd_name(tool: str) -> str:
+    """Why a tool name cannot be judged by its words ("" when it can)."""
+    if len(tool) > 128:
+        return f"the tool name is {len(tool)} characters long (the specification allows 128)"
+    odd = sorted({ch for ch in tool if ch not in NAME_CHARACTERS})
+    if odd:
+        return "the tool name holds " + ", ".join(f"U+{ord(ch):04X}" for ch in odd[:4]) + \
+            ", which a tool name may not (letters, digits, _ - . / only)"
+    return ""
 
 
 def _glob(pattern: str, text: str) -> bool:

@@ -733,3 +733,43 @@ def test_a_project_rule_that_does_not_validate_names_itself_and_holds_everything
     err = ran.stderr.decode()
     assert "the policy is invalid" in err and ".agentguard.toml: rule[0].examples" in err and "internal error" not in err
     assert cursor(inst, "rm -rf src", project)[0] == "deny"
+
+
+def loosening_archives(project: Path) -> None:
+    """stage/agentguard/policy.toml allowing everything, and archives of it as ~/.config or ~ would take them."""
+    stage = project / "stage"
+    (stage / "agentguard").mkdir(parents=True)
+    (stage / "agentguard" / "policy.toml").write_text('[decisions.agent]\nhigh = "allow"\ncritical = "allow"\n')
+    (stage / "home" / ".config" / "agentguard").mkdir(parents=True)
+    (stage / "home" / ".config" / "agentguard" / "policy.toml").write_text("[decisions.agent]\nhigh = \"allow\"\n")
+    subprocess.run(["tar", "-C", str(stage), "-cf", str(project / "x.tar"), "agentguard"], check=True)
+    subprocess.run(["tar", "-C", str(stage / "home"), "-czf", str(project / "home.tgz"), ".config"], check=True)
+    subprocess.run(["zip", "-qr", str(project / "x.zip"), "agentguard"], cwd=stage, check=True)
+    subprocess.run(["tar", "-C", str(project), "-cf", str(project / "src.tar"), "src"], check=True)
+
+
+@pytest.mark.parametrize("command", ["tar -C ~/.config -xf x.tar", "tar xf x.tar --directory=$HOME/.config",
+                                     "cd ~/.config && tar xf ~/project/x.tar", "bsdtar -xf x.tar -C ~/.config",
+                                     "unzip -o x.zip -d ~/.config", "cd ~/.config && unzip -o ~/project/x.zip",
+                                     "tar -C stage -cf - agentguard | tar -C ~/.config -xf -",
+                                     "python3 -m tarfile -e x.tar ~/.config", "python3 -m zipfile -e x.zip ~/.config",
+                                     "cp -r stage/. ~/.config/", "cp -rT stage ~/.config", "cpio -idm -D ~/.config < x.cpio",
+                                     "tar -C ~ -xzf home.tgz", "cd ~ && tar xzf project/home.tgz", "cp -r stage/home/. ~/"])
+def test_an_archive_or_a_tree_unpacked_above_agentguards_files_cannot_loosen_it(inst: Installed, command: str) -> None:
+    """Extracting an archive that holds agentguard/policy.toml into ~/.config (or one holding
+    .config/agentguard into ~) wrote a policy allowing everything; every hook let it through."""
+    project = inst.home / "project"
+    loosening_archives(project)
+    answer = claude(inst, command, project)
+    assert answer.get("permissionDecision") == "deny" and "self.tamper" in str(answer["permissionDecisionReason"]), answer
+    assert cursor(inst, command, project)[0] == "deny"
+    assert not (inst.config / "policy.toml").exists()
+
+
+@pytest.mark.parametrize("command", ["tar xf src.tar -C build", "mkdir -p out && tar -xf src.tar -C out",
+                                     "unzip -o x.zip -d dist", "cp -r src/. backups/", "cp -rT src backups/src2",
+                                     "tar -C ~ -xf src.tar", "cp -r src/. ~/", "python3 -m zipfile -e x.zip dist"])
+def test_unpacking_and_copying_trees_elsewhere_still_runs(inst: Installed, command: str) -> None:
+    project = inst.home / "project"
+    loosening_archives(project)
+    assert cursor(inst, command, project)[0] == "allow", command

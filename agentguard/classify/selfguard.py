@@ -705,8 +705,8 @@ def _interpreter_writes(inv: Invocation, args: list[str]) -> tuple[list[Target],
 
     lang = LANGS.get(inv.tool) or "python"
     code, _ = inline_code(inv, lang)
-    if code is None:
-        return [(p, True, False) for p in _generic(args)], True  # a script file: whatever it names counts
+    if code is None:  # a script file or module (-m tarfile -e x.tar DIR): whatever it names counts, and below it
+        return [(p, True, True) for p in _generic(args)], True
     if lang in ("perl", "ruby") and _short_has(args, "i", "eElImMxC"):
         # -i edits the files named after the code in place
         skip = set()
@@ -743,7 +743,108 @@ def _copy_writes(inv: Invocation, tool: str, args: list[str], ctx: Context) -> l
         out = [(p, f, True) for p, f, _ in out]  # --delete empties the destination
     for d in dests:
         out += [(p, True, False) for p in _into(d, sources)]
+    if tool in ("cp", "install") and (_short_has(args, "T", "tS") or "--no-target-directory" in args or
+                                      any(s.rstrip("/").endswith("/.") or s == "." for s in sources)):
+        out = [(p, f, True) for p, f, _ in out]  # `cp -r src/. DEST`, `cp -rT src DEST`: what src holds, anywhere below
     return out
+
+
+MAX_LISTED = 5000  # entries of an archive or a copied tree read to see where they land
+MAX_LISTED_BYTES = 256 * 1024 * 1024
+
+
+def _spills_into(where: Where, raw: str, tool: str, args: list[str]) -> str:
+    """For an extraction or a copy of a tree's contents into a home directory or /, which hold
+    agentguard's directories, profiles and the agents' settings among everything else: the first
+    entry that would land on one of them, judged by the archive's listing or the tree itself. What
+    cannot be listed (an archive on stdin, too large, unreadable) may hold anything, and counts."""
+    located = where.locate(raw)
+    if located is None:
+        return ""
+    _, dest, _ = located
+    if dest != "/" and dest not in where.prot.homes:
+        return ""
+    names = _archive_names(tool, args, where) if tool in EXTRACTORS else _tree_names(tool, args, where)
+    if names is None:
+        return f"{raw} holds agentguard's directories, and what is written there cannot be listed"
+    for name in names:
+        name = name.lstrip("/")
+        while name.startswith("./"):
+            name = name[2:]
+        if not name or name == ".":
+            continue
+        why = where.why(dest.rstrip("/") + "/" + name, follow=False, ancestors=False)
+        if why:
+            return f"{raw}: {name} lands on {why}"
+    return ""
+
+
+def _archive_names(tool: str, args: list[str], where: Where) -> list[str] | None:
+    if tool in ("unzip",):
+        ops, _ = _operands(args, {"-d", "-x", "-P"})
+        archive = ops[0] if ops else ""
+    elif tool in ("tar", "bsdtar", "gtar"):
+        archive = _tar_archive(args)
+    else:
+        return None  # cpio and 7z read formats this does not list
+    if not archive or archive == "-":
+        return None
+    located = where.locate(archive)
+    if located is None:
+        return None
+    path = located[1]
+    try:
+        if os.path.getsize(path) > MAX_LISTED_BYTES:
+            return None
+        if tool == "unzip":
+            import zipfile
+
+            with zipfile.ZipFile(path) as z:
+                names = z.namelist()
+        else:
+            import tarfile
+
+            names = []
+            with tarfile.open(path, "r:*") as t:
+                for member in t:
+                    names.append(member.name)
+                    if len(names) > MAX_LISTED:
+                        return None
+    except Exception:  # not an archive these modules read, or damaged: it may hold anything
+        return None
+    return names if len(names) <= MAX_LISTED else None
+
+
+def _tar_archive(args: list[str]) -> str:
+    for k, a in enumerate(args):
+        if a.startswith("--file="):
+            return a[7:]
+        if a == "--file" and k + 1 < len(args):
+            return args[k + 1]
+        if a.startswith("-") and not a.startswith("--") and "f" in a:
+            rest = a[a.index("f") + 1:]
+            return rest or (args[k + 1] if k + 1 < len(args) else "")
+        if k == 0 and a[:1].isalpha() and "f" in a:  # old style: `tar xf x.tar`
+            letters = [ch for ch in a if ch in _TAR_VALUE]
+            return args[1 + letters.index("f")] if 1 + letters.index("f") < len(args) else ""
+    return ""  # no -f: the archive comes from stdin or $TAPE
+
+
+def _tree_names(tool: str, args: list[str], where: Where) -> list[str] | None:
+    ops, values = _operands(args, _VALUE_OPTS.get(tool, set()))
+    sources = ops if values.get("-t") or values.get("--target-directory") else ops[:-1]
+    names: list[str] = []
+    for s in sources:
+        located = where.locate(s)
+        if located is None:
+            return None
+        top = located[1]
+        for root, dirs, files in os.walk(top):
+            for n in dirs + files:
+                names.append(os.path.relpath(os.path.join(root, n), top))
+            if len(names) > MAX_LISTED:
+                return None
+    return names
 
 
 def _symbolic_links(inv: Invocation, args: list[str], ctx: Context) -> None:
@@ -782,15 +883,15 @@ def _archive_writes(tool: str, args: list[str]) -> list[Target]:
         if any(a in ("-l", "-t", "-v", "-Z", "-p", "-z") for a in args):
             return []
         ops, values = _operands(args, {"-d", "-x", "-P"})
-        return [(d, True, False) for d in values.get("-d", ["."])]
+        return [(d, True, True) for d in values.get("-d", ["."])]
     if tool in ("cpio", "bsdcpio"):
         ops, values = _operands(args, {"-D", "-F", "-O", "-I", "-E", "-H", "-M", "-R", "--directory", "--file"})
         out: list[Target] = [(v, True, False) for v in values.get("-O", []) + values.get("-F", [])
                              + values.get("--file", [])]
         if _short_has(args, "p", "DFOIEHMR") or "--pass-through" in args:
-            out += [(d, True, False) for d in ops[-1:]]
+            out += [(d, True, True) for d in ops[-1:]]
         elif _short_has(args, "i", "DFOIEHMR") or "--extract" in args:
-            out += [(d, True, False) for d in values.get("-D", []) + values.get("--directory", []) or ["."]]
+            out += [(d, True, True) for d in values.get("-D", []) + values.get("--directory", []) or ["."]]
         return out
     if tool.startswith("7z"):
         ops = [a for a in args if not a.startswith("-")]
@@ -798,7 +899,7 @@ def _archive_writes(tool: str, args: list[str]) -> list[Target]:
             return []
         if ops[0] in ("x", "e"):
             outs = [a[2:] for a in args if a.startswith("-o")]
-            return [(d, True, False) for d in outs or ["."]]
+            return [(d, True, True) for d in outs or ["."]]
         if ops[0] in ("l", "t", "h", "i", "b"):
             return []
         return [(a, True, False) for a in ops[1:2]]
@@ -866,7 +967,9 @@ def _tar_writes(args: list[str]) -> list[Target]:
         if remove:
             out += [(p, False, True) for p in operands]
         return out
-    return [(d, True, False) for d in dirs or ["."]]  # extracting: into -C DIR or the working directory
+    # Extracting: into -C DIR or the working directory, anywhere below it: a directory that holds
+    # agentguard's counts, since the archive may carry agentguard/policy.toml.
+    return [(d, True, True) for d in dirs or ["."]]
 
 
 def command_findings(inv: Invocation, ctx: Context) -> list[Finding]:
@@ -889,6 +992,8 @@ def command_findings(inv: Invocation, ctx: Context) -> list[Finding]:
     exact = not here and tool not in NOFOLLOW  # programs known to write follow symlinks and hard links
     for raw, follow, ancestors in targets:
         why = where.why(raw, follow=follow, ancestors=ancestors, exact=exact)
+        if not why and ancestors and (tool in EXTRACTORS or tool in ("cp", "install")):
+            why = _spills_into(where, raw, tool, args)
         if why:
             return [ctx.finding(RULE, inv, f"{tool}: {why}")]
     if here and not inv.remote:

@@ -250,6 +250,7 @@ def _rm_values(tool: str, real: str, setting: Setting) -> dict[str, str] | None:
         # its own name from its own directory; it runs no other program, so the PATH changes nothing.
         "RM_DIR": sh_quote(directory if name == tool and ":" not in directory else ""),
         "RM_NAME": tool,
+        "RM_FORCE": sh_quote("-f" if tool == "rm" else ""),
         "RM_PROTECTED": sh_patterns({p for n in rm_protected() for p in glob(n)}),
         "AG_ABOVE": sh_patterns({exact(p) for p in above}),
         "RM_HOMES": sh_patterns({under(h) for h in homes}),

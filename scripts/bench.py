@@ -158,7 +158,8 @@ def section_shims(args: argparse.Namespace) -> None:
     commands = {
         "raw rm missing": [rm, "bench-missing"],
         "shim rm missing (fast path)": [str(shims / "rm"), "bench-missing"],
-        "shim rm -f missing (classifier)": [str(shims / "rm"), "-f", "bench-missing"],
+        "shim rm -f build/missing (fast path)": [str(shims / "rm"), "-f", "build/bench-missing"],
+        "shim rm -v missing (classifier)": [str(shims / "rm"), "-v", "bench-missing"],
         "shim rm -rf src (refused)": [str(shims / "rm"), "-rf", "src"],
     }
     if psql:
@@ -187,7 +188,8 @@ def section_shims(args: argparse.Namespace) -> None:
     medians = interleaved(commands, args.rounds, env, cwd)
     print("\n  calls through shims (psql: no server listens, both sides fail the same way)")
     pairs = [("shim rm missing (fast path)", "raw rm missing", "<= 1 ms"),
-             ("shim rm -f missing (classifier)", "raw rm missing", "<= 25 ms"),
+             ("shim rm -f build/missing (fast path)", "raw rm missing", "<= 1 ms"),
+             ("shim rm -v missing (classifier)", "raw rm missing", "<= 25 ms"),
              ("shim rm -rf src (refused)", "raw rm missing", "(refused, no target)"),
              ("shim psql SELECT", "raw psql SELECT", "<= 30 ms"),
              ("shim terraform version (fast path)", "raw terraform version", "<= 1 ms"),

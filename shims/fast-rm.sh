@@ -1,35 +1,55 @@
 # shellcheck shell=sh disable=SC2154,SC2195
-# rm NAME… (and unlink NAME, rmdir NAME…, which the classifier judges as rm without options),
-# where the classifier finds nothing to protect. Each NAME is plain: no option, no '/',
-# no '..', no glob character, no leading '~', not '.', and not a symlink (the classifier judges
-# what a link points to). None is a protected name (git history, credentials, databases, backups,
-# infrastructure state, shell profiles, agents' settings, anything of agentguard's: the
-# classifier's own lists) or a name on the way to one of agentguard's directories. The working
-# directory is under the home directory (as named now and as resolved when this shim was written)
-# or a temp directory that does not hold the home directory.
+# rm [-f] NAME… (and unlink NAME, rmdir NAME…, which the classifier judges as rm without options),
+# where the classifier finds nothing to protect. -f changes nothing here: without -r a directory
+# is never removed, and a write-protected file is removed without asking when there is no
+# terminal, as an agent has none. Each NAME is relative and each of its parts plain: not empty,
+# no '..', no glob character, no leading '-' or '~', not '.', and not a symlink (the classifier
+# judges what a link points to). No part is a protected name (git history, credentials, databases,
+# backups, infrastructure state, shell profiles, agents' settings, anything of agentguard's: the
+# classifier's own lists), and no prefix is one of agentguard's directories or on the way to one.
+# The working directory is under the home directory (as named now and as resolved when this shim
+# was written) or a temp directory that does not hold the home directory.
 _ag_rm_dir=@RM_DIR@  # the real program's directory, to run it by its own name; '' to run it by path
+_ag_rm_force=@RM_FORCE@  # '-f' for rm; unlink and rmdir have no such option
 
 if [ "$_ag_fast" = 1 ]; then
-  [ "$#" -gt 0 ] || _ag_fast=0
+  _ag_n=0
   for _ag_a do
-    case "$_ag_a" in
-      ''|-*|*/*|.|*..*|'~'*|*'*'*|*'?'*|*'['*)
-        _ag_fast=0
-        break ;;
-      @RM_PROTECTED@)
-        _ag_fast=0
-        break ;;
-    esac
-    case "$_ag_cwd/$_ag_a" in
-      @AG_ABOVE@)
-        _ag_fast=0
-        break ;;
-    esac
-    if [ -h "$_ag_a" ]; then
-      _ag_fast=0
-      break
+    if [ -n "$_ag_rm_force" ] && [ "$_ag_a" = "$_ag_rm_force" ]; then
+      continue
     fi
+    _ag_n=1
+    case "$_ag_a" in
+      /*|*/) _ag_fast=0 ;;
+    esac
+    _ag_rest=$_ag_a
+    _ag_pre=
+    while [ "$_ag_fast" = 1 ]; do
+      _ag_part=${_ag_rest%%/*}
+      case "$_ag_part" in
+        ''|-*|.|*..*|'~'*|*'*'*|*'?'*|*'['*)
+          _ag_fast=0
+          break ;;
+        @RM_PROTECTED@)
+          _ag_fast=0
+          break ;;
+      esac
+      _ag_pre=${_ag_pre:+$_ag_pre/}$_ag_part
+      case "$_ag_cwd/$_ag_pre" in
+        @AG_ABOVE@)
+          _ag_fast=0
+          break ;;
+      esac
+      if [ -h "$_ag_pre" ]; then
+        _ag_fast=0
+        break
+      fi
+      [ "$_ag_rest" != "$_ag_part" ] || break
+      _ag_rest=${_ag_rest#*/}
+    done
+    [ "$_ag_fast" = 1 ] || break
   done
+  [ "$_ag_n" = 1 ] || _ag_fast=0
 fi
 
 if [ "$_ag_fast" = 1 ]; then

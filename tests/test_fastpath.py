@@ -83,6 +83,12 @@ class World:
         (self.home / ".ssh" / "id_rsa").write_text("key\n")
         (self.project / "link-key").symlink_to(self.home / ".ssh" / "id_rsa")
         (self.project / "link-db").symlink_to(self.project / "data" / "app.db")
+        (self.home / "precious").mkdir()
+        (self.home / "precious" / "x").write_text("kept\n")
+        (self.project / "link-dir").symlink_to(self.home / "precious")  # a build dir that leads to real data
+        (self.project / "build").mkdir(exist_ok=True)
+        (self.project / "build" / "x.o").write_text("obj")
+        (self.project / "build" / "link-key").symlink_to(self.home / ".ssh" / "id_rsa")
         (self.home / ".config" / "fish").mkdir(parents=True)
         (self.home / ".config" / "fish" / "config.fish").write_text("set -x A 1\n")
         for d in ("config", "state", "shims", ".local/state/agentguard"):  # AGENTGUARD_HOME or HOME=project/sub
@@ -174,6 +180,11 @@ def _names(world: World) -> list[str]:
                                       "link-key", "link-db", "x/.claude/settings.json", ".codex/config.toml",
                                       "a/Code/User/settings.json", "--file=link-state", "-olink-state", "a=link-audit",
                                       "--x=sub/state", "ag", ".ssh", "id_rsa"]
+    names += ["build/x.o", "build/link-key", "build/missing", "src/app.py", "src/notes.txt", "link-dir/x",
+              "link-state/audit.jsonl", "link-local/state", "sub/state/x", "sub/.bashrc", "data/app.db",
+              "sub/config/policy.toml", ".local/state/agentguard/audit.jsonl", ".local/x", ".ssh/id_rsa",
+              ".config/fish/config.fish", "precious/x", "a/b/c", "src//x", "src/./x", "src/../x", "build/",
+              "agentguard/state/audit.jsonl", "state/audit.jsonl", "sub/.local/state/agentguard/x"]
     names += ["..", ".", "", "~", "~/x", "a/b", "./notes.txt", "*", "a*", "a?", "[ab]", "x\ny", "a b", "a=b",
               "'", '"', "$HOME", "`id`", "\\", "-f", "-r", "-rf", "--", "--force", "-i", "-v", "--help"]
     for d in (world.locs.config, world.locs.state, world.locs.shims, str(world.home), str(world.project)):
@@ -265,8 +276,9 @@ def _argv(world: World, tool: str) -> st.SearchStrategy[list[bytes]]:
         starts = [[".", "-name", "*.py"], ["src", "-type", "f"], ["-L", "."], []]
     elif tool in RM_LIKE:
         words = _names(world)
-        plain = sorted(set(os.listdir(world.project)) | {"new.txt", "x", "a.o", "dist"})
-        starts = [[n] for n in plain] + [[]]
+        plain = sorted(set(os.listdir(world.project)) | {"new.txt", "x", "a.o", "dist", "build/x.o", "src/app.py",
+                                                         "link-dir/x", "build/link-key", "src/new.txt"})
+        starts = [[n] for n in plain] + [["-f", n] for n in plain] + [[n, "-f"] for n in plain] + [[]]
     else:
         from agentguard.rules import family_of
 
@@ -497,11 +509,16 @@ def test_the_fast_path_fires_for_ordinary_calls(world: World) -> None:
                        ("git", ["stash", "list"]), ("git", ["rev-parse", "HEAD"]), ("git", ["--version"]),
                        ("find", [".", "-name", "*.py"]), ("find", ["src", "-type", "f", "-print"]),
                        ("docker", ["ps", "-a"]), ("docker", ["volume", "ls"]), ("podman", ["ps"]),
-                       ("terragrunt", ["plan"]), ("unlink", ["notes.txt"]), ("rmdir", ["docs"])):
+                       ("terragrunt", ["plan"]), ("unlink", ["notes.txt"]), ("rmdir", ["docs"]),
+                       ("rm", ["-f", "build/x.o"]), ("rm", ["src/app.py", "-f", "build/missing.o"])):
         raw = [os.fsencode(a) for a in argv]
         assert world.check(tool, raw, project, env) == FAST, (tool, argv)
     assert world.check("rm", [b"notes.txt"], Path(world.env["HOME"]), env) == FAST
     assert world.check("rm", [b"x"], world.project / "src", env) == FAST
+    for argv in ([b"-f", b"link-dir/x"], [b"-f", b"build/link-key"], [b"-f", b"build/"], [b"-f", b"/etc/hostname"],
+                 [b"-f"], [b"-f", b"-f"], [b"--", b"-f"], [b"-f", b"data/app.db"], [b"-ff", b"x"]):
+        assert world.check("rm", argv, project, env) != FAST, argv
+    assert world.check("unlink", [b"-f", b"notes.txt"], project, env) != FAST
 
 
 @pytest.mark.parametrize("tool", TOOLS)

@@ -59,7 +59,9 @@ def command(tool: str, system: bool) -> None:
     if not fast:
         click.echo("  no fast path: every call is judged (the tool has none, or a custom rule names it)")
     elif tool in ("rm", "unlink", "rmdir"):
-        click.echo(f"  fast path: {tool} of plain names (no options, nothing protected) under home or a temp directory")
+        opts = "-f and no other option" if tool == "rm" else "no options"
+        click.echo(f"  fast path: {tool} of relative paths without links ({opts}, nothing protected) under home or a "
+                   "temp directory")
     elif tool == "git":
         from agentguard.fastgit import git_forms
 

@@ -773,3 +773,35 @@ def test_unpacking_and_copying_trees_elsewhere_still_runs(inst: Installed, comma
     project = inst.home / "project"
     loosening_archives(project)
     assert cursor(inst, command, project)[0] == "allow", command
+
+
+def test_an_approved_kubectl_call_is_bound_to_its_kuberc(inst: Installed, tmp_path: Path) -> None:
+    """kubectl's kuberc sets default flags (--namespace, --context among them): an approved
+    `kubectl delete pod web-1` must not run after ~/.kube/kuberc, KUBERC or KUBECTL_KUBERC changed."""
+    from agentguard.binding import binding_key, bound_env, read_bound_files
+    from agentguard.classify.sources import journal
+    from agentguard.model import Invocation, target_env
+    from agentguard.rules import load_book
+
+    book = load_book()
+    project = inst.home / "project"
+    argv = ("delete", "pod", "web-1")
+
+    def key(env: dict[str, str]) -> str:
+        inv = Invocation(tool="kubectl", argv=argv, cwd=str(project), env=target_env(env, book["env"]))
+        with journal() as seen:
+            read_bound_files(inv, book)
+        return binding_key("kubectl", argv, str(project), "", bound_env(inv.env, book["env"]), seen)
+
+    kuberc = inst.home / ".kube" / "kuberc"
+    kuberc.parent.mkdir(parents=True)
+    kuberc.write_text("apiVersion: kubectl.config.k8s.io/v1beta1\nkind: Preference\n")
+    before = key(dict(inst.env))
+    assert key(dict(inst.env)) == before
+    kuberc.write_text("apiVersion: kubectl.config.k8s.io/v1beta1\nkind: Preference\ndefaults:\n"
+                      "- command: delete\n  options:\n  - name: namespace\n    default: prod\n")
+    assert key(dict(inst.env)) != before
+    kuberc.write_text("apiVersion: kubectl.config.k8s.io/v1beta1\nkind: Preference\n")
+    assert key(dict(inst.env)) == before
+    for var, value in (("KUBERC", str(tmp_path / "other")), ("KUBECTL_KUBERC", "true")):
+        assert key({**inst.env, var: value}) != before, var

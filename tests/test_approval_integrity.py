@@ -805,3 +805,18 @@ def test_an_approved_kubectl_call_is_bound_to_its_kuberc(inst: Installed, tmp_pa
     assert key(dict(inst.env)) == before
     for var, value in (("KUBERC", str(tmp_path / "other")), ("KUBECTL_KUBERC", "true")):
         assert key({**inst.env, var: value}) != before, var
+
+
+@pytest.mark.parametrize("code", [
+    "python3 -c \"import os; open(os.environ['HOME'] + '/.config/' + 'draugtnega'[::-1] + '/policy.toml', 'w')\"",
+    "python3 -c \"import base64; open(base64.b64decode('fi8uY29uZmlnL2FnZW50Z3VhcmQvcG9saWN5LnRvbWw=').decode(), 'w')\"",
+    "python3 -c \"import os; p = bytes.fromhex('2e636f6e666967').decode(); os.remove(p)\"",
+    "perl -e 'open(F, \">\", $ENV{HOME} . scalar reverse \"lmot.ycilop/draugtnega/gifnoc./\")'"])
+def test_code_that_decodes_where_it_writes_is_held(inst: Installed, code: str) -> None:
+    """A path decoded or reversed at run time cannot be read, so the write it names cannot be judged:
+    it asks a human, and nothing is written before one says yes."""
+    project = inst.home / "project"
+    answer = claude(inst, code, project)
+    assert answer.get("permissionDecision") == "ask" and "shell.interpreter-hidden-path" in str(answer), answer
+    assert cursor(inst, code, project)[0] == "deny"
+    assert not (inst.config / "policy.toml").exists()

@@ -1273,7 +1273,30 @@ def code_findings(code: str, lang: str, inv: Invocation, ctx: Context) -> list[F
     matched = _wildcard_match(pieces[:500], where)
     if matched:
         return [ctx.finding(RULE, inv, f"{inv.tool} code writes files and names a pattern matching {matched}")]
+    hidden = _hidden_text(code)
+    if hidden:
+        return [ctx.finding("shell.interpreter-hidden-path", inv, f"{inv.tool} code writes files and decodes {hidden}")]
     return []
+
+
+# Text made at run time from something unreadable: decoded, reversed, built from character codes.
+_HIDING = (r"(?<![\w$])(?:b64decode|b32decode|b16decode|a85decode|b85decode|decodebytes|decodestring|unhexlify|"
+           r"fromhex|atob|decode_base64|unpack|fromCharCode|from_char_code|rot13|reversed|chr|pack)\s*\(|"
+           r"(?<![\w$])reverse\b|"
+           r"\[\s*:\s*:\s*-\s*1\s*\]|codecs\s*\.\s*decode|['\"](?:base64|hex|rot13|rot_13)['\"]")
+_CONTENT_CALLS = r"\.\s*(?:write|writelines|write_text|write_bytes|send|sendall|print|puts|log)\s*\(|(?<![\w$.])print\s*\("
+
+
+def _hidden_text(code: str) -> str:
+    """The first run-time decoding (base64, hex, a reversed or char-coded string) in ``code`` that is
+    not the content handed to a write call: such text may be the very path the code writes."""
+    outside = code
+    for m in reversed(list(_pattern("content", _CONTENT_CALLS).finditer(code))):  # type: ignore[attr-defined]
+        args = _call_args(code, m.end(), True)
+        end = m.end() + sum(len(a) for a in args) + max(0, len(args) - 1)
+        outside = outside[:m.end()] + outside[end:]
+    found = _pattern("hiding", _HIDING).search(outside)  # type: ignore[attr-defined]
+    return found.group(0).strip().rstrip("(").strip() if found else ""
 
 
 _GLUE = {"python": ("+",), "perl": (".",), "php": (".",), "ruby": ("+",), "node": ("+",), "lua": ("..",)}

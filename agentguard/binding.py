@@ -14,6 +14,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
+    from agentguard.model import Invocation
+
 
 def bound_env(env: Iterable[tuple[str, str]] | Mapping[str, str], patterns: Iterable[str]) -> list[tuple[str, str]]:
     """The variables of ``env`` that the packs' ``env`` patterns name (``NAME`` or ``PREFIX*``)."""
@@ -52,7 +54,7 @@ class _Budget:
         self.files, self.bytes, self.seen = 0, 0, 0
 
 
-def read_bound_files(inv: object, book: dict[str, object]) -> None:
+def read_bound_files(inv: Invocation, book: dict[str, object]) -> None:
     """Note (into the open journal) what a call depends on beyond the words of its command: every
     file or directory an argument names (where it really points, and a file's content), the files
     the pack says the tool reads in its working directory (``binding_files``: terraform's
@@ -77,7 +79,7 @@ def read_bound_files(inv: object, book: dict[str, object]) -> None:
     if family == "terraform":
         from agentguard.classify.terraform import chdir_of
 
-        base = os.path.join(cwd, chdir_of(inv))  # type: ignore[arg-type]
+        base = os.path.join(cwd, chdir_of(inv))
     for path in _matching(base, pack.get("binding_files") or ()):
         _bind(path, budget)
     from agentguard.classify.sources import config_paths

@@ -488,7 +488,8 @@ def compiled_project(locs: Locations, book: dict[str, object], base: Policy, cwd
     cache = os.path.join(locs.state, "projects", f"{key}.marshal")
     try:
         with open(cache, "rb") as f:
-            return marshal.loads(f.read())  # type: ignore[no-any-return]
+            cached: Policy = marshal.loads(f.read())  # what this function wrote for this key
+            return cached
     except (OSError, EOFError, ValueError, TypeError):
         pass
     import copy

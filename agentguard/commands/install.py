@@ -7,6 +7,10 @@ import sys
 
 import click
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from agentguard.paths import Locations
+
 from agentguard.commands.common import new_passphrase
 
 
@@ -129,7 +133,7 @@ def command(shell: str | None, profiles: tuple[str, ...], print_only: bool, syst
     click.echo("\nNext: open a new shell (or source your profile), then run `agentguard doctor`.")
 
 
-def _integrate(locs, agents: tuple[str, ...], scope: str, err: bool = False) -> None:  # type: ignore[no-untyped-def]
+def _integrate(locs: Locations, agents: tuple[str, ...], scope: str, err: bool = False) -> None:
     """Add the hooks (and terminal PATH settings) for the chosen agents."""
     from agentguard.integrations import IntegrationError, install_agent, install_terminal
 
@@ -180,7 +184,7 @@ def _under_run(agents: tuple[str, ...]) -> list[str]:
     return lines
 
 
-def _wire_mcp(locs) -> None:  # type: ignore[no-untyped-def]
+def _wire_mcp(locs: Locations) -> None:
     """Start every stdio MCP server in the agents' config files through `agentguard mcp`."""
     from agentguard.audit import log_event
     from agentguard.mcp.wiring import install

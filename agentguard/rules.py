@@ -348,16 +348,17 @@ def load_book(directory: str | None = None, cache_dir: str | None = None) -> dic
     return book
 
 
-def example_text(e: object) -> str:
-    """An example as a line of text: the command, an argv with its stdin, or an MCP call."""
+def example_text(e: str | dict[str, Any]) -> str:
+    """An example as a line of text: the command, an argv with its stdin, or an MCP call (the
+    tables _examples checked)."""
     if isinstance(e, str):
         return e
-    if "tool" in e:  # type: ignore[operator]
+    if "tool" in e:
         import json
 
-        call = f"mcp {e['server']} {e['tool']} {json.dumps(e['arguments'], sort_keys=True)}"  # type: ignore[index]
-        return call + (f" (annotations {json.dumps(e['annotations'], sort_keys=True)})" if e["annotations"] else "")  # type: ignore[index]
-    return " ".join(e["argv"]) + f" (stdin: {e['stdin'] or 'none'})"  # type: ignore[index]
+        call = f"mcp {e['server']} {e['tool']} {json.dumps(e['arguments'], sort_keys=True)}"
+        return call + (f" (annotations {json.dumps(e['annotations'], sort_keys=True)})" if e["annotations"] else "")
+    return " ".join(e["argv"]) + f" (stdin: {e['stdin'] or 'none'})"
 
 
 def rule(book: dict[str, object], rule_id: str) -> dict[str, object]:

@@ -248,6 +248,25 @@ def test_names_an_earlier_statement_changes_are_not_counted_as_they_read(agent) 
     assert raw(agent.pg, "SELECT count(*) FROM app.orders") == "100"
 
 
+def test_a_type_change_is_judged_by_the_values_it_changes(agent) -> None:  # type: ignore[no-untyped-def]
+    """USING a conversion of the old value is an UPDATE of the column: refused with the count when it
+    changes the values (cut to one character), run when it keeps them; no USING at all is read."""
+    before = checksum(agent.pg)
+    for command in ("psql -c 'ALTER TABLE customers ALTER COLUMN email TYPE varchar(1) USING email::varchar(1)'",
+                    "psql -c 'ALTER TABLE customers ALTER COLUMN email TYPE text USING upper(email)'"):
+        out = agent(command)
+        err = out.stderr.decode()
+        assert out.returncode == 77 and "would rewrite email in 100 of 100 rows in customers" in err, (command, err)
+    assert checksum(agent.pg) == before
+    for command in ("psql -c 'ALTER TABLE customers ALTER COLUMN email TYPE varchar(64) USING lower(email)'",
+                    "psql -c 'ALTER TABLE customers ALTER COLUMN id TYPE bigint'"):
+        out = agent(command)
+        assert out.returncode == 0 and b"agentguard" not in out.stderr, (command, out.stderr.decode())
+    assert checksum(agent.pg) == before
+    assert raw(agent.pg, "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+                         "WHERE attrelid = 'customers'::regclass AND attname = 'email'") == "character varying(64)"
+
+
 def test_sql_in_psql_variables_is_read_as_psql_reads_it(agent) -> None:  # type: ignore[no-untyped-def]
     # What real psql does with a variable that holds SQL, on a table nobody needs.
     raw(agent.pg, "CREATE TABLE scratch (id int)")

@@ -236,21 +236,37 @@ def of_upsert(node, exp, dialect: str, statement: str, params: frozenset[str] = 
 
 
 def of_alter(node, exp, dialect: str, statement: str) -> list[Reach]:  # type: ignore[no-untyped-def]
-    """ALTER COLUMN … TYPE … USING an expression that does not read the column replaces every value."""
+    """ALTER COLUMN … TYPE … USING an expression that does not read the column replaces every value;
+    one that converts the old value (USING guest::varchar(1), USING upper(guest)) is an UPDATE of the
+    column in disguise: the rows whose value it does not carry over unchanged, compared as text, are
+    counted (a text column converted to integer keeps '42')."""
     out: list[Reach] = []
     table = node.this
     for action in node.args.get("actions") or []:
-        if not isinstance(action, exp.AlterColumn) or action.args.get("using") is None:
+        if not isinstance(action, exp.AlterColumn):
             continue
+        using = action.args.get("using")
+        dtype = action.args.get("dtype")
+        if not isinstance(using, exp.Expression):
+            continue  # sqlglot marks an ALTER … TYPE without USING as False
         column = action.this.name if action.this is not None else ""
-        using = action.args["using"]
-        if any(c.name.lower() == column.lower() for c in using.find_all(exp.Column)):
-            continue  # a conversion of the old value
+        reads = any(c.name.lower() == column.lower() for c in using.find_all(exp.Column))
         if not isinstance(table, exp.Table):
             name = table.sql(dialect=dialect) if isinstance(table, exp.Expression) else "?"
-            out.append(Reach("rewrite", name, "", "", [], "", False, _short(statement), always=True, column=column))
+            out.append(Reach("rewrite", name, "", "", [], "", False, _short(statement), always=not reads, column=column))
             continue
         name = bare(table, exp, dialect)
-        out.append(Reach("rewrite", name, f"SELECT 1 FROM {name}", f"SELECT 1 FROM {name}", [name], "", False,
-                         _short(statement), always=True, column=column))
+        if not reads:
+            out.append(Reach("rewrite", name, f"SELECT 1 FROM {name}", f"SELECT 1 FROM {name}", [name], "", False,
+                             _short(statement), always=True, column=column))
+            continue
+        if dialect != "postgres" or not isinstance(dtype, exp.DataType):
+            continue
+        col = action.this.sql(dialect=dialect)
+        changed = f"CAST(CAST(({using.sql(dialect=dialect)}) AS {dtype.sql(dialect=dialect)}) AS TEXT) " \
+                  f"IS DISTINCT FROM CAST({col} AS TEXT)"
+        # Counted as a key lookup is: a conversion that cannot be counted (no server here) runs as it
+        # did before it was counted at all; one counted as changing the values needs a human.
+        out.append(Reach("rewrite", name, f"SELECT 1 FROM {name} WHERE {changed}", f"SELECT 1 FROM {name}", [name],
+                         unsafe_part([using], exp), True, _short(statement), column=column))
     return out

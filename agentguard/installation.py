@@ -14,7 +14,7 @@ from agentguard.paths import Locations, package_root
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from agentguard.shapes import CIRecord, Installed, Record, Rehashed, Uninstalled
+    from agentguard.shapes import Book, CIRecord, Installed, Record, Rehashed, Uninstalled
 
 RECORD = "install.json"
 FORMAT = 1
@@ -61,9 +61,9 @@ def import_paths() -> list[str]:
     return paths
 
 
-def shimmable_tools(book: dict[str, object]) -> list[str]:
+def shimmable_tools(book: Book) -> list[str]:
     tools: list[str] = []
-    for pack in book["families"].values():  # type: ignore[attr-defined]
+    for pack in book["families"].values():
         tools += [t for t in pack["shims"] if t not in tools]
     return sorted(tools)
 
@@ -257,12 +257,12 @@ def refuse_agents(what: str) -> None:
 def install(locs: Locations, *, shell: str, profiles: list[str] | None, print_only: bool, tools: list[str] | None,
             home: str, search_path: str, ci: CIRecord | None = None) -> Installed:
     from agentguard.profiles import ForeignBlock, block, profile_files, write_block
-    from agentguard.rules import load_book
+    from agentguard.rules import as_book, load_book
 
     if locs.system and os.geteuid() != 0:
         raise InstallError("--system installs into root-owned locations; run it with sudo")
     book = load_book()
-    available = shimmable_tools(book)
+    available = shimmable_tools(as_book(book))
     if tools:
         unknown = sorted(set(tools) - set(available))
         if unknown:
@@ -288,7 +288,7 @@ def install(locs: Locations, *, shell: str, profiles: list[str] | None, print_on
         "profiles": previous.get("profiles", {}),
     }
     if ci is not None:
-        unknown = [r for r in ci.get("allow", []) if r not in book["rules"]]  # type: ignore[operator]
+        unknown = [r for r in ci.get("allow", []) if r not in as_book(book)["rules"]]
         if unknown:
             raise InstallError(f"--allow {unknown[0]}: no such rule; `agentguard rules` lists them")
         record["ci"] = ci
@@ -322,13 +322,13 @@ def install(locs: Locations, *, shell: str, profiles: list[str] | None, print_on
 
 
 def rehash(locs: Locations, search_path: str) -> Rehashed:
-    from agentguard.rules import load_book
+    from agentguard.rules import as_book, load_book
 
     record = load_record(locs)
     if record is None:
         raise InstallError(f"agentguard is not installed here ({record_path(locs)} is missing); run `agentguard install`")
     book = load_book()
-    available = shimmable_tools(book)
+    available = shimmable_tools(as_book(book))
     wanted = wanted_tools(record, available)
     before = dict(record.get("tools", {}))
     written, missing, removed = write_shims(locs, book, wanted, search_path, str(record.get("home", "")),

@@ -37,7 +37,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from agentguard.shapes import Pack, Rule
+    from agentguard.shapes import Book, Pack, Rule
 
 FORMAT = 5  # bump when the compiled layout changes
 
@@ -346,6 +346,14 @@ def load_book(directory: str | None = None, cache_dir: str | None = None) -> dic
         except OSError:
             pass  # a read-only cache only costs speed
     return book
+
+
+def as_book(book: dict[str, object]) -> Book:
+    """``book`` as shapes.Book describes it: what load_book returns, which the classifiers read as a
+    plain dict. Off the shim's path only (it imports typing)."""
+    from typing import cast
+
+    return cast("Book", book)
 
 
 def example_text(e: str | dict[str, Any]) -> str:

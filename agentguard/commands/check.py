@@ -33,9 +33,9 @@ def load_book() -> dict[str, object]:
 
 def typed_book() -> Book:
     """The rule book as its shape says (shapes.Book), for the commands that read into it."""
-    from typing import cast
+    from agentguard.rules import as_book
 
-    return cast("Book", load_book())
+    return as_book(load_book())
 
 
 def load_policy(book: dict[str, object], cwd: str) -> dict[str, object]:

@@ -86,14 +86,14 @@ def command(shell: str | None, profiles: tuple[str, ...], print_only: bool, syst
     previous = load_record(locs)
     if previous is not None:
         from agentguard.installation import refuse_agents, shimmable_tools
-        from agentguard.rules import load_book
+        from agentguard.rules import as_book, load_book
 
         try:
             refuse_agents("installing agentguard again (it can change what is guarded)")
         except InstallError as e:
             raise click.ClickException(str(e)) from None
 
-        dropped = set(previous.get("wanted") or ()) - set(wanted or shimmable_tools(load_book()))
+        dropped = set(previous.get("wanted") or ()) - set(wanted or shimmable_tools(as_book(load_book())))
         if dropped:
             from agentguard.commands.common import require_passphrase
 

@@ -8,10 +8,6 @@ import click
 
 from agentguard.commands.common import locs_for, system_option
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from agentguard.shapes import Book
-
 
 @click.command("which")
 @click.argument("tool")
@@ -21,7 +17,7 @@ def command(tool: str, system: bool) -> None:
     from agentguard.binaries import find_real_binary
     from agentguard.installation import load_record
     from agentguard.fastpath import readonly_forms
-    from agentguard.rules import family_of, load_book
+    from agentguard.rules import as_book, family_of, load_book
 
     locs = locs_for(system)
     record = load_record(locs)
@@ -36,9 +32,7 @@ def command(tool: str, system: bool) -> None:
     if tool not in tools:
         judged = f"judged by the {family} rules in hook mode, but" if family else "not a tool agentguard judges;"
         click.echo(f"{tool}: {judged} no shim wraps it. Next on PATH: {first or 'nothing'}")
-        from typing import cast
-
-        if family and tool in cast("Book", book)["families"][family]["shims"]:
+        if family and tool in as_book(book)["families"][family]["shims"]:
             click.echo("  it was not on PATH at install time: install it, then run `agentguard rehash`")
         raise SystemExit(1)
     shim = os.path.join(locs.shims, tool)

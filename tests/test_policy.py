@@ -169,7 +169,9 @@ def test_production_through_a_shim_with_the_environment_in_the_log(isolated_env:
     inst.set_passphrase("correct horse battery staple")
     dev = inst.agent("kubectl delete deploy api --context dev", cwd=tmp_path)
     prod = inst.agent("kubectl delete deploy api --context prod-eu", cwd=tmp_path)
-    assert dev.returncode == prod.returncode == 77 and not log.exists()
+    assert dev.returncode == prod.returncode == 77
+    calls = log.read_text().splitlines() if log.exists() else []
+    assert all("--dry-run=server" in c for c in calls), f"only the server-side dry run reached kubectl: {calls}"
     assert b"agentguard approve" in dev.stderr, "dev: held for approval"
     assert b"agentguard approve" not in prod.stderr and b"production" in prod.stderr, "prod: blocked"
     dev_rec, prod_rec = inst.events("kubectl")[-2:]

@@ -483,7 +483,8 @@ def test_the_counter_is_inside_the_passphrase_record(inst: Installed) -> None:
                                      "IFS=: read -r a PATH <<< \"$PATH\"; rm -rf src", "eval PATH=/usr/bin; rm -rf src",
                                      "declare -n P=PATH; P=/usr/bin; rm -rf src", "source ./setpath.sh; rm -rf src",
                                      "BASH_ENV=./setpath.sh bash -c 'rm -rf src'", "declare +x PATH; env rm -rf src",
-                                     "rm() { /bin/rm \"$@\"; }; rm -rf src", "bash -c 'hash -p /usr/bin/rm rm; rm -rf src'"])
+                                     "rm() { /bin/rm \"$@\"; }; rm -rf src", "bash -c 'hash -p /usr/bin/rm rm; rm -rf src'",
+                                     "pkexec rm -rf src", "run0 rm -rf src", "pkexec --user root rm -rf src"])
 def test_a_backup_call_past_the_shims_is_held(inst: Installed, command: str) -> None:
     (inst.config / "policy.toml").write_text('[rules]\ndecision = { "files.recursive" = "backup" }\n')
     project = inst.home / "project"
@@ -820,3 +821,25 @@ def test_code_that_decodes_where_it_writes_is_held(inst: Installed, code: str) -
     assert answer.get("permissionDecision") == "ask" and "shell.interpreter-hidden-path" in str(answer), answer
     assert cursor(inst, code, project)[0] == "deny"
     assert not (inst.config / "policy.toml").exists()
+
+
+@pytest.mark.parametrize("code", ["import os; os.execv('/bin/rm', ['rm', '-rf', 'src'])",
+                                  "import os; os.execl('/bin/rm', 'rm', '-rf', 'src')",
+                                  "import os; os.execve('/usr/bin/rm', ['rm', '-rf', 'src'], {})",
+                                  "import os; os.posix_spawn('/bin/rm', ['rm', '-rf', 'src'], {})",
+                                  "import os; os.spawnv(os.P_WAIT, '/bin/rm', ('rm', '-rf', 'src'))",
+                                  "import os; os.execvp('rm', ['rm', '-rf', 'src'])"])
+def test_a_python_exec_of_a_program_is_judged_as_that_program(inst: Installed, code: str) -> None:
+    """os.execv('/bin/rm', [...]) was judged as `/bin/rm` with no arguments, allowed by every hook, and
+    the absolute path never reaches a shim: src was gone with nothing asked."""
+    project = inst.home / "project"
+    command = f"python3 -c {shlex.quote(code)}"
+    decision, reason = cursor(inst, command, project)
+    assert decision == "deny" and "files.recursive" in reason, reason
+    assert claude(inst, command, project).get("permissionDecision") == "ask"
+
+
+@pytest.mark.parametrize("code", ["import os; os.execv('/bin/ls', ['ls', '-la'])",
+                                  "import os; os.execvp('pytest', ['pytest', '-q'])"])
+def test_a_python_exec_of_a_harmless_program_runs(inst: Installed, code: str) -> None:
+    assert cursor(inst, f"python3 -c {shlex.quote(code)}", inst.home / "project")[0] == "allow"

@@ -32,7 +32,9 @@ SHELL_CALLS = {
     "python": ("os.system", "os.popen", "subprocess.run", "subprocess.call", "subprocess.check_call",
                "subprocess.check_output", "subprocess.Popen", "subprocess.getoutput",
                "subprocess.getstatusoutput", "pty.spawn", "os.execv", "os.execvp", "os.execl", "os.execlp",
-               "os.spawnv", "os.spawnl", "os.spawnlp", "os.spawnvp", ".system", ".popen", "run", "call",
+               "os.execve", "os.execvpe", "os.execle", "os.execlpe", "os.posix_spawn", "os.posix_spawnp",
+               "os.spawnv", "os.spawnl", "os.spawnlp", "os.spawnvp", "os.spawnve", "os.spawnvpe", "os.spawnle",
+               "os.spawnlpe", ".system", ".popen", "run", "call",
                "check_call", "check_output", "Popen", "getoutput"),
     "perl": ("system", "exec", "qx", "open"),
     "ruby": ("system", "exec", "spawn", "IO.popen", "Open3.capture2", "Open3.capture3", "Open3.popen3",
@@ -465,9 +467,29 @@ def _judge_shell_call(name: str, args_text: str, lang: str, inv: Invocation, ctx
         inner = inv.replace(tool=os.path.basename(items[0]), argv=tuple(items[1:]), dynamic=(), globs=(),  # type: ignore[arg-type]
                             stdin=None, stdin_state="none", via=inv.via + (via,), source=" ".join(items))
         return ctx.nested_invocation(inner)
+    if lang == "python" and name.startswith("os.spawn"):
+        # os.spawnv(mode, path, args): the mode comes first
+        comma = stripped.find(",")
+        if comma < 0:
+            return [ctx.finding("shell.interpreter-shell", inv, f"{name}(…) runs a command computed at run time")]
+        stripped = stripped[comma + 1:].lstrip()
     lit = first_literal(stripped, lang)
     if lit is None or "\0" in lit:
         return [ctx.finding("shell.interpreter-shell", inv, f"{name}(…) runs a command computed at run time")]
+    if lang == "python" and name.startswith(("os.exec", "os.spawn", "os.posix_spawn")):
+        # os.execv(path, [argv0, *args]) and os.execl(path, argv0, *args): the program, then its argv
+        # (argv0 included); past the shims when path is absolute, so judged here as that program
+        rest = stripped[_skip_literal(stripped):].lstrip()
+        rest = rest[1:].lstrip() if rest.startswith(",") else ""
+        items = list_literal(rest, lang) if rest.startswith(("[", "(")) else _literal_args(rest, lang)
+        if rest.startswith("(") and items is None:
+            items = list_literal("[" + rest[1:].replace(")", "]", 1), lang)
+        if items is None:
+            return [ctx.finding("shell.interpreter-shell", inv, f"{name}(…) with computed arguments")]
+        inner = inv.replace(tool=os.path.basename(lit), argv=tuple(items[1:]), dynamic=(), globs=(),  # type: ignore[arg-type]
+                            stdin=None, stdin_state="none", via=inv.via + (f"{inv.tool} {name}()",),
+                            source=" ".join([lit, *items[1:]]))
+        return ctx.nested_invocation(inner)
     if lang in ("node", "ruby", "perl", "php") and name in ("spawn", "spawnSync", "execFile", "execFileSync",
                                                             "exec", "system") and "," in stripped:
         # spawn("rm", ["-rf", "x"]) / system("rm", "-rf", "x"): program and argv given separately

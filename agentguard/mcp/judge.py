@@ -597,8 +597,8 @@ def _unreadable_text(text: str) -> str:
     return ""
 
 
-def looks_like_sql(text: str) -> bool:
-    """Whether text starts like a SQL statement (after comments and parentheses)."""
+def _past_comments(text: str) -> str:
+    """Text from its first word: leading comments, parentheses and semicolons skipped (20 at most)."""
     rest = text.lstrip()
     for _ in range(20):
         if rest.startswith("--"):
@@ -609,6 +609,12 @@ def looks_like_sql(text: str) -> bool:
             rest = rest[1:].lstrip()
         else:
             break
+    return rest
+
+
+def looks_like_sql(text: str) -> bool:
+    """Whether text starts like a SQL statement (after comments and parentheses)."""
+    rest = _past_comments(text)
     word = ""
     for ch in rest[:20]:
         if not ch.isalpha():
@@ -634,16 +640,7 @@ def looks_like_statement(text: str) -> bool:
 
     if not looks_like_sql(text):
         return False
-    rest = text.lstrip()
-    for _ in range(20):  # the comments and parentheses looks_like_sql skips
-        if rest.startswith("--"):
-            rest = rest.split("\n", 1)[1].lstrip() if "\n" in rest else ""
-        elif rest.startswith("/*"):
-            rest = rest.split("*/", 1)[1].lstrip() if "*/" in rest else ""
-        elif rest.startswith(("(", ";")):
-            rest = rest[1:].lstrip()
-        else:
-            break
+    rest = _past_comments(text)
     return re.match(STATEMENT_START, rest[:4000], re.IGNORECASE | re.DOTALL) is not None
 
 

@@ -209,3 +209,31 @@ def test_the_agents_hook_names_what_the_plan_destroys(infra) -> None:  # type: i
     decision, reason = hook(infra.inst, "terraform apply -auto-approve", ws)
     assert decision == "allow", reason
     assert resources(ws) == ["terraform_data.bookings_db", "terraform_data.cache"], "the hook only planned"
+
+
+def test_an_apply_after_a_workspace_select_on_its_line_is_planned_in_that_workspace(infra) -> None:  # type: ignore[no-untyped-def]
+    """The hook reads the line before the select has run: the plan is made in the workspace the
+    apply will run in, which here holds a resource the configuration no longer has, and whose name
+    (prod) makes it production."""
+    import subprocess
+
+    ws = infra.dirs["infra"]
+    env = {**infra.inst.env, "TF_CLI_CONFIG_FILE": "/dev/null", "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
+    tf = lambda *argv: subprocess.run([TERRAFORM, *argv], cwd=ws, env=env, capture_output=True, text=True,  # noqa: E731
+                                      timeout=300, check=True)
+    tf("workspace", "new", "prod")
+    config(ws, ["bookings_db", "cache", "ledger"])
+    tf("apply", "-auto-approve", "-input=false")
+    tf("workspace", "select", "default")
+    config(ws, ["bookings_db", "cache"])  # nothing to do in default; ledger would go in prod
+    from test_paths_effects import hook
+
+    for command in ["terraform workspace select prod && terraform apply -auto-approve",
+                    "terraform workspace select prod; echo yes | terraform apply"]:
+        decision, reason = hook(infra.inst, command, ws)
+        assert decision == "deny" and "terraform_data.ledger (delete)" in reason and "production" in reason, \
+            (command, reason)
+    decision, reason = hook(infra.inst, "terraform workspace select default && terraform apply -auto-approve", ws)
+    assert decision == "allow", reason
+    state = json.loads((ws / "terraform.tfstate.d" / "prod" / "terraform.tfstate").read_text())
+    assert sorted(r["name"] for r in state["resources"]) == ["bookings_db", "cache", "ledger"]

@@ -130,7 +130,9 @@ def annotate(found: list[Finding], inv: Invocation, ctx: Context) -> list[Findin
     tgt = target(inv)
     hits = production_matches(inv.tool, tgt, ctx.policy.get("production", {}))  # type: ignore[arg-type]
     text = describe(tgt)
-    return [f.replace(target=text, production=bool(hits)) for f in found]
+    # A finding annotated already was judged as the call will really run (terraform after a
+    # `workspace select` on its line): that target stands, and production only ever adds.
+    return [f.replace(target=f.target or text, production=f.production or bool(hits)) for f in found]
 
 
 def generic(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Finding]:

@@ -63,6 +63,14 @@ def chdir_of(inv: Invocation) -> str:
 
 def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Finding]:
     globals_, rest, note = effective_argv(inv)
+    if inv.tool in ("terraform", "tofu") and "tfplan:workspace:" in "".join(k for k in ctx.memo if isinstance(k, str)):
+        from agentguard.classify.tfplan import switched_workspace
+
+        switched = switched_workspace(inv, ctx, globals_)
+        if switched is not inv:  # judged, planned and targeted in the workspace it will run in
+            from agentguard.classify import annotate
+
+            return annotate(classify(switched, pack, ctx), switched, ctx)
     if any(a in ("-help", "-h") for a in rest if a != "--"):
         return []
     args = parse_args(rest, pack["value_options"])  # type: ignore[arg-type]
@@ -78,4 +86,8 @@ def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Fin
         from agentguard.classify.tfplan import remember_plan
 
         remember_plan(inv, ctx, globals_, rest, pack["value_options"])  # type: ignore[arg-type]
+    elif inv.tool in ("terraform", "tofu") and rest[:1] == ["workspace"] and not inv.remote:
+        from agentguard.classify.tfplan import remember_workspace
+
+        remember_workspace(inv, ctx, globals_, rest)
     return [f.replace(command=inv.describe()) for f in found]  # type: ignore[misc]

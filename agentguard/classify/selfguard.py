@@ -1290,11 +1290,16 @@ _CONTENT_CALLS = r"\.\s*(?:write|writelines|write_text|write_bytes|send|sendall|
 def _hidden_text(code: str) -> str:
     """The first run-time decoding (base64, hex, a reversed or char-coded string) in ``code`` that is
     not the content handed to a write call: such text may be the very path the code writes."""
-    outside = code
-    for m in reversed(list(_pattern("content", _CONTENT_CALLS).finditer(code))):  # type: ignore[attr-defined]
+    kept, pos = [], 0
+    for n, m in enumerate(_pattern("content", _CONTENT_CALLS).finditer(code)):  # type: ignore[attr-defined]
+        if n >= 200:
+            break  # past that, the rest is read as it stands: more is held, never less
+        if m.end() < pos:
+            continue
         args = _call_args(code, m.end(), True)
-        end = m.end() + sum(len(a) for a in args) + max(0, len(args) - 1)
-        outside = outside[:m.end()] + outside[end:]
+        kept.append(code[pos:m.end()])
+        pos = m.end() + sum(len(a) for a in args) + max(0, len(args) - 1)
+    outside = "".join(kept) + code[pos:]
     found = _pattern("hiding", _HIDING).search(outside)  # type: ignore[attr-defined]
     return found.group(0).strip().rstrip("(").strip() if found else ""
 

@@ -63,7 +63,7 @@ def chdir_of(inv: Invocation) -> str:
 
 def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Finding]:
     globals_, rest, note = effective_argv(inv)
-    if inv.tool in ("terraform", "tofu") and "tfplan:workspace:" in "".join(k for k in ctx.memo if isinstance(k, str)):
+    if inv.tool in ("terraform", "tofu") and "tfplan:workspaces" in ctx.memo:
         from agentguard.classify.tfplan import switched_workspace
 
         switched = switched_workspace(inv, ctx, globals_)

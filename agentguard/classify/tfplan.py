@@ -70,13 +70,14 @@ def remember_workspace(inv: Invocation, ctx: Context, globals_: list[str], rest:
     later in it runs in NAME, so its plan is made there (the line is judged before the switch)."""
     names = [a for a in rest[2:] if not a.startswith("-")]
     if rest[1:2] in (["select"], ["new"]) and len(names) == 1:
-        ctx.memo[f"tfplan:workspace:{os.path.normpath(_workdir(inv.cwd, globals_))}"] = names[0]
+        switched: dict[str, str] = ctx.memo.setdefault("tfplan:workspaces", {})  # type: ignore[assignment]
+        switched[os.path.normpath(_workdir(inv.cwd, globals_))] = names[0]
 
 
 def switched_workspace(inv: Invocation, ctx: Context, globals_: list[str]) -> Invocation:
     """The call as it runs after an earlier `workspace select` on its line in the same directory:
     in that workspace, as TF_WORKSPACE would put it (which, when set, makes the select fail)."""
-    name = ctx.memo.get(f"tfplan:workspace:{os.path.normpath(_workdir(inv.cwd, globals_))}")
+    name = ctx.memo.get("tfplan:workspaces", {}).get(os.path.normpath(_workdir(inv.cwd, globals_)))  # type: ignore[attr-defined]
     if not isinstance(name, str) or inv.getenv("TF_WORKSPACE") is not None:
         return inv
     return inv.replace(env=(*inv.env, ("TF_WORKSPACE", name)))

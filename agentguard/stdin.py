@@ -37,6 +37,11 @@ def wants_stdin(tool: str, argv: tuple[str, ...]) -> bool:
         return words[:1] == ["api"] and len(words) == 1 and "--file" not in argv and "-f" not in argv
     if tool in ("curl",):
         return any(a in ("@-", "-") or a.endswith("@-") for a in argv)
+    if tool in ("kubectl", "oc"):  # a manifest to apply or replace, read for what it sets
+        words = [a for a in argv if not a.startswith("-")]
+        return any(w in ("apply", "replace") for w in words[:3]) and any(  # after -n NS and the like
+            (a in ("-f", "--filename") and b == "-") or a in ("-f-", "-f=-", "--filename=-")
+            for a, b in zip(argv, (*argv[1:], "")))
     if tool in ("redis-cli", "mongosh", "mongo"):
         return not [a for a in argv if not a.startswith("-")]
     return False

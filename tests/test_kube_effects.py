@@ -176,6 +176,38 @@ def test_the_shims_stop_zero_replicas_before_kubectl(isolated_env: dict[str, str
     assert log.read_text().splitlines() == ["scale deploy/api --replicas=0x3"]
 
 
+def test_a_manifest_applied_with_zero_replicas_scales_to_zero(isolated_env: dict[str, str], tmp_path: Path) -> None:
+    """apply and replace -f set what the manifest says: from a file, a directory (-R), a multi-document
+    file or stdin, a manifest with replicas: 0 stops the service as `scale --replicas=0` does."""
+    fakes = tmp_path / "fakebin"
+    log = tmp_path / "kubectl.log"
+    write_fake(fakes, "kubectl", log)
+    inst: Installed = install_agentguard(Path(isolated_env["HOME"]), [str(fakes)])
+    ws = tmp_path / "ws"
+    (ws / "k8s" / "db").mkdir(parents=True)
+    zero = DEPLOYMENT.replace("replicas: 3", "replicas: 0")
+    assert zero != DEPLOYMENT
+    (ws / "zero.yaml").write_text(zero)
+    (ws / "k8s" / "service.yaml").write_text("apiVersion: v1\nkind: Service\nmetadata:\n  name: api\n")
+    (ws / "k8s" / "db" / "db.yaml").write_text("---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n---\n"
+                                                "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: db\n"
+                                                "spec:\n  replicas: 00\n")
+    (ws / "ok.yaml").write_text(DEPLOYMENT)
+    for command, says in [("kubectl apply -f zero.yaml", "zero.yaml sets Deployment/api spec.replicas to 0"),
+                          ("cat zero.yaml | kubectl apply -f -", "stdin sets Deployment/api"),
+                          ("kubectl apply -f - < zero.yaml", "stdin sets Deployment/api"),
+                          ("kubectl -n prod apply -f- < zero.yaml", "stdin sets Deployment/api"),
+                          ("kubectl replace --filename=zero.yaml", "zero.yaml sets"),
+                          ("kubectl apply -R -f k8s/", "db.yaml sets StatefulSet/db spec.replicas to 0")]:
+        out = inst.agent(command, cwd=ws)
+        err = out.stderr.decode()
+        assert out.returncode == 77 and "kube.scale-zero" in err and says in err, (command, err)
+    assert not log.exists() or log.read_text() == ""
+    for command in ("kubectl apply -f ok.yaml", "kubectl apply -f k8s/", "kubectl apply -f zero.yaml --dry-run=server"):
+        assert inst.agent(command, cwd=ws).returncode == 0, command
+    assert len(log.read_text().splitlines()) == 3
+
+
 def test_deletes_list_what_the_cluster_says_would_go(isolated_env: dict[str, str], tmp_path: Path) -> None:
     """No API server runs here: a kubectl after the shims answers the server-side dry run as a
     cluster would (names for `--dry-run=server -o name`) and records every call that reached it."""

@@ -10,6 +10,8 @@ merge or strategic patch, ``remove``/``move`` in a JSON patch, ``$patch: delete|
 
 from __future__ import annotations
 
+import re
+
 from agentguard.classify import unrecognised
 from agentguard.classify.matcher import declared_findings, parse_args
 from agentguard.model import Finding, Invocation
@@ -33,6 +35,8 @@ def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Fin
     found += unrecognised(inv, pack, args, ctx)
     if inv.tool in ("kubectl", "oc") and args.words[:1] == ["patch"] and "--dry-run" not in args.flags:
         found += _patch(inv, args, ctx)
+    if inv.tool in ("kubectl", "oc") and args.words[:1] in (["apply"], ["replace"]) and "--dry-run" not in args.flags:
+        found += _manifests(inv, args, ctx)
     listed = [f for f in found if f.rule in ("kube.delete", "kube.delete-data", "kube.prune")]
     if listed and not inv.remote:
         what = what_would_go(inv, ctx)
@@ -178,6 +182,94 @@ def _patch(inv: Invocation, args: object, ctx: Context) -> list[Finding]:
     elif doc is not None:
         found.append(ctx.finding("kube.patch-unreadable", inv, f"{where}: a {kind} patch is an object"))
     return found
+
+
+MANIFEST_BYTES = 4 * 1024 * 1024
+MANIFEST_FILES = 200
+
+
+def _manifests(inv: Invocation, args: object, ctx: Context) -> list[Finding]:
+    """apply/replace -f of a manifest that sets replicas to 0 scales to zero as surely as a patch
+    does: each file (a directory's .yaml, .yml and .json files; - for stdin) is read for it. A
+    manifest that cannot be read here (a URL, -k) is left to the rules, as before."""
+    import os
+
+    from agentguard.classify.sources import read_text
+
+    found: list[Finding] = []
+    names = _filenames(inv.argv)
+    recursive = bool(args.flags.get("-R") or args.flags.get("--recursive"))  # type: ignore[attr-defined]
+    seen = 0
+    for name in names:
+        if name == "-":
+            texts = [("stdin", inv.stdin)] if inv.stdin_state == "text" and inv.stdin else []
+        elif inv.remote or "://" in name:
+            continue
+        else:
+            path = os.path.join(inv.cwd or "", name)
+            files = [path]
+            if os.path.isdir(path):
+                files = []
+                for root, dirs, fs in os.walk(path):
+                    files += [os.path.join(root, f) for f in sorted(fs) if f.endswith((".yaml", ".yml", ".json"))]
+                    if not recursive:
+                        break
+            texts = []
+            for f in files[:MANIFEST_FILES - seen]:
+                seen += 1
+                texts.append((os.path.relpath(f, inv.cwd or "/") if inv.cwd else f, read_text(f, limit=MANIFEST_BYTES)))
+        for where, text in texts:
+            for doc in _documents(text or ""):
+                found += _zero_replicas(doc, where, inv, ctx)
+    return found
+
+
+def _filenames(argv: tuple[str, ...]) -> list[str]:
+    """-f/--filename values as kubectl's flag parser reads them: -f X, -fX, -f=X, --filename[=]X."""
+    out: list[str] = []
+    for i, tok in enumerate(argv):
+        if tok == "--":
+            break
+        if tok in ("-f", "--filename") and i + 1 < len(argv):
+            out.append(argv[i + 1])
+        elif tok.startswith("--filename="):
+            out.append(tok.split("=", 1)[1])
+        elif tok.startswith("-f") and not tok.startswith("--") and len(tok) > 2:
+            out.append(tok[2:].removeprefix("="))
+    return out
+
+
+def _documents(text: str) -> list[object]:
+    """The objects a manifest holds: JSON, or YAML documents; what agentguard's YAML reader cannot
+    read is kept as its text, searched for `replicas:` lines."""
+    import json
+
+    try:
+        doc = json.loads(text)
+        return doc.get("items", [doc]) if isinstance(doc, dict) and doc.get("kind") == "List" else [doc]
+    except ValueError:
+        pass
+    out: list[object] = []
+    for part in re.split(r"(?m)^---[ \t]*(?:#.*)?$", text):
+        doc = _load(part)
+        out.append(part if doc is _UNREADABLE else doc)
+    return out
+
+
+def _zero_replicas(doc: object, where: str, inv: Invocation, ctx: Context) -> list[Finding]:
+    if isinstance(doc, str):
+        for m in re.finditer(r"(?m)^\s*[\"']?replicas[\"']?\s*:\s*([^\s#,}]+)", doc):
+            if _zero(m.group(1).strip("\"'")):
+                return [ctx.finding("kube.scale-zero", inv, f"{where} sets replicas to {m.group(1)}")]
+        return []
+    if not isinstance(doc, dict):
+        return []
+    spec = doc.get("spec")
+    if isinstance(spec, dict) and "replicas" in spec and _zero(spec["replicas"]):
+        meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+        what = f"{doc.get('kind', 'object')}/{meta.get('name', '?')}"  # type: ignore[union-attr]
+        return [ctx.finding("kube.scale-zero", inv, f"{where} sets {what} spec.replicas to {spec['replicas']!r}")]
+    return []
 
 
 def _patch_body(inv: Invocation, ctx: Context) -> tuple[str | None, str]:

@@ -843,3 +843,32 @@ def test_a_python_exec_of_a_program_is_judged_as_that_program(inst: Installed, c
                                   "import os; os.execvp('pytest', ['pytest', '-q'])"])
 def test_a_python_exec_of_a_harmless_program_runs(inst: Installed, code: str) -> None:
     assert cursor(inst, f"python3 -c {shlex.quote(code)}", inst.home / "project")[0] == "allow"
+
+
+@pytest.mark.parametrize("command", [
+    "python3 -c \"import subprocess as s; s.run(['/bin/rm', '-rf', 'src'])\"",
+    "python3 -c \"from os import execv; execv('/bin/rm', ['rm', '-rf', 'src'])\"",
+    "python3 -c \"import os; f = os.execv; f('/bin/rm', ['rm', '-rf', 'src'])\"",
+    "python3 -c \"import os; getattr(os, 'execv')('/bin/rm', ['rm', '-rf', 'src'])\"",
+    "python3 -c \"__import__('os').execv('/bin/rm', ['rm', '-rf', 'src'])\"",
+    "python3 -c \"import os; os.execv('/bin/' + 'rm', ['rm', '-rf', 'src'])\"",
+    "python3 -c \"import asyncio; asyncio.run(asyncio.create_subprocess_exec('/bin/rm', '-rf', 'src'))\"",
+    "python3 -c \"import asyncio; asyncio.run(asyncio.create_subprocess_shell('/bin/rm -rf src'))\"",
+    "python3 -c \"import sh; sh.Command('/bin/rm')('-rf', 'src')\"",
+    "python3 -c \"import plumbum; plumbum.local['/bin/rm']('-rf', 'src')\"",
+    "php -r 'pcntl_exec(\"/bin/rm\", [\"-rf\", \"src\"]);'",
+    "node -e 'require(\"child_process\").fork(\"/usr/bin/psql\")'"])
+def test_inline_code_that_reaches_a_guarded_program_by_its_path_is_held(inst: Installed, command: str) -> None:
+    """However the call is spelled (an alias, getattr, asyncio, a library), a literal path to a program
+    agentguard judges means a call that never meets its shim; what cannot be read as that program's
+    call is held."""
+    decision, reason = cursor(inst, command, inst.home / "project")
+    assert decision == "deny", (command, reason)
+
+
+@pytest.mark.parametrize("command", ["python3 -c \"import subprocess; subprocess.run(['/bin/rm', '-f', 'build/x.o'])\"",
+                                     "python3 -c \"import os; print(os.path.exists('/usr/bin/psql'))\"",
+                                     "python3 -c \"import asyncio; asyncio.run(asyncio.create_subprocess_exec('/bin/ls', '-la'))\"",
+                                     "python3 -c \"import shutil; print(shutil.which('terraform'))\""])
+def test_inline_code_that_runs_or_looks_at_programs_harmlessly_still_runs(inst: Installed, command: str) -> None:
+    assert cursor(inst, command, inst.home / "project")[0] == "allow", command

@@ -34,7 +34,8 @@ SHELL_CALLS = {
                "subprocess.getstatusoutput", "pty.spawn", "os.execv", "os.execvp", "os.execl", "os.execlp",
                "os.execve", "os.execvpe", "os.execle", "os.execlpe", "os.posix_spawn", "os.posix_spawnp",
                "os.spawnv", "os.spawnl", "os.spawnlp", "os.spawnvp", "os.spawnve", "os.spawnvpe", "os.spawnle",
-               "os.spawnlpe", ".system", ".popen", "run", "call",
+               "os.spawnlpe", "create_subprocess_shell", "create_subprocess_exec", ".create_subprocess_shell",
+               ".create_subprocess_exec", ".system", ".popen", "run", "call",
                "check_call", "check_output", "Popen", "getoutput"),
     "perl": ("system", "exec", "qx", "open"),
     "ruby": ("system", "exec", "spawn", "IO.popen", "Open3.capture2", "Open3.capture3", "Open3.popen3",
@@ -94,7 +95,63 @@ def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Fin
         return [ctx.finding("shell.interpreter-shell", inv, "the script itself is computed at run time")]
     from agentguard.classify.selfguard import code_findings
 
-    return scan_code(code[:MAX_CODE], lang, inv, ctx, 0) + code_findings(code[:MAX_CODE], lang, inv, ctx)
+    found = scan_code(code[:MAX_CODE], lang, inv, ctx, 0) + code_findings(code[:MAX_CODE], lang, inv, ctx)
+    return found or _program_paths(code[:MAX_CODE], lang, inv, ctx)
+
+
+def _program_paths(code: str, lang: str, inv: Invocation, ctx: Context) -> list[Finding]:
+    """A literal path to a program agentguard judges (``'/bin/rm'``, ``'/usr/bin/psql'``) that is not
+    what a call read above starts (``from os import execv``, ``import subprocess as s``, ``getattr``,
+    asyncio, the sh and plumbum libraries, pcntl_exec): whatever runs it never meets a shim, and it
+    cannot be read here, so it is held."""
+    from agentguard.classify.selfguard import _folded
+
+    tools = ctx.book["tools"]
+    names = tuple(n for n in SHELL_CALLS.get(lang, ()) if n[:1].isalpha() or n[:1] == ".")
+    for text in dict.fromkeys((code, _folded(code, lang))):
+        for start, _, value in literal_spans(text, lang)[:2000]:
+            path = value.strip()
+            if not path.startswith(("/", "./", "~/")) or any(ch.isspace() for ch in path) or len(path) > 256:
+                continue
+            tool = os.path.basename(path)
+            if tools.get(tool, "shell") == "shell":  # type: ignore[union-attr]
+                continue
+            before = text[max(0, start - 80):start].rstrip()
+            before = before[:-1].rstrip() if before.endswith("[") else before
+            if before.endswith("(") and _ends_with_call(before[:-1].rstrip(), names, lang):
+                continue  # subprocess.run(['/bin/rm', …]), os.execv('/bin/rm', …): judged above as that program
+            if lang == "python" and _pattern_spawn_mode(before, names):
+                continue
+            if before.endswith("(") and _ends_with_call(before[:-1].rstrip(), _LOOKS_AT, lang):
+                continue  # os.path.exists('/usr/bin/psql'): a look at the file, nothing run
+            return [ctx.finding("shell.interpreter-shell", inv,
+                                f"{inv.tool} code names {path}, which it can run past the shims")]
+    return []
+
+
+_LOOKS_AT = ("os.path.exists", "os.path.isfile", "os.path.islink", "os.path.realpath", "os.path.getsize", "os.access",
+             "os.stat", "os.lstat", "os.readlink", "print", "file_exists", "is_executable", "existsSync", "statSync",
+             "accessSync", "File.exist?", "File.executable?", "-e", "-x")
+
+
+def _ends_with_call(text: str, names: tuple[str, ...], lang: str) -> bool:
+    """Whether ``text`` ends with a call name as calls_at finds it (not ``s.run``, not ``pcntl_exec``)."""
+    for name in names:
+        if not text.endswith(name):
+            continue
+        k = len(text) - len(name)
+        before = text[k - 1] if k > 0 else " "
+        if name[0].isalpha() and (before.isalnum() or before == "_" or
+                                  (before == "." and lang == "python" and not name.startswith("."))):
+            continue
+        return True
+    return False
+
+
+def _pattern_spawn_mode(before: str, names: tuple[str, ...]) -> bool:
+    """os.spawnv(os.P_WAIT, '/bin/rm', …): the program follows the mode."""
+    head, comma, _ = before.rpartition(",")
+    return bool(comma) and head.rstrip().rpartition("(")[0].rstrip().endswith(tuple(n for n in names if "spawn" in n))
 
 
 def inline_code(inv: Invocation, lang: str) -> tuple[str | None, bool]:
@@ -476,6 +533,15 @@ def _judge_shell_call(name: str, args_text: str, lang: str, inv: Invocation, ctx
     lit = first_literal(stripped, lang)
     if lit is None or "\0" in lit:
         return [ctx.finding("shell.interpreter-shell", inv, f"{name}(…) runs a command computed at run time")]
+    if lang == "python" and name.endswith("create_subprocess_exec"):  # (program, *args)
+        rest = stripped[_skip_literal(stripped):].lstrip()
+        items = _literal_args(rest[1:], lang) if rest.startswith(",") else [] if rest.startswith(")") else None
+        if items is None:
+            return [ctx.finding("shell.interpreter-shell", inv, f"{name}(…) with computed arguments")]
+        inner = inv.replace(tool=os.path.basename(lit), argv=tuple(items), dynamic=(), globs=(),  # type: ignore[arg-type]
+                            stdin=None, stdin_state="none", via=inv.via + (f"{inv.tool} {name}()",),
+                            source=" ".join([lit, *items]))
+        return ctx.nested_invocation(inner)
     if lang == "python" and name.startswith(("os.exec", "os.spawn", "os.posix_spawn")):
         # os.execv(path, [argv0, *args]) and os.execl(path, argv0, *args): the program, then its argv
         # (argv0 included); past the shims when path is absolute, so judged here as that program

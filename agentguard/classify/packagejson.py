@@ -116,7 +116,7 @@ def package_work(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Findin
         if "--ignore-scripts" in options:
             return None
         names = LIFECYCLE["install" if first in INSTALL else first]
-    elif tool in BUILTINS and first not in BUILTINS[tool]:
+    elif tool in BUILTINS and first and first not in BUILTINS[tool]:  # `bun ""` names no script
         main, args = first, words[1:] + passed
     else:
         return None

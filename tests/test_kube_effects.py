@@ -208,6 +208,23 @@ def test_a_manifest_applied_with_zero_replicas_scales_to_zero(isolated_env: dict
     assert len(log.read_text().splitlines()) == 3
 
 
+def test_an_edit_made_by_a_program_is_refused(isolated_env: dict[str, str], tmp_path: Path) -> None:
+    """kubectl edit runs KUBE_EDITOR (else EDITOR) on the object: a program there, not an editor a
+    human types in, changes it unseen. The recording kubectl shows what reached it."""
+    fakes = tmp_path / "fakebin"
+    log = tmp_path / "kubectl.log"
+    write_fake(fakes, "kubectl", log)
+    inst: Installed = install_agentguard(Path(isolated_env["HOME"]), [str(fakes)])
+    for command, extra in [("KUBE_EDITOR='sed -i s/replicas:.*/replicas:0/' kubectl edit deploy/api", {}),
+                           ("kubectl edit statefulset/db", {"EDITOR": "python3 -c 'import sys'"})]:
+        out = inst.agent(command, cwd=tmp_path, env=extra)
+        err = out.stderr.decode()
+        assert out.returncode == 77 and "kube.edit-scripted" in err, (command, err)
+    assert not log.exists() or log.read_text() == ""
+    assert inst.agent("kubectl edit deploy/api", cwd=tmp_path, env={"EDITOR": "vim"}).returncode == 0
+    assert log.read_text().splitlines() == ["edit deploy/api"]
+
+
 def test_deletes_list_what_the_cluster_says_would_go(isolated_env: dict[str, str], tmp_path: Path) -> None:
     """No API server runs here: a kubectl after the shims answers the server-side dry run as a
     cluster would (names for `--dry-run=server -o name`) and records every call that reached it."""

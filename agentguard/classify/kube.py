@@ -35,6 +35,8 @@ def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Fin
     found += unrecognised(inv, pack, args, ctx)
     if inv.tool in ("kubectl", "oc") and args.words[:1] == ["patch"] and "--dry-run" not in args.flags:
         found += _patch(inv, args, ctx)
+    if inv.tool in ("kubectl", "oc") and args.words[:1] == ["edit"]:
+        found += _editor(inv, ctx)
     if inv.tool in ("kubectl", "oc") and args.words[:1] in (["apply"], ["replace"]) and "--dry-run" not in args.flags:
         found += _manifests(inv, args, ctx)
     listed = [f for f in found if f.rule in ("kube.delete", "kube.delete-data", "kube.prune")]
@@ -182,6 +184,30 @@ def _patch(inv: Invocation, args: object, ctx: Context) -> list[Finding]:
     elif doc is not None:
         found.append(ctx.finding("kube.patch-unreadable", inv, f"{where}: a {kind} patch is an object"))
     return found
+
+
+# Editors a human types in; anything else kubectl edit runs (sed -i, a script, true) makes the change
+# itself, and what it writes is not known before it runs.
+INTERACTIVE_EDITORS = frozenset({"vi", "vim", "nvim", "gvim", "mvim", "view", "nano", "pico", "emacs", "emacsclient",
+                                 "code", "code-insiders", "codium", "cursor", "subl", "mate", "micro", "hx", "helix",
+                                 "kak", "joe", "ne", "mcedit", "gedit", "kate", "zed", "nvr", "ed", "jed"})
+
+
+def _editor(inv: Invocation, ctx: Context) -> list[Finding]:
+    var = "KUBE_EDITOR" if inv.getenv("KUBE_EDITOR") else "EDITOR"
+    value = inv.getenv(var)
+    if not value:
+        return []
+    import shlex
+
+    try:
+        words = shlex.split(value)
+    except ValueError:
+        words = value.split()
+    first = words[0].rsplit("/", 1)[-1] if words else ""
+    if first in INTERACTIVE_EDITORS:
+        return []
+    return [ctx.finding("kube.edit-scripted", inv, f"{var}={value}"[:200])]
 
 
 MANIFEST_BYTES = 4 * 1024 * 1024

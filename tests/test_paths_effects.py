@@ -171,3 +171,27 @@ def test_find_with_no_starting_point_is_judged_from_the_working_directory(book: 
     for argv in (("-delete",), ("-L", "-type", "f", "-delete"), ("-H", "-mindepth", "1", "-delete")):
         verdict = judge_argv("find", argv, book, cwd=str(h / "project"), env=isolated_env)
         assert [f.rule for f in verdict.findings] == ["files.find-delete"], (argv, verdict.findings)
+
+
+def test_rsync_onto_a_database_file_replaces_it_as_cp_does(home) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    h, inst, _ = home
+    db = h / "project" / "app.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE bookings (id int)")
+        conn.execute("INSERT INTO bookings VALUES (1)")
+    (h / "project" / "notes.txt").write_text("notes\n")
+    before = db.read_bytes()
+    twin = h.parent / "rsync-twin"
+    twin.mkdir()
+    (twin / "app.db").write_bytes(before)
+    (twin / "notes.txt").write_text("notes\n")
+    subprocess.run(["rsync", "notes.txt", "app.db"], cwd=twin, check=True, timeout=60)
+    assert (twin / "app.db").read_bytes() == b"notes\n", "rsync replaces the file: the test means something"
+    for command in ("rsync notes.txt app.db", "rsync -a -e ssh notes.txt ./app.db"):
+        decision, reason = hook(inst, command, h / "project")
+        assert decision in ("deny", "ask") and "files.database" in reason and "rsync replaces" in reason, reason
+        out = inst.agent(command, cwd=h / "project")
+        assert out.returncode == 77 and b"files.database" in out.stderr, out.stderr
+    assert db.read_bytes() == before

@@ -531,8 +531,13 @@ def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Fin
     if tool in ("wipefs", "sgdisk") or tool.startswith(("mkfs", "mke2fs", "mkswap")):
         return _format(inv, ctx)
     if tool == "rsync":
-        deleting, dry = rsync_deletes(inv.argv)
-        return [ctx.finding("files.sync-delete", inv, " ".join(deleting))] if deleting and not dry else []
+        deleting, dry, operands = rsync_args(inv.argv)
+        if dry:
+            return []
+        found = [ctx.finding("files.sync-delete", inv, " ".join(deleting))] if deleting else []
+        if len(operands) >= 2 and ":" not in inv.argv[operands[-1]]:  # onto a local file: as cp onto it
+            found += _replaced(inv, ctx, [operands[-1]])
+        return found
     if tool == "rclone":
         words = [a for a in inv.argv if not a.startswith("-")]
         if "--dry-run" in inv.argv or "-n" in inv.argv or not words:
@@ -551,16 +556,19 @@ RSYNC_DELETING = ("--del", "--delete", "--remove-source-files", "--remove-sent-f
 _RSYNC_SHORT_VALUE = "Be@TfM"
 
 
-def rsync_deletes(argv: tuple[str, ...] | list[str]) -> tuple[list[str], bool]:
-    """The options of an rsync call that delete files, and whether it is surely a dry run."""
+def rsync_args(argv: tuple[str, ...] | list[str]) -> tuple[list[str], bool, list[int]]:
+    """The options of an rsync call that delete files, whether it is surely a dry run, and where
+    its operands (sources, then the destination) are."""
     deleting: list[str] = []
     dry = False
     value_next = False
-    for tok in argv:
+    operands: list[int] = []
+    for i, tok in enumerate(argv):
         if value_next:
             value_next = False
             continue
         if tok == "--":
+            operands += range(i + 1, len(argv))
             break
         if tok.startswith("--"):
             name = tok.partition("=")[0]
@@ -577,7 +585,9 @@ def rsync_deletes(argv: tuple[str, ...] | list[str]) -> tuple[list[str], bool]:
                     break
                 if letter == "n":
                     dry = True
-    return deleting, dry
+        else:
+            operands.append(i)
+    return deleting, dry, operands
 
 
 # rsync's long options that take no value (the others take the next word when written without "=").
@@ -638,6 +648,11 @@ def _overwrite(inv: Invocation, ctx: Context) -> list[Finding]:
         return []  # copying into a directory adds files; it replaces nothing protected by name
     else:
         dests = [operands[-1]]
+    return _replaced(inv, ctx, dests)
+
+
+def _replaced(inv: Invocation, ctx: Context, dests: list[int]) -> list[Finding]:
+    """Findings for the existing protected files at these operands, which the call replaces."""
     home = _home(inv, ctx)
     keep = ("files.database", "files.credentials", "files.git", "files.backups", "files.system-file", "files.iac-state")
     found: list[Finding] = []

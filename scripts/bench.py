@@ -83,6 +83,17 @@ def report(title: str, medians: dict[str, float], baseline: str, target: str = "
         print(f"  {label:<{width}}  {ms:7.2f} ms{extra}")
 
 
+def install(env: dict[str, str], *args: str) -> bool:
+    """`agentguard install ARGS…` into the bench's sandbox; False (and why) when it fails."""
+    import subprocess
+
+    out = subprocess.run([str(VENV / "agentguard"), "install", *args], env=env, capture_output=True, text=True,
+                         stdin=subprocess.DEVNULL)
+    if out.returncode != 0:
+        print("  install failed:", out.stderr.strip())
+    return out.returncode == 0
+
+
 def sandbox() -> tuple[dict[str, str], str]:
     from conftest import make_project
 
@@ -147,10 +158,7 @@ def section_shims(args: argparse.Namespace) -> None:
 
     env, cwd = sandbox()
     shims = Path(env["AGENTGUARD_HOME"]) / "shims"
-    out = subprocess.run([str(VENV / "agentguard"), "install", "--tools", "rm,psql,terraform,git,find", "--print"],
-                         env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    if out.returncode != 0:
-        print("  install failed:", out.stderr.strip())
+    if not install(env, "--tools", "rm,psql,terraform,git,find", "--print"):
         return
     rm = shutil.which("rm", path="/usr/bin:/bin")
     psql = shutil.which("psql", path="/usr/bin:/usr/local/bin")
@@ -226,10 +234,7 @@ def section_policy(args: argparse.Namespace) -> None:
     import subprocess
 
     env, cwd = sandbox()
-    out = subprocess.run([str(VENV / "agentguard"), "install", "--tools", "rm", "--print"], env=env,
-                         capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    if out.returncode != 0:
-        print("  install failed:", out.stderr.strip())
+    if not install(env, "--tools", "rm", "--print"):
         return
     config = Path(env["AGENTGUARD_HOME"]) / "config"
     config.mkdir(parents=True, exist_ok=True)
@@ -275,10 +280,7 @@ def section_hooks(args: argparse.Namespace) -> None:
     import subprocess
 
     env, cwd = sandbox()
-    out = subprocess.run([str(VENV / "agentguard"), "install", "--print", "--claude-code"], env=env,
-                         capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    if out.returncode != 0:
-        print("  install failed:", out.stderr.strip())
+    if not install(env, "--print", "--claude-code"):
         return
     settings = json.loads((Path(env["HOME"]) / ".claude/settings.json").read_text())
     hook = settings["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
@@ -351,10 +353,7 @@ def section_sql(args: argparse.Namespace) -> None:
                         "CREATE TABLE bookings (id int PRIMARY KEY, created timestamptz); INSERT INTO bookings "
                         "SELECT g, now() - g * interval '1 hour' FROM generate_series(1, 10000) g"],
                        check=True, capture_output=True, timeout=60)
-        out = subprocess.run([str(VENV / "agentguard"), "install", "--tools", "psql", "--print"], env=env,
-                             capture_output=True, text=True, stdin=subprocess.DEVNULL)
-        if out.returncode != 0:
-            print("  install failed:", out.stderr.strip())
+        if not install(env, "--tools", "psql", "--print"):
             return
         shim = str(Path(env["AGENTGUARD_HOME"]) / "shims" / "psql")
         psql = shutil.which("psql", path="/usr/bin:/usr/local/bin") or f"{pg['bindir']}/psql"
@@ -414,10 +413,7 @@ def section_run(args: argparse.Namespace) -> None:
     env = {"HOME": str(home), "PATH": f"{VENV}:/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
            "XDG_CONFIG_HOME": str(home / ".config"), "XDG_STATE_HOME": str(home / ".local/state"),
            "XDG_DATA_HOME": str(home / ".local/share"), "XDG_CACHE_HOME": str(home / ".cache")}
-    out = subprocess.run([str(VENV / "agentguard"), "install", "--tools", "rm,psql", "--print", "--claude-code"],
-                         env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    if out.returncode != 0:
-        print("  install failed:", out.stderr.strip())
+    if not install(env, "--tools", "rm,psql", "--print", "--claude-code"):
         return
     state = home / ".local/state/agentguard"
     shims = home / ".local/share/agentguard/shims"
@@ -527,10 +523,7 @@ def section_mcp(args: argparse.Namespace) -> None:
     from mcp_session import Session, proxy_argv, server_bin
 
     env, cwd = sandbox()
-    out = subprocess.run([str(VENV / "agentguard"), "install", "--print", "--claude-code"], env=env,
-                         capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    if out.returncode != 0:
-        print("  install failed:", out.stderr.strip())
+    if not install(env, "--print", "--claude-code"):
         return
     try:
         sqlite_bin = server_bin("mcp-server-sqlite")
@@ -610,10 +603,7 @@ def section_terraform(args: argparse.Namespace) -> None:
                 subprocess.run([terraform, *argv], cwd=ws, env=env, check=True, capture_output=True, timeout=300)
             dirs[name] = str(ws)
         (Path(dirs["cut"]) / "main.tf").write_text('resource "terraform_data" "r0" {\n  input = "0"\n}\n')
-        out = subprocess.run([str(VENV / "agentguard"), "install", "--tools", "terraform", "--print"], env=env,
-                             capture_output=True, text=True, stdin=subprocess.DEVNULL)
-        if out.returncode != 0:
-            print("  install failed:", out.stderr.strip())
+        if not install(env, "--tools", "terraform", "--print"):
             return
         shim = str(Path(env["AGENTGUARD_HOME"]) / "shims" / "terraform")
         same, cut = f"-chdir={dirs['same']}", f"-chdir={dirs['cut']}"

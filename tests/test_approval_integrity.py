@@ -872,3 +872,28 @@ def test_inline_code_that_reaches_a_guarded_program_by_its_path_is_held(inst: In
                                      "python3 -c \"import shutil; print(shutil.which('terraform'))\""])
 def test_inline_code_that_runs_or_looks_at_programs_harmlessly_still_runs(inst: Installed, command: str) -> None:
     assert cursor(inst, command, inst.home / "project")[0] == "allow", command
+
+
+@pytest.mark.parametrize("command", ["cp x ~/.config/agent*/policy.toml", "cp x ~/.config/agent?uard/policy.toml",
+                                     "cp x ~/.config/[a]gentguard/policy.toml", "cp x ~/.c*/a*/policy.toml",
+                                     "cp x ~/.*/agentguard/policy.toml", "echo x > ~/.config/agent*/policy.toml",
+                                     "cp x \"$(echo ~/.config/agentguard)\"/policy.toml",
+                                     "tee ~/.config/agentgu{a,}rd/policy.toml < x",
+                                     "cp x ${XDG_CONFIG_HOME:-~/.config}/agentguard/policy.toml",
+                                     "cp x ~root/../..$HOME/.config/agentguard/policy.toml",
+                                     "cp x /proc/self/cwd/../.config/agentguard/policy.toml"])
+def test_a_write_target_spelled_for_the_shell_to_finish_is_judged_where_it_lands(inst: Installed, command: str) -> None:
+    """A glob, a brace, $(echo …), ${X:-…} or /proc/self/cwd in the destination was not read at all:
+    every hook let the policy be overwritten."""
+    project = inst.home / "project"
+    (project / "x").write_text('[decisions.agent]\nhigh = "allow"\n')
+    (inst.config / "policy.toml").write_text("")  # a human's own, so that a glob on it matches
+    decision, reason = cursor(inst, command, project)
+    assert decision == "deny" and "self.tamper" in reason, (command, reason)
+
+
+@pytest.mark.parametrize("command", ["cp a.txt build/*.o", "cp x \"$(mktemp -d)\"/y", "tee out/{a,b}.log < x",
+                                     "echo hi > \"$HOME/project/out.txt\"", "mv build/* dist/",
+                                     "cp x \"$(git rev-parse --show-toplevel)\"/y"])
+def test_run_time_write_targets_elsewhere_still_run(inst: Installed, command: str) -> None:
+    assert cursor(inst, command, inst.home / "project")[0] == "allow", command

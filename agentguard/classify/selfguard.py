@@ -986,6 +986,12 @@ def command_findings(inv: Invocation, ctx: Context) -> list[Finding]:
     if tool in QUIET or (tool in READERS and tool not in ("sort", "tree", "uniq", "xxd", "awk", "gawk", "mawk")):
         return []
     targets, here = writes(inv, args, ctx)
+    if inv.dynamic:
+        # A word known only at run time ($(echo ~/.config/agentguard), ${X:-~/.config}, a brace or a
+        # glob) is read as each way it can be spelled, in its place: where it lands is judged too.
+        env = _env_names(inv, ctx)
+        for spelled in _spelled_argvs(inv, env):
+            targets += writes(inv, spelled, ctx)[0]
     if not targets and not here:
         return []
     where = where_for(inv.cwd, ctx, inv.getenv("HOME") or "")
@@ -994,6 +1000,8 @@ def command_findings(inv: Invocation, ctx: Context) -> list[Finding]:
         why = where.why(raw, follow=follow, ancestors=ancestors, exact=exact)
         if not why and ancestors and (tool in EXTRACTORS or tool in ("cp", "install")):
             why = _spills_into(where, raw, tool, args)
+        if not why and (any(ch in raw for ch in "*?[{") or raw.startswith("/proc/")):
+            why = _pattern_why(raw, where)
         if why:
             return [ctx.finding(RULE, inv, f"{tool}: {why}")]
     if here and not inv.remote:
@@ -1005,11 +1013,96 @@ def command_findings(inv: Invocation, ctx: Context) -> list[Finding]:
     return []
 
 
+def _env_names(inv: Invocation, ctx: Context) -> dict[str, str]:
+    env = {k: v for k, v in ctx.env.items() if k in ENV_NAMES}
+    env.update({k: v for k, v in inv.env if k in ENV_NAMES and v})
+    return env
+
+
+def _spelled_argvs(inv: Invocation, env: dict[str, str]) -> list[list[str]]:
+    """argv with its run-time words replaced by their spellings (at most 8 argvs)."""
+    out: list[list[str]] = [list(inv.argv)]
+    home = env.get("HOME", "")
+    for i in inv.dynamic:
+        if not 0 <= i < len(inv.argv):
+            continue
+        ways = _spellings(inv.argv[i], env, home, inv.cwd)[:8]
+        out = [a[:i] + [w] + a[i + 1:] for a in out for w in ways][:8]
+    return out if inv.dynamic else []
+
+
+_SUBST = r"\$\(\s*echo\s+([^()]*)\)|`\s*echo\s+([^`]*)`|\$\{(\w+):?[-=]([^}]*)\}|\$\{(\w+)\}|\$(\w+)|\$\([^)]*\)|`[^`]*`"
+
+
+def _spellings(raw: str, env: dict[str, str], home: str, cwd: str) -> list[str]:
+    """How a word known only at run time may come out: `$(echo X)` as X, `${V:-D}` as V's value or D,
+    `$V` as V's value when it is one of the home and XDG variables (else any text), braces expanded,
+    `~` and `~user` expanded, /proc/self/cwd as the working directory."""
+    import re
+
+    def sub(m: re.Match[str]) -> str:
+        echo = m.group(1) if m.group(1) is not None else m.group(2)
+        if echo is not None:
+            return echo.strip().strip("'\"")
+        if m.group(3):
+            return env.get(m.group(3)) or m.group(4)
+        name = m.group(5) or m.group(6)
+        if name:
+            return env.get(name, "*")
+        return "*"
+
+    text = re.sub(_SUBST, sub, raw[:4096])
+    text = text.replace("'", "").replace('"', "")
+    words = _braces(text, 16)
+    out = []
+    for w in words:
+        if w.startswith("~"):
+            w = (home + w[1:]) if (w == "~" or w.startswith("~/")) and home else os.path.expanduser(w)
+        if w.startswith("/proc/self/cwd") and cwd:
+            w = cwd + w[len("/proc/self/cwd"):]
+        if w.startswith("/"):
+            w = os.path.normpath(w)
+        out.append(w)
+    return list(dict.fromkeys(out))
+
+
+def _braces(text: str, limit: int) -> list[str]:
+    """Bash brace expansion of ``text`` (alternatives only), at most ``limit`` words."""
+    import re
+
+    m = re.search(r"\{([^{}]*,[^{}]*)\}", text)
+    if not m or limit <= 1:
+        return [text]
+    out: list[str] = []
+    for alt in m.group(1).split(","):
+        out += _braces(text[:m.start()] + alt + text[m.end():], limit - len(out))
+        if len(out) >= limit:
+            break
+    return out[:limit]
+
+
+def _pattern_why(raw: str, where: Where) -> str:
+    """What about a glob, a brace or a /proc/self/cwd path is agentguard's, or ''."""
+    spelled = _spellings(raw, {}, where.home, where.cwd)
+    for w in spelled:
+        why = "" if any(ch in w for ch in "*?[") else where.why(w)
+        if why:
+            return why
+    matched = _wildcard_match(spelled, where)
+    return f"{raw} can match agentguard's {matched}" if matched else ""
+
+
 def redirect_findings(raw: str, dynamic: bool, source: str, cwd: str, ctx: Context) -> list[Finding]:
     """`> path`, `>> path`, `>| path`, `&> path` onto a protected file."""
-    if dynamic or not raw or raw in DEVICES:
+    if not raw or raw in DEVICES:
         return []
-    why = where_for(cwd, ctx).why(raw)
+    where = where_for(cwd, ctx)
+    if dynamic or any(ch in raw for ch in "*?[{") or raw.startswith("/proc/"):  # bash expands a glob with one match
+        env = {k: v for k, v in ctx.env.items() if k in ENV_NAMES}
+        why = next((w for w in (where.why(v) or _pattern_why(v, where)
+                                for v in _spellings(raw, env, where.home, where.cwd)) if w), "")
+    else:
+        why = where.why(raw)
     if not why:
         return []
     inv = Invocation(tool="sh", argv=(">", raw), cwd=cwd, source=source, actor=ctx.actor)

@@ -620,11 +620,11 @@ _COPY_VALUE = {"-t", "--target-directory", "-S", "--suffix", "-m", "--mode", "-o
                "--backup", "--reflink", "--sparse", "--preserve", "--no-preserve", "--context"}
 
 
-def _overwrite(inv: Invocation, ctx: Context) -> list[Finding]:
-    """cp/mv/install/ln -f onto an existing protected file replace it; tee empties its files."""
-    argv = inv.argv
+def _copy_operands(argv: tuple[str, ...]) -> tuple[list[int], int | None]:
+    """cp/mv/install's operands (indexes into argv) and where a -t/--target-directory names the
+    destination: its index, -1 for the ``--target-directory=DIR`` form, None when there is none."""
     operands: list[int] = []
-    target_dir = None
+    target: int | None = None
     i = 0
     while i < len(argv):
         tok = argv[i]
@@ -632,14 +632,24 @@ def _overwrite(inv: Invocation, ctx: Context) -> list[Finding]:
             operands += range(i + 1, len(argv))
             break
         if tok in ("-t", "--target-directory") and i + 1 < len(argv):
-            target_dir = i + 1
+            target = i + 1
             i += 2
             continue
-        if tok.startswith("-") and tok != "-":
+        if tok.startswith("--target-directory="):
+            target = -1
+        elif tok.startswith("-") and tok != "-":
             i += 2 if tok in _COPY_VALUE and "=" not in tok else 1
             continue
-        operands.append(i)
+        else:
+            operands.append(i)
         i += 1
+    return operands, target
+
+
+def _overwrite(inv: Invocation, ctx: Context) -> list[Finding]:
+    """cp/mv/install/ln -f onto an existing protected file replace it; tee empties its files."""
+    argv = inv.argv
+    operands, target_dir = _copy_operands(argv)
     if inv.tool == "tee":
         if any(a in ("-a", "--append") for a in argv):
             return []
@@ -854,26 +864,7 @@ def _move(inv: Invocation, ctx: Context) -> list[Finding]:
     removal there, judged as `rm -r` of the source; anywhere else, moving protected data away
     (.git, a database, credentials, backups, state) is destroying it where it was."""
     argv = inv.argv
-    operands: list[int] = []
-    dest = None
-    i = 0
-    while i < len(argv):
-        tok = argv[i]
-        if tok == "--":
-            operands += range(i + 1, len(argv))
-            break
-        if tok in ("-t", "--target-directory") and i + 1 < len(argv):
-            dest = i + 1
-            i += 2
-            continue
-        if tok.startswith("--target-directory="):
-            dest = -1
-        elif tok.startswith("-") and tok != "-":
-            i += 2 if tok in _COPY_VALUE and "=" not in tok else 1
-            continue
-        else:
-            operands.append(i)
-        i += 1
+    operands, dest = _copy_operands(argv)
     if dest is None:
         if len(operands) < 2:
             return []

@@ -337,6 +337,26 @@ def write_ask_grants(state_dir: str, keys: list[str], nonce: str, by: str) -> No
                     {"key": key, "request": by, "approved": now, "expires": now + GRANT_TTL, "by": by, "ask": sealed})
 
 
+def revoke_ask_grants(state_dir: str, nonce: str) -> None:
+    """Remove every grant sealed with ``nonce``: the command it was given for has ended."""
+    import hashlib
+
+    if not nonce or len(nonce) > 64:
+        return
+    suffix = f".ask-{hashlib.sha256(nonce.encode('utf-8', 'surrogateescape')).hexdigest()[:16]}.json"
+    grants = os.path.join(state_dir, "grants")
+    try:
+        names = os.listdir(grants)
+    except OSError:
+        return
+    for name in names:
+        if name.endswith(suffix):
+            try:
+                os.unlink(os.path.join(grants, name))
+            except OSError:
+                pass
+
+
 def _ask_path(state_dir: str, key: str, sealed: str) -> str:
     return os.path.join(state_dir, "grants", f"{key}.ask-{sealed[:16]}.json")
 

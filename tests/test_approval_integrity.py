@@ -122,8 +122,9 @@ def test_a_yes_at_claudes_prompt_runs_exactly_that_call_once(inst: Installed) ->
     updated = answer["updatedInput"]
     assert updated["description"] == "run it", "the rest of the tool input is kept"  # type: ignore[index]
     command = str(updated["command"])  # type: ignore[index]
-    assert re.fullmatch(r"export AGENTGUARD_ASK=[0-9a-f]{32}\nrm -rf precious", command), command
-    nonce = command.split("=", 1)[1].split("\n", 1)[0]
+    assert re.fullmatch(r"trap '\S+/agentguard-hook'\\'' ask-done 2>/dev/null' EXIT\n"
+                        r"export AGENTGUARD_ASK=[0-9a-f]{32}\nrm -rf precious", command), command
+    nonce = command.split("AGENTGUARD_ASK=", 1)[1].split("\n", 1)[0]
     stored = " ".join(p.read_text() for p in (inst.state / "grants").iterdir())
     assert nonce not in stored, "only a hash of the one-time value is written where the agent can read it"
     # The human says yes: Claude Code runs the updated command.
@@ -137,6 +138,25 @@ def test_a_yes_at_claudes_prompt_runs_exactly_that_call_once(inst: Installed) ->
     assert other.returncode == 77 and (project / "other").exists(), "the value is bound to the call it was given for"
     approved = [r for r in inst.audit() if r.get("event") == "approved-run" and r.get("via") == "shim"]
     assert len(approved) == 1 and approved[0]["approval"] == "hook:claude-code prompt"
+
+
+@pytest.mark.parametrize("untaken", ["test -e go && rm -rf precious", "false && rm -rf precious",
+                                     "if [ -e go ]; then rm -rf precious; fi"])
+def test_a_yes_is_spent_when_its_tool_call_ends_even_if_nothing_ran(inst: Installed, untaken: str) -> None:
+    """The agent sees the updated command, value included, once it ran: a later tool call that sets the
+    value by other means (here python, which the hook cannot read as setting it) finds nothing left."""
+    project = inst.home / "project"
+    precious(project)
+    answer = claude(inst, untaken, project)
+    assert answer["permissionDecision"] == "ask"
+    command = str(answer["updatedInput"]["command"])  # type: ignore[index]
+    nonce = command.split("AGENTGUARD_ASK=", 1)[1].split("\n", 1)[0]
+    assert [p for p in (inst.state / "grants").iterdir() if ".ask-" in p.name], "sealed grants wait for the yes"
+    assert inst.agent(command, cwd=project, env=CLAUDE).returncode in (0, 1)
+    assert (project / "precious").exists()
+    assert not [p for p in (inst.state / "grants").iterdir() if ".ask-" in p.name], "the sealed grants are gone"
+    later = inst.agent("rm -rf precious", cwd=project, env={**CLAUDE, "AGENTGUARD_ASK": nonce})
+    assert later.returncode == 77 and (project / "precious").exists(), later.stderr
 
 
 def test_a_yes_covers_every_guarded_call_of_that_command_once(inst: Installed) -> None:

@@ -132,6 +132,14 @@ def adapter(agent: str) -> ModuleType:
 
 def main(args: list[str], state: str | None = None) -> int:
     """Entry point for `agentguard hook AGENT` and the installed hook script."""
+    if args == ["ask-done"]:
+        # the EXIT trap of a command a human said yes to at the agent's prompt: its value is spent
+        from agentguard.approvals import revoke_ask_grants
+        from agentguard.gate import ASK_VAR
+        from agentguard.paths import locations
+
+        revoke_ask_grants(state or locations().state, os.environ.get(ASK_VAR, ""))
+        return 0
     if not args or args[0] not in AGENTS or len(args) > 1:
         print(f"usage: agentguard hook {'|'.join(AGENTS)}  (reads the agent's hook JSON on stdin)", file=sys.stderr)
         return 2
@@ -311,7 +319,12 @@ def judge(agent: str, call: Call, state: str | None) -> Outcome:
     _log(compiled, fields)
     note = f"It runs outside the shims ({outside}), so agentguard cannot keep a backup of it." if outside else ""
     if action.kind == gate.ASK:
-        command = f"export {gate.ASK_VAR}={action.nonce}\n{call.command}"
+        # The value is spent when this tool call's shell exits, whether or not it reached a shim: the
+        # agent reads the updated command afterwards, and a later call must not carry it.
+        from agentguard.integrations import HOOK_SCRIPT, sh_quote
+
+        done = sh_quote(sh_quote(os.path.join(str(compiled["state_dir"]), HOOK_SCRIPT)) + " ask-done 2>/dev/null")
+        command = f"trap {done} EXIT\nexport {gate.ASK_VAR}={action.nonce}\n{call.command}"
         return Outcome("ask", gate.refusal(shown, findings, target, approve=None, headline="needs your approval:",
                                            note=(note + " " if note else "") + "agentguard asks you before this runs; "
                                            f"{gate.ASK_VAR} lets exactly this call through the shims once."),

@@ -6,7 +6,8 @@ still apply); otherwise exit 0 with ``hookSpecificOutput.permissionDecision`` ``
 a reason. ``ask`` is used only in the modes where Claude really shows its human a prompt; under
 ``bypassPermissions``, ``dontAsk`` and ``auto`` nobody would see it, so the answer is ``deny``.
 An ``ask`` carries ``updatedInput``: the command prefixed with ``export AGENTGUARD_ASK=<one-time
-value>``, which Claude Code runs only after its human says yes (see gate.py, approvals.write_ask_grants).
+value>``, which Claude Code runs only after its human says yes (see gate.py, approvals.write_ask_grants),
+and an EXIT trap that spends the value when that shell ends (``agentguard-hook ask-done``).
 """
 
 from __future__ import annotations

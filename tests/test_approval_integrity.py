@@ -581,8 +581,8 @@ def test_rewriting_the_count_in_the_record_does_not_reset_the_lockout(inst: Inst
         assert approve(inst, reason) == 1, bad
 
 
-@pytest.mark.parametrize("change", ["symlink swap", "kubeconfig", "pg_service", "proxy", "module", "var-file",
-                                    "saved plan", "workspace state", "aws alias"])
+@pytest.mark.parametrize("change", ["symlink swap", "kubeconfig", "pg_service", "pgpass", "mylogin", "proxy", "module",
+                                    "var-file", "saved plan", "workspace state", "aws alias"])
 def test_what_a_call_depends_on_beyond_its_words_is_bound(inst: Installed, tmp_path: Path, change: str) -> None:
     """Approve a call through the shims alone, change one thing it depends on, and it is refused."""
     from agentguard.binding import binding_key, read_bound_files
@@ -617,6 +617,11 @@ def test_what_a_call_depends_on_beyond_its_words_is_bound(inst: Installed, tmp_p
         (inst.home / ".pg_service.conf").write_text("[work]\ndbname=dev\n")
         before = key("psql", "service=work", "-c", "DROP TABLE scratch")
         (inst.home / ".pg_service.conf").write_text("[work]\ndbname=app\n")
+    elif change in ("pgpass", "mylogin"):
+        name = ".pgpass" if change == "pgpass" else ".mylogin.cnf"
+        (inst.home / name).write_text("localhost:5432:app:dev:secret\n")
+        before = key("psql" if change == "pgpass" else "mysql", "-c" if change == "pgpass" else "-e", "DROP TABLE scratch")
+        (inst.home / name).write_text("localhost:5432:app:admin:secret\n")
     elif change == "proxy":
         from agentguard.binding import bound_env
 
@@ -652,6 +657,7 @@ def test_what_a_call_depends_on_beyond_its_words_is_bound(inst: Installed, tmp_p
     assert key(*{"symlink swap": ("sqlite3", "current/app.db", "DELETE FROM t"),
                  "kubeconfig": ("kubectl", "scale", "deploy/api", "--replicas=0"),
                  "pg_service": ("psql", "service=work", "-c", "DROP TABLE scratch"),
+                 "pgpass": ("psql", "-c", "DROP TABLE scratch"), "mylogin": ("mysql", "-e", "DROP TABLE scratch"),
                  "module": ("terraform", "apply", "-auto-approve"),
                  "var-file": ("terraform", "apply", "-auto-approve", "-var-file=prod.tfvars"),
                  "saved plan": ("terraform", "apply", "tfplan"),

@@ -990,7 +990,14 @@ def command_findings(inv: Invocation, ctx: Context) -> list[Finding]:
         # A word known only at run time ($(echo ~/.config/agentguard), ${X:-~/.config}, a brace or a
         # glob) is read as each way it can be spelled, in its place: where it lands is judged too.
         env = _env_names(inv, ctx)
+        # A program not known to write its operands (kubectl, a build tool) is judged by the words
+        # that spell a path; one that can come out as any text at all (`-p "$(cat patch.json)"`)
+        # names no place, or every call with a substitution run from $HOME would be held.
+        known = tool in READERS or tool in COPIERS or tool in MOVERS or tool in EXTRACTORS or \
+            tool in INTERPRETERS or tool in ("sed", "dd", "zip", "mv", "tee", "truncate", "touch", "mkdir")
         for spelled in _spelled_argvs(inv, env):
+            if not known:
+                spelled = [w for w in spelled if w.strip("*")]
             targets += writes(inv, spelled, ctx)[0]
     if not targets and not here:
         return []

@@ -21,6 +21,9 @@ import os
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from agentguard.gate import Action, Subject
     from agentguard.hooks import Call, Outcome
 
 SECRET_KEYS = ("password", "passwd", "secret", "token", "api_key", "apikey", "access_key", "private_key",
@@ -149,24 +152,34 @@ def judge_mcp(agent: str, call: Call, state: str | None) -> Outcome:
 
     action = gate.settle(subject, compiled, backup_possible=backup_possible)
     fields = gate.record(subject, action, server=call.server, mcp_tool=call.tool, session=call.session[:80])
-    if action.kind in (gate.APPROVED, gate.BACKUP):
+    kind, text, _request = settled(action, subject, fields, compiled, plans, backup_possible, _log)
+    return Outcome("allow") if kind == "run" else Outcome("deny", text, silent=False)
+
+
+def settled(action: Action, subject: Subject, fields: dict[str, object], compiled: dict[str, object],
+            plans: list[object], backup_possible: Callable[[], bool],
+            log: Callable[[dict[str, object], dict[str, object]], object]) -> tuple[str, str, str]:
+    """What a settled MCP call comes to, for this hook and for `agentguard mcp` alike: ("run", "", ""),
+    ("hold", refusal, request id: "" when no passphrase is set) or ("refuse", refusal, "")."""
+    from agentguard import gate
+
+    shown, findings, target, production = subject.shown, subject.findings, subject.target, subject.production
+    if action.kind in (gate.APPROVED, gate.BACKUP):  # runs once what it destroys is kept, as a psql call would
         if not plans:
             backup_possible()
         kept = keep_backups(plans, subject, fields, compiled, approval=(action.grant or {}).get("request"))
         if kept:  # a snapshot failed: the call must not run
-            return Outcome("deny", gate.refusal(shown, findings, target, approve=None, note=(
+            return "refuse", gate.refusal(shown, findings, target, approve=None, note=(
                 f"It was not run: it was to run only after a backup, and {kept}. Fix that, then send it again for "
-                "a new approval.")), silent=False)
-        return Outcome("allow")
-    _log(compiled, fields)
+                "a new approval.")), ""
+        return "run", "", ""
+    log(compiled, fields)
     if action.kind == gate.RUN:
-        return Outcome("allow")
+        return "run", "", ""
     if action.kind == gate.HOLD:
-        return Outcome("deny", gate.refusal(shown, findings, target, approve=action.request,
-                                            note="Sent again unchanged after the approval, the call runs once."),
-                       silent=False)
+        return "hold", gate.refusal(shown, findings, target, approve=action.request,
+                                    note="Sent again unchanged after the approval, the call runs once."), action.request
     if action.why == "no passphrase":
-        return Outcome("deny", gate.refusal(shown, findings, target, approve=None, note=gate.NO_PASSPHRASE),
-                       silent=False)
-    return Outcome("deny", gate.refusal(shown, findings, target + (" (production)" if production else ""),
-                                        approve=None, note=gate.blocked_note(production)), silent=False)
+        return "hold", gate.refusal(shown, findings, target, approve=None, note=gate.NO_PASSPHRASE), ""
+    return "refuse", gate.refusal(shown, findings, target + (" (production)" if production else ""), approve=None,
+                                  note=gate.blocked_note(production)), ""

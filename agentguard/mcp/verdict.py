@@ -112,25 +112,6 @@ def settle_call(server: str, tool: str, arguments: object, annotations: dict[str
 
     action = gate.settle(subject, compiled, backup_possible=backup_possible)
     fields = gate.record(subject, action, server=server, mcp_tool=tool)
-    if action.kind in (gate.APPROVED, gate.BACKUP):  # runs once what it destroys is kept, as a psql call would
-        from agentguard.hooks.mcp import keep_backups
+    from agentguard.hooks.mcp import settled
 
-        if not plans:
-            backup_possible()
-        kept = keep_backups(plans, subject, fields, compiled, approval=(action.grant or {}).get("request"))
-        if kept:  # the snapshot failed: the call must not run
-            return Verdict("refuse", gate.refusal(shown, findings, target, approve=None, note=(
-                f"It was not run: it was to run only after a backup, and {kept}. Fix that, then send it again for "
-                "a new approval.")))
-        return Verdict("run")
-    log(compiled, fields)
-    if action.kind == gate.RUN:
-        return Verdict("run")
-    if action.kind == gate.HOLD:
-        return Verdict("hold", gate.refusal(shown, findings, target, approve=action.request,
-                                            note="Sent again unchanged after the approval, the call runs once."),
-                       action.request)
-    if action.why == "no passphrase":
-        return Verdict("hold", gate.refusal(shown, findings, target, approve=None, note=gate.NO_PASSPHRASE))
-    return Verdict("refuse", gate.refusal(shown, findings, target + (" (production)" if production else ""),
-                                          approve=None, note=gate.blocked_note(production)))
+    return Verdict(*settled(action, subject, fields, compiled, plans, backup_possible, log))

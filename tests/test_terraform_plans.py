@@ -12,7 +12,8 @@ import pytest
 from conftest import TERRAFORM, agentguard_bin, terraform_workspace
 from helpers import Installed, PtyRun, install_agentguard
 
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(TERRAFORM is None, reason="needs terraform: .ci/run installs it")]
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(
+    TERRAFORM is None, reason="plans need the real terraform, which the standard image has (no registry here provides it)")]
 
 SECRET = "plans are read before they are applied"
 

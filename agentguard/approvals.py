@@ -206,14 +206,9 @@ def check_passphrase(config_dir: str, secret: str) -> bool:
 # --- requests and grants ----------------------------------------------------------------------------
 
 def _write_json(path: str, data: object) -> None:
-    import json
+    from agentguard.fileio import write_json
 
-    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(data, f)  # ASCII: names that are not UTF-8 survive as escapes
-    os.replace(tmp, path)
+    write_json(path, data, indent=None, mode=0o600, dir_mode=0o700)
 
 
 def create_request(state_dir: str, *, tool: str, argv: list[str], cwd: str, target: str, actor: dict[str, str],

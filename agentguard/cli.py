@@ -58,23 +58,15 @@ def _main(argv: list[str] | None) -> int:
 
 def crashed(error: BaseException) -> int:
     """One line for the user, the traceback in a file they can attach to a bug report."""
-    import traceback
-
+    from agentguard.fileio import crash_log
     from agentguard.paths import locations
 
-    path = None
     try:
-        import os
-        import time
-
         state = locations().state
-        os.makedirs(state, exist_ok=True)
-        path = os.path.join(state, "crash.log")
-        with open(path, "a", encoding="utf-8") as f:
-            f.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S%z')} agentguard {' '.join(sys.argv[1:])[:500]}\n")
-            f.write("".join(traceback.format_exception(error)))
-    except OSError:
+    except Exception:  # noqa: BLE001 - the report must not fail for want of a place to keep it
         path = None
+    else:
+        path = crash_log(state, f"agentguard {' '.join(sys.argv[1:])[:500]}", error)
     where = f" (details in {path})" if path else ""
     print(f"agentguard: internal error: {type(error).__name__}: {error}{where}", file=sys.stderr)
     return 70

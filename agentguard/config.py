@@ -346,19 +346,15 @@ def is_trusted(config_dir: str, path: str, digest: str | None) -> bool:
 
 
 def set_trust(config_dir: str, path: str, digest: str | None) -> None:
-    import json
-
     data = trusted_hashes(config_dir)
     key = os.path.abspath(path)
     if digest is None:
         data.pop(key, None)
     else:
         data[key] = digest
-    os.makedirs(config_dir, mode=0o700, exist_ok=True)
-    tmp = trusted_file(config_dir) + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2, sort_keys=True)
-    os.replace(tmp, trusted_file(config_dir))
+    from agentguard.fileio import write_json
+
+    write_json(trusted_file(config_dir), data, sort_keys=True, dir_mode=0o700)
 
 
 # --- finding the layers -----------------------------------------------------------------------------
@@ -497,11 +493,9 @@ def compiled_project(locs: Locations, book: dict[str, object], base: Policy, cwd
     policy = copy.deepcopy(base)
     overlay_project(policy, locs, book, cwd)
     try:
-        os.makedirs(os.path.dirname(cache), mode=0o700, exist_ok=True)
-        tmp = f"{cache}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as f:
-            marshal.dump(dict(policy), f)
-        os.replace(tmp, cache)
+        from agentguard.fileio import write_atomic
+
+        write_atomic(cache, marshal.dumps(dict(policy)), dir_mode=0o700)
     except OSError:
         pass
     return policy

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from agentguard.shimfiles import sh_quote
+from agentguard.fileio import sh_quote
 
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 _OPTION = re.compile(r"--?[A-Za-z0-9][A-Za-z0-9-]*\Z")
@@ -63,7 +63,7 @@ class GitForms:
 
 def git_forms(book: dict[str, object], tool: str) -> GitForms | None:
     """The pack's everyday git forms and what each refuses; None when a rule is beyond reading here."""
-    from agentguard.classify.matcher import glob_match
+    from agentguard.classify.argv import glob_match
     from agentguard.fastpath import _may_meet
     from agentguard.rules import family_of
 

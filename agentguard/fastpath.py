@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 import re
 
-from agentguard.shimfiles import fill, fragment, sh_quote
+from agentguard.fileio import sh_quote
+from agentguard.shimfiles import fill, fragment
 
 SAFE_WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:=*-")
 NOTHING = "' '"  # a pattern list with nothing in it: no word, name or path checked against one is ' '
@@ -100,7 +101,7 @@ class Setting:
 
 def setting_for(locs: object, book: dict[str, object], home: str, policy: dict[str, object]) -> Setting:
     """The setting of an installation at ``locs`` whose system and user layers merged to ``policy``."""
-    from agentguard.classify import Context
+    from agentguard.context import Context
     from agentguard.classify.selfguard import protected_dirs
     from agentguard.classify.sources import account_home
 
@@ -115,7 +116,7 @@ def setting_for(locs: object, book: dict[str, object], home: str, policy: dict[s
 def fast_path(tool: str, real: str, book: dict[str, object], setting: Setting | None) -> str:
     """The fast path of ``tool``'s shim: sh that execs ``real`` for calls the classifier lets
     through, and falls through for everything else. '' when the tool has none."""
-    from agentguard.classify.matcher import glob_match
+    from agentguard.classify.argv import glob_match
 
     if setting is None:
         return ""
@@ -263,7 +264,7 @@ def _rm_values(tool: str, real: str, setting: Setting) -> dict[str, str] | None:
 def _find_values() -> dict[str, str]:
     """find's words that delete, run a command or write a file: its actions as the classifier reads
     them, and the tests that take a file to write (-fprint FILE, -fls FILE), by any longer spelling."""
-    from agentguard.classify.wrappers import FIND_ACTIONS, FIND_VALUE_TESTS
+    from agentguard.classify.unwrap import FIND_ACTIONS, FIND_VALUE_TESTS
 
     words = set(FIND_ACTIONS) | {t for t in FIND_VALUE_TESTS if t.startswith(("-fprint", "-fls"))}
     return {"FIND_REFUSED": sh_patterns({(w, "") for w in words})}
@@ -333,7 +334,7 @@ def _module_reads(family: str) -> tuple[tuple[str, ...], dict[str, tuple[str, ..
 def readonly_forms(book: dict[str, object], tool: str) -> Forms | None:
     """The pack's ``readonly`` forms that no rule of the pack can match, and the arguments to refuse
     because a rule that matches any call (a flag anywhere) or the classifier looks at them."""
-    from agentguard.classify.matcher import glob_match
+    from agentguard.classify.argv import glob_match
     from agentguard.rules import family_of
 
     family = family_of(book, tool)
@@ -394,7 +395,7 @@ def _flag_globs(flag: str) -> set[str]:
 
 def _known(word: str, known: list[str]) -> bool:
     """Whether every word ``word`` stands for is one the pack knows (else `unrecognised` fires)."""
-    from agentguard.classify.matcher import glob_match
+    from agentguard.classify.argv import glob_match
 
     if "*" in word:
         return False
@@ -409,7 +410,7 @@ def _may_match(alternative: str, words: list[str]) -> bool:
 
 def _may_meet(a: str, b: str) -> bool:
     """Whether two globs can match one word (True when unsure)."""
-    from agentguard.classify.matcher import glob_match
+    from agentguard.classify.argv import glob_match
 
     for x in a.split("|"):
         for y in b.split("|"):

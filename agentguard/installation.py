@@ -40,13 +40,9 @@ def load_record(locs: Locations) -> Record | None:
 
 
 def save_record(locs: Locations, record: Record) -> None:
-    import json
+    from agentguard.fileio import write_json
 
-    os.makedirs(locs.state, mode=0o700, exist_ok=True)
-    tmp = record_path(locs) + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(record, f, indent=2, sort_keys=True)
-    os.replace(tmp, record_path(locs))
+    write_json(record_path(locs), record, sort_keys=True, dir_mode=0o700)
 
 
 def import_paths() -> list[str]:
@@ -127,11 +123,9 @@ def compile_base(locs: Locations, book: dict[str, object], home_override: str = 
 def write_compiled(locs: Locations, compiled: dict[str, object]) -> None:
     import marshal
 
-    os.makedirs(locs.state, mode=0o700, exist_ok=True)
-    tmp = locs.compiled_policy + f".{os.getpid()}.tmp"
-    with open(tmp, "wb") as f:
-        marshal.dump(compiled, f)
-    os.replace(tmp, locs.compiled_policy)
+    from agentguard.fileio import write_atomic
+
+    write_atomic(locs.compiled_policy, marshal.dumps(compiled), dir_mode=0o700)
 
 
 def locations_of(compiled: dict[str, object]) -> Locations:
@@ -222,7 +216,8 @@ def write_launcher(directory: str) -> str:
     """`agentguard` itself, beside the shims: every refusal tells a human to run `agentguard approve
     ID`, and the shim directory is the one place install puts on PATH in every shell it touches.
     It runs this installation's interpreter, and says so in one line when that is gone."""
-    from agentguard.shimfiles import MARKER, sh_quote, write_shim
+    from agentguard.fileio import sh_quote
+    from agentguard.shimfiles import MARKER, write_shim
 
     python = sys.executable
     gone = (f"agentguard: its interpreter {python} is gone; install agentguard again, then run "

@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import sys
 
+from agentguard.fileio import sh_quote, write_atomic, write_json
 from agentguard.paths import Locations
 
 TYPE_CHECKING = False
@@ -49,10 +50,6 @@ class IntegrationError(Exception):
     """An integration cannot be installed or removed; the message names the file and the fix."""
 
 
-def sh_quote(text: str) -> str:
-    return "'" + text.replace("'", "'\\''") + "'"
-
-
 def hook_script(locs: Locations) -> str:
     return os.path.join(locs.state, HOOK_SCRIPT)
 
@@ -76,11 +73,7 @@ def write_pinned_script(locs: Locations, import_paths: list[str], module: str, p
             f"sys.exit(main(sys.argv[1:], state={locs.state!r}))")
     text = f"#!/bin/sh\n# {banner}\nexec {sh_quote(sys.executable)} -I -S -c {sh_quote(code)} \"$@\"\n"
     os.makedirs(locs.state, mode=0o700, exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.chmod(tmp, 0o755)
-    os.replace(tmp, path)
+    write_atomic(path, text, mode=0o755)
     return path
 
 
@@ -152,13 +145,7 @@ def load_registry(locs: Locations) -> list[Integration]:
 
 
 def save_registry(locs: Locations, entries: list[Integration]) -> None:
-    import json
-
-    os.makedirs(locs.state, mode=0o700, exist_ok=True)
-    tmp = registry_path(locs) + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(entries, f, indent=2)
-    os.replace(tmp, registry_path(locs))
+    write_json(registry_path(locs), entries, dir_mode=0o700)
 
 
 # --- reading and writing settings files -------------------------------------------------------------
@@ -174,17 +161,7 @@ def _read(path: str) -> str | None:
 
 
 def _write(path: str, text: str) -> None:
-    mode = 0o644
-    try:
-        mode = os.stat(path).st_mode & 0o7777
-    except OSError:
-        pass
-    tmp = f"{path}.agentguard-tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
+    write_atomic(path, text, mode=0o644, keep_mode=True)
 
 
 def _check(path: str, before: str, after: str) -> None:

@@ -63,15 +63,11 @@ def _crash(args: list[str], error: BaseException) -> None:
     shown = " ".join(args[:1] + args[3:])[:200]
     where = ""
     try:
-        import time
-        import traceback
+        from agentguard.fileio import crash_log
 
-        path = os.path.join(args[2], "crash.log")
-        with open(path, "a", encoding="utf-8") as f:
-            f.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} shim {shown}\n")
-            f.write("".join(traceback.format_exception(error)))
-        where = f"; details in {path}"
-    except Exception:  # noqa: BLE001
+        path = crash_log(args[2], f"shim {shown}", error)
+        where = f"; details in {path}" if path else ""
+    except Exception:  # noqa: BLE001 - the refusal below must still be said
         pass
     say(f"agentguard: internal error ({type(error).__name__}: {error}); `{shown}` was not run{where}. "
         "`agentguard doctor` checks the installation.")

@@ -9,9 +9,11 @@ so the decision fails closed.
 from __future__ import annotations
 
 import os
+import sys
 
-from agentguard.classify import Context, classify
+from agentguard.classify import classify
 from agentguard.classify.selfguard import MARKERS, command_findings, redirect_findings
+from agentguard.context import Context, located
 from agentguard.model import AGENT, Actor, Finding, Invocation, Verdict, target_env
 
 TYPE_CHECKING = False
@@ -59,7 +61,7 @@ def _runs_a_path(text: str) -> bool:
 
 
 def _prefixes() -> frozenset[str]:
-    from agentguard.classify.wrappers import COMMAND_PREFIXES
+    from agentguard.classify.unwrap import COMMAND_PREFIXES
 
     return COMMAND_PREFIXES
 
@@ -122,6 +124,12 @@ def mentions_guarded(text: str, book: dict[str, object]) -> bool:
     return any(_guarded_token(t, words) for t in _tokens(cleaned))
 
 
+def context(book: dict[str, object], env: Mapping[str, str] | None = None, actor: Actor = AGENT,
+            trace: list[Invocation] | None = None, policy: dict[str, object] | None = None) -> Context:
+    """A Context whose nested commands are judged here (``os.system("…")``, a Makefile recipe)."""
+    return Context(book, env, actor, trace, policy, judge=sys.modules[__name__])  # type: ignore[arg-type]
+
+
 def findings_for_string(text: str, ctx: Context, parent: Invocation | None = None, via: str = "",
                         cwd: str = "", depth: int = 0, inherit_stdin: bool = False, where: str = "",
                         line: int = 1, sourced: bool = False) -> list[Finding]:
@@ -129,7 +137,7 @@ def findings_for_string(text: str, ctx: Context, parent: Invocation | None = Non
     it starts on there; 0 when it is not a file): each finding then says the file and line of the
     command behind it.
     ``sourced``: it runs in the current shell, so the calling command may call its functions."""
-    from agentguard.classify import shell
+    from agentguard.classify import bashparse
 
     origin = parent or Invocation(tool="sh", argv=("-c", text), cwd=cwd, actor=ctx.actor, source=text[:200])
     if depth > MAX_NESTING:
@@ -139,8 +147,8 @@ def findings_for_string(text: str, ctx: Context, parent: Invocation | None = Non
     # Every word of the strings read so far (not this one): what may call a sourced file's functions.
     words: set[str] = ctx.memo.setdefault("words", set())  # type: ignore[assignment]
     try:
-        cmds = shell.parse(text, ctx.env, cwd or os.getcwd(), frozenset(words) if sourced else ())
-    except shell.ShellSyntaxError as e:
+        cmds = bashparse.parse(text, ctx.env, cwd or os.getcwd(), frozenset(words) if sourced else ())
+    except bashparse.ShellSyntaxError as e:
         if mentions_guarded(text, ctx.book) or depth > 0:
             return [ctx.finding("shell.unparsable", origin.replace(source=text[:200]), str(e))]
         return []
@@ -172,7 +180,7 @@ def findings_for_string(text: str, ctx: Context, parent: Invocation | None = Non
 
 def _note_writes(cmd: object, cwd: str) -> None:
     """Remember what ``cmd`` writes to files, for the commands after it that read them."""
-    from agentguard.classify.shell import UNKNOWN_CWD, written_text
+    from agentguard.classify.bashparse import UNKNOWN_CWD, written_text
     from agentguard.classify.sources import will_write
 
     writes = list(cmd.writes)  # type: ignore[attr-defined]
@@ -193,16 +201,10 @@ def _note_writes(cmd: object, cwd: str) -> None:
             will_write(full, text if stdout else None, append)
 
 
-def located(findings: list[Finding], where: str) -> list[Finding]:
-    """Say where each finding's command came from (``Makefile:12``); an inner file's place comes
-    after an outer one's, as a chain read from the command typed to the line that does it."""
-    return [f.replace(detail=f"{where}: {f.detail}" if f.detail else where) for f in findings]
-
-
 def invocations_from(cmd: object, ctx: Context, base_env: dict[str, str],
                      via: tuple[str, ...]) -> list[Invocation]:
     """One Invocation per working directory the command might run in."""
-    from agentguard.classify.shell import UNKNOWN_CWD
+    from agentguard.classify.bashparse import UNKNOWN_CWD
 
     words = cmd.words  # type: ignore[attr-defined]
     if not words:
@@ -256,7 +258,7 @@ def findings_for_invocation(inv: Invocation, ctx: Context, depth: int = 0) -> li
 
 
 def _findings_for_invocation(inv: Invocation, ctx: Context, depth: int) -> list[Finding]:
-    from agentguard.classify.wrappers import Call, Script, unwrap
+    from agentguard.classify.unwrap import Call, Script, unwrap
 
     if inv.name_is_dynamic:
         return [ctx.finding("shell.dynamic-command", inv, inv.tool)]
@@ -327,7 +329,7 @@ def judge_string(text: str, book: dict[str, object], *, cwd: str | None = None,
     """Judge a command line as if ``actor`` were about to run it in ``cwd``."""
     from agentguard.policy import decide
 
-    ctx = Context(book, os.environ if env is None else env, actor, trace, policy)
+    ctx = context(book, os.environ if env is None else env, actor, trace, policy)
     return Verdict(decide(findings := bounded_findings(text, ctx, cwd or os.getcwd()), actor, policy), findings)
 
 
@@ -353,7 +355,7 @@ def findings_for_argv(tool: str, argv: tuple[str, ...], book: dict[str, object],
     """Findings for one program call whose argv the shell has already expanded (shim mode)."""
     from agentguard.rules import tool_name
 
-    ctx = Context(book, env, actor, policy=policy)
+    ctx = context(book, env, actor, policy=policy)
     inv = Invocation(tool=tool_name(os.path.basename(tool), book, _prefixes()), argv=tuple(argv), cwd=cwd,
                      env=target_env(env, book.get("env", ())), stdin=stdin,  # type: ignore[arg-type]
                      stdin_state=stdin_state, actor=actor)

@@ -41,7 +41,7 @@ PRODUCTION_GROUPS = {"terraform": "terraform", "tofu": "terraform", "terragrunt"
 
 def production_matches(tool: str, target: dict[str, str], production: Mapping[str, Any]) -> list[str]:
     """Which parts of the target look like production ("context prod-eu"), by the policy's patterns."""
-    from agentguard.classify.matcher import glob_match
+    from agentguard.classify.argv import glob_match
     from agentguard.config import TARGET_KEYS
 
     group = PRODUCTION_GROUPS.get(tool)

@@ -18,12 +18,10 @@ class ForeignBlock(Exception):
     """A profile holds an agentguard block this installation did not write."""
 
 
-def _sh_quote(text: str) -> str:
-    return "'" + text.replace("'", "'\\''") + "'"
-
-
 def block(shell: str, shims_dir: str) -> str:
-    q = _sh_quote(shims_dir)
+    from agentguard.fileio import sh_quote
+
+    q = sh_quote(shims_dir)
     if shell == "fish":
         body = (f"if test \"$PATH[1]\" != {q}\n"
                 f"    set -gx PATH {q} $PATH\n"
@@ -82,13 +80,9 @@ def read(path: str) -> str:
 
 
 def _write(path: str, text: str) -> None:
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o644
-    tmp = f"{path}.agentguard-tmp"
-    with open(tmp, "w", encoding="utf-8", errors="surrogateescape") as f:
-        f.write(text)
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
+    from agentguard.fileio import write_atomic
+
+    write_atomic(path, text, mode=0o644, keep_mode=True, dir_mode=0o777, errors="surrogateescape")
 
 
 def write_block(path: str, new_block: str, shims_dir: str) -> dict[str, object]:

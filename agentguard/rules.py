@@ -18,7 +18,7 @@ A pack looks like::
     severity = "high"                    # low | medium | high | critical
     why = "one line: what it destroys"
     instead = "one line: the safer way"
-    match = { words = ["destroy"] }      # optional: declarative match (see classify/matcher.py)
+    match = { words = ["destroy"] }      # optional: declarative match (see classify/rulematch.py)
     examples.block = ["terraform destroy -auto-approve"]
     examples.allow = ["terraform plan -destroy"]
 
@@ -338,11 +338,9 @@ def load_book(directory: str | None = None, cache_dir: str | None = None) -> dic
     book = compile_book(paths)
     if cache_file:
         try:
-            os.makedirs(os.path.dirname(cache_file), exist_ok=True)
-            tmp = f"{cache_file}.{os.getpid()}.tmp"
-            with open(tmp, "wb") as f:
-                marshal.dump(book, f)
-            os.replace(tmp, cache_file)
+            from agentguard.fileio import write_atomic
+
+            write_atomic(cache_file, marshal.dumps(book), dir_mode=0o777)
         except OSError:
             pass  # a read-only cache only costs speed
     return book
@@ -401,6 +399,6 @@ def tool_name(name: str, book: dict[str, object], also: frozenset[str] = frozens
 
 
 def _glob_match(pattern: str, text: str) -> bool:
-    from agentguard.classify.matcher import glob_match
+    from agentguard.classify.argv import glob_match
 
     return glob_match(pattern, text)

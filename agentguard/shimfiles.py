@@ -17,10 +17,6 @@ MARKER = "agentguard-shim v1"
 SHEBANG = "#!/bin/sh"  # POSIX sh: the cheapest start (+0.5 ms), and it reads no ENV file when not interactive
 
 
-def sh_quote(text: str) -> str:
-    return "'" + text.replace("'", "'\\''") + "'"
-
-
 def is_shim(path: str) -> bool:
     """True when ``path`` is an agentguard shim (ours or another installation's)."""
     try:
@@ -54,6 +50,8 @@ def fill(text: str, values: dict[str, str]) -> str:
 
 def render(tool: str, real: str, python: str, state_dir: str, import_paths: list[str], fast: str = "") -> str:
     """The shim for ``tool``; ``fast`` is its fast path (``fastpath.fast_path``), '' for none."""
+    from agentguard.fileio import sh_quote
+
     code = ("import sys; sys.path[:0] = " + repr(import_paths) +
             "; from agentguard.intercept import main; main()")
     body = "\n".join("  " + line if line.strip() else "" for line in fast.strip("\n").splitlines()) or "  :"
@@ -68,11 +66,9 @@ def write_shim(directory: str, tool: str, text: str) -> str:
     path = os.path.join(directory, tool)
     if os.path.lexists(path) and not is_shim(path):
         raise FileExistsError(f"{path} exists and is not an agentguard shim; move it away and run again")
-    tmp = f"{path}.agentguard-tmp"
-    with open(tmp, "w", encoding="utf-8", errors="surrogateescape") as f:
-        f.write(text)
-    os.chmod(tmp, 0o755)
-    os.replace(tmp, path)
+    from agentguard.fileio import write_atomic
+
+    write_atomic(path, text, mode=0o755, errors="surrogateescape")
     return path
 
 

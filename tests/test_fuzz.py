@@ -10,7 +10,7 @@ import time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agentguard.classify import Context
+from agentguard.judge import context
 from agentguard.classify.sql import classify_sql
 from agentguard.judge import INTERNAL_ERROR, Verdict, judge_argv, judge_string
 from agentguard.model import Finding, Invocation
@@ -61,7 +61,7 @@ def test_mangled_shell_never_raises(text: str) -> None:
                                  "\\!", "\\i", "\n", "WITH", "AS", "SELECT", "UPDATE", "SET", "MERGE", "/*!",
                                  "é", "\x00", "`"]), max_size=40).map(" ".join))
 def test_mangled_sql_never_raises(dialect: str, sql: str) -> None:
-    ctx = Context(BOOK, ENV)
+    ctx = context(BOOK, ENV)
     findings = classify_sql(sql, dialect, Invocation(tool="psql", argv=(), cwd=CWD), ctx)
     assert all(f.rule for f in findings)
     no_internal_error(findings)

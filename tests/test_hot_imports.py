@@ -12,9 +12,9 @@ from helpers import Installed, install_agentguard
 
 # What judging and running an allowed call loads of agentguard, and nothing more.
 ALLOWED_CALL = {
-    "agentguard", "agentguard.classify", "agentguard.classify.files", "agentguard.classify.matcher",
-    "agentguard.classify.selfguard", "agentguard.classify.sources", "agentguard.classify.wrappers",
-    "agentguard.config", "agentguard.deadline", "agentguard.installation", "agentguard.intercept",
+    "agentguard", "agentguard.classify", "agentguard.classify.argv", "agentguard.classify.files",
+    "agentguard.classify.selfguard", "agentguard.classify.sources", "agentguard.classify.unwrap",
+    "agentguard.config", "agentguard.context", "agentguard.deadline", "agentguard.installation", "agentguard.intercept",
     "agentguard.judge", "agentguard.model", "agentguard.paths", "agentguard.rules", "agentguard.shimfiles",
     "agentguard.stdin",
 }

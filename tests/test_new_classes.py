@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agentguard.classify.matcher import parse_args
+from agentguard.classify.argv import parse_args
 from agentguard.judge import judge_argv, judge_string
 from agentguard.rules import tool_name
 

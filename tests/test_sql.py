@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from agentguard.classify import Context
+from agentguard.judge import context
 from agentguard.classify.sql import classify_sql, split_statements
 from agentguard.judge import judge_argv
 from agentguard.model import Invocation
 
 
 def rules_for(sql: str, dialect: str, book: dict[str, object]) -> set[str]:
-    ctx = Context(book, {"HOME": "/nonexistent"})
+    ctx = context(book, {"HOME": "/nonexistent"})
     inv = Invocation(tool="psql", argv=("-c", sql), cwd="/")
     return {f.rule for f in classify_sql(sql, dialect, inv, ctx)}
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from agentguard.classify import Context
+from agentguard.context import Context
 from agentguard.classify import rowcount
 from agentguard.classify.rowcount import Count, Reach, judge
 from agentguard.classify.sql import split_statements

@@ -7,11 +7,11 @@ own and use the generic matcher.
 
 from __future__ import annotations
 
-from agentguard.model import AGENT, Actor, Finding, Invocation
+from agentguard.model import Finding, Invocation
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from agentguard.context import Context
 
 # family → module under agentguard.classify (None, or a family not listed: declarative rules only, so
 # a new tool needs only its pack)
@@ -23,7 +23,7 @@ CLASSIFIERS: dict[str, str | None] = {
     "kube": "kube",
     "aws": "aws",
     "http": "http",
-    "shell": "shells",
+    "shell": "inlinecode",
     "git": None,
     "containers": None,
     "datastores": "datastores",
@@ -34,51 +34,11 @@ CLASSIFIERS: dict[str, str | None] = {
 }
 
 
-class Context:
-    """What every classifier may consult: the rule book, the caller's environment, the actor."""
-
-    __slots__ = ("book", "env", "actor", "trace", "policy", "memo")
-
-    def __init__(self, book: dict[str, object], env: Mapping[str, str] | None = None,
-                 actor: Actor = AGENT, trace: list[Invocation] | None = None,
-                 policy: dict[str, object] | None = None) -> None:
-        self.book = book
-        self.env: dict[str, str] = dict(env or {})
-        self.actor = actor
-        self.trace = trace  # when a list, every command examined is appended (for `explain`)
-        self.policy = policy  # the effective layered policy: custom rules, disabled rules, production
-        self.memo: dict[str, object] = {}  # what classifiers learn while judging one command line
-
-    def rule(self, rule_id: str) -> dict[str, object]:
-        from agentguard.rules import rule
-
-        return rule(self.book, rule_id)
-
-    def finding(self, rule_id: str, inv: Invocation, detail: str = "") -> Finding:
-        from agentguard.classify.matcher import finding
-
-        return finding(self.rule(rule_id), inv, detail)
-
-    def pack(self, family: str) -> dict[str, object]:
-        return self.book["families"][family]  # type: ignore[index,no-any-return]
-
-    def nested(self, text: str, parent: Invocation, via: str, cwd: str | None = None) -> list[Finding]:
-        """Judge a shell string found inside a command (``os.system("…")`` in a one-liner)."""
-        from agentguard.judge import findings_for_string
-
-        return findings_for_string(text, self, parent=parent, via=via, cwd=parent.cwd if cwd is None else cwd)
-
-    def nested_invocation(self, inv: Invocation) -> list[Finding]:
-        from agentguard.judge import findings_for_invocation
-
-        return findings_for_invocation(inv, self)
-
-
 _MODULES: dict[str, object] = {}
 
 
 def classify(inv: Invocation, ctx: Context) -> list[Finding]:
-    from agentguard.classify.matcher import is_help
+    from agentguard.classify.argv import is_help
     from agentguard.rules import family_of
 
     family = family_of(ctx.book, inv.tool)
@@ -99,8 +59,7 @@ def classify(inv: Invocation, ctx: Context) -> list[Finding]:
 
 def custom(inv: Invocation, ctx: Context) -> list[Finding]:
     """Custom rules from the policy layers that name this program in match.tool."""
-    from agentguard.classify.matcher import finding, glob_match, pack_args, rule_matches
-    from agentguard.rules import family_of
+    from agentguard.classify.argv import glob_match, pack_args
 
     rules = ctx.policy.get("custom", []) if ctx.policy else []
     found: list[Finding] = []
@@ -108,6 +67,9 @@ def custom(inv: Invocation, ctx: Context) -> list[Finding]:
     for r in rules:  # type: ignore[attr-defined]
         if not any(glob_match(t, inv.tool) for t in r["match"]["tool"]):
             continue
+        from agentguard.classify.rulematch import finding, rule_matches  # only once a rule names this tool
+        from agentguard.rules import family_of
+
         if args is None:
             family = family_of(ctx.book, inv.tool)
             args = pack_args(inv.argv, ctx.pack(family) if family else {})
@@ -137,7 +99,8 @@ def annotate(found: list[Finding], inv: Invocation, ctx: Context) -> list[Findin
 
 def generic(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Finding]:
     """Declarative rules only, plus the pack's list of subcommands it understands."""
-    from agentguard.classify.matcher import declared_findings, pack_args
+    from agentguard.classify.argv import pack_args
+    from agentguard.classify.rulematch import declared_findings
 
     args = pack_args(inv.argv, pack)
     found = declared_findings(pack, inv, args)
@@ -161,6 +124,6 @@ def unrecognised(inv: Invocation, pack: dict[str, object], args: object, ctx: Co
 
 
 def _glob(pattern: str, text: str) -> bool:
-    from agentguard.classify.matcher import glob_match
+    from agentguard.classify.argv import glob_match
 
     return glob_match(pattern, text)

@@ -7,13 +7,15 @@ that file is read so that ``SkipFinalSnapshot: true`` counts as if it were on th
 
 from __future__ import annotations
 
-from agentguard.classify.matcher import declared_findings, pack_args
+from agentguard.classify.argv import pack_args
+
+from agentguard.classify.rulematch import declared_findings
 from agentguard.classify.sources import read_text
 from agentguard.model import Finding, Invocation
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from agentguard.classify import Context
+    from agentguard.context import Context
 
 READ_PREFIXES = ("describe-", "list-", "get-", "head-", "search-", "lookup-", "batch-get-", "query", "scan",
                  "select", "estimate-", "preview-", "validate-", "test-", "simulate-", "filter-", "view-",

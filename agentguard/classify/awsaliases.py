@@ -15,8 +15,8 @@ from agentguard.model import Finding, Invocation
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from agentguard.classify import Context
-    from agentguard.classify.wrappers import Work
+    from agentguard.context import Context
+    from agentguard.classify.unwrap import Work
 
 MAX_ALIASES = 256 * 1024
 # Global options that take a value (aws accepts them before or after the command).
@@ -56,10 +56,10 @@ def alias_work(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]
     seen.add(marker)  # type: ignore[attr-defined]
     value, line = hit
     where = f"alias {inv.argv[index]} in {shown}"
-    from agentguard.classify.wrappers import Call, Script
+    from agentguard.classify.unwrap import Call, Script
 
     if value.startswith("!"):
-        from agentguard.classify.shell import quote_word
+        from agentguard.classify.bashparse import quote_word
 
         rest = inv.argv[index + 1:]
         text = value[1:] + ("" if not rest else " " + " ".join(quote_word(a) for a in rest))

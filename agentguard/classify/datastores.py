@@ -11,7 +11,7 @@ from agentguard.model import Finding, Invocation
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from agentguard.classify import Context
+    from agentguard.context import Context
 
 REDIS_VALUE = {"-h", "-p", "-a", "-n", "-u", "--user", "--pass", "-s", "-r", "-i", "--cacert", "--cert", "--key",
                "--sni", "--eval", "--pattern", "--count", "-d", "--tls-ciphers", "--tls-ciphersuites", "--cacertdir",

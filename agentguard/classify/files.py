@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import os
 
-from agentguard.classify.matcher import glob_match
+from agentguard.classify.argv import glob_match
 from agentguard.model import Finding, Invocation
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from agentguard.classify import Context
+    from agentguard.context import Context
 
 SYSTEM_DIRS = frozenset({
     "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/opt", "/proc", "/root",
@@ -801,7 +801,7 @@ def _scratch_image(t: Target) -> bool:
 
 
 def _find(inv: Invocation, ctx: Context) -> list[Finding]:
-    from agentguard.classify.wrappers import find_deletes, find_match_path, find_roots_and_pattern
+    from agentguard.classify.unwrap import find_deletes, find_match_path, find_roots_and_pattern
 
     if not find_deletes(inv.argv):  # `-name -delete` is a pattern, not the action
         return []  # find -exec … is unwrapped and judged as the command it runs

@@ -29,8 +29,8 @@ from agentguard.model import Finding, Invocation
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from agentguard.classify import Context
-    from agentguard.classify.wrappers import Work
+    from agentguard.context import Context
+    from agentguard.classify.unwrap import Work
 
 MAX_CONFIG = 1024 * 1024
 MAX_INCLUDE_DEPTH = 10  # git's own limit
@@ -478,7 +478,7 @@ def _split_alias(value: str) -> list[str] | None:
 
 def _alias(inv: Invocation, ctx: Context, name: str, index: int, entries: list[Entry],
            repo: Repository | None) -> tuple[list[Work], list[Finding]]:
-    from agentguard.classify.wrappers import Call, Script
+    from agentguard.classify.unwrap import Call, Script
 
     key = f"alias.{name.lower()}"
     values = [e for e in entries if e.key == key]
@@ -498,7 +498,7 @@ def _alias(inv: Invocation, ctx: Context, name: str, index: int, entries: list[E
         seen.add(marker)  # type: ignore[attr-defined]
         where = f"alias.{name} in {entry.where}"
         if entry.value.startswith("!"):
-            from agentguard.classify.shell import quote_word
+            from agentguard.classify.bashparse import quote_word
 
             text = entry.value[1:]
             if args:
@@ -523,7 +523,7 @@ def _alias(inv: Invocation, ctx: Context, name: str, index: int, entries: list[E
 
 def _configured_commands(inv: Invocation, sub: str, args: tuple[str, ...], entries: list[Entry],
                          environ: dict[str, str], repo: Repository | None) -> list[Work]:
-    from agentguard.classify.wrappers import Script
+    from agentguard.classify.unwrap import Script
 
     work: list[Work] = []
     cwd = repo.toplevel if repo else inv.cwd
@@ -586,7 +586,7 @@ def _command_text(key: str, value: str) -> str:
 
 def _program(value: str) -> str:
     """A value that names one program (run without a shell): a shell word for it."""
-    from agentguard.classify.shell import quote_word
+    from agentguard.classify.bashparse import quote_word
 
     return quote_word(value)
 

@@ -1,5 +1,5 @@
 """kubectl and helm: verbs that delete, drain, evict or scale to zero; `kubectl exec` is judged by
-the command it runs (wrappers.py). Any verb with a real ``--dry-run`` only prints what it would do.
+the command it runs (unwrap.py). Any verb with a real ``--dry-run`` only prints what it would do.
 
 Numbers are read as kubectl reads them: its flags are pflag integers, parsed by Go's
 ``strconv.ParseInt(s, 0, 64)``, so ``--replicas=0x0``, ``=00``, ``=+0``, ``=0b0`` and ``=0_0`` are all
@@ -13,12 +13,13 @@ from __future__ import annotations
 import re
 
 from agentguard.classify import unrecognised
-from agentguard.classify.matcher import declared_findings, parse_args
+from agentguard.classify.argv import parse_args
+from agentguard.classify.rulematch import declared_findings
 from agentguard.model import Finding, Invocation
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from agentguard.classify import Context
+    from agentguard.context import Context
 
 # Fields whose removal loses nothing an object runs with.
 HARMLESS_REMOVALS = (("metadata", "annotations"), ("metadata", "labels"))

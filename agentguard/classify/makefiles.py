@@ -25,8 +25,8 @@ from agentguard.model import Finding, Invocation
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from agentguard.classify import Context
-    from agentguard.classify.wrappers import Work
+    from agentguard.context import Context
+    from agentguard.classify.unwrap import Work
 
 MAX_FILE = 1024 * 1024
 MAX_TOTAL = 4 * 1024 * 1024  # all makefiles and includes of one make call
@@ -870,7 +870,7 @@ def _dry_flags(makeflags: str) -> bool:
 
 
 def _recipes(db: Database) -> list[Work]:
-    from agentguard.classify.wrappers import Script
+    from agentguard.classify.unwrap import Script
 
     inv = db.inv
     make_inv = inv.replace(cwd=db.call.cwd)

@@ -21,8 +21,8 @@ from agentguard.model import Finding, Invocation
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from agentguard.classify import Context
-    from agentguard.classify.wrappers import Work
+    from agentguard.context import Context
+    from agentguard.classify.unwrap import Work
 
 MAX_PACKAGE = 1024 * 1024
 MAX_WORKSPACES = 200
@@ -193,7 +193,7 @@ def _scripts_of(inv: Invocation, ctx: Context, tool: str, cwd: str, names: list[
         packages = _workspaces(root, workspace, inv, ctx, findings)
     seen = ctx.memo.setdefault("package-scripts", set())
     work: list[Work] = []
-    from agentguard.classify.shell import quote_word
+    from agentguard.classify.bashparse import quote_word
 
     quoted = " ".join(quote_word(a) for a in args)
     for package in packages:
@@ -211,7 +211,7 @@ def _scripts_of(inv: Invocation, ctx: Context, tool: str, cwd: str, names: list[
 
 
 def _script(text: str, inv: Invocation, package: Package, name: str, tool: str) -> Work:
-    from agentguard.classify.wrappers import Script
+    from agentguard.classify.unwrap import Script
 
     where = shown_path(package.path, inv.cwd)
     return Script(text, f"{tool} run {name}", inv.replace(cwd=package.dir), cwd=package.dir,

@@ -1,6 +1,6 @@
 """railway: destructive subcommands, `railway api` GraphQL mutations, and `railway run`'s inner command.
 
-``railway run CMD`` (and ``railway ssh -- CMD``) are unwrapped in wrappers.py and the inner command is
+``railway run CMD`` (and ``railway ssh -- CMD``) are unwrapped in unwrap.py and the inner command is
 judged on its own, with the environment's variables (a production ``DATABASE_URL``) in mind.
 """
 
@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from agentguard.classify import unrecognised
 from agentguard.classify.http import judge_graphql
-from agentguard.classify.matcher import declared_findings, parse_args
+from agentguard.classify.argv import parse_args
+from agentguard.classify.rulematch import declared_findings
 from agentguard.classify.sources import read_text
 from agentguard.model import Finding, Invocation
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from agentguard.classify import Context
+    from agentguard.context import Context
 
 API_READS = ("search", "describe")  # `railway api` words judged read-only; any other `railway api` call is read as GraphQL
 

@@ -39,7 +39,7 @@ from agentguard.model import Finding, Invocation
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from agentguard.classify import Context
+    from agentguard.context import Context
 
 MAX_SHARE = 0.9  # this share of a table's rows counts as all of them
 MIN_ROWS = 2  # … when it is at least this many rows (emptying a one-row table is not a mass change)

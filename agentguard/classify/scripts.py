@@ -2,7 +2,7 @@
 
 What runs is the file's content, so it is read (through sources.read_text, which records it, so an
 approval is bound to it) and judged as the language its first line names: a shell script command by
-command, Python, Node, Perl, Ruby or PHP like that language's inline code (shells.scan_code), a
+command, Python, Node, Perl, Ruby or PHP like that language's inline code (inlinecode.scan_code), a
 ``make -f`` script as a Makefile. Each finding names the file and line it came from.
 
 A compiled program is not read: the shims see what it starts. Nor is an installed program in a
@@ -19,13 +19,13 @@ from agentguard.model import Finding, Invocation
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from agentguard.classify import Context
-    from agentguard.classify.wrappers import Work
+    from agentguard.context import Context
+    from agentguard.classify.unwrap import Work
 
 MAX_SCRIPT = 1024 * 1024
 SYSTEM_DIRS = ("/usr/", "/bin/", "/sbin/", "/lib/", "/lib64/", "/nix/store/", "/snap/", "/opt/homebrew/",
                "/System/", "/Library/Apple/")
-# What a shebang's interpreter is read as (shells, and the languages shells.scan_code reads).
+# What a shebang's interpreter is read as (shells, and the languages inlinecode.scan_code reads).
 READERS = {
     "sh": "shell", "bash": "shell", "zsh": "shell", "dash": "shell", "ksh": "shell", "mksh": "shell",
     "ash": "shell", "rbash": "shell", "busybox": "shell",
@@ -61,7 +61,7 @@ def file_work(path: str, inv: Invocation, ctx: Context, shown: str = "") -> tupl
     # No #! line: the shell that was asked to run it runs it as a shell script.
     kind = READERS.get(interpreter(words), "") if words else "shell"
     if kind == "shell":
-        from agentguard.classify.wrappers import Script
+        from agentguard.classify.unwrap import Script
 
         return [Script(text, shown, inv, where=shown)], []
     if kind == "make":
@@ -76,7 +76,7 @@ def file_work(path: str, inv: Invocation, ctx: Context, shown: str = "") -> tupl
 def code_findings(text: str, lang: str, inv: Invocation, ctx: Context, shown: str) -> list[Finding]:
     """A script file's code, judged as that language's inline code is, each finding at its line."""
     from agentguard.classify.selfguard import code_findings as self_findings
-    from agentguard.classify.shells import MAX_CODE, scan_code
+    from agentguard.classify.inlinecode import MAX_CODE, scan_code
 
     if len(text) > MAX_CODE:
         return [unreadable(ctx, inv, f"{shown}: over {MAX_CODE // 1024} KiB of code")]

@@ -36,7 +36,7 @@ from agentguard.model import Finding, Invocation
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from agentguard.classify import Context
+    from agentguard.context import Context
 
 RULE = "self.tamper"
 READERS = frozenset({
@@ -701,7 +701,7 @@ def _sed_writes(args: list[str]) -> list[Target]:
 
 
 def _interpreter_writes(inv: Invocation, args: list[str]) -> tuple[list[Target], bool]:
-    from agentguard.classify.shells import LANGS, inline_code
+    from agentguard.classify.inlinecode import LANGS, inline_code
 
     lang = LANGS.get(inv.tool) or "python"
     code, _ = inline_code(inv, lang)
@@ -1181,7 +1181,7 @@ def can_write(code: str, lang: str) -> bool:
     """Whether inline ``code`` calls something that can write, rename, remove, truncate or chmod a file."""
     if _pattern(lang, _WRITE_CALLS[lang]).search(code):  # type: ignore[attr-defined]
         return True
-    from agentguard.classify.shells import literal_spans
+    from agentguard.classify.inlinecode import literal_spans
 
     for m in _pattern("open", _OPEN_CALL).finditer(code):  # type: ignore[attr-defined]
         name = m.group(1).replace(" ", "")
@@ -1282,7 +1282,7 @@ _IN_STRING_ENV = (r"\$ENV\s*\{\s*['\"]?(\w+)['\"]?\s*\}|\$\{(?:process\.env\.)?(
 def _pieces(code: str, lang: str, env: dict[str, str]) -> list[str]:
     """The code's string literals in order, with environment lookups of HOME, AGENTGUARD_HOME and
     XDG_* (``os.environ['HOME']``, ``process.env.HOME``, ``"$ENV{HOME}/x"``) replaced by their values."""
-    from agentguard.classify.shells import literal_spans
+    from agentguard.classify.inlinecode import literal_spans
 
     accessor = _pattern("accessor", _ACCESSOR)
     bare = _pattern("bare", _BARE_ENV)
@@ -1411,7 +1411,7 @@ def _folded(code: str, lang: str) -> str:
     """``code`` with the string literals it joins into one written as that one literal: ``'a' + 'b'``,
     ``'a' 'b'``, perl's ``'a' . 'b'``, ``''.join(['a', 'b'])`` become ``'ab'``, so that the name the
     code builds is read, not its parts."""
-    from agentguard.classify.shells import literal_spans
+    from agentguard.classify.inlinecode import literal_spans
 
     ops = _GLUE.get(lang, ("+", ".", ".."))
     runs: list[list[tuple[int, int, str]]] = []

@@ -21,7 +21,7 @@ from agentguard.model import Finding, Invocation
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from agentguard.classify import Context
+    from agentguard.context import Context
 
 MAX_SQL = 16 * 1024 * 1024
 MAX_STATEMENTS = 5000

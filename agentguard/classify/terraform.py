@@ -9,12 +9,13 @@ and ``-flag=false`` turns it off.
 from __future__ import annotations
 
 from agentguard.classify import unrecognised
-from agentguard.classify.matcher import declared_findings, parse_args
+from agentguard.classify.argv import parse_args
+from agentguard.classify.rulematch import declared_findings
 from agentguard.model import Finding, Invocation
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from agentguard.classify import Context
+    from agentguard.context import Context
 
 GLOBAL_OPTIONS = ("-chdir", "-help", "-h", "-version", "-v")
 ARGS_ENV = "TF_CLI_ARGS"  # and ARGS_ENV_<subcommand>: arguments added to every call (or to one subcommand's)

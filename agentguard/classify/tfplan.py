@@ -25,7 +25,7 @@ from agentguard.model import Finding, Invocation
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from agentguard.classify import Context
+    from agentguard.context import Context
 
 PLAN_SECONDS = 45.0
 KEEP_PLANS_SECONDS = 3600  # a plan judged but not applied (refused, or judged by a hook) is removed after this

@@ -175,11 +175,9 @@ def set_value(key: str, value: str, level: str) -> None:
                 require_passphrase(locs, f"loosening the policy ({'; '.join(looser)})")
     except ConfigError as e:
         raise click.ClickException(str(e)) from None
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}.tmp"
-    with open(tmp, "wb") as f:
-        tomli_w.dump(data, f)
-    os.replace(tmp, path)
+    from agentguard.fileio import write_atomic
+
+    write_atomic(path, tomli_w.dumps(data), dir_mode=0o777)
     click.echo(f"{path}: {key} = {parsed!r}")
     if level != "project":
         # The shims' fast paths were generated from the old policy; until they are written again,

@@ -67,7 +67,7 @@ def command(shell: str | None, profiles: tuple[str, ...], print_only: bool, syst
     if allow and not ci:
         raise click.UsageError("--allow is for CI jobs (with --ci); elsewhere allow rules in your policy")
     if ci:
-        from agentguard.ci import install_ci
+        from agentguard.commands.ci import install_ci
 
         install_ci(locs, tools, allow, agents, scope)
         return

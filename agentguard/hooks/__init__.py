@@ -198,18 +198,12 @@ def _crash_reply(module: ModuleType, agent: str, error: BaseException) -> Reply:
 
 
 def _note_crash(agent: str, error: BaseException) -> None:
-    import time
-    import traceback
-
+    from agentguard.fileio import crash_log
     from agentguard.paths import locations
 
     try:
-        state = locations().state
-        os.makedirs(state, exist_ok=True)
-        with open(os.path.join(state, "crash.log"), "a", encoding="utf-8") as f:
-            f.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S%z')} agentguard hook {agent}\n")
-            f.write("".join(traceback.format_exception(error)))
-    except OSError:
+        crash_log(locations().state, f"agentguard hook {agent}", error)
+    except Exception:  # noqa: BLE001 - no state directory: the reply still says what happened
         pass
 
 
@@ -321,7 +315,8 @@ def judge(agent: str, call: Call, state: str | None) -> Outcome:
     if action.kind == gate.ASK:
         # The value is spent when this tool call's shell exits, whether or not it reached a shim: the
         # agent reads the updated command afterwards, and a later call must not carry it.
-        from agentguard.integrations import HOOK_SCRIPT, sh_quote
+        from agentguard.fileio import sh_quote
+        from agentguard.integrations import HOOK_SCRIPT
 
         done = sh_quote(sh_quote(os.path.join(str(compiled["state_dir"]), HOOK_SCRIPT)) + " ask-done 2>/dev/null")
         command = f"trap {done} EXIT\nexport {gate.ASK_VAR}={action.nonce}\n{call.command}"
@@ -340,12 +335,10 @@ def judge(agent: str, call: Call, state: str | None) -> Outcome:
 
 def _findings(call: Call, compiled: dict[str, object], policy: dict[str, object], who: Actor, cwd: str,
               trace: list[Invocation], memo: dict[str, object] | None = None) -> tuple[Finding, ...]:
-    from agentguard.classify import Context
-    from agentguard.judge import bounded_findings, dedupe, internal_error
-
     from agentguard.deadline import Overtime, bounded
+    from agentguard.judge import bounded_findings, context, dedupe, internal_error
 
-    ctx = Context(compiled["book"], os.environ, who, trace, policy)  # type: ignore[arg-type]
+    ctx = context(compiled["book"], os.environ, who, trace, policy)  # type: ignore[arg-type]
     if memo is not None:
         ctx.memo = memo
     from agentguard.gate import ASK_VAR

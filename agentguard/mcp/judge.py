@@ -96,9 +96,9 @@ def database_calls(server: str, tool: str, arguments: object, book: dict[str, ob
     """The client calls (``psql -X -d CONN -c SQL`` …) a tool call's SQL is judged as, where the server's
     configuration names the database: what a backup before an approved call is taken with. Nothing
     is judged or counted here."""
-    from agentguard.classify import Context
+    from agentguard.judge import context
 
-    ctx = Context(book, os.environ if env is None else env)
+    ctx = context(book, os.environ if env is None else env)
     where = cwd if cwd and os.path.isabs(cwd) else os.getcwd()
     call = McpCall(server, tool, arguments, None, server_entry, where, ctx)
     call.collect = []
@@ -113,12 +113,11 @@ def tool_findings(server: str, tool: str, arguments: object, book: dict[str, obj
                   *, annotations: object = None, server_entry: object = None, cwd: str = "",
                   env: dict[str, str] | None = None, actor: Actor = AGENT) -> tuple[Finding, ...]:
     """The findings of one MCP tool call, under the judgement's time bound."""
-    from agentguard.classify import Context
     from agentguard.classify.sources import pending_writes
     from agentguard.deadline import Overtime, bounded
-    from agentguard.judge import dedupe, internal_error
+    from agentguard.judge import context, dedupe, internal_error
 
-    ctx = Context(book, os.environ if env is None else env, actor, policy=policy)
+    ctx = context(book, os.environ if env is None else env, actor, policy=policy)
     where = cwd if cwd and os.path.isabs(cwd) else os.getcwd()
     call = McpCall(server, tool, arguments, annotations, server_entry, where, ctx)
     try:
@@ -646,7 +645,7 @@ def looks_like_statement(text: str) -> bool:
 
 def connection(kind: dict[str, object], entry: dict[str, object]) -> str:
     """The database a server's configuration names: a connection string or database file, or ""."""
-    from agentguard.classify.matcher import glob_match
+    from agentguard.classify.argv import glob_match
 
     args = [a for a in entry.get("args", []) if isinstance(a, str)]  # type: ignore[attr-defined]
     options = kind.get("connection_options") or []

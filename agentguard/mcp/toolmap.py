@@ -198,7 +198,7 @@ def odd_name(tool: str) -> str:
 
 
 def _glob(pattern: str, text: str) -> bool:
-    from agentguard.classify.matcher import glob_match
+    from agentguard.classify.argv import glob_match
 
     return glob_match(pattern, text)
 

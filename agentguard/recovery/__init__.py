@@ -128,12 +128,10 @@ def _new_id() -> str:
 
 
 def _write_meta(directory: str, meta: Mapping[str, object]) -> None:
-    import json
+    from agentguard.fileio import write_json
 
-    tmp = os.path.join(directory, "meta.json.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(meta, f, indent=2)  # ASCII: names that are not UTF-8 survive as escapes
-    os.replace(tmp, os.path.join(directory, "meta.json"))
+    # durable: a backup is listed only once its record is on disk (the data was moved in first)
+    write_json(os.path.join(directory, "meta.json"), dict(meta), durable=True)
 
 
 def take(plan: Plan, state_dir: str, call: dict[str, object], *, cap: int, over_cap_ok: bool = False) -> dict[str, object]:

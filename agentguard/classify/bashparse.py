@@ -4,7 +4,7 @@ Given ``cd app && cat <<EOF | psql -d prod`` this finds every command bash would
 those inside ``$( )``, ``<( )``, ``${x:-$( )}``, functions, loops and conditionals), removes quotes
 from each word the way bash does, and records what reaches each command's stdin (heredocs,
 here-strings, ``echo … |``, ``< file``). Unwrapping ``sudo``/``sh -c``/``xargs`` … happens later
-(wrappers.py); this module only reads one string.
+(unwrap.py); this module only reads one string.
 
 Nothing here guesses: a word whose value depends on run-time state is marked ``dynamic`` and a tree
 with syntax errors raises ShellSyntaxError, so callers can fail closed.

@@ -7,7 +7,7 @@ files, a literal argument is judged as if typed in the shell (``os.system("rm -r
 fails closed. String literals that look like destructive SQL are judged as SQL. Code that can write
 files and names one of agentguard's own is judged by selfguard.code_findings.
 
-Shells themselves (``bash -c``, ``sh script.sh``, ``… | sh``) are unwrapped in wrappers.py.
+Shells themselves (``bash -c``, ``sh script.sh``, ``… | sh``) are unwrapped in unwrap.py.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from agentguard.model import Finding, Invocation
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from agentguard.classify import Context
+    from agentguard.context import Context
 
 MAX_CODE = 512 * 1024
 
@@ -83,7 +83,7 @@ SQL_STARTS = ("drop ", "truncate ", "delete ", "update ", "alter ", "merge ", "d
 def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Finding]:
     lang = LANGS.get(inv.tool) or ("python" if inv.tool.startswith("python") else None)
     if lang is None:
-        return []  # shells, eval and source are unwrapped in wrappers.py
+        return []  # shells, eval and source are unwrapped in unwrap.py
     if lang == "vim":
         return vim_findings(inv, ctx)
     code, reads_stdin = awk_program(inv) if lang == "awk" else inline_code(inv, lang)
@@ -237,7 +237,7 @@ def scan_code(code: str, lang: str, inv: Invocation, ctx: Context, depth: int, w
     def at(pos: int, findings: list[Finding]) -> list[Finding]:
         if not where or not findings:
             return findings
-        from agentguard.judge import located
+        from agentguard.context import located
 
         return located(findings, f"{where}:{code.count(chr(10), 0, pos) + 1}")
 
@@ -379,7 +379,7 @@ def _awk_pipes_and_redirects(code: str, inv: Invocation, ctx: Context, at) -> li
         before = code[:pos].rstrip()
         after = code[end:].lstrip()
         if before.endswith("|") and not before.endswith("||"):
-            from agentguard.classify.wrappers import SHELLS
+            from agentguard.classify.unwrap import SHELLS
 
             words = lit.split()
             if words and os.path.basename(words[0]) in SHELLS and "-c" not in words:

@@ -17,11 +17,8 @@ import os
 
 import click
 
+from agentguard.fileio import sh_quote
 from agentguard.paths import Locations
-
-
-def sh_quote(text: str) -> str:
-    return "'" + text.replace("'", "'\\''") + "'"
 
 
 def install_ci(locs: Locations, tools: str | None, allow: tuple[str, ...], agents: tuple[str, ...], scope: str) -> None:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agentguard.classify.shell import ShellSyntaxError, parse
+from agentguard.classify.bashparse import ShellSyntaxError, parse
 
 HOME = "/home/u"
 CWD = "/work/proj"
@@ -201,7 +201,7 @@ def test_characters_that_crash_tree_sitter_never_reach_it() -> None:
     layout); a crash would kill that process, not the test run."""
     crashers = ["{\U000dea8b", "{\U00031860", "{\U000c0000", "{\U0010ffff", "echo {\U000e0000}",
                 "rm -rf {\U000f0000 ~"]
-    code = ("import sys; from agentguard.classify.shell import parse, ShellSyntaxError\n"
+    code = ("import sys; from agentguard.classify.bashparse import parse, ShellSyntaxError\n"
             "for t in sys.argv[1:]:\n"
             "    for _ in range(40):\n"
             "        try: parse(t, {}, '/')\n"

@@ -1,37 +1,15 @@
-"""Splitting argv into words and flags, and matching the declarative part of rules.
-
-A rule's ``match`` table holds conditions that must all hold:
-
-``words``       alternatives, each a space-separated sequence matched against the leading positional
-                words (``"state rm|mv"``, ``"* delete-*"``); ``*`` is a glob, ``|`` separates choices
-``not_words``   alternatives that must not match
-``flags``       at least one of these options is present (``"--force"``, ``"-f"``, ``"--skip-*"``)
-``all_flags``   every one of these is present
-``not_flags``   none of these is present (``"--dry-run*"``)
-``flag_values`` ``{ "--replicas" = ["0"] }``: the option is given with a matching value
-``args``        some positional argument after the matched words matches
-``rest``        some argument after ``--`` matches
-``any_word``    some positional word, wherever it stands, matches (``gcloud sql instances delete``)
-``argv``        some raw argument matches, whatever its role
-``env``         ``{ "TF_WORKSPACE" = ["prod*"] }``: an environment variable matches
-``tool``        the program name matches
-
-``match`` may also be a list of such tables: the rule matches when any one of them does. A boolean
-option given as ``-flag=false`` counts as absent. A ``flag_values`` pattern written in lower case
-matches a value in any case (git's config keys are case-insensitive: ``clean.requireForce``).
+"""argv split into positional words, options and what follows ``--``, by a pack's option grammar.
 
 Options are read as the pack's tools read them: ``value_options`` take a value (``--opt value`` or
 ``--opt=value``), ``short_clusters`` splits ``-rf`` into ``-r -f``, and a pack that lists its
 ``long_options`` has a long option abbreviated the way getopt_long and git accept (``--forc`` is
-``--force``). An ambiguous abbreviation counts as each option it could be for ``flags``, but never as
-the one that makes a call harmless (``not_flags``): the tool itself refuses an ambiguous one.
+``--force``). An ambiguous abbreviation counts as each option it could be (``Args.guessed``), so a
+rule never takes one as the option that makes a call harmless: the tool itself refuses it.
 
 Only ``str`` methods are used: ``re`` and ``fnmatch`` cost milliseconds at start-up on the hot path.
 """
 
 from __future__ import annotations
-
-from agentguard.model import Finding, Invocation
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -180,78 +158,6 @@ def _is_number(tok: str) -> bool:
     return tok[1:].replace(".", "", 1).isdigit()
 
 
-def words_match(alternative: str, words: list[str]) -> bool:
-    pats = alternative.split()
-    if len(pats) > len(words):
-        return False
-    return all(glob_match(p, w) for p, w in zip(pats, words))
-
-
-def rule_matches(match: object, inv: Invocation, args: Args) -> bool:
-    if isinstance(match, list):
-        return any(rule_matches(m, inv, args) for m in match)
-    assert isinstance(match, dict)
-    consumed = 0  # positional words taken by the matched `words` alternative
-    if "words" in match:
-        hit = [alt for alt in match["words"] if words_match(alt, args.words)]  # type: ignore[attr-defined]
-        if not hit:
-            return False
-        consumed = len(hit[0].split())
-    for key, cond in match.items():
-        if key == "words":
-            continue
-        elif key == "not_words":
-            if any(words_match(alt, args.words) for alt in cond):  # type: ignore[attr-defined]
-                return False
-        elif key == "flags":
-            if not any(args.has(f) for f in cond):  # type: ignore[attr-defined]
-                return False
-        elif key == "all_flags":
-            if not all(args.has(f) for f in cond):  # type: ignore[attr-defined]
-                return False
-        elif key == "not_flags":
-            if any(args.has_surely(f) for f in cond):  # type: ignore[attr-defined]
-                return False
-        elif key == "flag_values":
-            for flag, pats in cond.items():  # type: ignore[attr-defined]
-                values = args.get(flag) or []
-                if not any(glob_match(p, v.lower() if p.islower() else v) for p in pats for v in values):
-                    return False
-        elif key == "args":
-            pool = args.words[consumed:] + args.rest
-            if not any(glob_match(p, a) for p in cond for a in pool):  # type: ignore[attr-defined]
-                return False
-        elif key == "rest":
-            if not any(glob_match(p, a) for p in cond for a in args.rest):  # type: ignore[attr-defined]
-                return False
-        elif key == "any_word":
-            if not any(glob_match(p, w) for p in cond for w in args.words):  # type: ignore[attr-defined]
-                return False
-        elif key == "argv":
-            if not any(glob_match(p, a) for p in cond for a in inv.argv):  # type: ignore[attr-defined]
-                return False
-        elif key == "env":
-            for var, pats in cond.items():  # type: ignore[attr-defined]
-                value = inv.getenv(var)
-                if value is None or not any(glob_match(p, value) for p in pats):
-                    return False
-        elif key == "tool":
-            if not any(glob_match(p, inv.tool) for p in cond):  # type: ignore[attr-defined]
-                return False
-    return True
-
-
-def finding(rule: dict[str, object], inv: Invocation, detail: str = "") -> Finding:
-    return Finding(
-        rule=rule["id"],
-        severity=rule["severity"],
-        why=rule["why"],
-        instead=rule["instead"],
-        command=inv.describe(),
-        detail=detail,
-    )
-
-
 def is_help(argv: Iterable[str], help_flags: Iterable[str]) -> bool:
     """True when a help or version flag appears before ``--``: the tool prints and exits."""
     flags = set(help_flags)
@@ -263,12 +169,3 @@ def is_help(argv: Iterable[str], help_flags: Iterable[str]) -> bool:
         if tok in flags:
             return True
     return False
-
-
-def declared_findings(pack: dict[str, object], inv: Invocation, args: Args) -> list[Finding]:
-    found = []
-    for r in pack["rules"]:  # type: ignore[attr-defined]
-        m = r["match"]
-        if m is not None and rule_matches(m, inv, args):
-            found.append(finding(r, inv))
-    return found

@@ -18,7 +18,7 @@ from agentguard.model import Finding, Invocation
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from agentguard.classify import Context
+    from agentguard.context import Context
 
 
 class Script:
@@ -287,7 +287,7 @@ def _script_file(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Findin
     if i is None:
         return [], []
     from agentguard.classify.scripts import interpreter_file
-    from agentguard.classify.shells import LANGS
+    from agentguard.classify.inlinecode import LANGS
 
     lang = LANGS.get(inv.tool) or ("python" if inv.tool.startswith("python") else "")
     # The file is the interpreter's argument, not a program run by its path: program="" says so.
@@ -300,7 +300,7 @@ def _script_index(inv: Invocation) -> int | None:
     while i < len(argv):
         tok = argv[i]
         if tok in ("-c", "-e", "-E", "-r", "--eval", "-p", "--print", "-m"):
-            return None  # inline code or a module: shells.py reads the inline code
+            return None  # inline code or a module: inlinecode.py reads the inline code
         if tok.startswith("-"):
             i += 2 if tok in _INTERPRETER_VALUE else 1
             continue

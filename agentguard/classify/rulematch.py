@@ -1,0 +1,112 @@
+"""The declarative part of rules: does a rule's ``match`` table hold for an invocation?
+
+A rule's ``match`` table holds conditions that must all hold:
+
+``words``       alternatives, each a space-separated sequence matched against the leading positional
+                words (``"state rm|mv"``, ``"* delete-*"``); ``*`` is a glob, ``|`` separates choices
+``not_words``   alternatives that must not match
+``flags``       at least one of these options is present (``"--force"``, ``"-f"``, ``"--skip-*"``)
+``all_flags``   every one of these is present
+``not_flags``   none of these is present (``"--dry-run*"``)
+``flag_values`` ``{ "--replicas" = ["0"] }``: the option is given with a matching value
+``args``        some positional argument after the matched words matches
+``rest``        some argument after ``--`` matches
+``any_word``    some positional word, wherever it stands, matches (``gcloud sql instances delete``)
+``argv``        some raw argument matches, whatever its role
+``env``         ``{ "TF_WORKSPACE" = ["prod*"] }``: an environment variable matches
+``tool``        the program name matches
+
+``match`` may also be a list of such tables: the rule matches when any one of them does. A boolean
+option given as ``-flag=false`` counts as absent. A ``flag_values`` pattern written in lower case
+matches a value in any case (git's config keys are case-insensitive: ``clean.requireForce``).
+
+argv is split by the pack's option grammar first (argv.py). An ambiguous abbreviation counts as each
+option it could be for ``flags``, but never as the one that makes a call harmless (``not_flags``).
+"""
+
+from __future__ import annotations
+
+from agentguard.classify.argv import Args, glob_match
+from agentguard.model import Finding, Invocation
+
+
+
+def words_match(alternative: str, words: list[str]) -> bool:
+    pats = alternative.split()
+    if len(pats) > len(words):
+        return False
+    return all(glob_match(p, w) for p, w in zip(pats, words))
+
+
+def rule_matches(match: object, inv: Invocation, args: Args) -> bool:
+    if isinstance(match, list):
+        return any(rule_matches(m, inv, args) for m in match)
+    assert isinstance(match, dict)
+    consumed = 0  # positional words taken by the matched `words` alternative
+    if "words" in match:
+        hit = [alt for alt in match["words"] if words_match(alt, args.words)]  # type: ignore[attr-defined]
+        if not hit:
+            return False
+        consumed = len(hit[0].split())
+    for key, cond in match.items():
+        if key == "words":
+            continue
+        elif key == "not_words":
+            if any(words_match(alt, args.words) for alt in cond):  # type: ignore[attr-defined]
+                return False
+        elif key == "flags":
+            if not any(args.has(f) for f in cond):  # type: ignore[attr-defined]
+                return False
+        elif key == "all_flags":
+            if not all(args.has(f) for f in cond):  # type: ignore[attr-defined]
+                return False
+        elif key == "not_flags":
+            if any(args.has_surely(f) for f in cond):  # type: ignore[attr-defined]
+                return False
+        elif key == "flag_values":
+            for flag, pats in cond.items():  # type: ignore[attr-defined]
+                values = args.get(flag) or []
+                if not any(glob_match(p, v.lower() if p.islower() else v) for p in pats for v in values):
+                    return False
+        elif key == "args":
+            pool = args.words[consumed:] + args.rest
+            if not any(glob_match(p, a) for p in cond for a in pool):  # type: ignore[attr-defined]
+                return False
+        elif key == "rest":
+            if not any(glob_match(p, a) for p in cond for a in args.rest):  # type: ignore[attr-defined]
+                return False
+        elif key == "any_word":
+            if not any(glob_match(p, w) for p in cond for w in args.words):  # type: ignore[attr-defined]
+                return False
+        elif key == "argv":
+            if not any(glob_match(p, a) for p in cond for a in inv.argv):  # type: ignore[attr-defined]
+                return False
+        elif key == "env":
+            for var, pats in cond.items():  # type: ignore[attr-defined]
+                value = inv.getenv(var)
+                if value is None or not any(glob_match(p, value) for p in pats):
+                    return False
+        elif key == "tool":
+            if not any(glob_match(p, inv.tool) for p in cond):  # type: ignore[attr-defined]
+                return False
+    return True
+
+
+def finding(rule: dict[str, object], inv: Invocation, detail: str = "") -> Finding:
+    return Finding(
+        rule=rule["id"],
+        severity=rule["severity"],
+        why=rule["why"],
+        instead=rule["instead"],
+        command=inv.describe(),
+        detail=detail,
+    )
+
+
+def declared_findings(pack: dict[str, object], inv: Invocation, args: Args) -> list[Finding]:
+    found = []
+    for r in pack["rules"]:  # type: ignore[attr-defined]
+        m = r["match"]
+        if m is not None and rule_matches(m, inv, args):
+            found.append(finding(r, inv))
+    return found

@@ -60,8 +60,8 @@ SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish", "
 MAX_SCRIPT_FILE = 1024 * 1024
 
 
-def _skip_options(argv: tuple[str, ...], start: int, with_value: set[str], long_with_value: set[str] = frozenset(),
-                  stop_at_assign: bool = False) -> int:
+def _skip_options(argv: tuple[str, ...], start: int, with_value: set[str],
+                  long_with_value: set[str] | frozenset[str] = frozenset(), stop_at_assign: bool = False) -> int:
     """Index of the first operand after the options of a wrapper (``--`` is consumed)."""
     i = start
     while i < len(argv):
@@ -248,7 +248,7 @@ def unwrap(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
 _EXTRA_SUBCOMMANDS = {"pnpm": {"dlx"}, "mise": {"x"}, "npm": {"x"}}
 
 
-def _runner(inv: Invocation, ctx: Context) -> tuple[list[Invocation | Script], list[Finding]]:
+def _runner(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
     sub, positionals, with_value = RUNNERS[inv.tool]
     argv = inv.argv
     start = 0
@@ -312,7 +312,7 @@ def _script_index(inv: Invocation) -> int | None:
     return i
 
 
-def _after_dashdash(inv: Invocation, ctx: Context) -> list[Invocation | Script]:
+def _after_dashdash(inv: Invocation, ctx: Context) -> list[Work]:
     """An unknown program given `-- PROGRAM …` where PROGRAM is one agentguard judges is almost
     certainly a wrapper (a secrets runner, a task runner): judge PROGRAM too."""
     from agentguard.rules import family_of
@@ -329,7 +329,7 @@ def _after_dashdash(inv: Invocation, ctx: Context) -> list[Invocation | Script]:
     return [inv.inner(k + 1, f"{inv.tool} --")]
 
 
-def _simple(inv: Invocation, ctx: Context) -> tuple[list[Invocation | Script], list[Finding]]:
+def _simple(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
     name = inv.tool
     short, long_ = _SIMPLE[name]
     if name == "command" and any(a in ("-v", "-V") for a in inv.argv[:2]):
@@ -354,7 +354,7 @@ def _simple(inv: Invocation, ctx: Context) -> tuple[list[Invocation | Script], l
     return [inv.inner(i, name)], []
 
 
-def _env(inv: Invocation) -> tuple[list[Invocation | Script], list[Finding]]:
+def _env(inv: Invocation) -> tuple[list[Work], list[Finding]]:
     argv = list(inv.argv)
     dynamic = set(inv.dynamic)
     env = dict(inv.env)
@@ -406,10 +406,10 @@ def _env(inv: Invocation) -> tuple[list[Invocation | Script], list[Finding]]:
     if i >= len(argv):
         return [], []
     rebuilt = inv.replace(argv=tuple(argv), dynamic=tuple(sorted(dynamic)), env=tuple(env.items()), cwd=cwd)
-    return [rebuilt.inner(i, via)], []  # type: ignore[attr-defined]
+    return [rebuilt.inner(i, via)], []
 
 
-def _positional_then_command(inv: Invocation, ctx: Context) -> tuple[list[Invocation | Script], list[Finding]]:
+def _positional_then_command(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
     """taskset MASK CMD, chroot DIR CMD, flock FILE CMD (or flock FILE -c STRING)."""
     argv = inv.argv
     if inv.tool == "flock" and ("-c" in argv or "--command" in argv):
@@ -423,7 +423,7 @@ def _positional_then_command(inv: Invocation, ctx: Context) -> tuple[list[Invoca
     return [inv.inner(i, via)], []
 
 
-def _watch(inv: Invocation) -> tuple[list[Invocation | Script], list[Finding]]:
+def _watch(inv: Invocation) -> tuple[list[Work], list[Finding]]:
     argv = inv.argv
     i = _skip_options(argv, 0, {"-n", "-q"}, {"--interval", "--equexit", "--differences"})
     if i >= len(argv):
@@ -435,7 +435,7 @@ def _watch(inv: Invocation) -> tuple[list[Invocation | Script], list[Finding]]:
     return [Script(" ".join(argv[i:]), "watch", inv)], []
 
 
-def _xargs(inv: Invocation) -> tuple[list[Invocation | Script], list[Finding]]:
+def _xargs(inv: Invocation) -> tuple[list[Work], list[Finding]]:
     argv = inv.argv
     with_value = {"-a", "-d", "-E", "-I", "-L", "-n", "-P", "-s"}
     long_with_value = {"--arg-file", "--delimiter", "--eof", "--replace", "--max-lines", "--max-args",
@@ -470,7 +470,7 @@ def _xargs(inv: Invocation) -> tuple[list[Invocation | Script], list[Finding]]:
             i += 1
     if i >= len(argv):
         base = inv.replace(argv=("echo",), dynamic=(), globs=())  # xargs runs echo by default
-        inner = base.inner(0, "xargs")  # type: ignore[attr-defined]
+        inner = base.inner(0, "xargs")
     else:
         inner = inv.inner(i, "xargs")
     # What xargs appends comes from stdin or the -a file: one more argument whose value we do not know,
@@ -482,12 +482,12 @@ def _xargs(inv: Invocation) -> tuple[list[Invocation | Script], list[Finding]]:
         for k, a in enumerate(argv2):
             if replace in a:
                 dyn.add(k)
-        inner = inner.replace(dynamic=tuple(sorted(dyn)))  # type: ignore[assignment]
+        inner = inner.replace(dynamic=tuple(sorted(dyn)))
     elif supplied is not None:
-        inner = inner.replace(argv=inner.argv + tuple(supplied))  # type: ignore[assignment]
+        inner = inner.replace(argv=inner.argv + tuple(supplied))
     else:
         n = len(inner.argv)
-        inner = inner.replace(argv=inner.argv + ("{xargs}",), dynamic=inner.dynamic + (n,))  # type: ignore[assignment]
+        inner = inner.replace(argv=inner.argv + ("{xargs}",), dynamic=inner.dynamic + (n,))
     return [inner], []
 
 
@@ -575,10 +575,10 @@ def find_match_path(root: str, pattern: str) -> str:
     return root.rstrip("/") + "/**/" + pattern if root != "/" else "/**/" + pattern
 
 
-def _find(inv: Invocation) -> list[Invocation | Script]:
+def _find(inv: Invocation) -> list[Work]:
     argv = inv.argv
     roots, pattern, _ = find_roots_and_pattern(argv)
-    work: list[Invocation | Script] = []
+    work: list[Work] = []
     for i in find_actions(argv):
         if argv[i] not in ("-exec", "-execdir", "-ok", "-okdir"):
             continue
@@ -591,11 +591,11 @@ def _find(inv: Invocation) -> list[Invocation | Script]:
             replaced = tuple(a.replace("{}", target) if "{}" in a else a for a in cmd)
             globs = tuple(k for k, a in enumerate(cmd) if "{}" in a)
             base = inv.replace(argv=replaced, dynamic=(), globs=globs)
-            work.append(base.inner(0, f"find {argv[i]}"))  # type: ignore[attr-defined]
+            work.append(base.inner(0, f"find {argv[i]}"))
     return work
 
 
-def _parallel(inv: Invocation) -> tuple[list[Invocation | Script], list[Finding]]:
+def _parallel(inv: Invocation) -> tuple[list[Work], list[Finding]]:
     argv = inv.argv
     i = _skip_options(argv, 0, {"-j", "-S", "-a", "-n", "-N", "-d", "-E", "-I", "-L", "-l"},
                       {"--jobs", "--sshlogin", "--arg-file", "--max-args", "--delimiter", "--joblog",
@@ -608,7 +608,7 @@ def _parallel(inv: Invocation) -> tuple[list[Invocation | Script], list[Finding]
         return [], []
     values = list(argv[end + 1:]) if end < len(argv) and argv[end] == ":::" else []
     text = " ".join(template) if len(template) > 1 else template[0]
-    scripts: list[Invocation | Script] = []
+    scripts: list[Work] = []
     for value in values or ["{parallel}"]:
         scripts.append(Script(text.replace("{}", value) if "{}" in text else f"{text} {value}", "parallel", inv))
     return scripts, []
@@ -640,7 +640,7 @@ def _shell_c_index(argv: tuple[str, ...]) -> tuple[int | None, int]:
     return None, i
 
 
-def _shell(inv: Invocation, ctx: Context) -> tuple[list[Invocation | Script], list[Finding]]:
+def _shell(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
     argv = inv.argv
     if inv.tool.startswith("busybox") and inv.tool != "busybox":
         return [], []
@@ -659,7 +659,7 @@ def _shell(inv: Invocation, ctx: Context) -> tuple[list[Invocation | Script], li
     return _source_file(inv, ctx, operand)
 
 
-def _stdin_script(inv: Invocation, ctx: Context) -> tuple[list[Invocation | Script], list[Finding]]:
+def _stdin_script(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
     if inv.stdin_state == "text" and inv.stdin is not None:
         return [Script(inv.stdin, f"{inv.tool} < stdin", inv, inherit_stdin=False)], []
     if inv.stdin_state in ("unknown", "too-large"):
@@ -668,7 +668,7 @@ def _stdin_script(inv: Invocation, ctx: Context) -> tuple[list[Invocation | Scri
 
 
 def _source_file(inv: Invocation, ctx: Context, index: int,
-                 sourced: bool = False) -> tuple[list[Invocation | Script], list[Finding]]:
+                 sourced: bool = False) -> tuple[list[Work], list[Finding]]:
     """`bash x.sh`, `source x.sh`, `. ./x.sh`: the file is read as a shell script, whatever its first
     line says. A sourced file runs in the calling shell, which may call the functions it defines."""
     if index >= len(inv.argv):
@@ -724,7 +724,7 @@ def setup_output(word: str) -> bool:
         and (tool in SETUP_TOOLS or any(w in SETUP_WORDS for w in words[1:3]))
 
 
-def _trap(inv: Invocation, ctx: Context) -> tuple[list[Invocation | Script], list[Finding]]:
+def _trap(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
     """`trap 'rm -rf "$tmp"' EXIT`: the string runs when the signal arrives."""
     argv = inv.argv[1:] if inv.argv[:1] == ("--",) else inv.argv
     if len(argv) < 2 or argv[0] in ("-p", "-l", "-P", "-") or argv[0].isdigit():
@@ -734,7 +734,7 @@ def _trap(inv: Invocation, ctx: Context) -> tuple[list[Invocation | Script], lis
     return [Script(argv[0], "trap", inv)], []
 
 
-def _eval(inv: Invocation, ctx: Context) -> tuple[list[Invocation | Script], list[Finding]]:
+def _eval(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
     if not inv.argv:
         return [], []
     if len(inv.argv) == 1 and setup_output(inv.argv[0]):
@@ -746,7 +746,7 @@ def _eval(inv: Invocation, ctx: Context) -> tuple[list[Invocation | Script], lis
     return [Script(" ".join(inv.argv), "eval", inv)], findings
 
 
-def _dash_c(inv: Invocation, ctx: Context) -> tuple[list[Invocation | Script], list[Finding]]:
+def _dash_c(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
     """su -c STRING, sg GROUP -c STRING, script -c STRING, runuser -c STRING, flock F -c STRING."""
     argv = inv.argv
     for k, tok in enumerate(argv):
@@ -768,7 +768,7 @@ _SSH_VALUE = {"-b", "-c", "-D", "-E", "-e", "-F", "-I", "-i", "-J", "-L", "-l", 
               "-S", "-W", "-w", "-B", "-P"}
 
 
-def _ssh(inv: Invocation, ctx: Context) -> tuple[list[Invocation | Script], list[Finding]]:
+def _ssh(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
     argv = inv.argv
     i = _skip_options(argv, 0, _SSH_VALUE)
     if i + 1 >= len(argv):
@@ -780,7 +780,7 @@ def _ssh(inv: Invocation, ctx: Context) -> tuple[list[Invocation | Script], list
     return [Script(remote, "ssh", inv, cwd="")], []
 
 
-def _kubectl(inv: Invocation) -> list[Invocation | Script]:
+def _kubectl(inv: Invocation) -> list[Work]:
     argv = inv.argv
     if "exec" not in argv[:4] and "debug" not in argv[:4]:
         return []
@@ -791,7 +791,7 @@ def _kubectl(inv: Invocation) -> list[Invocation | Script]:
     return []
 
 
-def _docker(inv: Invocation) -> list[Invocation | Script]:
+def _docker(inv: Invocation) -> list[Work]:
     argv = inv.argv
     words = [a for a in argv if not a.startswith("-")]
     if inv.tool == "docker-compose" or words[:1] == ["compose"]:
@@ -819,7 +819,7 @@ _DOCKER_RUN_VALUE = {"-v", "-e", "-p", "-w", "-u", "-l", "-m", "-h", "-a", "-c",
                      "--health-cmd", "--userns", "--uts", "--cgroupns", "--isolation", "--storage-opt", "--sysctl"}
 
 
-def _docker_run(inv: Invocation) -> list[Invocation | Script]:
+def _docker_run(inv: Invocation) -> list[Work]:
     """docker run [options] IMAGE [CMD…]: CMD runs in a container, possibly on mounted host paths."""
     argv = inv.argv
     k = argv.index("run")
@@ -830,7 +830,7 @@ def _docker_run(inv: Invocation) -> list[Invocation | Script]:
     return [inv.inner(i + 1, "docker run", cwd="")]
 
 
-def _railway(inv: Invocation) -> list[Invocation | Script]:
+def _railway(inv: Invocation) -> list[Work]:
     argv = inv.argv
     if not argv:
         return []

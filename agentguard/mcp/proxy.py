@@ -21,9 +21,15 @@ import os
 import sys
 import threading
 import time
-from typing import Callable, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 from agentguard.mcp import framing
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import select
+    import subprocess
+    from types import FrameType
 
 CALL_SECONDS = 300.0  # a tools/call unanswered for this long gets an error (the server may still run it)
 GRACE_SECONDS = 2.0  # after the client leaves: for the server to exit on its own, then after SIGTERM
@@ -67,7 +73,11 @@ class Relay:
         self.annotations: dict[str, dict[str, object]] = {}
         self.done = threading.Event()
         self.ended_by = ""  # "client" or "server"
-        self.child = None  # type: ignore[var-annotated]
+        self.child: subprocess.Popen[bytes] | None = None  # set by run(), before any thread starts
+
+    def _server(self) -> subprocess.Popen[bytes]:
+        assert self.child is not None, "the server is started before anything talks to it"
+        return self.child
 
     # --- writing ------------------------------------------------------------------------------------
 
@@ -88,8 +98,10 @@ class Relay:
         if not self.in_lock.acquire(timeout=wait):
             return False
         try:
-            self.child.stdin.write(data)  # type: ignore[union-attr]
-            self.child.stdin.flush()  # type: ignore[union-attr]
+            stdin = self._server().stdin
+            assert stdin is not None  # started with stdin=PIPE
+            stdin.write(data)
+            stdin.flush()
             return True
         except (OSError, ValueError):
             return False
@@ -184,7 +196,8 @@ class Relay:
             self.to_client(framing.error(request_id, framing.INVALID_REQUEST,
                                          "agentguard: a tools/call names no tool; it was not relayed"))
             return
-        arguments = params.get("arguments", {})  # type: ignore[union-attr]
+        assert isinstance(params, dict)  # a str tool name came from it
+        arguments = params.get("arguments", {})
         try:
             verdict = self.judge(self.name, tool, arguments, self.annotations.get(tool))
             if not isinstance(verdict, Verdict) or verdict.kind not in ("run", "hold", "refuse"):
@@ -213,7 +226,9 @@ class Relay:
     # --- the server's side (a thread) -----------------------------------------------------------------
 
     def serve_server(self) -> None:
-        lines = framing.Lines(self.child.stdout.fileno(), SERVER_LINE)  # type: ignore[union-attr]
+        stdout = self._server().stdout
+        assert stdout is not None  # started with stdout=PIPE
+        lines = framing.Lines(stdout.fileno(), SERVER_LINE)
         while True:
             got = lines.next(timeout=1.0)
             if got is None:
@@ -283,7 +298,7 @@ class Relay:
                                          f"agentguard: the server {self.name} exited before answering the call to {tool}"))
         self._end("server")
 
-    def _client_gone(self, poller) -> bool:  # type: ignore[no-untyped-def]
+    def _client_gone(self, poller: select.poll) -> bool:
         """Whether the client closed its end of our output (a pipe or socket reports it at once)."""
         import select
 
@@ -303,7 +318,7 @@ class Relay:
                 # server is what frees it.
                 self._end("client")
                 try:
-                    self.child.terminate()  # type: ignore[union-attr]
+                    self._server().terminate()
                 except OSError:
                     pass
                 return
@@ -333,7 +348,7 @@ class Relay:
         except OSError as e:
             self.say(f"cannot start {self.argv[0]}: {e.strerror or e}")
             return 127 if isinstance(e, FileNotFoundError) else 126
-        previous = {}
+        previous: dict[int, Callable[[int, FrameType | None], Any] | int | None] = {}
         for name in FORWARDED:
             number = getattr(signal, name, None)
             if number is not None:
@@ -352,28 +367,28 @@ class Relay:
 
     def _forward(self, signum: int, frame: object) -> None:
         try:
-            os.kill(self.child.pid, signum)  # type: ignore[union-attr]
+            os.kill(self._server().pid, signum)
         except OSError:
             pass
 
     def _stop(self) -> int:
         import subprocess
 
-        child = self.child
-        if self.ended_by != "server":  # the client left: close the server's input, as MCP's stdio shutdown does
-            try:
-                child.stdin.close()  # type: ignore[union-attr]
+        child = self._server()
+        if self.ended_by != "server" and child.stdin is not None:  # the client left: close the server's
+            try:  # input, as MCP's stdio shutdown does
+                child.stdin.close()
             except OSError:
                 pass
-        for step in (None, "terminate", "kill"):
+        for step in (None, child.terminate, child.kill):
             if step:
-                getattr(child, step)()  # type: ignore[union-attr]
+                step()
             try:
-                child.wait(self.grace)  # type: ignore[union-attr]
+                child.wait(self.grace)
                 break
             except subprocess.TimeoutExpired:
                 continue
-        code = child.wait()  # type: ignore[union-attr]
+        code = child.wait()
         status = 128 - code if code < 0 else code
         if self.ended_by == "server":
             how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
@@ -381,7 +396,7 @@ class Relay:
         return status
 
 
-def _die_with_parent():  # type: ignore[no-untyped-def]
+def _die_with_parent() -> Callable[[], None] | None:
     """On Linux, the server gets SIGTERM if the proxy dies without a chance to end it (SIGKILL): in
     its own process group it would otherwise live on, holding its database and files open."""
     if not sys.platform.startswith("linux"):

@@ -27,6 +27,10 @@ import re
 
 from agentguard.paths import Locations
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from agentguard.jsonedit import Node
+
 MCP_SCRIPT = "agentguard-mcp"
 REMOTE_KEYS = ("url", "httpUrl", "serverUrl")
 
@@ -101,9 +105,9 @@ def install(locs: Locations, home: str, cwd: str) -> Report:
         _write(path, new)
         entries = load_registry(locs)
         name = f"mcp-{agent}"
-        for e in entries:
-            if e["name"] == name and e["file"] == path:
-                e["edits"] = list(e["edits"]) + edits  # type: ignore[call-overload]
+        for entry in entries:
+            if entry["name"] == name and entry["file"] == path:
+                entry["edits"] = list(entry["edits"]) + edits
                 break
         else:
             entries.append({"name": name, "scope": "user", "file": path, "edits": edits, "created_file": False,
@@ -125,7 +129,7 @@ def unwrapped(path: str, text: str, script: str) -> list[str]:
 
 # --- JSON files -------------------------------------------------------------------------------------
 
-def _containers(root) -> list[list[str]]:  # type: ignore[no-untyped-def]
+def _containers(root: Node) -> list[list[str]]:
     paths = [["mcpServers"]]
     projects = root.get("projects")
     if projects is not None and projects.kind == "object":
@@ -133,7 +137,7 @@ def _containers(root) -> list[list[str]]:  # type: ignore[no-untyped-def]
     return paths
 
 
-def _strings(node) -> list[str] | None:  # type: ignore[no-untyped-def]
+def _strings(node: Node | None) -> list[str] | None:
     if node is None or node.kind != "array" or not all(i.kind == "string" for i in node.items):
         return None
     return [str(i.value) for i in node.items]
@@ -181,9 +185,11 @@ def _edit_json(text: str, script: str, path: str, report: Report) -> tuple[str, 
                 edits.append({"kind": "mcp-json-insert", "path": [*at, "args"], "inserted": inserted, "value": new_args})
             else:
                 node = jsonedit.value_at(text, [*at, "args"])
-                old = text[node.start:node.end]  # type: ignore[union-attr]
+                if node is None:  # gone once the command was replaced: the edit went wrong
+                    raise ValueError(f"could not edit {name} safely")
+                old = text[node.start:node.end]
                 text = text[:node.start] + _prefixed(old, new_args[:len(new_args) - len(args)], bool(args)) + \
-                    text[node.end:]  # type: ignore[union-attr]
+                    text[node.end:]
                 edits.append({"kind": "mcp-json", "path": [*at, "args"], "old": old, "value": new_args})
             report.wrapped.append(label)
     if edits:
@@ -311,12 +317,12 @@ def _edit_toml(text: str, script: str, path: str, report: Report) -> tuple[str, 
         if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
             report.problems.append(f"{label}: its args are not a list of strings; left alone")
             continue
-        if span is None:
+        if table is None or span is None:
             report.problems.append(f"{label}: not written as a [mcp_servers.{name}] table with a command line; "
                                    "wrap it by hand with agentguard-mcp")
             continue
         new_args = wrapped_args(name, command, list(args))
-        args_span = _value_span(text, *table, "args")  # type: ignore[misc]
+        args_span = _value_span(text, *table, "args")
         if "args" in entry and args_span is None:
             report.problems.append(f"{label}: its args are not written on its table; left alone")
             continue
@@ -334,7 +340,10 @@ def _edit_toml(text: str, script: str, path: str, report: Report) -> tuple[str, 
                 e_args = {"kind": "mcp-toml-insert", "server": name, "inserted": inserted, "value": new_args}
             else:
                 table = _table(text, name)
-                text, e_args = _replace_toml(text, _value_span(text, *table, "args"), name, "args", new_args)  # type: ignore[arg-type,misc]
+                args_span = _value_span(text, *table, "args") if table else None
+                if args_span is None:  # gone once the command was replaced: the edit went wrong
+                    raise ValueError(f"could not edit {name} safely")
+                text, e_args = _replace_toml(text, args_span, name, "args", new_args)
             edits += [e_cmd, e_args]
         report.wrapped.append(label)
     if edits:
@@ -342,17 +351,19 @@ def _edit_toml(text: str, script: str, path: str, report: Report) -> tuple[str, 
             after = tomllib.loads(text)["mcp_servers"]
         except (tomllib.TOMLDecodeError, KeyError) as e:
             raise ValueError(f"the edit would leave invalid TOML ({e})") from None
-        for e in edits:
-            if e["kind"] == "mcp-toml" and after.get(e["server"], {}).get(e["field"]) != e["value"]:
-                raise ValueError(f"could not edit {e['server']} safely")
+        for edit in edits:
+            if edit["kind"] == "mcp-toml" and after.get(edit["server"], {}).get(edit["field"]) != edit["value"]:
+                raise ValueError(f"could not edit {edit['server']} safely")
     return text, edits
 
 
-def _replace_toml(text: str, span: tuple[int, int], name: str, field: str, value: object) -> tuple[str, dict[str, object]]:
+def _replace_toml(text: str, span: tuple[int, int], name: str, field: str,
+                  value: str | list[str]) -> tuple[str, dict[str, object]]:
     old = text[span[0]:span[1]]
-    if field == "args":
-        kept = _toml_array(old) or []
-        new = _prefixed(old, list(value)[:len(value) - len(kept)], bool(kept))  # type: ignore[arg-type]
+    if isinstance(value, list):  # the args
+        kept = _toml_array(old)
+        kept = kept if isinstance(kept, list) else []
+        new = _prefixed(old, value[:len(value) - len(kept)], bool(kept))
     else:
         new = _toml_value(value)
     return (text[:span[0]] + new + text[span[1]:],
@@ -365,17 +376,20 @@ def undo_edit(text: str, edit: dict[str, object]) -> str:
     """Put back what one edit replaced, where the value is still the one agentguard wrote."""
     from agentguard import jsonedit
 
-    kind = edit["kind"]
+    kind, path = edit["kind"], edit.get("path")
+    node = None
     try:
         if kind == "mcp-json":
-            node = jsonedit.value_at(text, list(edit["path"]))  # type: ignore[call-overload]
+            if isinstance(path, list):
+                node = jsonedit.value_at(text, [str(p) for p in path])
             if node is not None and node_value(text, node) == edit["value"]:
                 return text[:node.start] + str(edit["old"]) + text[node.end:]
         elif kind == "mcp-json-insert":
             back = jsonedit.remove_inserted(text, str(edit["inserted"]))
             if back is not None:
                 return back
-            node = jsonedit.value_at(text, list(edit["path"]))  # type: ignore[call-overload]
+            if isinstance(path, list):
+                node = jsonedit.value_at(text, [str(p) for p in path])
             if node is not None and node_value(text, node) == edit["value"]:
                 return text[:node.start] + "[]" + text[node.end:]  # re-serialised: no args is an empty list
         elif kind == "mcp-toml-insert":
@@ -392,7 +406,7 @@ def undo_edit(text: str, edit: dict[str, object]) -> str:
     return text
 
 
-def node_value(text: str, node) -> object:  # type: ignore[no-untyped-def]
+def node_value(text: str, node: Node) -> object:
     """The value of a parsed node of JSON with comments."""
     if node.kind == "object":
         return {k: node_value(text, v) for k, _, v in node.members}

@@ -13,7 +13,9 @@ from agentguard.model import AGENT, Actor, Finding, Invocation
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from typing import Protocol
+    from typing import Any, Protocol
+
+    from agentguard.shapes import Pack
 
     class NestedJudge(Protocol):
         def findings_for_string(self, text: str, ctx: Context, parent: Invocation | None = ..., via: str = ...,
@@ -34,7 +36,9 @@ class Context:
         self.actor = actor
         self.trace = trace  # when a list, every command examined is appended (for `explain`)
         self.policy = policy  # the effective layered policy: custom rules, disabled rules, production
-        self.memo: dict[str, object] = {}  # what classifiers learn while judging one command line
+        # What classifiers learn while judging one command line, each under keys of its own (some
+        # computed): only the classifier that stored a value knows its type, and declares it on reading.
+        self.memo: dict[str, Any] = {}
         self.judge = judge  # judges commands found inside commands; None only where nothing nests
 
     def rule(self, rule_id: str) -> dict[str, object]:
@@ -47,7 +51,7 @@ class Context:
 
         return finding(self.rule(rule_id), inv, detail)
 
-    def pack(self, family: str) -> dict[str, object]:
+    def pack(self, family: str) -> Pack:
         return self.book["families"][family]  # type: ignore[index,no-any-return]
 
     def _judge(self) -> NestedJudge:

@@ -145,7 +145,7 @@ def findings_for_string(text: str, ctx: Context, parent: Invocation | None = Non
     if not text.strip() or not needs_parse(text, _words(ctx.book)):
         return []
     # Every word of the strings read so far (not this one): what may call a sourced file's functions.
-    words: set[str] = ctx.memo.setdefault("words", set())  # type: ignore[assignment]
+    words: set[str] = ctx.memo.setdefault("words", set())
     try:
         cmds = bashparse.parse(text, ctx.env, cwd or os.getcwd(), frozenset(words) if sourced else ())
     except bashparse.ShellSyntaxError as e:
@@ -252,7 +252,7 @@ def findings_for_invocation(inv: Invocation, ctx: Context, depth: int = 0) -> li
         from agentguard.classify.sources import journal
 
         with journal() as seen:
-            ctx.memo.setdefault("reads", {})[id(inv)] = seen  # type: ignore[index]
+            ctx.memo.setdefault("reads", {})[id(inv)] = seen
             return _findings_for_invocation(inv, ctx, depth)
     return _findings_for_invocation(inv, ctx, depth)
 

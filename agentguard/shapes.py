@@ -43,12 +43,12 @@ class Pack(TypedDict, total=False):
     binding_files: list[str]
     source: str
     rules: list[Rule]
-    toolmap: dict[str, Any]
+    toolmap: ToolMap
 
 
 class Book(TypedDict):
     format: int
-    mcp: dict[str, Any]
+    mcp: ToolMap
     families: dict[str, Pack]
     tools: dict[str, str]  # tool → family
     tool_globs: list[tuple[str, str]]  # (pattern, family)
@@ -205,3 +205,56 @@ class Integration(TypedDict, total=False):
     backup: str
     empty_before: bool
     original_text: str | None
+
+
+# --- MCP: the tool map of rules/mcp.toml (mcp/toolmap.py), and a server's entry in an agent's config ---
+
+class ServerKind(TypedDict):
+    """A [[server]] of the tool map: the kind of MCP server, known by its name or its command line."""
+    kind: str
+    dialect: str  # sqlite, mysql, postgres or ""
+    names: list[str]  # globs of the configured name, lower-cased
+    commands: list[str]  # globs of a word of its command line
+    connection_args: list[str]  # globs of an argument that is the database (a file, a URL)
+    connection_options: list[str]  # options whose value is the database
+    connection_env: list[str]  # variables of its environment that name the database
+
+
+class ToolEntry(TypedDict):
+    """A [[tool]] of the tool map: which argument of a tool carries what."""
+    servers: list[str]  # ServerKind kinds, or "*"
+    carries: str  # sql, shell, path, http, remote or read
+    remote: bool  # shell: the command runs inside a pod (as kubectl exec runs it)
+    names: list[str]  # globs of the tool's normal name
+    dialect: str
+    args: list[str]
+    to: list[str]
+    cwd_args: list[str]
+    url_args: list[str]
+    method_args: list[str]
+    body_args: list[str]
+    target_args: list[str]
+    argv_args: list[str]
+    program: str
+    template: str
+    operation: NotRequired[str]  # path: write, edit, move, copy, delete or mkdir
+    rule: NotRequired[str]  # remote: the rule it emits
+    target: NotRequired[str]  # remote: the target group its production patterns come from
+    production_args: NotRequired[dict[str, list[str]]]  # remote: target key → the arguments that name it
+    examples: dict[str, list[dict[str, Any]]]
+    generic: NotRequired[bool]  # as looked up: a "*" entry, which gives way to a guess when its payload is absent
+
+
+class ToolMap(TypedDict):
+    servers: list[ServerKind]
+    tools: list[ToolEntry]
+    guess: dict[str, list[str]]  # [guess]: destructive_words, runner_words, sql_args …
+
+
+class ServerEntry(TypedDict, total=False):
+    """A server's entry in an agent's MCP config, as mcp/servers.normal_entry keeps it: well-typed values only."""
+    command: str
+    args: list[str]
+    env: dict[str, str]
+    cwd: str
+    url: str  # url, httpUrl or serverUrl: a remote server

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from types import ModuleType
 
     from agentguard.model import Actor, Finding, Invocation
+    from agentguard.shapes import ServerEntry
 
 AGENTS = {"claude-code": "claude_code", "cursor": "cursor", "codex": "codex", "gemini": "gemini"}
 MAX_INPUT = 8 * 1024 * 1024  # a Write of a large file arrives whole; beyond this, refuse
@@ -38,7 +39,7 @@ class Call:
     def __init__(self, kind: str, tool: str = "", command: str = "", cwd: str = "", path: str = "",
                  new_text: str = "", can_ask: bool = False, session: str = "",
                  tool_input: dict[str, object] | None = None, server: str = "", arguments: object = None,
-                 entry: dict[str, object] | None = None) -> None:
+                 entry: ServerEntry | None = None) -> None:
         self.kind = kind  # "shell", "edit", "mcp" or "pass"
         self.server = server  # mcp: the MCP server's name as the agent's config calls it
         self.arguments = arguments  # mcp: the tool's arguments as the agent sent them (any JSON value)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from agentguard.gate import Action, Subject
     from agentguard.hooks import Call, Outcome
+    from agentguard.recovery import Plan
 
 SECRET_KEYS = ("password", "passwd", "secret", "token", "api_key", "apikey", "access_key", "private_key",
                "authorization", "auth", "credential", "cookie", "session_key")
@@ -58,7 +59,8 @@ def shown_arguments(arguments: object) -> str:
     return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + "…"
 
 
-def backup_plans(call: Call, entry: object, cwd: str, compiled: dict[str, object]) -> list[object]:
+def backup_plans(server: str, tool: str, arguments: object, entry: object, cwd: str,
+                 compiled: dict[str, object]) -> list[Plan]:
     """What can be kept before the call runs: a pg_dump of what its SQL destroys, on the database the
     server's configuration names (as for psql). Nothing for any other call: a server's own deletions
     cannot be kept."""
@@ -66,9 +68,11 @@ def backup_plans(call: Call, entry: object, cwd: str, compiled: dict[str, object
     from agentguard.mcp.judge import database_calls
     from agentguard.recovery import Plan, plan_for
 
-    plans: list[object] = []
-    for inv in database_calls(call.server, call.tool, call.arguments, compiled["book"], server_entry=entry,  # type: ignore[arg-type]
-                              cwd=cwd, env=dict(os.environ)):
+    book = compiled["book"]
+    if not isinstance(book, dict):  # the judgement read the same book: not reached
+        return [Plan("none", "agentguard cannot keep a backup of this (its compiled policy holds no rule book)")]
+    plans: list[Plan] = []
+    for inv in database_calls(server, tool, arguments, book, server_entry=entry, cwd=cwd, env=dict(os.environ)):
         if inv.tool != "psql":
             continue
         real = find_real_binary("psql", os.environ.get("PATH", ""), [str(compiled.get("shims_dir", ""))]) or ""
@@ -79,7 +83,7 @@ def backup_plans(call: Call, entry: object, cwd: str, compiled: dict[str, object
     return plans
 
 
-def keep_backups(plans: list[object], subject: object, fields: dict[str, object], compiled: dict[str, object],
+def keep_backups(plans: list[Plan], subject: Subject, fields: dict[str, object], compiled: dict[str, object],
                  approval: object) -> str:
     """Take each plan's snapshot and log the approved run with it; "" when the call may run, else why
     it must not (a snapshot that failed)."""
@@ -87,18 +91,22 @@ def keep_backups(plans: list[object], subject: object, fields: dict[str, object]
     from agentguard.hooks import _log
     from agentguard.recovery import SnapshotError
 
-    possible = [p for p in plans if p.possible and not p.empty]  # type: ignore[attr-defined]
+    possible = [p for p in plans if p.possible and not p.empty]
     if not possible:
-        note = "; ".join(p.summary for p in plans if not p.possible)  # type: ignore[attr-defined]
+        note = "; ".join(p.summary for p in plans if not p.possible)
         _log(compiled, {**fields, **({"recovery": note} if note else {})})
         return ""
-    cap = int(dict(dict(compiled["policy"]).get("recovery", {})).get("max_bytes", 1 << 30))  # type: ignore[call-overload]
+    policy = compiled["policy"]
+    recovery = policy.get("recovery") if isinstance(policy, dict) else None  # validated by config.py
+    cap = int(recovery.get("max_bytes", 1 << 30)) if isinstance(recovery, dict) else 1 << 30
     info = {"tool": fields["tool"], "argv": fields["argv"], "cwd": fields["cwd"], "target": fields.get("target", ""),
-            "actor": {"kind": subject.actor.kind, "name": subject.actor.name}, "approval": approval}  # type: ignore[attr-defined]
+            "actor": {"kind": subject.actor.kind, "name": subject.actor.name}, "approval": approval}
+    argv = fields["argv"]  # gate.record's: the tool and the arguments as shown
     for plan in possible:
         try:
-            state.keep(compiled, plan, tool=str(fields["tool"]), argv=tuple(fields["argv"]), cwd=str(fields["cwd"]),  # type: ignore[call-overload]
-                       info=info, cap=cap, over_cap_ok=False, fields={**fields, "recovery": plan.summary})  # type: ignore[attr-defined]
+            state.keep(compiled, plan, tool=str(fields["tool"]), cwd=str(fields["cwd"]),
+                       argv=tuple(str(a) for a in argv) if isinstance(argv, (list, tuple)) else (),
+                       info=info, cap=cap, over_cap_ok=False, fields={**fields, "recovery": plan.summary})
         except SnapshotError as e:
             _log(compiled, {**fields, "event": "backup-failed", "reason": str(e)[:500]})
             return str(e)
@@ -144,11 +152,11 @@ def judge_mcp(agent: str, call: Call, state: str | None) -> Outcome:
             binding_key(server_tool, [call.tool, text], real, target))
     subject = gate.Subject(via=f"hook:{agent}", tool=server_tool, argv=(call.tool, shown_args), cwd=real, shown=shown,
                            findings=findings, actor=who, keys=keys, target=target, production=production)
-    plans: list[object] = []
+    plans: list[Plan] = []
 
     def backup_possible() -> bool:
-        plans[:] = backup_plans(call, entry, cwd, compiled)
-        return bool(plans) and all(p.possible for p in plans)  # type: ignore[attr-defined]
+        plans[:] = backup_plans(call.server, call.tool, call.arguments, entry, cwd, compiled)
+        return bool(plans) and all(p.possible for p in plans)
 
     action = gate.settle(subject, compiled, backup_possible=backup_possible)
     fields = gate.record(subject, action, server=call.server, mcp_tool=call.tool, session=call.session[:80])
@@ -157,7 +165,7 @@ def judge_mcp(agent: str, call: Call, state: str | None) -> Outcome:
 
 
 def settled(action: Action, subject: Subject, fields: dict[str, object], compiled: dict[str, object],
-            plans: list[object], backup_possible: Callable[[], bool],
+            plans: list[Plan], backup_possible: Callable[[], bool],
             log: Callable[[dict[str, object], dict[str, object]], object]) -> tuple[str, str, str]:
     """What a settled MCP call comes to, for this hook and for `agentguard mcp` alike: ("run", "", ""),
     ("hold", refusal, request id: "" when no passphrase is set) or ("refuse", refusal, "")."""

@@ -29,6 +29,13 @@ import os
 
 from agentguard.model import AGENT, Actor, Decision, Finding, Invocation, Verdict
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from agentguard.context import Context
+    from agentguard.shapes import ServerEntry, ServerKind, ToolEntry, ToolMap
+
 MAX_ARGUMENTS = 1024 * 1024  # characters of JSON; a tool call's arguments are rarely a fraction of this
 MAX_DEPTH = 64
 SQL_WORDS = frozenset({
@@ -39,9 +46,9 @@ SQL_WORDS = frozenset({
     "deallocate", "listen", "notify", "unlisten", "security", "declare", "fetch", "move", "close", "checkpoint"})
 
 
-def judge_tool_call(server: str, tool: str, arguments: object, *, annotations: dict | None = None,  # type: ignore[type-arg]
-                    server_entry: dict | None = None, cwd: str = "", env: dict | None = None,  # type: ignore[type-arg]
-                    actor: Actor = AGENT, compiled: dict | None = None) -> Verdict:  # type: ignore[type-arg]
+def judge_tool_call(server: str, tool: str, arguments: object, *, annotations: dict[str, object] | None = None,
+                    server_entry: object = None, cwd: str = "", env: dict[str, str] | None = None,
+                    actor: Actor = AGENT, compiled: dict[str, object] | None = None) -> Verdict:
     """The verdict on calling ``tool`` of MCP server ``server`` with ``arguments``.
 
     ``annotations``: the tool's annotations from ``tools/list`` (readOnlyHint, destructiveHint …),
@@ -51,15 +58,18 @@ def judge_tool_call(server: str, tool: str, arguments: object, *, annotations: d
     caller's environment (HOME, PATH for the database client; default ``os.environ``). ``compiled``:
     the installation's compiled policy ({"book", "policy", …}); when None it is loaded as the hooks
     load it, with the project layer of ``cwd``."""
-    policy = None
+    policy: dict[str, object] | None = None
     try:
         compiled = compiled if compiled is not None else load_compiled(cwd)
-        policy = compiled.get("policy")
-        findings = tool_findings(server, tool, arguments, compiled["book"], policy, annotations=annotations,  # type: ignore[arg-type]
+        book, given = compiled["book"], compiled.get("policy")
+        if not isinstance(book, dict) or not (given is None or isinstance(given, dict)):
+            raise TypeError("the compiled policy holds no rule book or no policy")
+        policy = given
+        findings = tool_findings(server, tool, arguments, book, policy, annotations=annotations,
                                  server_entry=server_entry, cwd=cwd, env=env, actor=actor)
         from agentguard.policy import decide
 
-        return Verdict(decide(findings, actor, policy), findings)  # type: ignore[arg-type]
+        return Verdict(decide(findings, actor, policy), findings)
     except BaseException as e:  # noqa: BLE001 - fail closed on our own bugs, time running out, anything
         if isinstance(e, (KeyboardInterrupt, SystemExit)):
             raise
@@ -69,7 +79,7 @@ def judge_tool_call(server: str, tool: str, arguments: object, *, annotations: d
         try:
             from agentguard.policy import decide
 
-            decision = decide((finding,), actor, policy)  # type: ignore[arg-type]
+            decision = decide((finding,), actor, policy)
         except Exception:  # noqa: BLE001
             decision = Decision.CONFIRM
         return Verdict(decision.stricter("confirm"), (finding,))
@@ -131,7 +141,7 @@ class McpCall:
     """One call being judged, with what has been learnt about its server."""
 
     def __init__(self, server: object, tool: object, arguments: object, annotations: object, entry: object, cwd: str,
-                 ctx: object) -> None:
+                 ctx: Context) -> None:
         self.server = server if isinstance(server, str) else ""
         self.tool = tool if isinstance(tool, str) else ""
         self.arguments = arguments
@@ -139,30 +149,32 @@ class McpCall:
         self.given_entry = entry
         self.cwd = cwd
         self.ctx = ctx
-        self.tmap: dict[str, object] = ctx.book["mcp"]  # type: ignore[attr-defined,index]
+        from typing import cast  # loaded already wherever MCP calls are judged (mcp/proxy.py)
+
+        self.tmap = cast("ToolMap", ctx.book["mcp"])  # rules.load_book built it (mcp/toolmap.py)
         self.shown = f"{self.server or '?'} {self.tool or '?'}"
-        self._entry: tuple[dict[str, object] | None] | None = None
+        self._entry: tuple[ServerEntry | None] | None = None
         self.collect: list[Invocation] | None = None  # database_calls: the client calls, not judged
 
     # ------------------------------------------------------------ what is known of the server
 
     @property
-    def entry(self) -> dict[str, object] | None:
+    def entry(self) -> ServerEntry | None:
         if self._entry is None:
             from agentguard.mcp.servers import find_entry, normal_entry
 
             if self.given_entry is not None:
                 self._entry = (normal_entry(self.given_entry),)
             else:
-                self._entry = (find_entry(self.server, self.cwd, self.ctx.env)[0],)  # type: ignore[attr-defined]
+                self._entry = (find_entry(self.server, self.cwd, self.ctx.env)[0],)
         return self._entry[0]
 
     def unreadable(self, detail: str) -> Finding:
-        return self.ctx.finding("mcp.unreadable", self._inv(), detail)  # type: ignore[attr-defined,no-any-return]
+        return self.ctx.finding("mcp.unreadable", self._inv(), detail)
 
     def _inv(self, source: str = "") -> Invocation:
         return Invocation(tool=f"mcp:{self.server}", argv=(self.tool,), cwd=self.cwd, source=source or self.shown,
-                          actor=self.ctx.actor)  # type: ignore[attr-defined]
+                          actor=self.ctx.actor)
 
     # ------------------------------------------------------------ the judgement
 
@@ -188,10 +200,12 @@ class McpCall:
         carries = entry["carries"]
         if carries == "read":
             return []
-        found = getattr(self, f"_{carries}")(entry)
+        judged: dict[str, Callable[[ToolEntry], list[Finding] | None]] = {
+            "sql": self._sql, "shell": self._shell, "path": self._path, "http": self._http, "remote": self._remote}
+        found = judged[carries](entry)
         if found is None:  # a generic entry whose payload is not there: judged as an unmapped tool
             return self.guess()
-        return found  # type: ignore[no-any-return]
+        return found
 
     def payload(self, names: list[str]) -> tuple[str, object]:
         found = self.payloads(names)
@@ -203,12 +217,12 @@ class McpCall:
         holds two (``sql`` and ``query``) is the server's business: each is judged."""
         found = [(n, self.args[n]) for n in names if n in self.args]
         wanted = set(names)
-        todo: list[tuple[object, int]] = [(v, 1) for v in self.args.values() if isinstance(v, (dict, list))]
+        todo: list[tuple[dict[str, object] | list[object], int]] = [(v, 1) for v in self.args.values() if isinstance(v, (dict, list))]
         while todo and len(found) < 64:
             value, depth = todo.pop(0)
             if depth > MAX_DEPTH:
                 continue
-            items = value.items() if isinstance(value, dict) else (("", v) for v in value)  # type: ignore[attr-defined]
+            items = value.items() if isinstance(value, dict) else (("", v) for v in value)
             for key, inner in items:
                 if key in wanted:
                     found.append((key, inner))
@@ -216,7 +230,7 @@ class McpCall:
                     todo.append((inner, depth + 1))
         return found
 
-    def _sql(self, entry: dict[str, object]) -> list[Finding] | None:
+    def _sql(self, entry: ToolEntry) -> list[Finding] | None:
         if entry["template"]:  # SQL the server pastes together from the arguments
             from agentguard.mcp.template import build_sql
 
@@ -224,7 +238,7 @@ class McpCall:
             if problem:
                 return [self.unreadable(f"the SQL the tool builds cannot be read: {problem}")]
             return self.sql(built, str(entry.get("dialect") or ""))
-        found = self.payloads(entry["args"])  # type: ignore[arg-type]
+        found = self.payloads(entry["args"])
         # A list under a plural name (queries, sqlStatements) is one statement an item; under another, unreadable.
         texts = [(n, t) for n, v in found for t in (v if isinstance(v, list) and n.endswith("s") else [v])]
         if entry["generic"]:
@@ -232,7 +246,7 @@ class McpCall:
             if not texts:
                 return None
         if not texts:
-            return [self.unreadable(f"no SQL text in {' or '.join(entry['args'])}")]  # type: ignore[arg-type]
+            return [self.unreadable(f"no SQL text in {' or '.join(entry['args'])}")]
         out: list[Finding] = []
         for name, text in texts:
             if not isinstance(text, str):
@@ -246,14 +260,14 @@ class McpCall:
         bad = _unreadable_text(text)
         if bad:
             return [self.unreadable(f"the SQL {bad}")]
-        kind = self.kinds[0] if self.kinds else {}
-        dialect = dialect or str(kind.get("dialect") or "") or "postgres"
+        kind = self.kinds[0] if self.kinds else None
+        dialect = dialect or (kind["dialect"] if kind else "") or "postgres"
         inv, known = self.database_call(kind, dialect, text)
         if self.collect is not None:
             if known:
                 self.collect.append(inv)
             return []
-        found = findings_for_invocation(inv, self.ctx)  # type: ignore[arg-type]
+        found = findings_for_invocation(inv, self.ctx)
         if known:
             from agentguard.targets import describe, target
 
@@ -261,19 +275,20 @@ class McpCall:
         else:
             where = "a database the server's configuration does not name"
         # What the refusal shows: the server, and the database it acts on (never the connection string).
-        return [f.replace(target=f"server {self.server}, {f.target or where}") for f in found]  # type: ignore[misc]
+        return [f.replace(target=f"server {self.server}, {f.target or where}") for f in found]
 
-    def database_call(self, kind: dict[str, object], dialect: str, text: str) -> tuple[Invocation, bool]:
+    def database_call(self, kind: ServerKind | None, dialect: str, text: str) -> tuple[Invocation, bool]:
         """The client call that sends ``text`` where the server would, and whether that is known."""
         from agentguard.classify.rowcount import MCP_UNKNOWN_DATABASE
         from agentguard.model import target_env
 
-        entry = self.entry or {}
-        server_env: dict[str, str] = dict(entry.get("env") or {})  # type: ignore[call-overload]
+        entry: ServerEntry = self.entry or {}
+        server_env = dict(entry.get("env") or {})
         conn = connection(kind, entry) if kind else ""
         source = f"{self.shown}: {' '.join(text.split())[:200]}"
         via: tuple[str, ...] = (f"mcp {self.server}",)
-        env = target_env(server_env, self.ctx.book.get("env", ()))  # type: ignore[attr-defined]
+        env_names = self.ctx.book.get("env")  # the variables the packs name (rules.load_book)
+        env = target_env(server_env, env_names if isinstance(env_names, list) else ())
         if dialect == "sqlite":
             known = bool(conn)
             argv: tuple[str, ...] = (conn if known else "", text)
@@ -293,19 +308,19 @@ class McpCall:
             tool = "psql"
         if not known:
             via += (MCP_UNKNOWN_DATABASE,)
-        cwd = str(entry.get("cwd") or self.cwd)
-        return Invocation(tool=tool, argv=argv, cwd=cwd, env=env, actor=self.ctx.actor, source=source,  # type: ignore[attr-defined]
+        cwd = entry.get("cwd") or self.cwd
+        return Invocation(tool=tool, argv=argv, cwd=cwd, env=env, actor=self.ctx.actor, source=source,
                           via=via, program=tool), known
 
-    def _shell(self, entry: dict[str, object]) -> list[Finding] | None:
+    def _shell(self, entry: ToolEntry) -> list[Finding] | None:
         import shlex
 
         from agentguard.judge import findings_for_string
 
-        found = self.payloads(entry["args"])  # type: ignore[arg-type]
+        found = self.payloads(entry["args"])
         # The words a server appends to the command ({"command": "rm", "args": ["-rf", "~"]}).
         extra: list[str] = []
-        for name, value in self.payloads(entry["argv_args"]):  # type: ignore[arg-type]
+        for name, value in self.payloads(entry["argv_args"]):
             words = value if isinstance(value, list) else [value]
             if not all(isinstance(w, (str, int, float)) and not isinstance(w, bool) for w in words):
                 return [self.unreadable(f"{name} is not a list of words")]
@@ -316,8 +331,8 @@ class McpCall:
         if not found:
             if entry["generic"]:
                 return None
-            return [self.unreadable(f"no command line in {' or '.join(entry['args'])}")]  # type: ignore[arg-type]
-        _, where = self.payload(entry["cwd_args"])  # type: ignore[arg-type]
+            return [self.unreadable(f"no command line in {' or '.join(entry['args'])}")]
+        _, where = self.payload(entry["cwd_args"])
         cwd = self.cwd
         if isinstance(where, str) and where:
             cwd = os.path.join(self.cwd, os.path.expanduser(where))
@@ -336,23 +351,23 @@ class McpCall:
                 return [self.unreadable(f"the command {bad}")]
             if entry["remote"]:
                 parent = Invocation(tool="kubectl", argv=("exec",), cwd="", source=f"{self.shown}: {command[:200]}",
-                                    actor=self.ctx.actor)  # type: ignore[attr-defined]
-                out += findings_for_string(command, self.ctx, parent=parent, via="kubectl exec", cwd="")  # type: ignore[arg-type]
+                                    actor=self.ctx.actor)
+                out += findings_for_string(command, self.ctx, parent=parent, via="kubectl exec", cwd="")
             else:
-                out += findings_for_string(command, self.ctx, cwd=cwd)  # type: ignore[arg-type]
+                out += findings_for_string(command, self.ctx, cwd=cwd)
         return out
 
-    def _path(self, entry: dict[str, object]) -> list[Finding] | None:
+    def _path(self, entry: ToolEntry) -> list[Finding] | None:
         from agentguard.classify.files import overwrite_findings
         from agentguard.classify.selfguard import edit_findings
         from agentguard.judge import findings_for_invocation
 
         op = entry["operation"]
-        given = self.payloads(entry["args"])  # type: ignore[arg-type]
+        given = self.payloads(entry["args"])
         if not given:
             if entry["generic"]:
                 return None
-            return [self.unreadable(f"no path in {' or '.join(entry['args'])}")]  # type: ignore[arg-type]
+            return [self.unreadable(f"no path in {' or '.join(entry['args'])}")]
         paths: list[str] = []
         for name, value in given:  # every path argument the call holds, whichever the server reads
             more = _paths(value)
@@ -361,10 +376,10 @@ class McpCall:
             paths += more
         dests: list[str] = []
         if op in ("move", "copy"):
-            for _, to_value in self.payloads(entry["to"]):  # type: ignore[arg-type]
+            for _, to_value in self.payloads(entry["to"]):
                 dests += _paths(to_value) or []
             if not dests:
-                return [self.unreadable(f"no destination in {' or '.join(entry['to'])}")]  # type: ignore[arg-type]
+                return [self.unreadable(f"no destination in {' or '.join(entry['to'])}")]
         found: list[Finding] = []
         ctx = self.ctx
         for path in paths + dests:
@@ -376,52 +391,52 @@ class McpCall:
         source = f"{self.shown} {' '.join(paths + dests)[:200]}"
 
         def run(tool: str, argv: tuple[str, ...]) -> list[Finding]:
-            inv = Invocation(tool=tool, argv=argv, cwd=self.cwd, actor=ctx.actor, source=source, program=tool)  # type: ignore[attr-defined]
-            return findings_for_invocation(inv, ctx)  # type: ignore[arg-type]
+            inv = Invocation(tool=tool, argv=argv, cwd=self.cwd, actor=ctx.actor, source=source, program=tool)
+            return findings_for_invocation(inv, ctx)
 
         if op in ("write", "edit"):
             content = "\n".join(s for s in _strings(self.args, 0) if s not in paths)
             for path in paths:
-                found += overwrite_findings(path, False, source, self.cwd, ctx)  # type: ignore[arg-type]
-                found += edit_findings(self.tool, path, self.cwd, content, ctx)  # type: ignore[arg-type]
+                found += overwrite_findings(path, False, source, self.cwd, ctx)
+                found += edit_findings(self.tool, path, self.cwd, content, ctx)
         elif op == "move":
             found += run("rm", ("--", *paths))  # moving a file away removes it from where it was
             for dest in dests:
                 found += run("mv", ("--", *paths, dest))
             for path in dests:
-                found += edit_findings(self.tool, path, self.cwd, "", ctx)  # type: ignore[arg-type]
+                found += edit_findings(self.tool, path, self.cwd, "", ctx)
         elif op == "copy":
             for dest in dests:
                 found += run("cp", ("--", *paths, dest))
             for path in dests:
-                found += edit_findings(self.tool, path, self.cwd, "", ctx)  # type: ignore[arg-type]
+                found += edit_findings(self.tool, path, self.cwd, "", ctx)
         elif op == "delete":
             found += run("rm", ("-r", "--", *paths))
         else:  # mkdir
             found += run("mkdir", ("-p", "--", *paths))
             for path in paths:
-                found += edit_findings(self.tool, path, self.cwd, "", ctx)  # type: ignore[arg-type]
+                found += edit_findings(self.tool, path, self.cwd, "", ctx)
         return found
 
     def home_path(self, path: str) -> str:
-        home = self.ctx.env.get("HOME", "")  # type: ignore[attr-defined]
+        home = self.ctx.env.get("HOME", "")
         if home and (path == "~" or path.startswith("~/")):
             return home + path[1:]
         return path
 
-    def _http(self, entry: dict[str, object]) -> list[Finding] | None:
+    def _http(self, entry: ToolEntry) -> list[Finding] | None:
         import json
 
         from agentguard.judge import findings_for_invocation
 
-        name, url = self.payload(entry["url_args"])  # type: ignore[arg-type]
-        methods = [m for _, m in self.payloads(entry["method_args"])][:8]  # type: ignore[arg-type]
-        bodies = [b for _, b in self.payloads(entry["body_args"])][:8]  # type: ignore[arg-type]
+        name, url = self.payload(entry["url_args"])
+        methods = [m for _, m in self.payloads(entry["method_args"])][:8]
+        bodies = [b for _, b in self.payloads(entry["body_args"])][:8]
         if not isinstance(url, str) or not url:
             if name or not (methods or bodies):
                 if entry["generic"] and not name:
                     return None
-                return [self.unreadable(f"no URL in {' or '.join(entry['url_args'])}")]  # type: ignore[arg-type]
+                return [self.unreadable(f"no URL in {' or '.join(entry['url_args'])}")]
             url = "/"  # a request to the server's own endpoint (a graphql tool takes only the query)
         out: list[Finding] = []
         for method in methods or [None]:
@@ -438,53 +453,53 @@ class McpCall:
                     bad = _unreadable_text(word)
                     if bad:
                         return [self.unreadable(f"the request {bad}")]
-                inv = Invocation(tool="curl", argv=tuple(argv), cwd=self.cwd, actor=self.ctx.actor,  # type: ignore[attr-defined]
+                inv = Invocation(tool="curl", argv=tuple(argv), cwd=self.cwd, actor=self.ctx.actor,
                                  source=f"{self.shown}: {' '.join(argv)[:200]}", program="curl")
-                out += findings_for_invocation(inv, self.ctx)  # type: ignore[arg-type]
+                out += findings_for_invocation(inv, self.ctx)
         return out
 
-    def _remote(self, entry: dict[str, object]) -> list[Finding]:
+    def _remote(self, entry: ToolEntry) -> list[Finding]:
         from agentguard.policy import production_matches
 
         names = []
-        for key in entry["target_args"]:  # type: ignore[attr-defined]
+        for key in entry["target_args"]:
             value = self.args.get(key)
             if isinstance(value, (str, int, float)) and not isinstance(value, bool) and str(value):
                 names.append(f"{key} {str(value)[:120]}")
         place: dict[str, str] = {}
-        for key, arg_names in entry.get("production_args", {}).items():  # type: ignore[attr-defined]
-            value = next((self.args[a] for a in arg_names if isinstance(self.args.get(a), str)), None)
+        for key, arg_names in entry.get("production_args", {}).items():
+            value = next((v for v in map(self.args.get, arg_names) if isinstance(v, str)), None)
             if value:
                 place[key] = value
         group = {"postgres": "psql"}.get(str(entry["target"]), str(entry["target"]))
-        production = self.ctx.policy.get("production", {}) if self.ctx.policy else {}  # type: ignore[attr-defined]
+        production = self.ctx.policy.get("production", {}) if self.ctx.policy else {}
         hits = production_matches(group, place, production) if place else []  # type: ignore[arg-type]
         target = ", ".join([f"server {self.server}"] + [f"{k} {v}" for k, v in place.items()] + names[:4])
-        finding = self.ctx.finding(entry["rule"], self._inv(), f"{self.tool}: {', '.join(names) or 'no target named'}")  # type: ignore[attr-defined]
-        return [finding.replace(target=target, production=bool(hits))]  # type: ignore[list-item]
+        finding = self.ctx.finding(entry["rule"], self._inv(), f"{self.tool}: {', '.join(names) or 'no target named'}")
+        return [finding.replace(target=target, production=bool(hits))]
 
     def guess(self) -> list[Finding]:
         """An unmapped tool: its name, its annotations, and the arguments that name their payload."""
         from agentguard.judge import findings_for_string
         from agentguard.mcp.toolmap import name_words
 
-        guess: dict[str, list[str]] = self.tmap["guess"]  # type: ignore[assignment]
+        guess = self.tmap["guess"]
         found: list[Finding] = []
         words = name_words(self.tool)
         verbs = destructive_verbs(words, guess["destructive_words"], guess["compound_words"])
         runs = bool(set(words) & set(guess["runner_words"]))
         if verbs:
-            found.append(self.ctx.finding("mcp.destructive-name", self._inv(), f"{self.tool}: {', '.join(verbs)}"))  # type: ignore[attr-defined]
+            found.append(self.ctx.finding("mcp.destructive-name", self._inv(), f"{self.tool}: {', '.join(verbs)}"))
         hint = destructive_hint(self.annotations)
         if hint:
-            found.append(self.ctx.finding("mcp.destructive-hint", self._inv(), hint))  # type: ignore[attr-defined]
+            found.append(self.ctx.finding("mcp.destructive-hint", self._inv(), hint))
         for key, value in _named_strings(self.args):
             if key in guess["sql_args"] or (key in guess["sql_like_args"] and looks_like_sql(value)):
                 found += self.sql(value)
             elif key in guess["shell_args"]:
                 bad = _unreadable_text(value)
                 found += [self.unreadable(f"the command {bad}")] if bad else \
-                    findings_for_string(value, self.ctx, cwd=self.cwd)  # type: ignore[arg-type]
+                    findings_for_string(value, self.ctx, cwd=self.cwd)
             elif runs and looks_like_statement(value) and not _unreadable_text(value):
                 # SQL in an argument of any name of a tool that says it runs something ({"input":
                 # "DROP TABLE …"}); a note's text is not run. What does not parse is prose here.
@@ -643,25 +658,24 @@ def looks_like_statement(text: str) -> bool:
     return re.match(STATEMENT_START, rest[:4000], re.IGNORECASE | re.DOTALL) is not None
 
 
-def connection(kind: dict[str, object], entry: dict[str, object]) -> str:
+def connection(kind: ServerKind, entry: ServerEntry) -> str:
     """The database a server's configuration names: a connection string or database file, or ""."""
     from agentguard.classify.argv import glob_match
 
-    args = [a for a in entry.get("args", []) if isinstance(a, str)]  # type: ignore[attr-defined]
-    options = kind.get("connection_options") or []
+    args = entry.get("args", [])
     for i, arg in enumerate(args):
-        for opt in options:  # type: ignore[attr-defined]
+        for opt in kind["connection_options"]:
             if arg == opt and i + 1 < len(args):
                 return args[i + 1]
             if arg.startswith(opt + "="):
                 return arg.split("=", 1)[1]
     for arg in args:
-        if any(glob_match(p, arg) for p in kind.get("connection_args") or []):  # type: ignore[attr-defined]
+        if any(glob_match(p, arg) for p in kind["connection_args"]):
             return arg
-    env = entry.get("env") or {}
-    for name in kind.get("connection_env") or []:  # type: ignore[attr-defined]
-        value = env.get(name)  # type: ignore[attr-defined]
-        if isinstance(value, str) and value:
+    env = entry.get("env", {})
+    for name in kind["connection_env"]:
+        value = env.get(name)
+        if value:
             return value
     return ""
 

@@ -15,14 +15,20 @@ from __future__ import annotations
 
 import os
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from agentguard.shapes import ServerEntry
+
 MAX_CONFIG = 32 * 1024 * 1024  # ~/.claude.json grows with history; past this it is not read
 
 
-def normal_entry(raw: object) -> dict[str, object] | None:
+def normal_entry(raw: object) -> ServerEntry | None:
     """{command, args, env, cwd, url} of a configured server, with only well-typed values kept."""
     if not isinstance(raw, dict):
         return None
-    entry: dict[str, object] = {}
+    entry: ServerEntry = {}
     if isinstance(raw.get("command"), str):
         entry["command"] = raw["command"]
     elif isinstance(raw.get("command"), list):  # some configs give the whole command line as a list
@@ -30,13 +36,15 @@ def normal_entry(raw: object) -> dict[str, object] | None:
         if words:
             entry["command"], entry["args"] = words[0], words[1:]
     if isinstance(raw.get("args"), list):
-        entry["args"] = list(entry.get("args", [])) + [a for a in raw["args"] if isinstance(a, str)]  # type: ignore[call-overload]
+        entry["args"] = entry.get("args", []) + [a for a in raw["args"] if isinstance(a, str)]
     env = raw.get("env")
     if isinstance(env, dict):
         entry["env"] = {k: v for k, v in env.items() if isinstance(k, str) and isinstance(v, str)}
-    for key in ("cwd", "url", "httpUrl", "serverUrl"):
+    if isinstance(raw.get("cwd"), str):
+        entry["cwd"] = raw["cwd"]
+    for key in ("url", "httpUrl", "serverUrl"):
         if isinstance(raw.get(key), str):
-            entry["url" if key != "cwd" else "cwd"] = raw[key]
+            entry["url"] = raw[key]
     return entry
 
 
@@ -44,7 +52,7 @@ AGENTS = ("claude-code", "cursor", "gemini", "codex")
 
 
 def find_entry(server: str, cwd: str, env: dict[str, str] | None = None,
-               agent: str = "") -> tuple[dict[str, object] | None, str]:
+               agent: str = "") -> tuple[ServerEntry | None, str]:
     """(the server's configured entry, the file it came from), or (None, ""). ``agent``'s own files
     are searched first: the same name in another agent's config may be another server."""
     environ = os.environ if env is None else env
@@ -62,7 +70,7 @@ def find_entry(server: str, cwd: str, env: dict[str, str] | None = None,
 
 
 def _agent_entry(agent: str, server: str, dirs: list[str], home: str,
-                 environ: dict[str, str]) -> tuple[dict[str, object] | None, str]:
+                 environ: Mapping[str, str]) -> tuple[ServerEntry | None, str]:
     if agent == "claude-code":
         claude = os.path.join(environ.get("CLAUDE_CONFIG_DIR") or home, ".claude.json")
         local, user = _claude_entry(claude, server, dirs)
@@ -85,7 +93,7 @@ def _agent_entry(agent: str, server: str, dirs: list[str], home: str,
     return None, ""
 
 
-def find_by_command(command: str, url: str, cwd: str, env: dict[str, str] | None = None) -> tuple[str, dict[str, object] | None]:
+def find_by_command(command: str, url: str, cwd: str, env: dict[str, str] | None = None) -> tuple[str, ServerEntry | None]:
     """Cursor's beforeMCPExecution names the server by its command line or URL: (name, entry) of the
     configured server that has it, or ("", None)."""
     environ = os.environ if env is None else env
@@ -93,20 +101,20 @@ def find_by_command(command: str, url: str, cwd: str, env: dict[str, str] | None
     paths = [os.path.join(cwd, ".cursor/mcp.json")] if cwd and os.path.isabs(cwd) else []
     paths.append(os.path.join(home, ".cursor/mcp.json"))
     for path in paths:
-        servers = _dig(_load_json(path), ["mcpServers"], raw=True)
+        servers = _raw(_load_json(path), ["mcpServers"])
         if not isinstance(servers, dict):
             continue
         for name, raw in servers.items():
             entry = normal_entry(raw)
             if not entry or not isinstance(name, str):
                 continue
-            line = " ".join([str(entry.get("command", ""))] + [str(a) for a in entry.get("args", [])]).strip()  # type: ignore[union-attr]
+            line = " ".join([entry.get("command", "")] + entry.get("args", [])).strip()
             if (command and line == command.strip()) or (url and entry.get("url") == url):
                 return name, entry
     return "", None
 
 
-def _claude_entry(path: str, server: str, dirs: list[str]) -> tuple[dict[str, object] | None, dict[str, object] | None]:
+def _claude_entry(path: str, server: str, dirs: list[str]) -> tuple[ServerEntry | None, ServerEntry | None]:
     """The server's entries in ~/.claude.json: (this project's, from ``projects[DIR].mcpServers``;
     the user's, from ``mcpServers``). The file holds every project's history and runs to megabytes (50 ms to
     parse at 5 MB), so it is parsed only when one of its ``"mcpServers": {…}`` objects names the
@@ -149,7 +157,7 @@ def _claude_entry(path: str, server: str, dirs: list[str]) -> tuple[dict[str, ob
     for d in dirs:
         if isinstance(projects, dict) and local is None:
             local = _dig(projects, [d, "mcpServers", server])
-    return local, _dig(data, ["mcpServers", server])  # type: ignore[return-value]
+    return local, _dig(data, ["mcpServers", server])
 
 
 def _load_json(path: str) -> object:
@@ -168,21 +176,25 @@ def _load_json(path: str) -> object:
         return None
 
 
-def _dig(data: object, keys: list[str], raw: bool = False) -> object:
+def _raw(data: object, keys: list[str]) -> object:
     for key in keys:
         if not isinstance(data, dict):
             return None
         data = data.get(key)
-    return data if raw else normal_entry(data)
+    return data
 
 
-def _json_entry(path: str, keys: list[str]) -> dict[str, object] | None:
+def _dig(data: object, keys: list[str]) -> ServerEntry | None:
+    return normal_entry(_raw(data, keys))
+
+
+def _json_entry(path: str, keys: list[str]) -> ServerEntry | None:
     if not os.path.exists(path):
         return None
-    return _dig(_load_json(path), keys)  # type: ignore[return-value]
+    return _dig(_load_json(path), keys)
 
 
-def _codex_entry(path: str, server: str) -> dict[str, object] | None:
+def _codex_entry(path: str, server: str) -> ServerEntry | None:
     if not os.path.exists(path):
         return None
     import tomllib
@@ -192,4 +204,4 @@ def _codex_entry(path: str, server: str) -> dict[str, object] | None:
             data = tomllib.loads(f.read(MAX_CONFIG).decode("utf-8", "replace"))
     except (OSError, ValueError, tomllib.TOMLDecodeError):
         return None
-    return _dig(data, ["mcp_servers", server])  # type: ignore[return-value]
+    return _dig(data, ["mcp_servers", server])

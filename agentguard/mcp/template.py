@@ -19,7 +19,13 @@ Anything else a template cannot be read by (an unclosed brace, a nested bracket)
 from __future__ import annotations
 
 SPECS = ("", "keys", "assign", "params", "or", "columns")
-Token = tuple  # ("text", str) | ("arg", name, spec) | ("optional", [tokens])
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Literal, TypeAlias
+
+    Token: TypeAlias = ("tuple[Literal['text'], str] | tuple[Literal['arg'], str, str]"  # text; name, spec
+                        " | tuple[Literal['optional'], list[Token]]")
 
 
 def _parse(template: str) -> tuple[list[Token], str]:
@@ -102,16 +108,17 @@ def _value(args: dict[str, object], name: str, spec: str) -> tuple[str, str]:
             return "", f"{name} is not a list of column objects"
         parts = []
         for column in value:
-            words = [_word(column.get(k)) for k in ("name", "type", "constraints") if column.get(k) not in (None, "")]
-            if any(w is None for w in words):
+            given = [column.get(k) for k in ("name", "type", "constraints") if column.get(k) not in (None, "")]
+            words = [w for w in map(_word, given) if w is not None]
+            if len(words) < len(given):
                 return "", f"a column of {name} is not text"
-            parts.append(" ".join(words))  # type: ignore[arg-type]
+            parts.append(" ".join(words))
         return ", ".join(parts), ""
     items = value if isinstance(value, list) else [value]
-    words = [_word(v) for v in items]
-    if any(w is None for w in words):
+    words = [w for w in map(_word, items) if w is not None]
+    if len(words) < len(items):
         return "", f"{name} is not text"
-    return (" OR " if spec == "or" else ", ").join(words), ""  # type: ignore[arg-type]
+    return (" OR " if spec == "or" else ", ").join(words), ""
 
 
 def build_sql(template: str, args: dict[str, object]) -> tuple[str, str]:
@@ -135,6 +142,8 @@ def build_sql(template: str, args: dict[str, object]) -> tuple[str, str]:
             for inner in token[1]:
                 if inner[0] == "text":
                     part.append(inner[1])
+                    continue
+                if inner[0] != "arg":  # _parse refuses an optional part inside another
                     continue
                 text, problem = _value(args, inner[1], inner[2])
                 if problem:

@@ -13,6 +13,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from agentguard.shapes import ServerEntry, ServerKind, ToolEntry, ToolMap
+
 CARRIES = ("sql", "shell", "path", "http", "remote", "read")
 OPERATIONS = ("write", "edit", "move", "copy", "delete", "mkdir")
 TARGET_GROUPS = ("kubectl", "railway", "postgres", "aws")
@@ -61,10 +63,10 @@ def _examples(source: str, where: str, value: object) -> dict[str, list[dict[str
     return out
 
 
-def validate(source: str, data: dict[str, object], rule_ids: Iterable[str]) -> dict[str, object]:
+def validate(source: str, data: dict[str, object], rule_ids: Iterable[str]) -> ToolMap:
     """The compiled tool map of one pack (``data`` is the pack's parsed TOML)."""
     rule_ids = set(rule_ids)
-    servers = []
+    servers: list[ServerKind] = []
     kinds: set[str] = set()
     for i, raw in enumerate(_tables(source, "server", data.get("server", []))):
         where = f"server[{i}]"
@@ -75,12 +77,13 @@ def validate(source: str, data: dict[str, object], rule_ids: Iterable[str]) -> d
         if not isinstance(kind, str) or not kind.isidentifier() or kind in kinds:
             raise _fail(source, f"{where}.kind", "must be a short identifier, different for every [[server]]")
         kinds.add(kind)
-        entry: dict[str, object] = {"kind": kind, "dialect": str(raw.get("dialect", ""))}
-        entry["names"] = [n.lower() for n in _strings(source, f"{where}.names", raw.get("names"))]
-        for key in ("commands", "connection_args", "connection_options", "connection_env"):
-            entry[key] = _strings(source, f"{where}.{key}", raw.get(key, []), allow_empty=True)
-        servers.append(entry)
-    tools = []
+        names = [n.lower() for n in _strings(source, f"{where}.names", raw.get("names"))]
+        lists = {key: _strings(source, f"{where}.{key}", raw.get(key, []), allow_empty=True)
+                 for key in ("commands", "connection_args", "connection_options", "connection_env")}
+        servers.append({"kind": kind, "dialect": str(raw.get("dialect", "")), "names": names,
+                        "commands": lists["commands"], "connection_args": lists["connection_args"],
+                        "connection_options": lists["connection_options"], "connection_env": lists["connection_env"]})
+    tools: list[ToolEntry] = []
     for i, raw in enumerate(_tables(source, "tool", data.get("tool", []))):
         tools.append(_tool(source, f"tool[{i}]", raw, kinds, rule_ids))
     guess_raw = data.get("guess", {})
@@ -95,10 +98,10 @@ def validate(source: str, data: dict[str, object], rule_ids: Iterable[str]) -> d
 def _tables(source: str, name: str, value: object) -> list[dict[str, object]]:
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
         raise _fail(source, name, f"must be an array of tables ([[{name}]])")
-    return value  # type: ignore[return-value]
+    return [v for v in value if isinstance(v, dict)]
 
 
-def _tool(source: str, where: str, raw: dict[str, object], kinds: set[str], rule_ids: set[str]) -> dict[str, object]:
+def _tool(source: str, where: str, raw: dict[str, object], kinds: set[str], rule_ids: set[str]) -> ToolEntry:
     unknown = set(raw) - TOOL_KEYS
     if unknown:
         raise _fail(source, f"{where}.{sorted(unknown)[0]}", f"unknown key (known: {', '.join(sorted(TOOL_KEYS))})")
@@ -107,18 +110,24 @@ def _tool(source: str, where: str, raw: dict[str, object], kinds: set[str], rule
         if s != "*" and s not in kinds:
             raise _fail(source, f"{where}.servers", f"{s!r} is no [[server]] kind (or \"*\")")
     carries = raw.get("carries")
-    if carries not in CARRIES:
+    if not isinstance(carries, str) or carries not in CARRIES:
         raise _fail(source, f"{where}.carries", f"must be one of {', '.join(CARRIES)}")
-    entry: dict[str, object] = {"servers": servers, "carries": carries, "remote": bool(raw.get("remote", False)),
-                                "names": [normal(n) for n in _strings(source, f"{where}.names", raw.get("names"))],
-                                "dialect": str(raw.get("dialect", ""))}
-    for key in ("args", "to", "cwd_args", "url_args", "method_args", "body_args", "target_args", "argv_args"):
-        entry[key] = _strings(source, f"{where}.{key}", raw.get(key, []), allow_empty=True)
+    lists = {key: _strings(source, f"{where}.{key}", raw.get(key, []), allow_empty=True)
+             for key in ("args", "to", "cwd_args", "url_args", "method_args", "body_args", "target_args", "argv_args")}
+    texts: dict[str, str] = {}
     for key in ("program", "template"):
         value = raw.get(key, "")
         if not isinstance(value, str):
             raise _fail(source, f"{where}.{key}", "must be a string")
-        entry[key] = value
+        texts[key] = value
+    entry: ToolEntry = {
+        "servers": servers, "carries": carries, "remote": bool(raw.get("remote", False)),
+        "names": [normal(n) for n in _strings(source, f"{where}.names", raw.get("names"))],
+        "dialect": str(raw.get("dialect", "")),
+        "args": lists["args"], "to": lists["to"], "cwd_args": lists["cwd_args"], "url_args": lists["url_args"],
+        "method_args": lists["method_args"], "body_args": lists["body_args"], "target_args": lists["target_args"],
+        "argv_args": lists["argv_args"], "program": texts["program"], "template": texts["template"],
+        "examples": {}}  # read last, after the entry's own keys
     if entry["program"] and carries != "shell":
         raise _fail(source, f"{where}.program", "only a tool that carries a command line runs a program")
     if entry["template"]:
@@ -130,23 +139,25 @@ def _tool(source: str, where: str, raw: dict[str, object], kinds: set[str], rule
         if problem:
             raise _fail(source, f"{where}.template", problem)
     needs = {"sql": () if raw.get("template") else ("args",), "shell": ("args",), "path": ("args", "operation"), "http": ("url_args",),
-             "remote": ("rule", "target"), "read": ()}[carries]  # type: ignore[index]
+             "remote": ("rule", "target"), "read": ()}[carries]
     for key in needs:
         if not raw.get(key):
             raise _fail(source, f"{where}.{key}", f"is required for carries = {carries!r}")
     if carries == "path":
-        if raw["operation"] not in OPERATIONS:
+        operation = raw["operation"]
+        if not isinstance(operation, str) or operation not in OPERATIONS:
             raise _fail(source, f"{where}.operation", f"must be one of {', '.join(OPERATIONS)}")
-        if raw["operation"] in ("move", "copy") and not entry["to"]:
+        if operation in ("move", "copy") and not entry["to"]:
             raise _fail(source, f"{where}.to", "names the destination argument of a move or copy")
-        entry["operation"] = raw["operation"]
+        entry["operation"] = operation
     if carries == "remote":
-        if raw["rule"] not in rule_ids or raw["rule"] not in REMOTE_RULES:
-            raise _fail(source, f"{where}.rule", f"{raw['rule']!r} is not a rule of this pack for remote operations "
+        rule, target = raw["rule"], raw["target"]
+        if not isinstance(rule, str) or rule not in rule_ids or rule not in REMOTE_RULES:
+            raise _fail(source, f"{where}.rule", f"{rule!r} is not a rule of this pack for remote operations "
                         f"({', '.join(REMOTE_RULES)})")
-        if raw["target"] not in TARGET_GROUPS:
+        if not isinstance(target, str) or target not in TARGET_GROUPS:
             raise _fail(source, f"{where}.target", f"must be one of {', '.join(TARGET_GROUPS)}")
-        entry["rule"], entry["target"] = raw["rule"], raw["target"]
+        entry["rule"], entry["target"] = rule, target
         production = raw.get("production_args", {})
         if not isinstance(production, dict):
             raise _fail(source, f"{where}.production_args", "must be a table of target key = [argument names]")
@@ -155,13 +166,13 @@ def _tool(source: str, where: str, raw: dict[str, object], kinds: set[str], rule
     return entry
 
 
-def merge(maps: list[dict[str, object]]) -> dict[str, object]:
-    out: dict[str, object] = {"servers": [], "tools": [], "guess": {k: [] for k in sorted(GUESS_KEYS)}}
+def merge(maps: list[ToolMap]) -> ToolMap:
+    out: ToolMap = {"servers": [], "tools": [], "guess": {k: [] for k in sorted(GUESS_KEYS)}}
     for m in maps:
-        out["servers"] += m["servers"]  # type: ignore[operator]
-        out["tools"] += m["tools"]  # type: ignore[operator]
-        for k, v in m["guess"].items():  # type: ignore[attr-defined]
-            out["guess"][k] += v  # type: ignore[index]
+        out["servers"] += m["servers"]
+        out["tools"] += m["tools"]
+        for k, v in m["guess"].items():
+            out["guess"][k] += v
     return out
 
 
@@ -203,18 +214,15 @@ def _glob(pattern: str, text: str) -> bool:
     return glob_match(pattern, text)
 
 
-def entry_words(entry: dict[str, object] | None) -> list[str]:
+def entry_words(entry: ServerEntry | None) -> list[str]:
     """The words of a server's command line, each also as its base name (``/x/bin/postgres-mcp``) and
     without a version (``@scope/pkg@1.2``, ``pkg==1.2``)."""
     if not entry:
         return []
     words: list[str] = []
     command = entry.get("command")
-    args = entry.get("args")
-    raw = ([command] if isinstance(command, str) else []) + (list(args) if isinstance(args, list) else [])
+    raw = ([command] if command else []) + entry.get("args", [])
     for w in raw[:200]:
-        if not isinstance(w, str):
-            continue
         words.append(w)
         base = w.rstrip("/").rsplit("/", 1)[-1]
         for form in (base, w.split("==", 1)[0], w.rsplit("@", 1)[0] if w.rfind("@") > 0 else w):
@@ -223,28 +231,29 @@ def entry_words(entry: dict[str, object] | None) -> list[str]:
     return words
 
 
-def server_kinds(tmap: dict[str, object], name: str, entry: dict[str, object] | None) -> list[dict[str, object]]:
+def server_kinds(tmap: ToolMap, name: str, entry: ServerEntry | None) -> list[ServerKind]:
     """The [[server]] kinds a server is, by its name and then by its command line."""
     lowered = name.lower()
     words = [w.lower() for w in entry_words(entry)]
     found = []
-    for server in tmap["servers"]:  # type: ignore[attr-defined]
+    for server in tmap["servers"]:
         if any(_glob(p, lowered) for p in server["names"]) or \
                 any(_glob(p.lower(), w) for p in server["commands"] for w in words):
             found.append(server)
     return found
 
 
-def tool_entry(tmap: dict[str, object], kinds: list[dict[str, object]], tool: str) -> dict[str, object] | None:
+def tool_entry(tmap: ToolMap, kinds: list[ServerKind], tool: str) -> ToolEntry | None:
     name = normal(tool)
     kind_names = {k["kind"] for k in kinds}
-    tools: list[dict[str, object]] = tmap["tools"]  # type: ignore[assignment]
     for specific in (True, False):
-        for t in tools:
+        for t in tmap["tools"]:
             servers = t["servers"]
-            applies = bool(kind_names & set(servers)) if specific else "*" in servers  # type: ignore[arg-type]
-            if applies and any(_glob(p, name) for p in t["names"]):  # type: ignore[attr-defined]
-                return dict(t, generic=not specific)
+            applies = bool(kind_names & set(servers)) if specific else "*" in servers
+            if applies and any(_glob(p, name) for p in t["names"]):
+                found = t.copy()
+                found["generic"] = not specific
+                return found
     return None
 
 

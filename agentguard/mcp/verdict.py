@@ -17,6 +17,11 @@ import os
 
 from agentguard.mcp.proxy import Judge, Verdict
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from agentguard.recovery import Plan
+    from agentguard.shapes import ServerEntry
+
 VIA = "mcp-proxy"
 
 
@@ -25,7 +30,7 @@ def judge_for(state: str | None, argv: list[str]) -> Judge:
     in the background, so the first call does not wait for them."""
     import threading
 
-    entry = {"command": argv[0], "args": list(argv[1:])}
+    entry: ServerEntry = {"command": argv[0], "args": list(argv[1:])}
     threading.Thread(target=_warm, daemon=True).start()
 
     def judge(server: str, tool: str, arguments: object, annotations: dict[str, object] | None) -> Verdict:
@@ -75,7 +80,7 @@ def canonical(arguments: object) -> str:
 
 
 def settle_call(server: str, tool: str, arguments: object, annotations: dict[str, object] | None,
-                entry: dict[str, object], state: str | None) -> Verdict:
+                entry: ServerEntry, state: str | None) -> Verdict:
     from agentguard import gate
     from agentguard.binding import binding_key
     from agentguard.hooks.mcp import shown_arguments
@@ -100,15 +105,13 @@ def settle_call(server: str, tool: str, arguments: object, annotations: dict[str
     key = binding_key(f"mcp:{server}", [tool, text], cwd, target)  # the very arguments, as the hook's second key
     subject = gate.Subject(via=VIA, tool=f"mcp:{server}", argv=(tool, shown_args), cwd=cwd, shown=shown,
                            findings=findings, actor=who, keys=(key,), target=target, production=production)
-    plans: list[object] = []
+    plans: list[Plan] = []
 
     def backup_possible() -> bool:  # a pg_dump of what the SQL destroys, on the database the entry names
-        from types import SimpleNamespace
-
         from agentguard.hooks.mcp import backup_plans
 
-        plans[:] = backup_plans(SimpleNamespace(server=server, tool=tool, arguments=arguments), entry, cwd, compiled)  # type: ignore[arg-type]
-        return bool(plans) and all(p.possible for p in plans)  # type: ignore[attr-defined]
+        plans[:] = backup_plans(server, tool, arguments, entry, cwd, compiled)
+        return bool(plans) and all(p.possible for p in plans)
 
     action = gate.settle(subject, compiled, backup_possible=backup_possible)
     fields = gate.record(subject, action, server=server, mcp_tool=tool)

@@ -19,6 +19,7 @@ import os
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from agentguard.model import Finding
+    from agentguard.recovery import Plan
 
 BROKER_VAR = "AGENTGUARD_BROKER"  # the same name as sandbox.broker.BROKER_VAR, without importing it
 
@@ -33,9 +34,28 @@ def inside() -> bool:
 
 
 def _call(compiled: dict[str, object], op: str, **fields: object) -> dict[str, object]:
-    from agentguard.sandbox.broker import call
+    from agentguard.sandbox.broker import TIMEOUT, call
 
-    return call(str(compiled["state_dir"]), op, **fields)
+    return call(str(compiled["state_dir"]), op, TIMEOUT, None, **fields)
+
+
+def _object(answer: dict[str, object], key: str) -> dict[str, object]:
+    """The object the broker's answer holds under ``key``; anything else is an answer not believed."""
+    value = answer.get(key)
+    if isinstance(value, dict):
+        return value
+    from agentguard.sandbox.broker import BrokerError
+
+    raise BrokerError(f"the session's broker answered without a {key}")
+
+
+def _number(answer: dict[str, object], key: str) -> int:
+    value = answer.get(key)
+    if isinstance(value, int):
+        return value
+    from agentguard.sandbox.broker import BrokerError
+
+    raise BrokerError(f"the session's broker answered without a {key}")
 
 
 def gone(error: Exception, shown: str) -> str:
@@ -61,14 +81,17 @@ def log(compiled: dict[str, object], fields: dict[str, object]) -> dict[str, obj
     from agentguard.redact import redact_argv, redact_text
 
     if "argv" in fields:
-        fields["argv"] = redact_argv(fields["argv"])  # type: ignore[arg-type]
+        argv = fields["argv"]
+        fields["argv"] = redact_argv([str(a) for a in argv] if isinstance(argv, (list, tuple)) else [str(argv)])
     if "cwd" in fields:
         fields["cwd"] = redact_text(str(fields["cwd"]))
     if inside():
-        return _call(compiled, "log", fields=fields)["record"]  # type: ignore[return-value]
+        return _object(_call(compiled, "log", fields=fields), "record")
     from agentguard.audit import append
 
-    settings = dict(dict(compiled.get("policy", {})).get("audit", {}))  # type: ignore[call-overload]
+    policy = compiled.get("policy")
+    settings = policy.get("audit") if isinstance(policy, dict) else None  # validated by config.py
+    settings = settings if isinstance(settings, dict) else {}
     try:
         return append(str(compiled["audit_log"]), fields, **settings)
     except OSError as e:
@@ -84,7 +107,8 @@ def consume(compiled: dict[str, object], key: str, ask_value: str = "", arm: boo
     """Take the grant for ``key`` (single use); with ``arm``, a taken grant also arms the grants of
     the guarded programs inside the approved command (approvals.arm)."""
     if inside():
-        return _call(compiled, "consume", key=key, ask_value=ask_value, arm=arm)["grant"]  # type: ignore[return-value]
+        answer = _call(compiled, "consume", key=key, ask_value=ask_value, arm=arm)
+        return None if answer.get("grant") is None else _object(answer, "grant")  # None: no grant for the key
     from agentguard.approvals import arm as arm_inner, consume_grant
 
     state_dir = str(compiled["state_dir"])
@@ -98,8 +122,9 @@ def request(compiled: dict[str, object], *, tool: str, argv: list[str], cwd: str
             actor: dict[str, str], findings: tuple[Finding, ...], decision: str, keys: list[str]) -> dict[str, object]:
     """Record a request a human approves out of band (`agentguard approve ID`)."""
     if inside():
-        return _call(compiled, "request", tool=tool, argv=list(argv), cwd=cwd, target=target, actor=actor,  # type: ignore[return-value]
-                     findings=[f.as_json() for f in findings], decision=decision, keys=list(keys))["request"]
+        answer = _call(compiled, "request", tool=tool, argv=list(argv), cwd=cwd, target=target, actor=actor,
+                       findings=[f.as_json() for f in findings], decision=decision, keys=list(keys))
+        return _object(answer, "request")
     from agentguard.approvals import create_request
 
     return create_request(str(compiled["state_dir"]), tool=tool, argv=argv, cwd=cwd, target=target, actor=actor,
@@ -116,7 +141,7 @@ def passphrase(compiled: dict[str, object], answer: str, via: str = "terminal") 
         answer_ = _call(compiled, "passphrase", secret=answer, via=via)
         if answer_.get("refused"):
             raise ApprovalError(str(answer_["refused"]))
-        return bool(answer_["right"]), int(answer_["count"])  # type: ignore[call-overload]
+        return bool(answer_["right"]), _number(answer_, "count")
     from agentguard.approvals import try_passphrase
 
     right, count = try_passphrase(str(compiled["config_dir"]), answer, str(compiled["audit_log"]))
@@ -127,7 +152,7 @@ def passphrase(compiled: dict[str, object], answer: str, via: str = "terminal") 
 
 # --- backups ----------------------------------------------------------------------------------------
 
-def keep(compiled: dict[str, object], plan, *, tool: str, argv: tuple[str, ...], cwd: str,  # type: ignore[no-untyped-def]
+def keep(compiled: dict[str, object], plan: Plan, *, tool: str, argv: tuple[str, ...], cwd: str,
          info: dict[str, object], cap: int, over_cap_ok: bool, fields: dict[str, object]
          ) -> tuple[dict[str, object], dict[str, object] | None]:
     """Snapshot what ``plan`` keeps, then log ``fields`` (with the backup's id) and tie the backup to
@@ -145,15 +170,17 @@ def keep(compiled: dict[str, object], plan, *, tool: str, argv: tuple[str, ...],
                                 "agent's settings; run it outside `agentguard run` if it is really intended")
         from agentguard.redact import redact_argv, redact_text
 
-        fields = dict(fields, argv=redact_argv(fields.get("argv", [])), cwd=redact_text(str(fields.get("cwd", ""))))  # type: ignore[arg-type]
+        shown = fields.get("argv")
+        fields = dict(fields, argv=redact_argv([str(a) for a in shown] if isinstance(shown, (list, tuple)) else []),
+                      cwd=redact_text(str(fields.get("cwd", ""))))
         answer = _call(compiled, "backup", tool=tool, argv=list(argv), cwd=cwd, info=info, over_cap_ok=over_cap_ok,
                        fields=fields)
         failed = answer.get("failed")
         if failed == "too-large":
-            raise TooLarge(int(answer["size"]), int(answer["cap"]), str(answer.get("what", "")))  # type: ignore[call-overload]
+            raise TooLarge(_number(answer, "size"), _number(answer, "cap"), str(answer.get("what", "")))
         if failed:
             raise SnapshotError(str(answer.get("error", "the broker kept nothing")))
-        return answer["backup"], answer["record"]  # type: ignore[return-value]
+        return _object(answer, "backup"), _object(answer, "record")
     from agentguard.recovery import link_audit, take
 
     meta = take(plan, str(compiled["state_dir"]), info, cap=cap, over_cap_ok=over_cap_ok)

@@ -193,7 +193,8 @@ class Invocation(Record):
         return self.source or " ".join([self.tool, *self.argv])
 
 
-REMOTE_WRAPPERS = frozenset({"ssh", "kubectl exec", "docker exec", "docker run", "railway ssh", "chroot"})
+REMOTE_WRAPPERS = frozenset({"ssh", "kubectl exec", "docker exec", "docker run", "railway ssh", "chroot",
+                             "machinectl shell container"})
 
 # Environment variables that choose what a command acts on, or add arguments to it.
 TARGET_ENV = (

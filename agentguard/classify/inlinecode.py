@@ -81,7 +81,8 @@ SQL_STARTS = ("drop ", "truncate ", "delete ", "update ", "alter ", "merge ", "d
 
 
 def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Finding]:
-    lang = LANGS.get(inv.tool) or ("python" if inv.tool.startswith("python") else None)
+    lang = LANGS.get(inv.tool) or ("python" if inv.tool.startswith("python") else
+                                   "lua" if inv.tool.startswith("lua5.") else None)
     if lang is None:
         return []  # shells, eval and source are unwrapped in unwrap.py
     if lang == "vim":

@@ -179,6 +179,10 @@ def _named(words: list[str]) -> bool:
     return len(words) >= 2 if words[0] in RUN else True
 
 
+# Package managers that run a binary from node_modules/.bin when no script has the name asked for.
+BIN_FALLBACK = frozenset({"yarn", "pnpm", "bun"})
+
+
 def _scripts_of(inv: Invocation, ctx: Context, tool: str, cwd: str, names: list[str], main: str, args: list[str],
                 workspace: list[str] | None) -> tuple[list[Work], list[Finding]]:
     root_dir = _package_root(cwd)
@@ -196,6 +200,11 @@ def _scripts_of(inv: Invocation, ctx: Context, tool: str, cwd: str, names: list[
     from agentguard.classify.bashparse import quote_word
 
     quoted = " ".join(quote_word(a) for a in args)
+    if main and tool in BIN_FALLBACK and workspace is None and main not in root.scripts and not inv.is_dynamic(0):
+        # `yarn prisma …`, `pnpm prisma …`, `bun run prisma …` with no script of that name run the
+        # package's binary: judged as that program.
+        work.append(inv.replace(tool=main, argv=tuple(args), via=(*inv.via, f"{tool} {main}"), program="",
+                                dynamic=tuple(range(len(args))) if inv.dynamic else (), globs=()))
     for package in packages:
         for name in names:
             body = package.scripts.get(name)

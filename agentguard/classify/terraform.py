@@ -35,6 +35,10 @@ def split_globals(argv: tuple[str, ...]) -> tuple[list[str], list[str]]:
 def effective_argv(inv: Invocation) -> tuple[list[str], list[str], str]:
     """(global options, subcommand + args with TF_CLI_ARGS* spliced in, note on where flags came from)."""
     globals_, rest = split_globals(inv.argv)
+    if inv.tool == "terragrunt":
+        from agentguard.classify.terragrunt import without_own_flags
+
+        rest = without_own_flags(rest)
     if inv.tool == "terragrunt" and rest[:1] in (["run-all"], ["run"]):
         # terragrunt run-all destroy / terragrunt run --all -- destroy: the terraform command follows
         rest = [a for a in rest[1:] if a not in ("--all", "-all", "--")]
@@ -79,6 +83,12 @@ def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Fin
     if note:
         found = [f.replace(detail=f"flags added by {note}") for f in found]  # type: ignore[misc]
     found += unrecognised(inv, pack, args, ctx)
+    if inv.tool == "terragrunt" and rest:
+        from agentguard.classify.terragrunt import hook_findings
+
+        words = split_globals(inv.argv)[1]
+        every = words[:1] == ["run-all"] or "--all" in words or "-all" in words
+        found += hook_findings(inv, rest[0], every, ctx)
     if inv.tool in ("terraform", "tofu") and rest[:1] in (["apply"], ["destroy"]) and not inv.remote:
         from agentguard.classify.tfplan import judged
 

@@ -213,7 +213,9 @@ def unwrap(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
     if name in ("su", "sg", "script"):
         return _dash_c(inv, ctx)
     if name in ("at", "batch"):
-        return _stdin_script(inv, ctx)
+        return _at(inv, ctx)
+    if name == "machinectl":
+        return _machinectl(inv), []
     if name == "ssh":
         return _ssh(inv, ctx)
     if name == "aws":
@@ -234,7 +236,7 @@ def unwrap(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
         from agentguard.classify.makefiles import makefile_work
 
         return makefile_work(inv, ctx)
-    if name in SCRIPT_INTERPRETERS or name.startswith("python3."):
+    if name in SCRIPT_INTERPRETERS or name.startswith(("python3.", "lua5.")):
         return _script_file(inv, ctx)
     if name == "trap":
         return _trap(inv, ctx)
@@ -276,22 +278,54 @@ def _runner(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
 
 
 SCRIPT_INTERPRETERS = frozenset({"python", "python3", "python2", "pypy3", "php", "ruby", "node", "nodejs", "perl",
-                                 "bun", "deno"})
+                                 "bun", "deno", "lua", "luajit"})
 _INTERPRETER_VALUE = {"-m", "-W", "-X", "-c", "-e", "-E", "-r", "-I", "--require", "-d", "-b", "-B"}
 
 
 def _script_file(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
     """`python manage.py flush`, `php artisan migrate:fresh`: the script is the program that runs,
     judged by its own rules (manage.py, artisan) and by its code, like the interpreter's -c code."""
+    module = _python_module(inv, ctx)
+    if module is not None:
+        return [module], []
     i = _script_index(inv)
     if i is None:
         return [], []
     from agentguard.classify.scripts import interpreter_file
     from agentguard.classify.inlinecode import LANGS
 
-    lang = LANGS.get(inv.tool) or ("python" if inv.tool.startswith("python") else "")
+    lang = LANGS.get(inv.tool) or ("python" if inv.tool.startswith("python") else
+                                   "lua" if inv.tool.startswith("lua5.") else "")
     # The file is the interpreter's argument, not a program run by its path: program="" says so.
     return [inv.inner(i, f"{inv.tool} script", program="")], interpreter_file(inv, lang, i, ctx) if lang else []
+
+
+def _python_module(inv: Invocation, ctx: Context) -> Invocation | None:
+    """`python -m alembic downgrade base` runs alembic's command line: judged as `alembic downgrade base`.
+    A module runs as the program a pack names for it (`modules` in a pack: django → django-admin), or
+    as the guarded tool of its own name."""
+    if not (inv.tool.startswith(("python", "pypy"))):
+        return None
+    from agentguard.rules import family_of
+
+    argv = inv.argv
+    i = 0
+    while i < len(argv):
+        tok = argv[i]
+        if tok == "-m" or (tok.startswith("-m") and len(tok) > 2):
+            at = i + 1 if tok == "-m" else i
+            if at >= len(argv) or inv.is_dynamic(at):
+                return None
+            module = argv[at] if tok == "-m" else tok[2:]
+            modules: dict[str, str] = ctx.book.get("modules", {})  # type: ignore[assignment]
+            program = modules.get(module) or (module if family_of(ctx.book, module) else None)
+            if program is None:
+                return None
+            return inv.inner(at + 1, f"{inv.tool} -m {module}", tool=program, program="")
+        if tok in ("-c", "--") or not tok.startswith("-"):
+            return None
+        i += 2 if tok in _INTERPRETER_VALUE else 1
+    return None
 
 
 def _script_index(inv: Invocation) -> int | None:
@@ -657,6 +691,43 @@ def _shell(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
     if reads_stdin:
         return _stdin_script(inv, ctx)
     return _source_file(inv, ctx, operand)
+
+
+def _at(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
+    """`at now -f job.sh`, `batch -f job.sh`: the file is the job, read as a shell script; without
+    -f the job is read from stdin. Listing and removing jobs (-l, -r, -c …) run nothing."""
+    argv = inv.argv
+    for k, tok in enumerate(argv):
+        if tok in ("-l", "-r", "-d", "-c", "-V", "--help", "--version") or tok.startswith(("-l", "-d", "-r")):
+            return [], []
+        if tok == "-f":
+            return _source_file(inv, ctx, k + 1)
+        if tok.startswith("-f") and len(tok) > 2:
+            # -fFILE: the file name is attached
+            return _source_file(inv.replace(argv=(*argv[:k], "-f", tok[2:], *argv[k + 1:]),
+                                            dynamic=tuple(d + 1 if d > k else d for d in inv.dynamic)), ctx, k + 1)
+    return _stdin_script(inv, ctx)
+
+
+_MACHINECTL_VALUE = {"-M", "--machine", "-H", "--host", "-p", "--property", "-E", "--setenv", "--uid", "-s",
+                     "--signal", "--kill-whom", "-n", "--lines", "-o", "--output", "--verify", "--format"}
+
+
+def _machinectl(inv: Invocation) -> list[Work]:
+    """`machinectl shell [USER@]MACHINE [COMMAND …]`: the command runs in that machine, `.host` being
+    this one, as the given user."""
+    argv = inv.argv
+    i = _skip_options(argv, 0, {o for o in _MACHINECTL_VALUE if not o.startswith("--")},
+                      {o for o in _MACHINECTL_VALUE if o.startswith("--")})
+    if i >= len(argv) or argv[i] != "shell":
+        return []
+    i = _skip_options(argv, i + 1, {o for o in _MACHINECTL_VALUE if not o.startswith("--")},
+                      {o for o in _MACHINECTL_VALUE if o.startswith("--")})
+    machine = argv[i] if i < len(argv) else ""
+    if i + 1 >= len(argv):
+        return []  # an interactive shell: the shims judge what is typed into it
+    here = machine.rsplit("@", 1)[-1] in (".host", "")
+    return [inv.inner(i + 1, "machinectl shell" if here else "machinectl shell container")]
 
 
 def _stdin_script(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:

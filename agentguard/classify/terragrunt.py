@@ -1,0 +1,384 @@
+"""What terragrunt runs from its configuration besides terraform.
+
+A ``terragrunt.hcl`` runs programs of its own: ``before_hook``, ``after_hook`` and ``error_hook``
+blocks ``execute`` an argv around the terraform commands they name, and ``run_cmd(…)`` runs one
+whenever the file is parsed (so even ``terragrunt plan`` runs it). ``include`` and
+``read_terragrunt_config`` pull in other files that do the same. ``terragrunt plan`` with a
+``before_hook`` that runs ``rm -rf ../data`` destroys as surely as typing it.
+
+The files are scanned, not evaluated: each literal argv is judged as the command it is, at its file and
+line; an argv or an included path built from expressions (``${local.dir}``, ``get_env(…)``) cannot be
+known and fails closed. Every file read is recorded, so an approval is bound to its content.
+"""
+
+from __future__ import annotations
+
+import os
+
+from agentguard.classify.sources import read_text, shown_path
+from agentguard.model import Finding, Invocation
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from agentguard.context import Context
+
+CONFIG = "terragrunt.hcl"
+MAX_FILES = 200  # terragrunt.hcl files read for one call (run-all reads every unit below it)
+MAX_FILE = 1024 * 1024
+SKIP_DIRS = frozenset({".terragrunt-cache", ".terraform", ".git", "node_modules"})
+HOOKS = ("before_hook", "after_hook", "error_hook")
+CONFIG_OPTIONS = ("--terragrunt-config", "--config")
+DIR_OPTIONS = ("--terragrunt-working-dir", "--working-dir")
+QUIET = frozenset({"--terragrunt-quiet", "--terragrunt-global-cache", "--quiet", "--global-cache"})
+# terragrunt's own options that take a value (legacy --terragrunt-* spellings and the current ones);
+# any other --terragrunt-* option is a flag. They may stand anywhere before the terraform command.
+OWN_VALUE_OPTIONS = frozenset({
+    "--working-dir", "--config", "--log-level", "--log-format", "--tf-path", "--download-dir", "--source",
+    "--source-map", "--iam-assume-role", "--iam-assume-role-duration", "--iam-assume-role-session-name",
+    "--queue-include-dir", "--queue-exclude-dir", "--queue-excludes-file", "--parallelism", "--experiment",
+    "--strict-control", "--auth-provider-cmd", "--feature", "--provider-cache-dir", "--out-dir", "--json-out-dir",
+    "--terragrunt-config", "--terragrunt-working-dir", "--terragrunt-tfpath", "--terragrunt-download-dir",
+    "--terragrunt-source", "--terragrunt-source-map", "--terragrunt-iam-role", "--terragrunt-include-dir",
+    "--terragrunt-exclude-dir", "--terragrunt-parallelism", "--terragrunt-log-level", "--terragrunt-auth-provider-cmd",
+})
+OWN_FLAGS = frozenset({
+    "--non-interactive", "--no-color", "--source-update", "--all", "--graph", "--inputs-debug", "--provider-cache",
+    "--tf-forward-stdout", "--no-auto-init", "--no-auto-retry", "--no-auto-approve", "--queue-ignore-errors",
+    "--queue-include-external", "--queue-exclude-external", "--queue-strict-include", "--experiment-mode",
+    "--log-disable", "--log-show-abs-paths", "--disable-command-validation", "--use-partial-parse-config-cache",
+})
+AUTH_OPTIONS = ("--auth-provider-cmd", "--terragrunt-auth-provider-cmd")
+
+
+def without_own_flags(rest: list[str]) -> list[str]:
+    """The terraform command line inside a terragrunt one: terragrunt's own options taken out
+    (`terragrunt --working-dir live/app plan` plans). After `--`, everything is terraform's."""
+    out: list[str] = []
+    i = 0
+    while i < len(rest):
+        tok = rest[i]
+        if tok == "--":
+            out += rest[i:]
+            break
+        name = "--" + tok.lstrip("-").split("=", 1)[0] if tok.startswith("-") else tok  # -working-dir too
+        if name in OWN_VALUE_OPTIONS:
+            i += 1 if "=" in tok else 2
+            continue
+        if name in OWN_FLAGS and name != "--all" or (name.startswith("--terragrunt-") and name not in OWN_VALUE_OPTIONS):
+            i += 1
+            continue
+        out.append(tok)
+        i += 1
+    return out
+
+
+def hook_findings(inv: Invocation, command: str, every_unit: bool, ctx: Context) -> list[Finding]:
+    """Findings for what the configuration runs when ``terragrunt COMMAND`` runs in ``inv.cwd``."""
+    if inv.remote:
+        return []
+    cwd = inv.cwd or os.getcwd()
+    config = _option(inv.argv, CONFIG_OPTIONS) or inv.getenv("TG_CONFIG") or inv.getenv("TERRAGRUNT_CONFIG")
+    workdir = _option(inv.argv, DIR_OPTIONS) or inv.getenv("TG_WORKING_DIR") or inv.getenv("TERRAGRUNT_WORKING_DIR")
+    base = os.path.normpath(os.path.join(cwd, workdir)) if workdir else cwd
+    if every_unit:
+        files = _units(base)
+        if files is None:
+            return [ctx.finding("shell.unreadable-file", inv,
+                                f"more than {MAX_FILES} {CONFIG} files under {shown_path(base, cwd)}")]
+    else:
+        files = [os.path.normpath(os.path.join(base, config)) if config else os.path.join(base, CONFIG)]
+    scan = _Scan(inv, command, ctx, cwd)
+    # --auth-provider-cmd (TG_AUTH_PROVIDER_CMD) is a command terragrunt runs for credentials, each call
+    auth = _option(inv.argv, AUTH_OPTIONS) or inv.getenv("TG_AUTH_PROVIDER_CMD") \
+        or inv.getenv("TERRAGRUNT_AUTH_PROVIDER_CMD")
+    if auth:
+        from agentguard.context import located
+
+        scan.found += located(ctx.nested(auth, inv, "terragrunt --auth-provider-cmd", cwd=base),
+                              "--auth-provider-cmd")
+    for path in files:
+        if os.path.exists(path) or config:
+            scan.file(path)
+    return scan.found
+
+
+def _option(argv: tuple[str, ...], names: tuple[str, ...]) -> str:
+    for i, tok in enumerate(argv):
+        if tok == "--":
+            break
+        name, eq, value = tok.partition("=")
+        if "--" + name.lstrip("-") in names and name.startswith("-"):
+            return value if eq else (argv[i + 1] if i + 1 < len(argv) else "")
+    return ""
+
+
+def _units(base: str) -> list[str] | None:
+    found: list[str] = []
+    for root, dirs, names in os.walk(base):
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
+        if CONFIG in names:
+            found.append(os.path.join(root, CONFIG))
+            if len(found) > MAX_FILES:
+                return None
+    return found
+
+
+class _Scan:
+    def __init__(self, inv: Invocation, command: str, ctx: Context, cwd: str) -> None:
+        self.inv, self.command, self.ctx, self.cwd = inv, command, ctx, cwd
+        self.found: list[Finding] = []
+        self.seen: set[str] = set()
+
+    def fail(self, detail: str) -> None:
+        self.found.append(self.ctx.finding("shell.unreadable-file", self.inv, detail))
+
+    def file(self, path: str, depth: int = 0) -> None:
+        real = os.path.realpath(path)
+        if real in self.seen:
+            return
+        self.seen.add(real)
+        shown = shown_path(path, self.cwd)
+        if depth > 8 or len(self.seen) > MAX_FILES:
+            self.fail(f"{shown}: includes nest too deeply to follow")
+            return
+        text = read_text(path, limit=MAX_FILE)
+        if text is None:
+            self.fail(f"{shown}: terragrunt reads it and it could not be read whole")
+            return
+        code = _without_comments(text)
+        where = os.path.dirname(path)
+        for start, body in _blocks(code, HOOKS):
+            commands = _list_after(body, "commands")
+            if commands is not None and commands[1] and self.command not in commands[0]:
+                continue  # a hook for other terraform commands
+            execute = _list_after(body, "execute")
+            line = code.count("\n", 0, start) + 1
+            if execute is None or not execute[1]:
+                self.fail(f"{shown}:{line}: a hook runs a command built when terragrunt runs")
+            elif execute[0]:
+                self.judge(execute[0], where, f"{shown}:{line}")
+        for pos, args in _calls(code, "run_cmd"):
+            line = code.count("\n", 0, pos) + 1
+            if args is None:
+                self.fail(f"{shown}:{line}: run_cmd runs a command built when terragrunt runs")
+                continue
+            argv = [a for a in args if a not in QUIET]
+            if argv:
+                self.judge(argv, where, f"{shown}:{line}")
+        for pos, target in _includes(code):
+            line = code.count("\n", 0, pos) + 1
+            resolved = _resolve(target, where)
+            if resolved is None:
+                self.fail(f"{shown}:{line}: includes a file whose path is computed when terragrunt runs")
+            elif resolved:
+                self.file(resolved, depth + 1)
+
+    def judge(self, argv: list[str], where: str, at: str) -> None:
+        from agentguard.context import located
+        from agentguard.fileio import sh_quote
+
+        text = " ".join(sh_quote(a) for a in argv)
+        found = self.ctx.nested(text, self.inv, "terragrunt hook", cwd=where)
+        self.found += located(found, at)
+
+
+# --- a small HCL reader: comments, blocks, string lists, calls --------------------------------------
+
+def _without_comments(text: str) -> str:
+    """``#``, ``//`` and ``/* */`` comments blanked (newlines kept, so line numbers stay), strings kept."""
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == '"':
+            j = _string_end(text, i)
+            out.append(text[i:j])
+            i = j
+        elif ch == "#" or text.startswith("//", i):
+            j = text.find("\n", i)
+            j = n if j < 0 else j
+            i = j
+        elif text.startswith("/*", i):
+            j = text.find("*/", i + 2)
+            j = n if j < 0 else j + 2
+            out.append("\n" * text.count("\n", i, j))
+            i = j
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+def _string_end(text: str, i: int) -> int:
+    """The index after the string literal that opens at ``text[i]``."""
+    j = i + 1
+    while j < len(text):
+        if text[j] == "\\":
+            j += 2
+            continue
+        if text[j] == '"':
+            return j + 1
+        if text[j] == "\n":
+            return j
+        j += 1
+    return j
+
+
+def _blocks(code: str, names: tuple[str, ...]) -> list[tuple[int, str]]:
+    """(offset, body) of each ``NAME "label" { … }`` block."""
+    out: list[tuple[int, str]] = []
+    for name in names:
+        pos = 0
+        while True:
+            pos = code.find(name, pos)
+            if pos < 0:
+                break
+            before = code[pos - 1] if pos else "\n"
+            brace = code.find("{", pos)
+            head = code[pos + len(name):brace] if brace > 0 else ""
+            if (before.isalnum() or before == "_") or brace < 0 or "\n" in head.strip() or "=" in head:
+                pos += len(name)
+                continue
+            end = _matching(code, brace)
+            out.append((pos, code[brace + 1:end]))
+            pos = end
+    return sorted(out)
+
+
+def _matching(code: str, open_at: int) -> int:
+    depth, i = 0, open_at
+    while i < len(code):
+        ch = code[i]
+        if ch == '"':
+            i = _string_end(code, i)
+            continue
+        if ch in "{[(":
+            depth += 1
+        elif ch in "}])":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return len(code)
+
+
+def _list_after(body: str, key: str) -> tuple[list[str], bool] | None:
+    """The strings of ``key = [ … ]`` in a block body, and whether every item is a plain literal
+    (None: the key is absent)."""
+    pos = 0
+    while True:
+        pos = body.find(key, pos)
+        if pos < 0:
+            return None
+        before = body[pos - 1] if pos else "\n"
+        after = body[pos + len(key):].lstrip(" \t")
+        if (before.isalnum() or before == "_") or not after.startswith("="):
+            pos += len(key)
+            continue
+        value = after[1:].lstrip()
+        if not value.startswith("["):
+            return [], False
+        start = len(body) - len(value)
+        end = _matching(body, start)
+        return _literals(body[start + 1:end])
+
+
+def _literals(inner: str) -> tuple[list[str], bool]:
+    """Comma-separated items: the decoded strings, and whether all were literals without ``${``."""
+    items: list[str] = []
+    plain = True
+    i = 0
+    while i < len(inner):
+        ch = inner[i]
+        if ch in " \t\r\n,":
+            i += 1
+            continue
+        if ch == '"':
+            j = _string_end(inner, i)
+            raw = inner[i + 1:j - 1]
+            if "${" in raw or "%{" in raw:
+                plain = False
+            items.append(_unescape(raw))
+            i = j
+            continue
+        plain = False  # a variable, a function call, a heredoc: known only when terragrunt runs
+        while i < len(inner) and inner[i] != ",":
+            i = _matching(inner, i) + 1 if inner[i] in "([{" else (
+                _string_end(inner, i) if inner[i] == '"' else i + 1)
+    return items, plain
+
+
+def _unescape(raw: str) -> str:
+    return (raw.replace('\\"', '"').replace("\\n", "\n").replace("\\t", "\t").replace("$${", "${")
+            .replace("\\\\", "\\"))
+
+
+def _calls(code: str, name: str) -> list[tuple[int, list[str] | None]]:
+    """(offset, literal arguments or None when any is computed) of each ``name(…)`` call."""
+    out: list[tuple[int, list[str] | None]] = []
+    pos = 0
+    while True:
+        pos = code.find(name, pos)
+        if pos < 0:
+            return out
+        before = code[pos - 1] if pos else "\n"
+        rest = code[pos + len(name):].lstrip(" \t")
+        if before.isalnum() or before in "_." or not rest.startswith("("):
+            pos += len(name)
+            continue
+        start = len(code) - len(rest)
+        end = _matching(code, start)
+        items, plain = _literals(code[start + 1:end])
+        out.append((pos, items if plain else None))
+        pos = end
+
+
+def _includes(code: str) -> list[tuple[int, str | None]]:
+    """(offset, path expression) of every file terragrunt reads besides this one: ``include`` blocks'
+    ``path`` and ``read_terragrunt_config(…)``; the expression is None when it is not a literal or a
+    plain ``find_in_parent_folders(…)``."""
+    out: list[tuple[int, str | None]] = []
+    for start, body in _blocks(code, ("include",)):
+        pos = body.find("path")
+        value = body[pos + 4:].lstrip(" \t") if pos >= 0 else ""
+        out.append((start, value[1:].strip().split("\n", 1)[0].strip() if value.startswith("=") else None))
+    pos = 0
+    while True:
+        pos = code.find("read_terragrunt_config", pos)
+        if pos < 0:
+            break
+        rest = code[pos + len("read_terragrunt_config"):].lstrip(" \t")
+        if rest.startswith("("):
+            start = len(code) - len(rest)
+            end = _matching(code, start)
+            out.append((pos, code[start + 1:end].strip().split(",")[0].strip()))
+            pos = end
+        else:
+            pos += 1
+    return out
+
+
+def _resolve(expr: str | None, where: str) -> str | None:
+    """The file an include expression names ('' when the file does not exist: terragrunt fails
+    before running anything), or None when it cannot be known without evaluating HCL."""
+    if not expr:
+        return None
+    if expr.startswith('"') and expr.endswith('"') and "${" not in expr:
+        path = _unescape(expr[1:-1])
+        full = os.path.normpath(os.path.join(where, path))
+        return full if os.path.exists(full) else ""
+    if expr.startswith("find_in_parent_folders(") and expr.endswith(")"):
+        arg = expr[len("find_in_parent_folders("):-1].strip()
+        if arg and not (arg.startswith('"') and arg.endswith('"') and "${" not in arg):
+            return None
+        name = _unescape(arg[1:-1]) if arg else CONFIG
+        directory = os.path.dirname(where)
+        while True:
+            candidate = os.path.join(directory, name)
+            if os.path.isfile(candidate):
+                return candidate
+            parent = os.path.dirname(directory)
+            if parent == directory:
+                return ""
+            directory = parent
+    return None

@@ -115,7 +115,7 @@ def _program_paths(code: str, lang: str, inv: Invocation, ctx: Context) -> list[
             if not path.startswith(("/", "./", "~/")) or any(ch.isspace() for ch in path) or len(path) > 256:
                 continue
             tool = os.path.basename(path)
-            if tools.get(tool, "shell") == "shell":  # type: ignore[union-attr]
+            if tools.get(tool, "shell") == "shell":  # type: ignore[attr-defined]
                 continue
             before = text[max(0, start - 80):start].rstrip()
             before = before[:-1].rstrip() if before.endswith("[") else before
@@ -280,7 +280,7 @@ def scan_code(code: str, lang: str, inv: Invocation, ctx: Context, depth: int, w
                                              "removeSync", "emptyDir", "Deno.remove", "remove_dir", "remove_entry"))
         argv: tuple[str, ...] = ("-rf", lit) if recursive else (lit,)
         removal = inv.replace(tool="rm", argv=argv, dynamic=(), globs=(), via=inv.via + (f"{inv.tool} {name}",))
-        found += at(pos, ctx.nested_invocation(removal))  # type: ignore[arg-type]
+        found += at(pos, ctx.nested_invocation(removal))
     found += _truncating_writes(code, lang, inv, ctx, seen, at)
     if lang == "awk":
         found += _awk_pipes_and_redirects(code, inv, ctx, at)
@@ -465,7 +465,7 @@ def _vim_command(cmd: str, inv: Invocation, ctx: Context) -> list[Finding]:
         recursive = len(args) > 1 and ("rf" in args[1] or "d" in args[1])
         removal = inv.replace(tool="rm", argv=("-rf", args[0]) if recursive else (args[0],), dynamic=(), globs=(),
                               via=inv.via + (f"{inv.tool} delete()",))
-        found += ctx.nested_invocation(removal)  # type: ignore[arg-type]
+        found += ctx.nested_invocation(removal)
     return found + scan_code(c, "vim", inv, ctx, 0)
 
 
@@ -522,7 +522,7 @@ def _judge_shell_call(name: str, args_text: str, lang: str, inv: Invocation, ctx
             return [ctx.finding("shell.interpreter-shell", inv, f"{name}([…]) with computed arguments")]
         if not items:
             return []
-        inner = inv.replace(tool=os.path.basename(items[0]), argv=tuple(items[1:]), dynamic=(), globs=(),  # type: ignore[arg-type]
+        inner = inv.replace(tool=os.path.basename(items[0]), argv=tuple(items[1:]), dynamic=(), globs=(),
                             stdin=None, stdin_state="none", via=inv.via + (via,), source=" ".join(items))
         return ctx.nested_invocation(inner)
     if lang == "python" and name.startswith("os.spawn"):
@@ -539,7 +539,7 @@ def _judge_shell_call(name: str, args_text: str, lang: str, inv: Invocation, ctx
         items = _literal_args(rest[1:], lang) if rest.startswith(",") else [] if rest.startswith(")") else None
         if items is None:
             return [ctx.finding("shell.interpreter-shell", inv, f"{name}(…) with computed arguments")]
-        inner = inv.replace(tool=os.path.basename(lit), argv=tuple(items), dynamic=(), globs=(),  # type: ignore[arg-type]
+        inner = inv.replace(tool=os.path.basename(lit), argv=tuple(items), dynamic=(), globs=(),
                             stdin=None, stdin_state="none", via=inv.via + (f"{inv.tool} {name}()",),
                             source=" ".join([lit, *items]))
         return ctx.nested_invocation(inner)
@@ -553,7 +553,7 @@ def _judge_shell_call(name: str, args_text: str, lang: str, inv: Invocation, ctx
             items = list_literal("[" + rest[1:].replace(")", "]", 1), lang)
         if items is None:
             return [ctx.finding("shell.interpreter-shell", inv, f"{name}(…) with computed arguments")]
-        inner = inv.replace(tool=os.path.basename(lit), argv=tuple(items[1:]), dynamic=(), globs=(),  # type: ignore[arg-type]
+        inner = inv.replace(tool=os.path.basename(lit), argv=tuple(items[1:]), dynamic=(), globs=(),
                             stdin=None, stdin_state="none", via=inv.via + (f"{inv.tool} {name}()",),
                             source=" ".join([lit, *items[1:]]))
         return ctx.nested_invocation(inner)
@@ -563,7 +563,7 @@ def _judge_shell_call(name: str, args_text: str, lang: str, inv: Invocation, ctx
         rest = stripped[stripped.find(",") + 1:].lstrip()
         items = list_literal(rest, lang) if rest.startswith("[") else _literal_args(rest, lang)
         if items is not None and not (name in ("exec", "system") and lang in ("node", "php")):
-            inner = inv.replace(tool=os.path.basename(lit), argv=tuple(items), dynamic=(), globs=(),  # type: ignore[arg-type]
+            inner = inv.replace(tool=os.path.basename(lit), argv=tuple(items), dynamic=(), globs=(),
                                 stdin=None, stdin_state="none", via=inv.via + (via,), source=" ".join([lit, *items]))
             return ctx.nested_invocation(inner)
     return ctx.nested(lit, inv, via)
@@ -609,6 +609,7 @@ def first_literal(text: str, lang: str) -> str | None:
     if not t or t[0] not in "'\"`":
         return None
     quote = t[0]
+    value: str | None
     if lang == "python" and t.startswith(quote * 3):
         end = t.find(quote * 3, 3)
         if end < 0:
@@ -648,7 +649,7 @@ def _read_quoted(t: str, quote: str) -> tuple[str | None, int]:
 
 
 def _literal_args(text: str, lang: str) -> list[str] | None:
-    items = []
+    items: list[str] = []
     rest = text
     while True:
         rest = rest.lstrip()
@@ -672,7 +673,7 @@ def list_literal(text: str, lang: str) -> list[str] | None:
     """["rm", "-rf", "x"] → its items, or None when any item is computed."""
     if not text.startswith("["):
         return None
-    items = []
+    items: list[str] = []
     rest = text[1:]
     while True:
         rest = rest.lstrip()

@@ -75,10 +75,7 @@ def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Fin
             return []
         return [ctx.finding("sql.drop-database", inv, f"dropdb {' '.join(names)}")]
     if tool in ("mysqladmin", "mariadb-admin"):
-        ops = _operands(inv.argv, {"-h", "--host", "-P", "--port", "-u", "--user", "-S", "--socket"})
-        if ops and ops[0].lower() == "drop":
-            return [ctx.finding("sql.drop-database", inv, f"mysqladmin drop {' '.join(ops[1:])}")]
-        return []
+        return _mysqladmin(inv, ctx)
     if tool == "pg_restore":
         return _pg_restore(inv, ctx)
     if tool == "pgbench":
@@ -182,6 +179,23 @@ def _other_client(inv: Invocation, ctx: Context) -> list[Finding]:
     if inv.tool == "duckdb":
         found += [f for a in inv.argv[1:] if not a.startswith("-") for f in classify_sql(a, dialect, inv, ctx)]
     return found
+
+
+# mysqladmin's commands that take the next word as their argument, so that word is not a command.
+MYSQLADMIN_WITH_ARG = ("create", "password", "old-password", "kill")
+
+
+def _mysqladmin(inv: Invocation, ctx: Context) -> list[Finding]:
+    """mysqladmin runs several commands in one call (`flush-hosts drop app`) and takes any unique
+    prefix of a command's name (`dro app`)."""
+    ops = _operands(inv.argv, {"-h", "--host", "-P", "--port", "-u", "--user", "-S", "--socket"})
+    k = 0
+    while k < len(ops):
+        word = ops[k].lower()
+        if len(word) >= 2 and "drop".startswith(word):
+            return [ctx.finding("sql.drop-database", inv, f"mysqladmin {' '.join(ops[k:k + 2])}")]
+        k += 2 if word in MYSQLADMIN_WITH_ARG else 1
+    return []
 
 
 def _operands(argv: tuple[str, ...], with_value: set[str]) -> list[str]:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from agentguard.paths import Locations
+    from agentguard.shapes import AuditSettings
 
 GENESIS = "0" * 64
 FORMAT = 1
@@ -103,21 +104,22 @@ def append(log_path: str, fields: dict[str, object], *, max_bytes: int = 10 * 10
     return record
 
 
-def settings_for(state_dir: str) -> dict[str, object]:
+def settings_for(state_dir: str) -> AuditSettings:
     """max_bytes/keep/syslog from the compiled policy, for writers other than the shim."""
     import marshal
 
     try:
         with open(os.path.join(state_dir, "policy.marshal"), "rb") as f:
             compiled = marshal.loads(f.read())
-        return dict(compiled["policy"]["audit"])
-    except (OSError, EOFError, ValueError, TypeError, KeyError):
+        settings: AuditSettings = compiled["policy"]["audit"]
+        return settings.copy()
+    except (OSError, EOFError, ValueError, TypeError, KeyError, AttributeError):
         return {}
 
 
 def log_event(locs: Locations, fields: dict[str, object]) -> dict[str, object]:
     """Append an event from a management command, with the configured rotation and syslog."""
-    return append(locs.audit_log, fields, **settings_for(locs.state))  # type: ignore[arg-type]
+    return append(locs.audit_log, fields, **settings_for(locs.state))
 
 
 def _rotate(log_path: str, keep: int) -> None:

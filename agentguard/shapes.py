@@ -251,6 +251,30 @@ class ToolMap(TypedDict):
     guess: dict[str, list[str]]  # [guess]: destructive_words, runner_words, sql_args …
 
 
+class AuditSettings(TypedDict, total=False):
+    """The [audit] table of the policy (config.py validates it): append's rotation and syslog."""
+    max_bytes: int
+    keep: int
+    syslog: str
+
+
+class AgentState(TypedDict, total=False):
+    """An agent CLI in sandbox/agents.toml: how it is started, and what of its own it writes under `run`."""
+    commands: list[str]
+    packages: list[str]  # npm packages a runner (npx, node …) starts it from
+    dirs: list[str]
+    files: list[str]
+    keep: list[str]  # read-only inside its dirs: its settings and hooks
+    create: list[str]
+    moved_by: str  # the variable that moves its first dir (CLAUDE_CONFIG_DIR)
+
+
+class ToolCaches(TypedDict, total=False):
+    """The [caches] of sandbox/agents.toml: what any command under `run` may write."""
+    dirs: list[str]
+    create: dict[str, str]  # cache dir → the program whose presence on PATH makes it
+
+
 class ServerEntry(TypedDict, total=False):
     """A server's entry in an agent's MCP config, as mcp/servers.normal_entry keeps it: well-typed values only."""
     command: str

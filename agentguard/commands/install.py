@@ -169,7 +169,7 @@ def _under_run(agents: tuple[str, ...]) -> list[str]:
     table = agents_table()
     lines = []
     for agent in dict.fromkeys(agents):
-        commands = list(table.get(agent, {}).get("commands", ()))  # type: ignore[call-overload]
+        commands = table.get(agent, {}).get("commands", [])
         if agent in ("cursor", "vscode"):
             lines.append(f"  {'Cursor' if agent == 'cursor' else 'VS Code'}: make `agentguard run -- bash -l` the "
                          "integrated terminal's profile (your own terminals there are then confined too, and "

@@ -24,7 +24,11 @@ import threading
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from agentguard.model import Finding
     from agentguard.paths import Locations
+    from agentguard.sandbox.warm import Starter
 
 BROKER_VAR = "AGENTGUARD_BROKER"
 MAX_MESSAGE = 8 << 20
@@ -44,7 +48,7 @@ def run_dir(state_dir: str) -> str:
     return os.path.join(state_dir, "run")
 
 
-def _with_short_name(path: str, use) -> None:  # type: ignore[no-untyped-def]
+def _with_short_name(path: str, use: Callable[[str], object]) -> None:
     """Call ``use(name)`` with a name for ``path`` that fits a socket address (108 bytes): the path
     itself, or the same file reached through a descriptor of its directory."""
     if len(os.fsencode(path)) < 100:
@@ -89,7 +93,7 @@ def become_subreaper() -> bool:
 
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+        return bool(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
     except (OSError, AttributeError):
         return False
 
@@ -179,7 +183,7 @@ class Broker:
         threading.Thread(target=self._watch_modes, name="agentguard-modes", daemon=True).start()
         threading.Thread(target=self._write_records, name="agentguard-mode-log", daemon=True).start()
 
-    def start_judges(self, popen) -> None:  # type: ignore[no-untyped-def]
+    def start_judges(self, popen: Starter) -> None:
         """Start the warm judge's workers with ``popen(argv, **kw)``, which confines them as the
         command is (sandbox/warm.py). Before ``start``: no thread runs across their fork."""
         self.judges.start(popen, self.locs.state, self.path)
@@ -313,26 +317,26 @@ class Broker:
             raise BrokerError(f"a {fields['event']!r} record is not written from inside the sandbox")
         clean = {k: v for k, v in fields.items() if k not in RESERVED_FIELDS}
         clean.update({**extra, "sandboxed": True, "peer": peer})
-        return append(self.locs.audit_log, clean, **settings_for(self.locs.state))  # type: ignore[arg-type]
+        return append(self.locs.audit_log, clean, **settings_for(self.locs.state))
 
     def _request(self, request: dict[str, object]) -> dict[str, object]:
         from agentguard.approvals import create_request
-        from agentguard.model import Finding
 
         raw = request.get("findings") or []
         if not isinstance(raw, list):
             raise BrokerError("findings must be a list of {rule, why}")
-        findings = tuple(_finding(Finding, f) for f in raw)
+        findings = tuple(_finding(f) for f in raw)
         keys = request.get("keys")
         if not isinstance(keys, list) or not keys or not all(isinstance(k, str) for k in keys):
             raise BrokerError("request needs keys: a non-empty list")
         argv = request.get("argv")
         if not isinstance(argv, list):
             raise BrokerError("request needs argv: a list")
-        actor = request.get("actor") if isinstance(request.get("actor"), dict) else {}
+        given = request.get("actor")
+        actor = {str(k): str(v) for k, v in given.items()} if isinstance(given, dict) else {}
         return create_request(self.locs.state, tool=_text(request, "tool"), argv=[str(a) for a in argv],
                               cwd=_text(request, "cwd"), target=_text(request, "target", ""),
-                              actor={**actor, "kind": "agent"},  # type: ignore[dict-item]
+                              actor={**actor, "kind": "agent"},
                               findings=findings, decision=_text(request, "decision", "confirm"), keys=keys)
 
     def _consume(self, request: dict[str, object]) -> dict[str, object] | None:
@@ -385,21 +389,23 @@ class Broker:
         if plan is None:
             return {"failed": "snapshot", "error": f"inside agentguard run, agentguard keeps backups only of files "
                                                    f"in the workspace, and {tool} is not a file removal"}
+        targets = plan.data.get("targets")  # recovery/files.py's: {"path", "raw", …} for each
+        targets = targets if isinstance(targets, list) else []
         pinned: list[int] = []
         try:
-            for target in plan.data.get("targets", []):  # type: ignore[attr-defined]
+            for target in targets:
                 try:
                     target["via"] = self._beneath_workspace(str(target["path"]), pinned)
                 except BrokerError as e:
                     return {"failed": "snapshot", "error": str(e)}
-            info = request.get("info") if isinstance(request.get("info"), dict) else {}
-            call = {**info, "tool": tool, "cwd": cwd, "sandboxed": True, "peer": peer}  # type: ignore[dict-item]
+            info = request.get("info")
+            call = {**(info if isinstance(info, dict) else {}), "tool": tool, "cwd": cwd, "sandboxed": True, "peer": peer}
             try:
                 meta = take(plan, self.locs.state, call, cap=self._cap(),
                             over_cap_ok=request.get("over_cap_ok") is True)
             except TooLarge as e:
                 return {"failed": "too-large", "error": str(e), "size": e.size, "cap": e.cap,
-                        "what": ", ".join(str(t["raw"]) for t in plan.data.get("targets", [])[:3])}  # type: ignore[attr-defined]
+                        "what": ", ".join(str(t["raw"]) for t in targets[:3])}
             except SnapshotError as e:
                 return {"failed": "snapshot", "error": str(e)}
         finally:
@@ -430,9 +436,9 @@ class Broker:
         """The copy cap of the system and user policy, as outside (never the peer's say)."""
         from agentguard.config import RECOVERY_DEFAULTS, layer_paths, read_layer
 
-        cap = int(RECOVERY_DEFAULTS["max_bytes"])  # type: ignore[call-overload]
+        cap = int(RECOVERY_DEFAULTS["max_bytes"])
         for _level, path in layer_paths(self.locs):
-            cap = int(dict((read_layer(path) or {}).get("recovery", {})).get("max_bytes", cap))  # type: ignore[call-overload]
+            cap = int(dict((read_layer(path) or {}).get("recovery", {})).get("max_bytes", cap))
         return cap
 
 
@@ -443,10 +449,12 @@ def _text(request: dict[str, object], key: str, default: str | None = None) -> s
     return value
 
 
-def _finding(cls, raw: object):  # type: ignore[no-untyped-def]
+def _finding(raw: object) -> Finding:
+    from agentguard.model import Finding
+
     if not isinstance(raw, dict) or not isinstance(raw.get("rule"), str):
         raise BrokerError("each finding needs a rule id")
-    return cls(rule=raw["rule"], severity=str(raw.get("severity", "high")), why=str(raw.get("why", "")),
+    return Finding(rule=raw["rule"], severity=str(raw.get("severity", "high")), why=str(raw.get("why", "")),
                instead=str(raw.get("instead", "")), command=str(raw.get("command", "")))
 
 

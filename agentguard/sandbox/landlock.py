@@ -94,7 +94,7 @@ ATTR_SIZE = {1: 8, 2: 8, 3: 8, 4: 16, 5: 16}
 _libc: ctypes.CDLL | None = None
 
 
-def _syscall() -> ctypes._CFuncPtr:  # type: ignore[name-defined]
+def _syscall() -> ctypes._NamedFuncPointer:  # the stub's name for a CDLL attribute (not a runtime name)
     global _libc
     if _libc is None:
         _libc = ctypes.CDLL(None, use_errno=True)

@@ -17,7 +17,7 @@ from agentguard.sandbox.writable import DIRS, FILE, MKDIR, TREE, Plan, SandboxEr
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Collection, Mapping, Sequence
 
     from agentguard.paths import Locations
 
@@ -38,8 +38,10 @@ class Backend:
     def describe(self) -> str:
         return "no sandbox"
 
-    def popen(self, plan: Plan, argv: list[str], env: dict[str, str], **kw: object) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(argv, env=env, close_fds=True, **kw)  # type: ignore[call-overload]
+    def popen(self, plan: Plan, argv: list[str], env: dict[str, str], *, pass_fds: Collection[int] = (),
+              stdin: int | None = None, stdout: int | None = None, stderr: int | None = None) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(argv, env=env, close_fds=True, pass_fds=pass_fds, stdin=stdin, stdout=stdout,
+                                stderr=stderr)
 
 
 class LandlockBackend(Backend):
@@ -54,7 +56,8 @@ class LandlockBackend(Backend):
     def tag(self) -> str:
         return f"landlock:{self.abi}"
 
-    def popen(self, plan: Plan, argv: list[str], env: dict[str, str], **kw: object) -> subprocess.Popen[bytes]:
+    def popen(self, plan: Plan, argv: list[str], env: dict[str, str], *, pass_fds: Collection[int] = (),
+              stdin: int | None = None, stdout: int | None = None, stderr: int | None = None) -> subprocess.Popen[bytes]:
         from agentguard.sandbox import landlock
 
         rights = {TREE: landlock.TREE, FILE: landlock.FILE, DIRS: landlock.Access.MAKE_DIR | landlock.Access.REMOVE_DIR,
@@ -79,7 +82,8 @@ class LandlockBackend(Backend):
                 raise
 
         try:
-            return subprocess.Popen(argv, env=env, close_fds=True, preexec_fn=confine, **kw)  # type: ignore[call-overload]
+            return subprocess.Popen(argv, env=env, close_fds=True, preexec_fn=confine, pass_fds=pass_fds, stdin=stdin,
+                                    stdout=stdout, stderr=stderr)
         finally:
             ruleset.close()
 
@@ -90,10 +94,12 @@ class SeatbeltBackend(Backend):
     def describe(self) -> str:
         return "Seatbelt (sandbox-exec)"
 
-    def popen(self, plan: Plan, argv: list[str], env: dict[str, str], **kw: object) -> subprocess.Popen[bytes]:
+    def popen(self, plan: Plan, argv: list[str], env: dict[str, str], *, pass_fds: Collection[int] = (),
+              stdin: int | None = None, stdout: int | None = None, stderr: int | None = None) -> subprocess.Popen[bytes]:
         from agentguard.sandbox import seatbelt
 
-        return subprocess.Popen(seatbelt.command(plan, argv), env=env, close_fds=True, **kw)  # type: ignore[call-overload]
+        return subprocess.Popen(seatbelt.command(plan, argv), env=env, close_fds=True, pass_fds=pass_fds, stdin=stdin,
+                                stdout=stdout, stderr=stderr)
 
 
 def backend() -> tuple[Backend | None, str]:
@@ -136,7 +142,7 @@ def policy_writes(locs: Locations) -> list[tuple[str, str]]:
     found = []
     for _level, path in layer_paths(locs):
         data = read_layer(path) or {}
-        for p in dict(data.get("sandbox", {})).get("write", ()):  # type: ignore[call-overload]
+        for p in dict(data.get("sandbox", {})).get("write", ()):
             found.append((str(p), path))
     return found
 
@@ -181,7 +187,9 @@ def start(argv: Sequence[str], *, locs: Locations, cwd: str, env: Mapping[str, s
         if broker is not None:
             broker.main_pid = child.pid
             if warm_judge:
-                broker.start_judges(lambda args, **kw: chosen.popen(plan, args, environ, **kw))
+                from functools import partial
+
+                broker.start_judges(partial(chosen.popen, plan, env=environ))
             broker.start()
         code, signum = wait(child)
         _log(locs, {"event": "run-exit", "argv": list(argv)[:1], "code": code})
@@ -208,7 +216,7 @@ def keep_workspace(workspace: str, locs: Locations) -> str:
         return ""
     cap = int(RECOVERY_DEFAULTS["max_bytes"])
     for _level, path in layer_paths(locs):
-        cap = int(dict((read_layer(path) or {}).get("recovery", {})).get("max_bytes", cap))  # type: ignore[call-overload]
+        cap = int(dict((read_layer(path) or {}).get("recovery", {})).get("max_bytes", cap))
     try:
         meta = take(git_plan, locs.state, {"tool": "agentguard run", "cwd": workspace}, cap=cap)
     except SnapshotError as e:
@@ -256,7 +264,8 @@ def _log(locs: Locations, fields: dict[str, object]) -> None:
     from agentguard.redact import redact_argv
 
     if "argv" in fields:
-        fields["argv"] = redact_argv(fields["argv"])  # type: ignore[arg-type]
+        argv = fields["argv"]
+        fields["argv"] = redact_argv([str(a) for a in argv] if isinstance(argv, (list, tuple)) else [str(argv)])
     try:
         log_event(locs, fields)
     except OSError as e:

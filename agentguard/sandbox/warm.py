@@ -27,6 +27,22 @@ from __future__ import annotations
 import os
 import sys
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import socket
+    import subprocess
+    from collections.abc import Collection
+    from typing import Protocol
+
+    from agentguard.model import Actor
+    from agentguard.stdin import Captured
+
+    class Starter(Protocol):
+        """Starts a process confined as the session's command is (session.Backend.popen, its plan bound)."""
+
+        def __call__(self, argv: list[str], *, pass_fds: Collection[int] = ..., stdin: int | None = ...,
+                     stdout: int | None = ..., stderr: int | None = ...) -> subprocess.Popen[bytes]: ...
+
 DEADLINE = 5.0  # seconds a shim or hook waits for the warm judge's answer before it refuses
 WORKER_DEADLINE = 4.5  # the broker's wait on a worker; past it the worker is stopped
 MAX_STDIN = 4 << 20  # stdin larger than this is judged on the cold path
@@ -43,7 +59,7 @@ def _encode(value: object) -> str:
     import _json
 
     if isinstance(value, str):
-        return _json.encode_basestring_ascii(value)  # type: ignore[no-any-return]
+        return _json.encode_basestring_ascii(value)
     if value is True:
         return "true"
     if value is False:
@@ -71,7 +87,8 @@ class _Scan:
 def _decode(text: str) -> object:
     import _json
 
-    return _json.make_scanner(_Scan())(text, 0)[0]
+    # The stub types the scanner's context as the scanner class itself; any object with its attributes is one.
+    return _json.make_scanner(_Scan())(text, 0)[0]  # type: ignore[arg-type]
 
 
 def _exchange(state_dir: str, message: dict[str, object], deadline: float) -> dict[str, object] | None:
@@ -168,7 +185,8 @@ def ask_judge(state_dir: str, tool: str, real: str, argv: tuple[str, ...], deadl
         return None
     _say(answer.get("say"))
     if answer["do"] == "exit":
-        return int(answer.get("code", 70))  # type: ignore[call-overload]
+        code = answer.get("code")
+        return code if isinstance(code, int) else 70  # intercept.INTERNAL: not run
     from agentguard.intercept import run_real
 
     exec_argv = answer.get("argv")
@@ -178,11 +196,11 @@ def ask_judge(state_dir: str, tool: str, real: str, argv: tuple[str, ...], deadl
                     captured)
 
 
-def _keep_for_cold(captured: object) -> None:
+def _keep_for_cold(captured: Captured) -> None:
     """stdin was read for the warm judge, which could not decide: the cold path must see it again."""
     from agentguard.stdin import hand_on
 
-    hand_on(captured)  # type: ignore[arg-type]
+    hand_on(captured)
 
 
 def _has_terminal() -> bool:
@@ -199,7 +217,7 @@ def ask_hook(state: str, agent: str, raw: bytes, deadline: float = DEADLINE) -> 
     string, the reason to deny, when the broker did not answer in time or could not judge it."""
     if len(raw) > MAX_STDIN:
         return None
-    message = {"op": "hook", "state": state, "agent": agent, "input": raw.decode("utf-8", "surrogateescape"),
+    message: dict[str, object] = {"op": "hook", "state": state, "agent": agent, "input": raw.decode("utf-8", "surrogateescape"),
                "cwd": os.getcwd(), "env": dict(os.environ)}
     try:
         answer = _exchange(state, message, deadline)
@@ -209,7 +227,8 @@ def ask_hook(state: str, agent: str, raw: bytes, deadline: float = DEADLINE) -> 
         return f"agentguard: the session's broker refused ({answer.get('error')}); the call was refused"
     if answer is None or answer.get("do") != "reply":
         return None
-    return int(answer.get("code", 2)), str(answer.get("stdout", "")), str(answer.get("stderr", ""))  # type: ignore[call-overload]
+    code = answer.get("code")
+    return code if isinstance(code, int) else 2, str(answer.get("stdout", "")), str(answer.get("stderr", ""))
 
 
 # --- the workers, inside the sandbox ---------------------------------------------------------------
@@ -283,7 +302,7 @@ def handle(request: dict[str, object], state_dir: str, broker: str, own_env: dic
         return {"do": "cold", "why": "another installation's call"}
     from agentguard import gate
 
-    peer = int(request.get("peer", 0))  # type: ignore[call-overload]
+    peer = _peer(request)
     try:
         _enter(request, broker)
         gate.CALLER = (peer, _tree(peer)) if peer else None
@@ -298,6 +317,12 @@ def handle(request: dict[str, object], state_dir: str, broker: str, own_env: dic
         os.environ.update(own_env)
 
 
+def _peer(request: dict[str, object]) -> int:
+    """The caller's pid, as the broker added it to the request (0: not known)."""
+    peer = request.get("peer")
+    return peer if isinstance(peer, int) else 0
+
+
 class Recorder:
     """intercept.Runner for a decision made here on a shim's behalf: what it would print and exec is
     handed back; it has a terminal only if the shim has one, and then the shim prompts itself."""
@@ -310,12 +335,12 @@ class Recorder:
     def say(self, text: str) -> None:
         self.said.append(text)
 
-    def actor(self):  # type: ignore[no-untyped-def]
+    def actor(self) -> Actor:
         from agentguard import actor as actors
 
         return actors.detect()
 
-    def terminal(self):  # type: ignore[no-untyped-def]
+    def terminal(self) -> _NoTerminal | None:
         return _NoTerminal() if self.tty else None
 
     def prompt(self, *_args: object, **_kw: object) -> tuple[bool, str]:
@@ -333,7 +358,7 @@ class _NoTerminal:
 
 def _tree(pid: int, limit: int = 4) -> str:
     """The caller's parents, as actor.process_summary would have written them in the shim."""
-    out = []
+    out: list[str] = []
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             pid = int(f.read().decode("utf-8", "replace").rsplit(")", 1)[1].split()[1])
@@ -355,7 +380,10 @@ def _judge(request: dict[str, object], state_dir: str) -> dict[str, object]:
     from agentguard.stdin import Captured, wants_stdin
 
     tool, real = str(request["tool"]), str(request["real"])
-    argv = tuple(str(a) for a in request["argv"])  # type: ignore[attr-defined]
+    given = request.get("argv")
+    if not isinstance(given, list):
+        raise Cold("the call's argv is not a list")
+    argv = tuple(str(a) for a in given)
     captured = None
     if wants_stdin(tool, argv):
         if "stdin" not in request:
@@ -363,7 +391,7 @@ def _judge(request: dict[str, object], state_dir: str) -> dict[str, object]:
         captured = Captured(str(request.get("stdin_state", "none")),
                             str(request["stdin"]).encode("utf-8", "surrogateescape"),
                             complete=request.get("stdin_complete") is not False)
-    runner = Recorder(int(request.get("peer", 0)), request.get("tty") is True)  # type: ignore[call-overload]
+    runner = Recorder(_peer(request), request.get("tty") is True)
     shown = " ".join([tool, *argv])
     try:
         code = intercept.judge_call(tool, real, argv, _compiled, os.getcwd(), captured, runner)  # type: ignore[arg-type]
@@ -400,7 +428,7 @@ def _hook(request: dict[str, object], state_dir: str) -> dict[str, object]:
 # --- the broker's side ---------------------------------------------------------------------------------
 
 class Worker:
-    def __init__(self, process, sock) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, process: subprocess.Popen[bytes], sock: socket.socket) -> None:
         import threading
 
         self.process, self.sock = process, sock
@@ -454,7 +482,7 @@ class Judges:
             except OSError:
                 w.dead = True
 
-    def start(self, popen, state_dir: str, broker: str, count: int = WORKERS) -> None:  # type: ignore[no-untyped-def]
+    def start(self, popen: Starter, state_dir: str, broker: str, count: int = WORKERS) -> None:
         """``popen(argv, **kw)`` starts a process confined as the command is."""
         import socket
         import subprocess

@@ -23,8 +23,13 @@ from dataclasses import dataclass, field
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
+    from typing import Any, Protocol
 
     from agentguard.paths import Locations
+    from agentguard.shapes import AgentState, ToolCaches
+
+    class Granter(Protocol):
+        def __call__(self, path: str, kind: str, why: str, *, within: str = ..., keep: Sequence[str] = ...) -> None: ...
 
 TEMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
 DEVICE_FILES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/ptmx")
@@ -184,11 +189,11 @@ def plan(argv: Sequence[str], cwd: str, env: Mapping[str, str], locs: Locations,
                     notes.append(f"{f} has other hard links, so it stays read-only")
                     continue
                 grant(f, FILE, f"{agent}'s state")
-    caches = table.get("caches", {})
-    for raw, program in dict(caches.get("create", {})).items() if make else ():
+    caches = tool_caches()
+    for raw, program in caches.get("create", {}).items() if make else ():
         if shutil.which(program, path=env.get("PATH", "")):
             _make_dir(_expand(raw, home))
-    for raw in caches.get("dirs", ()):
+    for raw in caches.get("dirs", []):
         d = _expand(raw, home)
         if os.path.isdir(d) and not os.path.islink(d) and not prot.problem(_real(d), TREE):
             grants.append(Grant(_real(d), TREE, "tool cache"))
@@ -208,13 +213,13 @@ def plan(argv: Sequence[str], cwd: str, env: Mapping[str, str], locs: Locations,
     return Plan(workspace, agent, tuple(_dedupe(grants)), tuple(kept), protected, tuple(notes))
 
 
-def _extra(path: str, why: str, grant) -> None:  # type: ignore[no-untyped-def]
+def _extra(path: str, why: str, grant: Granter) -> None:
     if not os.path.exists(path):
         raise SandboxError(f"{path} does not exist ({why}); create it first, or leave it out")
     grant(path, FILE if os.path.isfile(path) else TREE, why)
 
 
-def _split(directory: str, kept: Sequence[str], why: str, grant, notes: list[str]) -> None:  # type: ignore[no-untyped-def]
+def _split(directory: str, kept: Sequence[str], why: str, grant: Granter, notes: list[str]) -> None:
     """Grant ``directory`` child by child, leaving ``kept`` read-only: Landlock can only add rights
     beneath a path, never take some back. The directory itself may only gain and lose subdirectories;
     what it holds already is granted one by one (symlinks and hard-linked files are not)."""
@@ -273,33 +278,41 @@ def find_workspace(cwd: str) -> tuple[str, str]:
         d = parent
 
 
-def agents_table() -> dict[str, dict[str, object]]:
+def _agents_file() -> dict[str, Any]:
     import tomllib
 
     with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "agents.toml"), "rb") as f:
         return tomllib.load(f)
 
 
-def match_agent(argv: Sequence[str], table: Mapping[str, Mapping[str, object]]) -> str:
+def agents_table() -> dict[str, AgentState]:
+    """The agent CLIs of agents.toml, by name."""
+    return {name: entry for name, entry in _agents_file().items() if name != "caches"}
+
+
+def tool_caches() -> ToolCaches:
+    caches: ToolCaches = _agents_file().get("caches", {})
+    return caches
+
+
+def match_agent(argv: Sequence[str], table: Mapping[str, AgentState]) -> str:
     """The agent ``argv`` starts: its program's name, or an npm package a runner (npx, node …) starts."""
     for i, word in enumerate(argv[:4]):
         base = os.path.basename(word)
         for name, entry in table.items():
-            if name == "caches":
-                continue
-            if i == 0 and base in entry.get("commands", ()):  # type: ignore[operator]
+            if i == 0 and base in entry.get("commands", []):
                 return name
-            packages = entry.get("packages", ())
             if any(word == p or word.startswith(p + "@") or f"/node_modules/{p}/" in word
-                   for p in packages):  # type: ignore[union-attr]
+                   for p in entry.get("packages", [])):
                 return name
     return ""
 
 
-def _relocated(entry: Mapping[str, object], env: Mapping[str, str], home: str
+def _relocated(entry: AgentState, env: Mapping[str, str], home: str
                ) -> tuple[list[str], list[str], list[str], list[str]]:
     """The entry's dirs, files, keep and create with ``~`` expanded and ``moved_by`` applied."""
-    lists = [[_expand(p, home) for p in entry.get(key, ())] for key in ("dirs", "files", "keep", "create")]  # type: ignore[attr-defined]
+    lists = [[_expand(p, home) for p in paths] for paths in (entry.get("dirs", []), entry.get("files", []),
+                                                             entry.get("keep", []), entry.get("create", []))]
     var = str(entry.get("moved_by", ""))
     moved = env.get(var, "") if var else ""
     if moved and os.path.isabs(moved) and lists[0]:

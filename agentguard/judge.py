@@ -9,7 +9,6 @@ so the decision fails closed.
 from __future__ import annotations
 
 import os
-import sys
 
 from agentguard.classify import classify
 from agentguard.classify.selfguard import MARKERS, command_findings, redirect_findings
@@ -19,6 +18,8 @@ from agentguard.model import AGENT, Actor, Finding, Invocation, Verdict, target_
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    from agentguard.classify.bashparse import Cmd
 
 MAX_NESTING = 8  # sh -c inside eval inside ssh …: deeper than this fails closed
 MAX_FINDINGS = 200
@@ -112,10 +113,18 @@ def _has_file_redirect(text: str) -> bool:
 
 def _words(book: dict[str, object]) -> frozenset[str]:
     cached = book.get("_wordset")
-    if cached is None:
-        cached = frozenset(book["words"])
-        book["_wordset"] = cached
-    return cached  # type: ignore[return-value]
+    if isinstance(cached, frozenset):
+        return cached
+    words = book["words"]  # rules.load_book's: every program name and glob prefix the packs judge
+    wordset: frozenset[str] = frozenset(w for w in words if isinstance(w, str)) if isinstance(words, list) else frozenset()
+    book["_wordset"] = wordset
+    return wordset
+
+
+def _env_names(book: dict[str, object]) -> list[str]:
+    """The variables the packs name as changing what a tool does (rules.load_book's "env")."""
+    names = book.get("env")
+    return names if isinstance(names, list) else []
 
 
 def mentions_guarded(text: str, book: dict[str, object]) -> bool:
@@ -127,7 +136,9 @@ def mentions_guarded(text: str, book: dict[str, object]) -> bool:
 def context(book: dict[str, object], env: Mapping[str, str] | None = None, actor: Actor = AGENT,
             trace: list[Invocation] | None = None, policy: dict[str, object] | None = None) -> Context:
     """A Context whose nested commands are judged here (``os.system("…")``, a Makefile recipe)."""
-    return Context(book, env, actor, trace, policy, judge=sys.modules[__name__])  # type: ignore[arg-type]
+    from agentguard import judge  # this module, named so that mypy checks it against NestedJudge
+
+    return Context(book, env, actor, trace, policy, judge=judge)
 
 
 def findings_for_string(text: str, ctx: Context, parent: Invocation | None = None, via: str = "",
@@ -157,7 +168,7 @@ def findings_for_string(text: str, ctx: Context, parent: Invocation | None = Non
     words.update(_tokens(text[:65536]))
     found: list[Finding] = []
     via_chain = (parent.via if parent else ()) + ((via,) if via else ())
-    base_env = dict(parent.env) if parent else dict(target_env(ctx.env, ctx.book.get("env", ())))  # type: ignore[arg-type]
+    base_env = dict(parent.env) if parent else dict(target_env(ctx.env, _env_names(ctx.book)))
     for cmd in cmds:
         if inherit_stdin and parent is not None and cmd.stdin_state == "none" and not cmd.nested:
             cmd.stdin, cmd.stdin_state = parent.stdin, parent.stdin_state
@@ -178,35 +189,35 @@ def findings_for_string(text: str, ctx: Context, parent: Invocation | None = Non
     return found
 
 
-def _note_writes(cmd: object, cwd: str) -> None:
+def _note_writes(cmd: Cmd, cwd: str) -> None:
     """Remember what ``cmd`` writes to files, for the commands after it that read them."""
     from agentguard.classify.bashparse import UNKNOWN_CWD, written_text
     from agentguard.classify.sources import will_write
 
-    writes = list(cmd.writes)  # type: ignore[attr-defined]
-    words = cmd.words  # type: ignore[attr-defined]
+    writes = list(cmd.writes)
+    words = cmd.words
     if words and os.path.basename(words[0].value) == "tee":
         append = any(w.value in ("-a", "--append") for w in words[1:])
         writes += [(w, append, True) for w in words[1:] if not w.value.startswith("-")]
     if not writes:
         return
-    text = written_text(cmd)  # type: ignore[arg-type]
+    text = written_text(cmd)
     for path, append, stdout in writes:
         if path.dynamic or path.glob:
             continue
-        for base in cmd.cwds or (cwd,):  # type: ignore[attr-defined]
+        for base in cmd.cwds or (cwd,):
             if base == UNKNOWN_CWD and not os.path.isabs(path.value):
                 continue
             full = path.value if os.path.isabs(path.value) else os.path.join(base or os.getcwd(), path.value)
             will_write(full, text if stdout else None, append)
 
 
-def invocations_from(cmd: object, ctx: Context, base_env: dict[str, str],
+def invocations_from(cmd: Cmd, ctx: Context, base_env: dict[str, str],
                      via: tuple[str, ...]) -> list[Invocation]:
     """One Invocation per working directory the command might run in."""
     from agentguard.classify.bashparse import UNKNOWN_CWD
 
-    words = cmd.words  # type: ignore[attr-defined]
+    words = cmd.words
     if not words:
         return []
     name = words[0]
@@ -215,8 +226,8 @@ def invocations_from(cmd: object, ctx: Context, base_env: dict[str, str],
     if name.dynamic or name.glob:
         dynamic = (-1,) + dynamic
     env = dict(base_env)
-    env.update(cmd.exported)  # type: ignore[attr-defined]
-    for key, value in cmd.assigns.items():  # type: ignore[attr-defined]
+    env.update(cmd.exported)
+    for key, value in cmd.assigns.items():
         env[key] = value.value
     invs = []
     tool = name.value
@@ -224,16 +235,16 @@ def invocations_from(cmd: object, ctx: Context, base_env: dict[str, str],
         from agentguard.rules import tool_name
 
         tool = tool_name(os.path.basename(name.value), ctx.book, _prefixes())
-    for cwd in cmd.cwds or ("",):  # type: ignore[attr-defined]
+    for cwd in cmd.cwds or ("",):
         invs.append(Invocation(
             tool=tool,
             argv=tuple(w.value for w in args),
             cwd="" if cwd == UNKNOWN_CWD else cwd,
             env=tuple(env.items()),
-            stdin=cmd.stdin,  # type: ignore[attr-defined]
-            stdin_state=cmd.stdin_state,  # type: ignore[attr-defined]
+            stdin=cmd.stdin,
+            stdin_state=cmd.stdin_state,
             actor=ctx.actor,
-            source=cmd.source,  # type: ignore[attr-defined]
+            source=cmd.source,
             via=via,
             dynamic=dynamic,
             globs=tuple(i for i, w in enumerate(args) if w.glob),
@@ -357,7 +368,7 @@ def findings_for_argv(tool: str, argv: tuple[str, ...], book: dict[str, object],
 
     ctx = context(book, env, actor, policy=policy)
     inv = Invocation(tool=tool_name(os.path.basename(tool), book, _prefixes()), argv=tuple(argv), cwd=cwd,
-                     env=target_env(env, book.get("env", ())), stdin=stdin,  # type: ignore[arg-type]
+                     env=target_env(env, _env_names(book)), stdin=stdin,
                      stdin_state=stdin_state, actor=actor)
     from agentguard.classify.sources import pending_writes
     from agentguard.deadline import Overtime, bounded

@@ -185,3 +185,44 @@ def test_a_shim_call_by_an_upper_case_name_is_judged(book: dict[str, object], pr
     v = judge_argv("/mnt/c/Program Files/Git/cmd/Git.exe", ("reset", "--hard"), book, cwd=str(project),
                    env=isolated_env)
     assert "git.reset-hard" in [f.rule for f in v.findings]
+
+
+# A destructive function used as a value (a callback, an alias, a renamed import, perl's bare `unlink`
+# on $_) deletes or runs paths nobody can read at its name: the call fails closed.
+PASSED_BY_NAME = [
+    ("php -r 'array_map(\"unlink\", glob(\"data/*\"));'", "shell.interpreter-delete"),
+    ("php -r 'call_user_func(\"system\", \"rm -rf data\");'", "shell.interpreter-shell"),
+    ("php -r 'array_walk($files, \"unlink\");'", "shell.interpreter-delete"),
+    ("python3 -c 'import os,glob; list(map(os.remove, glob.glob(\"data/*\")))'", "shell.interpreter-delete"),
+    ("python3 -c 'import shutil; f = shutil.rmtree; f(\"data\")'", "shell.interpreter-delete"),
+    ("python3 -c 'import os; cb = os.unlink if True else None'", "shell.interpreter-delete"),
+    ("ruby -e 'Dir[\"data/*\"].each(&File.method(:delete))'", "shell.interpreter-delete"),
+    ("ruby -e 'require \"fileutils\"; FileUtils.send(:rm_rf, \"data\")'", "shell.interpreter-delete"),
+    ("perl -e 'map { unlink } glob(\"data/*\")'", "shell.interpreter-delete"),
+    ("perl -e 'for (glob(\"data/*\")) { unlink; }'", "shell.interpreter-delete"),
+    ("node -e 'const {rmSync: r} = require(\"fs\"); r(\"data\", {recursive: true})'", "shell.interpreter-delete"),
+    ("node -e 'const fs = require(\"fs\"); [\"data\"].forEach(fs.rmSync)'", "shell.interpreter-delete"),
+]
+NAMED_NOT_PASSED = [
+    "python3 -c 'from shutil import rmtree; rmtree(\"build\")'",
+    "python3 -c 'import os; print(os.remove.__doc__)'",
+    "node -e 'const {rmSync} = require(\"fs\"); rmSync(\"build\", {recursive: true})'",
+    "php -r 'echo \"unlinked\";'",
+    "perl -e 'print \"unlink\\n\"'",
+    "ruby -e 'h = {a: 1}; h.delete(:a)'",
+]
+
+
+@pytest.mark.parametrize("cmd,rule", PASSED_BY_NAME)
+def test_a_destructive_function_passed_by_name_fails_closed(cmd: str, rule: str, book: dict[str, object],
+                                                            project: Path, isolated_env: dict[str, str]) -> None:
+    (project / "data").mkdir(exist_ok=True)
+    v = verdict(cmd, book, project, isolated_env)
+    assert not v.allowed and rule in [f.rule for f in v.findings], (cmd, v.decision, [f.rule for f in v.findings])
+
+
+@pytest.mark.parametrize("cmd", NAMED_NOT_PASSED)
+def test_naming_a_destructive_function_without_passing_it_is_fine(cmd: str, book: dict[str, object], project: Path,
+                                                                  isolated_env: dict[str, str]) -> None:
+    v = verdict(cmd, book, project, isolated_env)
+    assert v.allowed, (cmd, v.decision, [f.rule for f in v.findings])

@@ -281,6 +281,12 @@ def scan_code(code: str, lang: str, inv: Invocation, ctx: Context, depth: int, w
         argv: tuple[str, ...] = ("-rf", lit) if recursive else (lit,)
         removal = inv.replace(tool="rm", argv=argv, dynamic=(), globs=(), via=inv.via + (f"{inv.tool} {name}",))
         found += at(pos, ctx.nested_invocation(removal))
+    for pos, name, deletes in references(code, lang):
+        if quiet and _inside(quiet, pos):
+            continue
+        rule, what = ("shell.interpreter-delete", "deletes") if deletes else ("shell.interpreter-shell", "runs commands")
+        found += at(pos, [ctx.finding(rule, inv, f"{name} is passed on as a value: it {what} with arguments "
+                                                 "computed at run time")])
     found += _truncating_writes(code, lang, inv, ctx, seen, at)
     if lang == "awk":
         found += _awk_pipes_and_redirects(code, inv, ctx, at)
@@ -753,4 +759,74 @@ def _backtick_bodies_at(code: str) -> list[tuple[int, str]]:
                 break
             out.append((k, code[k + 3:e]))
             k = code.find(opener, e)
+    return out
+
+
+# A destructive function used as a value runs on arguments nobody can read at its name:
+# `map(os.remove, paths)`, `f = shutil.rmtree`, `{rmSync: r} = require("fs")`, `array_map("unlink", …)`,
+# `File.method(:delete)`, perl's `unlink` with no argument (it takes `$_`). Names generic enough to be
+# something else (`run`, `exec`, `.unlink`) are left to the call readers above.
+_REFERENCE_NAMES = frozenset({
+    "rmtree", "rm_rf", "rm_r", "remove_tree", "rmSync", "rmdirSync", "unlinkSync", "rimraf", "removeSync",
+    "emptyDirSync", "shell_exec", "passthru", "proc_open", "execSync", "spawnSync", "execFileSync"})
+_BY_NAME = {  # functions a string or symbol names for a callback, by language
+    "php": frozenset({"unlink", "rmdir", "system", "exec", "shell_exec", "passthru", "popen", "proc_open"}),
+    "ruby": frozenset({"rm_rf", "rm_r", "rm", "rm_f", "remove_dir", "remove_entry", "remove_entry_secure", "delete",
+                       "unlink", "rmdir", "system", "exec", "spawn"}),
+}
+_BARE_DEFAULT = {"perl": ("unlink", "rmdir")}  # with no argument they act on $_
+
+
+def references(code: str, lang: str) -> list[tuple[int, str, bool]]:
+    """(offset, name, deletes) of each destructive function used other than by calling it with its
+    arguments written out; ``deletes`` False for one that runs a command."""
+    out: list[tuple[int, str, bool]] = []
+    deletes = {n for n in DELETE_CALLS.get(lang, ()) if "." in n.strip(".") or n in _REFERENCE_NAMES}
+    shells = {n for n in SHELL_CALLS.get(lang, ()) if "." in n.strip(".") or n in _REFERENCE_NAMES}
+    for names, kind in ((deletes, True), (shells, False)):
+        for name in names:
+            start = 0
+            while (k := code.find(name, start)) >= 0:
+                start = k + len(name)
+                before = code[k - 1] if k else " "
+                if name[0].isalpha() and (before.isalnum() or before in "_.$"):
+                    continue
+                after = code[start:start + 1]
+                if after.isalnum() or after == "_":
+                    continue
+                rest = code[start:start + 40].lstrip(" \t")
+                if rest.startswith(("(", ".")) or lang != "python" and (
+                        rest.startswith(("'", '"', "`", "$", "@")) or rest[:1].isalpha()):
+                    continue  # a call (the readers above judge its arguments), or one of its attributes
+                begin = max(code.rfind("\n", 0, k), code.rfind(";", 0, k)) + 1
+                statement = code[begin:k].lstrip()
+                if statement.startswith(("import ", "from ", "#", "//", "use ", "require ")) and not rest.startswith(":"):
+                    continue  # importing the name, or a comment
+                if statement.startswith(("const {", "let {", "var {", "import {")) and "=" not in statement and \
+                        not rest.startswith(":"):
+                    continue  # `const { rmSync } = require("fs")` names it for the calls that follow
+                out.append((k, name, kind))
+    for pos, _, value in literal_spans(code, lang) if lang in _BY_NAME else ():
+        if value.lower() in _BY_NAME[lang] and lang == "php":
+            out.append((pos, value, value.lower() in ("unlink", "rmdir")))
+    if lang == "ruby":
+        for fn in ("method(:", "send(:", "public_send(:", "__send__(:"):
+            start = 0
+            while (k := code.find(fn, start)) >= 0:
+                start = k + len(fn)
+                name = ""
+                while start < len(code) and (code[start].isalnum() or code[start] in "_!?"):
+                    name += code[start]
+                    start += 1
+                if name in _BY_NAME["ruby"]:
+                    out.append((k, name, name not in ("system", "exec", "spawn")))
+    for name in _BARE_DEFAULT.get(lang, ()):
+        start = 0
+        while (k := code.find(name, start)) >= 0:
+            start = k + len(name)
+            before = code[k - 1] if k else " "
+            rest = code[start:start + 20].lstrip(" \t")
+            if not (before.isalnum() or before in "_$:>") and rest[:1] in (";", "}", ")", "") and \
+                    not code[start:start + 1].isalnum():
+                out.append((k, name, True))
     return out

@@ -204,6 +204,10 @@ def unwrap(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
         return _find(inv), []
     if name == "parallel":
         return _parallel(inv)
+    if name in ("fd", "fdfind"):
+        return _fd(inv), []
+    if name == "ansible":
+        return _ansible(inv, ctx)
     if name in SHELLS or name.startswith("busybox"):
         return _shell(inv, ctx)
     if name == "eval":
@@ -267,14 +271,18 @@ def _runner(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
         return [], []
     if "--" in argv[start:]:
         k = argv.index("--", start)
-        return ([inv.inner(k + 1, via)] if k + 1 < len(argv) else []), []
+        if k + 1 >= len(argv):
+            return [], []
+        return [package_inner(inv, k + 1, via, ctx) if inv.tool in PACKAGE_RUNNERS else inv.inner(k + 1, via)], []
     i = _skip_options(argv, start, {o for o in with_value if not o.startswith("--")},
                       {o for o in with_value if o.startswith("--")})
     while inv.tool in ("cross-env", "env-cmd", "dotenv") and i < len(argv) and "=" in argv[i] \
             and not argv[i].startswith("-"):
         i += 1  # cross-env NODE_ENV=test cmd
     i += positionals
-    return ([inv.inner(i, via)] if i < len(argv) else []), []
+    if i >= len(argv):
+        return [], []
+    return [package_inner(inv, i, via, ctx) if inv.tool in PACKAGE_RUNNERS else inv.inner(i, via)], []
 
 
 SCRIPT_INTERPRETERS = frozenset({"python", "python3", "python2", "pypy3", "php", "ruby", "node", "nodejs", "perl",
@@ -385,7 +393,45 @@ def _simple(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
         return [], []
     if name == "command" and any(a.startswith("-") and not a.startswith("--") and "p" in a for a in inv.argv[:i]):
         name = "command -p"  # the default PATH, past the shims
+    if name in PACKAGE_RUNNERS:
+        return [package_inner(inv, i, name, ctx)], []
     return [inv.inner(i, name)], []
+
+
+# Programs that take a package to fetch and run (npx prisma@5 …, pnpm dlx, yarn dlx, npm exec --).
+PACKAGE_RUNNERS = frozenset({"npx", "bunx", "pnpx", "npm", "pnpm", "yarn"})
+# npm packages whose program is named neither for the package nor for its scope.
+PACKAGE_PROGRAMS = {"@neondatabase/cli": "neonctl", "neonctl": "neonctl", "firebase-tools": "firebase",
+                    "aws-cdk": "cdk", "cdktf-cli": "cdktf", "netlify-cli": "netlify", "hasura-cli": "hasura",
+                    "kysely-ctl": "kysely", "@salesforce/cli": "sf"}
+
+
+def package_program(spec: str, ctx: Context) -> str | None:
+    """The program a package spec runs, when the spec is more than a program name: `prisma@5` runs
+    prisma, `@mikro-orm/cli` mikro-orm, `@railway/cli@3` railway (a package named for its scope).
+    None when the word is a plain name or path."""
+    from agentguard.rules import family_of
+
+    scoped = spec.startswith("@")
+    body = spec[1:] if scoped else spec
+    package = ("@" if scoped else "") + body.split("@", 1)[0]
+    if package in PACKAGE_PROGRAMS:
+        return PACKAGE_PROGRAMS[package]
+    if not scoped:
+        return package if "@" in body else None
+    scope, _, name = package[1:].partition("/")
+    for candidate in (name, scope):
+        if candidate and family_of(ctx.book, candidate):
+            return candidate
+    return name or scope
+
+
+def package_inner(inv: Invocation, i: int, via: str, ctx: Context) -> Invocation:
+    """The command a package runner starts at argv[i], judged as the program its package runs."""
+    program = None if i in inv.dynamic else package_program(inv.argv[i], ctx)
+    if program is None:
+        return inv.inner(i, via)
+    return inv.inner(i + 1, via, tool=program, program="")
 
 
 def _env(inv: Invocation) -> tuple[list[Work], list[Finding]]:
@@ -627,6 +673,109 @@ def _find(inv: Invocation) -> list[Work]:
             base = inv.replace(argv=replaced, dynamic=(), globs=globs)
             work.append(base.inner(0, f"find {argv[i]}"))
     return work
+
+
+_FD_VALUE = {"-e", "--extension", "-t", "--type", "-d", "--max-depth", "--min-depth", "--exact-depth", "-E",
+             "--exclude", "-S", "--size", "--changed-within", "--changed-before", "-o", "--owner", "-j", "--threads",
+             "--max-results", "--base-directory", "--path-separator", "--search-path", "--color", "-c",
+             "--ignore-file", "--batch-size", "--format", "--and"}
+
+
+def _fd(inv: Invocation) -> list[Work]:
+    """`fd [options] [pattern] [path …] -x CMD …` runs CMD on every match (-X once on all of them);
+    everything after -x is the command. `{}` and its variants stand for the match, which fd appends
+    when the command names none."""
+    argv = inv.argv
+    k = next((j for j, a in enumerate(argv) if a in ("-x", "--exec", "-X", "--exec-batch")), None)
+    if k is None or k + 1 >= len(argv):
+        return []
+    operands: list[str] = []
+    extension = ""
+    i = 0
+    while i < k:
+        tok = argv[i]
+        name = tok.split("=", 1)[0]
+        if name in ("-e", "--extension"):
+            extension = tok.split("=", 1)[1] if "=" in tok else (argv[i + 1] if i + 1 < k else "")
+        if name in _FD_VALUE:
+            i += 1 if "=" in tok else 2
+            continue
+        if not tok.startswith("-"):
+            operands.append(tok)
+        i += 1
+    roots = operands[1:] or ["."]
+    pattern = f"*.{extension.lstrip('.')}" if extension else "*"
+    end = next((j for j in range(k + 1, len(argv)) if argv[j] == ";"), len(argv))
+    cmd = argv[k + 1:end]
+    work: list[Work] = []
+    for root in roots:
+        target = find_match_path(root, pattern)
+        holders = ("{}", "{/}", "{//}", "{.}", "{/.}")
+        if any(h in a for a in cmd for h in holders):
+            replaced = tuple(_fd_fill(a, target) for a in cmd)
+            globs = tuple(n for n, a in enumerate(cmd) if any(h in a for h in holders))
+        else:
+            replaced, globs = (*cmd, target), (len(cmd),)
+        work.append(inv.replace(argv=replaced, dynamic=(), globs=globs).inner(0, f"fd {argv[k]}"))
+    return work
+
+
+def _fd_fill(word: str, target: str) -> str:
+    for holder in ("{//}", "{/.}", "{/}", "{.}", "{}"):
+        word = word.replace(holder, target)
+    return word
+
+
+_ANSIBLE_VALUE = {"-i", "--inventory", "-m", "--module-name", "-a", "--args", "-u", "--user", "-f", "--forks",
+                  "-e", "--extra-vars", "-l", "--limit", "-t", "--tree", "-B", "--background", "-P", "--poll",
+                  "--become-user", "--become-method", "-M", "--module-path", "--private-key", "--key-file",
+                  "-c", "--connection", "-T", "--timeout", "--vault-id", "--vault-password-file"}
+_ANSIBLE_SHELL_MODULES = {"command", "shell", "raw", "ansible.builtin.command", "ansible.builtin.shell",
+                          "ansible.builtin.raw", "ansible.legacy.command", "ansible.legacy.shell", "ansible.legacy.raw"}
+
+
+def _ansible(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
+    """`ansible HOSTS -a 'CMD'` runs CMD on every matched host (the command module when -m names none,
+    or shell and raw): judged as that command, run elsewhere."""
+    argv = inv.argv
+    module, args, args_at = "command", None, -1
+    i = 0
+    while i < len(argv):
+        tok = argv[i]
+        name, eq, value = tok.partition("=")
+        if tok.startswith("--") and name in _ANSIBLE_VALUE:
+            value = value if eq else (argv[i + 1] if i + 1 < len(argv) else "")
+            at = i if eq else i + 1
+            i += 1 if eq else 2
+        elif len(tok) > 2 and tok[:2] in ("-m", "-a") and not tok.startswith("--"):
+            name, value, at = tok[:2], tok[2:], i
+            i += 1
+        elif tok in _ANSIBLE_VALUE:
+            name, value, at = tok, (argv[i + 1] if i + 1 < len(argv) else ""), i + 1
+            i += 2
+        else:
+            i += 1
+            continue
+        if name in ("-m", "--module-name"):
+            module = value
+        elif name in ("-a", "--args"):
+            args, args_at = value, at
+    if args is None or module not in _ANSIBLE_SHELL_MODULES:
+        return [], []
+    # The free-form command may carry the module's own settings (chdir=, creates= …) before it.
+    text = args.strip()
+    while True:
+        head, _, rest = text.partition(" ")
+        if "=" not in head or head.split("=", 1)[0] not in _ANSIBLE_SETTINGS or not rest.strip():
+            break
+        text = rest.strip()
+    if args_at in inv.dynamic:
+        return [Script(text, "ansible -a", inv, cwd="")], [ctx.finding("shell.dynamic-script", inv, text)]
+    return [Script(text, "ansible -a", inv, cwd="")], []
+
+
+_ANSIBLE_SETTINGS = {"chdir", "creates", "removes", "executable", "warn", "stdin", "stdin_add_newline",
+                     "strip_empty_ends", "expand_argument_vars"}
 
 
 def _parallel(inv: Invocation) -> tuple[list[Work], list[Finding]]:

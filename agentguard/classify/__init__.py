@@ -12,6 +12,7 @@ from agentguard.model import Finding, Invocation
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from agentguard.context import Context
+    from agentguard.shapes import Pack
 
 # family → module under agentguard.classify (None, or a family not listed: declarative rules only, so
 # a new tool needs only its pack)
@@ -45,7 +46,7 @@ def classify(inv: Invocation, ctx: Context) -> list[Finding]:
     if family is None:
         return []
     pack = ctx.pack(family)
-    if is_help(inv.argv, pack["help_flags"]):  # type: ignore[arg-type]
+    if is_help(inv.argv, pack["help_flags"]):
         return []
     module_name = CLASSIFIERS.get(family, None)
     if module_name is None:
@@ -97,7 +98,7 @@ def annotate(found: list[Finding], inv: Invocation, ctx: Context) -> list[Findin
     return [f.replace(target=f.target or text, production=f.production or bool(hits)) for f in found]
 
 
-def generic(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Finding]:
+def generic(inv: Invocation, pack: Pack, ctx: Context) -> list[Finding]:
     """Declarative rules only, plus the pack's list of subcommands it understands."""
     from agentguard.classify.argv import pack_args
     from agentguard.classify.rulematch import declared_findings
@@ -108,14 +109,14 @@ def generic(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Find
     return found
 
 
-def unrecognised(inv: Invocation, pack: dict[str, object], args: object, ctx: Context) -> list[Finding]:
+def unrecognised(inv: Invocation, pack: Pack, args: object, ctx: Context) -> list[Finding]:
     """Fail closed on a subcommand the pack does not know (it may be new and destructive)."""
     known = pack["known_words"]
     words = getattr(args, "words", [])
     if not known or not words:
         return []
     first = words[0]
-    if first in known or any("*" in k and _glob(k, first) for k in known):  # type: ignore[attr-defined]
+    if first in known or any("*" in k and _glob(k, first) for k in known):
         return []
     rule_id = f"{pack['family']}.unrecognised"
     if rule_id not in ctx.book["rules"]:  # type: ignore[operator]

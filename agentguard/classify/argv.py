@@ -15,6 +15,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from agentguard.shapes import Pack
+
 
 def glob_match(pattern: str, text: str) -> bool:
     """Shell-style match supporting ``*`` (any run of characters) and ``|`` between alternatives."""
@@ -80,10 +82,10 @@ class Args:
         return f"Args(words={self.words!r}, flags={self.flags!r}, rest={self.rest!r})"
 
 
-def pack_args(argv: Iterable[str], pack: dict[str, object]) -> Args:
+def pack_args(argv: Iterable[str], pack: Pack) -> Args:
     """argv split by the option grammar its pack declares."""
-    return parse_args(argv, pack.get("value_options", ()), bool(pack.get("short_clusters")),  # type: ignore[arg-type]
-                      pack.get("long_options", ()))  # type: ignore[arg-type]
+    return parse_args(argv, pack.get("value_options", ()), bool(pack.get("short_clusters")),
+                      pack.get("long_options", ()))
 
 
 def parse_args(argv: Iterable[str], value_options: Iterable[str] = (), short_clusters: bool = False,

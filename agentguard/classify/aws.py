@@ -16,6 +16,7 @@ from agentguard.model import Finding, Invocation
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from agentguard.context import Context
+    from agentguard.shapes import Pack
 
 READ_PREFIXES = ("describe-", "list-", "get-", "head-", "search-", "lookup-", "batch-get-", "query", "scan",
                  "select", "estimate-", "preview-", "validate-", "test-", "simulate-", "filter-", "view-",
@@ -27,7 +28,7 @@ HIDDEN_BACKUP_KEYS = ('"skipfinalsnapshot": true', '"deleteautomatedbackups": tr
 PAYLOAD_OPTIONS = ("--change-batch", "--request-items", "--cli-input-json", "--cli-input-yaml")
 
 
-def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Finding]:
+def classify(inv: Invocation, pack: Pack, ctx: Context) -> list[Finding]:
     # argparse, which the AWS CLI is built on, takes an unambiguous prefix of a long option by default:
     # the pack's long_options are read abbreviated, and only a sure --dry-run makes the call harmless.
     args = pack_args(inv.argv, pack)

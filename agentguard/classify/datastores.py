@@ -12,6 +12,7 @@ from agentguard.model import Finding, Invocation
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from agentguard.context import Context
+    from agentguard.shapes import Pack
 
 REDIS_VALUE = {"-h", "-p", "-a", "-n", "-u", "--user", "--pass", "-s", "-r", "-i", "--cacert", "--cert", "--key",
                "--sni", "--eval", "--pattern", "--count", "-d", "--tls-ciphers", "--tls-ciphersuites", "--cacertdir",
@@ -48,7 +49,7 @@ def _redis_command(words: list[str]) -> str | None:
     return " ".join(words[:2]).upper()
 
 
-def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Finding]:
+def classify(inv: Invocation, pack: Pack, ctx: Context) -> list[Finding]:
     if inv.tool == "redis-cli":
         return _redis(inv, ctx)
     if inv.tool in ("mongosh", "mongo"):

@@ -18,6 +18,7 @@ from agentguard.model import Finding, Invocation
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from agentguard.context import Context
+    from agentguard.shapes import Pack
 
 SYSTEM_DIRS = frozenset({
     "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/opt", "/proc", "/root",
@@ -508,7 +509,7 @@ def _strip_brackets(part: str) -> str:
     return "".join(out)
 
 
-def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Finding]:
+def classify(inv: Invocation, pack: Pack, ctx: Context) -> list[Finding]:
     tool = inv.tool
     if tool in ("rm", "rimraf", "unlink", "rmdir", "srm"):
         return _rm(inv, ctx)

@@ -17,6 +17,7 @@ from agentguard.model import Finding, Invocation
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from agentguard.context import Context
+    from agentguard.shapes import Pack
 
 MAX_BODY = 4 * 1024 * 1024
 
@@ -204,7 +205,7 @@ def _config_options(inv: Invocation, ctx: Context, req: Request, wanted: frozens
 
     if inv.remote:
         return
-    templates = ctx.pack("http")["config_files"].get(inv.tool, [])  # type: ignore[attr-defined]
+    templates = ctx.pack("http")["config_files"].get(inv.tool, [])
     env = dict(ctx.env)
     env.update(inv.env)
     for path in config_paths(templates, env):
@@ -505,7 +506,7 @@ def judge_graphql(bodies: list[str], inv: Invocation, ctx: Context, destructive_
     return found, any_mutation
 
 
-def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Finding]:
+def classify(inv: Invocation, pack: Pack, ctx: Context) -> list[Finding]:
     if inv.tool == "curl":
         req = parse_curl(inv, ctx)
     elif inv.tool == "wget":

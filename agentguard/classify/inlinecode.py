@@ -19,6 +19,7 @@ from agentguard.model import Finding, Invocation
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from agentguard.context import Context
+    from agentguard.shapes import Pack
 
 MAX_CODE = 512 * 1024
 
@@ -80,7 +81,7 @@ OPEN_CALLS = {"python": ("open", "io.open", "codecs.open"), "lua": ("io.open",),
 SQL_STARTS = ("drop ", "truncate ", "delete ", "update ", "alter ", "merge ", "drop\n", "truncate\n", "delete\n")
 
 
-def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Finding]:
+def classify(inv: Invocation, pack: Pack, ctx: Context) -> list[Finding]:
     lang = LANGS.get(inv.tool) or ("python" if inv.tool.startswith("python") else
                                    "lua" if inv.tool.startswith("lua5.") else None)
     if lang is None:

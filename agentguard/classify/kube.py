@@ -13,20 +13,21 @@ from __future__ import annotations
 import re
 
 from agentguard.classify import unrecognised
-from agentguard.classify.argv import parse_args
+from agentguard.classify.argv import Args, parse_args
 from agentguard.classify.rulematch import declared_findings
 from agentguard.model import Finding, Invocation
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from agentguard.context import Context
+    from agentguard.shapes import Pack
 
 # Fields whose removal loses nothing an object runs with.
 HARMLESS_REMOVALS = (("metadata", "annotations"), ("metadata", "labels"))
 
 
-def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Finding]:
-    args = parse_args(inv.argv, pack["value_options"])  # type: ignore[arg-type]
+def classify(inv: Invocation, pack: Pack, ctx: Context) -> list[Finding]:
+    args = parse_args(inv.argv, pack["value_options"])
     dry = args.flags.get("--dry-run")
     if dry is not None and (all(v.lower() in ("none", "false") for v in dry) or "--raw" in args.flags):
         del args.flags["--dry-run"]  # --dry-run=none runs for real, and --raw sends its request whatever it says
@@ -43,7 +44,7 @@ def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Fin
     listed = [f for f in found if f.rule in ("kube.delete", "kube.delete-data", "kube.prune")]
     if listed and not inv.remote:
         what = what_would_go(inv, ctx)
-        found = [f.replace(detail=f"{f.detail + '; ' if f.detail else ''}{what}") if f in listed else f  # type: ignore[misc]
+        found = [f.replace(detail=f"{f.detail + '; ' if f.detail else ''}{what}") if f in listed else f
                  for f in found]
     return found
 
@@ -166,11 +167,11 @@ def _normal_int(value: str) -> str:
 
 # --- kubectl patch ------------------------------------------------------------------------------------
 
-def _patch(inv: Invocation, args: object, ctx: Context) -> list[Finding]:
+def _patch(inv: Invocation, args: Args, ctx: Context) -> list[Finding]:
     body, where = _patch_body(inv, ctx)
     if body is None:
         return [ctx.finding("kube.patch-unreadable", inv, where)] if where else []
-    kind = (args.value("--type") or "strategic").lower()  # type: ignore[attr-defined]
+    kind = (args.value("--type") or "strategic").lower()
     doc = _load(body)
     if doc is _UNREADABLE:
         return [ctx.finding("kube.patch-unreadable", inv, f"{where}: neither JSON nor YAML agentguard can read")]
@@ -215,7 +216,7 @@ MANIFEST_BYTES = 4 * 1024 * 1024
 MANIFEST_FILES = 200
 
 
-def _manifests(inv: Invocation, args: object, ctx: Context) -> list[Finding]:
+def _manifests(inv: Invocation, args: Args, ctx: Context) -> list[Finding]:
     """apply/replace -f of a manifest that sets replicas to 0 scales to zero as surely as a patch
     does: each file (a directory's .yaml, .yml and .json files; - for stdin) is read for it. A
     manifest that cannot be read here (a URL, -k) is left to the rules, as before."""
@@ -225,11 +226,11 @@ def _manifests(inv: Invocation, args: object, ctx: Context) -> list[Finding]:
 
     found: list[Finding] = []
     names = _filenames(inv.argv)
-    recursive = bool(args.flags.get("-R") or args.flags.get("--recursive"))  # type: ignore[attr-defined]
+    recursive = bool(args.flags.get("-R") or args.flags.get("--recursive"))
     seen = 0
     for name in names:
         if name == "-":
-            texts = [("stdin", inv.stdin)] if inv.stdin_state == "text" and inv.stdin else []
+            texts: list[tuple[str, str | None]] = [("stdin", inv.stdin)] if inv.stdin_state == "text" and inv.stdin else []
         elif inv.remote or "://" in name:
             continue
         else:

@@ -16,12 +16,13 @@ from agentguard.model import Finding, Invocation
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from agentguard.context import Context
+    from agentguard.shapes import Pack
 
 API_READS = ("search", "describe")  # `railway api` words judged read-only; any other `railway api` call is read as GraphQL
 
 
-def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Finding]:
-    args = parse_args(inv.argv, pack["value_options"])  # type: ignore[arg-type]
+def classify(inv: Invocation, pack: Pack, ctx: Context) -> list[Finding]:
+    args = parse_args(inv.argv, pack["value_options"])
     found = declared_findings(pack, inv, args)
     found += unrecognised(inv, pack, args, ctx)
     if args.words[:1] == ["api"] and args.words[1:2] not in [[w] for w in API_READS]:

@@ -29,6 +29,11 @@ from __future__ import annotations
 from agentguard.classify.argv import Args, glob_match
 from agentguard.model import Finding, Invocation
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from agentguard.shapes import Pack
 
 
 def words_match(alternative: str, words: list[str]) -> bool:
@@ -44,7 +49,7 @@ def rule_matches(match: object, inv: Invocation, args: Args) -> bool:
     assert isinstance(match, dict)
     consumed = 0  # positional words taken by the matched `words` alternative
     if "words" in match:
-        hit = [alt for alt in match["words"] if words_match(alt, args.words)]  # type: ignore[attr-defined]
+        hit = [alt for alt in match["words"] if words_match(alt, args.words)]
         if not hit:
             return False
         consumed = len(hit[0].split())
@@ -52,47 +57,47 @@ def rule_matches(match: object, inv: Invocation, args: Args) -> bool:
         if key == "words":
             continue
         elif key == "not_words":
-            if any(words_match(alt, args.words) for alt in cond):  # type: ignore[attr-defined]
+            if any(words_match(alt, args.words) for alt in cond):
                 return False
         elif key == "flags":
-            if not any(args.has(f) for f in cond):  # type: ignore[attr-defined]
+            if not any(args.has(f) for f in cond):
                 return False
         elif key == "all_flags":
-            if not all(args.has(f) for f in cond):  # type: ignore[attr-defined]
+            if not all(args.has(f) for f in cond):
                 return False
         elif key == "not_flags":
-            if any(args.has_surely(f) for f in cond):  # type: ignore[attr-defined]
+            if any(args.has_surely(f) for f in cond):
                 return False
         elif key == "flag_values":
-            for flag, pats in cond.items():  # type: ignore[attr-defined]
+            for flag, pats in cond.items():
                 values = args.get(flag) or []
                 if not any(glob_match(p, v.lower() if p.islower() else v) for p in pats for v in values):
                     return False
         elif key == "args":
             pool = args.words[consumed:] + args.rest
-            if not any(glob_match(p, a) for p in cond for a in pool):  # type: ignore[attr-defined]
+            if not any(glob_match(p, a) for p in cond for a in pool):
                 return False
         elif key == "rest":
-            if not any(glob_match(p, a) for p in cond for a in args.rest):  # type: ignore[attr-defined]
+            if not any(glob_match(p, a) for p in cond for a in args.rest):
                 return False
         elif key == "any_word":
-            if not any(glob_match(p, w) for p in cond for w in args.words):  # type: ignore[attr-defined]
+            if not any(glob_match(p, w) for p in cond for w in args.words):
                 return False
         elif key == "argv":
-            if not any(glob_match(p, a) for p in cond for a in inv.argv):  # type: ignore[attr-defined]
+            if not any(glob_match(p, a) for p in cond for a in inv.argv):
                 return False
         elif key == "env":
-            for var, pats in cond.items():  # type: ignore[attr-defined]
+            for var, pats in cond.items():
                 value = inv.getenv(var)
                 if value is None or not any(glob_match(p, value) for p in pats):
                     return False
         elif key == "tool":
-            if not any(glob_match(p, inv.tool) for p in cond):  # type: ignore[attr-defined]
+            if not any(glob_match(p, inv.tool) for p in cond):
                 return False
     return True
 
 
-def finding(rule: dict[str, object], inv: Invocation, detail: str = "") -> Finding:
+def finding(rule: Mapping[str, object], inv: Invocation, detail: str = "") -> Finding:
     return Finding(
         rule=rule["id"],
         severity=rule["severity"],
@@ -103,9 +108,9 @@ def finding(rule: dict[str, object], inv: Invocation, detail: str = "") -> Findi
     )
 
 
-def declared_findings(pack: dict[str, object], inv: Invocation, args: Args) -> list[Finding]:
+def declared_findings(pack: Pack, inv: Invocation, args: Args) -> list[Finding]:
     found = []
-    for r in pack["rules"]:  # type: ignore[attr-defined]
+    for r in pack["rules"]:
         m = r["match"]
         if m is not None and rule_matches(m, inv, args):
             found.append(finding(r, inv))

@@ -18,6 +18,7 @@ from agentguard.model import Finding, Invocation
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from agentguard.context import Context
+    from agentguard.shapes import Pack
 
 MAX_FILE = 16 * 1024 * 1024
 
@@ -55,7 +56,7 @@ OTHER_CLIENTS = {
 }
 
 
-def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Finding]:
+def classify(inv: Invocation, pack: Pack, ctx: Context) -> list[Finding]:
     tool = inv.tool
     if tool in OTHER_CLIENTS:
         return _other_client(inv, ctx)

@@ -16,6 +16,7 @@ from agentguard.model import Finding, Invocation
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from agentguard.context import Context
+    from agentguard.shapes import Pack
 
 GLOBAL_OPTIONS = ("-chdir", "-help", "-h", "-version", "-v")
 ARGS_ENV = "TF_CLI_ARGS"  # and ARGS_ENV_<subcommand>: arguments added to every call (or to one subcommand's)
@@ -66,7 +67,7 @@ def chdir_of(inv: Invocation) -> str:
     return ""
 
 
-def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Finding]:
+def classify(inv: Invocation, pack: Pack, ctx: Context) -> list[Finding]:
     globals_, rest, note = effective_argv(inv)
     if inv.tool in ("terraform", "tofu") and "tfplan:workspaces" in ctx.memo:
         from agentguard.classify.tfplan import switched_workspace
@@ -78,10 +79,10 @@ def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Fin
             return annotate(classify(switched, pack, ctx), switched, ctx)
     if any(a in ("-help", "-h") for a in rest if a != "--"):
         return []
-    args = parse_args(rest, pack["value_options"])  # type: ignore[arg-type]
-    found = declared_findings(pack, inv.replace(argv=tuple(rest)), args)  # type: ignore[arg-type]
+    args = parse_args(rest, pack["value_options"])
+    found = declared_findings(pack, inv.replace(argv=tuple(rest)), args)
     if note:
-        found = [f.replace(detail=f"flags added by {note}") for f in found]  # type: ignore[misc]
+        found = [f.replace(detail=f"flags added by {note}") for f in found]
     found += unrecognised(inv, pack, args, ctx)
     if inv.tool == "terragrunt" and rest:
         from agentguard.classify.terragrunt import hook_findings
@@ -92,13 +93,13 @@ def classify(inv: Invocation, pack: dict[str, object], ctx: Context) -> list[Fin
     if inv.tool in ("terraform", "tofu") and rest[:1] in (["apply"], ["destroy"]) and not inv.remote:
         from agentguard.classify.tfplan import judged
 
-        found = judged(inv, ctx, globals_, rest, found, pack["value_options"])  # type: ignore[arg-type]
+        found = judged(inv, ctx, globals_, rest, found, pack["value_options"])
     elif inv.tool in ("terraform", "tofu") and rest[:1] == ["plan"] and not inv.remote:
         from agentguard.classify.tfplan import remember_plan
 
-        remember_plan(inv, ctx, globals_, rest, pack["value_options"])  # type: ignore[arg-type]
+        remember_plan(inv, ctx, globals_, rest, pack["value_options"])
     elif inv.tool in ("terraform", "tofu") and rest[:1] == ["workspace"] and not inv.remote:
         from agentguard.classify.tfplan import remember_workspace
 
         remember_workspace(inv, ctx, globals_, rest)
-    return [f.replace(command=inv.describe()) for f in found]  # type: ignore[misc]
+    return [f.replace(command=inv.describe()) for f in found]

@@ -49,11 +49,11 @@ def alias_work(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]
         hit = sections.get(f"command {inv.argv[first]}", {}).get(inv.argv[index])
     if hit is None or inv.is_dynamic(index):
         return [], []
-    seen = ctx.memo.setdefault("aws-aliases", set())
+    seen: set[tuple[str, tuple[str, ...]]] = ctx.memo.setdefault("aws-aliases", set())
     marker = (inv.argv[index], inv.argv)
     if marker in seen:  # an alias that names itself
         return [], []
-    seen.add(marker)  # type: ignore[attr-defined]
+    seen.add(marker)
     value, line = hit
     where = f"alias {inv.argv[index]} in {shown}"
     from agentguard.classify.unwrap import Call, Script

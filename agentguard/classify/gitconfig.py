@@ -277,7 +277,7 @@ def _all_entries(ctx: Context, inv: Invocation, environ: dict[str, str], repo: R
             if key:
                 entries.append(Entry(_normal_key(key), environ.get(f"GIT_CONFIG_VALUE_{n}", ""),
                                      f"GIT_CONFIG_KEY_{n}"))
-    entries += ctx.memo.get("git-config-set", [])  # type: ignore[arg-type]
+    entries += ctx.memo.get("git-config-set", [])
     return entries + cli
 
 
@@ -435,7 +435,7 @@ def _remember_setting(ctx: Context, args: tuple[str, ...]) -> None:
         words = words[1:]
     if len(words) >= 2 and "." in words[0] and not any(a in ("--unset", "--unset-all", "--get", "--get-all",
                                                               "--get-regexp", "-l", "--list") for a in args):
-        pending: list[Entry] = ctx.memo.setdefault("git-config-set", [])  # type: ignore[assignment]
+        pending: list[Entry] = ctx.memo.setdefault("git-config-set", [])
         pending.append(Entry(_normal_key(words[0]), words[1], f"git config {words[0]}"))
 
 
@@ -484,7 +484,7 @@ def _alias(inv: Invocation, ctx: Context, name: str, index: int, entries: list[E
     values = [e for e in entries if e.key == key]
     if not values:
         return [], []  # git says it is not a git command (or runs a git-NAME program, which the shims see)
-    seen = ctx.memo.setdefault("git-aliases", set())
+    seen: set[tuple[str, str, tuple[str, ...]]] = ctx.memo.setdefault("git-aliases", set())
     work: list[Work] = []
     findings: list[Finding] = []
     args = inv.argv[index + 1:]
@@ -495,7 +495,7 @@ def _alias(inv: Invocation, ctx: Context, name: str, index: int, entries: list[E
         marker = (entry.place, name, args)
         if marker in seen:  # an alias that expands to itself: git stops with "alias loop"
             continue
-        seen.add(marker)  # type: ignore[attr-defined]
+        seen.add(marker)
         where = f"alias.{name} in {entry.where}"
         if entry.value.startswith("!"):
             from agentguard.classify.bashparse import quote_word

@@ -25,8 +25,15 @@ from agentguard.model import Finding, Invocation
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
     from agentguard.context import Context
     from agentguard.classify.unwrap import Work
+
+    # $(fn args…) as FUNCTIONS holds it: (database, argument text, automatic variables, variables
+    # being expanded) → its value.
+    MakeFunction = Callable[["Database", str, dict[str, str], frozenset[str]], str]
 
 MAX_FILE = 1024 * 1024
 MAX_TOTAL = 4 * 1024 * 1024  # all makefiles and includes of one make call
@@ -370,7 +377,7 @@ def _match(pattern: str, word: str) -> str | None:
 
 # -- functions ----------------------------------------------------------------------------------
 
-def _f(count: int, fn):  # type: ignore[no-untyped-def]
+def _f(count: int, fn: Callable[..., str]) -> MakeFunction:
     def call(db: Database, text: str, auto: dict[str, str], expanding: frozenset[str]) -> str:
         args = db.args(text, count, auto, expanding)
         return UNKNOWN if any(UNKNOWN in a for a in args) else fn(db, *args)
@@ -575,7 +582,7 @@ def _read(db: Database, text: str, where: str, first: int, depth: int) -> None:
     """Read one makefile's text (or an $(eval)'s) into ``db``."""
     rules: list[Rule] = []  # the rule whose recipe lines follow
     conds: list[list[object]] = []  # one frame per open conditional
-    define: list[object] | None = None  # [name, op, lines, origin, depth]
+    define: list[Any] | None = None  # [name, op, lines, origin, depth]
     for parts, number in _physical_lines(text, first):
         # The recipe prefix is the one in force on this line (.RECIPEPREFIX may change it).
         recipe = parts[0].startswith(db.prefix)
@@ -584,14 +591,14 @@ def _read(db: Database, text: str, where: str, first: int, depth: int) -> None:
         if define is not None:
             stripped = line.strip()
             if stripped.startswith("define ") or stripped == "define":
-                define[4] += 1  # type: ignore[operator]
+                define[4] += 1
             elif stripped == "endef" or stripped.startswith("endef "):
                 if define[4] == 0:
                     if _active(conds) is not False:
-                        db.assign(define[0], define[1], "\n".join(define[2]), define[3])  # type: ignore[arg-type]
+                        db.assign(define[0], define[1], "\n".join(define[2]), define[3])
                     define = None
                     continue
-                define[4] -= 1  # type: ignore[operator]
+                define[4] -= 1
             define[2].append(line)
             continue
         if recipe and rules:
@@ -605,8 +612,8 @@ def _read(db: Database, text: str, where: str, first: int, depth: int) -> None:
         word = stripped.split(None, 1)[0]
         rest = stripped[len(word):].strip()
         if word in ("ifeq", "ifneq", "ifdef", "ifndef"):
-            value = _condition(db, word, rest) if _active(conds) is not False else False
-            conds.append([value, value is True, value is None])  # [this branch, one taken, one maybe]
+            holds = _condition(db, word, rest) if _active(conds) is not False else False
+            conds.append([holds, holds is True, holds is None])  # [this branch, one taken, one maybe]
             continue
         if word == "else" and conds:
             _else(db, conds, rest)
@@ -826,11 +833,12 @@ def makefile_work(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Findi
     call = parse_argv(inv.argv, inv.cwd or os.getcwd())
     if call.nothing or inv.remote:
         return [], []
-    seen = ctx.memo.setdefault("makefiles", set())
+    seen: set[tuple[str, tuple[str, ...], tuple[str, ...], bool, tuple[tuple[str, str], ...]]] = \
+        ctx.memo.setdefault("makefiles", set())
     key = (call.cwd, tuple(call.files), tuple(call.goals), call.dry, tuple(sorted(call.overrides.items())))
     if key in seen:  # `$(MAKE) all` inside all, or the same sub-make twice: judged once
         return [], []
-    seen.add(key)  # type: ignore[attr-defined]
+    seen.add(key)
     environ = dict(ctx.env)
     environ.update(inv.env)
     call.dry = call.dry or _dry_flags(environ.get("MAKEFLAGS", ""))
@@ -889,7 +897,7 @@ def _recipes(db: Database) -> list[Work]:
     goals = db.call.goals or [db.expand(db.vars.get(".DEFAULT_GOAL", ("", ""))[1]).strip() or db.default_goal]
     # make first remakes the makefiles it read (or could not find), when a rule says how.
     remake = [t for t in db.rules if any(_same_file(t, p, db.call.cwd) for p in db.files_read)] + db.wanted
-    recipes: list[Script] = []
+    recipes: list[Work] = []
     lines = 0
     for target, rule, stem in _walk(db, remake + [g for g in goals if g]):
         if not rule.recipe:

@@ -195,7 +195,7 @@ def _scripts_of(inv: Invocation, ctx: Context, tool: str, cwd: str, names: list[
     packages = [root]
     if workspace is not None:
         packages = _workspaces(root, workspace, inv, ctx, findings)
-    seen = ctx.memo.setdefault("package-scripts", set())
+    seen: set[tuple[str, str, str]] = ctx.memo.setdefault("package-scripts", set())
     work: list[Work] = []
     from agentguard.classify.bashparse import quote_word
 
@@ -213,7 +213,7 @@ def _scripts_of(inv: Invocation, ctx: Context, tool: str, cwd: str, names: list[
             key = (package.path, name, quoted)
             if key in seen:  # a script that runs itself, or one reached twice: judged once
                 continue
-            seen.add(key)  # type: ignore[attr-defined]
+            seen.add(key)
             text = body + (" " + quoted if quoted and name == main else "")
             work.append(_script(text, inv, package, name, tool))
     return work, findings

@@ -41,6 +41,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from agentguard.context import Context
 
+    # One client call, as its invocation says: tool, argv, env, cwd, program, via, dynamic.
+    CallKey = tuple[str, tuple[str, ...], tuple[tuple[str, str], ...], str, str, tuple[str, ...], tuple[int, ...]]
+
 MAX_SHARE = 0.9  # this share of a table's rows counts as all of them
 MIN_ROWS = 2  # … when it is at least this many rows (emptying a one-row table is not a mass change)
 MAX_ROWS = 10_000  # more rows than this at once needs a human, whatever the share
@@ -119,8 +122,8 @@ def key_column(name: str, table: str) -> bool:
 
 def findings(items: list[tuple[Reach, Invocation]], ctx: Context) -> list[Finding]:
     """Measure every reach (one connection per call) and turn the numbers into findings."""
-    groups: dict[object, list[Reach]] = {}
-    invs: dict[object, Invocation] = {}
+    groups: dict[CallKey, list[Reach]] = {}
+    invs: dict[CallKey, Invocation] = {}
     for reach, inv in items:
         key = (inv.tool, inv.argv, inv.env, inv.cwd, inv.program, inv.via, inv.dynamic)
         groups.setdefault(key, []).append(reach)
@@ -193,7 +196,7 @@ def measure(reaches: list[Reach], inv: Invocation, ctx: Context, cap: int) -> li
         return counts
     import time
 
-    memo: dict[object, Count] = ctx.memo.setdefault("rowcount", {})  # type: ignore[assignment]
+    memo: dict[object, Count] = ctx.memo.setdefault("rowcount", {})
     now = time.monotonic()
     fresh = []
     for reach, count in todo:
@@ -212,7 +215,7 @@ def measure(reaches: list[Reach], inv: Invocation, ctx: Context, cap: int) -> li
         for _, count in fresh:
             count.error = problem
         return counts
-    spent = float(ctx.memo.get("rowcount.spent", 0.0))  # type: ignore[arg-type]
+    spent = float(ctx.memo.get("rowcount.spent", 0.0))
     budget = WALL_SECONDS - spent
     if budget <= 0.05:
         for _, count in fresh:
@@ -296,7 +299,7 @@ def psql_connection(inv: Invocation) -> tuple[list[str] | None, str]:
         elif name == "":
             if inv.is_dynamic(index) or inv.is_glob(index):
                 return None, "the connection is known only at run time"
-            operands.append(value)  # type: ignore[arg-type]
+            operands.append(value)
         elif name == "--cluster":
             return None, "psql --cluster picks the server at run time"
     return args + operands[:2], ""
@@ -430,12 +433,12 @@ def _read_postgres(output: str, counts: list[Count], cap: int) -> None:
             continue
         if section is not None and "rows=" in line:
             i, what = section
-            value = _plan_rows(line)
-            if value is not None:
+            estimate = _plan_rows(line)
+            if estimate is not None:
                 if what == "plan-matched":
-                    counts[i].est_matched = value
+                    counts[i].est_matched = estimate
                 else:
-                    counts[i].est_total = value
+                    counts[i].est_total = estimate
             section = None
 
 
@@ -539,7 +542,7 @@ def run_with_input(argv: list[str], env: dict[str, str], text: str, seconds: flo
             pass  # the client already exited (it could not connect): its output says why
         os.close(in_w)
         in_w = -1
-        chunks = []
+        chunks: list[bytes] = []
         deadline = time.monotonic() + seconds
         while True:
             left = deadline - time.monotonic()

@@ -70,14 +70,15 @@ def remember_workspace(inv: Invocation, ctx: Context, globals_: list[str], rest:
     later in it runs in NAME, so its plan is made there (the line is judged before the switch)."""
     names = [a for a in rest[2:] if not a.startswith("-")]
     if rest[1:2] in (["select"], ["new"]) and len(names) == 1:
-        switched: dict[str, str] = ctx.memo.setdefault("tfplan:workspaces", {})  # type: ignore[assignment]
+        switched: dict[str, str] = ctx.memo.setdefault("tfplan:workspaces", {})
         switched[os.path.normpath(_workdir(inv.cwd, globals_))] = names[0]
 
 
 def switched_workspace(inv: Invocation, ctx: Context, globals_: list[str]) -> Invocation:
     """The call as it runs after an earlier `workspace select` on its line in the same directory:
     in that workspace, as TF_WORKSPACE would put it (which, when set, makes the select fail)."""
-    name = ctx.memo.get("tfplan:workspaces", {}).get(os.path.normpath(_workdir(inv.cwd, globals_)))  # type: ignore[attr-defined]
+    switched: dict[str, str] = ctx.memo.get("tfplan:workspaces", {})
+    name = switched.get(os.path.normpath(_workdir(inv.cwd, globals_)))
     if not isinstance(name, str) or inv.getenv("TF_WORKSPACE") is not None:
         return inv
     return inv.replace(env=(*inv.env, ("TF_WORKSPACE", name)))
@@ -124,7 +125,7 @@ def judged(inv: Invocation, ctx: Context, globals_: list[str], rest: list[str], 
         what = f"the plan destroys {len(deletes)} of {total} resource{'s' * (total != 1)}: {_listed(deletes, 'delete')}"
         found = [f for f in found if f.rule != "terraform.destroy"] + [ctx.finding("terraform.destroy", inv, what)]
     elif sub == "destroy" or any(_name(f[0]) == "-destroy" for f in flags):
-        found = [f.replace(detail="the plan destroys nothing") if f.rule == "terraform.destroy" else f  # type: ignore[misc]
+        found = [f.replace(detail="the plan destroys nothing") if f.rule == "terraform.destroy" else f
                  for f in found]
     if replaces:
         what = f"the plan replaces {len(replaces)} of {total}: {_listed(replaces, 'destroy, then create')}"
@@ -306,8 +307,12 @@ def _read(real: str, inv: Invocation, ctx: Context, globals_: list[str], planfil
 
 def _run(argv: list[str], cwd: str, env: dict[str, str]) -> tuple[int, str]:
     """Run ``argv`` for at most PLAN_SECONDS beyond the judgement's own deadline; (exit code, output)."""
-    import _signal
     import subprocess
+
+    if TYPE_CHECKING:
+        import signal as _signal  # what _signal holds, with signal's stubs
+    else:
+        import _signal  # the builtin under signal, without signal's enum import
 
     left = _signal.getitimer(_signal.ITIMER_REAL)[0]
     if left:

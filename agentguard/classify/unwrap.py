@@ -148,6 +148,11 @@ RUNNERS: dict[str, tuple[str, int, set[str]]] = {
     "fnm": ("exec", 0, {"--using"}),
     "volta": ("run", 0, {"--node", "--npm", "--yarn"}),
     "op": ("run", 0, {"--env-file", "--account"}),
+    # These run the command elsewhere: a Heroku one-off dyno, a toolbox container, a dev container.
+    "heroku": ("run", 0, {"-a", "--app", "-r", "--remote", "-s", "--size", "-e", "--env", "--type"}),
+    "toolbox": ("run", 0, {"-c", "--container", "-r", "--release", "-d", "--distro"}),
+    "devcontainer": ("exec", 0, {"--workspace-folder", "--container-id", "--id-label", "--config", "--docker-path",
+                                 "--remote-env", "--log-level", "--log-format", "--override-config"}),
     "doppler": ("run", 0, {"-p", "--project", "-c", "--config", "--command", "--mount"}),
     "infisical": ("run", 0, {"--env", "--path", "--projectId", "--token", "--domain"}),
     "dotenvx": ("run", 0, {"-f", "--env-file", "-e", "--env"}),
@@ -182,6 +187,8 @@ def unwrap(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
         scripts = package_work(inv, ctx)
         if scripts is not None:
             return scripts
+    if name in REMOTE_COMMAND_OPTIONS:
+        return remote_command(inv, ctx)
     if name in RUNNERS:
         return _runner(inv, ctx)
     if name == "nix-shell":
@@ -251,7 +258,42 @@ def unwrap(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
     return _after_dashdash(inv, ctx), []
 
 
-_EXTRA_SUBCOMMANDS = {"pnpm": {"dlx"}, "mise": {"x"}, "npm": {"x"}}
+_EXTRA_SUBCOMMANDS = {"pnpm": {"dlx"}, "mise": {"x"}, "npm": {"x"}, "heroku": {"run:detached", "run:inside"}}
+
+# Commands given as one shell string to an option, run on another machine or in a VM:
+# tool → (the words that lead to that subcommand, in order; the options that carry the command).
+REMOTE_COMMAND_OPTIONS: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
+    "fly": (("ssh", "console"), frozenset({"-C", "--command"})),
+    "flyctl": (("ssh", "console"), frozenset({"-C", "--command"})),
+    "gcloud": (("compute", "ssh"), frozenset({"--command"})),
+    "doctl": (("compute", "ssh"), frozenset({"--ssh-command"})),
+    "az": (("vm", "run-command", "invoke"), frozenset({"--scripts"})),
+    "vagrant": (("ssh",), frozenset({"-c", "--command"})),
+}
+
+
+def remote_command(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
+    """`fly ssh console -C CMD`, `gcloud compute ssh VM --command CMD`, `vagrant ssh -c CMD`: CMD is
+    judged as the command it is, run on that machine."""
+    lead, options = REMOTE_COMMAND_OPTIONS[inv.tool]
+    argv = inv.argv
+    words = [a for a in argv if not a.startswith("-")][:len(lead) + 3]
+    it = iter(words)
+    if not all(w in it for w in lead):  # the words in order, other words (alpha, beta, a VM name) between
+        return _after_dashdash(inv, ctx), []
+    work: list[Work] = []
+    found: list[Finding] = []
+    for k, tok in enumerate(argv):
+        name, eq, value = tok.partition("=")
+        if name not in options or (not eq and k + 1 >= len(argv)):
+            continue
+        at = k if eq else k + 1
+        text = value if eq else argv[at]
+        via = f"{inv.tool} {' '.join(lead)}"
+        work.append(Script(text, via, inv, cwd=""))
+        if at in inv.dynamic:
+            found.append(ctx.finding("shell.dynamic-script", inv, text))
+    return (work or _after_dashdash(inv, ctx)), found
 
 
 def _runner(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:

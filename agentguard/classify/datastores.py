@@ -50,7 +50,7 @@ def _redis_command(words: list[str]) -> str | None:
 
 
 def classify(inv: Invocation, pack: Pack, ctx: Context) -> list[Finding]:
-    if inv.tool == "redis-cli":
+    if inv.tool in ("redis-cli", "valkey-cli", "keydb-cli"):  # Valkey and KeyDB keep redis-cli's command line
         return _redis(inv, ctx)
     if inv.tool in ("mongosh", "mongo"):
         return _mongo(inv, ctx)

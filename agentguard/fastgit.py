@@ -166,56 +166,88 @@ def _fast_subs(forms: GitForms) -> list[str]:
     return sorted({w for w in forms.words if not w.startswith("-")} | {a for a, _ in forms.pairs})
 
 
-def key_patterns(forms: GitForms) -> tuple[str, str, str]:
-    """(patterns for "section key" of the sections worth a closer look; SUB:TAGS words, a letter for
-    each set of subcommands a key starts a command for; patterns for "TAGS|section key" of the keys
-    that send a subcommand with one of those tags to the classifier)."""
+_ALL = ""  # the tag of a key that every subcommand counts
+
+
+def _arms(groups: dict[str, list[str]], indent: str) -> str:
+    """Case arms, each body after the patterns that share it, then `*`: the fragment writes what
+    follows it (``@ARMS@) BODY ;;``), which is what a case does for anything no arm names."""
+    return "".join(f"{'|'.join(sorted(pats))}) {body} ;;\n{indent}" for body, pats in sorted(groups.items())) + "*"
+
+
+def key_arms(forms: GitForms) -> tuple[str, str]:
+    """(case arms on a configuration section, each with a case on its keys that sets ``_ag_t`` to the
+    letters of the sets of subcommands that start the command the key names, or sends every
+    subcommand to the classifier; case arms setting ``_ag_tags`` for each fast subcommand)."""
     from agentguard.classify.gitconfig import COMMAND_KEYS
 
     fast = _fast_subs(forms)
-    groups: dict[frozenset[str], str] = {}
-    table: dict[str, str] = {}  # key → its tag, '' for every subcommand
+    letters: dict[frozenset[str], str] = {}
+    table: dict[str, str] = {}  # key → its tag
     for key, subs in COMMAND_KEYS.items():
         hit = frozenset(fast) & frozenset(subs)
         if hit:
-            table[key] = groups.setdefault(hit, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[len(groups)])
+            table[key] = letters.setdefault(hit, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[len(letters)])
     for key in EXTRA_KEYS:
-        table[key] = ""
-    # A help or version option runs no command a key names (and no hook).
-    options = sorted(w for w in forms.words if w.startswith("-") and _OPTION.match(w))
-    tags = " ".join([f"{sub}:{''.join(t for g, t in groups.items() if sub in g) or '-'}" for sub in fast] +
-                    [f"{o}:-" for o in options])
-    sections: set[str] = set()
-    keys: set[str] = set()
+        table[key] = _ALL
+    sections: dict[str, dict[str, str]] = {}  # section ('.' at the end: with a subsection) → key → tags
     for key, tag in sorted(table.items()):
         parts = key.split(".")
-        if not all(re.fullmatch(r"[a-z0-9*-]+", p) for p in parts) or len(parts) not in (2, 3):
+        if not all(re.fullmatch(r"[a-z0-9*-]+", p) for p in parts) or len(parts) not in (2, 3) or "*" in parts[0]:
             raise ValueError(f"git configuration key {key!r} cannot be written as a case pattern")
-        section = _ci(parts[0])
-        sections |= {f"{section}' '*", f"{section}'. '*"}
         if len(parts) == 3:  # section.*.name: a subsection
-            tails = [f"{section}'. '{_ci(parts[2])}"]
+            places = [(parts[0] + ".", parts[2])]
         elif parts[1] == "*":  # any key of the section, with a subsection or without
-            tails = [f"{section}' '*", f"{section}'. '*"]
+            places = [(parts[0], "*"), (parts[0] + ".", "*")]
         else:
-            tails = [f"{section}' '{_ci(parts[1])}"]
-        head = f"*{tag}*'|'" if tag else "*'|'"
-        keys |= {head + tail for tail in tails}
-    return "|".join(sorted(sections)), tags, "|".join(sorted(keys))
+            places = [(parts[0], parts[1])]
+        for section, name in places:
+            keys = sections.setdefault(section, {})
+            old = keys.get(name)
+            keys[name] = _ALL if _ALL in (old, tag) else "".join(sorted(set(old or "") | set(tag)))
+    bodies: dict[str, list[str]] = {}
+    for section, keys in sections.items():
+        star = keys.pop("*", None)
+        if star == _ALL:
+            body = "_ag_fast=0"
+        else:
+            groups: dict[str, list[str]] = {}
+            for name, tag in keys.items():
+                tag = _ALL if _ALL in (tag, star) else "".join(sorted(set(tag) | set(star or "")))
+                groups.setdefault("_ag_fast=0" if tag == _ALL else f"_ag_t={tag}", []).append(_ci(name))
+            if star is not None:
+                groups.setdefault(f"_ag_t={star}", []).append("*")
+            if list(groups.values()) == [["*"]]:
+                bodies.setdefault(f"_ag_t={star}", []).append(_ci(section.rstrip(".")) + ("." if section.endswith(".") else ""))
+                continue
+            inner = "".join(f"{' ' * 8}{'|'.join(sorted(pats))}) {b} ;;\n" for b, pats in sorted(groups.items()))
+            body = 'case "$2" in\n' + inner + "      esac"
+        pattern = _ci(section.rstrip(".")) + ("." if section.endswith(".") else "")
+        bodies.setdefault(body, []).append(pattern)
+    keys_text = "".join(f"{'|'.join(sorted(pats))})\n      {body} ;;\n    " for body, pats in sorted(bodies.items())) + "*"
+    tagged: dict[str, list[str]] = {}
+    for sub in fast:
+        tags = "".join(t for g, t in letters.items() if sub in g) or "-"
+        tagged.setdefault(f"_ag_tags={tags}", []).append(sh_quote(sub))
+    # A help or version option runs no command a key names (and no hook).
+    for option in sorted(w for w in forms.words if w.startswith("-") and _OPTION.match(w)):
+        tagged.setdefault("_ag_tags=-", []).append(sh_quote(option))
+    return keys_text, _arms(tagged, " " * 4)
 
 
-def hook_list(forms: GitForms) -> str:
-    """SUB:HOOK,HOOK… words for every fast subcommand: the hooks gitconfig says it runs, and git's
-    hooks for index writes, ref updates and automatic maintenance."""
+def hook_arms(forms: GitForms) -> str:
+    """Case arms setting ``_ag_hooks`` (comma-separated) to the hooks gitconfig says a fast subcommand
+    runs beyond EXTRA_HOOKS, which git may run for any of them."""
     from agentguard.classify.gitconfig import HOOKS
 
-    items = []
+    groups: dict[str, list[str]] = {}
     for sub in _fast_subs(forms):
-        names = list(dict.fromkeys(HOOKS.get(sub, ()) + EXTRA_HOOKS))
+        names = [h for h in dict.fromkeys(HOOKS.get(sub, ())) if h not in EXTRA_HOOKS]
         if not all(_WORD.match(n) for n in names + [sub]):
             raise ValueError(f"hook names for {sub} cannot be written plainly")
-        items.append(f"{sub}:{','.join(names)}")
-    return " ".join(items)
+        if names:
+            groups.setdefault(f"_ag_hooks={','.join(names)}", []).append(sh_quote(sub))
+    return _arms(groups, " " * 4)
 
 
 def env_check() -> str:
@@ -234,18 +266,20 @@ def git_values(book: dict[str, object], tool: str) -> dict[str, str] | None:
     from agentguard.classify.selfguard import GIT_READERS
     from agentguard.fastpath import NOTHING
 
-    sections, tags, keys = key_patterns(forms)
+    keys, tags = key_arms(forms)
     words = [sh_quote(w) for w in sorted(forms.words)]
     pairs = [sh_quote(f"{a} {b}") for a, b in sorted(forms.pairs)]
+    if not all(_WORD.match(h) for h in EXTRA_HOOKS):
+        raise ValueError("a hook name cannot be written plainly")
     return {
         "GIT_WORDS": "|".join(words) or NOTHING,
         "GIT_PAIRS": "|".join(pairs) or NOTHING,
         "GIT_REFUSED": "|".join(sorted(forms.refused)) or NOTHING,
         "GIT_ENV": env_check(),
-        "GIT_SECTIONS": sections,
-        "GIT_TAGS": tags,
         "GIT_KEYS": keys,
-        "GIT_HOOKS": hook_list(forms),
+        "GIT_TAGS": tags,
+        "GIT_HOOKS": hook_arms(forms),
+        "GIT_COMMON_HOOKS": " ".join(EXTRA_HOOKS),
         "GIT_SYSTEM": sh_quote("/etc/gitconfig"),
         "GIT_READERS": "|".join(sh_quote(w) for w in sorted(GIT_READERS)),
         "REFUSED_ARGS": NOTHING,

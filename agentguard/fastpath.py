@@ -133,7 +133,7 @@ def fast_path(tool: str, real: str, book: dict[str, object], setting: Setting | 
         from agentguard.fastgit import git_values
 
         more = git_values(book, tool)
-        parts = ["fast-guard.sh", "fast-dirs.sh", "fast-git.sh", "fast-args.sh", "fast-git-args.sh", "fast-exec.sh"]
+        parts = ["fast-guard.sh", "fast-dirs.sh", "fast-git.sh", "fast-args.sh", "fast-exec.sh"]
     elif tool == "find":
         more = _find_values()
         parts = ["fast-guard.sh", "fast-dirs.sh", "fast-find.sh", "fast-exec.sh"]

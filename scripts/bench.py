@@ -4,9 +4,11 @@ shared machine moves both together. Prints medians (ms) and the difference or ra
 Sections:
   throughput  in-process judgements per second over the labelled corpus (target >= 5,000/s)
   check       one `agentguard check` process, beside bare `python -c pass` (target <= 60 ms)
-  shims       calls through installed shims beside the same call to the raw binary:
-              fast path (rm, terraform version, git status, git diff, find -name; target <= 1 ms added),
-              classifier without SQL (<= 25 ms added), psql with a plain SELECT (<= 30 ms added)
+  shims       calls through installed shims beside the same call to the raw binary, wall and CPU time:
+              fast paths (rm, terraform version, git status/diff/log/show, find . -name '*.py', and the
+              read-only forms of tar, rsync, dd, crontab, zip, pgbench, shred, truncate; target <= 1 ms
+              added), classifier without SQL (<= 25 ms added), psql with a plain SELECT (<= 30 ms added);
+              then git status with a ~/.gitconfig as people keep them
   sql         psql DELETE … WHERE id = 42 through its shim against a real server, rows counted first,
               beside raw psql (<= 60 ms added)
   run         `agentguard run -- true` beside `true`; inside run (warm judge, and cold), `rm -f build/x.o`,
@@ -41,6 +43,12 @@ sys.path.insert(0, str(REPO / "tests"))
 
 def spawn_ms(argv: list[str], env: dict[str, str], cwd: str, stdin_path: str = "/dev/null") -> float:
     """Wall time of one process, from spawn to exit (stdio on /dev/null)."""
+    return spawn_times(argv, env, cwd, stdin_path)[0]
+
+
+def spawn_times(argv: list[str], env: dict[str, str], cwd: str, stdin_path: str = "/dev/null") -> tuple[float, float]:
+    """Wall time and CPU time (user + system, of the process and what it exec'd) of one process, in ms.
+    On a shared machine the CPU time moves much less with the load than the wall time."""
     devnull = os.open("/dev/null", os.O_RDWR)
     stdin = os.open(stdin_path, os.O_RDONLY)
     try:
@@ -51,8 +59,8 @@ def spawn_ms(argv: list[str], env: dict[str, str], cwd: str, stdin_path: str = "
         try:
             start = time.perf_counter()
             pid = os.posix_spawn(argv[0], argv, env, file_actions=actions)
-            os.waitpid(pid, 0)
-            return (time.perf_counter() - start) * 1000
+            _, _, usage = os.wait4(pid, 0)
+            return (time.perf_counter() - start) * 1000, (usage.ru_utime + usage.ru_stime) * 1000
         finally:
             os.chdir(old)
     finally:
@@ -72,6 +80,21 @@ def interleaved(commands: dict[str, list[str]], rounds: int, env: dict[str, str]
         for label, argv in order:
             times[label].append(spawn_ms(argv, env, cwd))
     return {k: statistics.median(v) for k, v in times.items()}
+
+
+def interleaved_both(commands: dict[str, list[str]], rounds: int, env: dict[str, str],
+                     cwd: str) -> dict[str, tuple[float, float]]:
+    """As ``interleaved``, with the median CPU time beside the median wall time."""
+    times: dict[str, list[tuple[float, float]]] = {k: [] for k in commands}
+    for _ in range(3):
+        for argv in commands.values():
+            spawn_times(argv, env, cwd)
+    for _ in range(rounds):
+        order = list(commands.items())
+        random.shuffle(order)
+        for label, argv in order:
+            times[label].append(spawn_times(argv, env, cwd))
+    return {k: (statistics.median(t[0] for t in v), statistics.median(t[1] for t in v)) for k, v in times.items()}
 
 
 def report(title: str, medians: dict[str, float], baseline: str, target: str = "") -> None:
@@ -153,30 +176,50 @@ def section_check(args: argparse.Namespace) -> None:
     shutil.rmtree(Path(env["HOME"]).parent, ignore_errors=True)
 
 
+# Calls through shims beside the raw binary: (label, argv, target); a label ending in "(fast path)"
+# is one the shim's fast path runs without the classifier.
+SHIM_CALLS = [
+    ("rm missing (fast path)", ["rm", "bench-missing"], "<= 1 ms"),
+    ("rm -f build/missing (fast path)", ["rm", "-f", "build/bench-missing"], "<= 1 ms"),
+    ("rm -v missing (classifier)", ["rm", "-v", "bench-missing"], "<= 25 ms"),
+    ("rm -rf src (refused)", ["rm", "-rf", "src"], "(refused, no target)"),
+    ("psql SELECT", ["psql", "-X", "-h", "/nonexistent", "-c", "SELECT id, name FROM bookings WHERE id = 42"],
+     "<= 30 ms"),
+    ("terraform version (fast path)", ["terraform", "version"], "<= 1 ms"),
+    ("git status (fast path)", ["git", "status"], "<= 1 ms"),
+    ("git diff (fast path)", ["git", "diff"], "<= 1 ms"),
+    ("git log --oneline -5 (fast path)", ["git", "log", "--oneline", "-5"], "<= 1 ms"),
+    ("git show --stat (fast path)", ["git", "show", "--stat"], "<= 1 ms"),
+    ("find . -name '*.py' (fast path)", ["find", ".", "-name", "*.py"], "<= 1 ms"),
+]
+# The same git status with a ~/.gitconfig as people keep them (identity, aliases, colours): the fast
+# path reads every configuration file git reads, which plain sh does a byte at a time.
+GITCONFIG = """[user]
+\tname = Bench User
+\temail = bench@example.com
+[init]
+\tdefaultBranch = main
+[pull]
+\trebase = false
+[push]
+\tautoSetupRemote = true
+[color]
+\tui = auto
+[alias]
+\tst = status -sb
+\tco = checkout
+\tlg = log --graph --oneline --decorate
+"""
+
+
 def section_shims(args: argparse.Namespace) -> None:
     import subprocess
 
     env, cwd = sandbox()
     shims = Path(env["AGENTGUARD_HOME"]) / "shims"
-    if not install(env, "--tools", "rm,psql,terraform,git,find", "--print"):
+    tools = sorted({argv[0] for _, argv, _ in SHIM_CALLS})
+    if not install(env, "--tools", ",".join(tools), "--print"):
         return
-    rm = shutil.which("rm", path="/usr/bin:/bin")
-    psql = shutil.which("psql", path="/usr/bin:/usr/local/bin")
-    terraform = shutil.which("terraform", path="/usr/local/bin:/usr/bin")
-    commands = {
-        "raw rm missing": [rm, "bench-missing"],
-        "shim rm missing (fast path)": [str(shims / "rm"), "bench-missing"],
-        "shim rm -f build/missing (fast path)": [str(shims / "rm"), "-f", "build/bench-missing"],
-        "shim rm -v missing (classifier)": [str(shims / "rm"), "-v", "bench-missing"],
-        "shim rm -rf src (refused)": [str(shims / "rm"), "-rf", "src"],
-    }
-    if psql:
-        select = ["-X", "-h", "/nonexistent", "-c", "SELECT id, name FROM bookings WHERE id = 42"]
-        commands["raw psql SELECT"] = [psql, *select]
-        commands["shim psql SELECT"] = [str(shims / "psql"), *select]
-    if terraform:
-        commands["raw terraform version"] = [terraform, "version"]
-        commands["shim terraform version (fast path)"] = [str(shims / "terraform"), "version"]
     git = shutil.which("git", path="/usr/bin:/usr/local/bin")
     if git:
         # A repository as agents meet them: a commit, an edited file, untracked ones.
@@ -185,31 +228,35 @@ def section_shims(args: argparse.Namespace) -> None:
         for argv in (["init", "-q"], ["add", "src", "README.md"], ["commit", "-qm", "init"]):
             subprocess.run([git, *argv], cwd=cwd, env=quiet, check=True, capture_output=True)
         Path(cwd, "src", "app.py").write_text("print('edited')\n")
-        for sub in (["status"], ["diff"]):
-            name = " ".join(sub)
-            commands[f"raw git {name}"] = [git, *sub]
-            commands[f"shim git {name} (fast path)"] = [str(shims / "git"), *sub]
-    find = shutil.which("find", path="/usr/bin:/bin")
-    if find:
-        commands["raw find -name"] = [find, ".", "-name", "*.py"]
-        commands["shim find -name (fast path)"] = [str(shims / "find"), ".", "-name", "*.py"]
-    medians = interleaved(commands, args.rounds, env, cwd)
-    print("\n  calls through shims (psql: no server listens, both sides fail the same way)")
-    pairs = [("shim rm missing (fast path)", "raw rm missing", "<= 1 ms"),
-             ("shim rm -f build/missing (fast path)", "raw rm missing", "<= 1 ms"),
-             ("shim rm -v missing (classifier)", "raw rm missing", "<= 25 ms"),
-             ("shim rm -rf src (refused)", "raw rm missing", "(refused, no target)"),
-             ("shim psql SELECT", "raw psql SELECT", "<= 30 ms"),
-             ("shim terraform version (fast path)", "raw terraform version", "<= 1 ms"),
-             ("shim git status (fast path)", "raw git status", "<= 1 ms"),
-             ("shim git diff (fast path)", "raw git diff", "<= 1 ms"),
-             ("shim find -name (fast path)", "raw find -name", "<= 1 ms")]
-    for shim, raw, target in pairs:
-        if shim in medians and raw in medians:
-            added = medians[shim] - medians[raw]
-            print(f"  {shim:<36} {medians[shim]:7.2f} ms   raw {medians[raw]:7.2f} ms   +{added:6.2f} ms"
-                  f"  x{medians[shim] / medians[raw]:5.2f}   target {target}")
+    commands: dict[str, list[str]] = {}
+    pairs = []
+    for label, argv, target in SHIM_CALLS:
+        real = shutil.which(argv[0], path="/usr/bin:/bin:/usr/local/bin")
+        if real is None or not (shims / argv[0]).exists():
+            continue
+        raw = f"raw {' '.join(argv[:1] + argv[1:3])}"
+        commands.setdefault(raw, [real, *argv[1:]])
+        commands[f"shim {label}"] = [str(shims / argv[0]), *argv[1:]]
+        pairs.append((f"shim {label}", raw, target))
+    times = interleaved_both(commands, args.rounds, env, cwd)
+    print("\n  calls through shims beside the raw binary, medians of wall and CPU time (user + system)")
+    print("  (psql: no server listens, both sides fail the same way)")
+    _shim_rows(times, pairs)
+    if git:
+        Path(env["HOME"], ".gitconfig").write_text(GITCONFIG)
+        label = "shim git status, 15-line ~/.gitconfig (fast path)"
+        times = interleaved_both({"raw git status": [git, "status"], label: [str(shims / "git"), "status"]},
+                                 args.rounds, env, cwd)
+        _shim_rows(times, [(label, "raw git status", "<= 1 ms")])
     shutil.rmtree(Path(env["HOME"]).parent, ignore_errors=True)
+
+
+def _shim_rows(times: dict[str, tuple[float, float]], pairs: list[tuple[str, str, str]]) -> None:
+    width = max(len(shim) for shim, _, _ in pairs)
+    for shim, raw, target in pairs:
+        (wall, cpu), (raw_wall, raw_cpu) = times[shim], times[raw]
+        print(f"  {shim:<{width}}  {wall:7.2f} ms  raw {raw_wall:7.2f} ms  +{wall - raw_wall:6.2f} ms  x{wall / raw_wall:5.2f}"
+              f"  | cpu +{cpu - raw_cpu:6.2f} ms  x{cpu / raw_cpu:5.2f}  target {target}")
 
 
 POLICY_PROBE = """

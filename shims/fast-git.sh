@@ -8,28 +8,21 @@
 # command this subcommand starts, a hooks path or an include: the classifier's own tables say which
 # keys those are. A line the reading below is not sure of (a value continued on the next line, a
 # header with more after it) sends the call to the classifier.
+# sh reads a script one command at a time: each check is its own command, and the subcommands that
+# write no file an argument names run git as soon as the checks their call needs are done, so the
+# checks for arguments are not even read when there are none. Each @ARMS@) … ;; below is a list of
+# case arms written from the classifier's tables, the last of them `*` (what no arm names).
 
-_ag_git_key() {  # $1: "section key" of a configuration line, section ending in '.' when it has a subsection
+_ag_git_key() {  # $1: a section as written ('.' at the end when it has a subsection), $2: a key
+  _ag_t=_
+  # Per section: a key every subcommand counts, or the letters of the sets of subcommands that
+  # start the command it names (_ag_tags holds the letters of this subcommand's sets).
   case "$1" in
-    @GIT_SECTIONS@) ;;
-    *) return 0 ;;
+    @GIT_KEYS@) ;;
   esac
-  case "$_ag_tags|$1" in
-    @GIT_KEYS@) _ag_fast=0 ;;
+  case "$_ag_tags" in
+    *[$_ag_t]*) _ag_fast=0 ;;
   esac
-}
-
-_ag_pick() {  # $1: a subcommand, then SUB:VALUE words; _ag_picked: its VALUE, '?' when it has none
-  _ag_picked='?'
-  _ag_s=$1
-  shift
-  for _ag_w do
-    case "$_ag_w" in
-      "$_ag_s":*)
-        _ag_picked=${_ag_w#*:}
-        return 0 ;;
-    esac
-  done
 }
 
 _ag_git_config() {  # $1: a configuration file git reads
@@ -39,9 +32,8 @@ _ag_git_config() {  # $1: a configuration file git reads
     return 0
   fi
   _ag_sec=
-  while [ "$_ag_fast" = 1 ] && { IFS= read -r _ag_l || [ -n "$_ag_l" ]; }; do
-    _ag_l=${_ag_l#"${_ag_l%%[! 	]*}"}
-    _ag_l=${_ag_l%"${_ag_l##*[! 	]}"}
+  # read drops the blanks around a line (sh takes no IFS from the environment; it is set here)
+  while [ "$_ag_fast" = 1 ] && { IFS=' 	' read -r _ag_l || [ -n "$_ag_l" ]; }; do
     case "$_ag_l" in
       ''|'#'*|';'*) continue ;;
       *\\) _ag_fast=0 ;;
@@ -65,7 +57,7 @@ _ag_git_config() {  # $1: a configuration file git reads
           *) _ag_fast=0 ;;
         esac
         [ -n "$_ag_k" ] || _ag_fast=0
-        _ag_git_key "$_ag_sec $_ag_k" ;;
+        _ag_git_key "$_ag_sec" "$_ag_k" ;;
     esac
   done < "$1"
 }
@@ -84,17 +76,6 @@ fi
 if [ "$_ag_fast" = 1 ]; then
   _ag_set=@GIT_ENV@
   [ -z "$_ag_set" ] || _ag_fast=0
-fi
-if [ "$_ag_fast" = 1 ]; then
-  shift
-  for _ag_a do
-    case "$_ag_sub $_ag_a" in
-      @GIT_REFUSED@)
-        _ag_fast=0
-        break ;;
-    esac
-  done
-  set -- "$_ag_sub" "$@"
 fi
 if [ "$_ag_fast" = 1 ]; then
   # The repository git uses from here: the first directory up with a .git in it.
@@ -118,14 +99,15 @@ if [ "$_ag_fast" = 1 ] && [ -n "$_ag_repo" ]; then
   if [ -e "$_ag_repo/commondir" ] || [ -e "$_ag_d/.gitmodules" ] || [ -h "$_ag_d/.gitmodules" ]; then
     _ag_fast=0
   fi
-  # The hooks each subcommand runs: SUB:HOOK,HOOK… words.
-  _ag_pick "$_ag_sub" @GIT_HOOKS@
-  _ag_hooks=$_ag_picked
-  [ "$_ag_hooks" != '?' ] || _ag_hooks=
+  # The hooks git runs for many subcommands, and those of this one: git runs a hook only when it
+  # is executable, as the classifier reads them.
+  case "$_ag_sub" in
+    @GIT_HOOKS@) _ag_hooks= ;;
+  esac
   _ag_ifs=$IFS
   IFS=,
-  for _ag_h in $_ag_hooks; do
-    if [ -e "$_ag_repo/hooks/$_ag_h" ] || [ -h "$_ag_repo/hooks/$_ag_h" ]; then
+  for _ag_h in @GIT_COMMON_HOOKS@ $_ag_hooks; do
+    if [ -x "$_ag_repo/hooks/$_ag_h" ]; then
       _ag_fast=0
       break
     fi
@@ -133,10 +115,10 @@ if [ "$_ag_fast" = 1 ] && [ -n "$_ag_repo" ]; then
   IFS=$_ag_ifs
 fi
 if [ "$_ag_fast" = 1 ]; then
-  # A letter for each set of subcommands that a key names a command for: SUB:LETTERS words.
-  _ag_pick "$_ag_sub" @GIT_TAGS@
-  _ag_tags=$_ag_picked
-  [ "$_ag_tags" != '?' ] || _ag_tags=ABCDEFGHIJKLMNOPQRSTUVWXYZ  # not listed: every key counts
+  # A letter for each set of subcommands that a key names a command for.
+  case "$_ag_sub" in
+    @GIT_TAGS@) _ag_tags=ABCDEFGHIJKLMNOPQRSTUVWXYZ ;;  # not listed: every key counts
+  esac
   _ag_git_config @GIT_SYSTEM@
   _ag_git_config "${XDG_CONFIG_HOME:-$HOME/.config}/git/config"
   _ag_git_config "$HOME/.gitconfig"
@@ -145,9 +127,25 @@ if [ "$_ag_fast" = 1 ]; then
     _ag_git_config "$_ag_repo/config.worktree"
   fi
 fi
-if [ "$_ag_fast" = 1 ]; then
-  # Self-protection takes no argument of these for a file they write (fast-args.sh is for the rest).
+# Self-protection takes no argument of these for a file they write (fast-args.sh is for the rest).
+if [ "$_ag_fast" = 1 ] && [ "$#" = 1 ]; then
   case "$_ag_sub" in
-    @GIT_READERS@) _ag_fast=2 ;;
+    @GIT_READERS@) exec "$_ag_real" "$@" ;;
+  esac
+fi
+if [ "$_ag_fast" = 1 ]; then
+  shift
+  for _ag_a do
+    case "$_ag_sub $_ag_a" in
+      @GIT_REFUSED@)
+        _ag_fast=0
+        break ;;
+    esac
+  done
+  set -- "$_ag_sub" "$@"
+fi
+if [ "$_ag_fast" = 1 ]; then
+  case "$_ag_sub" in
+    @GIT_READERS@) exec "$_ag_real" "$@" ;;
   esac
 fi

@@ -21,7 +21,7 @@ _ag_changed() {  # $1: a policy file or '', $2: 1 when it existed as this shim w
 
 _ag_fast=0
 _ag_pwd=${PWD-}
-cd -P . 2>/dev/null && case "$PWD" in /*) _ag_fast=1 ;; esac
+[ -x "$_ag_real" ] && cd -P . 2>/dev/null && case "$PWD" in /*) _ag_fast=1 ;; esac
 _ag_cwd=$PWD
 PWD=$_ag_pwd
 if [ "$_ag_fast" = 1 ]; then

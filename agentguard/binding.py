@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
     from agentguard.model import Invocation
+    from agentguard.shapes import Pack
 
 
 def bound_env(env: Iterable[tuple[str, str]] | Mapping[str, str], patterns: Iterable[str]) -> list[tuple[str, str]]:
@@ -74,7 +75,8 @@ def read_bound_files(inv: Invocation, book: dict[str, object]) -> None:
     family = family_of(book, tool)
     if family is None:
         return
-    pack = book["families"][family]  # type: ignore[index]
+    families = book["families"]
+    pack: Pack = families[family] if isinstance(families, dict) else {}
     base = cwd
     if family == "terraform":
         from agentguard.classify.terraform import chdir_of
@@ -84,7 +86,7 @@ def read_bound_files(inv: Invocation, book: dict[str, object]) -> None:
         _bind(path, budget)
     from agentguard.classify.sources import config_paths
 
-    for path in config_paths(list(pack.get("config_files", {}).get(tool, ())), dict(getattr(inv, "env", ()))):
+    for path in config_paths(pack.get("config_files", {}).get(tool, []), dict(getattr(inv, "env", ()))):
         _bind(path, budget)
 
 

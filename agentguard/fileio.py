@@ -58,11 +58,13 @@ def write_atomic(path: str, data: str | bytes, *, mode: int | None = None, keep_
         raise
 
 
-def write_json(path: str, data: object, *, indent: int | None = 2, sort_keys: bool = False, **kw: object) -> None:
+def write_json(path: str, data: object, *, indent: int | None = 2, sort_keys: bool = False, mode: int | None = None,
+               dir_mode: int | None = None, durable: bool = False) -> None:
     """``data`` as JSON, written atomically. ASCII only: names that are not UTF-8 survive as escapes."""
     import json
 
-    write_atomic(path, json.dumps(data, indent=indent, sort_keys=sort_keys), **kw)  # type: ignore[arg-type]
+    write_atomic(path, json.dumps(data, indent=indent, sort_keys=sort_keys), mode=mode, dir_mode=dir_mode,
+                 durable=durable)
 
 
 def crash_log(state_dir: str, heading: str, error: BaseException) -> str | None:

@@ -76,7 +76,10 @@ def settle(subject: Subject, compiled: dict[str, object], *, can_prompt: bool = 
     grant is consumed and no request written (`check`)."""
     from agentguard.policy import decide
 
-    decision = str(decide(subject.findings, subject.actor, compiled["policy"]))  # type: ignore[arg-type]
+    policy = compiled["policy"]
+    if not isinstance(policy, dict):  # never the defaults in place of the policy the call was made under
+        raise TypeError("the compiled policy holds no policy")
+    decision = str(decide(subject.findings, subject.actor, policy))
     if decision == "allow":
         return Action(RUN, decision)
     if decision == "backup":

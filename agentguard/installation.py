@@ -91,9 +91,10 @@ def compile_policy(locs: Locations, book: dict[str, object], record: Record) -> 
         # rules the workflow allowed are allowed, and nothing written later in the job changes it.
         compiled["frozen"] = True
         compiled["force_actor"] = "ci"
-        overrides = compiled["policy"]["rule_decisions"]  # type: ignore[index]
+        policy = compiled["policy"]
+        assert isinstance(policy, dict)  # compile_base's: base_policy's Policy
         for rule_id in ci.get("allow", []):
-            overrides[rule_id] = "allow"
+            policy["rule_decisions"][rule_id] = "allow"
     write_compiled(locs, compiled)
     return locs.compiled_policy
 
@@ -138,9 +139,11 @@ def is_stale(compiled: dict[str, object]) -> bool:
     """A layer or rule pack changed since the policy was compiled."""
     from agentguard.config import stale
 
-    if stale(compiled["policy"]["layers"]):  # type: ignore[index]
-        return True
-    for path, mtime, size in compiled.get("packs", []):  # type: ignore[attr-defined]
+    policy, packs = compiled["policy"], compiled.get("packs")
+    layers = policy.get("layers") if isinstance(policy, dict) else None
+    if not isinstance(layers, list) or not isinstance(packs, list) or stale(layers):
+        return True  # what compile_base wrote is not all there: compiled again
+    for path, mtime, size in packs:
         try:
             st = os.stat(path)
         except OSError:

@@ -3,7 +3,7 @@
 It is put together from the sh fragments ``shims/fast-*.sh`` (``terraform plan``, ``kubectl get``,
 ``rm`` of plain names, a plain ``curl`` GET). What is written into them (case patterns, lists of
 words, values) comes from the data the classifier itself uses: the rule packs, the classifier's
-lists of protected names, agentguard's own directories and the custom rules of the policy. Nothing
+[paths] lists of protected names, agentguard's own directories and the custom rules of the policy. Nothing
 is evaluated at run time, and anything the fragments cannot be sure of goes to the classifier.
 """
 
@@ -124,7 +124,7 @@ def fast_path(tool: str, real: str, book: dict[str, object], setting: Setting | 
         return ""  # a custom rule on the tool: the fast path knows only the pack's rules
     values = _common(setting)
     if tool in RM_LIKE:
-        more = _rm_values(tool, real, setting)
+        more = _rm_values(tool, real, book, setting)
         parts = ["fast-guard.sh", "fast-dirs.sh", "fast-rm.sh", "fast-exec.sh"]
     elif tool == "curl":
         more = _curl_values(book, setting)
@@ -204,17 +204,28 @@ def _dirs(setting: Setting) -> list[str]:
 
 # --- rm ---------------------------------------------------------------------------------------------
 
-def rm_protected() -> set[str]:
+def rm_protected(book: dict[str, object]) -> set[str]:
     """Names rm's fast path leaves to the classifier: its protected categories (git history,
-    credentials, databases, backups, infrastructure state) and self-protection's (shell profiles,
-    agents' settings, anything of agentguard's). Globs as the classifier writes them."""
-    from agentguard.classify import files, selfguard
+    credentials, databases, backups, infrastructure state: the book's [paths] lists the classifier
+    reads) and self-protection's (shell profiles, agents' settings, anything of agentguard's). Globs
+    as the classifier writes them."""
+    names = {".git*", "*backup*", "*snapshot*", "*agentguard*"} | _protected_names(book) | _selfguard_names()
+    return {n for n in names if "/" not in n}  # a name of several parts: rm_protected_paths
 
-    names = {".git*", "*backup*", "*snapshot*", "*agentguard*"}
-    names |= set(files.CREDENTIAL_FILES) | set(files.DATABASE_FILES) | set(files.BACKUP_NAMES) | set(files.IAC_STATE)
-    names |= set(files.DATABASE_DIRS) | {d.split("/")[0] for d in files.CREDENTIAL_DIRS}
-    names |= _selfguard_names()
-    return {n for n in names if "/" not in n}  # an operand with a '/' never takes the fast path
+
+def rm_protected_paths(book: dict[str, object]) -> set[str]:
+    """Protected names of more than one part (data/db, .config/gcloud), which rm's fast path checks
+    against every prefix of a name it removes, as globs."""
+    return {n for n in _protected_names(book) if "/" in n}
+
+
+def _protected_names(book: dict[str, object]) -> set[str]:
+    lists: dict[str, list[str]] = book["paths"]  # type: ignore[assignment]
+    names: set[str] = set()
+    for key in ("credential_files", "credential_dirs", "database_files", "database_dirs", "backup_names", "iac_state"):
+        names |= set(lists[key])
+    # Credentials are refused by the first part too (.config of .config/gcloud), as they always were.
+    return names | {d.split("/")[0] for d in lists["credential_dirs"]}
 
 
 def _selfguard_names() -> set[str]:
@@ -229,17 +240,16 @@ def _selfguard_names() -> set[str]:
 RM_LIKE = ("rm", "unlink", "rmdir")
 
 
-def _rm_values(tool: str, real: str, setting: Setting) -> dict[str, str] | None:
-    from agentguard.classify.files import TEMP_DIRS
-
+def _rm_values(tool: str, real: str, book: dict[str, object], setting: Setting) -> dict[str, str] | None:
+    temp_dirs: list[str] = book["paths"]["temp_dirs"]  # type: ignore[index]
     if setting.account_home is None:
         return None  # self-protection also guards the account's own home, which is not known here
     homes = {os.path.normpath(setting.home), os.path.realpath(setting.home)} if setting.home else set()
     homes.discard("/")
-    if not homes or not TEMP_DIRS:
+    if not homes or not temp_dirs:
         return None
     # "$PWD/NAME" for a directory the fast path runs in: below a home directory or a temp directory.
-    places = [h + "/" for h in homes] + [t.rstrip("/") + "/" for t in TEMP_DIRS]
+    places = [h + "/" for h in homes] + [t.rstrip("/") + "/" for t in temp_dirs]
     above = set()
     for d in _dirs(setting):
         parts = d.split("/")
@@ -252,10 +262,11 @@ def _rm_values(tool: str, real: str, setting: Setting) -> dict[str, str] | None:
         "RM_DIR": sh_quote(directory if name == tool and ":" not in directory else ""),
         "RM_NAME": tool,
         "RM_FORCE": sh_quote("-f" if tool == "rm" else ""),
-        "RM_PROTECTED": sh_patterns({p for n in rm_protected() for p in glob(n)}),
+        "RM_PROTECTED": sh_patterns({p for n in rm_protected(book) for p in glob(n)}),
+        "RM_PROTECTED_PATHS": sh_patterns({p for n in rm_protected_paths(book) for p in glob("*/" + n)}),
         "AG_ABOVE": sh_patterns({exact(p) for p in above}),
         "RM_HOMES": sh_patterns({under(h) for h in homes}),
-        "TEMP_DIRS": sh_patterns({under(t) for t in TEMP_DIRS}),
+        "TEMP_DIRS": sh_patterns({under(t) for t in temp_dirs}),
     }
 
 

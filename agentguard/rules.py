@@ -25,6 +25,18 @@ A pack looks like::
 Rules without ``match`` are detected by the family's classifier module in code; a test checks that
 every such rule is emitted somewhere. Compiled packs are cached with ``marshal`` so that the hot path
 never imports ``tomllib``.
+
+Tool knowledge that is a table, not logic, is data in the pack too::
+
+    [paths]                              # places and names every path judgement reads (files.toml);
+    system_dirs = ["/etc", "/usr"]       # the lists of all packs are merged into book["paths"], and
+    credential_files = ["*.pem"]         # the rm fast path in the shims is written from the same lists
+                                         # (PATH_KEYS below names every list and how its entries look)
+
+    [grammar.tar]                        # how a tool of this pack reads its options
+    short_values = "fC"                  # letters whose option takes a value (-f x, -fx, -cvf x)
+    long_values = ["--file"]             # long options that take a value (--file x, --file=x)
+    long_flags = ["--remove-files"]      # long options that take none
 """
 
 from __future__ import annotations
@@ -39,11 +51,21 @@ if TYPE_CHECKING:
 
     from agentguard.shapes import Book, Pack, Rule
 
-FORMAT = 5  # bump when the compiled layout changes
+FORMAT = 6  # bump when the compiled layout changes
 
 PACK_KEYS = {"family", "title", "tools", "shims", "value_options", "long_options", "help_flags", "short_clusters",
              "readonly", "known_words", "words", "summary", "config_files", "env", "binding_files"}
 RULE_KEYS = {"id", "severity", "why", "instead", "match", "examples", "decision"}
+# [paths] lists, by what their entries are: absolute paths ("/etc"), absolute prefixes ("/tmp/",
+# "/dev/sd"), names or globs of path components (".ssh", "*.pem", "data/db"), or suffixes (".py").
+PATH_KEYS = {
+    "system_dirs": "path", "home_parents": "path", "os_owned": "path", "temp_dirs": "prefix",
+    "device_prefixes": "prefix", "harmless_devices": "prefix", "credential_dirs": "name", "credential_files": "name",
+    "not_secrets": "name", "database_files": "name", "database_dirs": "name", "iac_state": "name",
+    "backup_names": "name", "disposable_dirs": "name", "disposable_files": "name", "code_suffixes": "suffix",
+    "file_suffixes": "suffix",
+}
+GRAMMAR_KEYS = {"short_values", "long_values", "long_flags"}
 MATCH_KEYS = {"tool", "words", "flags", "all_flags", "not_flags", "flag_values", "args", "argv", "env",
               "not_words", "rest", "any_word"}
 
@@ -183,6 +205,61 @@ def _env_patterns(source: str, value: object) -> list[str]:
     return patterns
 
 
+def _paths(source: str, value: object) -> dict[str, list[str]]:
+    if not isinstance(value, dict):
+        raise _fail(source, "paths", "must be a table of lists, e.g. system_dirs = [\"/etc\"]")
+    out = {}
+    for key, entries in value.items():
+        kind = PATH_KEYS.get(key)
+        if kind is None:
+            raise _fail(source, f"paths.{key}", f"unknown list (known: {', '.join(sorted(PATH_KEYS))})")
+        items = _str_list(source, f"paths.{key}", entries)
+        for item in items:
+            bad = not item or "\0" in item or item != item.strip()
+            if kind == "path":
+                bad |= not item.startswith("/") or item != "/" + "/".join(p for p in item.split("/") if p) or \
+                    any(p in (".", "..") for p in item.split("/"))
+            elif kind == "prefix":
+                bad |= not item.startswith("/") or ".." in item.split("/") or "//" in item
+            elif kind == "name":
+                bad |= item.startswith("/") or item.endswith("/") or any(p in ("", ".", "..") for p in item.split("/"))
+            else:
+                bad |= not item.startswith(".") or "/" in item
+            if bad:
+                what = {"path": "an absolute path in normal form such as \"/etc\"",
+                        "prefix": "an absolute path or prefix such as \"/tmp/\"",
+                        "name": "a name or glob of path components such as \".ssh\" or \"*.pem\"",
+                        "suffix": "a suffix such as \".py\""}[kind]
+                raise _fail(source, f"paths.{key}", f"{item!r} must be {what}")
+        out[key] = items
+    return out
+
+
+def _grammar(source: str, value: object, tools: list[str]) -> dict[str, dict[str, object]]:
+    """tool → {"short_values": letters, "long": {name without dashes: takes a value}}, the form
+    classify/getopt.py reads."""
+    if not isinstance(value, dict):
+        raise _fail(source, "grammar", "must be tables named for tools, e.g. [grammar.tar]")
+    out: dict[str, dict[str, object]] = {}
+    for tool, table in value.items():
+        where = f"grammar.{tool}"
+        if tool not in tools:
+            raise _fail(source, where, f"{tool!r} is not in pack.tools")
+        if not isinstance(table, dict) or set(table) - GRAMMAR_KEYS:
+            raise _fail(source, where, f"must be a table of {', '.join(sorted(GRAMMAR_KEYS))}")
+        letters = table.get("short_values", "")
+        if not isinstance(letters, str) or any(c.isspace() or c == "-" for c in letters):
+            raise _fail(source, f"{where}.short_values", "must be a string of option letters such as \"fC\"")
+        long: dict[str, bool] = {}
+        for key in ("long_values", "long_flags"):
+            for option in _str_list(source, f"{where}.{key}", table.get(key, [])):
+                if not option.startswith("--") or len(option) < 3 or "=" in option or option[2:] in long:
+                    raise _fail(source, f"{where}.{key}", f"{option!r} must be a long option such as \"--file\", once")
+                long[option[2:]] = key == "long_values"
+        out[tool] = {"short_values": letters, "long": long}
+    return out
+
+
 def validate_pack(source: str, data: dict[str, Any]) -> Pack:
     meta = data.get("pack")
     if not isinstance(meta, dict):
@@ -223,9 +300,12 @@ def validate_pack(source: str, data: dict[str, Any]) -> Pack:
         raise _fail(source, "rule", "a pack needs at least one [[rule]]")
     from agentguard.mcp.toolmap import TABLES
 
-    unknown_top = set(data) - {"pack", "rule"} - (set(TABLES) if family == "mcp" else set())
+    unknown_top = set(data) - {"pack", "rule", "paths", "grammar"} - (set(TABLES) if family == "mcp" else set())
     if unknown_top:
-        raise _fail(source, sorted(unknown_top)[0], "unknown top-level table (expected [pack] and [[rule]])")
+        raise _fail(source, sorted(unknown_top)[0],
+                    "unknown top-level table (expected [pack], [[rule]], [paths] and [grammar.TOOL])")
+    pack["paths"] = _paths(source, data.get("paths", {}))
+    pack["grammar"] = _grammar(source, data.get("grammar", {}), tools)
     rules = []
     seen: set[str] = set()
     for i, raw in enumerate(raw_rules):
@@ -274,6 +354,7 @@ def compile_book(paths: list[str]) -> dict[str, object]:
     rules: dict[str, str] = {}
     words: set[str] = set()
     env: set[str] = set()
+    places: dict[str, list[str]] = {key: [] for key in PATH_KEYS}
     for path in paths:
         pack = load_pack(path)
         family = pack["family"]
@@ -292,6 +373,8 @@ def compile_book(paths: list[str]) -> dict[str, object]:
             words.add(pattern.split("*")[0].rstrip("."))
         words.update(pack["words"])
         env.update(pack["env"])
+        for key, entries in pack["paths"].items():
+            places[key] += [e for e in entries if e not in places[key]]
         for rule in pack["rules"]:
             if rule["id"] in rules:
                 raise RuleError(f"{path}: rule id {rule['id']!r} is already defined in the {rules[rule['id']]!r} pack")
@@ -307,6 +390,7 @@ def compile_book(paths: list[str]) -> dict[str, object]:
         "rules": rules,
         "words": sorted(w for w in words if w),
         "env": sorted(env),  # every family's: what an approval is bound to (binding.py)
+        "paths": places,  # every pack's [paths] lists, merged (classify/files.py, fastpath.py)
     }
 
 

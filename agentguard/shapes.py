@@ -44,6 +44,8 @@ class Pack(TypedDict, total=False):
     source: str
     rules: list[Rule]
     toolmap: ToolMap
+    paths: dict[str, list[str]]  # the pack's [paths] lists (rules.PATH_KEYS)
+    grammar: dict[str, dict[str, Any]]  # tool → {"short_values": letters, "long": {name: takes a value}}
 
 
 class Book(TypedDict):
@@ -55,6 +57,7 @@ class Book(TypedDict):
     rules: dict[str, str]  # rule id → family
     words: list[str]
     env: list[str]
+    paths: dict[str, list[str]]  # every pack's [paths] lists, merged
 
 
 class Policy(TypedDict):

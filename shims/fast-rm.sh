@@ -6,7 +6,8 @@
 # no '..', no glob character, no leading '-' or '~', not '.', and not a symlink (the classifier
 # judges what a link points to). No part is a protected name (git history, credentials, databases,
 # backups, infrastructure state, shell profiles, agents' settings, anything of agentguard's: the
-# classifier's own lists), and no prefix is one of agentguard's directories or on the way to one.
+# [paths] lists of the rule book the classifier reads), no prefix ends in a protected name of more
+# than one part (data/db), and no prefix is one of agentguard's directories or on the way to one.
 # The working directory is under the home directory (as named now and as resolved when this shim
 # was written) or a temp directory that does not hold the home directory.
 _ag_rm_dir=@RM_DIR@  # the real program's directory, to run it by its own name; '' to run it by path
@@ -35,6 +36,11 @@ if [ "$_ag_fast" = 1 ]; then
           break ;;
       esac
       _ag_pre=${_ag_pre:+$_ag_pre/}$_ag_part
+      case "/$_ag_pre" in
+        @RM_PROTECTED_PATHS@)
+          _ag_fast=0
+          break ;;
+      esac
       case "$_ag_cwd/$_ag_pre" in
         @AG_ABOVE@)
           _ag_fast=0

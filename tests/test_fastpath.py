@@ -22,7 +22,7 @@ from helpers import Installed, Recorder, install_agentguard, write_fake
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agentguard.fastpath import RM_LIKE, fast_path, rm_protected, setting_for
+from agentguard.fastpath import RM_LIKE, fast_path, rm_protected, rm_protected_paths, setting_for
 from agentguard.shimfiles import is_shim, render
 
 DASH = shutil.which("dash") or "/bin/sh"
@@ -171,7 +171,10 @@ def _names(world: World) -> list[str]:
     """Names that matter somewhere: protected ones, agentguard's, ones on the way to them."""
     from agentguard.classify import selfguard
 
-    names = [n.replace("*", "x") for n in sorted(rm_protected())]
+    names = [n.replace("*", "x") for n in sorted(rm_protected(world.book))]
+    # names of several parts (data/db), alone and below a directory of the project
+    names += [f"{where}{n.replace('*', 'x')}{tail}" for n in sorted(rm_protected_paths(world.book))
+              for where in ("", "src/") for tail in ("", "/x")]
     names += sorted(selfguard.PROFILE_NAMES | getattr(selfguard, "STARTUP_NAMES", frozenset())) + ["fish", ".local", "state", "share", "agentguard", "shims", "config", "audit.jsonl",
                                       "terraform", "policy.toml", "policy.marshal", "home", "project", "account",
                                       "agentguard-home", "notes.txt", "notes2.txt", "README.md", "src", "build",
@@ -519,6 +522,48 @@ def test_the_fast_path_fires_for_ordinary_calls(world: World) -> None:
                  [b"-f"], [b"-f", b"-f"], [b"--", b"-f"], [b"-f", b"data/app.db"], [b"-ff", b"x"]):
         assert world.check("rm", argv, project, env) != FAST, argv
     assert world.check("unlink", [b"-f", b"notes.txt"], project, env) != FAST
+
+
+# Names added to the files pack's [paths] lists, and calls each one protects.
+ADDED_PATHS = {"database_dirs": ["ledger-store", "vault/raft"], "credential_files": ["*.seed"]}
+ADDED_CALLS = [(["ledger-store/entries.csv"], "files.database"), (["src/vault/raft/log.1"], "files.database"),
+               (["-f", "wallet.seed"], "files.credentials")]
+
+
+def _book_with_paths(tmp_path: Path, added: dict[str, list[str]]) -> dict[str, object]:
+    """The shipped rule packs, copied to a rules directory of their own, with names added to the
+    files pack's [paths] lists: nothing but pack data changes."""
+    from agentguard.paths import data_dir
+    from agentguard.rules import load_book
+
+    rules = tmp_path / "rules"
+    shutil.copytree(data_dir("rules"), rules)
+    pack = rules / "files.toml"
+    text = pack.read_text()
+    for key, names in added.items():
+        head = f"\n{key} = ["
+        assert text.count(head) == 1, key
+        text = text.replace(head, head + "".join(f'"{n}", ' for n in names))
+    pack.write_text(text)
+    return load_book(str(rules))
+
+
+@pytest.mark.parametrize("added", [False, True], ids=["shipped", "added"])
+def test_a_name_added_to_the_pack_data_is_protected_by_both(tmp_path: Path, isolated_env: dict[str, str],
+                                                            book: dict[str, object], monkeypatch: pytest.MonkeyPatch,
+                                                            added: bool) -> None:
+    """The rm fast path and the classifier read one list: a name added to the pack's data sends rm
+    to the classifier, which refuses it; without it, the same call takes the fast path."""
+    used = _book_with_paths(tmp_path, ADDED_PATHS) if added else book
+    world = World(tmp_path, isolated_env, used, monkeypatch)
+    for argv, rule in ADDED_CALLS:
+        raw = [os.fsencode(a) for a in argv]
+        got = world.run("rm", raw, world.project, world.env)
+        rules = {f.rule for f in world.findings("rm", raw, world.project, world.env)}  # type: ignore[attr-defined]
+        if added:
+            assert (got, rules) == (SLOW, {rule}), argv
+        else:
+            assert (got, rules) == (FAST, set()), argv
 
 
 @pytest.mark.parametrize("tool", TOOLS)

@@ -224,8 +224,9 @@ def _home_base(tmp_path: Path) -> Path | None:
     it is such a place (conftest puts it below /home when it can), else one beside the checkout."""
     import tempfile
 
-    from agentguard.classify.files import SYSTEM_DIRS
+    from agentguard.rules import load_book
 
+    system_dirs = load_book()["paths"]["system_dirs"]
     temps = {os.path.realpath(t) for t in ("/tmp", "/var/tmp", "/dev/shm", tempfile.gettempdir())}
     repo = Path(__file__).resolve().parent.parent
     candidates = [tmp_path, repo / ".sandbox-homes"]
@@ -233,7 +234,7 @@ def _home_base(tmp_path: Path) -> Path | None:
         candidates.append(Path("/home/agentguard-sandbox-tests"))
     for base in candidates:
         real = os.path.realpath(base)
-        if "/" + real.split("/")[1] in SYSTEM_DIRS or any(real == t or real.startswith(t + "/") for t in temps):
+        if "/" + real.split("/")[1] in system_dirs or any(real == t or real.startswith(t + "/") for t in temps):
             continue
         try:
             base.mkdir(mode=0o700, exist_ok=True)

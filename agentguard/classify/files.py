@@ -20,57 +20,47 @@ if TYPE_CHECKING:
     from agentguard.context import Context
     from agentguard.shapes import Pack
 
-SYSTEM_DIRS = frozenset({
-    "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/opt", "/proc", "/root",
-    "/run", "/sbin", "/srv", "/sys", "/usr", "/var", "/tmp", "/mnt", "/media", "/snap",
-    "/System", "/Library", "/Applications", "/private", "/Volumes", "/nix", "/cores",
-})
-HOME_PARENTS = frozenset({"/home", "/Users"})
-# Fixed places only: TMPDIR comes from the caller, who could point it at anything (`TMPDIR=/srv rm -rf
-# /srv/shared`). macOS gives each user a TMPDIR under /var/folders, which is covered.
-TEMP_DIRS = ("/tmp/", "/var/tmp/", "/private/tmp/", "/var/folders/", "/private/var/folders/", "/dev/shm/")
+class Places:
+    """The rule book's [paths] lists (rules/files.toml: what each one holds is described there), in
+    the forms the checks below use. The rm fast path in the shims is written from the same lists."""
 
-DISPOSABLE_DIRS = frozenset({
-    "node_modules", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis", ".tox",
-    ".nox", ".cache", ".parcel-cache", ".next", ".nuxt", ".svelte-kit", ".turbo", ".gradle", ".terraform",
-    "dist", "build", "target", "out", "coverage", "htmlcov", ".eggs", "tmp", "temp", ".tmp", ".temp",
-    ".sass-cache", ".angular", ".expo", "bower_components", "jspm_packages", ".docusaurus", "storybook-static",
-    ".vite", ".webpack", "cmake-build-debug", "cmake-build-release", "_build", ".build", "DerivedData",
-    ".venv", "venv", ".virtualenv", "site-packages", ".bundle", "vendor/bundle", "Pods", ".dart_tool",
-    ".pub-cache", "obj", "bin/Debug", "bin/Release", ".nyc_output", ".eslintcache", ".serverless", ".aws-sam", "cdk.out",
-    ".vercel", ".netlify", ".output", ".pnpm-store", ".yarn/cache", ".npm", "logs", "log", "Caches", ".cargo/registry",
-    ".stylelintcache", ".jest-cache", "jest_cache", ".ipynb_checkpoints", ".pytype", ".pyre", "site", "public/build",
-})
-DISPOSABLE_FILES = ("*.pyc", "*.pyo", "*.o", "*.obj", "*.a", "*.so.tmp", "*.class", "*.log", "*.tmp",
-                    "*.temp", "*.swp", "*.swo", "*~", ".DS_Store", "*.egg-info", ".coverage", ".coverage.*",
-                    "coverage.xml", "*.orig", "*.rej", "npm-debug.log*", "yarn-error.log*", "*.tsbuildinfo",
-                    "*.lcov", "nohup.out", "core", "core.*", "*.pid", "*.lock.tmp", "junit*.xml")
+    __slots__ = ("system_dirs", "home_parents", "temp_dirs", "os_owned", "device_prefixes", "harmless_devices",
+                 "credential_dirs", "credential_files", "not_secrets", "database_files", "database_dirs",
+                 "iac_state", "backup_names", "code_suffixes", "disposable_dirs", "disposable_files",
+                 "file_suffixes", "lists")
 
-CREDENTIAL_DIRS = (".ssh", ".aws", ".kube", ".gnupg", ".azure", ".password-store", ".docker",
-                   ".config/gcloud", ".config/gh", ".terraform.d", ".railway", ".fly", ".config/doctl",
-                   ".config/heroku", ".supabase")
-CREDENTIAL_FILES = ("id_rsa*", "id_dsa*", "id_ecdsa*", "id_ed25519*", "*.pem", "*.key", "*.p12", "*.pfx",
-                    "*.keystore", "*.jks", ".env", ".env.*", "*.env", ".netrc", ".pgpass", ".my.cnf",
-                    "credentials", "credentials.json", "credentials.tfrc.json", "*.kubeconfig", "kubeconfig",
-                    "known_hosts", "authorized_keys", ".npmrc", ".pypirc", "service-account*.json")
-NOT_SECRETS = (".env.example", ".env.sample", ".env.template", ".env.dist", ".env.defaults")
-DATABASE_FILES = ("*.db", "*.sqlite", "*.sqlite3", "*.sqlite-*", "*.sqlite3-*", "*.db-wal", "*.db-shm",
-                  "*.db-journal", "*.dump", "*.pgdump", "*.pg_dump", "*.rdb", "*.aof", "*.mdb", "*.accdb",
-                  "*.ibd", "ibdata*", "*.sql.gz", "*.sql.bz2", "*.sql.xz", "*.sql.zst", "*.bson", "*.duckdb",
-                  "*.realm", "*.fdb", "*.gdb")
-DATABASE_DIRS = ("pgdata", "pg_data", "postgres-data", "postgres_data", "postgresql-data", "mysql-data",
-                 "mysql_data", "mariadb-data", "mongo-data", "mongodb-data", "redis-data", "db-data",
-                 "db_data", "data/db", "pg_wal", "pg_xlog")
-IAC_STATE = ("*.tfstate", "*.tfstate.backup", "terraform.tfstate.d", ".terraform.tfstate.lock.info", "*.tfstate.*")
-BACKUP_NAMES = ("backup", "backups", "*-backup", "*_backup", "*-backups", "*_backups", "*.bak", "*.backup",
-                "*.bak.*", "snapshots", ".snapshots", "backup-*", "backup_*", "*.old.db")
-CODE_SUFFIXES = (".py", ".js", ".ts", ".sh", ".md", ".txt", ".yml", ".yaml", ".json", ".toml", ".rb", ".go",
-                 ".rs", ".java", ".tsx", ".jsx", ".cfg", ".ini", ".conf", ".html", ".css")
+    def __init__(self, lists: dict[str, list[str]]) -> None:
+        self.lists = lists  # as the book holds them, to tell when the book changed
+        self.system_dirs = frozenset(lists["system_dirs"])
+        self.home_parents = frozenset(lists["home_parents"])
+        self.disposable_dirs = frozenset(lists["disposable_dirs"])
+        self.not_secrets = frozenset(lists["not_secrets"])
+        # tuples: str.startswith and str.endswith take them whole
+        self.temp_dirs = tuple(lists["temp_dirs"])
+        self.os_owned = tuple(lists["os_owned"])
+        self.device_prefixes = tuple(lists["device_prefixes"])
+        self.harmless_devices = tuple(lists["harmless_devices"])
+        self.credential_dirs = tuple(lists["credential_dirs"])
+        self.credential_files = tuple(lists["credential_files"])
+        self.database_files = tuple(lists["database_files"])
+        self.database_dirs = tuple(lists["database_dirs"])
+        self.iac_state = tuple(lists["iac_state"])
+        self.backup_names = tuple(lists["backup_names"])
+        self.code_suffixes = tuple(lists["code_suffixes"])
+        self.disposable_files = tuple(lists["disposable_files"])
+        self.file_suffixes = tuple(lists["file_suffixes"])
 
-DEVICE_PREFIXES = ("/dev/sd", "/dev/hd", "/dev/vd", "/dev/xvd", "/dev/nvme", "/dev/mmcblk", "/dev/disk",
-                   "/dev/mapper/", "/dev/md", "/dev/dm-", "/dev/loop", "/dev/rdisk", "/dev/nbd", "/dev/zd",
-                   "/dev/root", "/dev/by-", "/dev/block/")
-HARMLESS_DEVICES = ("/dev/null", "/dev/zero", "/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/fd/")
+
+def places(book: dict[str, object]) -> Places:
+    """The book's [paths] lists, made once per book. A book without them (an older compiled policy)
+    raises, which the judge turns into `confirm`."""
+    cached = book.get("_places")
+    lists = book["paths"]
+    if not isinstance(cached, Places) or cached.lists is not lists:
+        cached = Places(lists)  # type: ignore[arg-type]
+        book["_places"] = cached
+    return cached
+
 
 SCAN_LIMIT = 4000  # entries looked at inside a directory about to be removed recursively
 
@@ -80,11 +70,12 @@ def _any(patterns: tuple[str, ...], name: str) -> bool:
 
 
 class Target:
-    """A path as the user wrote it and as it resolves."""
+    """A path as the user wrote it and as it resolves, with the lists it is judged by."""
 
-    __slots__ = ("raw", "abs", "home", "cwd")
+    __slots__ = ("raw", "abs", "home", "cwd", "places")
 
-    def __init__(self, raw: str, cwd: str, home: str) -> None:
+    def __init__(self, raw: str, cwd: str, home: str, places: Places) -> None:
+        self.places = places
         self.raw = raw
         self.cwd = os.path.normpath(cwd) if cwd else ""
         self.home = os.path.normpath(home) if home else ""
@@ -120,6 +111,7 @@ def categories(target: Target, *, recursive: bool) -> list[tuple[str, str]]:
     a = target.abs
     raw = target.raw
     home = target.home
+    p = target.places
     if a == "/" or (not a and raw.strip("/") == "" and raw.startswith("/")):
         return [("files.root", "/")]
     if raw == "~" or raw.startswith("~/"):
@@ -129,11 +121,12 @@ def categories(target: Target, *, recursive: bool) -> list[tuple[str, str]]:
     if a:
         if home and (a == home or _is_ancestor(a, home)):
             found.append(("files.home", f"{raw} is the home directory" if a == home else f"{raw} contains the home directory"))
-        elif a in HOME_PARENTS:
+        elif a in p.home_parents:
             found.append(("files.home", f"{raw} holds every user's home directory"))
-        if a in SYSTEM_DIRS:
+        if a in p.system_dirs:
             found.append(("files.system-dir", f"{a} is a system directory"))
-        elif _under_system(a) and not _is_temp(a) and not _in_own_home(a, home) and not _in_project(a, target.cwd):
+        elif _under_system(a, p) and not _is_temp(a, p) and not _in_own_home(a, home, p) and \
+                not _in_project(a, target.cwd, p):
             found.append(("files.system-file", f"{a} is inside a system directory"))
         if target.cwd and (a == target.cwd or _is_ancestor(a, target.cwd)) and a != "/":
             what = "the working directory" if a == target.cwd else "a parent of the working directory"
@@ -144,14 +137,14 @@ def categories(target: Target, *, recursive: bool) -> list[tuple[str, str]]:
         if part == ".git" or part.startswith(".git.") or part == ".git~":
             found.append(("files.git", f"{raw} is git history"))
             break
-    if _credential(target, parts):
+    if _credential(parts, p):
         found.append(("files.credentials", f"{raw} holds credentials"))
-    if _any(DATABASE_FILES, name) or any(_any(DATABASE_DIRS, p) for p in parts) or \
-            any("/".join(parts[i:i + 2]) in DATABASE_DIRS for i in range(len(parts) - 1)):
+    if _any(p.database_files, name) or any(_any(p.database_dirs, part) for part in parts) or \
+            any("/".join(parts[i:i + 2]) in p.database_dirs for i in range(len(parts) - 1)):
         found.append(("files.database", f"{raw} is a database or dump"))
-    if _backup(parts):
+    if _backup(parts, p):
         found.append(("files.backups", f"{raw} is a backup"))
-    if any(_any(IAC_STATE, p) for p in parts):
+    if any(_any(p.iac_state, part) for part in parts):
         found.append(("files.iac-state", f"{raw} is infrastructure state"))
     return found
 
@@ -160,33 +153,33 @@ def _is_ancestor(a: str, b: str) -> bool:
     return b.startswith(a.rstrip("/") + "/")
 
 
-def _under_system(a: str) -> bool:
+def _under_system(a: str, p: Places) -> bool:
     top = "/" + a.split("/")[1] if a.count("/") >= 1 and len(a) > 1 else a
-    return top in SYSTEM_DIRS
+    return top in p.system_dirs
 
 
-def _is_temp(a: str) -> bool:
-    return any(a.startswith(t) for t in TEMP_DIRS)
+def _is_temp(a: str, p: Places) -> bool:
+    return a.startswith(p.temp_dirs)
 
 
-def _credential(target: Target, parts: list[str]) -> bool:
+def _credential(parts: list[str], p: Places) -> bool:
     name = parts[-1] if parts else ""
-    if name in NOT_SECRETS:
+    if name in p.not_secrets:
         return False
-    if _any(CREDENTIAL_FILES, name):
+    if _any(p.credential_files, name):
         return True
     joined = "/".join(parts)
-    for d in CREDENTIAL_DIRS:
+    for d in p.credential_dirs:
         if f"/{d}/" in f"/{joined}/":
             return True
     return False
 
 
-def _backup(parts: list[str]) -> bool:
+def _backup(parts: list[str], p: Places) -> bool:
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
-        if _any(BACKUP_NAMES, part) or "backup" in part.lower() and not last:
-            if last and part.endswith(CODE_SUFFIXES) and not part.endswith((".bak", ".backup")):
+        if _any(p.backup_names, part) or "backup" in part.lower() and not last:
+            if last and part.endswith(p.code_suffixes) and not part.endswith((".bak", ".backup")):
                 continue
             return True
     return False
@@ -194,21 +187,16 @@ def _backup(parts: list[str]) -> bool:
 
 def disposable(target: Target) -> bool:
     # A temp directory is disposable, but not the project or home an agent sandbox keeps there.
-    if target.abs and _is_temp(target.abs) and not target.inside(target.cwd) and not target.inside(target.home):
+    p = target.places
+    if target.abs and _is_temp(target.abs, p) and not target.inside(target.cwd) and not target.inside(target.home):
         return True
     parts = target.parts
     if not parts:
         return False
     for i in range(len(parts)):
-        if parts[i] in DISPOSABLE_DIRS or "/".join(parts[i:i + 2]) in DISPOSABLE_DIRS:
+        if parts[i] in p.disposable_dirs or "/".join(parts[i:i + 2]) in p.disposable_dirs:
             return True
-    return parts[-1] != "~" and _any(DISPOSABLE_FILES, parts[-1])
-
-
-FILE_SUFFIXES = (".json", ".lock", ".txt", ".log", ".md", ".py", ".js", ".mjs", ".cjs", ".ts", ".tsx", ".jsx", ".toml",
-                 ".yaml", ".yml", ".tgz", ".zip", ".tar", ".gz", ".bz2", ".xz", ".pid", ".out", ".csv", ".xml", ".html",
-                 ".css", ".map", ".o", ".so", ".whl", ".jar", ".png", ".jpg", ".svg", ".pdf", ".sh", ".ini", ".cfg",
-                 ".env", ".pem", ".key", ".db", ".sqlite", ".sqlite3", ".dump", ".bak", ".sql", ".c", ".h", ".go", ".rs")
+    return parts[-1] != "~" and _any(p.disposable_files, parts[-1])
 
 
 def _is_plain_file(t: Target) -> bool:
@@ -217,21 +205,15 @@ def _is_plain_file(t: Target) -> bool:
     if t.abs and os.path.lexists(t.abs):
         return os.path.isfile(t.abs) or os.path.islink(t.abs)
     name = t.parts[-1] if t.parts else ""
-    return not t.raw.endswith("/") and name.endswith(FILE_SUFFIXES) and "." in name[1:]
+    return not t.raw.endswith("/") and name.endswith(t.places.file_suffixes) and "." in name[1:]
 
 
-# Where the operating system and its packages keep what they own: a project is never one of these.
-OS_OWNED = ("/etc", "/usr", "/bin", "/sbin", "/boot", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/sys", "/dev",
-            "/run", "/var/lib", "/var/cache", "/var/log", "/var/spool", "/var/backups", "/var/mail", "/snap", "/nix",
-            "/System", "/Library", "/Applications", "/private/etc", "/private/var/db")
-
-
-def _in_project(a: str, cwd: str) -> bool:
+def _in_project(a: str, cwd: str, p: Places) -> bool:
     """A path inside the project the call runs in (its git root, else the working directory) is the
     project's, wherever the project lives (/srv/app, /opt/svc, /var/www/site), unless the project
     itself sits in a directory the operating system owns."""
     root = project_root(cwd)
-    if not root or root == "/" or any(root == d or root.startswith(d + "/") for d in OS_OWNED):
+    if not root or root == "/" or any(root == d or root.startswith(d + "/") for d in p.os_owned):
         return False
     return a.startswith(root.rstrip("/") + "/")
 
@@ -251,7 +233,7 @@ def project_root(cwd: str) -> str:
     return cwd
 
 
-def _in_own_home(a: str, home: str) -> bool:
+def _in_own_home(a: str, home: str, p: Places) -> bool:
     """A path inside a home kept under a system directory (root's /root, a service's /srv/app) is the
     user's own, not the system's. HOME comes from the caller, so it counts only where it is the
     account's home or not itself in a system directory: HOME=/etc must not make /etc/passwd a
@@ -259,7 +241,7 @@ def _in_own_home(a: str, home: str) -> bool:
     from agentguard.classify.sources import account_home
 
     for h in {home, account_home()}:
-        if not h or (h != account_home() and _under_system(h) and not _is_temp(h)):
+        if not h or (h != account_home() and _under_system(h, p) and not _is_temp(h, p)):
             continue
         if a == h or a.startswith(h.rstrip("/") + "/"):
             return True
@@ -270,7 +252,7 @@ def _home(inv: Invocation, ctx: Context) -> str:
     return inv.getenv("HOME") or ctx.env.get("HOME") or os.path.expanduser("~")
 
 
-def _scan_inside(path: str) -> list[tuple[str, str]]:
+def _scan_inside(path: str, p: Places) -> list[tuple[str, str]]:
     """Protected things inside a directory about to be removed recursively (bounded walk)."""
     found: dict[str, str] = {}
     seen = 0
@@ -285,14 +267,14 @@ def _scan_inside(path: str) -> list[tuple[str, str]]:
             seen += 1
             rel = os.path.relpath(e.path, path)
             # judged by its place inside the directory: /srv/backup-tools/app/src/x is not a backup
-            t = Target(e.path, path, "")
+            t = Target(e.path, path, "", p)
             for rule_id, _ in categories(t, recursive=False):
                 if rule_id in ("files.git", "files.credentials", "files.database", "files.backups"):
                     found.setdefault(rule_id, f"{path} contains {rel}")
             if e.name == "PG_VERSION":
                 found.setdefault("files.database", f"{path} contains a PostgreSQL data directory ({rel})")
             try:
-                if e.is_dir(follow_symlinks=False) and e.name not in DISPOSABLE_DIRS and e.name != ".git":
+                if e.is_dir(follow_symlinks=False) and e.name not in p.disposable_dirs and e.name != ".git":
                     stack.append(e.path)
             except OSError:
                 pass
@@ -309,19 +291,22 @@ class RmOptions:
         self.targets: list[int] = []  # argv indexes of operands
 
 
-# GNU rm's long options: getopt_long takes any unambiguous prefix (`rm --rec --forc` is `rm -rf`).
-RM_LONG = ("force", "interactive", "one-file-system", "no-preserve-root", "preserve-root", "recursive", "dir",
-           "verbose", "help", "version")
+def grammar(ctx: Context, tool: str) -> dict[str, object]:
+    """How ``tool`` reads its options, from the files pack's [grammar.TOOL] table."""
+    return ctx.pack("files")["grammar"][tool]  # type: ignore[index,no-any-return]
 
 
-def _rm_long(prefix: str) -> str:
-    if prefix in RM_LONG:
+def _long_name(prefix: str, names: tuple[str, ...]) -> str:
+    """A long option as getopt_long reads it: any unambiguous prefix (`rm --rec --forc` is `rm -rf`)."""
+    if prefix in names:
         return prefix
-    hits = [name for name in RM_LONG if name.startswith(prefix)] if prefix else []
+    hits = [name for name in names if name.startswith(prefix)] if prefix else []
     return hits[0] if len(hits) == 1 else prefix
 
 
-def parse_rm(argv: tuple[str, ...]) -> RmOptions:
+def parse_rm(argv: tuple[str, ...], long_names: tuple[str, ...]) -> RmOptions:
+    """rm's options and operands; ``long_names`` are its long options (the pack's [grammar.rm]),
+    which only decide the flags: the operands are the same without them."""
     opts = RmOptions()
     end_of_options = False
     for i, tok in enumerate(argv):
@@ -330,7 +315,7 @@ def parse_rm(argv: tuple[str, ...]) -> RmOptions:
         elif tok == "--":
             end_of_options = True
         elif tok.startswith("--"):
-            name = _rm_long(tok[2:].split("=", 1)[0])
+            name = _long_name(tok[2:].split("=", 1)[0], long_names)
             if name == "recursive":
                 opts.recursive = True
             elif name == "force":
@@ -395,12 +380,12 @@ def _real_target(t: Target, raw: str, home: str) -> Target | None:
     real = real_path(raw, t.cwd)
     if not real or real == t.abs:
         return None
-    return Target(real, t.cwd, home)
+    return Target(real, t.cwd, home, t.places)
 
 
 def _judge_path(inv: Invocation, ctx: Context, raw: str, cwd: str, home: str, recursive: bool,
                 verb: str) -> list[Finding]:
-    t = Target(raw, "" if inv.remote else cwd, home)
+    t = Target(raw, "" if inv.remote else cwd, home, places(ctx.book))
     cats = categories(t, recursive=recursive)
     # A directory named in the path may be a symlink to something protected, or to somewhere that
     # is not disposable at all whatever the name says (`build` → ~/data).
@@ -415,7 +400,7 @@ def _judge_path(inv: Invocation, ctx: Context, raw: str, cwd: str, home: str, re
         found.append(ctx.finding("files.recursive", inv, f"{verb} -r {raw}{seen}{_size_of(rt or t)}"))
         real = (rt or t).abs
         if real and not inv.remote and os.path.isdir(real) and not os.path.islink(real):
-            found += [ctx.finding(rule_id, inv, detail) for rule_id, detail in _scan_inside(real)]
+            found += [ctx.finding(rule_id, inv, detail) for rule_id, detail in _scan_inside(real, t.places)]
     return found
 
 
@@ -461,7 +446,7 @@ def _judge_glob(inv: Invocation, ctx: Context, raw: str, cwd: str, home: str, re
     pattern = [p for p in parts[k:] if p]
     everything = all(p in ("*", "**", ".*", "*.*", "?*", ".??*", "[!.]*") for p in pattern)
     deep = "**" in pattern or recursive
-    bt = Target(base, "" if inv.remote else cwd, home)
+    bt = Target(base, "" if inv.remote else cwd, home, places(ctx.book))
     # The shell expands the pattern inside what the base really is: `build/*` empties ~/data when
     # build is a link to it.
     rbt = None if inv.remote else _real_target(bt, base.rstrip("/") + "/", home)
@@ -481,12 +466,12 @@ def _judge_glob(inv: Invocation, ctx: Context, raw: str, cwd: str, home: str, re
             if deep and real and not inv.remote and os.path.isdir(real):
                 if any(p.startswith(".") for p in pattern) and os.path.isdir(os.path.join(real, ".git")):
                     found.append(ctx.finding("files.git", inv, f"{raw} matches {base}/.git"))
-                found += [ctx.finding(r, inv, d) for r, d in _scan_inside(real)]
+                found += [ctx.finding(r, inv, d) for r, d in _scan_inside(real, bt.places)]
         return found
     sample_parts = [p.replace("**", "x").replace("*", "x").replace("?", "x") for p in pattern if p != "**"]
     sample_parts = [_strip_brackets(p) for p in sample_parts]
     sample = os.path.join(base, *sample_parts) if sample_parts else base
-    st = Target(sample, "" if inv.remote else cwd, home)
+    st = Target(sample, "" if inv.remote else cwd, home, places(ctx.book))
     cats = categories(st, recursive=recursive)
     found = [ctx.finding(rule_id, inv, f"{raw}: {detail}") for rule_id, detail in cats]
     if recursive and not cats and not disposable(st):
@@ -532,7 +517,7 @@ def classify(inv: Invocation, pack: Pack, ctx: Context) -> list[Finding]:
     if tool in ("wipefs", "sgdisk") or tool.startswith(("mkfs", "mke2fs", "mkswap")):
         return _format(inv, ctx)
     if tool == "rsync":
-        deleting, dry, operands = rsync_args(inv.argv)
+        deleting, dry, operands = rsync_args(inv.argv, grammar(ctx, "rsync"))
         if dry:
             return []
         found = [ctx.finding("files.sync-delete", inv, " ".join(deleting))] if deleting else []
@@ -550,16 +535,18 @@ def classify(inv: Invocation, pack: Pack, ctx: Context) -> list[Finding]:
     return []
 
 
-# rsync's options as its popt table reads them: --del is --delete-during, --remove-sent-files the old
-# name of --remove-source-files; long names are never abbreviated. These short options take a value,
-# which may hold an "n" (-f'- .env', -e -n) that is no dry run.
+# rsync's options that delete: --del is --delete-during, --remove-sent-files the old name of
+# --remove-source-files, and every --delete-WHEN.
 RSYNC_DELETING = ("--del", "--delete", "--remove-source-files", "--remove-sent-files")
-_RSYNC_SHORT_VALUE = "Be@TfM"
 
 
-def rsync_args(argv: tuple[str, ...] | list[str]) -> tuple[list[str], bool, list[int]]:
+def rsync_args(argv: tuple[str, ...] | list[str], rules: dict[str, object]) -> tuple[list[str], bool, list[int]]:
     """The options of an rsync call that delete files, whether it is surely a dry run, and where
-    its operands (sources, then the destination) are."""
+    its operands (sources, then the destination) are, read by rsync's grammar (``rules``: the pack's
+    [grammar.rsync]). A short option that takes a value may hold an "n" (-f'- .env', -e -n) that
+    is no dry run; a long option that is no known flag takes the next word as its value."""
+    short_values: str = rules["short_values"]  # type: ignore[assignment]
+    flags = {"--" + name for name, takes in rules["long"].items() if not takes}  # type: ignore[attr-defined]
     deleting: list[str] = []
     dry = False
     value_next = False
@@ -578,10 +565,10 @@ def rsync_args(argv: tuple[str, ...] | list[str]) -> tuple[list[str], bool, list
             elif name == "--dry-run":
                 dry = True
             # a long option with its value in the next word: that word is no option of its own
-            value_next = "=" not in tok and name not in _RSYNC_FLAGS and not name.startswith(("--no-", "--delete"))
+            value_next = "=" not in tok and name not in flags and not name.startswith(("--no-", "--delete"))
         elif tok.startswith("-") and len(tok) > 1:
             for k, letter in enumerate(tok[1:]):
-                if letter in _RSYNC_SHORT_VALUE:
+                if letter in short_values:
                     value_next = k == len(tok) - 2  # -e VALUE; -eVALUE holds its own
                     break
                 if letter == "n":
@@ -591,21 +578,8 @@ def rsync_args(argv: tuple[str, ...] | list[str]) -> tuple[list[str], bool, list
     return deleting, dry, operands
 
 
-# rsync's long options that take no value (the others take the next word when written without "=").
-_RSYNC_FLAGS = frozenset("""--verbose --quiet --no-motd --checksum --archive --recursive --relative --no-implied-dirs
---backup --update --inplace --append --append-verify --dirs --old-dirs --old-d --mkpath --links --copy-links
---copy-unsafe-links --safe-links --munge-links --copy-dirlinks --keep-dirlinks --hard-links --perms --executability
---acls --xattrs --owner --group --devices --copy-devices --write-devices --specials --times --atimes --open-noatime
---crtimes --omit-dir-times --omit-link-times --super --fake-super --sparse --preallocate --dry-run --whole-file
---one-file-system --existing --ignore-existing --ignore-non-existing --remove-source-files --remove-sent-files
---del --force --ignore-errors --partial --delay-updates --prune-empty-dirs --numeric-ids --ignore-times
---size-only --fuzzy --compress --cvs-exclude --from0 --old-args --secluded-args --protect-args --trust-sender
---copy-as --blocking-io --stats --8-bit-output --human-readable --progress --itemize-changes --list-only
---ipv4 --ipv6 --version --help -P""".split())
-
-
 def _rm(inv: Invocation, ctx: Context) -> list[Finding]:
-    opts = parse_rm(inv.argv)
+    opts = parse_rm(inv.argv, tuple(grammar(ctx, "rm")["long"]))  # type: ignore[arg-type]
     recursive = opts.recursive or inv.tool == "rimraf"
     found: list[Finding] = []
     if opts.no_preserve_root:
@@ -670,7 +644,7 @@ def _replaced(inv: Invocation, ctx: Context, dests: list[int]) -> list[Finding]:
     for k in dests:
         if inv.is_dynamic(k) or inv.is_glob(k):
             continue
-        t = Target(inv.argv[k], "" if inv.remote else inv.cwd, home)
+        t = Target(inv.argv[k], "" if inv.remote else inv.cwd, home, places(ctx.book))
         if not (t.abs and os.path.isfile(t.abs)):
             continue  # nothing there yet, or a directory the file lands in
         found += [ctx.finding(r, inv, f"{inv.tool} replaces {inv.argv[k]}: {d}")
@@ -716,7 +690,7 @@ def _truncate(inv: Invocation, ctx: Context) -> list[Finding]:
         if inv.is_dynamic(k):
             found.append(ctx.finding("files.truncate", inv, f"{argv[k]}: known only at run time"))
             continue
-        t = Target(argv[k], inv.cwd, home)
+        t = Target(argv[k], inv.cwd, home, places(ctx.book))
         cats = categories(t, recursive=False)
         found += [ctx.finding(r, inv, d) for r, d in cats]
         if not cats and not disposable(t):
@@ -724,8 +698,8 @@ def _truncate(inv: Invocation, ctx: Context) -> list[Finding]:
     return found
 
 
-def _is_device(path: str) -> bool:
-    return path.startswith(DEVICE_PREFIXES) and not path.startswith(HARMLESS_DEVICES)
+def _is_device(path: str, p: Places) -> bool:
+    return path.startswith(p.device_prefixes) and not path.startswith(p.harmless_devices)
 
 
 def _dd(inv: Invocation, ctx: Context) -> list[Finding]:
@@ -734,11 +708,11 @@ def _dd(inv: Invocation, ctx: Context) -> list[Finding]:
             dest = tok[3:]
             if inv.is_dynamic(i):
                 return [ctx.finding("files.dynamic-target", inv, f"dd {tok}")]
-            if dest.startswith(HARMLESS_DEVICES):
+            if dest.startswith(places(ctx.book).harmless_devices):
                 return []
-            if _is_device(dest):
+            if _is_device(dest, places(ctx.book)):
                 return [ctx.finding("files.device", inv, f"dd writes over {dest}")]
-            t = Target(dest, inv.cwd, _home(inv, ctx))
+            t = Target(dest, inv.cwd, _home(inv, ctx), places(ctx.book))
             return [ctx.finding(r, inv, f"dd overwrites {dest}: {d}") for r, d in categories(t, recursive=False)]
     return []
 
@@ -750,7 +724,8 @@ def _format(inv: Invocation, ctx: Context) -> list[Finding]:
                                         a.startswith(("-d", "--delete")) for a in inv.argv):
         return []
     if inv.tool == "wipefs":
-        opts = parse(inv.argv, "otO", WIPEFS_LONG)
+        rules = grammar(ctx, "wipefs")
+        opts = parse(inv.argv, rules["short_values"], rules["long"])  # type: ignore[arg-type]
         names = {o.name for o in opts}
         if "-n" in names or "--no-act" in names or not names & {"-a", "--all", "-o", "--offset"}:
             return []  # lists signatures, or (-n) says what it would erase
@@ -760,10 +735,11 @@ def _format(inv: Invocation, ctx: Context) -> list[Finding]:
     found = []
     home = _home(inv, ctx)
     for i, target in operands:
-        if inv.is_dynamic(i) or _is_device(target) or target.startswith("/dev/") or _names_a_device(target, inv.cwd):
+        if inv.is_dynamic(i) or _is_device(target, places(ctx.book)) or target.startswith("/dev/") or \
+                _names_a_device(target, inv.cwd):
             found.append(ctx.finding("files.device", inv, f"{inv.tool} {target}"))
             continue
-        t = Target(target, inv.cwd, home)
+        t = Target(target, inv.cwd, home, places(ctx.book))
         cats = [c for c in categories(t, recursive=False) if c[0] != "files.recursive"]
         if cats:
             found += [ctx.finding(r, inv, f"{inv.tool} {target}: {d}") for r, d in cats]
@@ -772,11 +748,6 @@ def _format(inv: Invocation, ctx: Context) -> list[Finding]:
         else:
             found.append(ctx.finding("files.format", inv, f"{inv.tool} {target}"))
     return found
-
-
-WIPEFS_LONG = {"all": False, "backup": False, "force": False, "noheadings": False, "json": False, "no-act": False,
-               "offset": True, "output": True, "parsable": False, "quiet": False, "types": True, "lock": False,
-               "help": False, "version": False}
 
 
 def _names_a_device(raw: str, cwd: str) -> bool:
@@ -794,7 +765,7 @@ def _names_a_device(raw: str, cwd: str) -> bool:
 def _scratch_image(t: Target) -> bool:
     """A file that does not exist yet or is a regular file, inside the working directory (below it,
     not the directory itself) or a temp directory: formatting it replaces only that file."""
-    if not t.abs or t.abs == t.cwd or not (t.inside(t.cwd) or _is_temp(t.abs)):
+    if not t.abs or t.abs == t.cwd or not (t.inside(t.cwd) or _is_temp(t.abs, t.places)):
         return False
     if os.path.islink(t.abs):
         return False
@@ -816,10 +787,10 @@ def _find(inv: Invocation, ctx: Context) -> list[Finding]:
     follows = any(a in ("-H", "-L") for a in inv.argv[:first])
     for root in roots:
         path = find_match_path(root, pattern)
-        root_target = Target(root, inv.cwd, home)
+        root_target = Target(root, inv.cwd, home, places(ctx.book))
         real = None if inv.remote else _real_target(root_target, root.rstrip("/") + "/" if follows or
                                                     root.endswith("/") else root, home)
-        sample = Target(path.replace("**", "x").replace("*", "x").replace("?", "x"), inv.cwd, home)
+        sample = Target(path.replace("**", "x").replace("*", "x").replace("?", "x"), inv.cwd, home, places(ctx.book))
         cats = categories(root_target, recursive=True) if pattern == "*" else categories(sample, recursive=True)
         if real is not None:
             cats += [(r, f"{root} resolves to {real.abs}") for r, _ in categories(real, recursive=True)
@@ -841,12 +812,13 @@ def _find(inv: Invocation, ctx: Context) -> list[Finding]:
 
 def overwrite_findings(path: str, dynamic: bool, source: str, cwd: str, ctx: Context) -> list[Finding]:
     """`> path` truncates the file before the command even runs."""
-    if dynamic or path.startswith(HARMLESS_DEVICES) or path.startswith("&") or not path:
+    p = places(ctx.book)
+    if dynamic or path.startswith(p.harmless_devices) or path.startswith("&") or not path:
         return []
     inv = Invocation(tool="sh", argv=(">", path), cwd=cwd, source=source, actor=ctx.actor)
-    if _is_device(path):
+    if _is_device(path, p):
         return [ctx.finding("files.device", inv, f"> {path}")]
-    t = Target(path, cwd, ctx.env.get("HOME", ""))
+    t = Target(path, cwd, ctx.env.get("HOME", ""), p)
     keep = ("files.database", "files.credentials", "files.git", "files.backups", "files.system-file", "files.iac-state")
     # Redirecting into a file that does not exist yet (a new dump, a scratch file) destroys nothing.
     if t.abs and not os.path.lexists(t.abs) and not t.inside(t.home + "/.ssh") and not t.abs.startswith("/etc/"):
@@ -878,9 +850,9 @@ def _move(inv: Invocation, ctx: Context) -> list[Finding]:
     dynamic = dest != -1 and inv.is_dynamic(dest)
     if inv.remote:
         return []
-    d = Target(into, inv.cwd, home)
+    d = Target(into, inv.cwd, home, places(ctx.book))
     real = real_path(into.rstrip("/") + "/" if os.path.isdir(d.abs or "") else into, inv.cwd) if d.abs else ""
-    rd = Target(real, inv.cwd, home) if real else d
+    rd = Target(real, inv.cwd, home, places(ctx.book)) if real else d
     # A destination known only at run time could be anywhere, a trash directory included.
     if dynamic or (d.abs and disposable(rd)):
         verb = f"mv into {into} ({'known only at run time' if dynamic else 'a disposable place'}), like rm"
@@ -890,7 +862,7 @@ def _move(inv: Invocation, ctx: Context) -> list[Finding]:
         raw = argv[k]
         if inv.is_dynamic(k) or inv.is_glob(k):
             continue
-        t = Target(raw, inv.cwd, home)
+        t = Target(raw, inv.cwd, home, places(ctx.book))
         cats = [c for c in categories(t, recursive=True) if c[0] in PROTECTED]
         rt = _real_target(t, raw, home)
         if rt is not None:
@@ -898,16 +870,6 @@ def _move(inv: Invocation, ctx: Context) -> list[Finding]:
                      if r in PROTECTED and r not in {c[0] for c in cats}]
         found += [ctx.finding(r, inv, f"mv {raw} {into} takes it away from where it was: {detail}") for r, detail in cats]
     return found
-
-
-TAR_SHORT_VALUES = frozenset("fCTXbKNgLVFHI")
-TAR_LONG_VALUES = frozenset({"--file", "--directory", "--files-from", "--exclude-from", "--exclude", "--blocking-factor",
-                             "--starting-file", "--newer", "--after-date", "--newer-mtime", "--listed-incremental",
-                             "--tape-length", "--label", "--info-script", "--new-volume-script", "--format",
-                             "--use-compress-program", "--transform", "--xform", "--owner", "--group", "--mode",
-                             "--mtime", "--suffix", "--to-command", "--index-file", "--record-size", "--level",
-                             "--volno-file", "--rsh-command", "--backup", "--warning", "--occurrence", "--checkpoint-action",
-                             "--hole-detection", "--sparse-version", "--quoting-style", "--strip-components"})
 
 
 def _tar(inv: Invocation, ctx: Context) -> list[Finding]:
@@ -920,12 +882,15 @@ def _tar(inv: Invocation, ctx: Context) -> list[Finding]:
 
     if not any(removes(a) for a in argv if a.startswith("--")):
         return []
+    rules = grammar(ctx, "tar")
+    short_values: str = rules["short_values"]  # type: ignore[assignment]
+    long_values = {"--" + name for name, takes in rules["long"].items() if takes}  # type: ignore[attr-defined]
     items: list[tuple[int, str]] = []  # (argv index, directory it is relative to)
     base = inv.cwd
     i = 0
     pending: list[str] = []
     if argv and not argv[0].startswith("-"):  # old style: `tar czf out.tgz dir`
-        pending = [c for c in argv[0] if c in TAR_SHORT_VALUES]
+        pending = [c for c in argv[0] if c in short_values]
         i = 1
     while i < len(argv):
         tok = argv[i]
@@ -937,14 +902,14 @@ def _tar(inv: Invocation, ctx: Context) -> list[Finding]:
             break
         elif tok.startswith("--"):
             name = tok.split("=", 1)[0]
-            if name in TAR_LONG_VALUES and "=" not in tok:
+            if name in long_values and "=" not in tok:
                 pending = ["C" if name == "--directory" else "v"]
             elif name == "--directory":
                 base = os.path.join(base, tok.split("=", 1)[1])
         elif tok.startswith("-") and tok != "-":
             letters = tok[1:]
             for j, c in enumerate(letters):
-                if c in TAR_SHORT_VALUES:
+                if c in short_values:
                     if j + 1 < len(letters):  # -fout.tar, -C/dir
                         if c == "C":
                             base = os.path.join(base, letters[j + 1:])
@@ -957,9 +922,6 @@ def _tar(inv: Invocation, ctx: Context) -> list[Finding]:
     return _removed(inv, ctx, items, recursive=True, verb="tar --remove-files deletes what it archives: rm")
 
 
-ZIP_SHORT_VALUES = frozenset("bntPOZsA")
-
-
 def _zip(inv: Invocation, ctx: Context) -> list[Finding]:
     """zip -m (--move) deletes what it archived: judged as removing each file or directory it names."""
     argv = inv.argv
@@ -967,6 +929,7 @@ def _zip(inv: Invocation, ctx: Context) -> list[Finding]:
     operands: list[int] = []
     i = 0
     in_list = False  # after -x / -i: patterns, up to the next option
+    short_values: str = grammar(ctx, "zip")["short_values"]  # type: ignore[assignment]
     while i < len(argv):
         tok = argv[i]
         if tok.startswith("--"):
@@ -977,7 +940,7 @@ def _zip(inv: Invocation, ctx: Context) -> list[Finding]:
         elif tok.startswith("-") and tok != "-":
             in_list = False
             for j, c in enumerate(tok[1:]):
-                if c in ZIP_SHORT_VALUES:
+                if c in short_values:
                     if j + 2 == len(tok):
                         i += 1
                     break

@@ -784,9 +784,9 @@ def written_file(path: str, how: str, inv: Invocation, ctx: Context, cwd: str | 
     full = path if os.path.isabs(path) else os.path.join(base, path)
     if not os.path.lexists(full):
         return []
-    from agentguard.classify.files import Target, categories
+    from agentguard.classify.files import Target, categories, places
 
-    t = Target(path, base, ctx.env.get("HOME", ""))
+    t = Target(path, base, ctx.env.get("HOME", ""), places(ctx.book))
     keep = ("files.database", "files.credentials", "files.git", "files.backups", "files.system-file", "files.iac-state")
     found = [ctx.finding(r, inv, f"{how} {path} overwrites it: {d}") for r, d in categories(t, recursive=False) if r in keep]
     if not any(f.rule == "files.database" for f in found):

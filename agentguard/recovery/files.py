@@ -45,7 +45,8 @@ def plan(tool: str, real: str, argv: tuple[str, ...], cwd: str, env: dict[str, s
     if tool in REMOVERS:
         from agentguard.classify.files import parse_rm
 
-        indexes = parse_rm(argv).targets if tool in ("rm", "srm") else _operands(argv)
+        # rm's operands are the same whichever long options it knows
+        indexes = parse_rm(argv, ()).targets if tool in ("rm", "srm") else _operands(argv)
         mode = "move"
     elif tool == "shred":
         indexes = _operands(argv, ("-n", "--iterations", "-s", "--size", "--random-source"))

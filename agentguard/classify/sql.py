@@ -21,6 +21,9 @@ from agentguard.model import Finding, Invocation
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from types import ModuleType
+    from typing import Any
+
     from agentguard.context import Context
 
 MAX_SQL = 16 * 1024 * 1024
@@ -81,7 +84,7 @@ def classify_sql(text: str, dialect: str, inv: Invocation, ctx: Context, depth: 
         if owner and ctx.memo[PENDING]:
             from agentguard.classify.rowcount import findings as counted
 
-            found += counted(ctx.memo[PENDING], ctx)  # type: ignore[arg-type]
+            found += counted(ctx.memo[PENDING], ctx)
     finally:
         if owner:
             ctx.memo.pop(PENDING, None)
@@ -94,7 +97,7 @@ PENDING = "sql/reaches"
 def session(inv: Invocation, ctx: Context) -> dict[str, object]:
     """What earlier statements of this call did that counting must know: tables it created (they
     may hold only what the call puts there) and changes that make names mean something else."""
-    sessions: dict[int, dict[str, object]] = ctx.memo.setdefault("sql/session", {})  # type: ignore[assignment]
+    sessions: dict[int, dict[str, object]] = ctx.memo.setdefault("sql/session", {})
     return sessions.setdefault(id(inv), {"created": set(), "changed": ""})
 
 
@@ -145,7 +148,7 @@ def _table_key(name: str) -> str:
 
 def measure_later(reach: object, inv: Invocation, ctx: Context) -> list[Finding]:
     """Queue a statement's reach to be counted with the others of this SQL text."""
-    state = ctx.memo.get("sql/session", {}).get(id(inv))  # type: ignore[attr-defined]
+    state = ctx.memo.get("sql/session", {}).get(id(inv))
     if state:
         if _table_key(reach.table) in state["created"] and not reach.always:  # type: ignore[attr-defined]
             # A table this call creates holds no rows that exist today, unless one of that name
@@ -156,7 +159,7 @@ def measure_later(reach: object, inv: Invocation, ctx: Context) -> list[Finding]
         if state["changed"] and not reach.unsafe:  # type: ignore[attr-defined]
             reach.unsafe = state["changed"]  # type: ignore[attr-defined]
     if PENDING in ctx.memo:
-        ctx.memo[PENDING].append((reach, inv))  # type: ignore[attr-defined]
+        ctx.memo[PENDING].append((reach, inv))
         return []
     from agentguard.classify.rowcount import findings as counted
 
@@ -368,12 +371,12 @@ def _copy_program(stmt: str, inv: Invocation, ctx: Context) -> list[Finding]:
             out.append(rest[end])
             end += 1
         # The program runs in a shell on the database server: judge it too.
-        found += ctx.nested("".join(out), inv.replace(cwd=""), "COPY PROGRAM", cwd="")  # type: ignore[arg-type]
+        found += ctx.nested("".join(out), inv.replace(cwd=""), "COPY PROGRAM", cwd="")
     return found
 
 
 def _params(ctx: Context) -> frozenset[str]:
-    return ctx.memo.get("sql/params") or frozenset()  # type: ignore[return-value]
+    return ctx.memo.get("sql/params") or frozenset()
 
 
 def _function(stmt: str, dialect: str, inv: Invocation, ctx: Context, depth: int) -> list[Finding]:
@@ -381,7 +384,7 @@ def _function(stmt: str, dialect: str, inv: Invocation, ctx: Context, depth: int
     values known only then. The name is remembered, so a trigger created later can call it."""
     name, params = _signature(stmt)
     if name:
-        ctx.memo.setdefault("sql/functions", set()).add(name)  # type: ignore[attr-defined]
+        ctx.memo.setdefault("sql/functions", set()).add(name)
     before = ctx.memo.get("sql/params")
     ctx.memo["sql/params"] = _params(ctx) | params
     try:
@@ -419,7 +422,7 @@ def _trigger(stmt: str, inv: Invocation, ctx: Context) -> list[Finding]:
     rest = stmt[k + len("EXECUTE"):].split(None, 1) if k >= 0 else []
     target = rest[1] if len(rest) > 1 else ""
     name = target.split("(", 1)[0].strip().strip('"').rsplit(".", 1)[-1].lower()
-    if name and name in (ctx.memo.get("sql/functions") or ()):  # type: ignore[operator]
+    if name and name in (ctx.memo.get("sql/functions") or ()):
         return []
     what = f"{name}()" if name else "its function"
     return [ctx.finding("sql.opaque-call", inv, f"the trigger runs {what} on every row change, and its body is not "
@@ -442,7 +445,7 @@ def _rule(stmt: str, dialect: str, inv: Invocation, ctx: Context, depth: int) ->
         return []
     if action.startswith("(") and action.endswith(")"):
         action = action[1:-1]
-    return [f.replace(detail=f"rule action: {f.detail}") for f in classify_sql(action, dialect, inv, ctx, depth + 1)]  # type: ignore[misc]
+    return [f.replace(detail=f"rule action: {f.detail}") for f in classify_sql(action, dialect, inv, ctx, depth + 1)]
 
 
 def _procedural_body(stmt: str, dialect: str, inv: Invocation, ctx: Context, depth: int, what: str) -> list[Finding]:
@@ -568,10 +571,10 @@ def _quoted_bodies(stmt: str) -> list[str]:
 
 # --- sqlglot ----------------------------------------------------------------------------------------
 
-_SQLGLOT = None
+_SQLGLOT: tuple[ModuleType, ModuleType] | None = None  # sqlglot and sqlglot.exp, once imported
 
 
-def _sqlglot():  # type: ignore[no-untyped-def]
+def _sqlglot() -> tuple[ModuleType, ModuleType]:
     global _SQLGLOT
     if _SQLGLOT is None:
         import logging
@@ -641,15 +644,15 @@ def _parsed(stmt: str, dialect: str, inv: Invocation, ctx: Context, depth: int) 
                 found.append(ctx.finding("sql.merge-delete", inv, detail))
             from agentguard.classify.sqlreach import of_merge
 
-            reach = of_merge(node, exp, dialect, stmt, _params(ctx))
-            if reach is not None:
-                found += measure_later(reach, inv, ctx)
+            merged = of_merge(node, exp, dialect, stmt, _params(ctx))
+            if merged is not None:
+                found += measure_later(merged, inv, ctx)
         elif isinstance(node, exp.Insert):
             from agentguard.classify.sqlreach import of_upsert
 
-            reach = of_upsert(node, exp, dialect, stmt, _params(ctx))
-            if reach is not None:
-                found += measure_later(reach, inv, ctx)
+            upserted = of_upsert(node, exp, dialect, stmt, _params(ctx))
+            if upserted is not None:
+                found += measure_later(upserted, inv, ctx)
         elif isinstance(node, exp.Copy):
             if not node.args.get("kind"):  # COPY … TO
                 for target in node.args.get("files") or []:
@@ -678,7 +681,7 @@ def _remote_sql(node, name: str, exp, inv: Invocation, ctx: Context, depth: int)
     if not (isinstance(sql_arg, exp.Literal) and sql_arg.is_string) or depth > 4:
         return [ctx.finding("sql.procedural", inv, f"{name}() runs SQL built at run time on another connection")]
     remote = inv.replace(via=inv.via + (name,))  # another connection: nothing there is counted from here
-    return [f.replace(detail=f"{name}(): {f.detail}")  # type: ignore[misc]
+    return [f.replace(detail=f"{name}(): {f.detail}")
             for f in classify_sql(str(sql_arg.this), "postgres", remote, ctx, depth + 1)]
 
 
@@ -758,9 +761,9 @@ def _always_true(node, exp) -> bool:  # type: ignore[no-untyped-def]
         if left is not None and right is not None and type(left) is type(right):
             ops = {exp.EQ: left == right, exp.NullSafeEQ: left == right, exp.NEQ: left != right,
                    exp.GT: left > right, exp.GTE: left >= right, exp.LT: left < right, exp.LTE: left <= right}
-            return bool(ops[type(node)])  # type: ignore[index]
+            return bool(ops[type(node)])
     if isinstance(node, exp.Like) and isinstance(node.expression, exp.Literal):
-        return node.expression.this.strip("%") == ""
+        return bool(node.expression.this.strip("%") == "")
     return False
 
 
@@ -778,11 +781,11 @@ def _always_false(node, exp) -> bool:  # type: ignore[no-untyped-def]
         if left is not None and right is not None and type(left) is type(right):
             ops = {exp.EQ: left != right, exp.NEQ: left == right, exp.GT: left <= right, exp.GTE: left < right,
                    exp.LT: left >= right, exp.LTE: left > right}
-            return bool(ops[type(node)])  # type: ignore[index]
+            return bool(ops[type(node)])
     return False
 
 
-def _literal_value(node, exp) -> object:  # type: ignore[no-untyped-def]
+def _literal_value(node, exp) -> Any:  # type: ignore[no-untyped-def]  # a str or float; compared only with its own type
     if isinstance(node, (exp.Paren, exp.Cast)):  # 1 = 1::int is still 1 = 1
         return _literal_value(node.this, exp)
     if isinstance(node, exp.Literal):

@@ -17,8 +17,14 @@ from agentguard.model import Finding, Invocation
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Literal
+
     from agentguard.context import Context
     from agentguard.shapes import Pack
+
+    # A client's reading of the SQL text it is given: (text, invocation, context, depth) → findings.
+    TextReader = Callable[[str, Invocation, Context, int], list[Finding]]
 
 MAX_FILE = 16 * 1024 * 1024
 
@@ -217,7 +223,7 @@ def _read_file(path: str, cwd: str) -> str | None:
     return read_text(path, cwd, MAX_FILE)
 
 
-def _stdin_findings(inv: Invocation, ctx: Context, dialect: str, meta) -> list[Finding]:  # type: ignore[no-untyped-def]
+def _stdin_findings(inv: Invocation, ctx: Context, dialect: str, meta: TextReader) -> list[Finding]:
     state = inv.stdin_state
     if state == "text" and inv.stdin is not None:
         return meta(inv.stdin, inv, ctx, 0)
@@ -285,7 +291,7 @@ def _psql_session(inv: Invocation, ctx: Context, opts: list[object], names: set[
     session = PsqlSession(inv, ctx, start)
     found: list[Finding] = []
     for path, text in rc:
-        found += [f.replace(detail=f"from {path}: {f.detail}") for f in session.run(text)]  # type: ignore[misc]
+        found += [f.replace(detail=f"from {path}: {f.detail}") for f in session.run(text)]
     sources = 0
     reads_stdin = False
     for o in opts:
@@ -358,9 +364,9 @@ def _rc_choices(base: str, inv: Invocation, ctx: Context) -> list[tuple[str, str
 
 def _psql_version(inv: Invocation, ctx: Context) -> tuple[str, str] | None:
     """(PG_VERSION, major) of the psql this call runs, as psql names its versioned psqlrc files."""
-    cached = ctx.memo.get("psql.version", False)
+    cached: tuple[str, str] | None | Literal[False] = ctx.memo.get("psql.version", False)  # False: not asked yet
     if cached is not False:
-        return cached  # type: ignore[return-value]
+        return cached
     from agentguard.classify.rowcount import call_env, psql_binary, run_with_input
 
     env = call_env(inv, ctx)
@@ -989,7 +995,7 @@ def sqlite_text(text: str, inv: Invocation, ctx: Context, depth: int) -> list[Fi
             found.append(ctx.finding("sql.unparsable", inv, f"sqlite3 command .{name} is not understood"))
     # After .open the statements act on another file: their rows are not counted in the first one.
     sql_inv = inv.replace(via=inv.via + ("sqlite3 .open",)) if opened else inv
-    return classify_sql("\n".join(sql_lines), "sqlite", sql_inv, ctx) + found  # type: ignore[arg-type]
+    return classify_sql("\n".join(sql_lines), "sqlite", sql_inv, ctx) + found
 
 
 # Dot-commands that write a file (the last word that is not an option): .backup ?DB? FILE, .once FILE …

@@ -12,6 +12,10 @@ from __future__ import annotations
 
 from agentguard.classify.rowcount import KEY_LIST, Reach, key_column
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from sqlglot.expressions import Expression
+
 # sqlglot expression classes for functions that read and compute only (stable or immutable)
 SAFE_FUNCTIONS = frozenset("""Abs Array ArrayAgg ArrayContains ArrayContainsAll ArrayOverlaps ArraySize Avg Case
 Cast TryCast Ceil Coalesce Concat ConcatWs Count CurrentDate CurrentDatetime CurrentTime CurrentTimestamp CurrentUser
@@ -139,7 +143,7 @@ def of_delete_or_update(node, exp, dialect: str, statement: str, params: frozens
         name = target.sql(dialect=dialect) if isinstance(target, exp.Expression) else "?"
         return Reach(verb, name, "", "", [], "", False, _short(statement))
     name = bare(target, exp, dialect)
-    extra: list[object] = []
+    extra: list[Expression] = []
     if verb == "delete":
         extra = list(node.args.get("using") or [])
         sources = ", ".join(t.sql(dialect=dialect) for t in extra)

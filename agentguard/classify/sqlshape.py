@@ -361,8 +361,8 @@ def simple_dml(stmt: str, dialect: str, params: frozenset[str] = frozenset()) ->
         alias = ""
         if r.word("as"):
             alias = r.name()
-        elif r.peek() is not None and r.peek()[0] in ("ident", "qident") and \
-                not (r.peek()[0] == "ident" and r.peek()[1] in RESERVED):  # type: ignore[index]
+        elif (tok := r.peek()) is not None and tok[0] in ("ident", "qident") and \
+                not (tok[0] == "ident" and tok[1] in RESERVED):
             alias = r.name()
         if alias:
             r.names = {alias}
@@ -377,9 +377,10 @@ def simple_dml(stmt: str, dialect: str, params: frozenset[str] = frozenset()) ->
                     break
         where = r.peek()
         r.expect_word("where")
-        if where is None or r.peek() is None:
+        tok = r.peek()
+        if where is None or tok is None:
             return None
-        start = r.peek()[2]  # type: ignore[index]
+        start = tok[2]
         tree = r.predicate()
         if r.peek() is not None:
             return None  # RETURNING, ORDER BY, LIMIT …: sqlglot
@@ -387,10 +388,10 @@ def simple_dml(stmt: str, dialect: str, params: frozenset[str] = frozenset()) ->
         return None
     predicate = stmt[start:].strip()
     source = ("ONLY " if only else "") + written + (f" AS {alias}" if alias else "")
-    params = r.used_params or any(t[0] == "param" for t in toks)
+    uses_params = r.used_params or any(t[0] == "param" for t in toks)
     return Reach(verb, written, f"SELECT 1 FROM {source} WHERE {predicate}",
                  f"SELECT 1 FROM {'ONLY ' if only else ''}{written}", [written],
-                 "the predicate uses parameters known only when it runs" if params else "",
+                 "the predicate uses parameters known only when it runs" if uses_params else "",
                  _key_lookup(tree, last), _short(stmt))
 
 

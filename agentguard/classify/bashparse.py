@@ -18,6 +18,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterator, Mapping
 
+    from tree_sitter import Node, Parser
+
 MAX_DEPTH = 120  # nesting of tree nodes walked recursively; deeper input is refused
 MAX_BYTES = 256 * 1024  # longer command strings are refused (fail closed) rather than parsed
 MAX_READ = 1024 * 1024  # files read for stdin (`< f.sql`, `cat f.sql |`) are read up to this size
@@ -74,10 +76,10 @@ class Cmd:
         return f"Cmd({[w.value for w in self.words]!r}, stdin={self.stdin!r})"
 
 
-_PARSER = None
+_PARSER: Parser | None = None
 
 
-def _parser():  # type: ignore[no-untyped-def]
+def _parser() -> Parser:
     global _PARSER
     if _PARSER is None:
         import tree_sitter
@@ -369,8 +371,8 @@ class _Walker:
             found += self._continuation([target] if target else found, continuation, depth, nested)
         return found
 
-    def _apply_redirect(self, redirect, found: list[Cmd], target: Cmd | None, depth: int,
-                        continuation: list) -> None:  # type: ignore[no-untyped-def,type-arg]
+    def _apply_redirect(self, redirect, found: list[Cmd], target: Cmd | None, depth: int,  # type: ignore[no-untyped-def]
+                        continuation: list[Node]) -> None:
         t = redirect.type
         if t == "heredoc_redirect":
             start = redirect.child_by_field_name("start") or _child_of_type(redirect, "heredoc_start")

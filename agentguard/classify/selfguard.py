@@ -183,9 +183,9 @@ _CACHE: dict[tuple[object, ...], Protected] = {}
 
 def protected(ctx: Context) -> Protected:
     """agentguard's own directories for this environment and policy (cached per process)."""
-    known = ctx.memo.get("selfguard:protected")
+    known: Protected | None = ctx.memo.get("selfguard:protected")
     if known is not None:
-        return known  # type: ignore[return-value]
+        return known
     known = ctx.memo["selfguard:protected"] = _protected(ctx)
     return known
 
@@ -412,9 +412,9 @@ def where_for(cwd: str, ctx: Context, home: str = "") -> Where:
     """The Where for ``cwd``, shared by the simple commands of one command line (until one of them
     makes a symlink)."""
     key = (cwd, home, len(made_links(ctx)))
-    last = ctx.memo.get("selfguard:where")
-    if last is not None and last[0] == key:  # type: ignore[index]
-        return last[1]  # type: ignore[index,no-any-return]
+    last: tuple[tuple[str, str, int], Where] | None = ctx.memo.get("selfguard:where")
+    if last is not None and last[0] == key:
+        return last[1]
     where = Where(cwd, ctx, home)
     ctx.memo["selfguard:where"] = (key, where)
     return where
@@ -512,10 +512,10 @@ def why_protected(path: str, ctx: Context, *, ancestors: bool = False) -> str:
 
 def made_links(ctx: Context) -> dict[str, str]:
     """Symlinks created earlier in the command line being judged (``ln -s DIR c; … > c/x``)."""
-    links = ctx.memo.get("selfguard:links")
+    links: dict[str, str] | None = ctx.memo.get("selfguard:links")
     if links is None:
         links = ctx.memo["selfguard:links"] = {}
-    return links  # type: ignore[return-value]
+    return links
 
 
 # ---------------------------------------------------------------- what a command writes
@@ -1179,11 +1179,11 @@ def _pattern(name: str, text: str):  # type: ignore[no-untyped-def]
 
 def can_write(code: str, lang: str) -> bool:
     """Whether inline ``code`` calls something that can write, rename, remove, truncate or chmod a file."""
-    if _pattern(lang, _WRITE_CALLS[lang]).search(code):  # type: ignore[attr-defined]
+    if _pattern(lang, _WRITE_CALLS[lang]).search(code):
         return True
     from agentguard.classify.inlinecode import literal_spans
 
-    for m in _pattern("open", _OPEN_CALL).finditer(code):  # type: ignore[attr-defined]
+    for m in _pattern("open", _OPEN_CALL).finditer(code):
         name = m.group(1).replace(" ", "")
         if "popen" in name.lower() or (name.endswith("new") and "File" not in name):
             continue
@@ -1214,7 +1214,7 @@ def can_write(code: str, lang: str) -> bool:
                 if _is_write_mode(value, lang):
                     return True
     if lang == "python":
-        for m in _pattern("replace", r"\.replace\s*\(").finditer(code):  # type: ignore[attr-defined]
+        for m in _pattern("replace", r"\.replace\s*\(").finditer(code):
             if len(_call_args(code, m.end(), True)) == 1:
                 return True  # Path.replace(target); str.replace takes two
     return False
@@ -1290,31 +1290,31 @@ def _pieces(code: str, lang: str, env: dict[str, str]) -> list[str]:
     inside = _pattern("inside", _IN_STRING_ENV)
 
     def value(name: str | None) -> str | None:
-        return env.get(name) if name in ENV_NAMES else None  # type: ignore[operator]
+        return env.get(name) if name in ENV_NAMES else None
 
     def between(text: str) -> list[tuple[int, str]]:
         found = []
-        for m in bare.finditer(text):  # type: ignore[attr-defined]
+        for m in bare.finditer(text):
             v = value(next((g for g in m.groups() if g), None))
             if v:
                 found.append((m.start(), v))
-        for m in homes.finditer(text):  # type: ignore[attr-defined]
+        for m in homes.finditer(text):
             if env.get("HOME"):
                 found.append((m.start(), env["HOME"]))
         return sorted(found)
 
     if lang == "ruby" and "#{" in code:  # "#{ENV["HOME"]}/x": the quotes inside would end the literal early
-        code = _pattern("ruby-env", r"\#\{\s*ENV\s*\[\s*['\"](\w+)['\"]\s*\]\s*\}").sub(  # type: ignore[attr-defined]
+        code = _pattern("ruby-env", r"\#\{\s*ENV\s*\[\s*['\"](\w+)['\"]\s*\]\s*\}").sub(
             lambda m: value(m.group(1)) or m.group(0), code)
     out: list[str] = []
     pos = 0
     for start, end, lit in literal_spans(code, lang):
         out += [v for _, v in between(code[pos:start])]
         pos = end
-        if lit in ENV_NAMES and accessor.search(code[max(0, start - 40):start]):  # type: ignore[attr-defined]
+        if lit in ENV_NAMES and accessor.search(code[max(0, start - 40):start]):
             lit = env.get(lit, lit)
         elif "$" in lit or "#{" in lit:
-            lit = inside.sub(lambda m: value(next((g for g in m.groups() if g), None)) or m.group(0),  # type: ignore[attr-defined]
+            lit = inside.sub(lambda m: value(next((g for g in m.groups() if g), None)) or m.group(0),
                              lit)
         out.append(lit)
     out += [v for _, v in between(code[pos:])]
@@ -1391,7 +1391,7 @@ def _hidden_text(code: str) -> str:
     """The first run-time decoding (base64, hex, a reversed or char-coded string) in ``code`` that is
     not the content handed to a write call: such text may be the very path the code writes."""
     kept, pos = [], 0
-    for n, m in enumerate(_pattern("content", _CONTENT_CALLS).finditer(code)):  # type: ignore[attr-defined]
+    for n, m in enumerate(_pattern("content", _CONTENT_CALLS).finditer(code)):
         if n >= 200:
             break  # past that, the rest is read as it stands: more is held, never less
         if m.end() < pos:
@@ -1400,7 +1400,7 @@ def _hidden_text(code: str) -> str:
         kept.append(code[pos:m.end()])
         pos = m.end() + sum(len(a) for a in args) + max(0, len(args) - 1)
     outside = "".join(kept) + code[pos:]
-    found = _pattern("hiding", _HIDING).search(outside)  # type: ignore[attr-defined]
+    found = _pattern("hiding", _HIDING).search(outside)
     return found.group(0).strip().rstrip("(").strip() if found else ""
 
 
@@ -1422,7 +1422,7 @@ def _folded(code: str, lang: str) -> str:
             runs[-1].append(span)
             continue
         before = code[max(0, span[0] - 40):span[0]]
-        in_join = bool(_pattern("join-open", r"(?:join\s*\(\s*|\[\s*)[\[(]?\s*$").search(before))  # type: ignore[attr-defined]
+        in_join = bool(_pattern("join-open", r"(?:join\s*\(\s*|\[\s*)[\[(]?\s*$").search(before))
         runs.append([span])
     out, pos = [], 0
     for run in runs:

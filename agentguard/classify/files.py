@@ -293,7 +293,7 @@ class RmOptions:
 
 def grammar(ctx: Context, tool: str) -> dict[str, object]:
     """How ``tool`` reads its options, from the files pack's [grammar.TOOL] table."""
-    return ctx.pack("files")["grammar"][tool]  # type: ignore[index,no-any-return]
+    return ctx.pack("files")["grammar"][tool]
 
 
 def _long_name(prefix: str, names: tuple[str, ...]) -> str:

@@ -11,7 +11,7 @@ A layer may hold::
 
     [production]                       # targets that are production get stricter decisions
     decision = "block"                 # what an agent's confirm becomes there
-    kube_context = ["prod-*", "live"]  # added to the defaults (see PRODUCTION_DEFAULTS)
+    kube_context = ["prod-*", "live"]  # added to the defaults: each pack's `target` names its lists
 
     [rules]
     disable = ["git.stash-drop"]       # system and user layers only
@@ -56,21 +56,10 @@ SYSTEM_FILE = "/etc/agentguard/policy.toml"
 ACTORS = ("agent", "ci", "human")
 DECISIONS = ("allow", "backup", "confirm", "block")
 RANK = {d: i for i, d in enumerate(DECISIONS)}
+# The names production lists match by default; which lists there are (kube_context, database_host,
+# …), what each is matched against and any other defaults are the packs' (`target` in rules/*.toml).
 NAME_PATTERNS = ["prod", "prod-*", "prod_*", "*-prod", "*_prod", "*-prod-*", "*_prod_*", "*/prod", "*:prod",
                  "production", "production-*", "*-production", "*_production", "prd", "prd-*", "*-prd", "live"]
-PRODUCTION_DEFAULTS = {
-    "kube_context": NAME_PATTERNS, "kube_namespace": NAME_PATTERNS, "terraform_workspace": NAME_PATTERNS,
-    "terraform_dir": NAME_PATTERNS, "aws_profile": NAME_PATTERNS, "aws_region": [],
-    "database_host": NAME_PATTERNS, "database_name": NAME_PATTERNS, "railway_environment": NAME_PATTERNS,
-}
-# target key (targets.py) → production pattern list, and how the value is split into parts to match
-TARGET_KEYS = {
-    ("kubectl", "context"): ("kube_context", ""), ("kubectl", "namespace"): ("kube_namespace", ""),
-    ("terraform", "workspace"): ("terraform_workspace", ""), ("terraform", "dir"): ("terraform_dir", "/"),
-    ("aws", "profile"): ("aws_profile", ""), ("aws", "region"): ("aws_region", ""),
-    ("postgres", "host"): ("database_host", "."), ("postgres", "database"): ("database_name", ""),
-    ("railway", "environment"): ("railway_environment", ""),
-}
 AUDIT_DEFAULTS = {"max_bytes": 10 * 1024 * 1024, "keep": 10, "syslog": ""}
 RECOVERY_DEFAULTS = {"max_bytes": 1024 * 1024 * 1024}  # largest copy a backup makes (moves are free)
 TOP_KEYS = {"decisions", "production", "rules", "rule", "audit", "recovery", "sandbox"}
@@ -80,12 +69,14 @@ class ConfigError(Exception):
     """A policy file is invalid. The message names the file, the key path and the fix."""
 
 
-def defaults() -> Policy:
+def defaults(book: dict[str, object] | None = None) -> Policy:
+    """The policy no file has changed, with the production lists of ``book`` (the shipped packs')."""
     from agentguard.policy import DEFAULT_TABLE
 
+    lists: dict[str, list[str]] = production_lists(book)
     return {
         "decisions": {actor: dict(row) for actor, row in DEFAULT_TABLE.items()},
-        "production": {"decision": "block", **{k: list(v) for k, v in PRODUCTION_DEFAULTS.items()}},
+        "production": {"decision": "block", **{k: list(v) for k, v in lists.items()}},
         "rule_decisions": {},
         "rule_floors": {},  # rule id → the least strict decision any actor gets (from tighten-only layers)
         "disabled": [],
@@ -102,6 +93,15 @@ def defaults() -> Policy:
 
 def _fail(source: str, where: str, problem: str) -> ConfigError:
     return ConfigError(f"{source}: {where}: {problem}")
+
+
+def production_lists(book: dict[str, object] | None = None) -> dict[str, list[str]]:
+    """The ``[production]`` lists the packs' targets are matched against → their default patterns."""
+    if book is None:
+        from agentguard.rules import load_book
+
+        book = load_book()
+    return book.get("production") or {}  # type: ignore[return-value]
 
 
 def read_layer(path: str) -> dict[str, Any] | None:
@@ -124,7 +124,9 @@ def read_layer(path: str) -> dict[str, Any] | None:
     return data
 
 
-def validate_layer(source: str, data: dict[str, object]) -> None:
+def validate_layer(source: str, data: dict[str, object], book: dict[str, object] | None = None) -> None:
+    """Raise ConfigError for anything invalid. Which ``[production]`` lists exist is the book's: without
+    one, a list is only checked for its shape here, and for its name when the layer is merged."""
     from agentguard.rules import validate_rule
 
     unknown = set(data) - TOP_KEYS
@@ -150,11 +152,11 @@ def validate_layer(source: str, data: dict[str, object]) -> None:
         if key == "decision":
             if value not in DECISIONS:
                 raise _fail(source, "production.decision", "must be allow, backup, confirm or block")
-        elif key in PRODUCTION_DEFAULTS:
+        else:
+            if book is not None:
+                _known_list(source, key, book)
             if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
                 raise _fail(source, f"production.{key}", 'must be a list of patterns, e.g. ["prod-*", "live"]')
-        else:
-            raise _fail(source, f"production.{key}", f"unknown key; known: decision, {', '.join(sorted(PRODUCTION_DEFAULTS))}")
     rules = data.get("rules", {})
     if not isinstance(rules, dict) or set(rules) - {"disable", "decision"}:
         raise _fail(source, "rules", "may hold `disable = [rule ids]` and `decision = { rule id = decision }`")
@@ -192,6 +194,12 @@ def validate_layer(source: str, data: dict[str, object]) -> None:
     if "syslog" in audit and not (isinstance(audit["syslog"], str) and
                                   audit["syslog"].startswith(("udp://", "tcp://", "unix://", ""))):
         raise _fail(source, "audit.syslog", 'must look like "udp://host:514" or "unix:///dev/log"')
+
+
+def _known_list(source: str, key: str, book: dict[str, object]) -> None:
+    known = production_lists(book)
+    if key not in known:
+        raise _fail(source, f"production.{key}", f"unknown key; known: decision, {', '.join(sorted(known))}")
 
 
 def _stricter(a: str, b: str) -> bool:
@@ -234,7 +242,8 @@ def merge(policy: Policy, layer: dict[str, Any], source: str, *, may_loosen: boo
                 continue
             production["decision"] = value
         else:
-            production[key] = list(dict.fromkeys([*production[key], *value]))
+            _known_list(source, key, book)
+            production[key] = list(dict.fromkeys([*production.get(key, []), *value]))
         taken(f"production.{key}")
     rules = dict(layer.get("rules", {}))
     if rules.get("disable"):
@@ -400,7 +409,7 @@ def base_policy(locs: Locations, book: dict[str, object],
                 replace: tuple[str, dict[str, object]] | None = None) -> Policy:
     """Defaults with the system and user layers merged; ``replace`` = (path, data) stands in for the
     content of one file (to see what a change would do before writing it)."""
-    policy = defaults()
+    policy = defaults(book)
     for level, path in layer_paths(locs):
         data = replace[1] if replace and replace[0] == path else read_layer(path)
         policy["layers"].append([level, path, _stamp(path)])
@@ -421,8 +430,10 @@ def loosened(before: Policy, after: Policy) -> list[str]:
     old_prod, new_prod = before["production"], after["production"]
     if RANK[new_prod["decision"]] < RANK[old_prod["decision"]]:
         found.append(f"production.decision: {old_prod['decision']} → {new_prod['decision']}")
-    for key in PRODUCTION_DEFAULTS:
-        gone = set(old_prod[key]) - set(new_prod[key])
+    for key in old_prod:
+        if key == "decision":
+            continue
+        gone = set(old_prod[key]) - set(new_prod.get(key, ()))
         if gone:
             found.append(f"production.{key}: drops {', '.join(sorted(gone))}")
     old_rules, new_rules = before["rule_decisions"], after["rule_decisions"]

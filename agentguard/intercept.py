@@ -100,7 +100,7 @@ def run(args: list[str]) -> int:
     compiled = load_compiled(state_dir)
     from agentguard.stdin import capture, wants_stdin
 
-    captured = capture() if wants_stdin(tool, argv) else None
+    captured = capture() if wants_stdin(tool, argv, compiled["book"]) else None  # type: ignore[arg-type]
     return judge_call(tool, real, argv, compiled, os.getcwd(), captured, Runner())
 
 
@@ -132,7 +132,7 @@ def judge_call(tool: str, real: str, argv: tuple[str, ...], compiled: dict, cwd:
         inv = Invocation(tool=tool, argv=argv, cwd=cwd, env=env)
         try:
             with bounded():
-                tgt = describe(target(inv))
+                tgt = describe(target(inv, compiled["book"]))
                 read_bound_files(inv, compiled["book"])
         except Overtime as e:  # what the call depends on could not be read in time: no approval can bind it
             from agentguard.judge import internal_error

@@ -33,27 +33,24 @@ DEFAULT_TABLE: dict[str, dict[str, str]] = {
 }
 
 
-PRODUCTION_GROUPS = {"terraform": "terraform", "tofu": "terraform", "terragrunt": "terraform",
-                     "kubectl": "kubectl", "oc": "kubectl", "helm": "kubectl", "aws": "aws", "railway": "railway",
-                     "psql": "postgres", "dropdb": "postgres", "pg_restore": "postgres", "mysql": "postgres",
-                     "mariadb": "postgres", "mysqladmin": "postgres"}
-
-
-def production_matches(tool: str, target: dict[str, str], production: Mapping[str, Any]) -> list[str]:
-    """Which parts of the target look like production ("context prod-eu"), by the policy's patterns."""
+def production_matches(tool: str, target: dict[str, str], production: Mapping[str, Any],
+                       book: Mapping[str, Any]) -> list[str]:
+    """Which parts of the target look like production ("context prod-eu"), by the policy's patterns:
+    the tool's pack says which production list each part is matched against, and where a value
+    splits into parts matched one by one (a database host at ".", a terraform directory at "/")."""
     from agentguard.classify.argv import glob_match
-    from agentguard.config import TARGET_KEYS
 
-    group = PRODUCTION_GROUPS.get(tool)
-    if group is None:
+    spec = book.get("targets", {}).get(tool)
+    if spec is None:
         return []
     hits = []
     for key, value in target.items():
-        spec = TARGET_KEYS.get((group, key))
-        if spec is None or not value:
+        matched = spec["production"].get(key)
+        if matched is None or not value:
             continue
-        patterns: list[str] = production.get(spec[0], [])
-        parts = [value] + ([p for p in value.split(spec[1]) if p] if spec[1] else [])
+        name, split = matched
+        patterns: list[str] = production.get(name, [])
+        parts = [value] + ([p for p in value.split(split) if p] if split else [])
         if any(glob_match(p.lower(), part.lower()) for p in patterns for part in parts):
             hits.append(f"{key} {value}")
     return hits

@@ -12,6 +12,11 @@ A pack looks like::
     help_flags = ["-help", "--help"]     # any of these before `--` makes the call harmless
     readonly = ["plan", "show"]          # first words the shim may run without asking Python
     known_words = ["plan", "apply"]      # first words this family understands; others fail closed
+    # what a call acts on, by a reader targets.py names, and the [production] list each part of it
+    # is matched against (a value split at "/" is matched part by part: envs/prod is production)
+    target.reader = "terraform-workspace"
+    target.production = { workspace = "terraform_workspace", dir = { list = "terraform_dir", split = "/" } }
+    stdin = { positionals = 0 }          # when a call reads its input from stdin (stdin.py)
 
     [[rule]]
     id = "terraform.destroy"
@@ -21,6 +26,12 @@ A pack looks like::
     match = { words = ["destroy"] }      # optional: declarative match (see classify/rulematch.py)
     examples.block = ["terraform destroy -auto-approve"]
     examples.allow = ["terraform plan -destroy"]
+
+``target`` and ``stdin`` hold one description for every tool of the pack, or a list of them that each
+name their ``tools`` (tooldata.py has the keys). A tool no pack names a target for has none, and is
+never production; the ``option`` reader takes the target from an option or a variable (tooldata.py
+shows one). A production list a pack names is a ``[production]`` key of the policy (matched by the
+usual production names unless the pack gives ``patterns``).
 
 Rules without ``match`` are detected by the family's classifier module in code; a test checks that
 every such rule is emitted somewhere. Compiled packs are cached with ``marshal`` so that the hot path
@@ -51,10 +62,11 @@ if TYPE_CHECKING:
 
     from agentguard.shapes import Book, Pack, Rule
 
-FORMAT = 6  # bump when the compiled layout changes
+FORMAT = 7  # bump when the compiled layout changes
 
 PACK_KEYS = {"family", "title", "tools", "shims", "value_options", "long_options", "help_flags", "short_clusters",
-             "readonly", "known_words", "words", "summary", "config_files", "env", "binding_files"}
+             "readonly", "known_words", "words", "summary", "config_files", "env", "binding_files", "target",
+             "stdin"}
 RULE_KEYS = {"id", "severity", "why", "instead", "match", "examples", "decision"}
 # [paths] lists, by what their entries are: absolute paths ("/etc"), absolute prefixes ("/tmp/",
 # "/dev/sd"), names or globs of path components (".ssh", "*.pem", "data/db"), or suffixes (".py").
@@ -295,6 +307,14 @@ def validate_pack(source: str, data: dict[str, Any]) -> Pack:
         "binding_files": _str_list(source, "pack.binding_files", meta.get("binding_files", [])),
         "source": source,
     }
+    if "target" in meta:
+        from agentguard.tooldata import validate_target
+
+        pack["targets"], pack["production"] = validate_target(source, meta["target"], tools)
+    if "stdin" in meta:
+        from agentguard.tooldata import validate_stdin
+
+        pack["stdin"] = validate_stdin(source, meta["stdin"], tools)
     raw_rules = data.get("rule", [])
     if not isinstance(raw_rules, list) or not raw_rules:
         raise _fail(source, "rule", "a pack needs at least one [[rule]]")
@@ -354,6 +374,9 @@ def compile_book(paths: list[str]) -> dict[str, object]:
     rules: dict[str, str] = {}
     words: set[str] = set()
     env: set[str] = set()
+    targets: dict[str, object] = {}
+    stdin: dict[str, object] = {}
+    production: dict[str, list[str]] = {}
     places: dict[str, list[str]] = {key: [] for key in PATH_KEYS}
     for path in paths:
         pack = load_pack(path)
@@ -373,6 +396,14 @@ def compile_book(paths: list[str]) -> dict[str, object]:
             words.add(pattern.split("*")[0].rstrip("."))
         words.update(pack["words"])
         env.update(pack["env"])
+        for tool, spec in pack.get("targets", {}).items():
+            targets[tool] = spec
+            env.update(spec.get("env", ()))  # the variables a target is read from bind an approval too
+        stdin.update(pack.get("stdin", {}))
+        for name, patterns in pack.get("production", {}).items():
+            if production.setdefault(name, patterns) != patterns:
+                raise RuleError(f"{path}: pack.target: the production list {name!r} has other default patterns "
+                                "in another pack; give the same `patterns` (or none) in both")
         for key, entries in pack["paths"].items():
             places[key] += [e for e in entries if e not in places[key]]
         for rule in pack["rules"]:
@@ -390,6 +421,9 @@ def compile_book(paths: list[str]) -> dict[str, object]:
         "rules": rules,
         "words": sorted(w for w in words if w),
         "env": sorted(env),  # every family's: what an approval is bound to (binding.py)
+        "targets": targets,  # tool → its target reader and production lists (targets.py, policy.py)
+        "stdin": stdin,  # tool → when it reads stdin (stdin.py)
+        "production": production,  # the policy's [production] lists → their default patterns
         "paths": places,  # every pack's [paths] lists, merged (classify/files.py, fastpath.py)
     }
 

@@ -41,6 +41,9 @@ class Pack(TypedDict, total=False):
     config_files: dict[str, list[str]]
     env: list[str]
     binding_files: list[str]
+    targets: dict[str, dict[str, Any]]  # tool → its target description (tooldata.py)
+    production: dict[str, list[str]]  # the production lists its targets name → default patterns
+    stdin: dict[str, dict[str, Any]]  # tool → when it reads stdin
     source: str
     rules: list[Rule]
     toolmap: ToolMap
@@ -58,6 +61,9 @@ class Book(TypedDict):
     words: list[str]
     env: list[str]
     paths: dict[str, list[str]]  # every pack's [paths] lists, merged
+    targets: dict[str, dict[str, Any]]  # tool → target reader and production lists, from every pack
+    stdin: dict[str, dict[str, Any]]  # tool → when it reads stdin
+    production: dict[str, list[str]]  # every production list → its default patterns
 
 
 class Policy(TypedDict):

@@ -11,40 +11,73 @@ from __future__ import annotations
 import os
 import stat
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
 CAP = 64 * 1024 * 1024
 
-SQL_OPTIONS = {"psql": ("-c", "--command", "-f", "--file"), "mysql": ("-e", "--execute"),
-               "mariadb": ("-e", "--execute")}
+# Readers of stdin behaviour too procedural for a table, by the name a pack's `stdin` gives them.
+READERS = ("psql",)
 
 
-def wants_stdin(tool: str, argv: tuple[str, ...]) -> bool:
-    """Whether the program reads its input (SQL, commands, a query) from stdin in this call."""
-    if any(a in ("--help", "--version", "-V", "-?", "-l", "--list") for a in argv):
+def wants_stdin(tool: str, argv: tuple[str, ...], book: Mapping[str, object]) -> bool:
+    """Whether the program reads its input (SQL, commands, a query, a manifest) from stdin in this
+    call, by its pack's ``stdin`` description (tooldata.py): every condition given must hold."""
+    spec: dict[str, Any] | None = book.get("stdin", {}).get(tool)  # type: ignore[attr-defined]
+    if spec is None:
         return False
-    if tool in ("psql",):
-        from agentguard.classify.sqlclients import psql_options
+    if any(a in spec.get("unless", ()) for a in argv):
+        return False
+    if spec.get("reader") == "psql" and not _psql_reads_stdin(argv):
+        return False
+    options = spec.get("argv_options")
+    if options and any(_is_option(a, o) for a in argv for o in options):
+        return False  # the input comes from argv (mysql -e, railway api --file)
+    words = [a for a in argv if not a.startswith("-")]
+    if "positionals" in spec and len(words) > spec["positionals"]:
+        return False
+    if "subcommands" in spec and not any(w in spec["subcommands"] for w in words[:3]):  # after -n NS and the like
+        return False
+    if "option_values" in spec and not any(_option_value(a, b, spec["option_values"])
+                                           for a, b in zip(argv, (*argv[1:], ""))):
+        return False
+    if "args" in spec:
+        from agentguard.classify.argv import glob_match
 
-        opts = psql_options(argv)
-        sources = [o for o in opts if o.name in ("-c", "-f")]  # type: ignore[attr-defined]
-        return not sources or any(o.name == "-f" and o.value == "-" for o in sources)  # type: ignore[attr-defined]
-    if tool in ("mysql", "mariadb"):
-        return not any(a.split("=", 1)[0] in SQL_OPTIONS[tool] or (a.startswith("-e") and not a.startswith("--"))
-                       for a in argv)
-    if tool in ("sqlite3", "sqlite"):
-        return len([a for a in argv if not a.startswith("-")]) <= 1
-    if tool == "railway":
-        words = [a for a in argv if not a.startswith("-")]
-        return words[:1] == ["api"] and len(words) == 1 and "--file" not in argv and "-f" not in argv
-    if tool in ("curl",):
-        return any(a in ("@-", "-") or a.endswith("@-") for a in argv)
-    if tool in ("kubectl", "oc"):  # a manifest to apply or replace, read for what it sets
-        words = [a for a in argv if not a.startswith("-")]
-        return any(w in ("apply", "replace") for w in words[:3]) and any(  # after -n NS and the like
-            (a in ("-f", "--filename") and b == "-") or a in ("-f-", "-f=-", "--filename=-")
-            for a, b in zip(argv, (*argv[1:], "")))
-    if tool in ("redis-cli", "mongosh", "mongo"):
-        return not [a for a in argv if not a.startswith("-")]
+        if not any(glob_match(p, a) for p in spec["args"] for a in argv):
+            return False
+    return True
+
+
+def _is_option(token: str, option: str) -> bool:
+    """``token`` gives ``option``: as itself, as ``--opt=value``, or a short option with its value
+    attached (``-eSELECT 1``)."""
+    if token == option or token.startswith(option + "="):
+        return True
+    return len(option) == 2 and not option.startswith("--") and token.startswith(option) and \
+        not token.startswith("--")
+
+
+def _option_value(token: str, following: str, table: Mapping[str, list[str]]) -> bool:
+    for option, values in table.items():
+        if token == option and following in values:
+            return True
+        if token.startswith(option + "=") and token[len(option) + 1:] in values:
+            return True
+        if len(option) == 2 and not option.startswith("--") and token.startswith(option) and token[2:] in values:
+            return True
     return False
+
+
+def _psql_reads_stdin(argv: tuple[str, ...]) -> bool:
+    """psql reads stdin unless -c or -f gives it the SQL, or -f names stdin itself (`-f -`); its
+    options are read as its getopt reads them."""
+    from agentguard.classify.sqlclients import psql_options
+
+    sources = [o for o in psql_options(argv) if o.name in ("-c", "-f")]  # type: ignore[attr-defined]
+    return not sources or any(o.name == "-f" and o.value == "-" for o in sources)  # type: ignore[attr-defined]
 
 
 class Captured:

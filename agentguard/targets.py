@@ -1,6 +1,10 @@
 """What a call acts on: the terraform workspace, kube context, AWS profile, database or Railway
 environment. Shown in every prompt and log record, part of what an approval is bound to, and what
 production rules match against. Read cheaply from argv, the environment and small local files.
+
+Which reader a tool gets is pack data (``target`` in its ``[pack]``, see tooldata.py); the readers
+that need more than an option or a variable (a kubeconfig's current context, a connection URI) are
+kept here under their names.
 """
 
 from __future__ import annotations
@@ -9,30 +13,51 @@ import os
 
 from agentguard.model import Invocation
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
-def target(inv: Invocation) -> dict[str, str]:
-    tool = inv.tool
-    if tool in ("terraform", "tofu", "terragrunt"):
-        return _terraform(inv)
-    if tool in ("kubectl", "oc", "helm"):
-        return _kube(inv)
-    if tool == "aws":
-        return _aws(inv)
-    if tool in ("psql", "dropdb", "pg_restore", "pg_dump", "createdb"):
-        return _postgres(inv)
-    if tool in ("mysql", "mariadb", "mysqladmin"):
-        return _mysql(inv)
-    if tool in ("sqlite3", "sqlite"):
-        files = [a for a in inv.argv if not a.startswith("-")]
-        return {"database": files[0]} if files else {}
-    if tool == "railway":
-        return _railway(inv)
-    if tool in ("curl", "wget", "http", "https", "xh"):
-        from agentguard.classify.http import host_of
 
-        hosts = sorted({host_of(a) for a in inv.argv if "://" in a})
-        return {"host": ", ".join(hosts[:3])} if hosts else {}
-    return {}
+# The readers a pack's `target` may name (tooldata.py), and the parts of a target each gives.
+READERS: dict[str, tuple[str, ...]] = {
+    "terraform-workspace": ("workspace", "dir"), "kube-context": ("context", "namespace"),
+    "aws-profile": ("profile", "region", "endpoint"), "postgres": ("host", "database"),
+    "mysql": ("host", "database"), "sqlite-file": ("database",), "railway": ("environment", "project"),
+    "http-host": ("host",), "option": (),
+}
+
+
+def target(inv: Invocation, book: Mapping[str, object]) -> dict[str, str]:
+    """What ``inv`` acts on, by the reader its pack names (nothing for a tool whose pack names none)."""
+    spec = book.get("targets", {}).get(inv.tool)  # type: ignore[attr-defined]
+    if spec is None:
+        return {}
+    reader = spec["reader"]
+    if reader == "option":
+        return _option(inv, spec)
+    return _BY_NAME[reader](inv)
+
+
+def _option(inv: Invocation, spec: Mapping[str, object]) -> dict[str, str]:
+    """A generic reader: the value of one of ``options``, else of one of the ``env`` variables."""
+    options: list[str] = spec["options"]  # type: ignore[assignment]
+    value = _value(inv.argv, *options) if options else None
+    for name in spec["env"]:  # type: ignore[attr-defined]
+        value = value or inv.getenv(name)
+    value = value or str(spec["default"])
+    return {str(spec["key"]): value} if value else {}
+
+
+def _sqlite(inv: Invocation) -> dict[str, str]:
+    files = [a for a in inv.argv if not a.startswith("-")]
+    return {"database": files[0]} if files else {}
+
+
+def _http(inv: Invocation) -> dict[str, str]:
+    from agentguard.classify.http import host_of
+
+    hosts = sorted({host_of(a) for a in inv.argv if "://" in a})
+    return {"host": ", ".join(hosts[:3])} if hosts else {}
 
 
 def describe(t: dict[str, str]) -> str:
@@ -153,3 +178,7 @@ def _railway(inv: Invocation) -> dict[str, str]:
     if project:
         out["project"] = project
     return out
+
+
+_BY_NAME = {"terraform-workspace": _terraform, "kube-context": _kube, "aws-profile": _aws, "postgres": _postgres,
+            "mysql": _mysql, "sqlite-file": _sqlite, "railway": _railway, "http-host": _http}

@@ -17,7 +17,7 @@ def render() -> str:
     out = ["# Rule reference", "",
            "Generated from `rules/*.toml` by `scripts/rules_doc.py`; do not edit by hand.", "",
            "Severity maps to a decision by who is calling (see the README). `block` examples are refused for an",
-           "agent; `allow` examples pass.", ""]
+           "agent; `allow` examples pass.", ""] + FORMAT_NOTE
     for name, pack in sorted(book["families"].items()):  # type: ignore[attr-defined]
         out += [f"## {pack['title']} (`{name}`)", ""]
         if pack["summary"]:
@@ -26,6 +26,7 @@ def render() -> str:
         out += [f"Tools: {tools}." + (f" Shims: {', '.join(f'`{s}`' for s in pack['shims'])}." if pack["shims"] else ""), ""]
         if pack.get("long_options"):
             out += ["Long options are read abbreviated, as the tools accept them (`--forc` is `--force`).", ""]
+        out += _targets(pack)
         out += ["| rule | severity | detected | why | instead |", "|---|---|---|---|---|"]
         for r in pack["rules"]:
             out.append(f"| `{r['id']}` | {r['severity']} | {_detected(name, r)} | {_cell(r['why'])} | {_cell(r['instead'])} |")
@@ -37,6 +38,76 @@ def render() -> str:
                 out.append(f"- {kind}: " + "; ".join(f"`{_example(e)}`" for e in r["examples"][kind]))
             out += ["", "</details>", ""]
     return "\n".join(out).rstrip() + "\n"
+
+
+FORMAT_NOTE = """\
+## Declaring a tool
+
+A pack is a TOML file: a `[pack]` table (which tools it judges, which of them get a shim, their option
+grammar, the words they understand) and `[[rule]]` tables, each with `examples.block` and
+`examples.allow` (`agentguard/rules.py` describes every key). Two keys of `[pack]` say what a call
+acts on and when it reads stdin, so a new tool needs no Python:
+
+```toml
+[pack]
+family = "deployctl"
+tools = ["deployctl"]
+shims = ["deployctl"]
+value_options = ["--cluster", "-c"]
+# What a call acts on: a reader, and the policy's [production] list each part of the target is
+# matched against. `option` takes the value of an option, else of a variable, else `default`.
+target.reader = "option"
+target.key = "cluster"
+target.options = ["--cluster", "-c"]
+target.env = ["DEPLOYCTL_CLUSTER"]
+target.production = { cluster = "deployctl_cluster" }
+# When a call reads its input from stdin; every condition given must hold.
+stdin = { subcommands = ["apply"], option_values = { "-f" = ["-"] } }
+```
+
+- `target.reader` is one of `option` or the readers kept in `agentguard/targets.py`: `terraform-workspace`
+  (gives `workspace`, `dir`), `kube-context` (`context`, `namespace`), `aws-profile` (`profile`, `region`,
+  `endpoint`), `postgres` and `mysql` (`host`, `database`), `sqlite-file` (`database`), `railway`
+  (`environment`, `project`), `http-host` (`host`).
+- `target.production` maps a part of the target to a production list: `"kube_context"`, or
+  `{ list = "database_host", split = ".", patterns = [...] }` to match the value also part by part
+  (`db.prod.internal` at `.`) or to start the list from other patterns than the usual production names
+  (`prod`, `prod-*`, `*-prod`, `production`, `prd`, `live`, …). Each list becomes a `[production]` key of
+  the policy; a tool whose pack names no target is never production.
+- `stdin` conditions: `unless` (any of these words means no stdin, such as `--help`), `argv_options`
+  (options that give the input on the command line: mysql `-e`), `positionals` (at most this many
+  positional words), `subcommands` (one of the first three positional words is one of these),
+  `option_values`
+  (an option has one of these values: `-f -`), `args` (a word matches one of these globs: `*@-`), and
+  `reader = "psql"` for psql's getopt reading of `-c` and `-f`.
+- Either key may instead be a list of such tables that each name their `tools`, for packs whose tools
+  differ (`[[pack.target]]` with `tools = ["mysql", "mariadb"]`).
+""".splitlines() + [""]
+
+
+def _targets(pack: dict[str, object]) -> list[str]:
+    """What the pack's tools act on and when they read stdin, grouped by tools that share a description."""
+    out = []
+    for key, label in (("targets", "Target"), ("stdin", "Reads stdin")):
+        groups: dict[str, list[str]] = {}
+        for tool, spec in dict(pack.get(key) or {}).items():  # type: ignore[call-overload]
+            groups.setdefault(_describe(key, spec), []).append(f"`{tool}`")
+        for text, tools in groups.items():
+            out.append(f"{label} ({', '.join(tools)}): {text}.")
+    return out + [""] if out else []
+
+
+def _describe(key: str, spec: dict[str, object]) -> str:
+    if key == "targets":
+        reader = f"`{spec['reader']}`"
+        if spec["reader"] == "option":
+            reader += f" (`{spec['key']}` from {', '.join(f'`{o}`' for o in [*spec['options'], *spec['env']])})"  # type: ignore[misc]
+        lists = [f"`{part}` → `{name}`" + (f" (split at `{split}`)" if split else "")
+                 for part, (name, split) in dict(spec["production"]).items()]  # type: ignore[call-overload]
+        return reader + ("; production: " + ", ".join(lists) if lists else "; never production")
+    import json
+
+    return _cell(", ".join(f"{k} `{json.dumps(v)}`" for k, v in sorted(spec.items()) if k != "unless"))
 
 
 def _detected(family: str, rule: dict[str, object]) -> str:

@@ -90,8 +90,8 @@ def annotate(found: list[Finding], inv: Invocation, ctx: Context) -> list[Findin
     from agentguard.policy import production_matches
     from agentguard.targets import describe, target
 
-    tgt = target(inv)
-    hits = production_matches(inv.tool, tgt, ctx.policy.get("production", {}))  # type: ignore[arg-type]
+    tgt = target(inv, ctx.book)
+    hits = production_matches(inv.tool, tgt, ctx.policy.get("production", {}), ctx.book)  # type: ignore[arg-type]
     text = describe(tgt)
     # A finding annotated already was judged as the call will really run (terraform after a
     # `workspace select` on its line): that target stands, and production only ever adds.

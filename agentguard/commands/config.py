@@ -158,15 +158,16 @@ def set_value(key: str, value: str, level: str) -> None:
         if not isinstance(node, dict):
             raise click.ClickException(f"{key}: {part} is not a table in {path}")
     node[parts[-1]] = parsed
+    from agentguard.rules import load_book
+
+    book = load_book()
     try:
-        validate_layer(path, data)
+        validate_layer(path, data, book)
         if level != "project":
             # The project layer cannot loosen without `trust`; a user or system change that loosens
             # needs the same human an approval needs, so an agent cannot talk its way out.
             from agentguard.config import base_policy, loosened
-            from agentguard.rules import load_book
 
-            book = load_book()
             locs = locs_for(level == "system")
             looser = loosened(base_policy(locs, book), base_policy(locs, book, replace=(path, data)))
             if looser:

@@ -499,7 +499,7 @@ def _inner_keys(keys: list[str], trace: list[Invocation], shimmed: set[str], com
                 findings_for_argv(inv.tool, inv.argv, book, cwd=real_cwd, env=env, stdin=inv.stdin,  # type: ignore[arg-type]
                                   stdin_state=inv.stdin_state, policy=compiled["policy"])  # type: ignore[arg-type]
             judged = inv.replace(cwd=real_cwd, env=target_env(env, patterns))
-            tgt = describe(target(judged))
+            tgt = describe(target(judged, book))  # type: ignore[arg-type]
             read_bound_files(judged, book)  # type: ignore[arg-type]
         data = inv.stdin.encode("utf-8", "surrogateescape") if inv.stdin is not None else None
         keys.append(binding_key(inv.tool, inv.argv, real_cwd, tgt, bound_env(env, patterns), seen,

@@ -271,7 +271,7 @@ class McpCall:
         if known:
             from agentguard.targets import describe, target
 
-            where = describe(target(inv))
+            where = describe(target(inv, self.ctx.book))
         else:
             where = "a database the server's configuration does not name"
         # What the refusal shows: the server, and the database it acts on (never the connection string).
@@ -473,7 +473,7 @@ class McpCall:
                 place[key] = value
         group = {"postgres": "psql"}.get(str(entry["target"]), str(entry["target"]))
         production = self.ctx.policy.get("production", {}) if self.ctx.policy else {}
-        hits = production_matches(group, place, production) if place else []  # type: ignore[arg-type]
+        hits = production_matches(group, place, production, self.ctx.book) if place else []  # type: ignore[arg-type]
         target = ", ".join([f"server {self.server}"] + [f"{k} {v}" for k, v in place.items()] + names[:4])
         finding = self.ctx.finding(entry["rule"], self._inv(), f"{self.tool}: {', '.join(names) or 'no target named'}")
         return [finding.replace(target=target, production=bool(hits))]

@@ -279,7 +279,7 @@ def warm_up(state_dir: str) -> None:
     cwd = tempfile.gettempdir()
     for tool, argv in (("rm", ("-f", "x.o")), ("psql", ("-c", "SELECT 1 FROM t WHERE id = 1")), ("git", ("status",))):
         try:
-            wants_stdin(tool, argv)
+            wants_stdin(tool, argv, book)  # type: ignore[arg-type]
             findings_for_argv(tool, argv, book, cwd=cwd, env=dict(os.environ), policy=_compiled["policy"])  # type: ignore[arg-type]
         except Exception:  # noqa: BLE001
             pass
@@ -385,7 +385,7 @@ def _judge(request: dict[str, object], state_dir: str) -> dict[str, object]:
         raise Cold("the call's argv is not a list")
     argv = tuple(str(a) for a in given)
     captured = None
-    if wants_stdin(tool, argv):
+    if wants_stdin(tool, argv, _compiled["book"]):  # type: ignore[arg-type]
         if "stdin" not in request:
             return {"do": "stdin"}
         captured = Captured(str(request.get("stdin_state", "none")),

@@ -28,6 +28,7 @@ CLASSIFIERS: dict[str, str | None] = {
     "git": None,
     "containers": None,
     "datastores": "datastores",
+    "permissions": "permissions",
     "platforms": None,
     "migrations": None,
     "self": None,

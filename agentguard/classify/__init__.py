@@ -29,6 +29,7 @@ CLASSIFIERS: dict[str, str | None] = {
     "containers": None,
     "datastores": "datastores",
     "permissions": "permissions",
+    "system": "system",
     "platforms": None,
     "migrations": None,
     "self": None,

@@ -117,6 +117,7 @@ def fast_path(tool: str, real: str, book: dict[str, object], setting: Setting | 
     """The fast path of ``tool``'s shim: sh that execs ``real`` for calls the classifier lets
     through, and falls through for everything else. '' when the tool has none."""
     from agentguard.classify.argv import glob_match
+    from agentguard.fastforms import FORMS, form_parts, form_values
 
     if setting is None:
         return ""
@@ -137,6 +138,9 @@ def fast_path(tool: str, real: str, book: dict[str, object], setting: Setting | 
     elif tool == "find":
         more = _find_values()
         parts = ["fast-guard.sh", "fast-dirs.sh", "fast-find.sh", "fast-exec.sh"]
+    elif tool in FORMS:
+        more = form_values(book, tool)
+        parts = ["fast-guard.sh", "fast-dirs.sh"] + form_parts(tool)
     else:
         more = _readonly_values(book, tool)
         parts = ["fast-guard.sh", "fast-dirs.sh", "fast-args.sh", "fast-readonly.sh"]

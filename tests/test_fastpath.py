@@ -215,6 +215,7 @@ def _pack_words(world: World, tool: str) -> list[str]:
                 words |= {flag, *[f"{flag}={v.replace('*', 'x')}" for v in values], *values}
             for key in ("argv", "args", "rest", "any_word"):
                 words |= {p.replace("*", "x") for p in alt.get(key, [])}
+    words |= set(FORM_WORDS.get(tool, ()))
     words |= {"--cli-input-json", "file://in.json", "--change-batch=x", "--dry-run", "--dry-run=none", "-auto-approve",
               "-destroy", "destroy", "exec", "debug", "--raw", "-f", "-", "-o", "json", "--kubeconfig=/tmp/x",
               "-var-file=x.tfvars", "-chdir=infra", "state", "rm", "api", "mutation", "query", "s3", "ls", "sts",
@@ -237,6 +238,43 @@ FIND_WORDS = ["-delete", "-exec", "-execdir", "-ok", "-okdir", "-fprint", "-fpri
               "-print0", "-printf", "%p", "-name", "-iname", "-type", "f", "d", "-maxdepth", "2", "-newer", "-prune",
               "-o", "-a", "!", "(", ")", ";", "+", "{}", "-H", "-L", "-P", "-D", "exec", "-O3", "-files0-from",
               "-deletex", "-exec=rm", "shred", "-u"]
+# The tools whose fast path is their help flags and a few everyday forms (agentguard.fastforms): the
+# words those forms are made of, and others the tools read otherwise (options that delete, run a
+# command or write a file, abbreviated or bundled), with the calls the generated ones start from.
+FORM_WORDS = {
+    "tar": ["-t", "-c", "-x", "-tf", "-tzf", "-czf", "-cf", "-cjf", "-cJf", "-ctf", "tf", "czf", "xf", "-fcz", "-tfz",
+            "-tvf", "-v", "-z", "-j", "-J", "-f", "--file=x.tgz", "--file=src", "--file=-", "x.tgz", "new.tgz", "src",
+            "-", "--remove-files", "--remove-f", "--to-command=rm -rf ~", "-C", "/tmp", "host:x.tgz", "-I", "rm",
+            "--checkpoint-action=exec=rm -rf ~", "--use-compress-program=sh", "-g", "snap", "--delete", "-r", "-u",
+            "-A", "-h", "-T", "list.txt", "-X", "-P", "--absolute-names", "-k", "--overwrite", "-U", "-W", "--list",
+            "--create", "-H", "--"],
+    "zip": ["-r", "-q", "-j", "-9", "-rq", "-m", "-rm", "-d", "-T", "-TT", "rm -rf ~", "-x", "-@", "-u", "-f", "-F",
+            "-FS", "--filesync", "-", "new.zip", "new", "x.zip", "src", "-0", "-e", "-P", "pw", "-b", "/tmp", "-A",
+            "-J", "-D", "-y", "-z", "-i", "-O", "out.zip", "--move", "--", "-v"],
+    "dd": ["if=notes.txt", "if=/dev/zero", "if=/dev/null", "if=/dev/sda", "if=/etc/shadow", "of=notes.txt",
+           "of=/dev/sda", "of=x", "of=/dev/null", "bs=1M", "bs=1", "count=1", "skip=1", "seek=1", "status=none",
+           "status=progress", "conv=notrunc", "conv=fsync", "iflag=direct", "oflag=append", "if=", "bs=", "if=-x",
+           "if=link-state/audit.jsonl", "if=../x", "if=src", "cbs=1", "ibs=1", "obs=2", "if=/dev/fd/0"],
+    "crontab": ["-l", "-r", "-e", "-i", "-u", "root", "-", "notes.txt", "-ir", "-lr", "-n", "-c", "-s", "-T", "-V"],
+    "rsync": ["-a", "-av", "--delete", "--del", "--remove-source-files", "-n", "--dry-run", "src/", "dst/",
+              "host:dst/", "-e", "sh -c 'rm -rf ~'", "--rsync-path=rm", "--version", "--help"],
+    "shred": ["-u", "-z", "-n", "3", "--remove", "notes.txt", "--help", "--version"],
+    "truncate": ["-s", "0", "--size=0", "notes.txt", "-r", "--help", "--version"],
+    "pgbench": ["-i", "-I", "dtgvp", "-f", "x.sql", "-c", "1", "-V", "-?", "--help", "--version", "postgres"],
+}
+FORM_STARTS = {
+    "tar": [["-tf", "x.tgz"], ["-czf", "new.tgz", "src"], ["tf", "x.tgz"], ["-c", "-f", "new.tar", "src"],
+            ["-tzf", "-"], ["--list", "-f", "x.tgz"]],
+    "zip": [["-r", "new.zip", "src"], ["new.zip", "notes.txt"], ["-rq", "new", "src"], ["-9", "new.zip", "README.md"]],
+    "dd": [["if=notes.txt", "bs=1", "count=1"], ["if=/dev/zero", "bs=1", "count=1"], ["status=none"]],
+    "crontab": [["-l"]], "rsync": [["--version"], ["-a", "src/", "new/"]], "shred": [["--help"]],
+    "truncate": [["--version"]], "pgbench": [["-V"], ["-?"], ["--help"]],
+}
+FORM_ORDINARY = {"tar": ["-tf", "x.tgz"], "zip": ["-r", "new.zip", "src"], "dd": ["if=notes.txt", "bs=1", "count=1"],
+                 "crontab": ["-l"], "rsync": ["--version"], "shred": ["--help"], "truncate": ["--version"],
+                 "pgbench": ["-V"]}
+TOOLS = TOOLS + tuple(FORM_WORDS)
+
 # Files git reads, each with something that makes a call run a command (or read another file).
 GIT_FILES = [
     (".git/config", "[core]\n\tpager = rm -rf ~\n"), (".git/config", "[Core]\n\tEditor = rm -rf ~\n"),
@@ -274,6 +312,9 @@ def _argv(world: World, tool: str) -> st.SearchStrategy[list[bytes]]:
     if tool == "curl":
         words = CURL_WORDS
         starts = [["-s", "https://example.com/"], ["https://example.com/x?a=b"], ["-sSL", "http://127.0.0.1:9/"], []]
+    elif tool in FORM_WORDS:
+        words = _pack_words(world, tool) + _names(world)
+        starts = FORM_STARTS[tool] + [[]]
     elif tool == "find":
         words = FIND_WORDS + _names(world)
         starts = [[".", "-name", "*.py"], ["src", "-type", "f"], ["-L", "."], []]
@@ -318,7 +359,7 @@ def _env(world: World, tool: str) -> st.SearchStrategy[dict[str, str]]:
         "TF_CLI_ARGS_version": ["-json"],
         "GIT_PAGER": ["rm -rf ~"], "GIT_DIR": [".git", str(world.home)], "GIT_CONFIG_PARAMETERS": ["'core.pager'='rm -rf ~'"],
         "GIT_CONFIG_COUNT": ["1"], "GIT_EXTERNAL_DIFF": ["rm -rf ~"], "GIT_CONFIG_GLOBAL": [str(world.project / "notes.txt")],
-        "GIT_AUTHOR_NAME": ["A"],
+        "GIT_AUTHOR_NAME": ["A"], "TAR_OPTIONS": ["--remove-files", ""], "ZIPOPT": ["-m"], "ZIP": ["-m", ""],
     }
     change = st.sampled_from(sorted(choices)).flatmap(lambda k: st.tuples(st.just(k), st.sampled_from(choices[k])))
 
@@ -418,6 +459,9 @@ def _env_changes(world: World) -> list[dict[str, str]]:
     return out
 
 
+ORDINARY.update(FORM_ORDINARY)
+
+
 @pytest.mark.parametrize("tool", TOOLS)
 def test_every_single_change_to_an_ordinary_call(world: World, tool: str) -> None:
     """An ordinary call that takes the fast path, changed in one way at a time: another word, another
@@ -513,7 +557,13 @@ def test_the_fast_path_fires_for_ordinary_calls(world: World) -> None:
                        ("find", [".", "-name", "*.py"]), ("find", ["src", "-type", "f", "-print"]),
                        ("docker", ["ps", "-a"]), ("docker", ["volume", "ls"]), ("podman", ["ps"]),
                        ("terragrunt", ["plan"]), ("unlink", ["notes.txt"]), ("rmdir", ["docs"]),
-                       ("rm", ["-f", "build/x.o"]), ("rm", ["src/app.py", "-f", "build/missing.o"])):
+                       ("rm", ["-f", "build/x.o"]), ("rm", ["src/app.py", "-f", "build/missing.o"]),
+                       ("tar", ["-tf", "x.tgz"]), ("tar", ["tzf", "x.tgz", "src/app.py"]), ("tar", ["-czf", "new.tgz", "src"]),
+                       ("tar", ["-c", "-v", "-f", "new.tar", "src", "README.md"]), ("zip", ["-r", "new.zip", "src"]),
+                       ("zip", ["-rq9", "new", "src", "README.md"]), ("dd", ["if=notes.txt", "bs=4", "count=1"]),
+                       ("dd", ["if=/dev/zero", "bs=1", "count=8", "status=none"]), ("crontab", ["-l"]),
+                       ("rsync", ["--version"]), ("shred", ["--help"]), ("truncate", ["--version"]),
+                       ("pgbench", ["-V"]), ("pgbench", ["--help"])):
         raw = [os.fsencode(a) for a in argv]
         assert world.check(tool, raw, project, env) == FAST, (tool, argv)
     assert world.check("rm", [b"notes.txt"], Path(world.env["HOME"]), env) == FAST

@@ -16,6 +16,7 @@ def command(tool: str, system: bool) -> None:
     """Show the shim for TOOL, the real binary behind it, and which calls skip the classifier."""
     from agentguard.binaries import find_real_binary
     from agentguard.installation import load_record
+    from agentguard.fastforms import FORMS, SHOWN
     from agentguard.fastpath import readonly_forms
     from agentguard.rules import as_book, family_of, load_book
 
@@ -67,6 +68,9 @@ def command(tool: str, system: bool) -> None:
         click.echo("    file git reads names a command that subcommand starts, a hooks path or an include")
     elif tool == "find":
         click.echo("  fast path: find without -delete, -exec, -execdir, -ok, -okdir, -fprint* or -fls")
+    elif tool in FORMS:
+        shown = [SHOWN[tool]] if tool in SHOWN else []
+        click.echo(f"  fast path (no classifier): {', '.join(shown + ['a help flag alone'])}")
     elif tool == "curl":
         click.echo("  fast path: plain GETs (URLs and output-only flags) while none of curl's config files exists")
     elif forms is not None:

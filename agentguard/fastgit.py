@@ -110,8 +110,8 @@ def git_forms(book: dict[str, object], tool: str) -> GitForms | None:
                         dropped.add(tuple(words))  # it matches on the subcommand, or on operands
                     else:
                         refused.setdefault(words[0], set()).update(flags)
-    for sub, options in EXTRA_REFUSED.items():
-        refused.setdefault(sub, set()).update(options)
+    for sub, extra in EXTRA_REFUSED.items():
+        refused.setdefault(sub, set()).update(extra)
     for words in entries:
         if tuple(words) in dropped:
             continue

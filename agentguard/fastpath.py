@@ -107,10 +107,23 @@ def setting_for(locs: object, book: dict[str, object], home: str, policy: dict[s
 
     pinned = [getattr(locs, name) for name in GUARDED]
     dirs = protected_dirs(Context(book, {"HOME": home} if home else {}, policy={"self_paths": pinned}))
-    layers = [(str(path), stamp is not None) for _, path, stamp in policy["layers"]]  # type: ignore[attr-defined]
+    found, custom = policy["layers"], policy["custom"]
+    if not isinstance(found, list) or not isinstance(custom, list):
+        raise TypeError("a merged policy has lists of layers and of custom rules")
+    layers = [(str(path), stamp is not None) for _, path, stamp in found]
     system = bool(getattr(locs, "system", False))
     # A system-wide shim serves every account, and what depends on the account's home cannot be fixed.
-    return Setting(home, list(dirs), layers, list(policy["custom"]), None if system else account_home())  # type: ignore[arg-type]
+    return Setting(home, list(dirs), layers, list(custom), None if system else account_home())
+
+
+def _custom_tools(custom: list[dict[str, object]]) -> list[str]:
+    """The programs custom rules name in match.tool (config.py requires it); `*` for one it cannot read."""
+    names: list[str] = []
+    for rule in custom:
+        match = rule.get("match")
+        tools = match.get("tool") if isinstance(match, dict) else None
+        names += [str(t) for t in tools] if isinstance(tools, list) and tools else ["*"]
+    return names
 
 
 def fast_path(tool: str, real: str, book: dict[str, object], setting: Setting | None) -> str:
@@ -121,7 +134,7 @@ def fast_path(tool: str, real: str, book: dict[str, object], setting: Setting | 
 
     if setting is None:
         return ""
-    if any(glob_match(str(t), tool) for r in setting.custom for t in r["match"]["tool"]):  # type: ignore[index,attr-defined]
+    if any(glob_match(t, tool) for t in _custom_tools(setting.custom)):
         return ""  # a custom rule on the tool: the fast path knows only the pack's rules
     values = _common(setting)
     if tool in RM_LIKE:
@@ -290,7 +303,9 @@ def _find_values() -> dict[str, str]:
 def _curl_values(book: dict[str, object], setting: Setting) -> dict[str, str] | None:
     """The files curl reads options from, from the pack's config_files (as sources.config_paths
     expands them): ``$VAR/name`` only when VAR is set and not empty, ``~/name`` in the account's home."""
-    templates = book["families"]["http"]["config_files"].get("curl", [])  # type: ignore[index,attr-defined]
+    from agentguard.rules import as_book
+
+    templates = as_book(book)["families"]["http"]["config_files"].get("curl", [])
     words = []
     for template in templates:
         if template.startswith("$"):

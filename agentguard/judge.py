@@ -121,7 +121,7 @@ def _words(book: dict[str, object]) -> frozenset[str]:
     return wordset
 
 
-def _env_names(book: dict[str, object]) -> list[str]:
+def env_names(book: dict[str, object]) -> list[str]:
     """The variables the packs name as changing what a tool does (rules.load_book's "env")."""
     names = book.get("env")
     return names if isinstance(names, list) else []
@@ -168,7 +168,7 @@ def findings_for_string(text: str, ctx: Context, parent: Invocation | None = Non
     words.update(_tokens(text[:65536]))
     found: list[Finding] = []
     via_chain = (parent.via if parent else ()) + ((via,) if via else ())
-    base_env = dict(parent.env) if parent else dict(target_env(ctx.env, _env_names(ctx.book)))
+    base_env = dict(parent.env) if parent else dict(target_env(ctx.env, env_names(ctx.book)))
     for cmd in cmds:
         if inherit_stdin and parent is not None and cmd.stdin_state == "none" and not cmd.nested:
             cmd.stdin, cmd.stdin_state = parent.stdin, parent.stdin_state
@@ -368,7 +368,7 @@ def findings_for_argv(tool: str, argv: tuple[str, ...], book: dict[str, object],
 
     ctx = context(book, env, actor, policy=policy)
     inv = Invocation(tool=tool_name(os.path.basename(tool), book, _prefixes()), argv=tuple(argv), cwd=cwd,
-                     env=target_env(env, _env_names(book)), stdin=stdin,
+                     env=target_env(env, env_names(book)), stdin=stdin,
                      stdin_state=stdin_state, actor=actor)
     from agentguard.classify.sources import pending_writes
     from agentguard.deadline import Overtime, bounded

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
     from types import ModuleType
 
+    from typing import Any
+
     from agentguard.model import Actor, Finding, Invocation
     from agentguard.shapes import ServerEntry
 
@@ -273,14 +275,14 @@ def judge(agent: str, call: Call, state: str | None) -> Outcome:
                              "state directory it reports to; `agentguard hook` started by hand names none")
     compiled = _compiled(state)
     cwd = call.cwd if call.cwd and os.path.isabs(call.cwd) else os.getcwd()
-    policy = call_policy(compiled, cwd) if not compiled.get("uninstalled") else compiled["policy"]
+    policy = call_policy(compiled, cwd) if not compiled.get("uninstalled") else _policy(compiled)
     compiled = dict(compiled, policy=policy)
     who = Actor("ci", agent, f"{agent} hook in CI") if compiled.get("force_actor") == "ci" else \
         Actor("agent", agent, f"{agent} hook")
     trace: list[Invocation] = []
-    memo: dict[str, object] = {}
+    memo: dict[str, Any] = {}
     with journal() as reads:
-        findings = _findings(call, compiled, policy, who, cwd, trace, memo)  # type: ignore[arg-type]
+        findings = _findings(call, compiled, policy, who, cwd, trace, memo)
     shown = call.command if call.kind == "shell" else f"{call.tool} {call.path}"
     target = next((f.target for f in findings if f.target), "")
     production = any(f.production for f in findings)
@@ -289,7 +291,7 @@ def judge(agent: str, call: Call, state: str | None) -> Outcome:
     if call.kind == "shell":
         from agentguard.policy import decide
 
-        if str(decide(findings, who, policy)) in ("confirm", "backup"):  # type: ignore[arg-type]
+        if str(decide(findings, who, policy)) in ("confirm", "backup"):
             keys, reaching, outside = _keys(call, cwd, reads, trace, compiled, memo)
         else:
             keys, reaching, outside = [""], False, ""  # allowed or blocked: nothing to approve
@@ -335,11 +337,11 @@ def judge(agent: str, call: Call, state: str | None) -> Outcome:
 
 
 def _findings(call: Call, compiled: dict[str, object], policy: dict[str, object], who: Actor, cwd: str,
-              trace: list[Invocation], memo: dict[str, object] | None = None) -> tuple[Finding, ...]:
+              trace: list[Invocation], memo: dict[str, Any] | None = None) -> tuple[Finding, ...]:
     from agentguard.deadline import Overtime, bounded
     from agentguard.judge import bounded_findings, context, dedupe, internal_error
 
-    ctx = context(compiled["book"], os.environ, who, trace, policy)  # type: ignore[arg-type]
+    ctx = context(_book(compiled), os.environ, who, trace, policy)
     if memo is not None:
         ctx.memo = memo
     from agentguard.gate import ASK_VAR
@@ -430,6 +432,22 @@ def _extra(agent: str, call: Call) -> dict[str, object]:
     return extra
 
 
+def _book(compiled: dict[str, object]) -> dict[str, object]:
+    """The compiled policy's rule book (intercept.load_compiled found it there)."""
+    book = compiled["book"]
+    if not isinstance(book, dict):
+        raise TypeError("the compiled policy holds no rule book")
+    return book
+
+
+def _policy(compiled: dict[str, object]) -> dict[str, object]:
+    """The policy a call is judged under: never the defaults in place of one that is not there."""
+    policy = compiled["policy"]
+    if not isinstance(policy, dict):
+        raise TypeError("the compiled policy holds no policy")
+    return policy
+
+
 def _log(compiled: dict[str, object], fields: dict[str, object]) -> None:
     from agentguard.intercept import log
     from agentguard.redact import redact_text
@@ -440,7 +458,7 @@ def _log(compiled: dict[str, object], fields: dict[str, object]) -> None:
 
 
 def _keys(call: Call, cwd: str, reads: dict[str, str], trace: list[Invocation], compiled: dict[str, object],
-          memo: dict[str, object]) -> tuple[list[str], bool, str]:
+          memo: dict[str, Any]) -> tuple[list[str], bool, str]:
     """(binding keys, whether every guarded program reaches its shim, the first wrapper that does not).
 
     The first key binds the whole command as the agent wrote it, with every file its judgement read;
@@ -449,11 +467,12 @@ def _keys(call: Call, cwd: str, reads: dict[str, str], trace: list[Invocation], 
     through both layers once, and nothing else."""
     from agentguard.binding import binding_key, bound_env
     from agentguard.gate import changes_lookup
+    from agentguard.judge import env_names
 
-    book = compiled["book"]
-    patterns = book.get("env", ())  # type: ignore[attr-defined]
+    patterns = env_names(_book(compiled))
     keys = [binding_key("sh", ["-c", call.command], os.path.realpath(cwd), "", bound_env(os.environ, patterns), reads)]
-    shimmed = set(compiled.get("shimmed") or ())  # type: ignore[call-overload]
+    tools = compiled.get("shimmed")  # the tools the installation wrote shims for
+    shimmed = {str(t) for t in tools} if isinstance(tools, list) else set()
     reaching, outside = True, ""
     from agentguard.deadline import Overtime, bounded
 
@@ -469,7 +488,7 @@ def _keys(call: Call, cwd: str, reads: dict[str, str], trace: list[Invocation], 
 
 
 def _inner_keys(keys: list[str], trace: list[Invocation], shimmed: set[str], compiled: dict[str, object],
-                memo: dict[str, object], patterns: Iterable[str]) -> tuple[bool, str]:
+                memo: dict[str, Any], patterns: Iterable[str]) -> tuple[bool, str]:
     from agentguard.binding import binding_key, bound_env, read_bound_files, stdin_digest
     from agentguard.classify.sources import journal
     from agentguard.gate import reaches_shim
@@ -477,8 +496,8 @@ def _inner_keys(keys: list[str], trace: list[Invocation], shimmed: set[str], com
     from agentguard.model import target_env
     from agentguard.targets import describe, target
 
-    book = compiled["book"]
-    judged_reads: dict[int, dict[str, str]] = memo.get("reads") or {}  # type: ignore[assignment]
+    book, policy = _book(compiled), _policy(compiled)
+    judged_reads: dict[int, dict[str, str]] = memo.get("reads") or {}
     reaching, outside = True, ""
     for inv in trace:
         if inv.tool not in shimmed:
@@ -496,11 +515,11 @@ def _inner_keys(keys: list[str], trace: list[Invocation], shimmed: set[str], com
             if earlier is not None and real_cwd == inv.cwd:
                 seen.update(earlier)  # what judging it read in this command: what its shim will read
             else:  # judged under another name for its directory: judge it as its shim will see it
-                findings_for_argv(inv.tool, inv.argv, book, cwd=real_cwd, env=env, stdin=inv.stdin,  # type: ignore[arg-type]
-                                  stdin_state=inv.stdin_state, policy=compiled["policy"])  # type: ignore[arg-type]
+                findings_for_argv(inv.tool, inv.argv, book, cwd=real_cwd, env=env, stdin=inv.stdin,
+                                  stdin_state=inv.stdin_state, policy=policy)
             judged = inv.replace(cwd=real_cwd, env=target_env(env, patterns))
-            tgt = describe(target(judged, book))  # type: ignore[arg-type]
-            read_bound_files(judged, book)  # type: ignore[arg-type]
+            tgt = describe(target(judged, book))
+            read_bound_files(judged, book)
         data = inv.stdin.encode("utf-8", "surrogateescape") if inv.stdin is not None else None
         keys.append(binding_key(inv.tool, inv.argv, real_cwd, tgt, bound_env(env, patterns), seen,
                                 stdin_digest(inv.stdin_state, data)))

@@ -59,6 +59,15 @@ OTHER_CLIENTS = {
     "pgcli": (("-c", "--command"), "postgres"),
     "mycli": (("-e", "--execute"), "mysql"),
     "litecli": (("-e", "--execute"), "sqlite"),
+    "mysqlsh": (("-e", "--execute"), "mysql"),  # SQL only in --sql mode (_other_client)
+    "trino": (("--execute",), "trino"),
+    "presto": (("--execute",), "presto"),
+    "beeline": (("-e",), "hive"),
+    "hive": (("-e",), "hive"),
+    "impala-shell": (("-q", "--query"), "hive"),
+    "spark-sql": (("-e",), "spark"),
+    "ysqlsh": (("-c", "--command"), "postgres"),
+    "vsql": (("-c", "--command"), "postgres"),
 }
 
 
@@ -174,6 +183,8 @@ def _pg_restore(inv: Invocation, ctx: Context) -> list[Finding]:
 
 def _other_client(inv: Invocation, ctx: Context) -> list[Finding]:
     options, dialect = OTHER_CLIENTS[inv.tool]
+    if inv.tool == "mysqlsh" and not any(a in ("--sql", "--sqlc", "--sqlx") for a in inv.argv):
+        return []  # JavaScript or Python, MySQL Shell's default modes: not SQL
     found: list[Finding] = []
     for i, tok in enumerate(inv.argv):
         name, eq, inline = tok.partition("=")

@@ -196,25 +196,16 @@ class Invocation(Record):
 REMOTE_WRAPPERS = frozenset({"ssh", "kubectl exec", "docker exec", "docker run", "railway ssh", "chroot",
                              "machinectl shell container"})
 
-# Environment variables that choose what a command acts on, or add arguments to it.
-TARGET_ENV = (
-    "HOME", "PWD", "TMPDIR",
-    "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION",
-    "KUBECONFIG", "HELM_KUBECONTEXT", "HELM_NAMESPACE",
-    "PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGSERVICE", "PGUSER", "DATABASE_URL",
-    "MYSQL_HOST",
-    "TF_WORKSPACE", "TF_CLI_ARGS",
-    "RAILWAY_TOKEN", "RAILWAY_API_TOKEN", "RAILWAY_ENVIRONMENT", "RAILWAY_ENVIRONMENT_ID",
-    "RAILWAY_PROJECT_ID",
-)
+# Environment variables every judgement may look at; the ones that choose what a tool acts on, or
+# add arguments to it, are its pack's (`env`, and what its `target` reader reads: book["env"]).
+TARGET_ENV = ("HOME", "PWD", "TMPDIR")
 
 
 def target_env(environ: Mapping[str, str], patterns: Iterable[str] = ()) -> tuple[tuple[str, str], ...]:
-    """The slice of an environment that classifiers may look at (plus every TF_CLI_ARGS_*), and the
-    variables the rule packs name as changing what a tool does (``patterns``: names, or ``PREFIX*``)."""
+    """The slice of an environment that classifiers may look at: TARGET_ENV, and the variables the
+    rule packs name as changing what a tool does (``patterns``: names, or ``PREFIX*``)."""
     exact, starts = env_patterns(patterns)
     exact |= set(TARGET_ENV)
-    starts += ("TF_CLI_ARGS_",)
     return tuple(sorted((k, v) for k, v in environ.items() if k in exact or k.startswith(starts)))
 
 

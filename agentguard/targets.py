@@ -25,6 +25,14 @@ READERS: dict[str, tuple[str, ...]] = {
     "mysql": ("host", "database"), "sqlite-file": ("database",), "railway": ("environment", "project"),
     "http-host": ("host",), "option": (),
 }
+# The variables each reader reads: the book binds an approval to them, and judging sees them.
+READER_ENV: dict[str, tuple[str, ...]] = {
+    "terraform-workspace": ("TF_WORKSPACE",), "kube-context": ("KUBECONFIG", "HELM_KUBECONTEXT", "HELM_NAMESPACE"),
+    "aws-profile": ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION"),
+    "postgres": ("PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGSERVICE", "PGUSER", "DATABASE_URL"),
+    "mysql": ("MYSQL_HOST",), "railway": ("RAILWAY_ENVIRONMENT", "RAILWAY_ENVIRONMENT_ID", "RAILWAY_PROJECT_ID"),
+    "sqlite-file": (), "http-host": (), "option": (),
+}
 
 
 def target(inv: Invocation, book: Mapping[str, object]) -> dict[str, str]:

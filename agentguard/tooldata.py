@@ -74,7 +74,7 @@ def per_tool(source: str, where: str, value: object, tools: list[str]) -> list[t
 def validate_target(source: str, value: object, tools: list[str]) -> tuple[dict[str, dict[str, Any]], dict[str, list[str]]]:
     """tool → its target description, and production list name → its default patterns."""
     from agentguard.config import NAME_PATTERNS
-    from agentguard.targets import READERS
+    from agentguard.targets import READER_ENV, READERS
 
     by_tool: dict[str, dict[str, Any]] = {}
     lists: dict[str, list[str]] = {}
@@ -108,6 +108,7 @@ def validate_target(source: str, value: object, tools: list[str]) -> tuple[dict[
                 if option_key in raw:
                     raise _fail(source, f"{where}.{option_key}", "only the \"option\" reader takes it")
             keys = READERS[reader]
+            spec["env"] = list(READER_ENV[reader])  # what it reads, bound as the option reader's are
         production = raw.get("production", {})
         if not isinstance(production, dict):
             raise _fail(source, f"{where}.production", "must be a table of target part = production list name")

@@ -135,6 +135,22 @@ def test_two_packs_may_not_give_one_production_list_other_defaults(tmp_path: Pat
         compile_book(pack_files(str(tmp_path / "rules")))
 
 
+def test_what_the_readers_read_is_bound_and_seen(tmp_path: Path, book: dict[str, object]) -> None:
+    from agentguard.model import target_env
+
+    # The variables that decide a target were a Python list once; the shipped packs bind each of them.
+    deciding = ["AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "KUBECONFIG",
+                "HELM_KUBECONTEXT", "HELM_NAMESPACE", "PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGSERVICE",
+                "PGUSER", "DATABASE_URL", "MYSQL_HOST", "TF_WORKSPACE", "TF_CLI_ARGS", "TF_CLI_ARGS_apply",
+                "RAILWAY_TOKEN", "RAILWAY_API_TOKEN", "RAILWAY_ENVIRONMENT", "RAILWAY_ENVIRONMENT_ID",
+                "RAILWAY_PROJECT_ID", "HOME", "PWD", "TMPDIR"]
+    environ = {name: "x" for name in deciding + ["LS_COLORS", "EDITOR_UNRELATED"]}
+    assert [k for k, _ in target_env(environ, book["env"])] == sorted(deciding)  # type: ignore[arg-type]
+    # A pack that names a reader binds what the reader reads, whatever its own `env` says.
+    small = _pack_book(tmp_path, DEPLOYCTL.replace(DEPLOYCTL.splitlines()[9], 'target = { reader = "kube-context" }'))
+    assert {"KUBECONFIG", "HELM_KUBECONTEXT", "DEPLOYCTL_CLUSTER"} - set(small["env"]) == {"DEPLOYCTL_CLUSTER"}  # type: ignore[call-overload]
+
+
 def test_the_policy_knows_the_production_lists_the_packs_name(book: dict[str, object]) -> None:
     from agentguard.config import ConfigError, defaults, validate_layer
 

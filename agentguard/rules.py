@@ -414,7 +414,7 @@ def compile_book(paths: list[str]) -> dict[str, object]:
 
     return {
         "format": FORMAT,
-        "mcp": merge([p["toolmap"] for p in families.values() if "toolmap" in p]),
+        "mcp": merge([p["toolmap"] for p in families.values() if "toolmap" in p], targets),
         "families": families,
         "tools": tools,
         "tool_globs": tool_globs,

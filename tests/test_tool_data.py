@@ -164,6 +164,18 @@ def test_the_policy_knows_the_production_lists_the_packs_name(book: dict[str, ob
         validate_layer("policy.toml", {"production": {"kube_contxt": ["live-*"]}}, book)
 
 
+def test_a_remote_mcp_operation_names_a_tool_with_a_target(tmp_path: Path) -> None:
+    d = tmp_path / "rules"
+    d.mkdir()
+    mcp = (REPO / "rules" / "mcp.toml").read_text()
+    assert 'target = "psql"' in mcp
+    (d / "mcp.toml").write_text(mcp.replace('target = "psql"', 'target = "postgres"'))
+    for name in ("sql", "kube", "railway", "aws"):
+        shutil.copy(REPO / "rules" / f"{name}.toml", d / f"{name}.toml")
+    with pytest.raises(RuleError, match="'postgres' is no tool a pack gives a target"):
+        compile_book(pack_files(str(d)))
+
+
 def _install_copy(home: Path, fakes: Path) -> tuple[Installed, Path]:
     """agentguard as shipped plus one pack, installed through the real profile: a copy of the package
     and its data, so the new tool has no Python of its own and the repository's packs stay as they are."""

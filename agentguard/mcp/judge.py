@@ -471,7 +471,7 @@ class McpCall:
             value = next((v for v in map(self.args.get, arg_names) if isinstance(v, str)), None)
             if value:
                 place[key] = value
-        group = {"postgres": "psql"}.get(str(entry["target"]), str(entry["target"]))
+        group = str(entry["target"])
         production = self.ctx.policy.get("production", {}) if self.ctx.policy else {}
         hits = production_matches(group, place, production, self.ctx.book) if place else []  # type: ignore[arg-type]
         target = ", ".join([f"server {self.server}"] + [f"{k} {v}" for k, v in place.items()] + names[:4])

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
 
     from agentguard.shapes import ServerEntry, ServerKind, ToolEntry, ToolMap
 
 CARRIES = ("sql", "shell", "path", "http", "remote", "read")
 OPERATIONS = ("write", "edit", "move", "copy", "delete", "mkdir")
-TARGET_GROUPS = ("kubectl", "railway", "postgres", "aws")
 # The rules a [[tool]] with carries = "remote" may name (the pack defines them; the map's entries emit them).
 REMOTE_RULES = ("mcp.remote-delete", "mcp.data-delete")
 TABLES = ("server", "tool", "guess")
@@ -155,8 +154,8 @@ def _tool(source: str, where: str, raw: dict[str, object], kinds: set[str], rule
         if not isinstance(rule, str) or rule not in rule_ids or rule not in REMOTE_RULES:
             raise _fail(source, f"{where}.rule", f"{rule!r} is not a rule of this pack for remote operations "
                         f"({', '.join(REMOTE_RULES)})")
-        if not isinstance(target, str) or target not in TARGET_GROUPS:
-            raise _fail(source, f"{where}.target", f"must be one of {', '.join(TARGET_GROUPS)}")
+        if not isinstance(target, str) or not target:
+            raise _fail(source, f"{where}.target", "names the tool whose production lists apply (kubectl, psql, aws)")
         entry["rule"], entry["target"] = rule, target
         production = raw.get("production_args", {})
         if not isinstance(production, dict):
@@ -166,9 +165,15 @@ def _tool(source: str, where: str, raw: dict[str, object], kinds: set[str], rule
     return entry
 
 
-def merge(maps: list[ToolMap]) -> ToolMap:
+def merge(maps: list[ToolMap], targets: Mapping[str, object]) -> ToolMap:
+    """The tool maps of every pack as one; ``targets`` (the book's): a remote operation's ``target``
+    must be a tool a pack gives a target, whose production lists then apply to it."""
     out: ToolMap = {"servers": [], "tools": [], "guess": {k: [] for k in sorted(GUESS_KEYS)}}
     for m in maps:
+        for entry in m["tools"]:
+            if "target" in entry and entry["target"] not in targets:
+                raise _fail("rules/mcp.toml", f"[[tool]] {entry['names'][0]}: target",
+                            f"{entry['target']!r} is no tool a pack gives a target (pack.target)")
         out["servers"] += m["servers"]
         out["tools"] += m["tools"]
         for k, v in m["guess"].items():

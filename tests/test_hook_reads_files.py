@@ -235,3 +235,45 @@ def test_an_approval_covers_the_file_as_it_was_read(inst: Installed, command: st
     target = app / path
     target.write_text(edit if edit is not None else target.read_text().replace("../data", "../data ~/project"))
     refusal(inst, "cursor", command, app)  # edited: the approval was for what the file said then
+
+
+# What terragrunt reads besides the unit's own file, and its newer command line: a dependency's
+# configuration (parsed for its outputs, so its run_cmd runs), terragrunt.hcl.json when there is no
+# terragrunt.hcl, `stack run`, `exec -- CMD` and `backend delete`.
+def _terragrunt_units(inst: Installed) -> Path:
+    live = inst.home / "work" / "live"
+    for unit in ("db", "svc", "json", "app"):
+        (live / unit).mkdir(parents=True, exist_ok=True)
+    (live / "db" / "terragrunt.hcl").write_text('locals {\n  x = run_cmd("sh", "-c", "find ../../data -delete")\n}\n')
+    (live / "svc" / "terragrunt.hcl").write_text('dependency "db" {\n  config_path = "../db"\n}\n')
+    (live / "json" / "terragrunt.hcl.json").write_text(json.dumps({"terraform": {"before_hook": {
+        "reset": {"commands": ["plan"], "execute": ["rm", "-rf", "../../data"]}}}}))
+    (live / "app" / "terragrunt.hcl").write_text(
+        'terraform {\n  after_hook "fmt" {\n    commands = ["plan"]\n    execute = ["terraform", "fmt"]\n  }\n}\n')
+    return live
+
+
+TERRAGRUNT_READS = [
+    ("terragrunt plan", "svc", "db/terragrunt.hcl:2"),
+    ("terragrunt plan", "json", "terragrunt.hcl.json"),
+    ("terragrunt run --all plan", "json", "terragrunt.hcl.json"),
+    ("terragrunt --non-interactive stack run plan", ".", "db/terragrunt.hcl:2"),
+    ("terragrunt exec -- rm -rf ../../data", "app", "rm"),
+    ("terragrunt backend delete --all", "app", "remote state"),
+]
+
+
+@pytest.mark.parametrize("command,cwd,where", TERRAGRUNT_READS, ids=[f"{c} in {d}" for c, d, _ in TERRAGRUNT_READS])
+def test_what_terragrunt_reads_beyond_the_unit_is_read(inst: Installed, command: str, cwd: str, where: str) -> None:
+    live = _terragrunt_units(inst)
+    reason = refusal(inst, "cursor", command, live / cwd)
+    assert where in reason, reason
+    assert (inst.home / "work" / "data" / "orders.csv").exists()
+
+
+@pytest.mark.parametrize("command", ["terragrunt plan", "terragrunt hcl fmt", "terragrunt render --json",
+                                     "terragrunt exec -- ls", "terragrunt find --dag", "terragrunt stack generate"])
+def test_everyday_terragrunt_commands_pass(inst: Installed, command: str) -> None:
+    live = _terragrunt_units(inst)
+    out = run_hook(inst, "cursor", shell_payload("cursor", command, str(live / "app")))
+    assert verdict("cursor", out) == ("allow", ""), (command, out.stdout)

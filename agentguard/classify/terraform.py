@@ -40,6 +40,8 @@ def effective_argv(inv: Invocation) -> tuple[list[str], list[str], str]:
         from agentguard.classify.terragrunt import without_own_flags
 
         rest = without_own_flags(rest)
+    if inv.tool == "terragrunt" and rest[:2] == ["stack", "run"]:
+        rest = rest[1:]  # terragrunt stack run destroy: the command runs in every unit of the stack
     if inv.tool == "terragrunt" and rest[:1] in (["run-all"], ["run"]):
         # terragrunt run-all destroy / terragrunt run --all -- destroy: the terraform command follows
         rest = [a for a in rest[1:] if a not in ("--all", "-all", "--")]
@@ -79,6 +81,10 @@ def classify(inv: Invocation, pack: Pack, ctx: Context) -> list[Finding]:
             return annotate(classify(switched, pack, ctx), switched, ctx)
     if any(a in ("-help", "-h") for a in rest if a != "--"):
         return []
+    if inv.tool == "terragrunt" and rest[:1] == ["exec"]:
+        from agentguard.classify.terragrunt import exec_findings
+
+        return [f.replace(command=inv.describe()) for f in exec_findings(inv, ctx)]
     args = parse_args(rest, pack["value_options"])
     found = declared_findings(pack, inv.replace(argv=tuple(rest)), args)
     if note:
@@ -87,8 +93,11 @@ def classify(inv: Invocation, pack: Pack, ctx: Context) -> list[Finding]:
     if inv.tool == "terragrunt" and rest:
         from agentguard.classify.terragrunt import hook_findings
 
+        from agentguard.classify.terragrunt import without_own_flags
+
         words = split_globals(inv.argv)[1]
-        every = words[:1] == ["run-all"] or "--all" in words or "-all" in words
+        every = (words[:1] == ["run-all"] or any(w in ("--all", "-all", "--graph", "-graph") for w in words)
+                 or without_own_flags(words)[:2] == ["stack", "run"])
         found += hook_findings(inv, rest[0], every, ctx)
     if inv.tool in ("terraform", "tofu") and rest[:1] in (["apply"], ["destroy"]) and not inv.remote:
         from agentguard.classify.tfplan import judged

@@ -97,9 +97,30 @@ def hook_findings(inv: Invocation, command: str, every_unit: bool, ctx: Context)
         scan.found += located(ctx.nested(auth, inv, "terragrunt --auth-provider-cmd", cwd=base),
                               "--auth-provider-cmd")
     for path in files:
+        if not config and not os.path.exists(path) and os.path.exists(path + ".json"):
+            path += ".json"  # terragrunt reads terragrunt.hcl.json when there is no terragrunt.hcl
         if os.path.exists(path) or config:
             scan.file(path)
     return scan.found
+
+
+def exec_findings(inv: Invocation, ctx: Context) -> list[Finding]:
+    """``terragrunt exec -- CMD`` runs CMD with the unit's configuration loaded (its run_cmd calls and
+    its hooks for exec run too): judged as CMD."""
+    argv = inv.argv
+    i = 0
+    while i < len(argv) and argv[i] != "exec":
+        i += 1
+    i += 1
+    while i < len(argv) and argv[i].startswith("-") and argv[i] != "--":
+        name = "--" + argv[i].lstrip("-").split("=", 1)[0]
+        i += 2 if name in OWN_VALUE_OPTIONS and "=" not in argv[i] else 1
+    if i < len(argv) and argv[i] == "--":
+        i += 1
+    found = hook_findings(inv, "exec", False, ctx)
+    if i < len(argv):
+        found += ctx.nested_invocation(inv.inner(i, "terragrunt exec"))
+    return found
 
 
 def _option(argv: tuple[str, ...], names: tuple[str, ...]) -> str:
@@ -116,8 +137,9 @@ def _units(base: str) -> list[str] | None:
     found: list[str] = []
     for root, dirs, names in os.walk(base):
         dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
-        if CONFIG in names:
-            found.append(os.path.join(root, CONFIG))
+        name = CONFIG if CONFIG in names else CONFIG + ".json" if CONFIG + ".json" in names else ""
+        if name:
+            found.append(os.path.join(root, name))
             if len(found) > MAX_FILES:
                 return None
     return found
@@ -132,7 +154,9 @@ class _Scan:
     def fail(self, detail: str) -> None:
         self.found.append(self.ctx.finding("shell.unreadable-file", self.inv, detail))
 
-    def file(self, path: str, depth: int = 0) -> None:
+    def file(self, path: str, depth: int = 0, parsed_only: bool = False) -> None:
+        """Judge what reading ``path`` runs; ``parsed_only`` for a dependency's configuration, which
+        terragrunt parses (running its run_cmd calls) without running its hooks."""
         real = os.path.realpath(path)
         if real in self.seen:
             return
@@ -145,9 +169,12 @@ class _Scan:
         if text is None:
             self.fail(f"{shown}: terragrunt reads it and it could not be read whole")
             return
-        code = _without_comments(text)
         where = os.path.dirname(path)
-        for start, body in _blocks(code, HOOKS):
+        if path.endswith(".json"):
+            self.json_file(text, shown, where, depth, parsed_only)
+            return
+        code = _without_comments(text)
+        for start, body in [] if parsed_only else _blocks(code, HOOKS):
             commands = _list_after(body, "commands")
             if commands is not None and commands[1] and self.command not in commands[0]:
                 continue  # a hook for other terraform commands
@@ -171,7 +198,68 @@ class _Scan:
             if resolved is None:
                 self.fail(f"{shown}:{line}: includes a file whose path is computed when terragrunt runs")
             elif resolved:
-                self.file(resolved, depth + 1)
+                self.file(resolved, depth + 1, parsed_only)
+        for pos, body in _blocks(code, ("dependency",)):
+            line = code.count("\n", 0, pos) + 1
+            self.dependency(_value_after(body, "config_path"), where, f"{shown}:{line}", depth)
+
+    def dependency(self, expr: str | None, where: str, at: str, depth: int) -> None:
+        """A ``dependency`` block: terragrunt parses that unit's configuration to read its outputs."""
+        if expr and expr.startswith('"') and expr.endswith('"') and "${" not in expr:
+            unit = os.path.normpath(os.path.join(where, _unescape(expr[1:-1])))
+            path = os.path.join(unit, CONFIG)
+            path = path if os.path.exists(path) or not os.path.exists(path + ".json") else path + ".json"
+            if os.path.exists(path):
+                self.file(path, depth + 1, parsed_only=True)
+        elif expr is not None:
+            self.fail(f"{at}: a dependency whose path is computed when terragrunt runs")
+
+    def json_file(self, text: str, shown: str, where: str, depth: int, parsed_only: bool) -> None:
+        """terragrunt.hcl.json: the same blocks as JSON objects; expressions are "${…}" strings."""
+        import json
+
+        try:
+            data = json.loads(text)
+        except ValueError:
+            self.fail(f"{shown}: terragrunt reads it and it is not valid JSON")
+            return
+        stack: list[tuple[str, object]] = [("", data)]
+        while stack:
+            key, node = stack.pop()
+            if isinstance(node, list):
+                stack += [(key, item) for item in node]
+            elif isinstance(node, str):
+                for _pos, args in _calls(node, "run_cmd"):
+                    if args is None:
+                        self.fail(f"{shown}: run_cmd runs a command built when terragrunt runs")
+                    elif [a for a in args if a not in QUIET]:
+                        self.judge([a for a in args if a not in QUIET], where, shown)
+                if "read_terragrunt_config" in node or (key == "path" and "find_in_parent_folders" in node):
+                    self.fail(f"{shown}: reads another configuration, which is not followed in JSON")
+            elif isinstance(node, dict):
+                for k, v in node.items():
+                    if k in HOOKS and isinstance(v, dict) and not parsed_only:
+                        for body in v.values():
+                            self.json_hook(body, shown, where)
+                    elif k in ("include", "dependency"):
+                        self.fail(f"{shown}: {k} blocks in JSON are not followed")
+                    else:
+                        stack.append((k, v))
+
+    def json_hook(self, body: object, shown: str, where: str) -> None:
+        bodies = body if isinstance(body, list) else [body]
+        for b in bodies:
+            if not isinstance(b, dict):
+                self.fail(f"{shown}: a hook that cannot be read")
+                continue
+            commands, execute = b.get("commands"), b.get("execute")
+            if isinstance(commands, list) and all(isinstance(c, str) and "${" not in c for c in commands) \
+                    and self.command not in commands:
+                continue
+            if not isinstance(execute, list) or not all(isinstance(a, str) and "${" not in a for a in execute):
+                self.fail(f"{shown}: a hook runs a command built when terragrunt runs")
+            elif execute:
+                self.judge(execute, where, shown)
 
     def judge(self, argv: list[str], where: str, at: str) -> None:
         from agentguard.context import located
@@ -331,6 +419,20 @@ def _calls(code: str, name: str) -> list[tuple[int, list[str] | None]]:
         items, plain = _literals(code[start + 1:end])
         out.append((pos, items if plain else None))
         pos = end
+
+
+def _value_after(body: str, key: str) -> str | None:
+    """The expression of ``key = …`` on its line in a block body (None when the key is absent)."""
+    pos = 0
+    while True:
+        pos = body.find(key, pos)
+        if pos < 0:
+            return None
+        before = body[pos - 1] if pos else "\n"
+        after = body[pos + len(key):].lstrip(" \t")
+        if not (before.isalnum() or before == "_") and after.startswith("="):
+            return after[1:].strip().split("\n", 1)[0].strip()
+        pos += len(key)
 
 
 def _includes(code: str) -> list[tuple[int, str | None]]:

@@ -2,7 +2,8 @@
 (``shims/fast-help.sh``, ``fast-forms.sh`` and one fragment per tool):
 
 - every one of them: a help flag of its pack alone (``shred --help``, ``pgbench -V``);
-- ``tar -t`` and ``tar -c`` into a new archive, ``zip`` into a new archive, ``dd`` without ``of=``
+- ``tar -t`` and ``tar -c`` into a new archive, ``zip`` into a new archive (both: or to standard
+  output, ``-``), ``dd`` without ``of=``
   and ``crontab -l``, spelled plainly, with plain relative names.
 
 Anything else a call holds (another option, a name that is not plain, an archive that exists, a
@@ -20,7 +21,7 @@ FORMS = {"tar": "fast-tar.sh", "zip": "fast-zip.sh", "dd": "fast-dd.sh", "cronta
          "rsync": "", "shred": "", "truncate": "", "pgbench": ""}
 # what `agentguard which` says each form is
 SHOWN = {"tar": "tar -t, and tar -c into a new archive (-v -z -j -J -f, plain names), with TAR_OPTIONS empty",
-         "zip": "zip into a new archive (-r -q -j -0..-9, plain names), with ZIPOPT and ZIP empty",
+         "zip": "zip into a new archive or to standard output (-r -q -j -0..-9, plain names), with ZIPOPT and ZIP empty",
          "dd": "dd without of= (if= a plain name or a device that holds nothing, sizes, counts, status=)",
          "crontab": "crontab -l"}
 

@@ -176,13 +176,13 @@ def section_check(args: argparse.Namespace) -> None:
     shutil.rmtree(Path(env["HOME"]).parent, ignore_errors=True)
 
 
-# Calls through shims beside the raw binary: (label, argv, target); a label ending in "(fast path)"
-# is one the shim's fast path runs without the classifier.
+# Calls through shims beside the same call to the raw binary: (label, argv, target); a label ending
+# in "(fast path)" is one the shim's fast path runs without the classifier.
 SHIM_CALLS = [
     ("rm missing (fast path)", ["rm", "bench-missing"], "<= 1 ms"),
     ("rm -f build/missing (fast path)", ["rm", "-f", "build/bench-missing"], "<= 1 ms"),
     ("rm -v missing (classifier)", ["rm", "-v", "bench-missing"], "<= 25 ms"),
-    ("rm -rf src (refused)", ["rm", "-rf", "src"], "(refused, no target)"),
+    ("rm -rf src (refused)", ["rm", "-rf", "src"], "(refused, no target)"),  # beside raw `rm bench-missing`
     ("psql SELECT", ["psql", "-X", "-h", "/nonexistent", "-c", "SELECT id, name FROM bookings WHERE id = 42"],
      "<= 30 ms"),
     ("terraform version (fast path)", ["terraform", "version"], "<= 1 ms"),
@@ -191,6 +191,15 @@ SHIM_CALLS = [
     ("git log --oneline -5 (fast path)", ["git", "log", "--oneline", "-5"], "<= 1 ms"),
     ("git show --stat (fast path)", ["git", "show", "--stat"], "<= 1 ms"),
     ("find . -name '*.py' (fast path)", ["find", ".", "-name", "*.py"], "<= 1 ms"),
+    ("tar -tzf bench.tgz (fast path)", ["tar", "-tzf", "bench.tgz"], "<= 1 ms"),
+    ("tar -czf - src (fast path)", ["tar", "-czf", "-", "src"], "<= 1 ms"),
+    ("zip -qr - src (fast path)", ["zip", "-qr", "-", "src"], "<= 1 ms"),
+    ("dd if=notes.txt bs=4 count=1 (fast path)", ["dd", "if=notes.txt", "bs=4", "count=1"], "<= 1 ms"),
+    ("crontab -l (fast path)", ["crontab", "-l"], "<= 1 ms"),
+    ("rsync --version (fast path)", ["rsync", "--version"], "<= 1 ms"),
+    ("shred --help (fast path)", ["shred", "--help"], "<= 1 ms"),
+    ("truncate --version (fast path)", ["truncate", "--version"], "<= 1 ms"),
+    ("pgbench -V (fast path)", ["pgbench", "-V"], "<= 1 ms"),
 ]
 # The same git status with a ~/.gitconfig as people keep them (identity, aliases, colours): the fast
 # path reads every configuration file git reads, which plain sh does a byte at a time.
@@ -228,14 +237,18 @@ def section_shims(args: argparse.Namespace) -> None:
         for argv in (["init", "-q"], ["add", "src", "README.md"], ["commit", "-qm", "init"]):
             subprocess.run([git, *argv], cwd=cwd, env=quiet, check=True, capture_output=True)
         Path(cwd, "src", "app.py").write_text("print('edited')\n")
+    tar = shutil.which("tar", path="/usr/bin:/bin")
+    if tar:
+        subprocess.run([tar, "-czf", "bench.tgz", "src"], cwd=cwd, env=env, check=True, capture_output=True)
     commands: dict[str, list[str]] = {}
     pairs = []
     for label, argv, target in SHIM_CALLS:
         real = shutil.which(argv[0], path="/usr/bin:/bin:/usr/local/bin")
         if real is None or not (shims / argv[0]).exists():
             continue
-        raw = f"raw {' '.join(argv[:1] + argv[1:3])}"
-        commands.setdefault(raw, [real, *argv[1:]])
+        same = argv if "(refused" not in target else ["rm", "bench-missing"]  # the raw side never removes src
+        raw = f"raw {' '.join(same)}"
+        commands.setdefault(raw, [real, *same[1:]])
         commands[f"shim {label}"] = [str(shims / argv[0]), *argv[1:]]
         pairs.append((f"shim {label}", raw, target))
     times = interleaved_both(commands, args.rounds, env, cwd)

@@ -1,7 +1,8 @@
 # shellcheck shell=sh disable=SC2154,SC2195
 # zip into a new archive: options from r, q, j and the levels 0-9 (alone or bundled), then the
 # archive, which does not exist yet (nor NAME.zip, which zip creates for a NAME without a suffix),
-# then plain names to put in it. ZIPOPT and ZIP, which add options no one sees, are empty.
+# or '-' (standard output), then plain names to put in it. ZIPOPT and ZIP, which add options no one
+# sees, are empty.
 if [ "$_ag_fast" = 1 ]; then
   [ -z "${ZIPOPT-}${ZIP-}" ] || _ag_fast=0
   _ag_file=
@@ -10,7 +11,8 @@ if [ "$_ag_fast" = 1 ]; then
   for _ag_a do
     if [ -z "$_ag_file" ]; then
       case "$_ag_a" in
-        -*[!rqj0-9]*|-) _ag_fast=0 ;;
+        -) _ag_file=- ;;
+        -*[!rqj0-9]*) _ag_fast=0 ;;
         -*) ;;
         *)
           _ag_file=$_ag_a

@@ -226,3 +226,55 @@ def test_naming_a_destructive_function_without_passing_it_is_fine(cmd: str, book
                                                                   isolated_env: dict[str, str]) -> None:
     v = verdict(cmd, book, project, isolated_env)
     assert v.allowed, (cmd, v.decision, [f.rule for f in v.findings])
+
+
+# python reads its own options before -m: flags cluster (-Im, -uBm), -W/-X take a value; the py
+# launcher takes a version (-3.12) first. Each form runs the module's command line.
+PYTHON_MODULE_FORMS = [
+    "python -Im alembic downgrade base",
+    "python -I -m alembic downgrade base",
+    "python -u -B -m alembic downgrade base",
+    "python -Wignore -X dev -m alembic downgrade base",
+    "python3.12 -OO -m alembic downgrade base",
+    "py -3.12 -m alembic downgrade base",
+    "py -m alembic downgrade base",
+]
+
+
+@pytest.mark.parametrize("cmd", PYTHON_MODULE_FORMS)
+def test_python_options_before_m_still_run_the_module(cmd: str, book: dict[str, object], project: Path,
+                                                      isolated_env: dict[str, str]) -> None:
+    v = verdict(cmd, book, project, isolated_env)
+    assert not v.allowed and "migrations.reset" in [f.rule for f in v.findings], (cmd, [f.rule for f in v.findings])
+
+
+@pytest.mark.parametrize("cmd", ["python -Im pytest -q", "python -I -c 'print(1)'", "py -m pip list",
+                                 "py -3 -m http.server 8000", "python -B -m alembic upgrade head"])
+def test_everyday_python_module_forms_pass(cmd: str, book: dict[str, object], project: Path,
+                                           isolated_env: dict[str, str]) -> None:
+    v = verdict(cmd, book, project, isolated_env)
+    assert v.allowed, (cmd, v.decision, [f.rule for f in v.findings])
+
+
+def test_the_py_launcher_runs_inline_code_as_python(book: dict[str, object], project: Path,
+                                                    isolated_env: dict[str, str]) -> None:
+    v = verdict("py -c 'import shutil; shutil.rmtree(\"src\")'", book, project, isolated_env)
+    assert not v.allowed and "files.recursive" in [f.rule for f in v.findings], [f.rule for f in v.findings]
+
+
+# A workspace call runs the package's binary when the workspace has no script of that name, as the
+# root call does (yarn workspace api prisma …, yarn workspaces foreach -A run prisma …).
+@pytest.mark.parametrize("cmd", ["yarn workspace api prisma migrate reset --force",
+                                 "yarn workspace api run prisma migrate reset --force",
+                                 "yarn workspaces foreach -A run prisma migrate reset --force",
+                                 "yarn workspaces foreach --all prisma migrate reset --force"])
+def test_a_workspace_binary_is_judged_as_its_program(cmd: str, book: dict[str, object], project: Path,
+                                                     isolated_env: dict[str, str]) -> None:
+    import json
+
+    (project / "package.json").write_text(json.dumps({"name": "app", "workspaces": ["packages/*"]}))
+    (project / "packages" / "api").mkdir(parents=True)
+    (project / "packages" / "api" / "package.json").write_text(json.dumps({"name": "api", "scripts": {"build": "tsc"}}))
+    v = verdict(cmd, book, project, isolated_env)
+    assert not v.allowed and "migrations.reset" in [f.rule for f in v.findings], (cmd, [f.rule for f in v.findings])
+    assert verdict("yarn workspace api build", book, project, isolated_env).allowed

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 MAX_CODE = 512 * 1024
 
 LANGS = {"python": "python", "python2": "python", "python3": "python", "pypy": "python", "pypy3": "python",
-         "perl": "perl", "ruby": "ruby", "node": "node", "nodejs": "node", "deno": "node", "bun": "node",
+         "py": "python", "perl": "perl", "ruby": "ruby", "node": "node", "nodejs": "node", "deno": "node", "bun": "node",
          "php": "php", "lua": "lua", "luajit": "lua", "awk": "awk", "gawk": "awk", "mawk": "awk", "nawk": "awk",
          "vim": "vim", "nvim": "vim", "vi": "vim", "ex": "vim", "view": "vim", "gvim": "vim"}
 

@@ -172,7 +172,7 @@ def _named(words: list[str]) -> bool:
     """Whether ``words`` already name the script (`run build`, `build`, `workspace web build`)."""
     if words[:1] == ["workspace"]:
         words = words[2:]
-    elif words[:2] == ["workspaces", "foreach"]:
+    elif words[:1] == ["workspaces"]:  # `workspaces foreach [-A] run x`: the script comes after foreach
         words = words[2:]
     if not words:
         return False
@@ -200,9 +200,9 @@ def _scripts_of(inv: Invocation, ctx: Context, tool: str, cwd: str, names: list[
     from agentguard.classify.bashparse import quote_word
 
     quoted = " ".join(quote_word(a) for a in args)
-    if main and tool in BIN_FALLBACK and workspace is None and main not in root.scripts and not inv.is_dynamic(0):
-        # `yarn prisma …`, `pnpm prisma …`, `bun run prisma …` with no script of that name run the
-        # package's binary: judged as that program.
+    if main and tool in BIN_FALLBACK and not any(main in p.scripts for p in packages) and not inv.is_dynamic(0):
+        # `yarn prisma …`, `pnpm prisma …`, `bun run prisma …`, `yarn workspace api prisma …` with no
+        # script of that name run the package's binary: judged as that program.
         work.append(inv.replace(tool=main, argv=tuple(args), via=(*inv.via, f"{tool} {main}"), program="",
                                 dynamic=tuple(range(len(args))) if inv.dynamic else (), globs=()))
     for package in packages:

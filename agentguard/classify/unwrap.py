@@ -327,8 +327,8 @@ def _runner(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
     return [package_inner(inv, i, via, ctx) if inv.tool in PACKAGE_RUNNERS else inv.inner(i, via)], []
 
 
-SCRIPT_INTERPRETERS = frozenset({"python", "python3", "python2", "pypy3", "php", "ruby", "node", "nodejs", "perl",
-                                 "bun", "deno", "lua", "luajit"})
+SCRIPT_INTERPRETERS = frozenset({"python", "python3", "python2", "pypy3", "py", "php", "ruby", "node", "nodejs",
+                                 "perl", "bun", "deno", "lua", "luajit"})
 _INTERPRETER_VALUE = {"-m", "-W", "-X", "-c", "-e", "-E", "-r", "-I", "--require", "-d", "-b", "-B"}
 
 
@@ -353,8 +353,9 @@ def _script_file(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Findin
 def _python_module(inv: Invocation, ctx: Context) -> Invocation | None:
     """`python -m alembic downgrade base` runs alembic's command line: judged as `alembic downgrade base`.
     A module runs as the program a pack names for it (`modules` in a pack: django → django-admin), or
-    as the guarded tool of its own name."""
-    if not (inv.tool.startswith(("python", "pypy"))):
+    as the guarded tool of its own name. Options are read as python reads them: flags cluster
+    (`-Im`, `-uBm`), and -W, -X, -c and -m take the rest of the cluster or the next word."""
+    if not inv.tool.startswith(("python", "pypy")) and inv.tool != "py":
         return None
     from agentguard.rules import family_of
 
@@ -362,19 +363,37 @@ def _python_module(inv: Invocation, ctx: Context) -> Invocation | None:
     i = 0
     while i < len(argv):
         tok = argv[i]
-        if tok == "-m" or (tok.startswith("-m") and len(tok) > 2):
-            at = i + 1 if tok == "-m" else i
-            if at >= len(argv) or inv.is_dynamic(at):
-                return None
-            module = argv[at] if tok == "-m" else tok[2:]
-            modules: dict[str, str] = ctx.book.get("modules", {})  # type: ignore[assignment]
-            program = modules.get(module) or (module if family_of(ctx.book, module) else None)
-            if program is None:
-                return None
-            return inv.inner(at + 1, f"{inv.tool} -m {module}", tool=program, program="")
-        if tok in ("-c", "--") or not tok.startswith("-"):
-            return None
-        i += 2 if tok in _INTERPRETER_VALUE else 1
+        if tok == "--check-hash-based-pycs":
+            i += 2
+            continue
+        if tok.startswith("--") and tok != "--":
+            i += 1
+            continue
+        if not tok.startswith("-") or tok in ("-", "--"):
+            return None  # a script, stdin, or the end of python's options: no module
+        if inv.tool == "py" and tok[1:2].isdigit():  # the launcher's -3, -3.12
+            i += 1
+            continue
+        letters = tok[1:]
+        for j, ch in enumerate(letters):
+            if ch in "WXcm":
+                rest = letters[j + 1:]
+                if ch == "c":
+                    return None
+                if ch != "m":
+                    i += 1 if rest else 2
+                    break
+                at = i if rest else i + 1
+                if at >= len(argv) or inv.is_dynamic(at):
+                    return None
+                module = rest or argv[at]
+                modules: dict[str, str] = ctx.book.get("modules", {})  # type: ignore[assignment]
+                program = modules.get(module) or (module if family_of(ctx.book, module) else None)
+                if program is None:
+                    return None
+                return inv.inner(at + 1, f"{inv.tool} -m {module}", tool=program, program="")
+        else:
+            i += 1
     return None
 
 

@@ -16,7 +16,10 @@ import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from agentguard.model import Actor
+    from typing import Any
+
+    from agentguard.model import Actor, Finding
+    from agentguard.stdin import Captured
     from agentguard.prompt import Terminal
     from agentguard.recovery import Plan
 
@@ -73,7 +76,8 @@ def _crash(args: list[str], error: BaseException) -> None:
         "`agentguard doctor` checks the installation.")
 
 
-def load_compiled(state_dir: str) -> dict[str, object]:
+def load_compiled(state_dir: str) -> dict[str, Any]:
+    """The compiled policy (shapes.Compiled) as marshal gives it back: a plain dict."""
     path = os.path.join(state_dir, "policy.marshal")
     try:
         with open(path, "rb") as f:
@@ -100,12 +104,12 @@ def run(args: list[str]) -> int:
     compiled = load_compiled(state_dir)
     from agentguard.stdin import capture, wants_stdin
 
-    captured = capture() if wants_stdin(tool, argv, compiled["book"]) else None  # type: ignore[arg-type]
+    captured = capture() if wants_stdin(tool, argv, compiled["book"]) else None
     return judge_call(tool, real, argv, compiled, os.getcwd(), captured, Runner())
 
 
-def judge_call(tool: str, real: str, argv: tuple[str, ...], compiled: dict, cwd: str, captured: object,  # type: ignore[type-arg]
-               runner: Runner) -> int:
+def judge_call(tool: str, real: str, argv: tuple[str, ...], compiled: dict[str, Any], cwd: str,
+               captured: Captured | None, runner: Runner) -> int:
     """Judge one call to ``tool`` and carry out the decision through ``runner``."""
     policy = call_policy(compiled, cwd)
     from agentguard.classify.sources import journal
@@ -113,8 +117,8 @@ def judge_call(tool: str, real: str, argv: tuple[str, ...], compiled: dict, cwd:
 
     with journal() as reads:
         findings = findings_for_argv(tool, argv, compiled["book"], cwd=cwd, env=os.environ,
-                                     stdin=captured.text if captured else None,  # type: ignore[attr-defined]
-                                     stdin_state=captured.state if captured else "none", policy=policy)  # type: ignore[attr-defined]
+                                     stdin=captured.text if captured else None,
+                                     stdin_state=captured.state if captured else "none", policy=policy)
         if tool in ("terraform", "tofu"):  # an apply judged by its plan runs that saved plan
             from agentguard.classify.tfplan import applying
 
@@ -140,7 +144,7 @@ def judge_call(tool: str, real: str, argv: tuple[str, ...], compiled: dict, cwd:
             findings, tgt = findings + (internal_error(" ".join([tool, *argv]), e),), ""
             reads["(binding)"] = os.urandom(8).hex()
     key = binding_key(tool, argv, cwd, tgt, bound_env(env, patterns), reads,
-                      stdin_digest(captured.state, captured.data) if captured else "")  # type: ignore[attr-defined]
+                      stdin_digest(captured.state, captured.data) if captured else "")
     compiled = dict(compiled, policy=policy)
     return decide_and_act(tool, real, argv, cwd, findings, compiled, captured, tgt, key, runner)
 
@@ -163,15 +167,16 @@ class Runner:
 
         return open_terminal()
 
-    def prompt(self, term, shown: str, findings: tuple, target: str, compiled: dict,  # type: ignore[no-untyped-def,type-arg]
+    def prompt(self, term: Terminal, shown: str, findings: tuple[Finding, ...], target: str, compiled: dict[str, Any],
                note: str) -> tuple[bool, str]:
         return ask(term, shown, findings, target, compiled, note=note)
 
-    def run(self, tool: str, real: str, argv: tuple[str, ...], compiled: dict, captured: object) -> int:  # type: ignore[type-arg]
+    def run(self, tool: str, real: str, argv: tuple[str, ...], compiled: dict[str, Any],
+            captured: Captured | None) -> int:
         return run_real(tool, real, argv, compiled, captured)
 
 
-def call_policy(compiled: dict, cwd: str) -> dict:  # type: ignore[type-arg]
+def call_policy(compiled: dict[str, Any], cwd: str) -> dict[str, object]:
     """The layered policy for a call made in ``cwd``: compiled system and user layers, recompiled if a
     file changed, with the project layer on top. A layer that does not validate refuses the call."""
     from agentguard.config import ConfigError, compiled_project
@@ -190,8 +195,9 @@ def call_policy(compiled: dict, cwd: str) -> dict:  # type: ignore[type-arg]
         raise PolicyUnavailable(f"the policy is invalid, so nothing guarded runs until it is fixed: {e}") from None
 
 
-def decide_and_act(tool: str, real: str, argv: tuple[str, ...], cwd: str, findings: tuple, compiled: dict,  # type: ignore[type-arg]
-                   captured: object, tgt: str, key: str, runner: Runner | None = None) -> int:
+def decide_and_act(tool: str, real: str, argv: tuple[str, ...], cwd: str, findings: tuple[Finding, ...],
+                   compiled: dict[str, Any], captured: Captured | None, tgt: str, key: str,
+                   runner: Runner | None = None) -> int:
     """Ask the decision core what to do with this call, and do it."""
     from agentguard import gate
 
@@ -224,7 +230,7 @@ def decide_and_act(tool: str, real: str, argv: tuple[str, ...], cwd: str, findin
         granted = action.grant or {}
         say(f"agentguard: running `{_short(shown)}` once, approved by a human (request {granted.get('request')}).")
         return run_with_backup(call, approval=granted.get("request"), over_cap_ok=bool(granted.get("without_backup")))
-    if action.kind == gate.PROMPT:
+    if action.kind == gate.PROMPT and term is not None:  # settle prompts only where there is a terminal
         approved, how = runner.prompt(term, shown, findings, tgt, compiled, note=call.plan.summary)
         if approved:
             return run_with_backup(call, approval=how, interactive=True)
@@ -247,8 +253,9 @@ def decide_and_act(tool: str, real: str, argv: tuple[str, ...], cwd: str, findin
 class Call:
     """One guarded call on its way to running, with what recovery can keep of it (computed once)."""
 
-    def __init__(self, tool: str, real: str, argv: tuple[str, ...], cwd: str, target: str, who, record: dict,  # type: ignore[no-untyped-def,type-arg]
-                 captured: object, compiled: dict, findings: tuple) -> None:  # type: ignore[type-arg]
+    def __init__(self, tool: str, real: str, argv: tuple[str, ...], cwd: str, target: str, who: Actor,
+                 record: dict[str, object], captured: Captured | None, compiled: dict[str, Any],
+                 findings: tuple[Finding, ...]) -> None:
         self.tool, self.real, self.argv, self.cwd, self.target = tool, real, argv, cwd, target
         self.who, self.record, self.captured, self.compiled = who, record, captured, compiled
         self.findings = findings
@@ -291,7 +298,7 @@ def run_with_backup(call: Call, *, approval: object, event: str = "approved-run"
     cap = int(dict(dict(compiled["policy"]).get("recovery", {})).get("max_bytes", 1 << 30))
     fields = {**record, "event": event, "approval": approval, "recovery": plan.summary}
 
-    def keep(over_cap: bool):  # type: ignore[no-untyped-def]
+    def keep(over_cap: bool) -> tuple[dict[str, object], dict[str, object] | None]:
         return state.keep(compiled, plan, tool=call.tool, argv=call.argv, cwd=call.cwd, info=info, cap=cap,
                           over_cap_ok=over_cap, fields=fields)
 
@@ -318,7 +325,8 @@ def run_with_backup(call: Call, *, approval: object, event: str = "approved-run"
     say(f"agentguard: backup {meta['id']} kept{note}; `agentguard backups restore {meta['id']}` gives it back.")
     if meta.get("done"):
         return 0  # the targets were moved into the store: that was the whole of the removal
-    moved = set(meta.get("moved_indexes") or ())
+    indexes = meta.get("moved_indexes")  # the arguments the snapshot moved into the store (recovery/files.py)
+    moved = set(indexes) if isinstance(indexes, list) else set()
     argv = tuple(a for i, a in enumerate(call.argv) if i not in moved)
     return call.runner.run(call.tool, call.real, argv, compiled, call.captured)
 
@@ -348,7 +356,7 @@ def _again_without_backup(call: Call) -> str | None:
     return str(request["id"])
 
 
-def refusal(shown: str, findings: tuple, target: str, approve: str | None, note: str = "",  # type: ignore[type-arg]
+def refusal(shown: str, findings: tuple[Finding, ...], target: str, approve: str | None, note: str = "",
             headline: str = "refused") -> str:
     from agentguard.gate import refusal as render
 
@@ -361,7 +369,7 @@ def _short(text: str, limit: int = 160) -> str:
     return short(text, limit)
 
 
-def ask(term, shown: str, findings: tuple, target: str, compiled: dict,  # type: ignore[no-untyped-def,type-arg]
+def ask(term: Terminal, shown: str, findings: tuple[Finding, ...], target: str, compiled: dict[str, Any],
         note: str = "") -> tuple[bool, str]:
     """Ask for the approval passphrase on the terminal: whoever the caller looks like, since an agent
     can make a terminal, clear its markers and leave its process tree, but cannot know the passphrase."""
@@ -382,14 +390,14 @@ def ask(term, shown: str, findings: tuple, target: str, compiled: dict,  # type:
         term.close()
 
 
-def log(compiled: dict, fields: dict) -> dict | None:  # type: ignore[type-arg]
+def log(compiled: dict[str, Any], fields: dict[str, object]) -> dict[str, object] | None:
     """Append to the audit log, wherever this process's writes go (state.py)."""
     from agentguard.state import log as append
 
     return append(compiled, fields)
 
 
-def run_real(tool: str, real: str, argv: tuple[str, ...], compiled: dict, captured: object) -> int:  # type: ignore[type-arg]
+def run_real(tool: str, real: str, argv: tuple[str, ...], compiled: dict[str, Any], captured: Captured | None) -> int:
     from agentguard.shimfiles import is_shim
 
     if not os.access(real, os.X_OK) or is_shim(real):
@@ -404,7 +412,7 @@ def run_real(tool: str, real: str, argv: tuple[str, ...], compiled: dict, captur
     if captured is not None:
         from agentguard.stdin import hand_on
 
-        hand_on(captured)  # type: ignore[arg-type]
+        hand_on(captured)
     import _signal  # type: ignore[import-not-found]  # builtin, with no stub of its own
 
     # Python ignores SIGPIPE and SIGXFSZ; an exec'd program would inherit that and behave differently.

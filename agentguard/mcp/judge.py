@@ -472,8 +472,9 @@ class McpCall:
             if value:
                 place[key] = value
         group = str(entry["target"])
-        production = self.ctx.policy.get("production", {}) if self.ctx.policy else {}
-        hits = production_matches(group, place, production, self.ctx.book) if place else []  # type: ignore[arg-type]
+        production = self.ctx.policy.get("production") if self.ctx.policy else None  # config.py validated it
+        hits = production_matches(group, place, production if isinstance(production, dict) else {},
+                                  self.ctx.book) if place else []
         target = ", ".join([f"server {self.server}"] + [f"{k} {v}" for k, v in place.items()] + names[:4])
         finding = self.ctx.finding(entry["rule"], self._inv(), f"{self.tool}: {', '.join(names) or 'no target named'}")
         return [finding.replace(target=target, production=bool(hits))]

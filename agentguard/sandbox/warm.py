@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     import socket
     import subprocess
     from collections.abc import Collection
-    from typing import Protocol
+    from typing import Any, Protocol
 
     from agentguard.model import Actor
     from agentguard.stdin import Captured
@@ -258,7 +258,7 @@ def serve(fd: int, state_dir: str, broker: str) -> None:
         sock.sendall(json.dumps(answer).encode() + b"\n")
 
 
-_compiled: dict[str, object] = {}
+_compiled: dict[str, Any] = {}  # the compiled policy, as intercept.load_compiled gives it
 
 
 def warm_up(state_dir: str) -> None:
@@ -279,8 +279,8 @@ def warm_up(state_dir: str) -> None:
     cwd = tempfile.gettempdir()
     for tool, argv in (("rm", ("-f", "x.o")), ("psql", ("-c", "SELECT 1 FROM t WHERE id = 1")), ("git", ("status",))):
         try:
-            wants_stdin(tool, argv, book)  # type: ignore[arg-type]
-            findings_for_argv(tool, argv, book, cwd=cwd, env=dict(os.environ), policy=_compiled["policy"])  # type: ignore[arg-type]
+            wants_stdin(tool, argv, book)
+            findings_for_argv(tool, argv, book, cwd=cwd, env=dict(os.environ), policy=_compiled["policy"])
         except Exception:  # noqa: BLE001
             pass
 
@@ -385,7 +385,7 @@ def _judge(request: dict[str, object], state_dir: str) -> dict[str, object]:
         raise Cold("the call's argv is not a list")
     argv = tuple(str(a) for a in given)
     captured = None
-    if wants_stdin(tool, argv, _compiled["book"]):  # type: ignore[arg-type]
+    if wants_stdin(tool, argv, _compiled["book"]):
         if "stdin" not in request:
             return {"do": "stdin"}
         captured = Captured(str(request.get("stdin_state", "none")),
@@ -394,6 +394,7 @@ def _judge(request: dict[str, object], state_dir: str) -> dict[str, object]:
     runner = Recorder(_peer(request), request.get("tty") is True)
     shown = " ".join([tool, *argv])
     try:
+        # A Recorder stands in for intercept.Runner: it has the Runner's methods, not its class.
         code = intercept.judge_call(tool, real, argv, _compiled, os.getcwd(), captured, runner)  # type: ignore[arg-type]
     except intercept.PolicyUnavailable as e:
         return {"do": "exit", "code": intercept.INTERNAL, "say": [*runner.said, f"agentguard: {e}"]}

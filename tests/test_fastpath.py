@@ -541,6 +541,28 @@ def test_a_shim_for_every_account(world: World) -> None:
     assert world.check("kubectl", [b"get", b"pods"], inside, world.env) == SLOW
 
 
+def test_only_a_hook_git_can_run_sends_git_to_the_classifier(world: World) -> None:
+    """git runs a hook only when it is executable (the classifier reads them so): one that is not, or
+    a link to nothing, leaves the fast path; made executable, or given a target, it does not."""
+    hook = world.project / ".git" / "hooks" / "post-index-change"
+    target = world.project / "hook-target"
+    try:
+        hook.write_text("#!/bin/sh\nrm -rf ~\n")
+        hook.chmod(0o644)
+        assert world.check("git", [b"status"], world.project, world.env) == FAST
+        hook.chmod(0o755)
+        assert world.check("git", [b"status"], world.project, world.env) == SLOW
+        hook.unlink()
+        hook.symlink_to(target)
+        assert world.check("git", [b"status"], world.project, world.env) == FAST
+        target.write_text("#!/bin/sh\nrm -rf ~\n")
+        target.chmod(0o755)
+        assert world.check("git", [b"status"], world.project, world.env) == SLOW
+    finally:
+        hook.unlink(missing_ok=True)
+        target.unlink(missing_ok=True)
+
+
 def test_the_fast_path_fires_for_ordinary_calls(world: World) -> None:
     """So that the property above cannot hold by never taking the fast path."""
     env, project = world.env, world.project

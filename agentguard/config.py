@@ -101,7 +101,8 @@ def production_lists(book: dict[str, object] | None = None) -> dict[str, list[st
         from agentguard.rules import load_book
 
         book = load_book()
-    return book.get("production") or {}  # type: ignore[return-value]
+    lists = book.get("production")  # rules.load_book's, from every pack's targets
+    return lists if isinstance(lists, dict) else {}
 
 
 def read_layer(path: str) -> dict[str, Any] | None:
@@ -252,7 +253,7 @@ def merge(policy: Policy, layer: dict[str, Any], source: str, *, may_loosen: boo
         else:
             known = book["rules"]
             for rule_id in rules["disable"]:
-                if rule_id not in known:  # type: ignore[operator]
+                if not isinstance(known, dict) or rule_id not in known:
                     raise _fail(source, "rules.disable", f"no rule {rule_id!r}; `agentguard rules` lists them")
                 policy["disabled"].append(rule_id)
             sources["rules.disable"] = source

@@ -25,7 +25,8 @@ READERS = ("psql",)
 def wants_stdin(tool: str, argv: tuple[str, ...], book: Mapping[str, object]) -> bool:
     """Whether the program reads its input (SQL, commands, a query, a manifest) from stdin in this
     call, by its pack's ``stdin`` description (tooldata.py): every condition given must hold."""
-    spec: dict[str, Any] | None = book.get("stdin", {}).get(tool)  # type: ignore[attr-defined]
+    specs = book.get("stdin")  # tool → when it reads stdin (tooldata.py)
+    spec: dict[str, Any] | None = specs.get(tool) if isinstance(specs, dict) else None
     if spec is None:
         return False
     if any(a in spec.get("unless", ()) for a in argv):

@@ -16,6 +16,7 @@ from agentguard.model import Invocation
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from typing import Any
 
 
 # The readers a pack's `target` may name (tooldata.py), and the parts of a target each gives.
@@ -37,7 +38,8 @@ READER_ENV: dict[str, tuple[str, ...]] = {
 
 def target(inv: Invocation, book: Mapping[str, object]) -> dict[str, str]:
     """What ``inv`` acts on, by the reader its pack names (nothing for a tool whose pack names none)."""
-    spec = book.get("targets", {}).get(inv.tool)  # type: ignore[attr-defined]
+    specs = book.get("targets")  # tool → its reader's description (tooldata.py)
+    spec = specs.get(inv.tool) if isinstance(specs, dict) else None
     if spec is None:
         return {}
     reader = spec["reader"]
@@ -46,11 +48,11 @@ def target(inv: Invocation, book: Mapping[str, object]) -> dict[str, str]:
     return _BY_NAME[reader](inv)
 
 
-def _option(inv: Invocation, spec: Mapping[str, object]) -> dict[str, str]:
+def _option(inv: Invocation, spec: Mapping[str, Any]) -> dict[str, str]:
     """A generic reader: the value of one of ``options``, else of one of the ``env`` variables."""
-    options: list[str] = spec["options"]  # type: ignore[assignment]
+    options: list[str] = spec["options"]
     value = _value(inv.argv, *options) if options else None
-    for name in spec["env"]:  # type: ignore[attr-defined]
+    for name in spec["env"]:
         value = value or inv.getenv(name)
     value = value or str(spec["default"])
     return {str(spec["key"]): value} if value else {}

@@ -3,13 +3,14 @@
 
 - every one of them: a help flag of its pack alone (``shred --help``, ``pgbench -V``);
 - ``tar -t`` and ``tar -c`` into a new archive, ``zip`` into a new archive (both: or to standard
-  output, ``-``), ``dd`` without ``of=``
-  and ``crontab -l``, spelled plainly, with plain relative names.
+  output, ``-``), ``dd`` without ``of=``, ``crontab -l``, and ``rsync`` into a destination that
+  does not exist yet with options that neither delete nor remove, spelled plainly, with plain
+  relative names.
 
 Anything else a call holds (another option, a name that is not plain, an archive that exists, a
-variable that adds options) goes to the classifier. rsync, shred, truncate and pgbench have no
-form here beyond help: what they do with their operands (replace a destination, overwrite, empty,
-drop and create tables) is what the classifier is for.
+variable that adds options) goes to the classifier. shred, truncate and pgbench have no
+form here beyond help: what they do with their operands (overwrite, empty, drop and create
+tables) is what the classifier is for, as it is for rsync onto what exists.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from agentguard.fastpath import NOTHING, exact, sh_patterns
 
 # tool → the fragment with its everyday forms ('' for help flags only)
 FORMS = {"tar": "fast-tar.sh", "zip": "fast-zip.sh", "dd": "fast-dd.sh", "crontab": "fast-crontab.sh",
-         "rsync": "", "shred": "", "truncate": "", "pgbench": ""}
+         "rsync": "fast-rsync.sh", "shred": "", "truncate": "", "pgbench": ""}
 # what `agentguard which` says each form is
 SHOWN = {"tar": "tar -t, and tar -c into a new archive (-v -z -j -J -f, plain names), with TAR_OPTIONS empty",
          "zip": "zip into a new archive or to standard output (-r -q -j -0..-9, plain names), with ZIPOPT and ZIP empty",
          "dd": "dd without of= (if= a plain name or a device that holds nothing, sizes, counts, status=)",
-         "crontab": "crontab -l"}
+         "crontab": "crontab -l",
+         "rsync": "rsync of plain local names into a new destination (-a -v -r -l -p -t -g -o -D -z -h -n -u -c -i -W)"}
 
 
 def form_parts(tool: str) -> list[str]:

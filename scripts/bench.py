@@ -6,7 +6,7 @@ Sections:
   check       one `agentguard check` process, beside bare `python -c pass` (target <= 60 ms)
   shims       calls through installed shims beside the same call to the raw binary, wall and CPU time:
               fast paths (rm, terraform version, git status/diff/log/show, find . -name '*.py', and the
-              read-only forms of tar, rsync, dd, crontab, zip, pgbench, shred, truncate; target <= 1 ms
+              everyday forms of tar, rsync, dd, crontab, zip, pgbench, shred, truncate; target <= 1 ms
               added), classifier without SQL (<= 25 ms added), psql with a plain SELECT (<= 30 ms added);
               then git status with a ~/.gitconfig as people keep them
   sql         psql DELETE … WHERE id = 42 through its shim against a real server, rows counted first,
@@ -197,6 +197,7 @@ SHIM_CALLS = [
     ("dd if=notes.txt bs=4 count=1 (fast path)", ["dd", "if=notes.txt", "bs=4", "count=1"], "<= 1 ms"),
     ("crontab -l (fast path)", ["crontab", "-l"], "<= 1 ms"),
     ("rsync --version (fast path)", ["rsync", "--version"], "<= 1 ms"),
+    ("rsync -an src/ copy/ (fast path)", ["rsync", "-an", "src/", "copy/"], "<= 1 ms"),
     ("shred --help (fast path)", ["shred", "--help"], "<= 1 ms"),
     ("truncate --version (fast path)", ["truncate", "--version"], "<= 1 ms"),
     ("pgbench -V (fast path)", ["pgbench", "-V"], "<= 1 ms"),

@@ -257,7 +257,9 @@ FORM_WORDS = {
            "if=link-state/audit.jsonl", "if=../x", "if=src", "cbs=1", "ibs=1", "obs=2", "if=/dev/fd/0"],
     "crontab": ["-l", "-r", "-e", "-i", "-u", "root", "-", "notes.txt", "-ir", "-lr", "-n", "-c", "-s", "-T", "-V"],
     "rsync": ["-a", "-av", "--delete", "--del", "--remove-source-files", "-n", "--dry-run", "src/", "dst/",
-              "host:dst/", "-e", "sh -c 'rm -rf ~'", "--rsync-path=rm", "--version", "--help"],
+              "host:dst/", "-e", "sh -c 'rm -rf ~'", "--rsync-path=rm", "--version", "--help", "new/", "copy",
+              "-P", "--partial", "-b", "--backup", "--inplace", "-R", "--exclude=x", "-f", "- x", "--log-file=x",
+              "--delete-after", "-avz", "-rlptD", "--progress", "--stats", "-W", "-x", "--", "rsync://h/m", "-ad"],
     "shred": ["-u", "-z", "-n", "3", "--remove", "notes.txt", "--help", "--version"],
     "truncate": ["-s", "0", "--size=0", "notes.txt", "-r", "--help", "--version"],
     "pgbench": ["-i", "-I", "dtgvp", "-f", "x.sql", "-c", "1", "-V", "-?", "--help", "--version", "postgres"],
@@ -267,7 +269,8 @@ FORM_STARTS = {
             ["-tzf", "-"], ["--list", "-f", "x.tgz"]],
     "zip": [["-r", "new.zip", "src"], ["new.zip", "notes.txt"], ["-rq", "new", "src"], ["-9", "new.zip", "README.md"]],
     "dd": [["if=notes.txt", "bs=1", "count=1"], ["if=/dev/zero", "bs=1", "count=1"], ["status=none"]],
-    "crontab": [["-l"]], "rsync": [["--version"], ["-a", "src/", "new/"]], "shred": [["--help"]],
+    "crontab": [["-l"]], "rsync": [["--version"], ["-a", "src/", "new/"], ["-av", "src", "README.md", "copy"]],
+    "shred": [["--help"]],
     "truncate": [["--version"]], "pgbench": [["-V"], ["-?"], ["--help"]],
 }
 FORM_ORDINARY = {"tar": ["-tf", "x.tgz"], "zip": ["-r", "new.zip", "src"], "dd": ["if=notes.txt", "bs=1", "count=1"],
@@ -563,6 +566,18 @@ def test_only_a_hook_git_can_run_sends_git_to_the_classifier(world: World) -> No
         target.unlink(missing_ok=True)
 
 
+def test_a_popt_file_sends_rsync_to_the_classifier(world: World) -> None:
+    """rsync reads option aliases from ~/.popt: with one there, `-a` may stand for more."""
+    assert world.check("rsync", [b"-a", b"src/", b"copy/"], world.project, world.env) == FAST
+    popt = world.home / ".popt"
+    popt.write_text("rsync alias -a --archive --delete\n")
+    try:
+        assert world.check("rsync", [b"-a", b"src/", b"copy/"], world.project, world.env) == SLOW
+    finally:
+        popt.unlink()
+    assert world.check("rsync", [b"-a", b"src/", b"build/"], world.project, world.env) == SLOW  # it exists
+
+
 def test_the_fast_path_fires_for_ordinary_calls(world: World) -> None:
     """So that the property above cannot hold by never taking the fast path."""
     env, project = world.env, world.project
@@ -584,7 +599,9 @@ def test_the_fast_path_fires_for_ordinary_calls(world: World) -> None:
                        ("tar", ["-c", "-v", "-f", "new.tar", "src", "README.md"]), ("zip", ["-r", "new.zip", "src"]),
                        ("zip", ["-rq9", "new", "src", "README.md"]), ("dd", ["if=notes.txt", "bs=4", "count=1"]),
                        ("dd", ["if=/dev/zero", "bs=1", "count=8", "status=none"]), ("crontab", ["-l"]),
-                       ("rsync", ["--version"]), ("shred", ["--help"]), ("truncate", ["--version"]),
+                       ("rsync", ["--version"]), ("rsync", ["-a", "src/", "copy/"]),
+                       ("rsync", ["-avz", "--progress", "src", "README.md", "newdir"]),
+                       ("shred", ["--help"]), ("truncate", ["--version"]),
                        ("pgbench", ["-V"]), ("pgbench", ["--help"])):
         raw = [os.fsencode(a) for a in argv]
         assert world.check(tool, raw, project, env) == FAST, (tool, argv)

@@ -486,20 +486,26 @@ def example_text(e: str | dict[str, Any]) -> str:
 
 
 def rule(book: dict[str, object], rule_id: str) -> dict[str, object]:
-    family = book["rules"][rule_id]  # type: ignore[index]
-    for r in book["families"][family]["rules"]:  # type: ignore[index]
+    index, families = book["rules"], book["families"]  # rule id → family; family → its Pack
+    if not isinstance(index, dict) or not isinstance(families, dict):
+        raise TypeError("the rule book has no rule index")
+    for r in families[index[rule_id]]["rules"]:
         if r["id"] == rule_id:
-            return r  # type: ignore[no-any-return]
+            found: dict[str, object] = r
+            return found
     raise KeyError(rule_id)
 
 
 def family_of(book: dict[str, object], tool: str) -> str | None:
-    tools: dict[str, str] = book["tools"]  # type: ignore[assignment]
-    if tool in tools:
-        return tools[tool]
-    for pattern, family in book["tool_globs"]:  # type: ignore[attr-defined]
+    tools, globs = book["tools"], book["tool_globs"]  # tool → family; [(pattern, family)]
+    if not isinstance(tools, dict) or not isinstance(globs, list):  # never "judged by no pack" for a damaged book
+        raise TypeError("the rule book has no tool index")
+    family: str | None = tools.get(tool)
+    if family is not None:
+        return family
+    for pattern, family in globs:
         if _glob_match(pattern, tool):
-            return family  # type: ignore[no-any-return]
+            return family
     return None
 
 

@@ -154,6 +154,9 @@ def fast_path(tool: str, real: str, book: dict[str, object], setting: Setting | 
     elif tool in FORMS:
         more = form_values(book, tool)
         parts = ["fast-guard.sh", "fast-dirs.sh"] + form_parts(tool)
+    elif _family(book, tool) == "runners":
+        more = _runner_values(tool, real, book, setting)
+        parts = ["fast-guard.sh", "fast-dirs.sh", "fast-runner.sh", "fast-exec.sh"]
     else:
         more = _readonly_values(book, tool)
         parts = ["fast-guard.sh", "fast-dirs.sh", "fast-args.sh", "fast-readonly.sh"]
@@ -296,6 +299,26 @@ def _find_values() -> dict[str, str]:
 
     words = set(FIND_ACTIONS) | {t for t in FIND_VALUE_TESTS if t.startswith(("-fprint", "-fls"))}
     return {"FIND_REFUSED": sh_patterns({(w, "") for w in words})}
+
+
+def _family(book: dict[str, object], tool: str) -> str | None:
+    from agentguard.rules import family_of
+
+    return family_of(book, tool)
+
+
+def _runner_values(tool: str, real: str, book: dict[str, object], setting: Setting) -> dict[str, str] | None:
+    """Every program name the classifier judges (each pack's tools, their globs, the words the
+    pre-filter looks for): an argument spelled as one sends a runner's call to the classifier. So
+    does one that may name a file of agentguard's, as for rm: a protected name, a symlink, or a
+    directory on the way to agentguard's."""
+    names = {str(n) for n in book["tools"]} | {str(w) for w in book["words"]}  # type: ignore[attr-defined]
+    names |= {str(p) for p, _ in book["tool_globs"]}  # type: ignore[attr-defined]
+    rm = _rm_values(tool, real, book, setting)
+    if rm is None:
+        return None
+    patterns = {p for n in names for p in glob(n)}
+    return {"RUNNER_REFUSED": sh_patterns(patterns), "RM_PROTECTED": rm["RM_PROTECTED"], "AG_ABOVE": rm["AG_ABOVE"]}
 
 
 # --- curl -------------------------------------------------------------------------------------------

@@ -17,6 +17,8 @@ A pack looks like::
     target.reader = "terraform-workspace"
     target.production = { workspace = "terraform_workspace", dir = { list = "terraform_dir", split = "/" } }
     stdin = { positionals = 0 }          # when a call reads its input from stdin (stdin.py)
+    modules = { django = "django-admin" }  # `python -m django …` runs as that tool (a module named
+                                         # like a tool of any pack runs as that tool without this)
 
     [[rule]]
     id = "terraform.destroy"
@@ -66,7 +68,7 @@ FORMAT = 8  # bump when the compiled layout changes
 
 PACK_KEYS = {"family", "title", "tools", "shims", "value_options", "long_options", "help_flags", "short_clusters",
              "readonly", "known_words", "words", "summary", "config_files", "env", "binding_files", "target",
-             "stdin"}
+             "stdin", "modules"}
 RULE_KEYS = {"id", "severity", "why", "instead", "match", "examples", "decision"}
 # [paths] lists, by what their entries are: absolute paths ("/etc"), absolute prefixes ("/tmp/",
 # "/dev/sd"), names or globs of path components (".ssh", "*.pem", "data/db"), or suffixes (".py").
@@ -272,6 +274,18 @@ def _grammar(source: str, value: object, tools: list[str]) -> dict[str, dict[str
     return out
 
 
+def _modules(source: str, raw: object, tools: list[str]) -> dict[str, str]:
+    """``modules = { django = "django-admin" }``: ``python -m django …`` runs that tool of the pack."""
+    if not isinstance(raw, dict):
+        raise _fail(source, "pack.modules", 'must be a table such as { django = "django-admin" }')
+    for module, tool in raw.items():
+        if not isinstance(tool, str) or tool not in tools:
+            raise _fail(source, f"pack.modules.{module}", f"{tool!r} is not in pack.tools")
+        if not all(part.isidentifier() for part in str(module).split(".")):
+            raise _fail(source, f"pack.modules.{module}", "must be a Python module name")
+    return dict(raw)
+
+
 def validate_pack(source: str, data: dict[str, Any]) -> Pack:
     meta = data.get("pack")
     if not isinstance(meta, dict):
@@ -311,6 +325,8 @@ def validate_pack(source: str, data: dict[str, Any]) -> Pack:
         from agentguard.tooldata import validate_target
 
         pack["targets"], pack["production"] = validate_target(source, meta["target"], tools)
+    if "modules" in meta:
+        pack["modules"] = _modules(source, meta["modules"], tools)
     if "stdin" in meta:
         from agentguard.tooldata import validate_stdin
 
@@ -376,6 +392,7 @@ def compile_book(paths: list[str]) -> dict[str, object]:
     env: set[str] = set()
     targets: dict[str, object] = {}
     stdin: dict[str, object] = {}
+    modules: dict[str, str] = {}
     production: dict[str, list[str]] = {}
     places: dict[str, list[str]] = {key: [] for key in PATH_KEYS}
     for path in paths:
@@ -400,6 +417,7 @@ def compile_book(paths: list[str]) -> dict[str, object]:
             targets[tool] = spec
             env.update(spec.get("env", ()))  # the variables a target is read from bind an approval too
         stdin.update(pack.get("stdin", {}))
+        modules.update(pack.get("modules", {}))
         for name, patterns in pack.get("production", {}).items():
             if production.setdefault(name, patterns) != patterns:
                 raise RuleError(f"{path}: pack.target: the production list {name!r} has other default patterns "
@@ -423,6 +441,7 @@ def compile_book(paths: list[str]) -> dict[str, object]:
         "env": sorted(env),  # every family's: what an approval is bound to (binding.py)
         "targets": targets,  # tool → its target reader and production lists (targets.py, policy.py)
         "stdin": stdin,  # tool → when it reads stdin (stdin.py)
+        "modules": modules,  # python -m MODULE → the program it is judged as (classify/unwrap.py)
         "production": production,  # the policy's [production] lists → their default patterns
         "paths": places,  # every pack's [paths] lists, merged (classify/files.py, fastpath.py)
     }

@@ -44,6 +44,7 @@ class Pack(TypedDict, total=False):
     targets: dict[str, dict[str, Any]]  # tool → its target description (tooldata.py)
     production: dict[str, list[str]]  # the production lists its targets name → default patterns
     stdin: dict[str, dict[str, Any]]  # tool → when it reads stdin
+    modules: dict[str, str]  # python -m MODULE → the tool it runs as
     source: str
     rules: list[Rule]
     toolmap: ToolMap
@@ -63,6 +64,7 @@ class Book(TypedDict):
     paths: dict[str, list[str]]  # every pack's [paths] lists, merged
     targets: dict[str, dict[str, Any]]  # tool → target reader and production lists, from every pack
     stdin: dict[str, dict[str, Any]]  # tool → when it reads stdin
+    modules: dict[str, str]  # python -m MODULE → the tool it runs as
     production: dict[str, list[str]]  # every production list → its default patterns
 
 

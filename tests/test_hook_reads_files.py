@@ -237,6 +237,90 @@ def test_an_approval_covers_the_file_as_it_was_read(inst: Installed, command: st
     refusal(inst, "cursor", command, app)  # edited: the approval was for what the file said then
 
 
+# Files that other runners read and run: terragrunt's configuration (hooks around a command, run_cmd
+# whenever it is parsed, and what it includes), a Lua script, an `at` job file. And command lines
+# that start a guarded tool without its name in front: `python -m`, `machinectl shell`, `yarn BIN`.
+TERRAGRUNT_ROOT = 'locals {\n  owner = run_cmd("--terragrunt-quiet", "whoami")\n}\n'
+TERRAGRUNT_UNIT = """\
+include "root" {
+  path = find_in_parent_folders("root.hcl")
+}
+terraform {
+  source = "../modules/app"
+  before_hook "reset" {
+    commands = ["plan", "apply"]
+    execute  = ["rm", "-rf", "../../data"]
+  }
+  after_hook "fmt" {
+    commands = ["apply"]
+    execute  = ["terraform", "fmt"]
+  }
+}
+"""
+
+
+def _runner_files(inst: Installed) -> Path:
+    work = inst.home / "work"
+    (work / "live" / "app").mkdir(parents=True, exist_ok=True)
+    (work / "root.hcl").write_text(TERRAGRUNT_ROOT)
+    (work / "live" / "app" / "terragrunt.hcl").write_text(TERRAGRUNT_UNIT)
+    (work / "live" / "db").mkdir(exist_ok=True)
+    (work / "live" / "db" / "terragrunt.hcl").write_text(
+        'locals {\n  x = run_cmd("sh", "-c", "find ../../data -delete")\n}\n')
+    (work / "live" / "web").mkdir(exist_ok=True)
+    (work / "live" / "web" / "terragrunt.hcl").write_text(
+        'terraform {\n  before_hook "x" {\n    commands = ["plan"]\n    execute = ["sh", "-c", "rm -rf ${local.d}"]\n  }\n}\n')
+    app = work / "app"
+    (app / "scripts" / "reset.lua").write_text('-- reset\nos.execute("rm -rf ../data")\n')
+    (app / "job.sh").write_text("echo nightly\nrm -rf ../data\n")
+    return work
+
+
+RUNNER_FILES = [
+    ("terragrunt plan", "live/app", "terragrunt.hcl:6"),
+    ("terragrunt apply -auto-approve", "live/app", "terragrunt.hcl:6"),
+    ("terragrunt --working-dir live/app plan", ".", "terragrunt.hcl:6"),
+    ("terragrunt validate", "live/db", "terragrunt.hcl:2"),
+    ("terragrunt run-all plan", "live", "db/terragrunt.hcl:2"),
+    ("terragrunt run --all -- init", "live", "db/terragrunt.hcl:2"),
+    ("terragrunt plan", "live/web", "built when terragrunt runs"),
+    ("terragrunt --auth-provider-cmd 'rm -rf ../../data' plan", "live/web", "--auth-provider-cmd"),
+    ("lua scripts/reset.lua", "app", "scripts/reset.lua:2"),
+    ("lua5.4 scripts/reset.lua", "app", "scripts/reset.lua:2"),
+    ("at -f job.sh now + 1 hour", "app", "job.sh:2"),
+    ("at now -f job.sh", "app", "job.sh:2"),
+    ("batch -f ./job.sh", "app", "job.sh:2"),
+    ("python -m alembic downgrade base", "app", "alembic downgrade base"),
+    ("python3 -m alembic -c alembic.ini downgrade -1", "app", "alembic"),
+    ("python -m django flush --noinput", "app", "flush"),
+    ("machinectl shell .host /bin/rm -rf ../data", "app", "rm"),
+    ("machinectl shell root@.host /bin/sh -c 'find ../data -delete'", "app", "find"),
+    ("yarn prisma migrate reset --force", "app", "prisma"),
+    ("pnpm prisma migrate reset --force", "app", "prisma"),
+]
+
+
+@pytest.mark.parametrize("command,cwd,where", RUNNER_FILES, ids=[f"{c} in {d}" for c, d, _ in RUNNER_FILES])
+def test_what_other_runners_start_is_read(inst: Installed, command: str, cwd: str, where: str) -> None:
+    work = _runner_files(inst)
+    reason = refusal(inst, "cursor", command, work / cwd)
+    assert where in reason, reason
+    assert (work / "data" / "orders.csv").exists()
+
+
+@pytest.mark.parametrize("command,cwd", [
+    ("terragrunt plan", "."), ("lua -v", "app"), ("at -l", "app"), ("python -m pytest -q", "app"),
+    ("python3 -m http.server 8000", "app"), ("machinectl list", "app"), ("yarn build", "app"),
+])
+def test_everyday_runner_calls_pass(inst: Installed, command: str, cwd: str) -> None:
+    """A unit whose hooks run only `terraform fmt`, and the everyday forms of the other runners."""
+    work = _runner_files(inst)
+    (work / "terragrunt.hcl").write_text(
+        'terraform {\n  after_hook "fmt" {\n    commands = ["apply"]\n    execute = ["terraform", "fmt"]\n  }\n}\n')
+    out = run_hook(inst, "cursor", shell_payload("cursor", command, str(work / cwd)))
+    assert verdict("cursor", out) == ("allow", ""), (command, out.stdout)
+
+
 # What terragrunt reads besides the unit's own file, and its newer command line: a dependency's
 # configuration (parsed for its outputs, so its run_cmd runs), terragrunt.hcl.json when there is no
 # terragrunt.hcl, `stack run`, `exec -- CMD` and `backend delete`.

@@ -378,3 +378,37 @@ def test_a_chosen_list_stays_chosen(isolated_env: dict[str, str]) -> None:
     inst.install("--tools", "rm,psql")
     inst.agentguard("rehash")
     assert sorted(p.name for p in inst.shims.iterdir()) == ["agentguard", "psql", "rm"]
+
+
+def test_runners_that_put_project_binaries_first(isolated_env: dict[str, str], tmp_path: Path) -> None:
+    """npm, npx and uv start a project's own binaries (node_modules/.bin, a virtualenv) ahead of every
+    shim on PATH: their shims judge what they will start. Real npm/npx/uv; the project's prisma is a
+    recording fake in node_modules/.bin, so a refused reset provably never ran."""
+    fakes = tmp_path / "fakebin"
+    log = tmp_path / "calls.log"
+    write_fake(fakes, "hello", log, "hello\n")
+    inst = install_agentguard(Path(isolated_env["HOME"]), [str(fakes)])
+    inst.env["NPM_CONFIG_UPDATE_NOTIFIER"] = "false"  # npm's notice depends on the registry, not on the shim
+    real = {tool: shutil.which(tool, path=inst.base_path) for tool in ("npm", "npx", "uv")}
+    for tool in real:  # npm from .ci/run's Debian packages, uv from the test extras in the venv
+        assert real[tool] and is_shim(str(inst.shims / tool)), tool
+    app = tmp_path / "work" / "app"
+    bin_dir = app / "node_modules" / ".bin"
+    write_fake(bin_dir, "prisma", log)
+    write_fake(bin_dir, "greet", log, "greetings\n")
+    (app / "package.json").write_text(json.dumps({"name": "app", "version": "1.0.0", "scripts": {
+        "db:reset": "prisma migrate reset --force", "build": "greet build", "nuke": "rm -rf ../data"}}))
+    (tmp_path / "work" / "data").mkdir()
+    (tmp_path / "work" / "data" / "orders.csv").write_text("1,paid\n")
+    refused = [("npm run db:reset", "npm"), ("npm run-script db:reset", "npm"), ("npx prisma migrate reset --force", "npx"),
+               ("npm exec -- prisma migrate reset --force", "npm"), ("npx --yes prisma migrate reset --force", "npx"),
+               ("npm run nuke", "npm"), ("uv run --no-project prisma migrate reset --force", "uv"),
+               ("uv run --no-project -- sh -c 'rm -rf ../data'", "uv")]
+    for command, tool in refused:
+        _refused(inst, command, app, tool)
+    assert (tmp_path / "work" / "data" / "orders.csv").exists()
+    assert "migrate" not in (log.read_text() if log.exists() else ""), "the project's prisma never ran"
+    for command, tool in (("npx greet x", "npx"), ("npm run build", "npm"), ("uv run --no-project hello", "uv")):
+        out = _same_as_raw(inst, command, app, str(real[tool]), tool)
+        assert out.returncode == 0, (command, out.stderr)
+    assert log.read_text().splitlines() == ["x", "x", "build", "build", "", ""]

@@ -202,6 +202,24 @@ PASSED_BY_NAME = [
     ("perl -e 'for (glob(\"data/*\")) { unlink; }'", "shell.interpreter-delete"),
     ("node -e 'const {rmSync: r} = require(\"fs\"); r(\"data\", {recursive: true})'", "shell.interpreter-delete"),
     ("node -e 'const fs = require(\"fs\"); [\"data\"].forEach(fs.rmSync)'", "shell.interpreter-delete"),
+    ("perl -e 'my $f = \\&CORE::unlink; $f->(\"data/app.db\")'", "shell.interpreter-delete"),
+]
+# The same functions under another name: a module imported as another name, a function imported
+# under another name, __import__, a module bound to a variable, a bracketed property name. Each is
+# judged as the call it is, on its literal path.
+ALIASED = [
+    "python3 -c 'import shutil as s; s.rmtree(\"data\")'",
+    "python3 -c 'from shutil import rmtree as nuke; nuke(\"data\")'",
+    "python3 -c 'from os import (remove as rm); rm(\"data/app.db\")'",
+    "python3 -c '__import__(\"shutil\").rmtree(\"data\")'",
+    "python3 -c 'import importlib; importlib.import_module(\"shutil\").rmtree(\"data\")'",
+    "python3 -c 'import subprocess as sp; sp.run([\"rm\", \"-rf\", \"data\"])'",
+    "python3 -c 'import os as o; o.system(\"rm -rf data\")'",
+    "node -e 'const {rm} = require(\"fs/promises\"); rm(\"data\", {recursive: true})'",
+    "node -e 'const fsp = require(\"node:fs/promises\"); fsp.rm(\"data\", {recursive: true})'",
+    "node -e 'const {unlinkSync: del} = require(\"fs\"); del(\"data/app.db\")'",
+    "node -e 'const fs = require(\"fs\"); fs[\"rmSync\"](\"data\", {recursive: true})'",
+    "node --input-type=module -e 'import * as fs from \"node:fs\"; fs.rmSync(\"data\", {recursive: true})'",
 ]
 NAMED_NOT_PASSED = [
     "python3 -c 'from shutil import rmtree; rmtree(\"build\")'",
@@ -210,6 +228,11 @@ NAMED_NOT_PASSED = [
     "php -r 'echo \"unlinked\";'",
     "perl -e 'print \"unlink\\n\"'",
     "ruby -e 'h = {a: 1}; h.delete(:a)'",
+    "python3 -c 'import subprocess as sp; print(sp.run([\"git\", \"status\"]).returncode)'",
+    "python3 -c 'import os.path as p; print(p.exists(\"x\"))'",
+    "node -e 'const fs = require(\"fs\"); console.log(fs.readFileSync(\"README.md\", \"utf8\"))'",
+    "node --input-type=module -e 'import {readFile} from \"fs/promises\"; console.log(await readFile(\"x\"))'",
+    "perl -e 'my $r = \\&main::helper; print \"ok\"'",
 ]
 
 
@@ -278,3 +301,11 @@ def test_a_workspace_binary_is_judged_as_its_program(cmd: str, book: dict[str, o
     v = verdict(cmd, book, project, isolated_env)
     assert not v.allowed and "migrations.reset" in [f.rule for f in v.findings], (cmd, [f.rule for f in v.findings])
     assert verdict("yarn workspace api build", book, project, isolated_env).allowed
+
+
+@pytest.mark.parametrize("cmd", ALIASED)
+def test_a_destructive_function_under_another_name_is_judged(cmd: str, book: dict[str, object], project: Path,
+                                                             isolated_env: dict[str, str]) -> None:
+    v = verdict(cmd, book, project, isolated_env)
+    rules = [f.rule for f in v.findings]
+    assert not v.allowed and ("files.recursive" in rules or "files.database" in rules), (cmd, v.decision, rules)

@@ -243,8 +243,11 @@ def scan_code(code: str, lang: str, inv: Invocation, ctx: Context, depth: int, w
 
         return located(findings, f"{where}:{code.count(chr(10), 0, pos) + 1}")
 
+    aliases = python_aliases(code) if lang == "python" else node_aliases(code) if lang == "node" else {}
+
     def seen(names: tuple[str, ...]) -> list[tuple[int, str, str]]:
-        hits = calls_at(code, names, lang == "python")
+        spelled = names + tuple(a for a, real in aliases.items() if real in names)
+        hits = [(k, aliases.get(n, n), rest) for k, n, rest in calls_at(code, spelled, lang == "python")]
         return [h for h in hits if not _inside(quiet, h[0])] if quiet else hits
 
     spans = literal_spans(code, lang)
@@ -282,7 +285,7 @@ def scan_code(code: str, lang: str, inv: Invocation, ctx: Context, depth: int, w
         argv: tuple[str, ...] = ("-rf", lit) if recursive else (lit,)
         removal = inv.replace(tool="rm", argv=argv, dynamic=(), globs=(), via=inv.via + (f"{inv.tool} {name}",))
         found += at(pos, ctx.nested_invocation(removal))
-    for pos, name, deletes in references(code, lang):
+    for pos, name, deletes in references(code, lang, aliases):
         if quiet and _inside(quiet, pos):
             continue
         rule, what = ("shell.interpreter-delete", "deletes") if deletes else ("shell.interpreter-shell", "runs commands")
@@ -778,12 +781,74 @@ _BY_NAME = {  # functions a string or symbol names for a callback, by language
 _BARE_DEFAULT = {"perl": ("unlink", "rmdir")}  # with no argument they act on $_
 
 
-def references(code: str, lang: str) -> list[tuple[int, str, bool]]:
+def python_aliases(code: str) -> dict[str, str]:
+    """Other spellings of the module functions the readers know, by the name they stand for:
+    `import shutil as s` makes `s.rmtree` shutil.rmtree, `from os import remove as rm` makes `rm`
+    os.remove, and `__import__("shutil")` or `importlib.import_module("shutil")` stand for shutil."""
+    import re
+
+    known = {n for table in (SHELL_CALLS, DELETE_CALLS, CODE_CALLS) for n in table["python"] if "." in n.strip(".")}
+    modules: dict[str, str] = {}  # spelling → module
+    for m in re.finditer(r"(?:^|;)[ \t]*import[ \t]+([\w., \t]+)(?=;|$)", code, re.M):
+        for part in m.group(1).split(","):
+            words = part.split()
+            if len(words) == 3 and words[1] == "as":
+                modules[words[2]] = words[0]
+    for m in re.finditer(r"(?:__import__|importlib\.import_module)\(\s*(['\"])([\w.]+)\1\s*\)", code):
+        modules[m.group(0)] = m.group(2)
+    out: dict[str, str] = {}
+    for spelling, module in modules.items():
+        for name in known:
+            if name.startswith(module + ".") and spelling != module:
+                out[spelling + name[len(module):]] = name
+    for m in re.finditer(r"(?:^|;)[ \t]*from[ \t]+([\w.]+)[ \t]+import[ \t]+\(?([\w, \t]+)\)?[ \t]*(?=;|$)", code, re.M):
+        for part in m.group(2).split(","):
+            words = part.split()
+            if len(words) == 3 and words[1] == "as" and f"{m.group(1)}.{words[0]}" in known:
+                out[words[2]] = f"{m.group(1)}.{words[0]}"
+    return out
+
+
+_NODE_FS = ("fs", "fs/promises", "node:fs", "node:fs/promises", "fs-extra")
+
+
+def node_aliases(code: str) -> dict[str, str]:
+    """Other spellings of fs's deleting functions: `const fsp = require("fs/promises")` makes
+    `fsp.rm` fs.rm, `const {rm: del} = require("fs/promises")` or `import {unlink} from "fs"` makes
+    the bound name fs's, and `fs["rmSync"]` is fs.rmSync."""
+    import re
+
+    known = {n for n in DELETE_CALLS["node"] if n.startswith("fs.")}
+    source = r"(?:require\(\s*|from\s+)(?P<q>['\"`])(?:" + "|".join(re.escape(m) for m in _NODE_FS) + r")(?P=q)"
+    spellings = {"fs"}
+    out: dict[str, str] = {}
+    for m in re.finditer(r"(?:const|let|var|import)\s+(?:\*\s+as\s+)?([\w$]+)\s*(?:=\s*)?" + source, code):
+        spellings.add(m.group(1))
+    for m in re.finditer(r"(?:const|let|var|import)\s*\{([^}]*)\}\s*(?:=\s*)?" + source, code):
+        for item in m.group(1).split(","):
+            words = item.replace(":", " as ").split()
+            name, bound = (words[0], words[2]) if len(words) == 3 and words[1] == "as" else ((words or [""])[0], "")
+            if f"fs.{name}" in known:
+                out[bound or name] = f"fs.{name}"
+    for spelling in spellings:
+        for name in known:
+            attr = name[3:]
+            if spelling != "fs":
+                out[f"{spelling}.{attr}"] = name
+            for q in "'\"":
+                out[f"{spelling}[{q}{attr}{q}]"] = name
+    return out
+
+
+def references(code: str, lang: str, aliases: dict[str, str] | None = None) -> list[tuple[int, str, bool]]:
     """(offset, name, deletes) of each destructive function used other than by calling it with its
-    arguments written out; ``deletes`` False for one that runs a command."""
+    arguments written out; ``deletes`` False for one that runs a command. ``aliases`` are other
+    spellings of those names (python_aliases)."""
     out: list[tuple[int, str, bool]] = []
     deletes = {n for n in DELETE_CALLS.get(lang, ()) if "." in n.strip(".") or n in _REFERENCE_NAMES}
     shells = {n for n in SHELL_CALLS.get(lang, ()) if "." in n.strip(".") or n in _REFERENCE_NAMES}
+    for spelling, real in (aliases or {}).items():
+        (deletes if real in deletes else shells if real in shells else set()).add(spelling)
     for names, kind in ((deletes, True), (shells, False)):
         for name in names:
             start = 0
@@ -821,6 +886,11 @@ def references(code: str, lang: str) -> list[tuple[int, str, bool]]:
                     start += 1
                 if name in _BY_NAME["ruby"]:
                     out.append((k, name, name not in ("system", "exec", "spawn")))
+    if lang == "perl":  # \&unlink, \&CORE::unlink, \&File::Path::rmtree: a code reference to call later
+        import re
+
+        for m in re.finditer(r"\\&(?:CORE::|File::Path::)?(unlink|rmdir|rmtree|remove_tree|system|exec)\b", code):
+            out.append((m.start(), m.group(1), m.group(1) not in ("system", "exec")))
     for name in _BARE_DEFAULT.get(lang, ()):
         start = 0
         while (k := code.find(name, start)) >= 0:

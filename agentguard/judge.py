@@ -27,7 +27,7 @@ MAX_FINDINGS = 200
 _SHELL_TRIGGER_CHARS = ("$", "`", "*", "?", "[", "{", "~")
 
 
-def needs_parse(text: str, words: frozenset[str]) -> bool:
+def needs_parse(text: str, words: frozenset[str], prefixes: frozenset[str]) -> bool:
     """Cheap pre-filter: False only when the string plainly touches nothing agentguard judges.
 
     After dropping quotes and backslashes (so ``r''m`` and ``\\rm`` read as ``rm``), it looks for a
@@ -39,13 +39,13 @@ def needs_parse(text: str, words: frozenset[str]) -> bool:
     cleaned = text.replace("\\\n", "").replace("\\", "").replace("'", "").replace('"', "")
     if any(_guarded_token(token, words) for token in _tokens(cleaned)):
         return True
-    return (">" in text and _has_file_redirect(text)) or ("/" in cleaned and _runs_a_path(cleaned))
+    return (">" in text and _has_file_redirect(text)) or ("/" in cleaned and _runs_a_path(cleaned, prefixes))
 
 
-def _runs_a_path(text: str) -> bool:
+def _runs_a_path(text: str, prefixes: frozenset[str]) -> bool:
     """Whether some command in ``text`` starts a program by its path (``./cleanup.sh``, ``bin/x``,
-    ``time ./x``) or sources a file (``. x.sh``): a file whose content is what runs, and which the
-    judgement reads."""
+    ``time ./x``, through any of ``prefixes``) or sources a file (``. x.sh``): a file whose content
+    is what runs, and which the judgement reads."""
     for sep in ";&|()\n":
         text = text.replace(sep, "\n")
     for part in text.split("\n"):
@@ -56,7 +56,7 @@ def _runs_a_path(text: str) -> bool:
             continue
         if words[0] == "." or "/" in words[0]:
             return True
-        if any("/" in w for w in words[1:]) and words[0] in _prefixes():
+        if any("/" in w for w in words[1:]) and words[0] in prefixes:
             return True
     return False
 
@@ -153,7 +153,9 @@ def findings_for_string(text: str, ctx: Context, parent: Invocation | None = Non
     origin = parent or Invocation(tool="sh", argv=("-c", text), cwd=cwd, actor=ctx.actor, source=text[:200])
     if depth > MAX_NESTING:
         return [ctx.finding("shell.too-deep", origin, f"more than {MAX_NESTING} levels of nested shells")]
-    if not text.strip() or not needs_parse(text, _words(ctx.book)):
+    from agentguard.classify.unwrap import command_prefixes
+
+    if not text.strip() or not needs_parse(text, _words(ctx.book), command_prefixes(ctx.book)):
         return []
     # Every word of the strings read so far (not this one): what may call a sourced file's functions.
     words: set[str] = ctx.memo.setdefault("words", set())

@@ -50,6 +50,13 @@ Tool knowledge that is a table, not logic, is data in the pack too::
     short_values = "fC"                  # letters whose option takes a value (-f x, -fx, -cvf x)
     long_values = ["--file"]             # long options that take a value (--file x, --file=x)
     long_flags = ["--remove-files"]      # long options that take none
+
+    [[runner]]                           # a program that runs a command of its arguments (shell.toml)
+    name = "aws-vault"
+    subcommands = ["exec"]               # one of these comes first, or it runs nothing through it
+    positionals = 1                      # operands before the command (the profile)
+    dashdash = true                      # `--` anywhere after the subcommand starts the command
+    value_options = ["-d", "--duration"] # its options that take a value
 """
 
 from __future__ import annotations
@@ -80,6 +87,7 @@ PATH_KEYS = {
     "file_suffixes": "suffix",
 }
 GRAMMAR_KEYS = {"short_values", "long_values", "long_flags"}
+RUNNER_KEYS = {"name", "subcommands", "positionals", "dashdash", "value_options"}
 MATCH_KEYS = {"tool", "words", "flags", "all_flags", "not_flags", "flag_values", "args", "argv", "env",
               "not_words", "rest", "any_word"}
 
@@ -286,6 +294,36 @@ def _modules(source: str, raw: object, tools: list[str]) -> dict[str, str]:
     return dict(raw)
 
 
+def _runners(source: str, value: object) -> dict[str, dict[str, object]]:
+    """[[runner]] tables by name: {"subcommands", "positionals", "dashdash", "value_options"}."""
+    if not isinstance(value, list) or not all(isinstance(r, dict) for r in value):
+        raise _fail(source, "runner", "must be [[runner]] tables")
+    out: dict[str, dict[str, object]] = {}
+    for k, raw in enumerate(value):
+        where = f"runner[{k}]"
+        unknown = set(raw) - RUNNER_KEYS
+        if unknown:
+            raise _fail(source, f"{where}.{sorted(unknown)[0]}", f"unknown key (known: {', '.join(sorted(RUNNER_KEYS))})")
+        name = raw.get("name")
+        if not isinstance(name, str) or not name or "/" in name or name != name.strip():
+            raise _fail(source, f"{where}.name", "must be a program name such as \"sudo\"")
+        if name in out:
+            raise _fail(source, f"{where}.name", f"{name!r} is already described above")
+        positionals = raw.get("positionals", 0)
+        if not isinstance(positionals, int) or isinstance(positionals, bool) or not 0 <= positionals <= 8:
+            raise _fail(source, f"{where}.positionals", "must be a small number of operands (0 to 8)")
+        if not isinstance(raw.get("dashdash", False), bool):
+            raise _fail(source, f"{where}.dashdash", "must be true or false")
+        options = _str_list(source, f"{where}.value_options", raw.get("value_options", []))
+        for option in options:
+            if not option.startswith("-") or option in ("-", "--") or "=" in option or \
+                    (not option.startswith("--") and len(option) != 2):
+                raise _fail(source, f"{where}.value_options", f"{option!r} must be an option such as \"-u\" or \"--user\"")
+        out[name] = {"subcommands": _str_list(source, f"{where}.subcommands", raw.get("subcommands", [])),
+                     "positionals": positionals, "dashdash": raw.get("dashdash", False), "value_options": options}
+    return out
+
+
 def validate_pack(source: str, data: dict[str, Any]) -> Pack:
     meta = data.get("pack")
     if not isinstance(meta, dict):
@@ -336,10 +374,11 @@ def validate_pack(source: str, data: dict[str, Any]) -> Pack:
         raise _fail(source, "rule", "a pack needs at least one [[rule]]")
     from agentguard.mcp.toolmap import TABLES
 
-    unknown_top = set(data) - {"pack", "rule", "paths", "grammar"} - (set(TABLES) if family == "mcp" else set())
+    unknown_top = set(data) - {"pack", "rule", "paths", "grammar", "runner"} - (set(TABLES) if family == "mcp" else set())
     if unknown_top:
         raise _fail(source, sorted(unknown_top)[0],
-                    "unknown top-level table (expected [pack], [[rule]], [paths] and [grammar.TOOL])")
+                    "unknown top-level table (expected [pack], [[rule]], [paths], [grammar.TOOL] and [[runner]])")
+    pack["runners"] = _runners(source, data.get("runner", []))
     pack["paths"] = _paths(source, data.get("paths", {}))
     pack["grammar"] = _grammar(source, data.get("grammar", {}), tools)
     rules = []
@@ -395,6 +434,8 @@ def compile_book(paths: list[str]) -> dict[str, object]:
     modules: dict[str, str] = {}
     production: dict[str, list[str]] = {}
     places: dict[str, list[str]] = {key: [] for key in PATH_KEYS}
+    runners: dict[str, dict[str, object]] = {}
+    runner_packs: dict[str, str] = {}
     for path in paths:
         pack = load_pack(path)
         family = pack["family"]
@@ -424,6 +465,10 @@ def compile_book(paths: list[str]) -> dict[str, object]:
                                 "in another pack; give the same `patterns` (or none) in both")
         for key, entries in pack["paths"].items():
             places[key] += [e for e in entries if e not in places[key]]
+        for name, runner in pack["runners"].items():
+            if name in runners:
+                raise RuleError(f"{path}: runner {name!r} is already described by the {runner_packs[name]!r} pack")
+            runners[name], runner_packs[name] = runner, family
         for rule in pack["rules"]:
             if rule["id"] in rules:
                 raise RuleError(f"{path}: rule id {rule['id']!r} is already defined in the {rules[rule['id']]!r} pack")
@@ -444,6 +489,7 @@ def compile_book(paths: list[str]) -> dict[str, object]:
         "modules": modules,  # python -m MODULE → the program it is judged as (classify/unwrap.py)
         "production": production,  # the policy's [production] lists → their default patterns
         "paths": places,  # every pack's [paths] lists, merged (classify/files.py, fastpath.py)
+        "runners": runners,  # every pack's [[runner]] tables by name (classify/unwrap.py)
     }
 
 
@@ -536,7 +582,8 @@ def tool_name(name: str, book: dict[str, object], also: frozenset[str] = frozens
         return name
     base = name[:-4] if name.lower().endswith(".exe") and len(name) > 4 else name
     for candidate in (base, base.lower()):
-        if candidate in also or family_of(book, candidate) is not None or candidate in book["words"]:  # type: ignore[operator]
+        known = candidate in book["words"] or candidate in book["runners"]  # type: ignore[operator]
+        if candidate in also or family_of(book, candidate) is not None or known:
             return candidate
     return name
 

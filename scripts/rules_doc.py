@@ -17,7 +17,7 @@ def render() -> str:
     out = ["# Rule reference", "",
            "Generated from `rules/*.toml` by `scripts/rules_doc.py`; do not edit by hand.", "",
            "Severity maps to a decision by who is calling (see the README). `block` examples are refused for an",
-           "agent; `allow` examples pass.", ""] + FORMAT_NOTE
+           "agent; `allow` examples pass.", ""] + FORMAT_NOTE + DATA_NOTE
     for name, pack in sorted(book["families"].items()):  # type: ignore[attr-defined]
         out += [f"## {pack['title']} (`{name}`)", ""]
         if pack["summary"]:
@@ -26,7 +26,7 @@ def render() -> str:
         out += [f"Tools: {tools}." + (f" Shims: {', '.join(f'`{s}`' for s in pack['shims'])}." if pack["shims"] else ""), ""]
         if pack.get("long_options"):
             out += ["Long options are read abbreviated, as the tools accept them (`--forc` is `--force`).", ""]
-        out += _targets(pack)
+        out += _targets(pack) + _tables(pack)
         out += ["| rule | severity | detected | why | instead |", "|---|---|---|---|---|"]
         for r in pack["rules"]:
             out.append(f"| `{r['id']}` | {r['severity']} | {_detected(name, r)} | {_cell(r['why'])} | {_cell(r['instead'])} |")
@@ -83,6 +83,56 @@ stdin = { subcommands = ["apply"], option_values = { "-f" = ["-"] } }
 - Either key may instead be a list of such tables that each name their `tools`, for packs whose tools
   differ (`[[pack.target]]` with `tools = ["mysql", "mariadb"]`).
 """.splitlines() + [""]
+
+
+DATA_NOTE = """\
+Three more tables hold tool knowledge that is a list, not logic:
+
+```toml
+# Places and names every judgement of a path reads (rules/files.toml holds the shipped lists, each
+# described there); every pack's lists are merged, and the rm fast path in the shims is written from
+# the same lists, so a name added here is protected by both.
+[paths]
+database_dirs = ["pgdata", "data/db"]
+credential_files = ["*.pem", ".env"]
+
+# How a tool of the pack reads its options: letters whose short option takes a value, and long
+# options with and without one (--file x, --file=x; a unique prefix where the tool accepts it).
+[grammar.tar]
+short_values = "fC"
+long_values = ["--file", "--directory"]
+long_flags = ["--remove-files"]
+
+# A program that runs a command given in its arguments, looked through to judge that command.
+[[runner]]
+name = "aws-vault"
+subcommands = ["exec"]   # one of these comes first, or the call runs nothing through it
+positionals = 1          # operands before the command (the profile)
+dashdash = true          # a `--` anywhere after the subcommand starts the command
+value_options = ["-d", "--duration"]
+```
+
+- `[paths]` lists are `system_dirs`, `home_parents`, `os_owned` (absolute paths), `temp_dirs`,
+  `device_prefixes`, `harmless_devices` (absolute prefixes), `credential_dirs`, `credential_files`,
+  `not_secrets`, `database_files`, `database_dirs`, `iac_state`, `backup_names`, `disposable_dirs`,
+  `disposable_files` (names or globs of path components, `a/b` for two in a row), `code_suffixes` and
+  `file_suffixes` (suffixes).
+- Rules marked `code (classify/…)` below are detected by that module, which reads these tables; rules
+  marked `pack` are decided by their `match` table alone.
+""".splitlines() + [""]
+
+
+def _tables(pack: dict[str, object]) -> list[str]:
+    """The pack's [paths] lists, option grammars and runners, named."""
+    out = []
+    paths = {k: v for k, v in dict(pack.get("paths") or {}).items() if v}  # type: ignore[call-overload]
+    if paths:
+        out.append("Path lists: " + ", ".join(f"`{k}` ({len(v)})" for k, v in paths.items()) + ".")
+    if pack.get("grammar"):
+        out.append("Option grammars: " + ", ".join(f"`{t}`" for t in pack["grammar"]) + ".")  # type: ignore[attr-defined]
+    if pack.get("runners"):
+        out.append("Runners looked through: " + ", ".join(f"`{r}`" for r in pack["runners"]) + ".")  # type: ignore[attr-defined]
+    return out + [""] if out else []
 
 
 def _targets(pack: dict[str, object]) -> list[str]:

@@ -85,93 +85,24 @@ def _skip_options(argv: tuple[str, ...], start: int, with_value: set[str],
     return i
 
 
-# option → takes a value, for wrappers that simply run argv[k:]
-_SIMPLE = {
-    "sudo": ({"-u", "-g", "-h", "-p", "-C", "-D", "-r", "-t", "-U", "-T"},
-             {"--user", "--group", "--host", "--prompt", "--close-from", "--chdir", "--role", "--type",
-              "--other-user", "--command-timeout"}),
-    "doas": ({"-u", "-C"}, set()),
-    "pkexec": (set(), {"--user"}),
-    "run0": ({"-u", "-g", "-D"}, {"--user", "--group", "--chdir", "--nice", "--setenv", "--property", "--unit",
-                                  "--description", "--slice", "--machine", "--background"}),
-    "nohup": (set(), set()),
-    "time": ({"-f", "-o"}, {"--format", "--output"}),
-    "nice": ({"-n"}, {"--adjustment"}),
-    "ionice": ({"-c", "-n"}, {"--class", "--classdata"}),
-    "stdbuf": ({"-i", "-o", "-e"}, {"--input", "--output", "--error"}),
-    "setsid": (set(), set()),
-    "unbuffer": (set(), set()),
-    "caffeinate": ({"-t", "-w"}, set()),
-    "builtin": (set(), set()),
-    "exec": ({"-a"}, set()),
-    "command": (set(), set()),
-    "chrt": (set(), set()),
-    "nsenter": ({"-t", "-S", "-G"}, {"--target", "--setuid", "--setgid"}),
-    "unshare": (set(), set()),
-    "systemd-run": ({"-u", "-p", "-E", "-M", "-H"},
-                    {"--unit", "--property", "--setenv", "--machine", "--host", "--description", "--slice",
-                     "--working-directory", "--uid", "--gid", "--nice"}),
-    "busybox": (set(), set()),
-    "firejail": (set(), set()),
-    "catchsegv": (set(), set()),
-    "npx": ({"-p"}, {"--package", "--cache", "--registry"}),
-    "bunx": (set(), set()),
-    "pnpx": (set(), set()),
-    "runuser": ({"-u", "-g", "-G", "-w"}, {"--user", "--group", "--supp-group", "--whitelist-environment"}),
-}
+# Programs that run the command given after their own options and operands, read here in code;
+# the others are the book's runners (the [[runner]] tables of rules/shell.toml).
+COMMAND_PREFIXES = frozenset({"env", "timeout", "watch", "xargs", "taskset", "flock", "chroot", "nix-shell", "parallel"})
 
 
-# Runners that start a command with a prepared environment (secrets, a virtualenv, a toolchain):
-# name → (the subcommand that runs something or "", positional arguments before the command,
-#         options that take a value)
-RUNNERS: dict[str, tuple[str, int, set[str]]] = {
-    "uv": ("run", 0, {"--with", "--python", "-p", "--project", "--directory", "--env-file", "--group", "--extra",
-                      "--package", "--index", "--with-requirements", "--from"}),
-    "uvx": ("", 0, {"--with", "--python", "-p", "--from", "--index"}),
-    "poetry": ("run", 0, {"-C", "--directory", "-P", "--project"}),
-    "pipenv": ("run", 0, set()),
-    "pdm": ("run", 0, {"-p", "--project"}),
-    "hatch": ("run", 0, {"-e", "--env"}),
-    "rye": ("run", 0, set()),
-    "pixi": ("run", 0, {"-e", "--environment", "--manifest-path"}),
-    "bundle": ("exec", 0, {"--gemfile"}),
-    "npm": ("exec", 0, {"-w", "--workspace", "-c", "--call", "-p", "--package"}),
-    "pnpm": ("exec", 0, {"-C", "--dir", "--filter", "-F"}),
-    "yarn": ("dlx", 0, {"-p", "--package"}),
-    "conda": ("run", 0, {"-n", "--name", "-p", "--prefix", "--cwd"}),
-    "mamba": ("run", 0, {"-n", "--name", "-p", "--prefix"}),
-    "micromamba": ("run", 0, {"-n", "--name", "-p", "--prefix"}),
-    "devbox": ("run", 0, {"-c", "--config"}),
-    "mise": ("exec", 0, {"-C", "--cd", "-E", "--env"}),
-    "rtx": ("exec", 0, set()),
-    "asdf": ("exec", 0, set()),
-    "fnm": ("exec", 0, {"--using"}),
-    "volta": ("run", 0, {"--node", "--npm", "--yarn"}),
-    "op": ("run", 0, {"--env-file", "--account"}),
-    # These run the command elsewhere: a Heroku one-off dyno, a toolbox container, a dev container.
-    "heroku": ("run", 0, {"-a", "--app", "-r", "--remote", "-s", "--size", "-e", "--env", "--type"}),
-    "toolbox": ("run", 0, {"-c", "--container", "-r", "--release", "-d", "--distro"}),
-    "devcontainer": ("exec", 0, {"--workspace-folder", "--container-id", "--id-label", "--config", "--docker-path",
-                                 "--remote-env", "--log-level", "--log-format", "--override-config"}),
-    "doppler": ("run", 0, {"-p", "--project", "-c", "--config", "--command", "--mount"}),
-    "infisical": ("run", 0, {"--env", "--path", "--projectId", "--token", "--domain"}),
-    "dotenvx": ("run", 0, {"-f", "--env-file", "-e", "--env"}),
-    "dotenv": ("", 0, {"-e", "-v", "-c"}),
-    "env-cmd": ("", 0, {"-f", "--file", "-e", "--environments", "-r", "--rc-file"}),
-    "cross-env": ("", 0, set()),
-    "chamber": ("exec", 1, {"-b", "--backend"}),
-    "teller": ("run", 0, {"-c", "--config"}),
-    "aws-vault": ("exec", 1, {"-d", "--duration", "-t", "--mfa-token", "-j", "--json", "--region"}),
-    "sops": ("exec-env", 1, set()),
-    "direnv": ("exec", 1, set()),
-    "with-contenv": ("", 0, set()),
-    "nix": ("develop", 0, {"--profile", "-f", "--file", "-i"}),
-}
+def command_prefixes(book: dict[str, object]) -> frozenset[str]:
+    """Every program that runs a command given in its arguments: the runners of the book and those
+    read in code. Made once per book."""
+    cached = book.get("_prefixes")
+    if not isinstance(cached, frozenset):
+        cached = COMMAND_PREFIXES | frozenset(book["runners"])  # type: ignore[call-overload]
+        book["_prefixes"] = cached
+    return cached
 
 
-# Programs that run the command given after their own options and operands.
-COMMAND_PREFIXES = frozenset(_SIMPLE) | frozenset(RUNNERS) | frozenset({
-    "env", "timeout", "watch", "xargs", "taskset", "flock", "chroot", "nix-shell", "parallel"})
+def _runner_of(ctx: Context, name: str) -> dict[str, object] | None:
+    runner: dict[str, object] | None = ctx.book["runners"].get(name)  # type: ignore[attr-defined]
+    return runner
 
 
 def unwrap(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
@@ -179,8 +110,9 @@ def unwrap(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
 
     name = inv.tool
     argv = inv.argv
-    if name in _SIMPLE:
-        return _simple(inv, ctx)
+    runner = _runner_of(ctx, name)
+    if runner is not None and not runner["dashdash"]:
+        return _simple(inv, ctx, runner)
     if name in ("npm", "pnpm", "yarn", "bun"):
         from agentguard.classify.packagejson import package_work
 
@@ -189,8 +121,8 @@ def unwrap(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
             return scripts
     if name in REMOTE_COMMAND_OPTIONS:
         return remote_command(inv, ctx)
-    if name in RUNNERS:
-        return _runner(inv, ctx)
+    if runner is not None:
+        return _runner(inv, ctx, runner)
     if name == "nix-shell":
         for k, tok in enumerate(argv):
             if tok in ("--run", "--command") and k + 1 < len(argv):
@@ -258,8 +190,6 @@ def unwrap(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
     return _after_dashdash(inv, ctx), []
 
 
-_EXTRA_SUBCOMMANDS = {"pnpm": {"dlx"}, "mise": {"x"}, "npm": {"x"}, "heroku": {"run:detached", "run:inside"}}
-
 # Commands given as one shell string to an option, run on another machine or in a VM:
 # tool → (the words that lead to that subcommand, in order; the options that carry the command).
 REMOTE_COMMAND_OPTIONS: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
@@ -296,16 +226,20 @@ def remote_command(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Find
     return (work or _after_dashdash(inv, ctx)), found
 
 
-def _runner(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
-    sub, positionals, with_value = RUNNERS[inv.tool]
+def _runner(inv: Invocation, ctx: Context, runner: dict[str, object]) -> tuple[list[Work], list[Finding]]:
+    """A runner whose `--` starts the command (doppler run -- CMD), else its first operand after
+    the subcommand, the options and the positionals the book gives it."""
+    subcommands: list[str] = runner["subcommands"]  # type: ignore[assignment]
+    positionals: int = runner["positionals"]  # type: ignore[assignment]
+    with_value: list[str] = runner["value_options"]  # type: ignore[assignment]
     argv = inv.argv
     start = 0
-    if sub:
+    if subcommands:
         # `yarn run x`, `npm run x` run package.json scripts: the shims see what those scripts do.
-        if not argv or argv[0] not in {sub} | _EXTRA_SUBCOMMANDS.get(inv.tool, set()):
+        if not argv or argv[0] not in subcommands:
             return [], []
         start = 1
-    via = f"{inv.tool} {argv[0]}" if sub else inv.tool
+    via = f"{inv.tool} {argv[0]}" if subcommands else inv.tool
     if inv.tool == "nix":
         for k, tok in enumerate(argv):
             if tok in ("-c", "--command") and k + 1 < len(argv):
@@ -427,14 +361,17 @@ def _after_dashdash(inv: Invocation, ctx: Context) -> list[Work]:
     if k + 1 >= len(inv.argv) or inv.is_dynamic(k + 1):
         return []
     follower = os.path.basename(inv.argv[k + 1])
-    if family_of(ctx.book, follower) is None and follower not in _SIMPLE and follower not in SHELLS:
+    if family_of(ctx.book, follower) is None and follower not in ctx.book["runners"] and follower not in SHELLS:  # type: ignore[operator]
         return []
     return [inv.inner(k + 1, f"{inv.tool} --")]
 
 
-def _simple(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
+def _simple(inv: Invocation, ctx: Context, runner: dict[str, object]) -> tuple[list[Work], list[Finding]]:
+    """A prefix command (sudo, nice, npx): the command is its first operand after its options."""
     name = inv.tool
-    short, long_ = _SIMPLE[name]
+    options: list[str] = runner["value_options"]  # type: ignore[assignment]
+    short = {o for o in options if not o.startswith("--")}
+    long_ = {o for o in options if o.startswith("--")}
     if name == "command" and any(a in ("-v", "-V") for a in inv.argv[:2]):
         return [], []  # `command -v x` only looks x up
     if name in ("sudo", "doas") and any(a in ("-l", "-v", "-k", "-K", "-V", "-e", "--list", "--validate",

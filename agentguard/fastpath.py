@@ -318,6 +318,8 @@ def _runner_values(tool: str, real: str, book: dict[str, object], setting: Setti
     if rm is None:
         return None
     patterns = {p for n in names for p in glob(n)}
+    if tool == "hatch":  # hatch run ENV:CMD runs CMD in that environment
+        patterns |= {("", ":" + p[0], *p[1:]) for p in patterns}  # *:NAME
     return {"RUNNER_REFUSED": sh_patterns(patterns), "RM_PROTECTED": rm["RM_PROTECTED"], "AG_ABOVE": rm["AG_ABOVE"]}
 
 

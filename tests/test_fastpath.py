@@ -28,13 +28,14 @@ from agentguard.shimfiles import is_shim, render
 
 DASH = shutil.which("dash") or "/bin/sh"
 TOOLS = ("rm", "unlink", "rmdir", "curl", "terraform", "tofu", "kubectl", "helm", "aws", "railway", "git", "find", "docker", "podman",
-         "terragrunt", "npx", "uv", "bundle", "npm", "yarn")
+         "terragrunt", "npx", "uv", "bundle", "hatch", "npm", "yarn")
 # What runners (npx, uv run, bundle exec) are given: programs agentguard judges among ones it does not,
 # their options, paths, shell strings and names in other cases.
 RUNNER_WORDS = ["run", "exec", "--", "-c", "--yes", "--no-project", "--with", "pytest", "ruff", "tsc", "rspec", "prisma",
                 "alembic", "python", "python3.12", "sh", "rails", "rake", "rm", "migrate", "reset", "--force", "downgrade",
                 "base", "db:drop", "x.py", "./x.sh", "Prisma", "RM.EXE", "bin/rails", "rm -rf x", "mkfs.ext4", "terraform",
-                "git", "psql", "-p", "--package", "--call=rm -rf x", "eval", "."]
+                "git", "psql", "-p", "--package", "--call=rm -rf x", "eval", ".", "default:alembic", "test:pytest",
+                "--prefix", "tool"]
 FAST, SLOW = b"FAST\n", b"SLOW\n"
 CUSTOM = """
 [[rule]]
@@ -328,7 +329,7 @@ def _argv(world: World, tool: str) -> st.SearchStrategy[list[bytes]]:
     elif tool == "find":
         words = FIND_WORDS + _names(world)
         starts = [[".", "-name", "*.py"], ["src", "-type", "f"], ["-L", "."], []]
-    elif tool in ("npx", "uv", "bundle"):
+    elif tool in ("npx", "uv", "bundle", "hatch"):
         words = RUNNER_WORDS + _names(world)
         starts = [["run", "pytest"], ["exec", "rspec"], ["tsc"], ["run", "--", "ruff"], ["--yes", "tsc"], []]
     elif tool in RM_LIKE:
@@ -447,7 +448,7 @@ def test_the_fast_path_runs_only_what_the_classifier_allows(world: World, tool: 
 ORDINARY = {"rm": ["notes.txt"], "unlink": ["notes.txt"], "rmdir": ["build"], "curl": ["-s", "https://example.com/"], "terraform": ["state", "list"],
             "tofu": ["plan"], "kubectl": ["config", "view"], "helm": ["list"], "aws": ["ec2", "describe-instances"],
             "railway": ["volume", "list"], "git": ["status"], "find": [".", "-name", "*.py"],
-            "docker": ["ps"], "podman": ["images"], "terragrunt": ["plan"], "npx": ["tsc", "--noEmit"],
+            "docker": ["ps"], "podman": ["images"], "terragrunt": ["plan"], "npx": ["tsc", "--noEmit"], "hatch": ["run", "pytest"],
             "uv": ["run", "pytest"], "bundle": ["exec", "rspec"], "npm": ["why", "react"], "yarn": ["help"]}
 
 
@@ -484,7 +485,7 @@ def test_every_single_change_to_an_ordinary_call(world: World, tool: str) -> Non
     raw = [os.fsencode(a) for a in call]
     assert world.check(tool, raw, world.project, world.env) == FAST
     words = CURL_WORDS if tool == "curl" else _names(world) if tool in RM_LIKE else \
-        FIND_WORDS + _names(world) if tool == "find" else RUNNER_WORDS + _names(world) if tool in ("npx", "uv", "bundle") \
+        FIND_WORDS + _names(world) if tool == "find" else RUNNER_WORDS + _names(world) if tool in ("npx", "uv", "bundle", "hatch") \
         else _pack_words(world, tool) + _names(world)
     cases: list[tuple[list[bytes], Path, dict[str, str]]] = []
     for w in [os.fsencode(w) for w in words] + WEIRD:

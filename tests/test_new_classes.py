@@ -309,3 +309,45 @@ def test_a_destructive_function_under_another_name_is_judged(cmd: str, book: dic
     v = verdict(cmd, book, project, isolated_env)
     rules = [f.rule for f in v.findings]
     assert not v.allowed and ("files.recursive" in rules or "files.database" in rules), (cmd, v.decision, rules)
+
+
+# Runners read as they read their own command lines: their options before the subcommand, two-word
+# subcommands, a program before `--` (npm exec prisma -- migrate …), a shell string given to -c,
+# hatch's ENV:CMD, pipx run, pixi exec and yarn exec.
+RUNNER_FORMS = [
+    "npm exec prisma -- migrate reset --force",
+    "npm --prefix . exec prisma migrate reset --force",
+    "npx -c 'prisma migrate reset --force'",
+    "npx --call='prisma migrate reset --force'",
+    "npm exec -c 'prisma migrate reset --force'",
+    "pnpm --filter api exec prisma migrate reset --force",
+    "pnpm -r exec prisma migrate reset --force",
+    "yarn exec prisma migrate reset --force",
+    "uv --quiet run --no-project alembic downgrade base",
+    "uv tool run alembic downgrade base",
+    "pipx run --spec alembic alembic downgrade base",
+    "hatch run default:alembic downgrade base",
+    "hatch -e test run alembic downgrade base",
+    "pixi exec alembic downgrade base",
+    "python3 -m alembic.config downgrade base",
+]
+
+
+@pytest.mark.parametrize("cmd", RUNNER_FORMS)
+def test_what_a_runner_starts_is_judged_however_it_is_spelled(cmd: str, book: dict[str, object], project: Path,
+                                                            isolated_env: dict[str, str]) -> None:
+    (project / "package.json").write_text('{"name": "app", "scripts": {"build": "tsc"}}')
+    v = verdict(cmd, book, project, isolated_env)
+    assert not v.allowed and "migrations.reset" in [f.rule for f in v.findings], (cmd, [f.rule for f in v.findings])
+
+
+@pytest.mark.parametrize("cmd", ["npm exec -- tsc -p .", "npm exec tsc -- -p .", "npx -c 'tsc --noEmit'",
+                                 "uv tool run ruff check .", "uv tool install ruff", "pipx run black .",
+                                 "hatch run test:pytest", "pixi exec python --version", "yarn exec tsc",
+                                 "pnpm --filter api exec vitest run", "doppler run --project x -- npm start",
+                                 "uv --quiet run pytest", "npm --prefix . exec tsc"])
+def test_everyday_runner_spellings_pass(cmd: str, book: dict[str, object], project: Path,
+                                        isolated_env: dict[str, str]) -> None:
+    (project / "package.json").write_text('{"name": "app", "scripts": {"build": "tsc"}}')
+    v = verdict(cmd, book, project, isolated_env)
+    assert v.allowed, (cmd, v.decision, [f.rule for f in v.findings])

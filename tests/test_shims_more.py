@@ -412,3 +412,29 @@ def test_runners_that_put_project_binaries_first(isolated_env: dict[str, str], t
         out = _same_as_raw(inst, command, app, str(real[tool]), tool)
         assert out.returncode == 0, (command, out.stderr)
     assert log.read_text().splitlines() == ["x", "x", "build", "build", "", ""]
+
+
+def test_runner_spellings_through_their_shims(isolated_env: dict[str, str], tmp_path: Path) -> None:
+    """The runners' other spellings, through real npm/npx/uv shims in a shims-only terminal: options
+    before the subcommand, a program before `--`, a -c shell string, `uv tool run`. The project's
+    prisma and a PATH alembic are recording fakes, so a refused call provably never ran them."""
+    fakes = tmp_path / "fakebin"
+    log = tmp_path / "calls.log"
+    write_fake(fakes, "alembic", log)
+    inst = install_agentguard(Path(isolated_env["HOME"]), [str(fakes)])
+    inst.env["NPM_CONFIG_UPDATE_NOTIFIER"] = "false"
+    app = tmp_path / "work" / "app"
+    write_fake(app / "node_modules" / ".bin", "prisma", log, "prisma 5\n")
+    (app / "package.json").write_text(json.dumps({"name": "app", "version": "1.0.0", "scripts": {"build": "echo b"}}))
+    for command, tool in (("npm exec prisma -- migrate reset --force", "npm"),
+                          ("npm --prefix . exec prisma migrate reset --force", "npm"),
+                          ("npm exec -c 'prisma migrate reset --force'", "npm"),
+                          ("npx -c 'prisma migrate reset --force'", "npx"),
+                          ("uv --quiet run --no-project alembic downgrade base", "uv"),
+                          ("uv tool run alembic downgrade base", "uv")):
+        _refused(inst, command, app, tool)
+    assert not log.exists(), log.read_text()
+    real = shutil.which("npx", path=inst.base_path)
+    assert real
+    out = _same_as_raw(inst, "npx -c 'prisma --version'", app, real, "npx")
+    assert out.returncode == 0 and out.stdout == b"prisma 5\n", out.stderr

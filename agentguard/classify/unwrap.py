@@ -234,12 +234,22 @@ def _runner(inv: Invocation, ctx: Context, runner: dict[str, object]) -> tuple[l
     with_value: list[str] = runner["value_options"]  # type: ignore[assignment]
     argv = inv.argv
     start = 0
+    short = {o for o in with_value if not o.startswith("--")}
+    long_ = {o for o in with_value if o.startswith("--")}
     if subcommands:
-        # `yarn run x`, `npm run x` run package.json scripts: the shims see what those scripts do.
-        if not argv or argv[0] not in subcommands:
+        # The runner's own options may come first (`pnpm --filter api exec`, `uv --quiet run`); a
+        # subcommand may be two words (`uv tool run`). `yarn run x`, `npm run x` run package.json
+        # scripts: the shims see what those scripts do.
+        first = _skip_options(argv, 0, short, long_) if argv[:1] != ["--"] else 0
+        words = next((w.split() for w in subcommands if list(argv[first:first + len(w.split())]) == w.split()), None)
+        if words is None:
             return [], []
-        start = 1
-    via = f"{inv.tool} {argv[0]}" if subcommands else inv.tool
+        start = first + len(words)
+    via = f"{inv.tool} {' '.join(argv[start - len(words):start])}" if subcommands else inv.tool
+    if inv.tool == "npm":  # npm exec -c 'CMD' (--call): a shell string
+        call = _option_value(argv[start:], ("-c", "--call"))
+        if call is not None:
+            return [Script(call, via, inv)], []
     if inv.tool == "nix":
         for k, tok in enumerate(argv):
             if tok in ("-c", "--command") and k + 1 < len(argv):
@@ -247,18 +257,50 @@ def _runner(inv: Invocation, ctx: Context, runner: dict[str, object]) -> tuple[l
         return [], []
     if "--" in argv[start:]:
         k = argv.index("--", start)
-        if k + 1 >= len(argv):
-            return [], []
-        return [package_inner(inv, k + 1, via, ctx) if inv.tool in PACKAGE_RUNNERS else inv.inner(k + 1, via)], []
-    i = _skip_options(argv, start, {o for o in with_value if not o.startswith("--")},
-                      {o for o in with_value if o.startswith("--")})
+        i = _skip_options(argv[:k], start, short, long_)
+        work: list[Work] = []
+        if i < k and not inv.is_dynamic(i) and _judged_program(argv[i], ctx):
+            # `npm exec prisma -- migrate reset`: the program comes first, `--` only ends the runner's
+            # options; what follows is its arguments.
+            joined = inv.replace(argv=argv[:k] + argv[k + 1:], dynamic=tuple(d - (d > k) for d in inv.dynamic if d != k),
+                                 globs=tuple(g - (g > k) for g in inv.globs if g != k))
+            work.append(package_inner(joined, i, via, ctx) if inv.tool in PACKAGE_RUNNERS else joined.inner(i, via))
+        if k + 1 < len(argv):
+            work.append(package_inner(inv, k + 1, via, ctx) if inv.tool in PACKAGE_RUNNERS else inv.inner(k + 1, via))
+        return work, []
+    i = _skip_options(argv, start, short, long_)
     while inv.tool in ("cross-env", "env-cmd", "dotenv") and i < len(argv) and "=" in argv[i] \
             and not argv[i].startswith("-"):
         i += 1  # cross-env NODE_ENV=test cmd
     i += positionals
     if i >= len(argv):
         return [], []
+    if inv.tool == "hatch" and ":" in argv[i] and "/" not in argv[i] and not inv.is_dynamic(i):
+        inv = inv.replace(argv=(*argv[:i], argv[i].split(":", 1)[1], *argv[i + 1:]))  # hatch run ENV:CMD
     return [package_inner(inv, i, via, ctx) if inv.tool in PACKAGE_RUNNERS else inv.inner(i, via)], []
+
+
+def _option_value(argv: tuple[str, ...], names: tuple[str, ...]) -> str | None:
+    """The value of the first of ``names`` before the command (``-c X``, ``--call=X``, ``-cX``)."""
+    for k, tok in enumerate(argv):
+        if tok == "--" or not tok.startswith("-"):
+            return None
+        name, eq, value = tok.partition("=")
+        if name in names:
+            return value if eq else argv[k + 1] if k + 1 < len(argv) else None
+        if not tok.startswith("--") and tok[:2] in names and len(tok) > 2:
+            return tok[2:]
+    return None
+
+
+def _judged_program(word: str, ctx: Context) -> bool:
+    """Whether ``word`` names a program agentguard judges (a pack's tool, a runner, a shell, a package
+    spec that runs one)."""
+    from agentguard.rules import family_of
+
+    name = os.path.basename(word)
+    return bool(family_of(ctx.book, name) or name in ctx.book["runners"] or name in SHELLS  # type: ignore[operator]
+                or (package_program(word, ctx) and family_of(ctx.book, package_program(word, ctx) or "")))
 
 
 SCRIPT_INTERPRETERS = frozenset({"python", "python3", "python2", "pypy3", "py", "php", "ruby", "node", "nodejs",
@@ -383,6 +425,10 @@ def _simple(inv: Invocation, ctx: Context, runner: dict[str, object]) -> tuple[l
         i = _skip_options(inv.argv, 0, short, long_)
     if name == "npx" and i < len(inv.argv) and inv.argv[i] in ("--yes", "-y"):
         i += 1
+    if name == "npx":  # npx -c 'CMD' (--call): a shell string, run with the package bins on PATH
+        call = _option_value(inv.argv[:i], ("-c", "--call"))
+        if call is not None:
+            return [Script(call, "npx -c", inv)], []
     if name == "runuser" and "-c" in inv.argv:
         return _dash_c(inv, ctx)
     if name in ("sudo",) and any(a in ("-s", "-i", "--shell", "--login") for a in inv.argv[:i]) and i >= len(inv.argv):

@@ -287,6 +287,9 @@ RUNNER_FILES = [
     ("terragrunt --auth-provider-cmd 'rm -rf ../../data' plan", "live/web", "--auth-provider-cmd"),
     ("lua scripts/reset.lua", "app", "scripts/reset.lua:2"),
     ("lua5.4 scripts/reset.lua", "app", "scripts/reset.lua:2"),
+    ("lua -W scripts/reset.lua", "app", "scripts/reset.lua:2"),  # lua's own options before the script
+    ("lua -l os scripts/reset.lua", "app", "scripts/reset.lua:2"),
+    ("lua -e 'x = 1' scripts/reset.lua", "app", "scripts/reset.lua:2"),
     ("at -f job.sh now + 1 hour", "app", "job.sh:2"),
     ("at now -f job.sh", "app", "job.sh:2"),
     ("batch -f ./job.sh", "app", "job.sh:2"),
@@ -309,7 +312,7 @@ def test_what_other_runners_start_is_read(inst: Installed, command: str, cwd: st
 
 
 @pytest.mark.parametrize("command,cwd", [
-    ("terragrunt plan", "."), ("lua -v", "app"), ("at -l", "app"), ("python -m pytest -q", "app"),
+    ("terragrunt plan", "."), ("lua -v", "app"), ("lua -e 'print(1)'", "app"), ("at -l", "app"), ("python -m pytest -q", "app"),
     ("python3 -m http.server 8000", "app"), ("machinectl list", "app"), ("yarn build", "app"),
 ])
 def test_everyday_runner_calls_pass(inst: Installed, command: str, cwd: str) -> None:

@@ -376,8 +376,16 @@ def _python_module(inv: Invocation, ctx: Context) -> Invocation | None:
 def _script_index(inv: Invocation) -> int | None:
     argv = inv.argv
     i = 0
+    lua = inv.tool.startswith("lua")  # lua, lua5.x, luajit
     while i < len(argv):
         tok = argv[i]
+        if lua and tok != "-" and tok.startswith("-"):
+            # lua's -e CODE and -l NAME take a value and the script still runs after them (the -e
+            # code is read as inline code); -W, -i, -v and -E are flags; `--` ends the options.
+            i += 2 if tok in ("-e", "-l") else 1
+            if tok == "--":
+                break
+            continue
         if tok in ("-c", "-e", "-E", "-r", "--eval", "-p", "--print", "-m"):
             return None  # inline code or a module: inlinecode.py reads the inline code
         if tok.startswith("-"):

@@ -351,3 +351,39 @@ def test_everyday_runner_spellings_pass(cmd: str, book: dict[str, object], proje
     (project / "package.json").write_text('{"name": "app", "scripts": {"build": "tsc"}}')
     v = verdict(cmd, book, project, isolated_env)
     assert v.allowed, (cmd, v.decision, [f.rule for f in v.findings])
+
+
+# rails runner CODE runs Ruby with the application loaded (its -e is the environment); tsx and
+# ts-node run code as node does.
+@pytest.mark.parametrize("cmd", ["bundle exec rails runner 'FileUtils.rm_rf(\"data\")'",
+                                 "bin/rails runner -e production 'FileUtils.rm_rf(\"data\")'",
+                                 "rails r 'require \"fileutils\"; FileUtils.rm_r(\"data\")'",
+                                 "npx tsx -e 'require(\"fs\").rmSync(\"data\", {recursive: true})'",
+                                 "ts-node -e 'require(\"fs\").rmSync(\"data\", {recursive: true})'"])
+def test_code_run_by_rails_runner_and_tsx_is_judged(cmd: str, book: dict[str, object], project: Path,
+                                                    isolated_env: dict[str, str]) -> None:
+    v = verdict(cmd, book, project, isolated_env)
+    assert not v.allowed and "files.recursive" in [f.rule for f in v.findings], (cmd, [f.rule for f in v.findings])
+
+
+@pytest.mark.parametrize("cmd", ["bundle exec rails runner 'puts User.count'", "rails runner -e test 'p 1'",
+                                 "npx tsx -e 'console.log(1)'", "bundle exec rails db:migrate"])
+def test_everyday_rails_runner_and_tsx_calls_pass(cmd: str, book: dict[str, object], project: Path,
+                                                  isolated_env: dict[str, str]) -> None:
+    v = verdict(cmd, book, project, isolated_env)
+    assert v.allowed, (cmd, v.decision, [f.rule for f in v.findings])
+
+
+@pytest.mark.parametrize("env,cmd", [
+    ({"TAR_OPTIONS": "--remove-files"}, "tar -czf /tmp/s.tgz src"),
+    ({"TAR_OPTIONS": "--remove-f -v"}, "tar -cf out.tar src"),
+    ({"ZIPOPT": "-m"}, "zip -r /tmp/s.zip src"),
+    ({"ZIPOPT": "-qrm"}, "zip /tmp/s.zip src"),
+])
+def test_options_tar_and_zip_read_from_the_environment(env: dict[str, str], cmd: str, book: dict[str, object],
+                                                       project: Path, isolated_env: dict[str, str]) -> None:
+    """GNU tar prepends TAR_OPTIONS and Info-ZIP ZIPOPT to their arguments: a delete hidden there counts."""
+    assert verdict(cmd, book, project, isolated_env).allowed, "without the variable the call only archives"
+    v = verdict(cmd, book, project, {**isolated_env, **env})
+    assert not v.allowed and "files.recursive" in [f.rule for f in v.findings], (cmd, env, v.decision,
+                                                                              [f.rule for f in v.findings])

@@ -873,7 +873,12 @@ def _move(inv: Invocation, ctx: Context) -> list[Finding]:
 
 
 def _tar(inv: Invocation, ctx: Context) -> list[Finding]:
-    """tar --remove-files deletes what it archived: judged as `rm -r` of each member, at its source."""
+    """tar --remove-files deletes what it archived: judged as `rm -r` of each member, at its source.
+    GNU tar reads options from TAR_OPTIONS before its own arguments."""
+    extra = tuple((inv.getenv("TAR_OPTIONS") or "").split())
+    if extra:
+        inv = inv.replace(argv=extra + inv.argv, dynamic=tuple(d + len(extra) for d in inv.dynamic),
+                          globs=tuple(g + len(extra) for g in inv.globs))
     argv = inv.argv
 
     def removes(a: str) -> bool:
@@ -923,7 +928,12 @@ def _tar(inv: Invocation, ctx: Context) -> list[Finding]:
 
 
 def _zip(inv: Invocation, ctx: Context) -> list[Finding]:
-    """zip -m (--move) deletes what it archived: judged as removing each file or directory it names."""
+    """zip -m (--move) deletes what it archived: judged as removing each file or directory it names.
+    Info-ZIP reads options from ZIPOPT (and ZIP) before its own arguments."""
+    extra = tuple(" ".join(inv.getenv(v) or "" for v in ("ZIPOPT", "ZIP")).split())
+    if extra:
+        inv = inv.replace(argv=extra + inv.argv, dynamic=tuple(d + len(extra) for d in inv.dynamic),
+                          globs=tuple(g + len(extra) for g in inv.globs))
     argv = inv.argv
     moving = recursive = False
     operands: list[int] = []

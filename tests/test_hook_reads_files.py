@@ -364,3 +364,18 @@ def test_everyday_terragrunt_commands_pass(inst: Installed, command: str) -> Non
     live = _terragrunt_units(inst)
     out = run_hook(inst, "cursor", shell_payload("cursor", command, str(live / "app")))
     assert verdict("cursor", out) == ("allow", ""), (command, out.stdout)
+
+
+@pytest.mark.parametrize("command,path,text", [
+    ("bundle exec rails runner script/wipe.rb", "script/wipe.rb", 'require "fileutils"\nFileUtils.rm_rf("../data")\n'),
+    ("npx tsx scripts/clean.ts", "scripts/clean.ts", 'import { rmSync } from "fs";\nrmSync("../data", { recursive: true });\n'),
+])
+def test_files_run_by_rails_runner_and_tsx_are_read(inst: Installed, command: str, path: str, text: str) -> None:
+    app = inst.home / "work" / "app"
+    (app / path).parent.mkdir(parents=True, exist_ok=True)
+    (app / path).write_text(text)
+    reason = refusal(inst, "cursor", command, app)
+    assert f"{path}:2" in reason, reason
+    (app / path).write_text("puts 1\n" if path.endswith(".rb") else "console.log(1);\n")
+    out = run_hook(inst, "cursor", shell_payload("cursor", command, str(app)))
+    assert verdict("cursor", out) == ("allow", ""), out.stdout

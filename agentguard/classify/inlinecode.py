@@ -25,8 +25,8 @@ MAX_CODE = 512 * 1024
 
 LANGS = {"python": "python", "python2": "python", "python3": "python", "pypy": "python", "pypy3": "python",
          "py": "python", "perl": "perl", "ruby": "ruby", "node": "node", "nodejs": "node", "deno": "node", "bun": "node",
-         "php": "php", "lua": "lua", "luajit": "lua", "awk": "awk", "gawk": "awk", "mawk": "awk", "nawk": "awk",
-         "vim": "vim", "nvim": "vim", "vi": "vim", "ex": "vim", "view": "vim", "gvim": "vim"}
+         "tsx": "node", "ts-node": "node", "php": "php", "lua": "lua", "luajit": "lua", "awk": "awk", "gawk": "awk",
+         "mawk": "awk", "nawk": "awk", "vim": "vim", "nvim": "vim", "vi": "vim", "ex": "vim", "view": "vim", "gvim": "vim"}
 
 # Calls that run a shell command. The first argument, when literal, is judged as a shell string or argv.
 SHELL_CALLS = {

@@ -175,6 +175,8 @@ def unwrap(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
         return _docker(inv), []
     if name == "railway":
         return _railway(inv), []
+    if name == "rails" and argv[:1] in (("runner",), ("r",)):
+        return _rails_runner(inv), []
     if name in ("make", "gmake"):
         from agentguard.classify.makefiles import makefile_work
 
@@ -304,7 +306,7 @@ def _judged_program(word: str, ctx: Context) -> bool:
 
 
 SCRIPT_INTERPRETERS = frozenset({"python", "python3", "python2", "pypy3", "py", "php", "ruby", "node", "nodejs",
-                                 "perl", "bun", "deno", "lua", "luajit"})
+                                 "perl", "bun", "deno", "lua", "luajit", "tsx", "ts-node"})
 _INTERPRETER_VALUE = {"-m", "-W", "-X", "-c", "-e", "-E", "-r", "-I", "--require", "-d", "-b", "-B"}
 
 
@@ -371,6 +373,21 @@ def _python_module(inv: Invocation, ctx: Context) -> Invocation | None:
         else:
             i += 1
     return None
+
+
+def _rails_runner(inv: Invocation) -> list[Work]:
+    """`rails runner CODE` (or `r`) runs Ruby with the application loaded: judged as `ruby -e CODE`,
+    or as `ruby FILE` when it names a file. Its -e is the Rails environment, not code."""
+    argv = inv.argv
+    i = _skip_options(argv, 1, {"-e"}, {"--environment"})
+    if i >= len(argv):
+        return []
+    code = argv[i]
+    path = os.path.join(inv.cwd or os.getcwd(), code)
+    is_file = code.endswith(".rb") or (os.path.isfile(path) and "\n" not in code)
+    shifted = inv.replace(argv=("-e", *argv[i:]) if not is_file else argv[i:],
+                          dynamic=tuple(d - i + (0 if is_file else 1) for d in inv.dynamic if d >= i), globs=())
+    return [shifted.replace(tool="ruby", via=(*inv.via, "rails runner"), program="")]
 
 
 def _script_index(inv: Invocation) -> int | None:

@@ -350,25 +350,32 @@ def _matching(code: str, open_at: int) -> int:
     return len(code)
 
 
+def _occurrences(code: str, name: str, then: str) -> list[tuple[int, int]]:
+    """(offset of ``name``, offset of the ``then`` character after it) for each place ``name`` stands
+    as a whole identifier (not part of a longer one or an attribute) followed by ``then``."""
+    out: list[tuple[int, int]] = []
+    pos = 0
+    while (pos := code.find(name, pos)) >= 0:
+        before = code[pos - 1] if pos else "\n"
+        end = pos + len(name)
+        rest = code[end:].lstrip(" \t")
+        if not (before.isalnum() or before in "_.") and rest.startswith(then) and \
+                not (code[end:end + 1].isalnum() or code[end:end + 1] == "_"):
+            out.append((pos, len(code) - len(rest)))
+        pos = end
+    return out
+
+
 def _list_after(body: str, key: str) -> tuple[list[str], bool] | None:
     """The strings of ``key = [ … ]`` in a block body, and whether every item is a plain literal
     (None: the key is absent)."""
-    pos = 0
-    while True:
-        pos = body.find(key, pos)
-        if pos < 0:
-            return None
-        before = body[pos - 1] if pos else "\n"
-        after = body[pos + len(key):].lstrip(" \t")
-        if (before.isalnum() or before == "_") or not after.startswith("="):
-            pos += len(key)
-            continue
-        value = after[1:].lstrip()
+    for _, eq in _occurrences(body, key, "=")[:1]:
+        value = body[eq + 1:].lstrip()
         if not value.startswith("["):
             return [], False
         start = len(body) - len(value)
-        end = _matching(body, start)
-        return _literals(body[start + 1:end])
+        return _literals(body[start + 1:_matching(body, start)])
+    return None
 
 
 def _literals(inner: str) -> tuple[list[str], bool]:
@@ -401,38 +408,25 @@ def _unescape(raw: str) -> str:
             .replace("\\\\", "\\"))
 
 
+def _call_args(code: str, name: str) -> list[tuple[int, str]]:
+    """(offset, the text between the parentheses) of each ``name(…)`` call."""
+    return [(pos, code[paren + 1:_matching(code, paren)]) for pos, paren in _occurrences(code, name, "(")]
+
+
 def _calls(code: str, name: str) -> list[tuple[int, list[str] | None]]:
     """(offset, literal arguments or None when any is computed) of each ``name(…)`` call."""
     out: list[tuple[int, list[str] | None]] = []
-    pos = 0
-    while True:
-        pos = code.find(name, pos)
-        if pos < 0:
-            return out
-        before = code[pos - 1] if pos else "\n"
-        rest = code[pos + len(name):].lstrip(" \t")
-        if before.isalnum() or before in "_." or not rest.startswith("("):
-            pos += len(name)
-            continue
-        start = len(code) - len(rest)
-        end = _matching(code, start)
-        items, plain = _literals(code[start + 1:end])
+    for pos, inner in _call_args(code, name):
+        items, plain = _literals(inner)
         out.append((pos, items if plain else None))
-        pos = end
+    return out
 
 
 def _value_after(body: str, key: str) -> str | None:
     """The expression of ``key = …`` on its line in a block body (None when the key is absent)."""
-    pos = 0
-    while True:
-        pos = body.find(key, pos)
-        if pos < 0:
-            return None
-        before = body[pos - 1] if pos else "\n"
-        after = body[pos + len(key):].lstrip(" \t")
-        if not (before.isalnum() or before == "_") and after.startswith("="):
-            return after[1:].strip().split("\n", 1)[0].strip()
-        pos += len(key)
+    for _, eq in _occurrences(body, key, "=")[:1]:
+        return body[eq + 1:].strip().split("\n", 1)[0].strip()
+    return None
 
 
 def _includes(code: str) -> list[tuple[int, str | None]]:
@@ -441,22 +435,9 @@ def _includes(code: str) -> list[tuple[int, str | None]]:
     plain ``find_in_parent_folders(…)``."""
     out: list[tuple[int, str | None]] = []
     for start, body in _blocks(code, ("include",)):
-        pos = body.find("path")
-        value = body[pos + 4:].lstrip(" \t") if pos >= 0 else ""
-        out.append((start, value[1:].strip().split("\n", 1)[0].strip() if value.startswith("=") else None))
-    pos = 0
-    while True:
-        pos = code.find("read_terragrunt_config", pos)
-        if pos < 0:
-            break
-        rest = code[pos + len("read_terragrunt_config"):].lstrip(" \t")
-        if rest.startswith("("):
-            start = len(code) - len(rest)
-            end = _matching(code, start)
-            out.append((pos, code[start + 1:end].strip().split(",")[0].strip()))
-            pos = end
-        else:
-            pos += 1
+        out.append((start, _value_after(body, "path")))
+    for pos, inner in _call_args(code, "read_terragrunt_config"):
+        out.append((pos, inner.strip().split(",")[0].strip()))
     return out
 
 

@@ -387,3 +387,13 @@ def test_options_tar_and_zip_read_from_the_environment(env: dict[str, str], cmd:
     v = verdict(cmd, book, project, {**isolated_env, **env})
     assert not v.allowed and "files.recursive" in [f.rule for f in v.findings], (cmd, env, v.decision,
                                                                               [f.rule for f in v.findings])
+
+
+@pytest.mark.parametrize("cmd,rule", [("python -m manage flush --noinput", "migrations.reset"),
+                                      ("python3 -m sqlite_utils drop-table data/app.db users", "dbtools.table-drop"),
+                                      ("python -m yoyo rollback --all", "migrations.rollback")])
+def test_a_module_named_for_a_tool_runs_as_that_tool(cmd: str, rule: str, book: dict[str, object], project: Path,
+                                                     isolated_env: dict[str, str]) -> None:
+    """python -m manage is manage.py; a module's underscore stands for its program's dash."""
+    v = verdict(cmd, book, project, isolated_env)
+    assert not v.allowed and rule in [f.rule for f in v.findings], (cmd, [f.rule for f in v.findings])

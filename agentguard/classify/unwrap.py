@@ -366,7 +366,8 @@ def _python_module(inv: Invocation, ctx: Context) -> Invocation | None:
                     return None
                 module = rest or argv[at]
                 modules: dict[str, str] = ctx.book.get("modules", {})  # type: ignore[assignment]
-                program = modules.get(module) or (module if family_of(ctx.book, module) else None)
+                dashed = module.replace("_", "-")  # python -m sqlite_utils is sqlite-utils
+                program = modules.get(module) or next((m for m in (module, dashed) if family_of(ctx.book, m)), None)
                 if program is None:
                     return None
                 return inv.inner(at + 1, f"{inv.tool} -m {module}", tool=program, program="")

@@ -201,6 +201,9 @@ SHIM_CALLS = [
     ("shred --help (fast path)", ["shred", "--help"], "<= 1 ms"),
     ("truncate --version (fast path)", ["truncate", "--version"], "<= 1 ms"),
     ("pgbench -V (fast path)", ["pgbench", "-V"], "<= 1 ms"),
+    # npx starts node (hundreds of ms): the row shows what the runner fast path adds to that
+    ("npx --version (fast path)", ["npx", "--version"], "<= 1 ms"),
+    ("npm help (fast path)", ["npm", "help"], "<= 1 ms"),
 ]
 # The same git status with a ~/.gitconfig as people keep them (identity, aliases, colours): the fast
 # path reads every configuration file git reads, which plain sh does a byte at a time.

@@ -386,6 +386,11 @@ def _module_reads(family: str) -> tuple[tuple[str, ...], dict[str, tuple[str, ..
     return None
 
 
+# Tools whose every command runs what their configuration says (terragrunt's run_cmd calls and hooks
+# around even `plan`): only their help and version options are read-only.
+READS_CONFIG_ALWAYS = frozenset({"terragrunt"})
+
+
 def readonly_forms(book: dict[str, object], tool: str) -> Forms | None:
     """The pack's ``readonly`` forms that no rule of the pack can match, and the arguments to refuse
     because a rule that matches any call (a flag anywhere) or the classifier looks at them."""
@@ -430,6 +435,8 @@ def readonly_forms(book: dict[str, object], tool: str) -> Forms | None:
         if words[0] in judged and (len(words) < 2 or words[1] not in judged[words[0]]):
             continue
         if any(_may_match(alt, words) for alt in worded):
+            continue
+        if tool in READS_CONFIG_ALWAYS:
             continue
         if len(words) == 1:
             forms.words.append(words[0])

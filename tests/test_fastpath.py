@@ -448,7 +448,7 @@ def test_the_fast_path_runs_only_what_the_classifier_allows(world: World, tool: 
 ORDINARY = {"rm": ["notes.txt"], "unlink": ["notes.txt"], "rmdir": ["build"], "curl": ["-s", "https://example.com/"], "terraform": ["state", "list"],
             "tofu": ["plan"], "kubectl": ["config", "view"], "helm": ["list"], "aws": ["ec2", "describe-instances"],
             "railway": ["volume", "list"], "git": ["status"], "find": [".", "-name", "*.py"],
-            "docker": ["ps"], "podman": ["images"], "terragrunt": ["plan"], "npx": ["tsc", "--noEmit"], "hatch": ["run", "pytest"],
+            "docker": ["ps"], "podman": ["images"], "terragrunt": ["--version"], "npx": ["tsc", "--noEmit"], "hatch": ["run", "pytest"],
             "uv": ["run", "pytest"], "bundle": ["exec", "rspec"], "npm": ["why", "react"], "yarn": ["help"]}
 
 
@@ -606,7 +606,7 @@ def test_the_fast_path_fires_for_ordinary_calls(world: World) -> None:
                        ("git", ["stash", "list"]), ("git", ["rev-parse", "HEAD"]), ("git", ["--version"]),
                        ("find", [".", "-name", "*.py"]), ("find", ["src", "-type", "f", "-print"]),
                        ("docker", ["ps", "-a"]), ("docker", ["volume", "ls"]), ("podman", ["ps"]),
-                       ("terragrunt", ["plan"]), ("unlink", ["notes.txt"]), ("rmdir", ["docs"]),
+                       ("terragrunt", ["--version"]), ("unlink", ["notes.txt"]), ("rmdir", ["docs"]),
                        ("rm", ["-f", "build/x.o"]), ("rm", ["src/app.py", "-f", "build/missing.o"]),
                        ("tar", ["-tf", "x.tgz"]), ("tar", ["tzf", "x.tgz", "src/app.py"]), ("tar", ["-czf", "new.tgz", "src"]),
                        ("tar", ["-c", "-v", "-f", "new.tar", "src", "README.md"]), ("zip", ["-r", "new.zip", "src"]),
@@ -624,6 +624,14 @@ def test_the_fast_path_fires_for_ordinary_calls(world: World) -> None:
                  [b"-f"], [b"-f", b"-f"], [b"--", b"-f"], [b"-f", b"data/app.db"], [b"-ff", b"x"]):
         assert world.check("rm", argv, project, env) != FAST, argv
     assert world.check("unlink", [b"-f", b"notes.txt"], project, env) != FAST
+
+
+def test_every_terragrunt_command_but_help_reaches_the_classifier(world: World) -> None:
+    """terragrunt plan runs the unit's run_cmd calls and its hooks for plan: only the classifier,
+    which reads terragrunt.hcl, can say whether that is safe."""
+    for argv in (["plan"], ["validate"], ["output"], ["run", "--all", "plan"], ["show"], ["state", "list"]):
+        assert world.check("terragrunt", [os.fsencode(a) for a in argv], world.project, world.env) == SLOW, argv
+    assert world.check("terragrunt", [b"--version"], world.project, world.env) == FAST
 
 
 # Names added to the files pack's [paths] lists, and calls each one protects.

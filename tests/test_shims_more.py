@@ -438,3 +438,23 @@ def test_runner_spellings_through_their_shims(isolated_env: dict[str, str], tmp_
     assert real
     out = _same_as_raw(inst, "npx -c 'prisma --version'", app, real, "npx")
     assert out.returncode == 0 and out.stdout == b"prisma 5\n", out.stderr
+
+
+def test_terragrunt_plan_through_its_shim_reads_the_hooks(isolated_env: dict[str, str], tmp_path: Path) -> None:
+    """A before_hook for plan that runs /bin/rm by path never meets the rm shim: the terragrunt
+    shim itself reads terragrunt.hcl on every command but its help and version. terragrunt is a
+    recording fake here (it is not installed), so a refused plan provably never started."""
+    fakes = tmp_path / "fakebin"
+    log = tmp_path / "calls.log"
+    if which_outside("terragrunt") is None:
+        write_fake(fakes, "terragrunt", log)
+    inst = install_agentguard(Path(isolated_env["HOME"]), [str(fakes)])
+    unit = tmp_path / "live" / "app"
+    unit.mkdir(parents=True)
+    (unit / "terragrunt.hcl").write_text(
+        'terraform {\n  before_hook "reset" {\n    commands = ["plan"]\n    execute = ["/bin/rm", "-rf", "../data"]\n  }\n}\n')
+    _refused(inst, "terragrunt plan", unit, "terragrunt")
+    assert not log.exists() or "plan" not in log.read_text()
+    (unit / "terragrunt.hcl").write_text(
+        'terraform {\n  after_hook "fmt" {\n    commands = ["apply"]\n    execute = ["terraform", "fmt"]\n  }\n}\n')
+    assert inst.agent("terragrunt plan", cwd=unit).returncode == 0

@@ -238,16 +238,17 @@ def _runner(inv: Invocation, ctx: Context, runner: dict[str, object]) -> tuple[l
     start = 0
     short = {o for o in with_value if not o.startswith("--")}
     long_ = {o for o in with_value if o.startswith("--")}
+    via = inv.tool
     if subcommands:
         # The runner's own options may come first (`pnpm --filter api exec`, `uv --quiet run`); a
         # subcommand may be two words (`uv tool run`). `yarn run x`, `npm run x` run package.json
         # scripts: the shims see what those scripts do.
-        first = _skip_options(argv, 0, short, long_) if argv[:1] != ["--"] else 0
+        first = _skip_options(argv, 0, short, long_) if argv[:1] != ("--",) else 0
         words = next((w.split() for w in subcommands if list(argv[first:first + len(w.split())]) == w.split()), None)
         if words is None:
             return [], []
         start = first + len(words)
-    via = f"{inv.tool} {' '.join(argv[start - len(words):start])}" if subcommands else inv.tool
+        via = f"{inv.tool} {' '.join(words)}"
     if inv.tool == "npm":  # npm exec -c 'CMD' (--call): a shell string
         call = _option_value(argv[start:], ("-c", "--call"))
         if call is not None:

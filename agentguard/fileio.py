@@ -40,7 +40,14 @@ def write_atomic(path: str, data: str | bytes, *, mode: int | None = None, keep_
             pass
     raw = data.encode("utf-8", errors) if isinstance(data, str) else data
     tmp = f"{path}.{os.getpid()}.agentguard-tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666 if mode is None else mode)
+    # A new file, never one already there: a link planted under the temporary's name is not followed.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    perm = 0o666 if mode is None else mode
+    try:
+        fd = os.open(tmp, flags, perm)
+    except FileExistsError:
+        os.unlink(tmp)  # left by a process with this pid that died before its rename
+        fd = os.open(tmp, flags, perm)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(raw)

@@ -203,6 +203,11 @@ PASSED_BY_NAME = [
     ("node -e 'const {rmSync: r} = require(\"fs\"); r(\"data\", {recursive: true})'", "shell.interpreter-delete"),
     ("node -e 'const fs = require(\"fs\"); [\"data\"].forEach(fs.rmSync)'", "shell.interpreter-delete"),
     ("perl -e 'my $f = \\&CORE::unlink; $f->(\"data/app.db\")'", "shell.interpreter-delete"),
+    ("python3 -c 'import pathlib; list(map(pathlib.Path.unlink, pathlib.Path(\"data\").glob(\"*\")))'",
+     "shell.interpreter-delete"),
+    ("python3 -c 'from pathlib import Path; list(map(Path.unlink, Path(\"data\").iterdir()))'", "shell.interpreter-delete"),
+    ("npx shx rm -rf data", "files.recursive"),
+    ("npx del-cli data", "files.recursive"),
 ]
 # The same functions under another name: a module imported as another name, a function imported
 # under another name, __import__, a module bound to a variable, a bracketed property name. Each is
@@ -228,6 +233,8 @@ NAMED_NOT_PASSED = [
     "php -r 'echo \"unlinked\";'",
     "perl -e 'print \"unlink\\n\"'",
     "ruby -e 'h = {a: 1}; h.delete(:a)'",
+    "python3 -c 'from pathlib import Path; print(Path.unlink.__doc__)'",
+    "npx shx ls", "npx del-cli dist",
     "python3 -c 'import subprocess as sp; print(sp.run([\"git\", \"status\"]).returncode)'",
     "python3 -c 'import os.path as p; print(p.exists(\"x\"))'",
     "node -e 'const fs = require(\"fs\"); console.log(fs.readFileSync(\"README.md\", \"utf8\"))'",

@@ -496,7 +496,7 @@ def _strip_brackets(part: str) -> str:
 
 def classify(inv: Invocation, pack: Pack, ctx: Context) -> list[Finding]:
     tool = inv.tool
-    if tool in ("rm", "rimraf", "unlink", "rmdir", "srm"):
+    if tool in ("rm", "rimraf", "del-cli", "unlink", "rmdir", "srm"):
         return _rm(inv, ctx)
     if tool == "mv":
         return _overwrite(inv, ctx) + _move(inv, ctx)
@@ -580,7 +580,7 @@ def rsync_args(argv: tuple[str, ...] | list[str], rules: dict[str, object]) -> t
 
 def _rm(inv: Invocation, ctx: Context) -> list[Finding]:
     opts = parse_rm(inv.argv, tuple(grammar(ctx, "rm")["long"]))  # type: ignore[arg-type]
-    recursive = opts.recursive or inv.tool == "rimraf"
+    recursive = opts.recursive or inv.tool in ("rimraf", "del-cli")  # both remove directories whole
     found: list[Finding] = []
     if opts.no_preserve_root:
         found.append(ctx.finding("files.no-preserve-root", inv, "--no-preserve-root"))

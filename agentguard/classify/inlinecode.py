@@ -846,6 +846,8 @@ def references(code: str, lang: str, aliases: dict[str, str] | None = None) -> l
     spellings of those names (python_aliases)."""
     out: list[tuple[int, str, bool]] = []
     deletes = {n for n in DELETE_CALLS.get(lang, ()) if "." in n.strip(".") or n in _REFERENCE_NAMES}
+    if lang == "python":
+        deletes |= {"Path.unlink", "Path.rmdir", "pathlib.Path.unlink", "pathlib.Path.rmdir"}  # the method as a function
     shells = {n for n in SHELL_CALLS.get(lang, ()) if "." in n.strip(".") or n in _REFERENCE_NAMES}
     for spelling, real in (aliases or {}).items():
         (deletes if real in deletes else shells if real in shells else set()).add(spelling)

@@ -1,0 +1,2 @@
+// Loads the reset script.
+load("db/wipe.js");

@@ -1,0 +1,3 @@
+// Reset the development data.
+const name = "app";
+db.getSiblingDB(name).dropDatabase();

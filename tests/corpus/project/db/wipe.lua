@@ -1,0 +1,3 @@
+-- Clears every key in the current database.
+redis.call('FLUSHDB')
+return 1

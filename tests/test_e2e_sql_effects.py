@@ -267,6 +267,40 @@ def test_a_type_change_is_judged_by_the_values_it_changes(agent) -> None:  # typ
                          "WHERE attrelid = 'customers'::regclass AND attname = 'email'") == "character varying(64)"
 
 
+def test_a_type_change_without_using_is_judged_by_what_the_cast_loses(agent) -> None:  # type: ignore[no-untyped-def]
+    """Without USING PostgreSQL casts each value itself, and its casts round numbers and drop the
+    time of day: refused with the count; a widening, whose values come back unchanged, runs."""
+    raw(agent.pg, "CREATE TABLE prices (id int PRIMARY KEY, amount numeric(10,2), rate float8, sku varchar(20)); "
+                  "INSERT INTO prices SELECT g, g + 0.37, g + 0.5, 'sku' || g FROM generate_series(1, 100) g")
+    kept = "SELECT md5(string_agg(p::text, ',' ORDER BY id)) FROM prices p"
+    before, bookings = raw(agent.pg, kept), checksum(agent.pg)
+    created = "SELECT md5(string_agg(created::text, ',' ORDER BY id)) FROM bookings"
+    times = raw(agent.pg, created)
+    for command, said in (
+        ("psql -c 'ALTER TABLE prices ALTER COLUMN amount TYPE int'", "would rewrite amount in 100 of 100 rows in prices"),
+        ("psql -c 'ALTER TABLE prices ALTER amount TYPE numeric(10,0)'", "would rewrite amount in 100 of 100 rows"),
+        ("psql -c 'ALTER TABLE public.prices ALTER COLUMN rate SET DATA TYPE bigint'", "would rewrite rate in 100 of"),
+        ("psql -c 'ALTER TABLE \"prices\" ALTER COLUMN \"AMOUNT\" TYPE int, ALTER amount TYPE int'",
+         "would rewrite amount in 100 of 100 rows"),
+        ("psql -c 'ALTER TABLE bookings ALTER COLUMN created TYPE date'", "would rewrite created in 100 of 100 rows"),
+        ("psql -c 'ALTER TABLE bookings ALTER COLUMN created TYPE time'", "would rewrite created in 100 of 100 rows"),
+    ):
+        out = agent(command)
+        err = out.stderr.decode()
+        assert out.returncode == 77 and said in err, (command, err)
+    assert raw(agent.pg, kept) == before and raw(agent.pg, created) == times and checksum(agent.pg) == bookings
+    for command in ("psql -c 'ALTER TABLE prices ALTER COLUMN amount TYPE numeric(12,4)'",
+                    "psql -c 'ALTER TABLE prices ALTER COLUMN sku TYPE varchar(64)'",
+                    "psql -c 'ALTER TABLE prices ALTER COLUMN id TYPE bigint'",
+                    "psql -c 'ALTER TABLE prices ALTER COLUMN rate TYPE numeric'",
+                    "psql -c 'ALTER TABLE bookings ALTER COLUMN created TYPE timestamp'"):
+        out = agent(command)
+        assert out.returncode == 0 and b"agentguard" not in out.stderr, (command, out.stderr.decode())
+    assert raw(agent.pg, "SELECT sum(amount), sum(rate) FROM prices") == "5087.0000|5100.0"
+    assert raw(agent.pg, "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+                         "WHERE attrelid = 'prices'::regclass AND attname = 'amount'") == "numeric(12,4)"
+
+
 def test_sql_in_psql_variables_is_read_as_psql_reads_it(agent) -> None:  # type: ignore[no-untyped-def]
     # What real psql does with a variable that holds SQL, on a table nobody needs.
     raw(agent.pg, "CREATE TABLE scratch (id int)")

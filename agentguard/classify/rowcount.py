@@ -64,7 +64,7 @@ class Reach:
     constant): it is refused whatever the count, which only goes into the message."""
 
     __slots__ = ("verb", "table", "matched", "total", "relations", "unsafe", "key_lookup", "statement",
-                 "always", "column", "fresh")
+                 "always", "column", "fresh", "round_trip")
 
     def __init__(self, verb: str, table: str, matched: str, total: str, relations: list[str], unsafe: str,
                  key_lookup: bool, statement: str, always: bool = False, column: str = "") -> None:
@@ -72,6 +72,9 @@ class Reach:
         self.relations, self.unsafe, self.key_lookup = relations, unsafe, key_lookup
         self.statement, self.always, self.column = statement, always, column
         self.fresh = False  # a table of this name is created earlier in the same call
+        # PostgreSQL only: ``matched`` with the column's current type in place of OLD_TYPE, counted
+        # first; ``matched`` is the fallback when that type has no cast back (ALTER … TYPE).
+        self.round_trip = ""
 
     def __repr__(self) -> str:
         return f"Reach({self.verb} {self.table}: {self.matched!r} / {self.total!r}, unsafe={self.unsafe!r})"
@@ -372,6 +375,7 @@ def _measure_postgres(reaches: list[Reach], counts: list[Count], inv: Invocation
             count.error = "the query cannot be passed to psql safely"
             continue
         names = ", ".join(f"pg_catalog.to_regclass({_literal(r)})" for r in reach.relations)
+        trip = _round_trip(reach, i, cap)
         ok, missing = f"agentguard_ok_{i}", f"agentguard_missing_{i}"
         script += [
             f"\\set {ok} false",
@@ -388,7 +392,9 @@ def _measure_postgres(reaches: list[Reach], counts: list[Count], inv: Invocation
             f"ROLLBACK TO SAVEPOINT agentguard_{i};",
             f"SELECT 'agentguard|{i}|total', count(*) FROM ({reach.total} LIMIT {cap}) AS agentguard_t;",
             f"ROLLBACK TO SAVEPOINT agentguard_{i};",
+            *trip,
             f"SELECT 'agentguard|{i}|matched', count(*) FROM ({reach.matched} LIMIT {cap}) AS agentguard_m;",
+            *(["\\endif"] if trip else []),
             f"ROLLBACK TO SAVEPOINT agentguard_{i};",
             f"\\elif :{missing}",
             f"\\echo agentguard|{i}|missing",
@@ -404,6 +410,27 @@ def _measure_postgres(reaches: list[Reach], counts: list[Count], inv: Invocation
     for count in counts:
         if count.matched is None and not count.error:
             count.error = error or _first_error(output) or "the database did not answer"
+
+
+OLD_TYPE = "agentguard_old_type"
+
+
+def _round_trip(reach: Reach, i: int, cap: int) -> list[str]:
+    """psql lines that count ``reach.round_trip`` with the column's type as the catalog names it,
+    and open the \\if that counts ``matched`` instead when that query fails."""
+    if not reach.round_trip or not _script_safe(reach.round_trip):
+        return []
+    old = f"agentguard_old_{i}"
+    return [
+        f"\\set {old} text",
+        f"SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) AS {old} FROM pg_catalog.pg_attribute a "
+        f"WHERE a.attrelid = pg_catalog.to_regclass({_literal(reach.table)}) AND a.attname = {_literal(reach.column)} "
+        "AND NOT a.attisdropped \\gset",
+        f"SELECT 'agentguard|{i}|matched', count(*) FROM ({reach.round_trip.replace(OLD_TYPE, ':' + old)} "
+        f"LIMIT {cap}) AS agentguard_m;",
+        "\\if :ERROR",
+        f"ROLLBACK TO SAVEPOINT agentguard_{i};",
+    ]
 
 
 def _read_postgres(output: str, counts: list[Count], cap: int) -> None:

@@ -10,7 +10,7 @@ then judged without numbers.
 
 from __future__ import annotations
 
-from agentguard.classify.rowcount import KEY_LIST, Reach, key_column
+from agentguard.classify.rowcount import KEY_LIST, OLD_TYPE, Reach, key_column
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -243,7 +243,9 @@ def of_alter(node, exp, dialect: str, statement: str) -> list[Reach]:  # type: i
     """ALTER COLUMN … TYPE … USING an expression that does not read the column replaces every value;
     one that converts the old value (USING guest::varchar(1), USING upper(guest)) is an UPDATE of the
     column in disguise: the rows whose value it does not carry over unchanged, compared as text, are
-    counted (a text column converted to integer keeps '42')."""
+    counted (a text column converted to integer keeps '42'). Without USING PostgreSQL casts the old
+    value itself, and its casts round and cut (numeric to int, timestamptz to date, numeric(10,2) to
+    numeric(10,0)): that is counted as USING the column would be."""
     out: list[Reach] = []
     table = node.this
     for action in node.args.get("actions") or []:
@@ -251,8 +253,12 @@ def of_alter(node, exp, dialect: str, statement: str) -> list[Reach]:  # type: i
             continue
         using = action.args.get("using")
         dtype = action.args.get("dtype")
-        if not isinstance(using, exp.Expression):
-            continue  # sqlglot marks an ALTER … TYPE without USING as False
+        implicit = not isinstance(using, exp.Expression)
+        if implicit:
+            # sqlglot marks an ALTER … TYPE without USING as False; SET DEFAULT, DROP NOT NULL … have no type
+            if not isinstance(dtype, exp.DataType) or action.this is None:
+                continue
+            using = exp.Column(this=action.this.copy())
         column = action.this.name if action.this is not None else ""
         reads = any(c.name.lower() == column.lower() for c in using.find_all(exp.Column))
         if not isinstance(table, exp.Table):
@@ -267,10 +273,17 @@ def of_alter(node, exp, dialect: str, statement: str) -> list[Reach]:  # type: i
         if dialect != "postgres" or not isinstance(dtype, exp.DataType):
             continue
         col = action.this.sql(dialect=dialect)
-        changed = f"CAST(CAST(({using.sql(dialect=dialect)}) AS {dtype.sql(dialect=dialect)}) AS TEXT) " \
-                  f"IS DISTINCT FROM CAST({col} AS TEXT)"
+        converted = f"CAST(({using.sql(dialect=dialect)}) AS {dtype.sql(dialect=dialect)})"
+        changed = f"CAST({converted} AS TEXT) IS DISTINCT FROM CAST({col} AS TEXT)"
         # Counted as a key lookup is: a conversion that cannot be counted (no server here) runs as it
         # did before it was counted at all; one counted as changing the values needs a human.
-        out.append(Reach("rewrite", name, f"SELECT 1 FROM {name} WHERE {changed}", f"SELECT 1 FROM {name}", [name],
-                         unsafe_part([using], exp), True, _short(statement), column=column))
+        reach = Reach("rewrite", name, f"SELECT 1 FROM {name} WHERE {changed}", f"SELECT 1 FROM {name}", [name],
+                      unsafe_part([using], exp), True, _short(statement), column=column)
+        if implicit:
+            # Text alone would call every widening a change (numeric(10,2) to numeric(12,4) prints
+            # 1.3700): the value cast back to the column's own type is compared, as text.
+            back = f"CAST(CAST({converted} AS {OLD_TYPE}) AS TEXT) IS DISTINCT FROM CAST({col} AS TEXT)"
+            reach.round_trip = f"SELECT 1 FROM {name} WHERE {back}"
+            reach.column = column if action.this.args.get("quoted") else column.lower()
+        out.append(reach)
     return out

@@ -105,6 +105,10 @@ def _runner_of(ctx: Context, name: str) -> dict[str, object] | None:
     return runner
 
 
+# Programs that run a task a project file defines (classify/taskrunners.py reads the file).
+TASK_RUNNERS = frozenset({"just", "task", "go-task", "poe", "composer", "deno", "pdm", "hatch", "rye", "pixi"})
+
+
 def unwrap(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
     from agentguard.rules import family_of
 
@@ -113,6 +117,12 @@ def unwrap(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
     runner = _runner_of(ctx, name)
     if runner is not None and not runner["dashdash"]:
         return _simple(inv, ctx, runner)
+    if name in TASK_RUNNERS:
+        from agentguard.classify.taskrunners import taskrunner_work
+
+        tasks = taskrunner_work(inv, ctx)
+        if tasks is not None:
+            return tasks
     if name in ("npm", "pnpm", "yarn", "bun"):
         from agentguard.classify.packagejson import package_work
 

@@ -1,0 +1,184 @@
+"""The hook reads what task runners start: justfile recipes (`just clean`), go-task's Taskfile
+(`task db:reset`), pyproject and pixi scripts (`pdm run`, `hatch run`, `rye run`, `pixi run`, `poe`),
+composer.json scripts and deno tasks. Driven through the real hook command from the installed
+settings, as the agent runs it: each destructive task is refused with the file and line it came from,
+dependency chains are followed, an unreadable file asks a human, and everyday tasks pass. None of the
+runners needs to be installed: the hook reads their files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import make_project
+from helpers import Installed, install_agentguard
+from test_hook_reads_files import refusal
+from test_hooks import run_hook, shell_payload, verdict
+
+pytestmark = pytest.mark.e2e
+
+JUSTFILE = """\
+# Tasks for the app.
+data := "../data"
+stamp := `date +%s`
+set shell := ["bash", "-uc"]
+alias c := clean
+
+default: test
+
+test:
+    python3 -m pytest -q
+
+clean: tidy
+    @echo cleaning
+    -rm -rf {{data}}
+
+tidy dir="../data":
+    find {{dir}} -delete
+
+wipe target:
+    /bin/rm -rf {{target}}
+
+release: test && prune
+    echo released
+
+prune:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    find ../data -delete
+
+reset-py:
+    #!/usr/bin/env python3
+    import shutil
+    shutil.rmtree("../data")
+
+[no-cd]
+lint:
+    ruff check .
+
+mod ops
+"""
+
+
+@pytest.fixture
+def inst(isolated_env: dict[str, str]) -> Installed:
+    home = Path(isolated_env["HOME"])
+    make_project(home)
+    installed = install_agentguard(home, [], "--claude-code", "--cursor")
+    installed.set_passphrase("correct horse battery staple")
+    work = home / "work"
+    (work / "data").mkdir(parents=True)
+    (work / "data" / "orders.csv").write_text("1,paid\n")
+    return installed
+
+
+def _allowed(inst: Installed, command: str, cwd: Path, agent: str = "cursor") -> None:
+    out = run_hook(inst, agent, shell_payload(agent, command, str(cwd)))
+    assert verdict(agent, out) == ("allow", ""), (command, out.stdout)
+
+
+def _refused(inst: Installed, command: str, cwd: Path, where: str, agent: str = "cursor") -> str:
+    reason = refusal(inst, agent, command, cwd)
+    assert where in reason, (command, reason)
+    assert (inst.home / "work" / "data" / "orders.csv").exists()
+    return reason
+
+
+def _just_project(inst: Installed) -> Path:
+    app = inst.home / "work" / "app"
+    (app / "ops").mkdir(parents=True)
+    (app / "src").mkdir()
+    (app / "Justfile").write_text(JUSTFILE.replace("mod ops\n", ""))
+    return app
+
+
+JUST_REFUSED = [
+    ("just clean", "", "Justfile:14"),
+    ("just c", "", "Justfile:14"),  # an alias
+    ("just clean", "", "Justfile:17"),  # its dependency
+    ("just tidy", "", "Justfile:17"),
+    ("just wipe ../data", "", "Justfile:20"),  # the argument is the parameter's value
+    ("just release", "", "Justfile:28"),  # an && dependency runs after, a shebang recipe in bash
+    ("just reset-py", "", "Justfile:33"),  # a Python shebang recipe is judged as Python code
+    ("just --justfile ../Justfile tidy", "src", "Justfile:17"),
+    ("just -f Justfile -d . tidy", "", "Justfile:17"),
+    ("just tidy", "src", "Justfile:17"),  # found in a parent directory
+    ("just app/tidy", "..", "tidy"),  # a path names the directory to search
+    ("just --command /bin/rm -rf ../data", "", "rm"),
+]
+
+
+@pytest.mark.parametrize("agent", ["claude-code", "cursor"])
+def test_just_recipes_that_destroy_are_refused_with_file_and_line(inst: Installed, agent: str) -> None:
+    app = _just_project(inst)
+    for command, cwd, where in JUST_REFUSED:
+        _refused(inst, command, app / cwd, where, agent)
+
+
+def test_just_everyday_recipes_and_listing_commands_pass(inst: Installed) -> None:
+    app = _just_project(inst)
+    for command in ["just", "just test", "just lint", "just --list", "just -l", "just --summary", "just --show clean",
+                    "just --dump", "just --fmt --unstable", "just --variables", "just --help", "just nosuchrecipe"]:
+        _allowed(inst, command, app)
+
+
+def test_just_reads_imports_modules_and_backticks(inst: Installed) -> None:
+    app = _just_project(inst)
+    text = JUSTFILE + "import 'extra.just'\nnow := `rm -rf ../data`\n"
+    (app / "Justfile").write_text(text)
+    line = f"Justfile:{text.split(chr(10)).index('now := `rm -rf ../data`') + 1}"
+    (app / "ops" / "mod.just").write_text("reset:\n    find ../../data -delete\n")
+    (app / "extra.just").write_text("# more\npurge:\n    rm -r -f ../data\n")
+    _refused(inst, "just ops reset", app, "ops/mod.just:2")
+    _refused(inst, "just ops::reset", app, "ops/mod.just:2")
+    _refused(inst, "just purge", app, "extra.just:3")
+    # Backticks in assignments run whenever just evaluates the file, a dry run and --evaluate too.
+    _refused(inst, "just test", app, line)
+    _refused(inst, "just --dry-run test", app, line)
+    _refused(inst, "just --evaluate", app, line)
+    _allowed(inst, "just --list", app)
+
+
+def test_just_fails_closed_on_what_it_cannot_read(inst: Installed) -> None:
+    work = inst.home / "work"
+    cases = {
+        "shell": ('set shell := ["python3", "-c"]\nx:\n    print(1)\n', "python3 -c"),
+        "big": ("x:\n" + "    echo hi\n" * 120_000, "too large"),
+        "interp": ("x:\n    #!/usr/bin/env tclsh\n    puts 1\n", "tclsh"),
+    }
+    for name, (text, why) in cases.items():
+        (work / name).mkdir()
+        (work / name / "justfile").write_text(text)
+        reason = refusal(inst, "cursor", "just x", work / name)
+        assert why in reason and "justfile" in reason, reason
+    (work / "locked").mkdir()
+    (work / "locked" / "justfile").write_text("x:\n    echo hi\n")
+    (work / "locked" / "justfile").chmod(0)
+    if not _readable(work / "locked" / "justfile"):  # as root every file is readable
+        assert "justfile" in refusal(inst, "cursor", "just x", work / "locked")
+
+
+def _readable(path: Path) -> bool:
+    try:
+        path.read_bytes()
+    except OSError:
+        return False
+    return True
+
+
+def test_just_gives_a_clear_decision_on_hostile_files(inst: Installed) -> None:
+    work = inst.home / "work"
+    (work / "cyc").mkdir()
+    (work / "cyc" / "justfile").write_text("a: b\n    echo a\nb: a\n    rm -rf ../data\n")
+    _refused(inst, "just a", work / "cyc", "justfile:4")
+    (work / "bytes").mkdir()
+    (work / "bytes" / "justfile").write_bytes(b"x:\n    echo \xff\xfe\n    rm -rf ../data\n")
+    _refused(inst, "just x", work / "bytes", "justfile:3")
+    (work / "deep").mkdir()
+    (work / "deep" / "justfile").write_text("".join(f"r{k}: r{k + 1}\n    echo {k}\n" for k in range(200))
+                                            + "r200:\n    rm -rf ../data\n")
+    reason = refusal(inst, "cursor", "just r0", work / "deep")
+    assert "nested dependencies" in reason or "justfile:402" in reason, reason
+    (work / "names").mkdir()
+    (work / "names" / "justfile").write_text("'$(rm -rf ~)':\n    echo hi\nok:\n    echo ok\n[[[\n")
+    _allowed(inst, "just ok", work / "names")

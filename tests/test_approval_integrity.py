@@ -923,3 +923,34 @@ def test_a_write_target_spelled_for_the_shell_to_finish_is_judged_where_it_lands
                                      "cp x \"$(git rev-parse --show-toplevel)\"/y"])
 def test_run_time_write_targets_elsewhere_still_run(inst: Installed, command: str) -> None:
     assert cursor(inst, command, inst.home / "project")[0] == "allow", command
+
+
+# agentguard's own functions, called from a one-liner, write a grant without the code naming a path.
+FORGERS = {
+    "grant": "from agentguard import approvals as a, paths as p; s = p.locations().state; "
+             "a.grant(s, a.load_request(s, '{rid}'), 'me')",
+    "dunder import": "a = __import__('agentguard.approvals').approvals; p = __import__('agentguard.paths').paths; "
+                     "s = p.locations().state; a.grant(s, a.load_request(s, '{rid}'), 'me')",
+    "import_module": "import importlib; a = importlib.import_module('agent' + 'guard.approvals'); "
+                     "s = importlib.import_module('agentguard.paths').locations().state; "
+                     "a.grant(s, a.load_request(s, '{rid}'), 'me')",
+}
+
+
+@pytest.mark.parametrize("how", FORGERS)
+def test_a_one_liner_cannot_approve_through_agentguards_own_functions(inst: Installed, how: str) -> None:
+    project = inst.home / "project"
+    data = precious(project)
+    held = inst.agent("rm -rf precious", cwd=project, env=CLAUDE)
+    assert held.returncode == 77, held.stderr
+    rid = re.search(rb"agentguard approve ([0-9a-f]{8})", held.stderr)
+    assert rid, held.stderr
+    forge = f"{sys.executable} -c {shlex.quote(FORGERS[how].format(rid=rid.group(1).decode()))}"
+    answer = claude(inst, forge, project)
+    if not answer:  # the hook let it through: the agent's tool runs it
+        inst.agent(forge, cwd=project, env=CLAUDE)
+    else:
+        assert answer["permissionDecision"] == "deny" and "self.tamper" in str(answer["permissionDecisionReason"])
+    again = inst.agent("rm -rf precious", cwd=project, env=CLAUDE)
+    assert again.returncode == 77 and (data / "deep" / "data.bin").exists(), again.stderr
+    assert not [r for r in inst.audit() if r.get("event") == "approved-run"]

@@ -1333,8 +1333,20 @@ def _code_positions(argv: tuple[str, ...], lang: str) -> set[int]:
     return out
 
 
+# agentguard's own package loaded by inline code: its functions write grants, the passphrase record,
+# policy and the audit log without the code naming a single path (``approvals.grant(…)``).
+_OWN_IMPORT = (r"(?:^|[^\w.])(?:import|from)\s+agentguard\b|"
+               r"(?:__import__|import_module|run_module|find_spec|spec_from_file_location|SourceFileLoader)"
+               r"\s*\(\s*[rRbBuUfF]*['\"]agentguard\b")
+
+
 def code_findings(code: str, lang: str, inv: Invocation, ctx: Context) -> list[Finding]:
-    """Inline interpreter code that names a protected path and can write, move or remove files."""
+    """Inline interpreter code that names a protected path and can write, move or remove files, or
+    that loads agentguard's own package."""
+    if lang == "python" and (_pattern("own-import", _OWN_IMPORT).search(code) or
+                             _pattern("own-import", _OWN_IMPORT).search(_folded(code, lang))):
+        return [ctx.finding(RULE, inv, f"{inv.tool} code loads agentguard's own modules, which write its grants, "
+                                       "passphrase and policy")]
     if not can_write(code, lang):
         return []
     where = where_for(inv.cwd, ctx, inv.getenv("HOME") or "")

@@ -182,3 +182,126 @@ def test_just_gives_a_clear_decision_on_hostile_files(inst: Installed) -> None:
     (work / "names").mkdir()
     (work / "names" / "justfile").write_text("'$(rm -rf ~)':\n    echo hi\nok:\n    echo ok\n[[[\n")
     _allowed(inst, "just ok", work / "names")
+
+
+TASKFILE = """\
+version: '3'
+
+includes:
+  docs: ./docs
+  extra:
+    taskfile: ./ci/Tasks.yml
+    optional: true
+
+vars:
+  DATA: ../data
+
+tasks:
+  default:
+    cmds:
+      - task: build
+
+  build:
+    deps: [lint]
+    cmds:
+      - go build ./...
+
+  lint: golangci-lint run
+
+  clean:
+    desc: Remove everything
+    cmds:
+      - echo cleaning
+      - cmd: rm -rf {{.DATA}}
+        ignore_error: true
+
+  db:reset:
+    aliases: [reset]
+    deps:
+      - task: wipe
+        vars: {TARGET: ../data}
+    cmds:
+      - |
+        echo resetting
+        find ../data -delete
+
+  wipe:
+    cmds:
+      - /bin/rm -rf {{.TARGET}}
+
+  a:
+    cmds: [{task: b}]
+  b:
+    cmds:
+      - task: a
+      - shred -u ../data/orders.csv
+
+  args:
+    cmds:
+      - rm -rf {{.CLI_ARGS}}
+
+  stamp:
+    vars:
+      NOW:
+        sh: find ../data -delete
+    cmds:
+      - echo {{.NOW}}
+"""
+
+
+def _task_project(inst: Installed) -> Path:
+    app = inst.home / "work" / "svc"
+    (app / "docs").mkdir(parents=True)
+    (app / "cmd").mkdir()
+    (app / "Taskfile.yml").write_text(TASKFILE)
+    (app / "docs" / "Taskfile.yml").write_text("version: '3'\ntasks:\n  purge:\n    cmds:\n      - rm -r -f ../data\n")
+    return app
+
+
+TASK_REFUSED = [
+    ("task clean", "", "Taskfile.yml:28"),
+    ("task db:reset", "", "Taskfile.yml:39"),  # a block scalar's second line
+    ("task db:reset", "", "Taskfile.yml:43"),  # a dependency, with the variable it passes
+    ("task reset", "", "Taskfile.yml:39"),  # an alias
+    ("task a", "", "Taskfile.yml:50"),  # a cycle a → b → a, read once
+    ("task args -- ../data", "", "Taskfile.yml:54"),
+    ("task docs:purge", "", "docs/Taskfile.yml:5"),
+    ("task stamp", "", "Taskfile.yml:59"),  # a variable computed by a command
+    ("task --dry stamp", "", "Taskfile.yml:59"),
+    ("task -t ../Taskfile.yml clean", "cmd", "Taskfile.yml:28"),
+    ("task -d .. clean", "cmd", "Taskfile.yml:28"),
+    ("task clean", "cmd", "Taskfile.yml:28"),  # found in a parent directory
+    ("go-task clean", "", "Taskfile.yml:28"),
+]
+
+
+@pytest.mark.parametrize("agent", ["claude-code", "cursor"])
+def test_taskfile_tasks_that_destroy_are_refused_with_file_and_line(inst: Installed, agent: str) -> None:
+    app = _task_project(inst)
+    for command, cwd, where in TASK_REFUSED:
+        _refused(inst, command, app / cwd, where, agent)
+
+
+def test_taskfile_everyday_tasks_pass(inst: Installed) -> None:
+    app = _task_project(inst)
+    for command in ["task", "task build", "task lint", "task --list", "task --list-all", "task --summary clean",
+                    "task --dry clean", "task nosuchtask", "task --help"]:
+        _allowed(inst, command, app)
+
+
+def test_taskfile_that_cannot_be_read_asks_a_human(inst: Installed) -> None:
+    work = inst.home / "work"
+    cases = {
+        "anchors": ("version: '3'\ntasks:\n  a: &x\n    cmds: [echo hi]\n  b: *x\n", "YAML agentguard does not read"),
+        "big": ("version: '3'\ntasks:\n  x:\n    cmds:\n" + "      - echo hi\n" * 100_000, "too large"),
+        "remote": ("version: '3'\nincludes:\n  r: https://example.com/Taskfile.yml\ntasks:\n  x: echo\n", "remote"),
+    }
+    for name, (text, why) in cases.items():
+        (work / name).mkdir()
+        (work / name / "Taskfile.yml").write_text(text)
+        reason = refusal(inst, "cursor", "task x", work / name)
+        assert why in reason and "Taskfile.yml" in reason, reason
+    (work / "bytes").mkdir()
+    (work / "bytes" / "Taskfile.yml").write_bytes(b"version: '3'\ntasks:\n  x:\n    cmds:\n      - echo \xff\n"
+                                                  b"      - rm -rf ../data\n")
+    _refused(inst, "task x", work / "bytes", "Taskfile.yml:6")

@@ -35,6 +35,10 @@ def taskrunner_work(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Fin
         from agentguard.classify.justfiles import just_work
 
         return just_work(inv, ctx)
+    if tool in ("task", "go-task"):
+        from agentguard.classify.taskfiles import task_work
+
+        return task_work(inv, ctx)
     return None
 
 

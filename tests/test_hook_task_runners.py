@@ -305,3 +305,96 @@ def test_taskfile_that_cannot_be_read_asks_a_human(inst: Installed) -> None:
     (work / "bytes" / "Taskfile.yml").write_bytes(b"version: '3'\ntasks:\n  x:\n    cmds:\n      - echo \xff\n"
                                                   b"      - rm -rf ../data\n")
     _refused(inst, "task x", work / "bytes", "Taskfile.yml:6")
+
+
+PYPROJECT = """\
+[project]
+name = "app"
+
+[tool.pdm.scripts]
+lint = "ruff check ."
+clean = {shell = "find ../data -delete"}
+wipe = {cmd = ["rm", "-rf", "../data"]}
+reset = {composite = ["lint", "wipe"]}
+nuke = {call = "tools.nuke:main"}
+pre_deploy = "rm -r -f ../data"
+deploy = "echo deploying"
+installed = {call = "somepkg.cli:main"}
+
+[tool.hatch.envs.default.scripts]
+test = "pytest {args:tests}"
+clean = ["lint", "rm -rf ../data"]
+lint = "ruff check ."
+
+[tool.hatch.envs.docs.scripts]
+purge = "find ../data -delete"
+
+[tool.rye.scripts]
+fmt = "ruff format"
+wipe = { chain = ["fmt", "drop"] }
+drop = { cmd = "rm -rf ../data" }
+
+[tool.pixi.tasks]
+build = "cargo build"
+clean = { cmd = "rm -rf ../data", depends-on = ["build"] }
+all = { depends-on = ["clean"] }
+
+[tool.poe.tasks]
+test = "pytest"
+clean = { shell = "find ../data -delete" }
+wipe = ["test", { cmd = "rm -rf ../data" }]
+drop = { script = "app.db:drop" }
+zap = { expr = "__import__('shutil').rmtree('../data')" }
+again = { ref = "clean" }
+loop = { sequence = ["loop", "clean"] }
+"""
+
+
+def _py_project(inst: Installed) -> Path:
+    app = inst.home / "work" / "py"
+    (app / "tools").mkdir(parents=True)
+    (app / "src" / "app").mkdir(parents=True)
+    (app / "pyproject.toml").write_text(PYPROJECT)
+    (app / "tools" / "nuke.py").write_text("import shutil\n\n\ndef main():\n    shutil.rmtree('../data')\n")
+    (app / "src" / "app" / "db.py").write_text("import shutil\n\n\ndef drop():\n    shutil.rmtree('../../data')\n")
+    return app
+
+
+PY_REFUSED = [
+    ("pdm run clean", "pyproject.toml:6"), ("pdm run wipe", "pyproject.toml:7"),
+    ("pdm run reset", "pyproject.toml:7"),  # a composite naming another script
+    ("pdm run nuke", "tools/nuke.py:5"),  # a function in the project: its module is read
+    ("pdm run deploy", "pyproject.toml:10"),  # the pre_ hook runs first
+    ("pdm -p . run clean", "pyproject.toml:6"),
+    ("hatch run clean", "pyproject.toml:16"), ("hatch run docs:purge", "pyproject.toml:20"),
+    ("hatch -e docs run purge", "pyproject.toml:20"),
+    ("rye run wipe", "pyproject.toml:25"),  # a chain
+    ("pixi run clean", "pyproject.toml:29"), ("pixi run all", "pyproject.toml:29"),  # depends-on
+    ("poe clean", "pyproject.toml:34"), ("poe wipe", "pyproject.toml:35"), ("poe drop", "src/app/db.py:5"),
+    ("poe zap", "pyproject.toml:37"), ("poe again", "pyproject.toml:34"),
+    ("poe loop", "pyproject.toml:34"),  # a sequence that names itself, read once
+]
+
+
+def test_pyproject_scripts_that_destroy_are_refused_with_file_and_line(inst: Installed) -> None:
+    app = _py_project(inst)
+    for command, where in PY_REFUSED:
+        _refused(inst, command, app, where)
+
+
+def test_pyproject_everyday_scripts_pass(inst: Installed) -> None:
+    app = _py_project(inst)
+    for command in ["pdm run lint", "pdm run pytest -q", "pdm run installed", "pdm run --list", "hatch run test",
+                    "hatch run lint", "rye run fmt", "pixi run build", "poe test", "poe --help", "poe -d clean"]:
+        _allowed(inst, command, app)
+
+
+def test_pyproject_that_cannot_be_read_asks_a_human(inst: Installed) -> None:
+    app = inst.home / "work" / "broken"
+    app.mkdir(parents=True)
+    (app / "pyproject.toml").write_text('[tool.pdm.scripts]\nclean = "rm -rf ../data\n')
+    for command in ("pdm run clean", "poe clean", "hatch run clean"):
+        reason = refusal(inst, "cursor", command, app)
+        assert "pyproject.toml: not valid TOML" in reason, reason
+    (app / "pyproject.toml").write_bytes(b'[tool.poe.tasks]\nx = "echo \xff"\ny = "rm -rf ../data"\n')
+    _refused(inst, "poe y", app, "pyproject.toml:3")

@@ -39,6 +39,10 @@ def taskrunner_work(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Fin
         from agentguard.classify.taskfiles import task_work
 
         return task_work(inv, ctx)
+    if tool in ("pdm", "hatch", "rye", "pixi", "poe"):
+        from agentguard.classify.pyscripts import pyscript_work
+
+        return pyscript_work(inv, ctx)
     return None
 
 

@@ -111,6 +111,49 @@ def test_what_destroys_data_through_a_name_or_a_move_is_refused(home, command: s
     assert after == before
 
 
+# Tools that walk through links while they delete: a disposable tree holding a link to data loses
+# the data too (rm -r never follows a link inside; these do).
+FOLLOWING = [
+    ("find -L node_modules -delete", "files.find-delete", "shared leads to"),
+    ("find node_modules -follow -type f -delete", "files.find-delete", "shared leads to"),
+    ("find -L node_modules -mindepth 1 -name '*.csv' -delete", "files.find-delete", "shared leads to"),
+    (f"tar -chf {TRASH}.tar --remove-files node_modules", "files.recursive", "follows links"),
+    (f"tar --remove-files --dereference -cf {TRASH}.tar node_modules", "files.recursive", "follows links"),
+    (f"zip -qrm {TRASH}.zip node_modules", "files.recursive", "follows links"),
+    (f"zip -q -r --move {TRASH}.zip node_modules", "files.recursive", "follows links"),
+]
+
+
+@pytest.mark.parametrize("command,rule,says", FOLLOWING, ids=[c for c, _, _ in FOLLOWING])
+def test_a_link_inside_a_disposable_tree_is_followed_as_the_tool_follows_it(home, command: str, rule: str,  # type: ignore[no-untyped-def]
+                                                                          says: str) -> None:
+    h, inst, twin = home
+    (h / "project" / "node_modules" / "shared").symlink_to("../../data")
+    before = snapshot(h / "data")
+    assert {k: v for k, v in on_twin(h, twin, command).items() if not k.startswith(".git/")} != before, \
+        f"{command!r} destroys nothing when really run: not a test"
+    decision, reason = hook(inst, command, h / "project")
+    assert decision in ("deny", "ask") and rule in reason and says in reason, (command, decision, reason)
+    assert snapshot(h / "data") == before
+
+
+def test_tools_that_keep_links_as_links_still_empty_a_disposable_tree(home) -> None:  # type: ignore[no-untyped-def]
+    h, inst, _ = home
+    project = h / "project"
+    before = snapshot(h / "data")
+    for command in (f"zip -qrmy {TRASH}.zip node_modules", f"tar --remove-files -cf {TRASH}.tar node_modules",
+                    "find node_modules -delete"):
+        (project / "node_modules" / "left-pad").mkdir(parents=True, exist_ok=True)
+        (project / "node_modules" / "left-pad" / "index.js").write_text("module.exports = 1\n")
+        if not (project / "node_modules" / "shared").is_symlink():
+            (project / "node_modules" / "shared").symlink_to("../../data")
+        decision, reason = hook(inst, command, project)
+        assert decision == "allow", (command, reason)
+        out = inst.agent(command, cwd=project)
+        assert out.returncode == 0 and not (project / "node_modules" / "left-pad").exists(), (command, out.stderr)
+    assert snapshot(h / "data") == before
+
+
 def test_the_rm_shim_judges_the_link_it_is_given(home) -> None:  # type: ignore[no-untyped-def]
     h, inst, _ = home
     before = snapshot(h / "data")

@@ -281,6 +281,41 @@ def _scan_inside(path: str, p: Places) -> list[tuple[str, str]]:
     return list(found.items())
 
 
+def links_out(path: str, p: Places, cwd: str, home: str) -> str:
+    """For a tool that follows symbolic links while it deletes (find -L, tar -h --remove-files,
+    zip -m): the first link under ``path`` that leads out of it to something that is not
+    disposable, as "LINK leads to REAL", or "" when there is none. Directories reached through a
+    link are walked too, as the tool walks them; a tree too large to look through counts as one."""
+    root = path.rstrip("/") or "/"
+    seen_dirs = {os.path.realpath(root)}
+    stack = [root]
+    entries_seen = 0
+    while stack:
+        d = stack.pop()
+        try:
+            entries = list(os.scandir(d))
+        except OSError:
+            continue
+        for e in entries:
+            entries_seen += 1
+            if entries_seen > SCAN_LIMIT:
+                return f"more than {SCAN_LIMIT:,} entries under {path} to look through for links"
+            try:
+                is_link = e.is_symlink()
+                real = os.path.realpath(e.path) if is_link else e.path
+                is_dir = os.path.isdir(real)
+            except (OSError, ValueError):
+                continue
+            if is_link and not (real == root or real.startswith(root.rstrip("/") + "/")):
+                t = Target(real, cwd, home, p)
+                if not disposable(t) or categories(t, recursive=True):
+                    return f"{os.path.relpath(e.path, path)} leads to {real}"
+            if is_dir and real not in seen_dirs:
+                seen_dirs.add(real)
+                stack.append(real if is_link else e.path)
+    return ""
+
+
 class RmOptions:
     __slots__ = ("recursive", "force", "no_preserve_root", "targets")
 
@@ -384,7 +419,7 @@ def _real_target(t: Target, raw: str, home: str) -> Target | None:
 
 
 def _judge_path(inv: Invocation, ctx: Context, raw: str, cwd: str, home: str, recursive: bool,
-                verb: str) -> list[Finding]:
+                verb: str, follows: bool = False) -> list[Finding]:
     t = Target(raw, "" if inv.remote else cwd, home, places(ctx.book))
     cats = categories(t, recursive=recursive)
     # A directory named in the path may be a symlink to something protected, or to somewhere that
@@ -401,6 +436,12 @@ def _judge_path(inv: Invocation, ctx: Context, raw: str, cwd: str, home: str, re
         real = (rt or t).abs
         if real and not inv.remote and os.path.isdir(real) and not os.path.islink(real):
             found += [ctx.finding(rule_id, inv, detail) for rule_id, detail in _scan_inside(real, t.places)]
+    elif recursive and follows and not cats and not inv.remote:
+        # A disposable tree the tool walks through its links: node_modules/pkg -> ~/data goes too.
+        real = (rt or t).abs
+        out = links_out(real, t.places, cwd, home) if real and os.path.isdir(real) else ""
+        if out:
+            found.append(ctx.finding("files.recursive", inv, f"{verb} -r {raw} follows links: {out}"))
     return found
 
 
@@ -784,7 +825,9 @@ def _find(inv: Invocation, ctx: Context) -> list[Finding]:
     # find acts on a starting point that is a link only when told to follow (-H, -L) or when the
     # name ends in a slash, which makes the kernel follow it.
     first = inv.argv.index(roots[0]) if roots[0] in inv.argv else len(inv.argv)
-    follows = any(a in ("-H", "-L") for a in inv.argv[:first])
+    follows = any(a in ("-H", "-L") for a in inv.argv[:first]) or "-follow" in inv.argv[first:]
+    # -L (and the older -follow) follow every link met on the way down, not just the starting points.
+    walks_links = "-L" in inv.argv[:first] or "-follow" in inv.argv[first:]
     for root in roots:
         path = find_match_path(root, pattern)
         root_target = Target(root, inv.cwd, home, places(ctx.book))
@@ -799,6 +842,12 @@ def _find(inv: Invocation, ctx: Context) -> list[Finding]:
             cats = [c for c in cats if not (c[0] == "files.ancestor" and root_target.abs == root_target.cwd)]
         found += [ctx.finding(r, inv, f"find {root} -delete: {d}") for r, d in cats]
         if cats or only_empty:
+            continue
+        tree = (real or root_target).abs
+        out = links_out(tree, root_target.places, inv.cwd, home) \
+            if walks_links and not inv.remote and tree and os.path.isdir(tree) else ""
+        if out:
+            found.append(ctx.finding("files.find-delete", inv, f"find -L {root} -delete follows links: {out}"))
             continue
         if pattern != "*" and disposable(sample) and (real is None or disposable(real)):
             continue
@@ -894,8 +943,10 @@ def _tar(inv: Invocation, ctx: Context) -> list[Finding]:
     base = inv.cwd
     i = 0
     pending: list[str] = []
+    follows = False  # -h, --dereference: archives what links point to, and removes that
     if argv and not argv[0].startswith("-"):  # old style: `tar czf out.tgz dir`
         pending = [c for c in argv[0] if c in short_values]
+        follows = "h" in argv[0]
         i = 1
     while i < len(argv):
         tok = argv[i]
@@ -907,6 +958,7 @@ def _tar(inv: Invocation, ctx: Context) -> list[Finding]:
             break
         elif tok.startswith("--"):
             name = tok.split("=", 1)[0]
+            follows |= len(name) >= 5 and "--dereference".startswith(name)
             if name in long_values and "=" not in tok:
                 pending = ["C" if name == "--directory" else "v"]
             elif name == "--directory":
@@ -914,6 +966,7 @@ def _tar(inv: Invocation, ctx: Context) -> list[Finding]:
         elif tok.startswith("-") and tok != "-":
             letters = tok[1:]
             for j, c in enumerate(letters):
+                follows |= c == "h"
                 if c in short_values:
                     if j + 1 < len(letters):  # -fout.tar, -C/dir
                         if c == "C":
@@ -924,7 +977,8 @@ def _tar(inv: Invocation, ctx: Context) -> list[Finding]:
         else:
             items.append((i, base))
         i += 1
-    return _removed(inv, ctx, items, recursive=True, verb="tar --remove-files deletes what it archives: rm")
+    return _removed(inv, ctx, items, recursive=True, verb="tar --remove-files deletes what it archives: rm",
+                    follows=follows)
 
 
 def _zip(inv: Invocation, ctx: Context) -> list[Finding]:
@@ -936,6 +990,7 @@ def _zip(inv: Invocation, ctx: Context) -> list[Finding]:
                           globs=tuple(g + len(extra) for g in inv.globs))
     argv = inv.argv
     moving = recursive = False
+    follows = True  # zip stores what a link points to, and -m then deletes it, unless -y
     operands: list[int] = []
     i = 0
     in_list = False  # after -x / -i: patterns, up to the next option
@@ -946,6 +1001,7 @@ def _zip(inv: Invocation, ctx: Context) -> list[Finding]:
             in_list = False
             moving |= tok == "--move"
             recursive |= tok in ("--recurse-paths", "--recurse-patterns")
+            follows &= tok != "--symlinks"
             in_list = tok in ("--exclude", "--include")
         elif tok.startswith("-") and tok != "-":
             in_list = False
@@ -959,17 +1015,18 @@ def _zip(inv: Invocation, ctx: Context) -> list[Finding]:
                     break
                 moving |= c == "m"
                 recursive |= c in "rR"
+                follows &= c != "y"
         elif not in_list:
             operands.append(i)
         i += 1
     if not moving or len(operands) < 2:
         return []
     items = [(k, inv.cwd) for k in operands[1:]]  # the first operand is the archive
-    return _removed(inv, ctx, items, recursive=recursive, verb="zip -m deletes what it archives: rm")
+    return _removed(inv, ctx, items, recursive=recursive, verb="zip -m deletes what it archives: rm", follows=follows)
 
 
 def _removed(inv: Invocation, ctx: Context, items: list[tuple[int, str]], *, recursive: bool,
-             verb: str) -> list[Finding]:
+             verb: str, follows: bool = False) -> list[Finding]:
     found: list[Finding] = []
     home = _home(inv, ctx)
     for k, base in items:
@@ -979,5 +1036,5 @@ def _removed(inv: Invocation, ctx: Context, items: list[tuple[int, str]], *, rec
         elif inv.is_glob(k):
             found += _judge_glob(inv, ctx, raw, base, home, recursive, verb)
         else:
-            found += _judge_path(inv, ctx, raw, base, home, recursive, verb)
+            found += _judge_path(inv, ctx, raw, base, home, recursive, verb, follows)
     return found

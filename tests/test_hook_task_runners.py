@@ -398,3 +398,80 @@ def test_pyproject_that_cannot_be_read_asks_a_human(inst: Installed) -> None:
         assert "pyproject.toml: not valid TOML" in reason, reason
     (app / "pyproject.toml").write_bytes(b'[tool.poe.tasks]\nx = "echo \xff"\ny = "rm -rf ../data"\n')
     _refused(inst, "poe y", app, "pyproject.toml:3")
+
+
+COMPOSER_JSON = """\
+{
+    "name": "acme/app",
+    "autoload": {"psr-4": {"App\\\\": "src/"}},
+    "scripts": {
+        "test": "phpunit",
+        "clean": ["@cache-clear", "rm -rf ../data"],
+        "cache-clear": "find ../data -delete",
+        "post-install-cmd": ["@php bin/reset.php"],
+        "setup": "App\\\\Setup\\\\Installer::run",
+        "loop": ["@loop", "@clean"],
+        "vendor": "Vendor\\\\Tool::go"
+    }
+}
+"""
+DENO_JSONC = """\
+{
+  // tasks for the app
+  "tasks": {
+    "dev": "deno run -A main.ts",
+    "clean": { "command": "rm -rf ../data", "dependencies": ["prep"] },
+    "prep": "find ../data -delete",
+  }
+}
+"""
+
+
+def _php_and_deno(inst: Installed) -> tuple[Path, Path]:
+    php = inst.home / "work" / "php"
+    (php / "src" / "Setup").mkdir(parents=True)
+    (php / "bin").mkdir()
+    (php / "composer.json").write_text(COMPOSER_JSON)
+    (php / "bin" / "reset.php").write_text('<?php\nexec("rm -rf ../data");\n')
+    (php / "src" / "Setup" / "Installer.php").write_text(
+        '<?php\nnamespace App\\Setup;\nclass Installer {\n    public static function run() { system("rm -rf ../data"); }\n}\n')
+    deno = inst.home / "work" / "web"
+    deno.mkdir()
+    (deno / "deno.jsonc").write_text(DENO_JSONC)
+    return php, deno
+
+
+def test_composer_scripts_and_deno_tasks_that_destroy_are_refused(inst: Installed) -> None:
+    php, deno = _php_and_deno(inst)
+    for command, where in [("composer clean", "composer.json:7"), ("composer clean", "composer.json:6"),
+                           ("composer run-script cache-clear", "composer.json:7"), ("composer run clean", "composer.json:6"),
+                           ("composer install", "bin/reset.php:2"),  # an event script: @php FILE is read as PHP
+                           ("composer setup", "src/Setup/Installer.php:4"),  # a callback in the project's own class
+                           ("composer loop", "composer.json:7"),  # @loop names itself: read once
+                           ("composer -d . clean", "composer.json:6")]:
+        _refused(inst, command, php, where)
+    for command, where in [("deno task clean", "deno.jsonc:5"), ("deno task clean", "deno.jsonc:6"),
+                           ("deno task --cwd . prep", "deno.jsonc:6"), ("deno task -c deno.jsonc prep", "deno.jsonc:6")]:
+        _refused(inst, command, deno, where)
+    (deno / "deno.jsonc").unlink()
+    (deno / "package.json").write_text('{\n  "scripts": {\n    "wipe": "rm -rf ../data"\n  }\n}\n')
+    _refused(inst, "deno task wipe", deno, "package.json:3")  # deno runs package.json scripts too
+
+
+def test_composer_and_deno_everyday_calls_pass(inst: Installed) -> None:
+    php, deno = _php_and_deno(inst)
+    for command in ["composer test", "composer install --no-scripts", "composer require acme/x --no-update",
+                    "composer show", "composer vendor", "composer run-script --list", "composer nosuchscript"]:
+        _allowed(inst, command, php)
+    for command in ["deno task dev", "deno task", "deno run main.ts", "deno task nosuchtask"]:
+        _allowed(inst, command, deno)
+
+
+def test_composer_and_deno_files_that_cannot_be_read_ask_a_human(inst: Installed) -> None:
+    php, deno = _php_and_deno(inst)
+    (php / "composer.json").write_text('{"scripts": {"clean": "rm -rf ../data"}')
+    assert "composer.json: not valid JSON" in refusal(inst, "cursor", "composer clean", php)
+    (deno / "deno.jsonc").write_text('{"tasks": {"clean": "rm -rf ../data"')
+    assert "deno.jsonc: not valid JSON" in refusal(inst, "cursor", "deno task clean", deno)
+    (deno / "deno.jsonc").write_text('{"tasks": {"x": "' + "echo hi; " * 200_000 + '"}}')
+    assert "deno.jsonc: too large" in refusal(inst, "cursor", "deno task x", deno)

@@ -43,6 +43,14 @@ def taskrunner_work(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Fin
         from agentguard.classify.pyscripts import pyscript_work
 
         return pyscript_work(inv, ctx)
+    if tool == "composer":
+        from agentguard.classify.composerjson import composer_work
+
+        return composer_work(inv, ctx)
+    if tool == "deno":
+        from agentguard.classify.denotasks import deno_work
+
+        return deno_work(inv, ctx)
     return None
 
 

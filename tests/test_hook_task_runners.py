@@ -475,3 +475,74 @@ def test_composer_and_deno_files_that_cannot_be_read_ask_a_human(inst: Installed
     assert "deno.jsonc: not valid JSON" in refusal(inst, "cursor", "deno task clean", deno)
     (deno / "deno.jsonc").write_text('{"tasks": {"x": "' + "echo hi; " * 200_000 + '"}}')
     assert "deno.jsonc: too large" in refusal(inst, "cursor", "deno task x", deno)
+
+
+MISE_TOML = """\
+[tools]
+node = "22"
+
+[tasks]
+build = "cargo build"
+
+[tasks.clean]
+description = "remove the data"
+run = "rm -rf ../data"
+depends = ["build"]
+
+[tasks.all]
+run = ["echo all", "find ../data -delete"]
+depends_post = ["clean"]
+"""
+TASKS_PY = """\
+import shutil
+
+from invoke import task
+
+
+@task
+def clean(c):
+    c.run("rm -rf ../data")
+
+
+@task
+def build(c):
+    c.run("python -m build")
+
+
+@task(clean, post=[build])
+def release(c, version="1"):
+    c.run(f"git tag v{version}")
+
+
+@task(
+    pre=[build],
+)
+def wipe_all(c):
+    shutil.rmtree("../data")
+"""
+
+
+def test_mise_and_invoke_tasks_that_destroy_are_refused(inst: Installed) -> None:
+    mise = inst.home / "work" / "tools"
+    (mise / ".mise" / "tasks" / "db").mkdir(parents=True)
+    (mise / "mise.toml").write_text(MISE_TOML)
+    (mise / ".mise" / "tasks" / "db" / "reset").write_text("#!/usr/bin/env bash\nset -e\nrm -r -f ../data\n")
+    (mise / ".mise" / "tasks" / "db" / "reset").chmod(0o755)
+    for command, where in [("mise run clean", "mise.toml:9"), ("mise r all", "mise.toml:13"),
+                           ("mise r all", "mise.toml:9"),  # depends_post
+                           ("mise run db:reset", ".mise/tasks/db/reset:3"),  # a file task
+                           ("mise clean", "mise.toml:9"), ("mise run build ::: clean", "mise.toml:9")]:
+        _refused(inst, command, mise, where)
+    for command in ["mise run build", "mise ls", "mise run --dry-run clean", "mise install", "mise run nosuchtask"]:
+        _allowed(inst, command, mise)
+    tasks = inst.home / "work" / "inv"
+    tasks.mkdir()
+    (tasks / "tasks.py").write_text(TASKS_PY)
+    for command, where in [("inv clean", "tasks.py:8"), ("invoke clean", "tasks.py:8"),
+                           ("inv release", "tasks.py:8"),  # a pre-task
+                           ("inv wipe-all", "tasks.py:25")]:
+        _refused(inst, command, tasks, where)
+    for command in ["inv build", "inv --list", "invoke --help", "inv -R clean", "inv --dry clean"]:
+        _allowed(inst, command, tasks)
+    (mise / "mise.toml").write_text('[tasks.clean]\nrun = "rm -rf ../data\n')
+    assert "mise.toml: not valid TOML" in refusal(inst, "cursor", "mise run clean", mise)

@@ -51,6 +51,14 @@ def taskrunner_work(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Fin
         from agentguard.classify.denotasks import deno_work
 
         return deno_work(inv, ctx)
+    if tool == "mise":
+        from agentguard.classify.misetasks import mise_work
+
+        return mise_work(inv, ctx)
+    if tool in ("invoke", "inv"):
+        from agentguard.classify.invoketasks import invoke_work
+
+        return invoke_work(inv, ctx)
     return None
 
 

@@ -106,7 +106,8 @@ def _runner_of(ctx: Context, name: str) -> dict[str, object] | None:
 
 
 # Programs that run a task a project file defines (classify/taskrunners.py reads the file).
-TASK_RUNNERS = frozenset({"just", "task", "go-task", "poe", "composer", "deno", "pdm", "hatch", "rye", "pixi"})
+TASK_RUNNERS = frozenset({"just", "task", "go-task", "poe", "composer", "deno", "pdm", "hatch", "rye", "pixi", "mise",
+                          "invoke", "inv"})
 
 
 def unwrap(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:

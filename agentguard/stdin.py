@@ -36,7 +36,7 @@ def wants_stdin(tool: str, argv: tuple[str, ...], book: Mapping[str, object]) ->
     options = spec.get("argv_options")
     if options and any(_is_option(a, o) for a in argv for o in options):
         return False  # the input comes from argv (mysql -e, railway api --file)
-    words = [a for a in argv if not a.startswith("-")]
+    words = _positionals(argv, spec.get("value_options", ()))
     if "positionals" in spec and len(words) > spec["positionals"]:
         return False
     if "subcommands" in spec and not any(w in spec["subcommands"] for w in words[:3]):  # after -n NS and the like
@@ -44,12 +44,28 @@ def wants_stdin(tool: str, argv: tuple[str, ...], book: Mapping[str, object]) ->
     if "option_values" in spec and not any(_option_value(a, b, spec["option_values"])
                                            for a, b in zip(argv, (*argv[1:], ""))):
         return False
-    if "args" in spec:
+    if "args" in spec or "not_args" in spec:
         from agentguard.classify.argv import glob_match
 
-        if not any(glob_match(p, a) for p in spec["args"] for a in argv):
+        if "args" in spec and not any(glob_match(p, a) for p in spec["args"] for a in argv):
             return False
+        if any(glob_match(p, a) for p in spec.get("not_args", ()) for a in argv):
+            return False  # the input is named on the command line (sqlplus @file)
     return True
+
+
+def _positionals(argv: tuple[str, ...], values: tuple[str, ...] | list[str]) -> list[str]:
+    """The words that are not options, nor the value of an option that takes one (-h HOST)."""
+    words = []
+    skip = False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a.startswith("-"):
+            skip = a in values
+        else:
+            words.append(a)
+    return words
 
 
 def _is_option(token: str, option: str) -> bool:

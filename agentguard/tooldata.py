@@ -17,7 +17,8 @@ A stdin description holds conditions that must all hold for the call to read std
 of these words is given), ``argv_options`` (none of these options gives the input on the command
 line), ``positionals`` (at most this many positional words), ``subcommands`` (one of the first three
 positional words is one of these), ``option_values`` (an option has one of these values, ``-f -``),
-``args`` (a word matches one of these globs), ``reader`` (a procedural reader stdin.READERS names).
+``args`` (a word matches one of these globs), ``not_args`` (no word matches one of these), ``value_options``
+(options whose next word is their value, not a positional word), ``reader`` (a procedural reader stdin.READERS names).
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ if TYPE_CHECKING:
 
 TARGET_FIELDS = {"tools", "reader", "key", "options", "env", "default", "production"}
 PRODUCTION_FIELDS = {"list", "split", "patterns"}
-STDIN_FIELDS = {"tools", "reader", "unless", "argv_options", "positionals", "subcommands", "option_values", "args"}
+STDIN_FIELDS = {"tools", "reader", "unless", "argv_options", "positionals", "subcommands", "option_values", "args",
+                "not_args", "value_options"}
 
 
 def _fail(source: str, where: str, problem: str) -> RuleError:
@@ -150,7 +152,7 @@ def validate_stdin(source: str, value: object, tools: list[str]) -> dict[str, di
             if raw["reader"] not in READERS:
                 raise _fail(source, f"{where}.reader", f"{raw['reader']!r} is not one of {', '.join(READERS)}")
             spec["reader"] = raw["reader"]
-        for key in ("unless", "argv_options", "subcommands", "args"):
+        for key in ("unless", "argv_options", "subcommands", "args", "not_args", "value_options"):
             if key in raw:
                 spec[key] = _strings(source, f"{where}.{key}", raw[key], allow_empty=False)
         if "positionals" in raw:
@@ -163,7 +165,7 @@ def validate_stdin(source: str, value: object, tools: list[str]) -> dict[str, di
                 raise _fail(source, f"{where}.option_values", 'must be a table of option = [values], e.g. { "-f" = ["-"] }')
             spec["option_values"] = {o: _strings(source, f"{where}.option_values.{o}", v, allow_empty=False)
                                      for o, v in table.items()}
-        if not set(spec) - {"unless"}:
+        if not set(spec) - {"unless", "value_options"}:
             raise _fail(source, where, "says nothing about when stdin is read; give a reader or a condition")
         for tool in named:
             by_tool[tool] = spec

@@ -78,8 +78,9 @@ stdin = { subcommands = ["apply"], option_values = { "-f" = ["-"] } }
   (options that give the input on the command line: mysql `-e`), `positionals` (at most this many
   positional words), `subcommands` (one of the first three positional words is one of these),
   `option_values`
-  (an option has one of these values: `-f -`), `args` (a word matches one of these globs: `*@-`), and
-  `reader = "psql"` for psql's getopt reading of `-c` and `-f`.
+  (an option has one of these values: `-f -`), `args` (a word matches one of these globs: `*@-`),
+  `not_args` (no word matches one of these: sqlplus `@*`), `value_options` (options whose next word is
+  their value, not a positional word: redis-cli `-h`), and `reader = "psql"` for psql's getopt reading of `-c` and `-f`.
 - Either key may instead be a list of such tables that each name their `tools`, for packs whose tools
   differ (`[[pack.target]]` with `tools = ["mysql", "mariadb"]`).
 """.splitlines() + [""]

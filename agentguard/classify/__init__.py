@@ -28,6 +28,7 @@ CLASSIFIERS: dict[str, str | None] = {
     "git": None,
     "containers": None,
     "datastores": "datastores",
+    "dbtools": "dbtools",
     "permissions": "permissions",
     "system": "system",
     "platforms": None,

@@ -32,10 +32,12 @@ MONGO_VALUE = {"--host", "--port", "-u", "--username", "-p", "--password", "--au
                "--file", "-f", "--tlsCAFile", "--tlsCertificateKeyFile", "--apiVersion", "--db", "--uri", "-d",
                "--nsInclude", "--nsExclude", "--archive", "--dir", "--gzip", "--collection", "-c",
                "--authenticationMechanism", "--tlsCertificateKeyFilePassword", "--keyVaultNamespace",
-               "--awsAccessKeyId", "--awsSecretAccessKey", "--awsSessionToken", "--gssapiServiceName", "--sspiHostnameCanonicalization"}
+               "--awsAccessKeyId", "--awsSecretAccessKey", "--awsSessionToken", "--gssapiServiceName",
+               "--sspiHostnameCanonicalization"}
 # Calls that drop a database or collection, or touch every document ({} as the filter).
 MONGO_DESTRUCTIVE = re.compile(
-    r"dropDatabase|\.drop\s*\(|\bdrop\s*\(\s*\)|dropCollection|dropAllUsers|dropAllRoles|dropIndexes|renameCollection\s*\("
+    r"dropDatabase|\.drop\s*\(|\bdrop\s*\(\s*\)|dropCollection|dropAllUsers|dropAllRoles|dropIndexes"
+    r"|renameCollection\s*\("
     r"|\b(?:deleteMany|remove|updateMany|replaceOne)\s*\(\s*\{\s*\}\s*[,)]"
     r"|['\"]?(?:drop|dropDatabase|delete)['\"]?\s*:\s*(?:1|true|['\"])"
     r"|deleteMany['\"]?\s*:\s*\{\s*['\"]?filter['\"]?\s*:\s*\{\s*\}")

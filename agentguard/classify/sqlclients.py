@@ -13,6 +13,7 @@ import os
 
 from agentguard.classify.sources import read_text
 from agentguard.classify.sql import classify_sql
+from agentguard.context import located
 from agentguard.model import Finding, Invocation
 
 TYPE_CHECKING = False
@@ -56,7 +57,7 @@ OTHER_CLIENTS = {
     "snowsql": (("-q", "--query"), "snowflake"),
     "usql": (("-c", "--command"), "postgres"),
     "cqlsh": (("-e", "--execute"), "postgres"),
-    "pgcli": (("-c", "--command"), "postgres"),
+    "pgcli": (("-c", "--command"), "postgres"),  # 4.3.1 and later
     "mycli": (("-e", "--execute"), "mysql"),
     "litecli": (("-e", "--execute"), "sqlite"),
     "mysqlsh": (("-e", "--execute"), "mysql"),  # SQL only in --sql mode (_other_client)
@@ -185,18 +186,29 @@ def _other_client(inv: Invocation, ctx: Context) -> list[Finding]:
     options, dialect = OTHER_CLIENTS[inv.tool]
     if inv.tool == "mysqlsh" and not any(a in ("--sql", "--sqlc", "--sqlx") for a in inv.argv):
         return []  # JavaScript or Python, MySQL Shell's default modes: not SQL
+    from agentguard.classify.sqlscripts import client_sources, duckdb_text, snowsql_text
+
+    # duckdb's shell takes sqlite3's dot-commands, snowsql its own ! commands, wherever SQL is given
+    reader = duckdb_text if inv.tool == "duckdb" else snowsql_text if inv.tool == "snowsql" else None
     found: list[Finding] = []
+    given = False
     for i, tok in enumerate(inv.argv):
         name, eq, inline = tok.partition("=")
         if name in options and (eq or i + 1 < len(inv.argv)):
             index = i if eq else i + 1
+            given = True
             if inv.is_dynamic(index):
                 found.append(ctx.finding("sql.unseen-input", inv, "SQL built at run time"))
+            elif reader:
+                found += reader(inline if eq else inv.argv[index], inv, ctx, 0)
             else:
                 found += classify_sql(inline if eq else inv.argv[index], dialect, inv, ctx)
     if inv.tool == "duckdb":
-        found += [f for a in inv.argv[1:] if not a.startswith("-") for f in classify_sql(a, dialect, inv, ctx)]
-    return found
+        words = _operands(inv.argv, {"-c", "-s", "-cmd", "-f", "-init", "-separator", "-newline", "-nullvalue"})
+        for k, text in enumerate(words[1:]):  # the first is the database file
+            given = True
+            found += duckdb_text(text, inv, ctx, 0)
+    return found + client_sources(inv, ctx, options, dialect, given)
 
 
 # mysqladmin's commands that take the next word as their argument, so that word is not a command.
@@ -967,7 +979,7 @@ def _sqlite(inv: Invocation, ctx: Context) -> list[Finding]:
     return found
 
 
-def sqlite_text(text: str, inv: Invocation, ctx: Context, depth: int) -> list[Finding]:
+def sqlite_text(text: str, inv: Invocation, ctx: Context, depth: int, dialect: str = "sqlite") -> list[Finding]:
     found: list[Finding] = []
     sql_lines = []
     opened = False
@@ -989,7 +1001,7 @@ def sqlite_text(text: str, inv: Invocation, ctx: Context, depth: int) -> list[Fi
             if content is None:
                 found.append(ctx.finding("sql.unseen-input", inv, f".read {path}: cannot read it"))
             else:
-                found += sqlite_text(content, inv, ctx, depth + 1)
+                found += located(sqlite_text(content, inv, ctx, depth + 1, dialect), path)
         elif name in ("restore",) or (name == "open" and ("--new" in args or "-new" in args)):
             found.append(ctx.finding("sql.client-command", inv, f".{name} {args}".strip()))
         elif name in ("once", "output", "excel") and args.startswith("|"):
@@ -1006,7 +1018,7 @@ def sqlite_text(text: str, inv: Invocation, ctx: Context, depth: int) -> list[Fi
             found.append(ctx.finding("sql.unparsable", inv, f"sqlite3 command .{name} is not understood"))
     # After .open the statements act on another file: their rows are not counted in the first one.
     sql_inv = inv.replace(via=inv.via + ("sqlite3 .open",)) if opened else inv
-    return classify_sql("\n".join(sql_lines), "sqlite", sql_inv, ctx) + found
+    return classify_sql("\n".join(sql_lines), dialect, sql_inv, ctx) + found
 
 
 # Dot-commands that write a file (the last word that is not an option): .backup ?DB? FILE, .once FILE …

@@ -1,0 +1,1 @@
+db._collections().forEach(function (c) { print(c.name()); });

@@ -1,0 +1,2 @@
+// Start over in ArangoDB.
+db._drop("users");

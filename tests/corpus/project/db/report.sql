@@ -1,0 +1,3 @@
+-- Monthly report.
+SELECT count(*) FROM orders;
+SELECT id, email FROM users LIMIT 10;

@@ -1,0 +1,5 @@
+SET ECHO ON
+SPOOL drop.log
+@db/drop.sql
+SPOOL OFF
+EXIT

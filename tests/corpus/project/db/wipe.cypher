@@ -1,0 +1,2 @@
+// Remove everything.
+MATCH (n) DETACH DELETE n;

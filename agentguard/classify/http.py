@@ -70,6 +70,13 @@ class Request:
         return "POST" if self.bodies or self.unreadable else "GET"
 
 
+def bulk_delete(url: str) -> bool:
+    """A search or vector store's endpoint that deletes every document a query or filter matches:
+    Elasticsearch/OpenSearch _delete_by_query, Meilisearch documents/delete, Qdrant points/delete."""
+    path = url.split("?", 1)[0].split("#", 1)[0].rstrip("/").lower()
+    return path.endswith(("/_delete_by_query", "/documents/delete", "/documents/delete-batch", "/points/delete"))
+
+
 def host_of(url: str) -> str:
     rest = url.split("://", 1)[1] if "://" in url else url
     host = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
@@ -295,7 +302,8 @@ def parse_httpie(inv: Invocation) -> Request:
         else:
             words.append(tok)
         i += 1
-    if words and words[0].upper() in HTTPIE_METHODS and words[0].isupper():
+    # the method in any case (xh delete URL); a lone word is the URL itself
+    if len(words) > 1 and words[0].upper() in HTTPIE_METHODS:
         req.method = words[0].upper()
         words = words[1:]
     if words:
@@ -520,6 +528,8 @@ def classify(inv: Invocation, pack: Pack, ctx: Context) -> list[Finding]:
         found.append(ctx.finding("http.hidden-options", inv, req.hidden))
     if method == "DELETE":
         found.append(ctx.finding("http.delete", inv, f"DELETE {target}"))
+    elif method in WRITE_METHODS:
+        found += [ctx.finding("http.bulk-delete", inv, f"{method} {url}") for url in req.urls if bulk_delete(url)]
     graphql, mutation = judge_graphql(req.bodies, inv, ctx, "http.graphql-destructive", "http.graphql-unreadable")
     found += graphql
     for url in req.urls:

@@ -546,3 +546,23 @@ def test_mise_and_invoke_tasks_that_destroy_are_refused(inst: Installed) -> None
         _allowed(inst, command, tasks)
     (mise / "mise.toml").write_text('[tasks.clean]\nrun = "rm -rf ../data\n')
     assert "mise.toml: not valid TOML" in refusal(inst, "cursor", "mise run clean", mise)
+
+
+@pytest.mark.parametrize("runner", ["just", "task", "poe"])
+def test_an_approval_covers_the_task_file_as_it_was_read(inst: Installed, runner: str) -> None:
+    from test_approval_integrity import SECRET, approve
+
+    inst.set_passphrase(SECRET)
+    app = inst.home / "work" / "bound"
+    app.mkdir(parents=True)
+    files = {"just": ("justfile", "wipe:\n    rm -rf ../data/old\n"),
+             "task": ("Taskfile.yml", "version: '3'\ntasks:\n  wipe:\n    cmds:\n      - rm -rf ../data/old\n"),
+             "poe": ("pyproject.toml", '[tool.poe.tasks]\nwipe = { shell = "rm -rf ../data/old" }\n')}
+    name, text = files[runner]
+    (app / name).write_text(text)
+    command = f"{runner} wipe"
+    reason = refusal(inst, "cursor", command, app)
+    assert approve(inst, reason) == 0
+    _allowed(inst, command, app)  # approved as it was read
+    (app / name).write_text(text.replace("../data/old", "../data"))
+    refusal(inst, "cursor", command, app)  # edited: the approval was for what the file said then

@@ -236,8 +236,9 @@ class Steps:
             for item in spec:
                 if isinstance(item, str) and self.tool == "hatch":
                     self._command(item, args, via, cwd, line, depth)
-                elif self.tool == "poe":
-                    self._spec(name, item, [], line, depth)  # a list is a sequence of tasks
+                elif self.tool == "poe":  # a list is a sequence: names of tasks, or tasks written inline
+                    if not (isinstance(item, str) and self._is_reference(item, depth)):
+                        self._spec(name, item, [], line, depth)
                 elif isinstance(item, str):
                     self._command(item, args, via, cwd, line, depth)
             return

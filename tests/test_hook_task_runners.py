@@ -179,6 +179,11 @@ def test_just_gives_a_clear_decision_on_hostile_files(inst: Installed) -> None:
                                             + "r200:\n    rm -rf ../data\n")
     reason = refusal(inst, "cursor", "just r0", work / "deep")
     assert "nested dependencies" in reason or "justfile:402" in reason, reason
+    (work / "doubling").mkdir()  # each variable twice the one before: read in linear time and bounded size
+    (work / "doubling" / "justfile").write_text(
+        "v0 := 'x'\n" + "".join(f"v{k} := v{k - 1} + v{k - 1}\n" for k in range(1, 40))
+        + "go:\n    echo {{v39}}\n    rm -rf ../data\n")
+    _refused(inst, "just go", work / "doubling", "justfile:43")
     (work / "names").mkdir()
     (work / "names" / "justfile").write_text("'$(rm -rf ~)':\n    echo hi\nok:\n    echo ok\n[[[\n")
     _allowed(inst, "just ok", work / "names")
@@ -301,6 +306,11 @@ def test_taskfile_that_cannot_be_read_asks_a_human(inst: Installed) -> None:
         (work / name / "Taskfile.yml").write_text(text)
         reason = refusal(inst, "cursor", "task x", work / name)
         assert why in reason and "Taskfile.yml" in reason, reason
+    (work / "doubling").mkdir()
+    (work / "doubling" / "Taskfile.yml").write_text(
+        "version: '3'\nvars:\n  V0: x\n" + "".join(f"  V{k}: \"{{{{.V{k - 1}}}}}{{{{.V{k - 1}}}}}\"\n" for k in range(1, 40))
+        + "tasks:\n  x:\n    cmds:\n      - echo {{.V39}}\n      - rm -rf ../data\n")
+    _refused(inst, "task x", work / "doubling", "Taskfile.yml:47")
     (work / "bytes").mkdir()
     (work / "bytes" / "Taskfile.yml").write_bytes(b"version: '3'\ntasks:\n  x:\n    cmds:\n      - echo \xff\n"
                                                   b"      - rm -rf ../data\n")

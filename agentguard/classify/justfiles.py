@@ -58,7 +58,7 @@ class Recipe:
 class Justfile:
     """One justfile with its imports merged in; ``where`` names the file each part came from."""
 
-    __slots__ = ("path", "dir", "shown", "vars", "settings", "recipes", "aliases", "modules", "backticks")
+    __slots__ = ("path", "dir", "shown", "vars", "settings", "recipes", "aliases", "modules", "backticks", "values")
 
     def __init__(self, path: str, shown: str) -> None:
         self.path = path
@@ -70,6 +70,7 @@ class Justfile:
         self.aliases: dict[str, str] = {}
         self.modules: dict[str, Justfile | None] = {}
         self.backticks: list[tuple[str, str, int]] = []  # commands in assignments: text, file, line
+        self.values: dict[str, str | None] = {}  # variables as evaluated
 
 
 class Reader:
@@ -342,16 +343,25 @@ class Scope:
     def lookup(self, name: str) -> str | None:
         if name in self.params:
             return self.params[name]
+        return self.variable(name)
+
+    def variable(self, name: str) -> str | None:
+        """A justfile variable's value, computed once (``a := b + b`` chains stay linear)."""
         if name in self.reader.overrides:
             return self.reader.overrides[name]
+        values = self.justfile.values
+        if name in values:
+            return values[name]
         entry = self.justfile.vars.get(name)
         if entry is None or name in self.stack:
             return None
         self.stack.add(name)
         try:
-            return evaluate(entry[0], self.lookup, [])
+            value = evaluate(entry[0], self.variable, [])
         finally:
             self.stack.discard(name)
+        values[name] = value
+        return value
 
     def evaluate(self, expr: str) -> str | None:
         found: list[str] = []
@@ -415,7 +425,8 @@ def evaluate(expr: str, lookup: object, backticks: list[str]) -> str | None:
             return None
         value.append(("/" if op == "/" and value else "") + part)
         op = "+"
-    return "".join(value)
+    joined = "".join(value)
+    return joined if len(joined) <= MAX_EXPRESSION else None
 
 
 def _operand(tok: str, lookup: object, backticks: list[str]) -> str | None:

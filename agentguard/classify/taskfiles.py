@@ -32,6 +32,7 @@ NAMES = ("Taskfile.yml", "taskfile.yml", "Taskfile.yaml", "taskfile.yaml", "Task
 MAX_FILES = 32
 MAX_TASKS = 500
 MAX_DEPTH = 32
+MAX_VALUE = 64 * 1024
 NOTHING_RUNS = frozenset({"--list", "-l", "--list-all", "-a", "--summary", "--help", "-h", "--version", "--init", "-i",
                           "--completion", "--experiments"})
 DRY = frozenset({"--dry", "-n"})
@@ -240,7 +241,8 @@ def _expand(text: str, scope: dict[str, str | None], reader: Reader) -> str:
             value = reader.overrides.get(name, scope.get(name))
         out.append(RUNTIME_VALUE if value is None else value)
         i = end + 2
-    return "".join(out)
+    joined = "".join(out)
+    return joined if len(joined) <= MAX_VALUE else RUNTIME_VALUE  # text that doubles itself is not followed
 
 
 def _run(reader: Reader, task: Node, taskfile: Taskfile, name: str, call_vars: dict[str, str | None],

@@ -301,6 +301,48 @@ def test_a_type_change_without_using_is_judged_by_what_the_cast_loses(agent) -> 
                          "WHERE attrelid = 'prices'::regclass AND attname = 'amount'") == "numeric(12,4)"
 
 
+STORED_CODE = """
+    CREATE FUNCTION purge_bookings() RETURNS void LANGUAGE sql AS $$ DELETE FROM bookings $$;
+    CREATE FUNCTION tidy() RETURNS void LANGUAGE plpgsql AS $$ BEGIN PERFORM purge_bookings(); END $$;
+    CREATE TABLE inbox (id int);
+    CREATE TRIGGER wipe_on_insert AFTER INSERT ON inbox FOR EACH ROW EXECUTE FUNCTION wipe_bookings();
+    CREATE RULE wipe_on_update AS ON UPDATE TO customers DO ALSO DELETE FROM bookings;
+    CREATE VIEW recent AS SELECT * FROM audit;
+    CREATE RULE wipe_on_view AS ON INSERT TO recent DO INSTEAD DELETE FROM bookings;
+    CREATE FUNCTION add_one(n int) RETURNS int LANGUAGE sql AS $$ SELECT n + 1 $$;
+    CREATE FUNCTION note() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO audit VALUES (NEW.id); RETURN NEW; END $$;
+    CREATE TABLE orders (id int PRIMARY KEY, customer_id int);
+    CREATE TRIGGER noted AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION note();
+"""
+INNOCENT = ["SELECT purge_bookings()", "SELECT tidy()", "SELECT * FROM public.purge_bookings()",
+            "INSERT INTO inbox VALUES (1)", "UPDATE customers SET email = 'x' WHERE id = 1",
+            "INSERT INTO recent VALUES (1)"]
+
+
+def test_code_already_in_the_database_is_judged_when_an_innocent_statement_runs_it(agent) -> None:  # type: ignore[no-untyped-def]
+    """A function called by name, a trigger on the table an INSERT writes, a rule on the table or
+    view an UPDATE or INSERT writes: their code is read from the catalog and judged as if it ran."""
+    raw(agent.pg, STORED_CODE)
+    for sql in INNOCENT:  # each empties bookings when really run (rolled back here)
+        out = subprocess.run(["/usr/bin/psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", "-h", agent.pg["host"], "-p",
+                              agent.pg["port"], "-U", "postgres", "-d", DB, "-c", "BEGIN", "-c", sql, "-c",
+                              "SELECT 'left', count(*) FROM bookings", "-c", "ROLLBACK"],
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0 and "left|0" in out.stdout, (sql, out.stdout, out.stderr)
+    before = checksum(agent.pg)
+    for sql in INNOCENT:
+        out = agent(f'psql -c "{sql}"')
+        err = out.stderr.decode()
+        assert out.returncode == 77 and "would delete 100 of 100 rows in bookings" in err and " runs " in err, (sql, err)
+    assert checksum(agent.pg) == before
+    for sql in ("SELECT add_one(41)", "INSERT INTO orders VALUES (1, 1)", "SELECT count(*) FROM bookings WHERE id < 5",
+                "UPDATE orders SET customer_id = 2 WHERE id = 1"):
+        out = agent(f'psql -c "{sql}"')
+        assert out.returncode == 0 and b"agentguard" not in out.stderr, (sql, out.stderr.decode())
+    assert raw(agent.pg, "SELECT count(*) FROM audit") == "1", "the everyday trigger ran"
+    assert checksum(agent.pg) == before
+
+
 def test_sql_in_psql_variables_is_read_as_psql_reads_it(agent) -> None:  # type: ignore[no-untyped-def]
     # What real psql does with a variable that holds SQL, on a table nobody needs.
     raw(agent.pg, "CREATE TABLE scratch (id int)")

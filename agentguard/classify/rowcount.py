@@ -402,10 +402,20 @@ def _measure_postgres(reaches: list[Reach], counts: list[Count], inv: Invocation
             f"\\echo agentguard|{i}|not-tables",
             "\\endif",
         ]
+    # The functions, triggers and rules this SQL may run are read in the same session (sqlcatalog.py).
+    catalog = ctx.memo.pop(CATALOG_QUERIES, None)
+    if catalog:
+        script += ["ROLLBACK;", "BEGIN TRANSACTION READ ONLY;", f"SET LOCAL statement_timeout = {STATEMENT_MS};",
+                   f"SET LOCAL lock_timeout = {LOCK_MS};", "\\echo agentguard|begun"]
+        for query in catalog:
+            script += [query, "\\if :ERROR", "\\echo agentguard|failed", "\\endif"]
+        script.append("\\echo agentguard|done")
     script.append("ROLLBACK;")
     argv = [binary, "-X", "-q", "-A", "-t", "-w", "-v", "ON_ERROR_STOP=0", "-v", "VERBOSITY=terse",
             "-P", "pager=off", *conn]
     output, error = run_with_input(argv, env, "\n".join(script) + "\n", budget)
+    if catalog:
+        ctx.memo[CATALOG_OUTPUT] = (output, error)
     _read_postgres(output, counts, cap)
     for count in counts:
         if count.matched is None and not count.error:
@@ -413,6 +423,7 @@ def _measure_postgres(reaches: list[Reach], counts: list[Count], inv: Invocation
 
 
 OLD_TYPE = "agentguard_old_type"
+CATALOG_QUERIES, CATALOG_OUTPUT = "sql/catalog-queries", "sql/catalog-output"
 
 
 def _round_trip(reach: Reach, i: int, cap: int) -> list[str]:

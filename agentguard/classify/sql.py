@@ -63,7 +63,8 @@ def classify_sql(text: str, dialect: str, inv: Invocation, ctx: Context, depth: 
         return [ctx.finding("sql.unparsable", inv, f"{len(text)} bytes of SQL is more than agentguard reads")]
     if dialect == "mysql" and "/*!" in text:
         text = _unwrap_mysql_comments(text)
-    if not needs_parse(text):
+    stored = depth == 0 and _may_run_stored_code(text, dialect, inv)
+    if not needs_parse(text) and not stored:
         return []
     found: list[Finding] = []
     statements = split_statements(text, dialect)
@@ -81,10 +82,23 @@ def classify_sql(text: str, dialect: str, inv: Invocation, ctx: Context, depth: 
             if needs_parse(stmt):
                 found += classify_statement(stmt, dialect, inv, ctx, depth)
             _note_session(stmt, inv, ctx)  # for the statements after it (a rule's own body runs as written)
-        if owner and ctx.memo[PENDING]:
-            from agentguard.classify.rowcount import findings as counted
+        from agentguard.classify.rowcount import findings as counted
 
+        if stored and owner and ctx.memo[PENDING]:
+            from agentguard.classify.sqlcatalog import prepare
+
+            prepare(text, ctx)
+        if owner and ctx.memo[PENDING]:
             found += counted(ctx.memo[PENDING], ctx)
+            ctx.memo[PENDING] = []
+        if stored:
+            # After the statements' own counts, which keep their time: what the stored code would
+            # touch is counted on its own.
+            from agentguard.classify.sqlcatalog import findings as stored_code
+
+            found += stored_code(text, inv, ctx)
+            if owner and ctx.memo[PENDING]:
+                found += counted(ctx.memo[PENDING], ctx)
     finally:
         if owner:
             ctx.memo.pop(PENDING, None)
@@ -92,6 +106,16 @@ def classify_sql(text: str, dialect: str, inv: Invocation, ctx: Context, depth: 
 
 
 PENDING = "sql/reaches"
+_WRITES = ("INSERT", "UPDATE", "DELETE", "MERGE", "COPY", "TRUNCATE")
+
+
+def _may_run_stored_code(text: str, dialect: str, inv: Invocation) -> bool:
+    """True when psql's SQL calls something or writes a table, so that a function, trigger or rule
+    already in the database may run with it (sqlcatalog.py reads them)."""
+    if dialect != "postgres" or inv.tool != "psql" or any(v in REMOTE_SQL_FUNCTIONS for v in inv.via):
+        return False
+    upper = text.upper()
+    return "(" in text or any(w in upper for w in _WRITES)
 
 
 def session(inv: Invocation, ctx: Context) -> dict[str, object]:

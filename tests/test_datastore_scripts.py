@@ -60,6 +60,8 @@ def scripts(project: Path) -> Path:
     ("clickhouse-client --queries-file db/drop.sql", "sql.drop", "db/drop.sql"),
     ("duckdb app.duckdb '.read db/drop.sql'", "sql.drop", "db/drop.sql"),
     ("cqlsh --file=db/drop.sql", "sql.drop", "db/drop.sql"),
+    ("cqlsh -e \"SOURCE 'db/drop.sql'\"", "sql.drop", "db/drop.sql"),
+    ("clickhouse-client --queries-file db/report.sql db/drop.sql", "sql.drop", "db/drop.sql"),
     ("cypher-shell -u neo4j -f db/wipe.cypher", "dbtools.statement", "db/wipe.cypher"),
     ("mongosh app db/outer.js", "datastores.mongo-drop", "db/wipe.js"),
     ("redis-cli --eval db/flush.lua", "datastores.redis-flush", "db/flush.lua"),

@@ -71,8 +71,9 @@ def classify(inv: Invocation, pack: Pack, ctx: Context) -> list[Finding]:
         return _redis(inv, ctx)
     if inv.tool in ("mongosh", "mongo"):
         return _mongo(inv, ctx)
-    if inv.tool == "mongorestore" and any(a == "--drop" or a.startswith("--drop=") for a in inv.argv):
-        return [ctx.finding("datastores.mongo-drop", inv, "mongorestore --drop drops each collection first")]
+    if inv.tool in ("mongorestore", "mongoimport") and any(a == "--drop" or a.startswith("--drop=") and
+                                                            a[7:].lower() not in ("false", "0") for a in inv.argv):
+        return [ctx.finding("datastores.mongo-drop", inv, f"{inv.tool} --drop drops each collection first")]
     return []
 
 
@@ -93,6 +94,8 @@ def _redis(inv: Invocation, ctx: Context) -> list[Finding]:
             continue
         words, first = list(argv[i:]), i
         break
+    if "--cluster" in argv[:first] and [w.lower() for w in words[:1]] == ["call"] and len(words) > 2:
+        words, first = words[2:], first + 2  # --cluster call HOST:PORT COMMAND … runs it on every node
     hit = _redis_command(words)
     if hit:
         found.append(ctx.finding("datastores.redis-flush", inv, hit))

@@ -60,7 +60,23 @@ def classify(inv: Invocation, pack: Pack, ctx: Context) -> list[Finding]:
         found += _cypher_shell(inv, ctx)
     elif tool == "arangosh":
         found += _arangosh(inv, ctx)
+    elif tool == "influx" and inv.argv[:2] == ("v1", "shell"):
+        found += _influxql(inv, ctx)
     return found
+
+
+INFLUXQL_DESTRUCTIVE = re.compile(r"\b(?:DROP\s+(?:DATABASE|MEASUREMENT|SERIES|SHARD|RETENTION\s+POLICY)|DELETE\s+FROM"
+                                  r"|DELETE\s+WHERE)\b", re.IGNORECASE)
+
+
+def _influxql(inv: Invocation, ctx: Context) -> list[Finding]:
+    """``influx v1 shell`` reads InfluxQL from stdin when it is not a terminal."""
+    if inv.stdin_state == "text" and inv.stdin is not None:
+        hit = INFLUXQL_DESTRUCTIVE.search(STRINGS.sub(" ", inv.stdin))
+        return [ctx.finding("dbtools.statement", inv, f"stdin: {' '.join(hit.group(0).split())}")] if hit else []
+    if inv.stdin_state in ("unknown", "too-large"):
+        return [ctx.finding("dbtools.statement", inv, "InfluxQL arrives on stdin and cannot be seen")]
+    return []
 
 
 def _bq_query(inv: Invocation, ctx: Context) -> list[Finding]:

@@ -186,10 +186,10 @@ def _other_client(inv: Invocation, ctx: Context) -> list[Finding]:
     options, dialect = OTHER_CLIENTS[inv.tool]
     if inv.tool == "mysqlsh" and not any(a in ("--sql", "--sqlc", "--sqlx") for a in inv.argv):
         return []  # JavaScript or Python, MySQL Shell's default modes: not SQL
-    from agentguard.classify.sqlscripts import client_sources, duckdb_text, snowsql_text
+    from agentguard.classify.sqlscripts import TEXT_READERS, client_sources, duckdb_text
 
-    # duckdb's shell takes sqlite3's dot-commands, snowsql its own ! commands, wherever SQL is given
-    reader = duckdb_text if inv.tool == "duckdb" else snowsql_text if inv.tool == "snowsql" else None
+    # duckdb's shell takes sqlite3's dot-commands, snowsql and cqlsh their own, wherever SQL is given
+    reader = TEXT_READERS.get(inv.tool)
     found: list[Finding] = []
     given = False
     for i, tok in enumerate(inv.argv):

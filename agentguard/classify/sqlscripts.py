@@ -112,8 +112,7 @@ def client_sources(inv: Invocation, ctx: Context, sql_options: tuple[str, ...], 
                    given: bool) -> list[Finding]:
     """The SQL a client reads from files named by its options, and from stdin when nothing on the
     command line gives it (``given``: an SQL option or operand was there)."""
-    reader = duckdb_text if inv.tool == "duckdb" else snowsql_text if inv.tool == "snowsql" else \
-        _plain(dialect)
+    reader = TEXT_READERS.get(inv.tool) or _plain(dialect)
     found: list[Finding] = []
     names = FILE_OPTIONS.get(inv.tool, ())
     argv = inv.argv
@@ -122,6 +121,11 @@ def client_sources(inv: Invocation, ctx: Context, sql_options: tuple[str, ...], 
         if hit:
             given = True
             found += read_script(hit[0], hit[1], inv, ctx, reader, 0, argv[i].split("=", 1)[0])
+            if inv.tool in ("clickhouse-client", "clickhouse") and hit[1] == i + 1:
+                k = i + 2  # --queries-file takes several files
+                while k < len(argv) and not argv[k].startswith("-"):
+                    found += read_script(argv[k], k, inv, ctx, reader, 0, "--queries-file")
+                    k += 1
     if not given and inv.tool in STDIN_CLIENTS and not any(a in HELP for a in argv):
         found += stdin_sql(inv, ctx, reader)
     return found
@@ -137,6 +141,18 @@ def duckdb_text(text: str, inv: Invocation, ctx: Context, depth: int) -> list[Fi
     from agentguard.classify.sqlclients import sqlite_text
 
     return sqlite_text(text, inv, ctx, depth, dialect="duckdb")
+
+
+def cql_text(text: str, inv: Invocation, ctx: Context, depth: int) -> list[Finding]:
+    """CQL with cqlsh's own commands: SOURCE 'file' runs a file; the others only show or set things."""
+    import re
+
+    found: list[Finding] = []
+    for m in re.finditer(r"(?im)^\s*SOURCE\s+'([^']*)'\s*;?", text):
+        found += read_script(m.group(1), None, inv, ctx, cql_text, depth, "SOURCE")
+    rest = re.sub(r"(?im)^\s*(?:SOURCE|CAPTURE|CONSISTENCY|SERIAL CONSISTENCY|EXPAND|PAGING|TRACING|SHOW|LOGIN"
+                  r"|DESC|DESCRIBE|CLEAR|CLS|HELP|EXIT|QUIT)\b[^\n]*", "", text)
+    return classify_sql(rest, "postgres", inv, ctx) + found
 
 
 # --- snowsql and snow sql -----------------------------------------------------------------------------
@@ -164,6 +180,10 @@ def snowsql_text(text: str, inv: Invocation, ctx: Context, depth: int) -> list[F
         elif name not in SNOW_BENIGN:
             found.append(ctx.finding("sql.unparsable", inv, f"snowsql command !{name} is not understood"))
     return classify_sql("\n".join(sql_lines), "snowflake", inv, ctx) + found
+
+
+# The shells whose own commands are read with their SQL, wherever it comes from.
+TEXT_READERS: dict[str, Reader] = {"duckdb": duckdb_text, "cqlsh": cql_text, "snowsql": snowsql_text}
 
 
 SNOW_SQL_VALUES = ("-c", "--connection", "--account", "--user", "--password", "--database", "--schema", "--role",

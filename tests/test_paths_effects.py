@@ -85,6 +85,8 @@ DESTROYING = [
     ("rm -rf .cache/", "files.recursive", "holding 4 files"),
     ("find dist/ -mindepth 1 -delete", "files.find-delete", "resolves to"),
     ("find -L dist -type f -delete", "files.find-delete", "resolves to"),
+    ("truncate -s 0 build/ledger.txt", "files.truncate", "resolves to"),
+    ("truncate --size=0 .cache/reports/q1.csv", "files.truncate", "resolves to"),
     (f"mv ../data {TRASH}/ && rm -rf {TRASH}", "files.recursive", "a disposable place"),
     (f"mkdir -p {TRASH} && mv ../data/reports {TRASH}/ && rm -rf {TRASH}", "files.recursive", "holding 3 files"),
     (f"mv .git {TRASH} && rm -rf {TRASH}", "files.git", "git history"),
@@ -152,6 +154,28 @@ def test_tools_that_keep_links_as_links_still_empty_a_disposable_tree(home) -> N
         out = inst.agent(command, cwd=project)
         assert out.returncode == 0 and not (project / "node_modules" / "left-pad").exists(), (command, out.stderr)
     assert snapshot(h / "data") == before
+
+
+def test_a_hard_link_in_a_disposable_place_is_the_data_it_shares(home, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """out/ledger.txt is another name of ~/data/ledger.txt: truncating it empties the only copy."""
+    h, inst, _ = home
+    proof = tmp_path / "proof"
+    (proof / "out").mkdir(parents=True)
+    (proof / "kept.txt").write_text("the only copy\n")
+    os.link(proof / "kept.txt", proof / "out" / "kept.txt")
+    subprocess.run(["truncate", "-s", "0", "out/kept.txt"], cwd=proof, check=True, timeout=60)
+    assert (proof / "kept.txt").read_text() == "", "truncating one name empties the other: the test means something"
+    project = h / "project"
+    (project / "out").mkdir()
+    os.link(h / "data" / "ledger.txt", project / "out" / "ledger.txt")
+    (project / "out" / "scratch.txt").write_text("scratch\n")
+    decision, reason = hook(inst, "truncate -s 0 out/ledger.txt", project)
+    assert decision in ("deny", "ask") and "files.truncate" in reason and "2 names" in reason, (decision, reason)
+    out = inst.agent("truncate -s 0 out/ledger.txt", cwd=project)
+    assert out.returncode == 77 and b"files.truncate" in out.stderr, out.stderr
+    assert (h / "data" / "ledger.txt").read_text() == "the only copy\n"
+    out = inst.agent("truncate -s 0 out/scratch.txt", cwd=project)
+    assert out.returncode == 0 and (project / "out" / "scratch.txt").read_text() == "", out.stderr
 
 
 def test_the_rm_shim_judges_the_link_it_is_given(home) -> None:  # type: ignore[no-untyped-def]

@@ -86,6 +86,8 @@ DESTROYING = [
     ("find dist/ -mindepth 1 -delete", "files.find-delete", "resolves to"),
     ("find -L dist -type f -delete", "files.find-delete", "resolves to"),
     ("truncate -s 0 build/ledger.txt", "files.truncate", "resolves to"),
+    ("find . -maxdepth 1 -name dist -exec rm -rf {}/ \\;", "files.recursive", "resolves to"),
+    ("find . -name build -exec rm -rf {}/ \\;", "files.recursive", "resolves to"),
     ("truncate --size=0 .cache/reports/q1.csv", "files.truncate", "resolves to"),
     (f"mv ../data {TRASH}/ && rm -rf {TRASH}", "files.recursive", "a disposable place"),
     (f"mkdir -p {TRASH} && mv ../data/reports {TRASH}/ && rm -rf {TRASH}", "files.recursive", "holding 3 files"),
@@ -199,7 +201,8 @@ def test_what_only_touches_disposable_things_runs(home) -> None:  # type: ignore
     project = h / "project"
     os.makedirs(TRASH)
     (Path(TRASH) / "scratch.txt").write_text("x")
-    for command in ["rm -rf build", "rm -rf node_modules/", "mv src/app.py src/main.py", f"tar -czf {TRASH}.tgz ../data",
+    for command in ["find . -name node_modules -prune -exec rm -rf {}/ \\;",
+                    "rm -rf build", "rm -rf node_modules/", "mv src/app.py src/main.py", f"tar -czf {TRASH}.tgz ../data",
                     f"zip -qr {TRASH}.zip ../data", f"rm -rf {TRASH}/", "find dist -mindepth 1 -delete",
                     "mv .cache .cache-old"]:
         decision, reason = hook(inst, command, project)

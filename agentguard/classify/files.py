@@ -517,7 +517,31 @@ def _judge_glob(inv: Invocation, ctx: Context, raw: str, cwd: str, home: str, re
     found = [ctx.finding(rule_id, inv, f"{raw}: {detail}") for rule_id, detail in cats]
     if recursive and not cats and not disposable(st):
         found.append(ctx.finding("files.recursive", inv, f"{verb} -r {raw}"))
+    elif recursive and not cats and raw.endswith("/") and not inv.remote and st.abs:
+        # `rm -rf {}/` (find -exec) and `rm -rf */`: the slash makes the kernel follow a match that
+        # is a link, so what each match really is counts, not the sample's name.
+        linked = _linked_match(os.path.join(cwd, raw) if not os.path.isabs(raw) else raw, st)
+        if linked:
+            found.append(ctx.finding("files.recursive", inv, f"{verb} -r {raw}: {linked}"))
     return found
+
+
+def _linked_match(pattern: str, sample: Target) -> str:
+    """The first match of ``pattern`` (ending in "/") that is a link to something not disposable,
+    as "MATCH resolves to REAL", or "" when none is (a bounded look)."""
+    import glob
+    import itertools
+
+    matches = glob.iglob(pattern.rstrip("/"), recursive=True, include_hidden=True)
+    for n, match in enumerate(itertools.islice(matches, SCAN_LIMIT + 1)):
+        if n >= SCAN_LIMIT:
+            return f"more than {SCAN_LIMIT:,} matches to look at"
+        if os.path.islink(match):
+            real = os.path.realpath(match)
+            t = Target(real, sample.cwd, sample.home, sample.places)
+            if not disposable(t) or categories(t, recursive=True):
+                return f"{match} resolves to {real}"
+    return ""
 
 
 def _strip_brackets(part: str) -> str:

@@ -212,9 +212,12 @@ def _write_json(path: str, data: object) -> None:
 
 
 def create_request(state_dir: str, *, tool: str, argv: list[str], cwd: str, target: str, actor: dict[str, str],
-                   findings: tuple[Finding, ...], decision: str, keys: list[str]) -> dict[str, object]:
+                   findings: tuple[Finding, ...], decision: str, keys: list[str],
+                   calls: list[list[object] | None] | None = None) -> dict[str, object]:
     """A pending request. ``keys`` are the binding keys it grants (binding.py): the call's own first,
-    then, for a hook's request, those of the calls the shims will see when the command runs."""
+    then, for a hook's request, those of the calls the shims will see when the command runs.
+    ``calls``, beside them, are the calls those keys bind (binding.call_of); the ones other than the
+    request's own are kept as ``covers`` so that the human sees everything the approval lets through."""
     import time
 
     from agentguard.redact import redact_argv, redact_text
@@ -229,6 +232,14 @@ def create_request(state_dir: str, *, tool: str, argv: list[str], cwd: str, targ
         "details": [redact_text(f.detail or "")[:600] for f in findings],
         "key": keys[0], "keys": list(dict.fromkeys(keys)),
     }
+    covers: list[dict[str, object]] = []
+    for call in (calls or [])[1:]:
+        if isinstance(call, list) and len(call) == 5 and isinstance(call[1], list):
+            shown = {"tool": str(call[0]), "argv": redact_argv([str(a) for a in call[1]]), "cwd": str(call[2])}
+            if shown not in covers and [shown["tool"], *shown["argv"]] != [tool, *request["argv"]]:
+                covers.append(shown)
+    if covers:
+        request["covers"] = covers
     _write_json(os.path.join(state_dir, "requests", f"{request_id}.json"), request)
     return request
 

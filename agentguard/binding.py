@@ -184,8 +184,34 @@ def _bind(path: str, budget: _Budget) -> None:
 
 def binding_key(tool: str, argv: Iterable[str], cwd: str, target: str, env: Iterable[tuple[str, str]] = (),
                 reads: Mapping[str, str] | None = None, stdin: str = "") -> str:
+    """The key of a call. It is made in two steps, the call a human is shown (tool, argv, cwd,
+    target) and a digest of the rest (environment, files, stdin), so that whoever records a request
+    can prove which call each of its keys lets through: the broker recomputes every key of a request
+    from the call it names (``key_of``) and refuses one that names another call."""
+    rest = _digest([[list(p) for p in env], sorted((reads or {}).items()), stdin])
+    call = [tool, list(argv), cwd, target, rest]
+    key = key_of(*call)
+    if len(_MADE) >= MAX_MADE:
+        _MADE.pop(next(iter(_MADE)))
+    _MADE[key] = call
+    return key
+
+
+def key_of(tool: str, argv: Iterable[str], cwd: str, target: str, rest: str) -> str:
+    return _digest([tool, list(argv), cwd, target, rest])
+
+
+def call_of(key: str) -> list[object] | None:
+    """[tool, argv, cwd, target, rest digest] of a key this process made, for a request to carry."""
+    return _MADE.get(key)
+
+
+_MADE: dict[str, list[object]] = {}
+MAX_MADE = 512  # a warm judge lives for a whole session; a request needs only the keys of its own call
+
+
+def _digest(material: object) -> str:
     import hashlib
     import json
 
-    material = [tool, list(argv), cwd, target, [list(p) for p in env], sorted((reads or {}).items()), stdin]
     return hashlib.sha256(json.dumps(material).encode("utf-8", "surrogateescape")).hexdigest()

@@ -121,14 +121,17 @@ def consume(compiled: dict[str, object], key: str, ask_value: str = "", arm: boo
 def request(compiled: dict[str, object], *, tool: str, argv: list[str], cwd: str, target: str,
             actor: dict[str, str], findings: tuple[Finding, ...], decision: str, keys: list[str]) -> dict[str, object]:
     """Record a request a human approves out of band (`agentguard approve ID`)."""
+    from agentguard.binding import call_of
+
+    calls = [call_of(k) for k in keys]  # what each key lets through: the broker checks, approve shows
     if inside():
         answer = _call(compiled, "request", tool=tool, argv=list(argv), cwd=cwd, target=target, actor=actor,
-                       findings=[f.as_json() for f in findings], decision=decision, keys=list(keys))
+                       findings=[f.as_json() for f in findings], decision=decision, keys=list(keys), calls=calls)
         return _object(answer, "request")
     from agentguard.approvals import create_request
 
     return create_request(str(compiled["state_dir"]), tool=tool, argv=argv, cwd=cwd, target=target, actor=actor,
-                          findings=findings, decision=decision, keys=keys)
+                          findings=findings, decision=decision, keys=keys, calls=calls)
 
 
 def passphrase(compiled: dict[str, object], answer: str, via: str = "terminal") -> tuple[bool, int]:

@@ -954,3 +954,16 @@ def test_a_one_liner_cannot_approve_through_agentguards_own_functions(inst: Inst
     again = inst.agent("rm -rf precious", cwd=project, env=CLAUDE)
     assert again.returncode == 77 and (data / "deep" / "data.bin").exists(), again.stderr
     assert not [r for r in inst.audit() if r.get("event") == "approved-run"]
+
+
+def test_approve_shows_every_call_the_approval_lets_through(inst: Installed) -> None:
+    """A hook's request covers the guarded programs inside the command too: the human sees each."""
+    project = inst.home / "project"
+    precious(project / "sub")
+    answer = claude(inst, "cd sub && rm -rf precious", project, mode="bypassPermissions")
+    assert answer["permissionDecision"] == "deny"
+    rid = re.search(r"agentguard approve ([0-9a-f]{8})", str(answer["permissionDecisionReason"]))
+    assert rid, answer
+    run = PtyRun([agentguard_bin(), "approve", rid.group(1)], dict(inst.env), inst.home)
+    assert run.finish(answers={"Approval passphrase (": ""}) != 0  # Enter cancels: nothing approved
+    assert f"and runs: rm -rf precious  (in {project / 'sub'})" in run.text, run.text

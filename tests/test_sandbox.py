@@ -927,11 +927,13 @@ def _client(box: Box, body: str) -> dict[str, object]:
 def test_the_broker_writes_what_the_sandbox_cannot(box: Box) -> None:
     box.inst.set_passphrase("the human's secret")
     seen = _client(box, r'''
+from agentguard.binding import binding_key, call_of
+key = binding_key("rm", ["-rf", "data"], os.getcwd(), "")
 out = {"hello": ask("hello"),
        "log": ask("log", fields={"event": "refused", "tool": "rm", "seq": 1, "prev": "0" * 64, "hash": "forged"}),
        "fake approval": ask("log", fields={"event": "approval", "request": "0123abcd"}),
        "request": ask("request", tool="rm", argv=["-rf", "data"], cwd=os.getcwd(), target="",
-                      findings=[{"rule": "files.recursive", "why": "w"}], keys=["k-from-inside"]),
+                      findings=[{"rule": "files.recursive", "why": "w"}], keys=[key], calls=[call_of(key)]),
        "wrong": ask("passphrase", secret="guess"),
        "right": ask("passphrase", secret="the human's secret"),
        "unknown": ask("format-disk")}
@@ -950,6 +952,34 @@ print(json.dumps(out))
     events = [r.get("event") for r in box.inst.audit()]
     assert "passphrase-failure" in events and "passphrase-ok" in events
     assert "chain intact" in box.inst.agentguard("log", "verify").stdout
+
+
+def test_a_request_from_inside_shows_the_call_its_keys_let_through(box: Box) -> None:
+    """A process inside that has read a held call's key (requests are readable) asks for a request
+    that describes something harmless: without the calls the keys bind, or with calls that do not
+    give those keys, it is refused; with the true call, the request shows that call, whatever the
+    description said, so the human approves what will run."""
+    seen = _client(box, r'''
+from agentguard.binding import binding_key, call_of
+cwd = os.getcwd()
+key = binding_key("rm", ["-rf", "precious"], cwd, "", [("PGHOST", "x")], {"f": "d"}, "")
+harmless = binding_key("git", ["status"], cwd, "")
+def request(**extra):
+    return ask("request", tool="git", argv=["status"], cwd=cwd, target="", keys=[key],
+               findings=[{"rule": "git.push-force", "why": "a harmless status"}], **extra)
+out = {"no calls": request(), "other call": request(calls=[call_of(harmless)]),
+       "broken call": request(calls=[["rm", "-rf", cwd, "", "x"]]),
+       "true call": request(calls=[call_of(key)]),
+       "inner lie": ask("request", tool="git", argv=["status"], cwd=cwd, target="", keys=[harmless, key],
+                        findings=[], calls=[call_of(harmless), call_of(harmless)])}
+print(json.dumps(out))
+''')
+    for lie in ("no calls", "other call", "broken call", "inner lie"):
+        assert "refused" in seen[lie], (lie, seen[lie])
+    written = seen["true call"]["request"]
+    assert [written["tool"], *written["argv"]] == ["rm", "-rf", "precious"] and written["cwd"] == str(box.project)
+    requests = [json.loads(p.read_text()) for p in (box.inst.state / "requests").glob("*.json")]
+    assert [[r["tool"], *r["argv"]] for r in requests] == [["rm", "-rf", "precious"]]
 
 
 def test_forged_and_broken_messages_get_an_answer_and_nothing_else(box: Box) -> None:

@@ -42,6 +42,10 @@ def command(request_id: str, without_backup: bool, system: bool) -> None:
     click.echo(f"  in:      {request['cwd']}")
     if request.get("target"):
         click.echo(f"  target:  {request['target']}")
+    for inner in request.get("covers") or []:  # the guarded programs inside it, which the approval covers too
+        inner = as_dict(inner)
+        where = "" if inner.get("cwd") == request["cwd"] else f"  (in {inner.get('cwd')})"
+        click.echo(f"  and runs: {' '.join([str(inner.get('tool')), *str_list(inner.get('argv'))])}{where}")
     details = request.get("details") or []
     for i, (rule, why) in enumerate(zip(request.get("rules", []), request.get("why", []))):
         click.echo(f"  {rule}: {why}")

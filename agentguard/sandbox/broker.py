@@ -332,12 +332,15 @@ class Broker:
         argv = request.get("argv")
         if not isinstance(argv, list):
             raise BrokerError("request needs argv: a list")
+        calls = _bound_calls(keys, request.get("calls"))
         given = request.get("actor")
         actor = {str(k): str(v) for k, v in given.items()} if isinstance(given, dict) else {}
-        return create_request(self.locs.state, tool=_text(request, "tool"), argv=[str(a) for a in argv],
-                              cwd=_text(request, "cwd"), target=_text(request, "target", ""),
-                              actor={**actor, "kind": "agent"},
-                              findings=findings, decision=_text(request, "decision", "confirm"), keys=keys)
+        # What the human is shown is the call the first key binds, never the peer's description of it.
+        tool, shown, cwd, target = calls[0][0], calls[0][1], calls[0][2], calls[0][3] or _text(request, "target", "")
+        return create_request(self.locs.state, tool=str(tool), argv=[str(a) for a in shown], cwd=str(cwd),
+                              target=str(target), actor={**actor, "kind": "agent"},
+                              findings=findings, decision=_text(request, "decision", "confirm"), keys=keys,
+                              calls=calls)
 
     def _consume(self, request: dict[str, object]) -> dict[str, object] | None:
         """Take the grant for ``key``; with ``arm``, a taken grant also arms the grants of the guarded
@@ -447,6 +450,22 @@ def _text(request: dict[str, object], key: str, default: str | None = None) -> s
     if not isinstance(value, str):
         raise BrokerError(f"{key} must be a string")
     return value
+
+
+def _bound_calls(keys: list[str], given: object) -> list[list[object]]:
+    """The calls a request's keys let through, each proved by recomputing its key: a peer that
+    describes a request as `git status` while handing over the key of `rm -rf data` is refused."""
+    from agentguard.binding import key_of
+
+    if not isinstance(given, list) or len(given) != len(keys):
+        raise BrokerError("request needs calls: the call each key binds")
+    for key, call in zip(keys, given):
+        if not (isinstance(call, list) and len(call) == 5 and isinstance(call[1], list) and
+                all(isinstance(a, str) for a in call[1]) and all(isinstance(x, str) for x in (call[0], *call[2:]))):
+            raise BrokerError("a call is [tool, argv, cwd, target, digest]")
+        if key_of(call[0], call[1], call[2], call[3], call[4]) != key:
+            raise BrokerError("a key does not bind the call named beside it")
+    return given
 
 
 def _finding(raw: object) -> Finding:

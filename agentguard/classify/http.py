@@ -71,10 +71,12 @@ class Request:
 
 
 def bulk_delete(url: str) -> bool:
-    """A search or vector store's endpoint that deletes every document a query or filter matches:
-    Elasticsearch/OpenSearch _delete_by_query, Meilisearch documents/delete, Qdrant points/delete."""
+    """A datastore's endpoint that deletes or replaces data in bulk: Elasticsearch/OpenSearch
+    _delete_by_query and snapshot _restore, Meilisearch documents/delete, Qdrant points/delete, an
+    ArangoDB collection's truncate, InfluxDB's /api/v2/delete."""
     path = url.split("?", 1)[0].split("#", 1)[0].rstrip("/").lower()
-    return path.endswith(("/_delete_by_query", "/documents/delete", "/documents/delete-batch", "/points/delete"))
+    return path.endswith(("/_delete_by_query", "/documents/delete", "/documents/delete-batch", "/points/delete",
+                          "/truncate", "/api/v2/delete")) or ("/_snapshot/" in path and path.endswith("/_restore"))
 
 
 def host_of(url: str) -> str:

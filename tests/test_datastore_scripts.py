@@ -199,3 +199,39 @@ def test_clients_that_cannot_be_installed_here_read_their_stdin_in_the_shim(isol
         assert out.returncode == 0, (command, out.stderr)
         expected += command.split(" ", 1)[1] + "\n" + text
     assert (log.read_text() if log.exists() else "") == expected
+
+
+@pytest.mark.e2e
+def test_psql_shim_refuses_script_forms_against_a_real_server(postgres: dict[str, str], isolated_env: dict[str, str],
+                                                             tmp_path: Path) -> None:
+    """Scripts that include scripts (\\ir beside the file, \\i from a here-doc), --file=, and \\gexec's
+    generated DROPs, through the real psql behind its shim: refused, and the rows are all there."""
+    conn = {"PGHOST": postgres["host"], "PGPORT": postgres["port"], "PGUSER": "postgres", "PGDATABASE": "scripts"}
+    base = ["-h", postgres["host"], "-p", postgres["port"], "-U", "postgres"]
+    subprocess.run(["/usr/bin/dropdb", *base, "--if-exists", "scripts"], check=True, capture_output=True, timeout=60)
+    subprocess.run(["/usr/bin/createdb", *base, "scripts"], check=True, capture_output=True, timeout=60)
+
+    def rows() -> str:
+        return subprocess.run(["/usr/bin/psql", "-X", "-At", *base, "-d", "scripts", "-c", "SELECT count(*) FROM orders"],
+                              capture_output=True, text=True, timeout=60).stdout
+
+    subprocess.run(["/usr/bin/psql", "-X", *base, "-d", "scripts", "-c",
+                    "CREATE TABLE orders (id int); INSERT INTO orders VALUES (1), (2), (3);"], check=True,
+                   capture_output=True, timeout=60)
+    inst = install_agentguard(Path(isolated_env["HOME"]))
+    assert is_shim(str(inst.shims / "psql"))
+    ws = Path(isolated_env["HOME"]) / "svc"
+    (ws / "db").mkdir(parents=True)
+    (ws / "db" / "drop.sql").write_text("DROP TABLE orders;\n")
+    (ws / "db" / "run.sql").write_text("\\set ON_ERROR_STOP on\n\\ir drop.sql\n")
+    (ws / "db" / "report.sql").write_text("SELECT count(*) FROM orders;\n")
+    for attempt in ("psql -X -f db/run.sql", "psql -X --file=db/run.sql", "psql -X <<'EOF'\n\\i db/drop.sql\nEOF",
+                    "echo \"SELECT format('DROP TABLE %I', tablename) FROM pg_tables WHERE schemaname = 'public' \\gexec\""
+                    " | psql -X", "sh -c 'psql -X -f db/run.sql'"):
+        before = len(inst.events("psql"))
+        out = inst.agent(attempt, cwd=ws, env=conn)
+        assert out.returncode != 0 and b"agentguard" in out.stderr, (attempt, out.stderr)
+        assert inst.events("psql")[before:][-1]["decision"] in ("confirm", "block"), attempt
+    assert rows() == "3\n"
+    out = inst.agent("psql -X -At -f db/report.sql", cwd=ws, env=conn)
+    assert (out.returncode, out.stdout) == (0, b"3\n"), out.stderr

@@ -235,3 +235,24 @@ def test_psql_shim_refuses_script_forms_against_a_real_server(postgres: dict[str
     assert rows() == "3\n"
     out = inst.agent("psql -X -At -f db/report.sql", cwd=ws, env=conn)
     assert (out.returncode, out.stdout) == (0, b"3\n"), out.stderr
+
+
+def test_garbage_given_to_the_readers_gets_a_decision(book: dict[str, object], scripts: Path,
+                                                      isolated_env: dict[str, str]) -> None:
+    """Random text on stdin, in -e/--eval/-q values and in script files: a decision, never an error of
+    agentguard's own."""
+    import random
+
+    rng = random.Random(11)
+    alphabet = "abcDROP ;'\"\\@:!.$(){}[]\n\t/-*#=<>|&`~\x00\xff\u00e9"
+    forms = ["sqlplus -s a/b@c", "sqlcmd -S prod", "clickhouse-client -n", "cqlsh", "snow sql -i", "duckdb x.duckdb",
+             "redis-cli", "mongosh app", "cypher-shell", "influx v1 shell", "bq query"]
+    for k in range(60):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 400)))
+        (scripts / "db" / "fuzz.sql").write_text(text, errors="surrogateescape")
+        form = forms[k % len(forms)]
+        for cmd in (f"{form} < db/fuzz.sql", "sqlplus a/b@c @db/fuzz.sql", "sqlcmd -i db/fuzz.sql",
+                    "mongosh --file db/fuzz.sql", "redis-cli --eval db/fuzz.sql"):
+            verdict = _judge(cmd, book, scripts, isolated_env)
+            assert verdict.decision in ("allow", "confirm", "block")
+            assert not any(f.rule.startswith("agentguard.") for f in verdict.findings), (cmd, text, _details(verdict))

@@ -18,6 +18,10 @@ import re
 
 from agentguard.fileio import sh_quote
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 _OPTION = re.compile(r"--?[A-Za-z0-9][A-Za-z0-9-]*\Z")
 
@@ -169,16 +173,31 @@ def _fast_subs(forms: GitForms) -> list[str]:
 _ALL = ""  # the tag of a key that every subcommand counts
 
 
-def _arms(groups: dict[str, list[str]], indent: str) -> str:
+def _arms(groups: dict[str, list[str]]) -> str:
     """Case arms, each body after the patterns that share it, then `*`: the fragment writes what
     follows it (``@ARMS@) BODY ;;``), which is what a case does for anything no arm names."""
-    return "".join(f"{'|'.join(sorted(pats))}) {body} ;;\n{indent}" for body, pats in sorted(groups.items())) + "*"
+    return "".join(f"{'|'.join(sorted(pats))}) {body} ;;\n" for body, pats in sorted(groups.items())) + "*"
 
 
-def key_arms(forms: GitForms) -> tuple[str, str]:
-    """(case arms on a configuration section, each with a case on its keys that sets ``_ag_t`` to the
-    letters of the sets of subcommands that start the command the key names, or sends every
-    subcommand to the classifier; case arms setting ``_ag_tags`` for each fast subcommand)."""
+# The sections whose keys the shim itself names, as git writes them (git's own files have [core]
+# and [remote "…"]; credential helpers and git-lfs's filters are in many people's): a line of
+# another section that has keys that count, or spelt otherwise, reads the whole table.
+HOT_SECTIONS = ("core", "remote.", "credential", "credential.", "filter.")
+# Keys people often set in those sections, as they spell them, that the first letter does not
+# tell apart from a key that counts (git init writes filemode; `[remote "origin"]` has a url).
+COMMON_KEYS: dict[str, tuple[str, ...]] = {
+    "core": ("filemode", "autocrlf", "excludesfile", "excludesFile", "precomposeunicode", "symlinks"),
+    "remote.": ("url",),
+}
+# Sections people often set that no key of which counts, but whose first letter is one a section
+# that has keys that count starts with.
+COMMON_SECTIONS = ("init", "pull", "push", "color", "color.", "fetch", "status", "rebase", "commit", "tag",
+                   "gc", "submodule", "submodule.", "safe", "rerere", "column", "pack")
+
+
+def _key_table(forms: GitForms) -> tuple[dict[str, dict[str, str]], dict[frozenset[str], str]]:
+    """(section ('.' at the end: with a subsection) → key ('*': any) → the letters of the sets of
+    subcommands that start the command it names, '' for every subcommand; the letter of each set)."""
     from agentguard.classify.gitconfig import COMMAND_KEYS
 
     fast = _fast_subs(forms)
@@ -190,7 +209,7 @@ def key_arms(forms: GitForms) -> tuple[str, str]:
             table[key] = letters.setdefault(hit, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[len(letters)])
     for key in EXTRA_KEYS:
         table[key] = _ALL
-    sections: dict[str, dict[str, str]] = {}  # section ('.' at the end: with a subsection) → key → tags
+    sections: dict[str, dict[str, str]] = {}
     for key, tag in sorted(table.items()):
         parts = key.split(".")
         if not all(re.fullmatch(r"[a-z0-9*-]+", p) for p in parts) or len(parts) not in (2, 3) or "*" in parts[0]:
@@ -205,39 +224,91 @@ def key_arms(forms: GitForms) -> tuple[str, str]:
             keys = sections.setdefault(section, {})
             old = keys.get(name)
             keys[name] = _ALL if _ALL in (old, tag) else "".join(sorted(set(old or "") | set(tag)))
-    bodies: dict[str, list[str]] = {}
     for section, keys in sections.items():
-        star = keys.pop("*", None)
-        if star == _ALL:
-            body = "_ag_fast=0"
+        star = keys.get("*")
+        if star is not None and star != _ALL:
+            for name in [n for n in keys if n != "*"]:
+                keys[name] = _ALL if keys[name] == _ALL else "".join(sorted(set(keys[name]) | set(star)))
+    return sections, letters
+
+
+def _section_arms(sections: dict[str, dict[str, str]], spell: Callable[[str], str], var: str,
+                  rest: str = "") -> str:
+    """Case arms on a section (``spell`` writes its patterns), each setting ``_ag_t`` to the key's
+    letters or sending every subcommand to the classifier, for the key in ``var``, the last of them
+    `*`. With ``rest`` (what a key no pattern names gets: the whole table), the arms name only
+    HOT_SECTIONS, as git writes them, in that order (sh tries a case's patterns in order, about a
+    thousand instructions each), and the sections none of whose keys counts after the first."""
+    bodies: dict[str, list[str]] = {}
+    order: list[str] = []
+    for section in (HOT_SECTIONS if rest else sorted(sections)):
+        keys = sections.get(section)
+        if keys is None:
+            continue
+        star = keys.get("*")
+        pattern = spell(section.rstrip(".")) + ("." if section.endswith(".") else "")
+        if star is not None:  # any key of it counts: for the subcommands any of its keys names
+            every = _ALL if _ALL in keys.values() else "".join(sorted(set("".join(keys.values()))))
+            body = "_ag_fast=0" if every == _ALL else f"_ag_t={every}"
         else:
             groups: dict[str, list[str]] = {}
             for name, tag in keys.items():
-                tag = _ALL if _ALL in (tag, star) else "".join(sorted(set(tag) | set(star or "")))
-                groups.setdefault("_ag_fast=0" if tag == _ALL else f"_ag_t={tag}", []).append(_ci(name))
-            if star is not None:
-                groups.setdefault(f"_ag_t={star}", []).append("*")
-            if list(groups.values()) == [["*"]]:
-                bodies.setdefault(f"_ag_t={star}", []).append(_ci(section.rstrip(".")) + ("." if section.endswith(".") else ""))
-                continue
-            inner = "".join(f"{' ' * 8}{'|'.join(sorted(pats))}) {b} ;;\n" for b, pats in sorted(groups.items()))
-            body = 'case "$2" in\n' + inner + "      esac"
-        pattern = _ci(section.rstrip(".")) + ("." if section.endswith(".") else "")
+                groups.setdefault("_ag_fast=0" if tag == _ALL else f"_ag_t={tag}", []).append(spell(name))
+            # a key told apart by its first letter (or one people often set) is done with first
+            plain = [_not_starting(keys)]
+            if rest:
+                plain += [sh_quote(k) for k in COMMON_KEYS.get(section, ()) if k.lower() not in keys]
+            inner = f"{'|'.join(plain)}) ;;\n" + "".join(f"{'|'.join(sorted(pats))}) {b} ;;\n"
+                                                       for b, pats in sorted(groups.items()))
+            if rest:
+                inner += f"*) {rest} ;;\n"
+            body = f'case "{var}" in\n' + inner + "esac"
+        if body not in bodies:
+            order.append(body)
         bodies.setdefault(body, []).append(pattern)
-    keys_text = "".join(f"{'|'.join(sorted(pats))})\n      {body} ;;\n    " for body, pats in sorted(bodies.items())) + "*"
+    arms = [f"{'|'.join(bodies[body])})\n{body} ;;\n" for body in order]
+    if rest:
+        named = [sh_quote(c) for c in COMMON_SECTIONS if c not in sections]
+        arms.insert(1, f"{'|'.join([_not_starting(sections)] + named)}) ;;\n")
+    return "".join(arms) + "*"
+
+
+def key_arms(forms: GitForms) -> tuple[str, str, str]:
+    """What the fast path reads configuration with: (case arms on a section as git's lower-case
+    names spell it, with a case on its key, each setting ``_ag_t`` to the letters of the sets of
+    subcommands that start the command the key names or sending every subcommand to the
+    classifier, and calling ``_ag_git_key`` for a spelling they do not name; the same arms in
+    every spelling, for ``_ag_git_key``; case arms setting ``_ag_tags`` for each fast subcommand;
+    a case pattern for the sections none of whose keys counts, told by the first letter).
+
+    Most keys people set are in sections no key of which counts (user, alias, branch, …) or are
+    spelt as git writes them: those are told apart without the table in every spelling, which sh
+    would otherwise read on every call (about a hundred instructions a character)."""
+    sections, letters = _key_table(forms)
+    exact = _section_arms(sections, sh_quote, "$_ag_k", '_ag_git_key "$_ag_sec" "$_ag_k"')
+    every = _section_arms(sections, _ci, "$2")
     tagged: dict[str, list[str]] = {}
-    for sub in fast:
+    for sub in _fast_subs(forms):
         tags = "".join(t for g, t in letters.items() if sub in g) or "-"
         tagged.setdefault(f"_ag_tags={tags}", []).append(sh_quote(sub))
     # A help or version option runs no command a key names (and no hook).
     for option in sorted(w for w in forms.words if w.startswith("-") and _OPTION.match(w)):
         tagged.setdefault("_ag_tags=-", []).append(sh_quote(option))
-    return keys_text, _arms(tagged, " " * 4)
+    return exact, every, _arms(tagged)
+
+
+def _not_starting(names: Iterable[str]) -> str:
+    """A case pattern for the words that start with none of the letters ``names`` start with, in
+    either case: a section or key that cannot be one of them, told by its first letter alone."""
+    letters = sorted({n[0] for n in names if n and n[0].isalpha()})
+    if any(n and not n[0].isalpha() for n in names):
+        return "[!A-Za-z0-9._-]*"  # a name beyond letters: nothing is told apart
+    return "[!" + "".join(c.upper() + c.lower() for c in letters) + "]*" if letters else "*"
 
 
 def hook_arms(forms: GitForms) -> str:
-    """Case arms setting ``_ag_hooks`` (comma-separated) to the hooks gitconfig says a fast subcommand
-    runs beyond EXTRA_HOOKS, which git may run for any of them."""
+    """Case arms setting ``_ag_hooks`` (blank-separated: sh splits them) to the hooks gitconfig says a
+    fast subcommand runs beyond EXTRA_HOOKS, which git may run for any of them."""
     from agentguard.classify.gitconfig import HOOKS
 
     groups: dict[str, list[str]] = {}
@@ -246,8 +317,8 @@ def hook_arms(forms: GitForms) -> str:
         if not all(_WORD.match(n) for n in names + [sub]):
             raise ValueError(f"hook names for {sub} cannot be written plainly")
         if names:
-            groups.setdefault(f"_ag_hooks={','.join(names)}", []).append(sh_quote(sub))
-    return _arms(groups, " " * 4)
+            groups.setdefault(f"_ag_hooks={sh_quote(' '.join(names))}", []).append(sh_quote(sub))
+    return _arms(groups)
 
 
 def env_check() -> str:
@@ -259,14 +330,39 @@ def env_check() -> str:
     return '"' + "".join(f"${{{n}+x}}" for n in names) + '"'
 
 
-def git_values(book: dict[str, object], tool: str) -> dict[str, str] | None:
+KEYS_PART = ".git-config-keys"  # beside the shims: the table in every spelling, read when needed
+
+
+def keys_part(book: dict[str, object], tool: str) -> str | None:
+    """The file git's shim reads the whole table of configuration keys from, the first time a
+    line names a key in a spelling its own arms do not: it defines ``_ag_git_keys`` and sets
+    ``_ag_keys`` to the identity the shim checks, so a file of another table is never used."""
     forms = git_forms(book, tool)
     if forms is None or not (forms.words or forms.pairs):
         return None
+    from agentguard.shimfiles import PART_MARKER, fill, fragment
+
+    _, every, _ = key_arms(forms)
+    return (f"# {PART_MARKER} for git: its configuration keys in every spelling; see shims/fast-git-keys.sh\n"
+            + fill(fragment("fast-git-keys.sh", comments=False), {"GIT_KEYS": every, "GIT_KEYS_ID": _keys_id(every)}))
+
+
+def _keys_id(every: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(every.encode()).hexdigest()[:16]
+
+
+def git_values(book: dict[str, object], tool: str, shims: str) -> dict[str, str] | None:
+    forms = git_forms(book, tool)
+    if forms is None or not (forms.words or forms.pairs):
+        return None
+    import os
+
     from agentguard.classify.selfguard import GIT_READERS
     from agentguard.fastpath import NOTHING
 
-    keys, tags = key_arms(forms)
+    exact, every, tags = key_arms(forms)
     words = [sh_quote(w) for w in sorted(forms.words)]
     pairs = [sh_quote(f"{a} {b}") for a, b in sorted(forms.pairs)]
     if not all(_WORD.match(h) for h in EXTRA_HOOKS):
@@ -276,7 +372,9 @@ def git_values(book: dict[str, object], tool: str) -> dict[str, str] | None:
         "GIT_PAIRS": "|".join(pairs) or NOTHING,
         "GIT_REFUSED": "|".join(sorted(forms.refused)) or NOTHING,
         "GIT_ENV": env_check(),
-        "GIT_KEYS": keys,
+        "GIT_KEYS_EXACT": exact,
+        "GIT_KEYS_FILE": sh_quote(os.path.join(shims, KEYS_PART)),
+        "GIT_KEYS_ID": _keys_id(every),
         "GIT_TAGS": tags,
         "GIT_HOOKS": hook_arms(forms),
         "GIT_COMMON_HOOKS": " ".join(EXTRA_HOOKS),

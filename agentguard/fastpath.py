@@ -88,15 +88,16 @@ def _matches(pattern: Pattern, text: str) -> bool:
 class Setting:
     """What a fast path depends on besides the rule book, fixed when the shims are written."""
 
-    __slots__ = ("home", "dirs", "policy_files", "custom", "account_home")
+    __slots__ = ("home", "dirs", "policy_files", "custom", "account_home", "shims")
 
     def __init__(self, home: str, dirs: list[str], policy_files: list[tuple[str, bool]],
-                 custom: list[dict[str, object]], account_home: str | None) -> None:
+                 custom: list[dict[str, object]], account_home: str | None, shims: str = "") -> None:
         self.home = home  # HOME when installed
         self.dirs = dirs  # agentguard's own directories, as self-protection names them
         self.policy_files = policy_files  # (path, whether it existed when the policy was read)
         self.custom = custom  # custom rules of the system and user layers
         self.account_home = account_home  # `~` of the pack's config_files; None: not one account's
+        self.shims = shims  # the directory the shims are written to (and the files they read)
 
 
 def setting_for(locs: object, book: dict[str, object], home: str, policy: dict[str, object]) -> Setting:
@@ -113,7 +114,8 @@ def setting_for(locs: object, book: dict[str, object], home: str, policy: dict[s
     layers = [(str(path), stamp is not None) for _, path, stamp in found]
     system = bool(getattr(locs, "system", False))
     # A system-wide shim serves every account, and what depends on the account's home cannot be fixed.
-    return Setting(home, list(dirs), layers, list(custom), None if system else account_home())
+    return Setting(home, list(dirs), layers, list(custom), None if system else account_home(),
+                   str(getattr(locs, "shims", "")))
 
 
 def _custom_tools(custom: list[dict[str, object]]) -> list[str]:
@@ -146,7 +148,7 @@ def fast_path(tool: str, real: str, book: dict[str, object], setting: Setting | 
     elif tool == "git":
         from agentguard.fastgit import git_values
 
-        more = git_values(book, tool)
+        more = git_values(book, tool, setting.shims) if setting.shims else None
         parts = ["fast-guard.sh", "fast-dirs.sh", "fast-git.sh", "fast-args.sh", "fast-exec.sh"]
     elif tool == "find":
         more = _find_values()
@@ -170,6 +172,18 @@ def fast_path(tool: str, real: str, book: dict[str, object], setting: Setting | 
         fill(fragment(p, comments=False), values) for p in parts)
 
 
+def fast_parts(tool: str, book: dict[str, object], setting: Setting | None) -> dict[str, str]:
+    """The files beside the shims that ``tool``'s fast path reads (name → text): written with the
+    shims, since a fast path that finds one missing or of another table leaves the call to the
+    classifier."""
+    if tool != "git" or not fast_path(tool, "/bin/true", book, setting):
+        return {}
+    from agentguard.fastgit import KEYS_PART, keys_part
+
+    text = keys_part(book, tool)
+    return {KEYS_PART: text} if text is not None else {}
+
+
 # --- what every fast path checks ------------------------------------------------------------------
 
 def _common(setting: Setting) -> dict[str, str]:
@@ -180,15 +194,22 @@ def _common(setting: Setting) -> dict[str, str]:
     policy = dict(setting.policy_files)
     user = next((p for p in policy if p != SYSTEM_FILE), "")
     dirs = _dirs(setting)
+    known = set(dirs)
     # Relative to the directory they are in, as paths.locations() places them.
     override = locations({OVERRIDE: "/"})
-    places = [sh_quote(os.path.relpath(getattr(override, n), "/")) for n in GUARDED]
-    xdg = []
+    places = [os.path.relpath(getattr(override, n), "/") for n in GUARDED]
+    # The values of AGENTGUARD_HOME under which each of agentguard's directories is a known one
+    # (as the shell joins them: VALUE/PLACE), and likewise for each XDG variable.
+    homes_of = {d[:-len(places[0]) - 1] for d in known if d.endswith("/" + places[0])}
+    override_homes = {h for h in homes_of if all(f"{h}/{p}" in known for p in places)}
+    xdg_checks = []
     for name in GUARDED:
         var, _, inside = XDG[name]
         if not _NAME.match(var):
             raise ValueError(f"{var!r} is not a variable name")
-        xdg += [f'"${{{var}-}}"', sh_quote(inside)]
+        values = {d[:-len(inside) - 1] for d in known if d.endswith("/" + inside)}
+        arms = "|".join(["''", "[!/]*"] + ([sh_patterns({exact(v) for v in values})] if values else []))
+        xdg_checks.append(f'case "${{{var}-}}" in\n{arms}) ;;\n*) _ag_fast=0 ;;\nesac')
     # Homes whose default directories are all among the known ones.
     candidates = {os.path.normpath(h) for h in (setting.home, setting.account_home) if h}
     candidates |= {os.path.realpath(h) for h in candidates}
@@ -197,18 +218,26 @@ def _common(setting: Setting) -> dict[str, str]:
     markers = set(MARKERS) | _selfguard_names()
     return {
         "PROJECT_FILE": sh_quote(PROJECT_FILE),
-        "SYSTEM_POLICY": sh_quote(SYSTEM_FILE if SYSTEM_FILE in policy else ""),
-        "SYSTEM_SEEN": "1" if policy.get(SYSTEM_FILE) else "0",
-        "USER_POLICY": sh_quote(user), "USER_SEEN": "1" if policy.get(user) else "0",
-        "AG_DIRS": sh_patterns({exact(d) for d in dirs}),
+        "POLICY_CHECKS": "\n".join(_policy_check(path, bool(policy.get(path)))
+                                   for path in (SYSTEM_FILE if SYSTEM_FILE in policy else "", user) if path) or ":",
         "AG_INSIDE": sh_patterns({under(d) for d in dirs}),
-        "OVERRIDE": f'"${{{OVERRIDE}-}}"', "OVERRIDE_PLACES": " ".join(places), "XDG_PLACES": " ".join(xdg),
+        "OVERRIDE": f'"${{{OVERRIDE}-}}"',
+        "OVERRIDE_HOMES": "|".join(["''"] + ([sh_patterns({exact(h) for h in override_homes})] if override_homes else [])),
+        "XDG_CHECKS": "\n".join(xdg_checks),
         "HOMES": sh_patterns({exact(h) for h in homes}),
         "HOME_DOTS": sh_patterns({(h.rstrip("/") + "/.", "") for h in candidates}),
-        "XDG_VALUES": '"' + "".join(f"${{{XDG[n][0]}-}}" for n in GUARDED) + '"',
         "MARKERS": sh_patterns({containing(m) for m in markers}),
         "CWD_MARKERS": sh_patterns({containing(m) for m in markers} if setting.account_home is None else set()),
     }
+
+
+def _policy_check(path: str, seen: bool) -> str:
+    """sh that sends the call on when the policy file at ``path`` changed since the shim was
+    written: newer than the shim when it existed (``seen``), there at all when it did not."""
+    q = sh_quote(path)
+    if seen:
+        return f'if [ {q} -nt "$0" ]; then\n_ag_fast=0\nfi'
+    return f"if [ -e {q} ] || [ -h {q} ]; then\n_ag_fast=0\nfi"
 
 
 def _dirs(setting: Setting) -> list[str]:
@@ -253,6 +282,7 @@ def _selfguard_names() -> set[str]:
     from agentguard.classify import selfguard
 
     names = set(selfguard.PROFILE_NAMES) | set(getattr(selfguard, "STARTUP_NAMES", ()))
+    names |= {d.split("/")[0] for d in getattr(selfguard, "STARTUP_DIRS", ())}  # ~/.bashrc.d/x: by its first part
     return names | {s.rsplit("/", 1)[-1] for s in selfguard.SETTINGS_SUFFIXES}
 
 

@@ -186,7 +186,8 @@ def write_shims(locs: Locations, book: dict[str, object], wanted: list[str], sea
     from agentguard.binaries import find_real_binary
     from agentguard.config import ConfigError, base_policy, stale
     from agentguard.rules import RuleError
-    from agentguard.fastpath import fast_path, setting_for
+    from agentguard.fastpath import fast_parts, fast_path, setting_for
+    from agentguard.fileio import write_atomic
     from agentguard.shimfiles import remove_shims, render, write_shim
 
     os.makedirs(locs.shims, mode=0o755, exist_ok=True)
@@ -201,6 +202,11 @@ def write_shims(locs: Locations, book: dict[str, object], wanted: list[str], sea
             policy = None  # nothing guarded runs until it is fixed, so nothing skips the classifier
         # setting_for reads any mapping of the policy's shape; dict() gives it the plain dict it declares
         setting = setting_for(locs, book, home, dict(policy)) if policy is not None else None
+        parts: dict[str, str] = {}
+        for tool in written:  # before the shims, which check for them
+            parts.update(fast_parts(tool, book, setting))
+        for name, text in parts.items():
+            write_atomic(os.path.join(locs.shims, name), text, mode=0o644)
         for tool, real in written.items():
             text = render(tool, real, sys.executable, locs.state, paths, fast_path(tool, real, book, setting))
             write_shim(locs.shims, tool, text)
@@ -208,7 +214,7 @@ def write_shims(locs: Locations, book: dict[str, object], wanted: list[str], sea
         if policy is None or not stale(policy["layers"]):
             break
     write_launcher(locs.shims)
-    removed = remove_shims(locs.shims, keep=set(written) | {LAUNCHER})
+    removed = remove_shims(locs.shims, keep=set(written) | {LAUNCHER} | set(parts))
     return written, missing, removed
 
 

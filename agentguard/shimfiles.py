@@ -14,6 +14,7 @@ import os
 from agentguard.paths import data_dir
 
 MARKER = "agentguard-shim v1"
+PART_MARKER = "agentguard-shim-part v1"  # a file a shim reads, beside the shims (not one itself)
 SHEBANG = "#!/bin/sh"  # POSIX sh: the cheapest start (+0.5 ms), and it reads no ENV file when not interactive
 
 
@@ -28,12 +29,24 @@ def is_shim(path: str) -> bool:
 
 
 def fragment(name: str, comments: bool = True) -> str:
-    """A file from ``shims/``, optionally without the lines that are only comments: a fragment
-    explains itself where it is kept, and a shim is quicker for sh to read without them."""
+    """A file from ``shims/``, optionally without the lines that are only comments and without
+    indentation: a fragment explains itself where it is kept, and sh reads a shim a character at a
+    time (about a hundred instructions each), so what it need not read makes every call quicker.
+    No fragment has a quoted string over several lines, whose indentation would be its text."""
     with open(os.path.join(data_dir("shims"), name), encoding="utf-8") as f:
         lines = f.read().splitlines(keepends=True)
     if not comments:
-        lines = [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
+        import re  # not at the top: a shim's classifier path imports this module, and never this
+
+        trailing = re.compile(r"  +# [^'\"`$]*$")  # a comment after code: two blanks, `# `, prose
+        kept = []
+        for line in lines:
+            text = line.rstrip("\n").lstrip(" ")
+            if text.startswith("# shellcheck source="):  # the shim sources a file shellcheck cannot see
+                kept.append(text + "\n")
+            elif text and not text.startswith("#"):
+                kept.append(trailing.sub("", text) + "\n")
+        lines = kept
     return "".join(lines)
 
 
@@ -54,7 +67,7 @@ def render(tool: str, real: str, python: str, state_dir: str, import_paths: list
 
     code = ("import sys; sys.path[:0] = " + repr(import_paths) +
             "; from agentguard.intercept import main; main()")
-    body = "\n".join("  " + line if line.strip() else "" for line in fast.strip("\n").splitlines()) or "  :"
+    body = fast.strip("\n") or ":"
     return fill(fragment("shim.sh.in"), {
         "SHEBANG": SHEBANG, "TOOL": tool, "REAL": sh_quote(real), "FASTPATH": body, "PYTHON": sh_quote(python),
         "CODE": sh_quote(code), "TOOL_Q": sh_quote(tool), "STATE": sh_quote(state_dir)})
@@ -72,8 +85,19 @@ def write_shim(directory: str, tool: str, text: str) -> str:
     return path
 
 
+def is_part(path: str) -> bool:
+    """True when ``path`` is a file agentguard's shims read (``PART_MARKER`` on its first line)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(128)
+    except OSError:
+        return False
+    return head.startswith(b"# " + PART_MARKER.encode())
+
+
 def remove_shims(directory: str, keep: set[str] | frozenset[str] = frozenset()) -> list[str]:
-    """Remove every shim in ``directory`` except ``keep``; other files are left alone."""
+    """Remove every shim in ``directory`` except ``keep``, and the files shims read that ``keep``
+    does not name; other files are left alone. The shims' names are returned."""
     removed: list[str] = []
     try:
         names = os.listdir(directory)
@@ -81,7 +105,11 @@ def remove_shims(directory: str, keep: set[str] | frozenset[str] = frozenset()) 
         return removed
     for name in names:
         path = os.path.join(directory, name)
-        if name not in keep and os.path.isfile(path) and is_shim(path):
+        if name in keep or not os.path.isfile(path) or os.path.islink(path):
+            continue
+        if is_shim(path):
             os.remove(path)
             removed.append(name)
+        elif is_part(path):
+            os.remove(path)
     return removed

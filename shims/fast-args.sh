@@ -23,14 +23,14 @@ _ag_names() {  # $1: an argument with a '=' or a short option with more after it
   esac
 }
 
-if [ "$_ag_fast" = 1 ]; then
+case $_ag_fast in 1)
   # A shim for every account cannot know each one's default directories, but they all mention
   # agentguard (left empty when the shim is one account's, whose directories are known).
   case "$_ag_cwd" in
     @CWD_MARKERS@) _ag_fast=0 ;;
   esac
-fi
-if [ "$_ag_fast" = 1 ]; then
+;; esac
+case $_ag_fast in 1)
   for _ag_a do
     case "$_ag_a" in
       --|/*|*=/*|-[!-]/*|*..*|*'~'*)
@@ -60,4 +60,4 @@ if [ "$_ag_fast" = 1 ]; then
         fi ;;
     esac
   done
-fi
+;; esac

@@ -1,4 +1,4 @@
 # shellcheck shell=sh disable=SC2154,SC2195
-if [ "$_ag_fast" = 1 ]; then
+case $_ag_fast in 1)
   exec "$_ag_real" "$@"
-fi
+;; esac

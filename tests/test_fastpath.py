@@ -23,7 +23,7 @@ from helpers import Installed, Recorder, install_agentguard, write_fake
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agentguard.fastpath import RM_LIKE, fast_path, rm_protected, rm_protected_paths, setting_for
+from agentguard.fastpath import RM_LIKE, fast_parts, fast_path, rm_protected, rm_protected_paths, setting_for
 from agentguard.shimfiles import is_shim, render
 
 DASH = shutil.which("dash") or "/bin/sh"
@@ -123,6 +123,8 @@ class World:
 
     def write_shim(self, tool: str) -> Path:
         real = str(self.fakes / tool)
+        for name, part in fast_parts(tool, self.book, self.setting).items():  # as install writes them
+            Path(self.locs.shims, name).write_text(part)
         text = render(tool, real, str(self.stub), self.locs.state, [], fast_path(tool, real, self.book, self.setting))
         path = Path(self.locs.shims) / tool
         path.write_text(text)
@@ -555,6 +557,41 @@ def test_a_shim_for_every_account(world: World) -> None:
     inside = world.home / "src" / "agentguard"
     inside.mkdir(parents=True)
     assert world.check("kubectl", [b"get", b"pods"], inside, world.env) == SLOW
+
+
+def test_git_reads_the_whole_key_table_only_for_a_spelling_it_does_not_name(world: World) -> None:
+    """git's shim names the keys that count as git writes them; any other spelling is looked up in
+    the table beside the shims. Without that file, or with a file of another table, such a line
+    sends the call to the classifier; the lines of an everyday configuration never need it."""
+    from agentguard.fastgit import KEYS_PART
+
+    part = Path(world.locs.shims) / KEYS_PART
+    config = world.project / ".git" / "config"
+    assert not config.exists()
+    original = "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\tlogallrefupdates = true\n"
+    everyday = (original + "[user]\n\tname = A\n[remote \"origin\"]\n\turl = x\n\tfetch = +refs/*:refs/*\n"
+                "[branch \"main\"]\n\tremote = origin\n[init]\n\tdefaultBranch = main\n"
+                "[credential]\n\thelper = store\n[filter \"lfs\"]\n\trequired = true\n")
+    spelt = original + "[Diff]\n\tAlgorithm = histogram\n"  # harmless, but only the table says so
+    table = part.read_text()
+    try:
+        for text, with_part, expected in ((everyday, False, FAST), (spelt, True, FAST), (spelt, False, SLOW)):
+            config.write_text(text)
+            if with_part:
+                part.write_text(table)
+            else:
+                part.unlink(missing_ok=True)
+            assert world.check("git", [b"status"], world.project, world.env) == expected, (text, with_part)
+        # a table written for other rules (its identity differs) is never used
+        part.write_text(table.replace("_ag_keys=", "_ag_keys=0", 1))
+        assert world.check("git", [b"status"], world.project, world.env) == SLOW
+        # and a key that counts, spelt otherwise, is found in the table
+        part.write_text(table)
+        config.write_text(original + "[CORE]\n\tFsMonitor = rm -rf ~\n")
+        assert world.check("git", [b"status"], world.project, world.env) == SLOW
+    finally:
+        config.unlink(missing_ok=True)
+        part.write_text(table)
 
 
 def test_only_a_hook_git_can_run_sends_git_to_the_classifier(world: World) -> None:

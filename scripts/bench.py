@@ -338,6 +338,23 @@ def makefile(lines: int) -> str:
     return "\n".join(head + body) + "\n"
 
 
+def justfile(lines: int) -> str:
+    """A project justfile of about ``lines`` lines: variables, a shell setting, recipes with
+    dependencies and parameters, the same work as ``makefile``."""
+    head = ["# project recipes", 'python := "python3"', 'src := "src"', 'build := "build"',
+            'set shell := ["bash", "-uc"]', "", "default: test", "",
+            "test: lint", "    {{python}} -m pytest -q -x tests", "",
+            "lint:", "    {{python}} -m ruff check {{src}} tests", "    @{{python}} -m mypy {{src}}", "",
+            "clean:", "    rm -rf {{build}} dist .pytest_cache", ""]
+    body: list[str] = []
+    k = 0
+    while len(head) + len(body) < lines:
+        body += [f"task{k} arg='x': lint", f"    @echo running task {k} {{{{arg}}}}", f"    {{{{python}}}} -c 'print({k})'",
+                 "    cd {{src}} && ls -la > /dev/null", ""]
+        k += 1
+    return "\n".join(head + body) + "\n"
+
+
 def section_hooks(args: argparse.Namespace) -> None:
     """An agent's hook call end to end: sh -c starts it, it reads the JSON, judges, answers."""
     import json
@@ -349,10 +366,12 @@ def section_hooks(args: argparse.Namespace) -> None:
     settings = json.loads((Path(env["HOME"]) / ".claude/settings.json").read_text())
     hook = settings["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
     (Path(cwd) / "Makefile").write_text(makefile(200))
+    (Path(cwd) / "justfile").write_text(justfile(200))
     payloads = {"git status (allow)": "git status", "terraform destroy (ask)": "terraform destroy -auto-approve",
                 "rm -rf ~ (deny)": "rm -rf ~",
                 "psql DELETE (ask, SQL parsed)": "psql -h db -c 'DELETE FROM bookings WHERE id = 1 OR 1=1'",
-                "make test, 200-line Makefile (allow)": "make test"}
+                "make test, 200-line Makefile (allow)": "make test",
+                "just test, 200-line justfile (allow)": "just test"}
     python = str(VENV / "python")
     commands = {"python -c pass": [python, "-c", "pass"], "python -I -S -c pass": [python, "-I", "-S", "-c", "pass"]}
     for label, command in payloads.items():

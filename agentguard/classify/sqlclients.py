@@ -61,6 +61,8 @@ OTHER_CLIENTS = {
     "mycli": (("-e", "--execute"), "mysql"),
     "litecli": (("-e", "--execute"), "sqlite"),
     "mysqlsh": (("-e", "--execute"), "mysql"),  # SQL only in --sql mode (_other_client)
+    "mariadb-shell": (("-e", "--execute"), "mysql"),  # SQL unless --py; -c is Python (_other_client)
+    "msh": (("-e", "--execute"), "mysql"),
     "trino": (("--execute",), "trino"),
     "presto": (("--execute",), "presto"),
     "beeline": (("-e",), "hive"),
@@ -186,6 +188,10 @@ def _other_client(inv: Invocation, ctx: Context) -> list[Finding]:
     options, dialect = OTHER_CLIENTS[inv.tool]
     if inv.tool == "mysqlsh" and not any(a in ("--sql", "--sqlc", "--sqlx") for a in inv.argv):
         return []  # JavaScript or Python, MySQL Shell's default modes: not SQL
+    if inv.tool in ("mariadb-shell", "msh"):
+        from agentguard.classify.sqlscripts import mariadb_shell
+
+        return mariadb_shell(inv, ctx)
     from agentguard.classify.sqlscripts import TEXT_READERS, client_sources, duckdb_text
 
     # duckdb's shell takes sqlite3's dot-commands, snowsql and cqlsh their own, wherever SQL is given

@@ -55,10 +55,12 @@ FILE_OPTIONS: dict[str, tuple[str, ...]] = {
     "ysqlsh": ("-f", "--file"),
     "vsql": ("-f", "--file"),
     "duckdb": ("-f", "-init"),
+    "mariadb-shell": ("-f", "--file"),
+    "msh": ("-f", "--file"),
 }
 # Clients that take SQL on stdin when neither an SQL option nor a file option gives it.
 STDIN_CLIENTS = {"clickhouse-client", "clickhouse", "cqlsh", "snowsql", "usql", "duckdb", "trino", "presto",
-                 "beeline", "impala-shell", "spark-sql", "ysqlsh", "vsql", "cockroach"}
+                 "beeline", "impala-shell", "spark-sql", "ysqlsh", "vsql", "cockroach", "mariadb-shell", "msh"}
 HELP = {"--help", "-h", "--version", "-V", "-?", "-help", "-version"}
 
 
@@ -366,3 +368,44 @@ def sqlcmd_text(text: str, inv: Invocation, ctx: Context, depth: int, terminator
         else:
             sql_lines.append(line)
     return classify_sql("\n".join(sql_lines), "tsql", inv, ctx) + found
+
+
+# --- mariadb-shell ------------------------------------------------------------------------------------
+
+def mariadb_shell(inv: Invocation, ctx: Context) -> list[Finding]:
+    """``mariadb-shell [URI] -e SQL | -f FILE | -c PYTHON``; stdin is SQL unless ``--py``. A Python
+    command or script is judged as python3 would run it."""
+    import shlex
+
+    from agentguard.classify.sqlclients import mysql_text
+
+    argv = inv.argv
+    if any(a in HELP for a in argv):
+        return []
+    python = "--py" in argv or "--python" in argv
+    found: list[Finding] = []
+    given = False
+    for i in range(len(argv)):
+        e = _value(argv, i, ("-e", "--execute"))
+        c = _value(argv, i, ("-c", "--command"))
+        f = _value(argv, i, ("-f", "--file"))
+        if e:
+            given = True
+            found += _text_at(e[0], e[1], inv, ctx, mysql_text) if not python else \
+                ctx.nested(f"python3 -c {shlex.quote(e[0])}", inv, "mariadb-shell --py -e")
+        elif c:
+            given = True
+            found += ctx.nested(f"python3 -c {shlex.quote(c[0])}", inv, "mariadb-shell -c")
+        elif f:
+            given = True
+            if f[0].endswith(".py"):
+                found += ctx.nested(f"python3 {shlex.quote(f[0])}", inv, "mariadb-shell -f")
+            else:
+                found += read_script(f[0], f[1], inv, ctx, mysql_text, 0, "-f")
+    if not given and not python:
+        found += stdin_sql(inv, ctx, mysql_text)
+    elif not given and inv.stdin_state == "text" and inv.stdin is not None:
+        found += ctx.nested(f"python3 -c {shlex.quote(inv.stdin)}", inv, "mariadb-shell --py")
+    elif not given and inv.stdin_state in ("unknown", "too-large"):
+        found.append(ctx.finding("sql.unseen-input", inv, "Python arrives on stdin and cannot be seen"))
+    return found

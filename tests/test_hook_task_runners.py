@@ -576,3 +576,21 @@ def test_an_approval_covers_the_task_file_as_it_was_read(inst: Installed, runner
     _allowed(inst, command, app)  # approved as it was read
     (app / name).write_text(text.replace("../data/old", "../data"))
     refusal(inst, "cursor", command, app)  # edited: the approval was for what the file said then
+
+
+def test_exported_values_are_judged_as_what_they_hold(inst: Installed) -> None:
+    """`$NAME` in a line is the exported variable's value: build output passes, the data does not,
+    and a value known only at run time is not assumed harmless."""
+    app = inst.home / "work" / "env"
+    app.mkdir(parents=True)
+    (app / "justfile").write_text('export DATA := "../data"\nexport OUT := "build"\nexport WHEN := `date`\n'
+                                  "clean:\n    rm -rf $OUT\nwipe:\n    rm -rf $DATA\nlater:\n    rm -rf $WHEN\n"
+                                  'drop $target:\n    rm -rf "$target"\n')
+    (app / "Taskfile.yml").write_text("version: '3'\nenv:\n  OUT: build\ntasks:\n  clean:\n    cmds:\n"
+                                      "      - rm -rf $OUT\n  wipe:\n    env:\n      OUT: ../data\n    cmds:\n"
+                                      "      - rm -rf $OUT\n")
+    for command in ("just clean", "just drop dist", "task clean"):
+        _allowed(inst, command, app)
+    for command, where in (("just wipe", "justfile:7"), ("just later", "justfile:9"), ("just drop ../data", "justfile:11"),
+                           ("task wipe", "Taskfile.yml:12")):
+        _refused(inst, command, app, where)

@@ -41,7 +41,7 @@ NAMES = ("justfile", ".justfile")
 
 
 class Recipe:
-    __slots__ = ("name", "params", "deps", "after", "body", "line", "attrs", "file", "path")
+    __slots__ = ("name", "params", "deps", "after", "body", "line", "attrs", "file", "path", "exported")
 
     def __init__(self, name: str, line: int, attrs: dict[str, list[str]], file: Justfile, path: str) -> None:
         self.name = name
@@ -53,12 +53,14 @@ class Recipe:
         self.deps: list[tuple[str, list[str]]] = []  # recipe, argument expressions
         self.after: list[tuple[str, list[str]]] = []
         self.body: list[tuple[str, int]] = []  # line as written, its number
+        self.exported: set[str] = set()  # parameters written `$name`: in the environment of its lines
 
 
 class Justfile:
     """One justfile with its imports merged in; ``where`` names the file each part came from."""
 
-    __slots__ = ("path", "dir", "shown", "vars", "settings", "recipes", "aliases", "modules", "backticks", "values")
+    __slots__ = ("path", "dir", "shown", "vars", "settings", "recipes", "aliases", "modules", "backticks", "values",
+                 "exports")
 
     def __init__(self, path: str, shown: str) -> None:
         self.path = path
@@ -71,6 +73,7 @@ class Justfile:
         self.modules: dict[str, Justfile | None] = {}
         self.backticks: list[tuple[str, str, int]] = []  # commands in assignments: text, file, line
         self.values: dict[str, str | None] = {}  # variables as evaluated
+        self.exports: set[str] = set()  # `export NAME := …`
 
 
 class Reader:
@@ -276,17 +279,19 @@ class Runs:
             else:
                 interpreter = recipe.attrs["script"] or _list_value(jf.settings.get("script-interpreter", ("", "", 0))[0]) \
                     or ["sh", "-eu"]
-            work, found = script_work(text, interpreter, via, inv, self.reader.ctx, cwd, where, recipe.body[0][1])
+            work, found = script_work(text, interpreter, via, inv, self.reader.ctx, cwd, where, recipe.body[0][1],
+                                      env=_environment(recipe, scope))
             self.work += work
             self.reader.findings += found
             return
+        env = _environment(recipe, scope)
         for text, number in _logical_lines(recipe.body):
             line = scope.interpolate(text)
             head = line.lstrip()
             while head[:1] in ("@", "-"):
                 head = head[1:].lstrip()
             if head and not self.dry:
-                self.work.append(line_work(head, via, inv, cwd, where, number))
+                self.work.append(line_work(env + head, via, inv, cwd, where, number))
         for text, number in scope.backticks:
             self.work.append(line_work(text, f"{via} `…`", inv, cwd, where, number))
         scope.backticks.clear()
@@ -301,6 +306,23 @@ class Runs:
             literal = Scope(recipe.file, {}, self.reader, 0).evaluate(setting[0])
             value = [literal] if literal is not None else []
         return os.path.normpath(os.path.join(base, value[0])) if value else base
+
+
+def _environment(recipe: Recipe, scope: Scope) -> str:
+    """``NAME='value'; `` for each exported variable and parameter whose value is literal, so that
+    ``$NAME`` in a line is judged as what it will be (the others stay unset: run-time values)."""
+    from agentguard.classify.bashparse import quote_word
+
+    jf = recipe.file
+    names = set(jf.exports) | recipe.exported
+    if _setting(jf, "export"):
+        names |= set(jf.vars) | {p[0] for p in recipe.params}
+    out = []
+    for name in sorted(names):
+        value = scope.lookup(name)
+        if value is not None and name.isidentifier() and RUNTIME_VALUE not in value:
+            out.append(f"{name}={quote_word(value)}; ")
+    return "".join(out)
 
 
 def _dedent(lines: list[str]) -> list[str]:
@@ -585,6 +607,8 @@ def _parse(reader: Reader, jf: Justfile, text: str, path: str, shown: str, depth
             body = rest if head == "export" else line
             name, _, expr = body.partition(":=")
             jf.vars[name.strip()] = (expr.strip(), shown, number)
+            if head == "export":
+                jf.exports.add(name.strip())
             for b in _backtick_texts(expr):
                 jf.backticks.append((b, shown, number))
         else:
@@ -648,9 +672,11 @@ def _header(line: str, number: int, attrs: dict[str, list[str]], jf: Justfile, p
         return None
     recipe = Recipe(words[0], number, attrs, jf, path)
     for word in words[1:]:
-        word = word.lstrip("$")
         kind = word[:1] if word[:1] in ("+", "*") else ""
-        name, eq, default = word.lstrip("+*$").partition("=")
+        name, eq, default = word.lstrip("+*").partition("=")
+        if name.startswith("$"):
+            name = name[1:]
+            recipe.exported.add(name)
         recipe.params.append((name, default if eq else None, kind))
     before, _, after = deps.partition("&&")
     recipe.deps = _dependencies(before)

@@ -39,7 +39,7 @@ DRY = frozenset({"--dry", "-n"})
 
 
 class Taskfile:
-    __slots__ = ("path", "shown", "dir", "tasks", "vars", "root")
+    __slots__ = ("path", "shown", "dir", "tasks", "vars", "root", "env")
 
     def __init__(self, path: str, shown: str, directory: str, root: Node) -> None:
         self.path = path
@@ -48,6 +48,7 @@ class Taskfile:
         self.root = root
         self.tasks: dict[str, tuple[Node, Taskfile]] = {}  # name as the command line gives it → task
         self.vars: dict[str, str | None] = {}
+        self.env: dict[str, str | None] = {}  # the environment its commands start with
 
 
 class Reader:
@@ -136,6 +137,7 @@ def _read(reader: Reader, path: str, directory: str, depth: int) -> Taskfile | N
         return None
     taskfile = Taskfile(path, shown, directory, root)
     taskfile.vars = _vars(reader, root.get("vars"), taskfile, {})
+    taskfile.env = _vars(reader, root.get("env"), taskfile, taskfile.vars)
     tasks = root.get("tasks")
     if tasks is not None and isinstance(tasks.value, dict):
         for name, node in tasks.value.items():
@@ -256,6 +258,7 @@ def _run(reader: Reader, task: Node, taskfile: Taskfile, name: str, call_vars: d
                     "task calls to follow")
         return
     scope = {**taskfile.vars, **call_vars}
+    env = dict(taskfile.env)
     directory = taskfile.dir
     via = f"task {name}"
     if isinstance(task.value, (str, list)):  # `clean: rm -rf dist`, or a list of commands
@@ -263,19 +266,28 @@ def _run(reader: Reader, task: Node, taskfile: Taskfile, name: str, call_vars: d
         deps = None
     else:
         scope.update(_vars(reader, task.get("vars"), taskfile, scope))
+        env.update(_vars(reader, task.get("env"), taskfile, scope))
         where = task.get("dir")
         if where is not None and where.text():
             directory = os.path.normpath(os.path.join(taskfile.dir, _expand(where.text() or "", scope, reader)))
         for checks in ("status", "preconditions"):
-            _commands(reader, task.get(checks), taskfile, name, scope, directory, depth, checks=True)
+            _commands(reader, task.get(checks), taskfile, name, scope, directory, depth, _environment(env), checks=True)
         commands, deps = task.get("cmds"), task.get("deps")
     for dep in (deps.value if deps is not None and isinstance(deps.value, list) else []):
         _call(reader, dep, taskfile, scope, depth, via)
-    _commands(reader, commands, taskfile, name, scope, directory, depth)
+    _commands(reader, commands, taskfile, name, scope, directory, depth, _environment(env))
+
+
+def _environment(env: dict[str, str | None]) -> str:
+    """``NAME='value'; `` for each literal ``env:`` entry, so that ``$NAME`` is judged as its value."""
+    from agentguard.classify.bashparse import quote_word
+
+    return "".join(f"{k}={quote_word(v)}; " for k, v in sorted(env.items())
+                   if v is not None and k.isidentifier() and RUNTIME_VALUE not in v)
 
 
 def _commands(reader: Reader, node: Node | None, taskfile: Taskfile, name: str, scope: dict[str, str | None],
-              directory: str, depth: int, checks: bool = False) -> None:
+              directory: str, depth: int, env: str = "", checks: bool = False) -> None:
     if node is None:
         return
     items = node.value if isinstance(node.value, list) else [node]
@@ -284,7 +296,7 @@ def _commands(reader: Reader, node: Node | None, taskfile: Taskfile, name: str, 
         text = item.text()
         if text is not None:
             if not reader.dry or checks:
-                reader.work.append(line_work(_expand(text, scope, reader), via, reader.inv, directory,
+                reader.work.append(line_work(env + _expand(text, scope, reader), via, reader.inv, directory,
                                              taskfile.shown, item.line))
             continue
         if not isinstance(item.value, dict):
@@ -294,7 +306,7 @@ def _commands(reader: Reader, node: Node | None, taskfile: Taskfile, name: str, 
         for key in ("cmd", "defer", "sh"):
             part = item.get(key)
             if part is not None and part.text() is not None and (not reader.dry or checks):
-                reader.work.append(line_work(_expand(part.text() or "", loop_scope, reader), via, reader.inv,
+                reader.work.append(line_work(env + _expand(part.text() or "", loop_scope, reader), via, reader.inv,
                                              directory, taskfile.shown, part.line))
             elif part is not None and isinstance(part.value, dict):  # defer: {task: x}
                 _call(reader, part, taskfile, loop_scope, depth, via)

@@ -154,15 +154,16 @@ SHELL_NAMES = frozenset({"sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "bus
 
 
 def script_work(text: str, interpreter: list[str], via: str, inv: Invocation, ctx: Context, cwd: str,
-                where: str, line: int) -> tuple[list[Work], list[Finding]]:
+                where: str, line: int, env: str = "") -> tuple[list[Work], list[Finding]]:
     """A script the runner writes to a file and runs with ``interpreter`` (a shebang recipe, a
     ``shell`` task): a shell script line by line, Python, Node, Perl, Ruby or PHP as that language's
-    code, anything else fails closed. ``line`` is where the script's first line is in ``where``."""
+    code, anything else fails closed. ``line`` is where the script's first line is in ``where``;
+    ``env`` (``NAME='value'; ``) is the environment a shell script starts with."""
     from agentguard.classify.scripts import READERS, code_findings, interpreter as program_of
 
     kind = READERS.get(program_of(interpreter), "") if interpreter else "shell"
     if kind == "shell":
-        return [line_work(text, via, inv, cwd, where, line)], []
+        return [line_work(env + text, via, inv, cwd, where, line)], []
     if kind and kind != "make":
         # Blank lines in front keep each finding's line the line in the runner's file.
         return [], code_findings("\n" * (line - 1) + text, kind, inv.replace(cwd=cwd), ctx, where)

@@ -547,7 +547,8 @@ class _Walker:
                 redirects.append(c)
             elif c.is_named and c.type != "comment":
                 self._nested_in(c, depth)
-                words.append(self.word(c.named_children[0] if c.type == "command_name" and c.named_children else c, depth))
+                part = c.named_children[0] if c.type == "command_name" and c.named_children else c
+                words.extend(self._fields(part, self.word(part, depth)))
         if node.start_byte in self.repaired:
             words += [Word(w) for w in self.repaired.pop(node.start_byte)]
         source = self.text(node).strip()
@@ -571,6 +572,23 @@ class _Walker:
         if words and not words[0].dynamic and words[0].value in self.functions:
             self._call(words[0].value, depth, nested)
         return cmd
+
+    def _fields(self, node, word: Word) -> list[Word]:  # type: ignore[no-untyped-def]
+        """Field splitting: an unquoted expansion whose value holds blanks is several words, as bash
+        splits it (``c='rm -rf data'; $c`` runs rm). With IFS set in the string the fields are not
+        known; an expansion glued to other text that holds blanks is not followed either."""
+        kinds = ("simple_expansion", "expansion")
+        if word.dynamic or node.type not in kinds and not (node.type == "concatenation" and
+                                                           any(c.type in kinds for c in node.children)):
+            return [word]
+        if "IFS" in self.env or "IFS\0dynamic" in self.env:
+            return [Word(word.value, True, word.glob)]
+        if not any(ch in word.value for ch in " \t\n"):
+            return [word]
+        if node.type not in kinds:
+            return [Word(word.value, True, word.glob)]
+        fields = word.value.split()
+        return [Word(f, False, any(ch in f for ch in "*?[")) for f in fields] or [word]
 
     def _call(self, name: str, depth: int, nested: bool) -> None:
         """Read a function's body where it is called: what it runs, in the caller's directory."""

@@ -566,7 +566,7 @@ def classify(inv: Invocation, pack: Pack, ctx: Context) -> list[Finding]:
     if tool == "mv":
         return _overwrite(inv, ctx) + _move(inv, ctx)
     if tool in ("cp", "install", "tee", "ln"):
-        return _overwrite(inv, ctx)
+        return _overwrite(inv, ctx) + (_renamed_program(inv, ctx) if tool != "tee" else [])
     if tool in ("tar", "bsdtar", "gtar"):
         return _tar(inv, ctx)
     if tool == "zip":
@@ -643,10 +643,35 @@ def rsync_args(argv: tuple[str, ...] | list[str], rules: dict[str, object]) -> t
     return deleting, dry, operands
 
 
+def _hidden_options(inv: Invocation, targets: list[int]) -> str | None:
+    """None when no operand before ``--`` is known only at run time; otherwise the expansion that
+    stands for a list of words ("$@", $*, ${a[@]}), or '' for one that is a single unknown word."""
+    found: str | None = None
+    for i in targets:
+        if "--" in inv.argv[:i]:
+            break
+        if inv.is_dynamic(i) and inv.argv[i].startswith("$"):
+            raw = inv.argv[i]
+            if raw.startswith(("$@", "$*", "${@", "${*")) or "[@]" in raw or "[*]" in raw:
+                return raw
+            found = ""
+    return found
+
+
 def _rm(inv: Invocation, ctx: Context) -> list[Finding]:
     opts = parse_rm(inv.argv, tuple(grammar(ctx, "rm")["long"]))  # type: ignore[arg-type]
     recursive = opts.recursive or inv.tool in ("rimraf", "del-cli")  # both remove directories whole
     found: list[Finding] = []
+    hidden = _hidden_options(inv, opts.targets)
+    if hidden is not None and not recursive and inv.tool != "rmdir":
+        # `rm $FLAGS data`, `rm "$@"`: a word known only at run time may be -r; what the call names
+        # is judged as removed recursively, and a list of words may hold anything at all.
+        if hidden:
+            found.append(ctx.finding("files.dynamic-target", inv, f"{inv.tool} {hidden}: options and paths known "
+                                                                  "only at run time"))
+        known = [i for i in opts.targets if not inv.is_dynamic(i)]
+        found += judge_targets(inv, ctx, known, recursive=True, verb=f"{inv.tool} (-r at run time?)", force=True)
+        opts.targets = [i for i in opts.targets if inv.is_dynamic(i)]
     if opts.no_preserve_root:
         found.append(ctx.finding("files.no-preserve-root", inv, "--no-preserve-root"))
     if inv.tool == "rmdir":  # only removes empty directories: just the places that must stay
@@ -684,6 +709,42 @@ def _copy_operands(argv: tuple[str, ...]) -> tuple[list[int], int | None]:
             operands.append(i)
         i += 1
     return operands, target
+
+
+def _renamed_program(inv: Invocation, ctx: Context) -> list[Finding]:
+    """`cp /bin/rm ./r`, `ln -s "$(which terraform)" tf`: a program agentguard judges, copied or
+    linked under a name it does not know, so that its shim and its rules never see it run."""
+    import re
+
+    from agentguard.rules import family_of
+
+    operands, target = _copy_operands(inv.argv)
+    if target is None:
+        if len(operands) < 2:
+            return []
+        sources, dest = operands[:-1], operands[-1]
+    else:
+        sources, dest = operands, target
+    dest_raw = inv.argv[dest] if dest >= 0 and not inv.is_dynamic(dest) else ""
+    dest_path = os.path.join(inv.cwd, dest_raw) if dest_raw and inv.cwd else dest_raw
+    into_dir = target is not None or dest_raw.endswith("/") or len(sources) > 1 or bool(dest_path and
+                                                                                        os.path.isdir(dest_path))
+    for i in sources:
+        raw = inv.argv[i]
+        if inv.is_dynamic(i):
+            found = re.search(r"(?:\bwhich|\bcommand\s+-v|\btype\s+-P|\bwhereis)\s+([\w.+-]+)", raw)
+            names = [found.group(1)] if found else []
+        else:
+            path = raw if os.path.isabs(raw) or not inv.cwd else os.path.join(inv.cwd, raw)
+            real = os.path.realpath(path)
+            names = [os.path.basename(raw), os.path.basename(real)] if os.path.isfile(real) and \
+                os.access(real, os.X_OK) else []
+        for name in names:
+            family = family_of(ctx.book, name) if name else None
+            new = name if into_dir or not dest_raw else os.path.basename(dest_raw.rstrip("/"))
+            if family is not None and family_of(ctx.book, new) != family:
+                return [ctx.finding("files.renamed-program", inv, f"{inv.tool} {raw} as {new or 'a name known only at run time'}")]
+    return []
 
 
 def _overwrite(inv: Invocation, ctx: Context) -> list[Finding]:

@@ -66,7 +66,12 @@ PROFILE_NAMES = frozenset({".bashrc", ".bash_profile", ".bash_login", ".profile"
 # Every file a shell reads at start from a home directory (bash, zsh, sh; fish's directory is matched
 # by path).
 STARTUP_NAMES = frozenset({".bashrc", ".bash_profile", ".bash_login", ".profile", ".bash_logout", ".zshrc", ".zprofile",
-                           ".zshenv", ".zlogin", ".kshrc", ".mkshrc", ".shrc", ".inputrc"})
+                           ".zshenv", ".zlogin", ".kshrc", ".mkshrc", ".shrc", ".inputrc",
+                           # sourced by Debian's and Ubuntu's default ~/.bashrc; read by PAM at login
+                           ".bash_aliases", ".pam_environment"})
+# Directories whose every file a shell or the login session reads at start (Fedora's ~/.bashrc sources
+# ~/.bashrc.d/*; systemd sets the session's PATH from ~/.config/environment.d/*.conf).
+STARTUP_DIRS = (".config/fish/", ".bashrc.d/", ".zshrc.d/", ".config/environment.d/")
 # Agents' settings files, by their last path components.
 SETTINGS_SUFFIXES = (
     ".claude/settings.json", ".claude/settings.local.json", "claude-code/managed-settings.json",
@@ -496,7 +501,7 @@ def reason(lexical: str, physical: str, chain: list[os.stat_result | None], prot
         # A startup file in a home directory decides what PATH a shell gets, block or no block: a new
         # ~/.bash_profile means bash no longer reads the ~/.profile that puts the shims first.
         if (os.path.basename(p) in STARTUP_NAMES and os.path.dirname(p) in prot.homes) or \
-                any(f"{h}/.config/fish/" in p for h in prot.homes):
+                any(f"{h}/{d}" in p + "/" for h in prot.homes for d in STARTUP_DIRS):
             return f"{shown} is a shell startup file: it decides whether the shims come first on PATH"
     if last is not None and S_ISREG(last.st_mode) and last.st_nlink > 1:
         other = prot.file_named(last)

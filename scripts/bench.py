@@ -349,8 +349,8 @@ def justfile(lines: int) -> str:
     body: list[str] = []
     k = 0
     while len(head) + len(body) < lines:
-        body += [f"task{k} arg='x': lint", f"    @echo running task {k} {{{{arg}}}}", f"    {{{{python}}}} -c 'print({k})'",
-                 "    cd {{src}} && ls -la > /dev/null", ""]
+        body += [f"task{k} arg='x': lint", f"    @echo running task {k} {{{{arg}}}}",
+                 f"    {{{{python}}}} -c 'print({k})'", "    cd {{src}} && ls -la > /dev/null", ""]
         k += 1
     return "\n".join(head + body) + "\n"
 

@@ -308,7 +308,8 @@ def test_taskfile_that_cannot_be_read_asks_a_human(inst: Installed) -> None:
         assert why in reason and "Taskfile.yml" in reason, reason
     (work / "doubling").mkdir()
     (work / "doubling" / "Taskfile.yml").write_text(
-        "version: '3'\nvars:\n  V0: x\n" + "".join(f"  V{k}: \"{{{{.V{k - 1}}}}}{{{{.V{k - 1}}}}}\"\n" for k in range(1, 40))
+        "version: '3'\nvars:\n  V0: x\n"
+        + "".join(f"  V{k}: \"{{{{.V{k - 1}}}}}{{{{.V{k - 1}}}}}\"\n" for k in range(1, 40))
         + "tasks:\n  x:\n    cmds:\n      - echo {{.V39}}\n      - rm -rf ../data\n")
     _refused(inst, "task x", work / "doubling", "Taskfile.yml:47")
     (work / "bytes").mkdir()
@@ -444,7 +445,8 @@ def _php_and_deno(inst: Installed) -> tuple[Path, Path]:
     (php / "composer.json").write_text(COMPOSER_JSON)
     (php / "bin" / "reset.php").write_text('<?php\nexec("rm -rf ../data");\n')
     (php / "src" / "Setup" / "Installer.php").write_text(
-        '<?php\nnamespace App\\Setup;\nclass Installer {\n    public static function run() { system("rm -rf ../data"); }\n}\n')
+        '<?php\nnamespace App\\Setup;\nclass Installer {\n'
+        '    public static function run() { system("rm -rf ../data"); }\n}\n')
     deno = inst.home / "work" / "web"
     deno.mkdir()
     (deno / "deno.jsonc").write_text(DENO_JSONC)
@@ -454,14 +456,16 @@ def _php_and_deno(inst: Installed) -> tuple[Path, Path]:
 def test_composer_scripts_and_deno_tasks_that_destroy_are_refused(inst: Installed) -> None:
     php, deno = _php_and_deno(inst)
     for command, where in [("composer clean", "composer.json:7"), ("composer clean", "composer.json:6"),
-                           ("composer run-script cache-clear", "composer.json:7"), ("composer run clean", "composer.json:6"),
+                           ("composer run-script cache-clear", "composer.json:7"),
+                           ("composer run clean", "composer.json:6"),
                            ("composer install", "bin/reset.php:2"),  # an event script: @php FILE is read as PHP
                            ("composer setup", "src/Setup/Installer.php:4"),  # a callback in the project's own class
                            ("composer loop", "composer.json:7"),  # @loop names itself: read once
                            ("composer -d . clean", "composer.json:6")]:
         _refused(inst, command, php, where)
     for command, where in [("deno task clean", "deno.jsonc:5"), ("deno task clean", "deno.jsonc:6"),
-                           ("deno task --cwd . prep", "deno.jsonc:6"), ("deno task -c deno.jsonc prep", "deno.jsonc:6")]:
+                           ("deno task --cwd . prep", "deno.jsonc:6"),
+                           ("deno task -c deno.jsonc prep", "deno.jsonc:6")]:
         _refused(inst, command, deno, where)
     (deno / "deno.jsonc").unlink()
     (deno / "package.json").write_text('{\n  "scripts": {\n    "wipe": "rm -rf ../data"\n  }\n}\n')
@@ -591,6 +595,6 @@ def test_exported_values_are_judged_as_what_they_hold(inst: Installed) -> None:
                                       "      - rm -rf $OUT\n")
     for command in ("just clean", "just drop dist", "task clean"):
         _allowed(inst, command, app)
-    for command, where in (("just wipe", "justfile:7"), ("just later", "justfile:9"), ("just drop ../data", "justfile:11"),
-                           ("task wipe", "Taskfile.yml:12")):
+    for command, where in (("just wipe", "justfile:7"), ("just later", "justfile:9"),
+                           ("just drop ../data", "justfile:11"), ("task wipe", "Taskfile.yml:12")):
         _refused(inst, command, app, where)

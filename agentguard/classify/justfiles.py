@@ -277,8 +277,8 @@ class Runs:
             if first.startswith("#!"):
                 interpreter = first[2:].split()
             else:
-                interpreter = recipe.attrs["script"] or _list_value(jf.settings.get("script-interpreter", ("", "", 0))[0]) \
-                    or ["sh", "-eu"]
+                setting = jf.settings.get("script-interpreter", ("", "", 0))[0]
+                interpreter = recipe.attrs["script"] or _list_value(setting) or ["sh", "-eu"]
             work, found = script_work(text, interpreter, via, inv, self.reader.ctx, cwd, where, recipe.body[0][1],
                                       env=_environment(recipe, scope))
             self.work += work

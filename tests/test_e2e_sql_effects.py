@@ -313,15 +313,22 @@ STORED_CODE = """
     CREATE FUNCTION note() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO audit VALUES (NEW.id); RETURN NEW; END $$;
     CREATE TABLE orders (id int PRIMARY KEY, customer_id int);
     CREATE TRIGGER noted AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION note();
+    CREATE FUNCTION purge_count() RETURNS int LANGUAGE plpgsql AS $$ BEGIN DELETE FROM bookings; RETURN 1; END $$;
+    CREATE FUNCTION purge_pair(int, int) RETURNS int LANGUAGE plpgsql AS $$ BEGIN DELETE FROM bookings; RETURN 1; END $$;
+    CREATE OPERATOR ### (LEFTARG = int, RIGHTARG = int, FUNCTION = purge_pair);
+    CREATE TABLE tickets (id int, n int DEFAULT purge_count());
+    CREATE TABLE checked (id int CHECK (purge_count() = 1));
 """
 INNOCENT = ["SELECT purge_bookings()", "SELECT tidy()", "SELECT * FROM public.purge_bookings()",
             "INSERT INTO inbox VALUES (1)", "UPDATE customers SET email = 'x' WHERE id = 1",
-            "INSERT INTO recent VALUES (1)"]
+            "INSERT INTO recent VALUES (1)", "SELECT 1 ### 2", "INSERT INTO tickets (id) VALUES (1)",
+            "INSERT INTO checked VALUES (1)"]
 
 
 def test_code_already_in_the_database_is_judged_when_an_innocent_statement_runs_it(agent) -> None:  # type: ignore[no-untyped-def]
-    """A function called by name, a trigger on the table an INSERT writes, a rule on the table or
-    view an UPDATE or INSERT writes: their code is read from the catalog and judged as if it ran."""
+    """A function called by name or behind an operator, a trigger on the table an INSERT writes, a
+    rule on the table or view an UPDATE or INSERT writes, a column default or CHECK that calls a
+    function: their code is read from the catalog and judged as if it ran."""
     raw(agent.pg, STORED_CODE)
     for sql in INNOCENT:  # each empties bookings when really run (rolled back here)
         out = subprocess.run(["/usr/bin/psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", "-h", agent.pg["host"], "-p",

@@ -110,12 +110,13 @@ _WRITES = ("INSERT", "UPDATE", "DELETE", "MERGE", "COPY", "TRUNCATE")
 
 
 def _may_run_stored_code(text: str, dialect: str, inv: Invocation) -> bool:
-    """True when psql's SQL calls something or writes a table, so that a function, trigger or rule
-    already in the database may run with it (sqlcatalog.py reads them)."""
+    """True when psql's SQL calls something, writes a table or uses an operator a user may have
+    defined, so that a function, trigger or rule already in the database may run with it
+    (sqlcatalog.py reads them)."""
     if dialect != "postgres" or inv.tool != "psql" or any(v in REMOTE_SQL_FUNCTIONS for v in inv.via):
         return False
     upper = text.upper()
-    return "(" in text or any(w in upper for w in _WRITES)
+    return "(" in text or any(w in upper for w in _WRITES) or any(ch in text for ch in "#~!@%^&`?")
 
 
 def session(inv: Invocation, ctx: Context) -> dict[str, object]:

@@ -22,6 +22,10 @@ _CALL = re.compile(rf'(?<![\w$."]){_NAME}(?:\s*\.\s*({_NAME}))?\s*\(')
 _WRITE = re.compile(rf"\b(INSERT\s+INTO|UPDATE|DELETE\s+FROM|MERGE\s+INTO|COPY|TRUNCATE(?:\s+TABLE)?)\s+(?:ONLY\s+)?"
                     rf"({_NAME}(?:\s*\.\s*{_NAME})?)", re.IGNORECASE)
 _QUOTED = re.compile(r"'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/", re.DOTALL)
+_OPERATOR = re.compile(r"[+\-*/<>=~!@#%^&|`?]+")
+# PostgreSQL's own operators for its own types; a user's operator of another name runs its function.
+_PLAIN_OPERATORS = frozenset("= <> != < > <= >= + - * / % || ^ ~ !~ ~* !~* ~~ !~~ ~~* !~~* @> <@ && ? ?| ?& -> ->> #> #>> "
+                             "|| @@ ! & | # << >> <<= >>= @ -|- &< &> <-> |/ ||/".split())
 _ROW = re.compile(r'\b(NEW|OLD)\s*\.\s*("?)([A-Za-z_][\w$]*)\2', re.IGNORECASE)
 
 # Words before "(" that are SQL itself, and PostgreSQL's own functions an everyday statement calls:
@@ -60,9 +64,10 @@ def _unquote(name: str) -> str:
 
 
 def wanted(text: str) -> tuple[set[str], set[tuple[str, str]]]:
-    """(names of functions the SQL may call that are not PostgreSQL's own, (verb, table) it writes)."""
+    """(names of functions the SQL may call that are not PostgreSQL's own, "op:NAME" for operators
+    that are not, (verb, table) it writes)."""
     flat = _QUOTED.sub(" ", text)
-    names: set[str] = set()
+    names: set[str] = {"op:" + o for o in _OPERATOR.findall(flat) if o not in _PLAIN_OPERATORS}
     for m in _CALL.finditer(flat):
         whole = m.group(0).rstrip("(").strip()
         last = m.group(1) or whole
@@ -86,6 +91,17 @@ def _literal(text: str) -> str:
 def _queries(names: set[str], writes: set[tuple[str, str]]) -> list[str]:
     out = []
     hexdef = "pg_catalog.encode(pg_catalog.convert_to({}, 'UTF8'), 'hex')"
+    operators = sorted(n[3:] for n in names if n.startswith("op:"))
+    names = {n for n in names if not n.startswith("op:")}
+    if operators:
+        listed = ", ".join(_literal(o) for o in operators)
+        out.append(
+            "SELECT 'agentguard|operator ' || o.oprname || '|' || l.lanname || '|' || "
+            + hexdef.format("pg_catalog.pg_get_functiondef(o.oprcode)")
+            + " FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace "
+              "JOIN pg_catalog.pg_proc p ON p.oid = o.oprcode JOIN pg_catalog.pg_language l ON l.oid = p.prolang "
+              f"WHERE o.oprname = ANY (ARRAY[{listed}]) AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+              "AND l.lanname NOT IN ('c', 'internal');")
     if names:
         listed = ", ".join(_literal(n) for n in sorted(names))
         out.append(
@@ -112,6 +128,21 @@ def _queries(names: set[str], writes: set[tuple[str, str]]) -> list[str]:
             + f" FROM (VALUES {rows}) AS w(rel, bits, ev) "
               "JOIN pg_catalog.pg_rewrite r ON r.ev_class = pg_catalog.to_regclass(w.rel) AND r.ev_type::text = w.ev "
               "JOIN pg_catalog.pg_class c ON c.oid = r.ev_class WHERE r.rulename <> '_RETURN' AND r.ev_enabled <> 'D';")
+        # An INSERT or UPDATE also runs the functions of the table's column defaults and CHECK constraints.
+        out.append(
+            "SELECT DISTINCT 'agentguard|' || CASE WHEN d.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass "
+            "THEN 'a default' ELSE 'a check' END || ' on ' || c.relname || ' calling ' || p.proname || '()|' || "
+            "l.lanname || '|' || " + hexdef.format("pg_catalog.pg_get_functiondef(p.oid)")
+            + f" FROM (VALUES {rows}) AS w(rel, bits, ev) "
+              "JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(w.rel) "
+              "JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND ("
+              "(d.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND d.objid IN "
+              "(SELECT a.oid FROM pg_catalog.pg_attrdef a WHERE a.adrelid = c.oid)) OR "
+              "(d.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass AND d.objid IN "
+              "(SELECT k.oid FROM pg_catalog.pg_constraint k WHERE k.conrelid = c.oid))) "
+              "JOIN pg_catalog.pg_proc p ON p.oid = d.refobjid JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace "
+              "JOIN pg_catalog.pg_language l ON l.oid = p.prolang WHERE (w.bits & 20) <> 0 "
+              "AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND l.lanname NOT IN ('c', 'internal');")
     return out
 
 
@@ -204,7 +235,8 @@ def findings(text: str, inv: Invocation, ctx: Context) -> list[Finding]:
         writes -= seen_code
         if not names and not writes:
             return found
-        odd = next((n for n in [*names, *(t for _, t in writes)] if any(ch in n for ch in "\\';:\0")), None)
+        looked_up = [n[3:] if n.startswith("op:") else n for n in names] + [t for _, t in writes]
+        odd = next((n for n in looked_up if any(ch in n for ch in "\\';:\0")), None)
         if odd is not None:
             # never written into the catalog queries: psql would read a backslash or quote in them
             return found + [ctx.finding("sql.opaque-call", inv, f"may run code stored under the name {odd!r}, which "
@@ -218,7 +250,8 @@ def findings(text: str, inv: Invocation, ctx: Context) -> list[Finding]:
         if problem == "unreachable":
             return found
         if problem:
-            what = ", ".join(sorted(f"{n}()" for n in names)[:3]) or "the triggers and rules of " + \
+            what = ", ".join(sorted(n[3:] if n.startswith("op:") else f"{n}()" for n in names)[:3]) or \
+                "the triggers and rules of " + \
                 ", ".join(sorted(t for _, t in writes)[:3])
             return found + [ctx.finding("sql.opaque-call", inv, f"may run {what}, whose code could not be read "
                                                                  f"from the database ({problem})")]

@@ -20,8 +20,8 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None,
 
 PIECES = {
     "justfile": (["just x", "just", "just a b", "just --evaluate", "just m::x", "just --dry-run x"],
-                 ["x:", "x: y", "y: x", "    rm -rf a", "@x a b='c' *d: (y 'e') && z", "set shell := [", "{{", "}}", "`",
-                  "'", '"', "import 'justfile'", "mod m", "mod? m 'nope'", "alias x := x", "[script('python3')]",
+                 ["x:", "x: y", "y: x", "    rm -rf a", "@x a b='c' *d: (y 'e') && z", "set shell := [", "{{", "}}",
+                  "`", "'", '"', "import 'justfile'", "mod m", "mod? m 'nope'", "alias x := x", "[script('python3')]",
                   "    #!/usr/bin/env python3", "a := `rm -rf b` + 'c' / d", "[", "]", "(", ")", "\t", "x::y:",
                   "export a := a + a", "set export", "    {{a}} {{{{ $a", "x $p='q':"]),
     "Taskfile.yml": (["task x", "task", "task a:b", "task x -- y"],

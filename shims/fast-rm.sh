@@ -13,19 +13,25 @@
 _ag_rm_dir=@RM_DIR@  # the real program's directory, to run it by its own name; '' to run it by path
 _ag_rm_force=@RM_FORCE@  # '-f' for rm; unlink and rmdir have no such option
 
-if [ "$_ag_fast" = 1 ]; then
+case $_ag_fast in 1)
   _ag_n=0
   for _ag_a do
-    if [ -n "$_ag_rm_force" ] && [ "$_ag_a" = "$_ag_rm_force" ]; then
-      continue
-    fi
+    case $_ag_rm_force in
+      ?*)
+        case $_ag_a in
+          "$_ag_rm_force") continue ;;
+        esac ;;
+    esac
     _ag_n=1
     case "$_ag_a" in
-      /*|*/) _ag_fast=0 ;;
+      /*|*/)
+        _ag_fast=0
+        break ;;
     esac
     _ag_rest=$_ag_a
     _ag_pre=
-    while [ "$_ag_fast" = 1 ]; do
+    # Every check that sends the call on breaks out of this loop at once.
+    while :; do
       _ag_part=${_ag_rest%%/*}
       case "$_ag_part" in
         ''|-*|.|*..*|'~'*|*'*'*|*'?'*|*'['*)
@@ -50,15 +56,21 @@ if [ "$_ag_fast" = 1 ]; then
         _ag_fast=0
         break
       fi
-      [ "$_ag_rest" != "$_ag_part" ] || break
+      case $_ag_rest in
+        "$_ag_part") break ;;
+      esac
       _ag_rest=${_ag_rest#*/}
     done
-    [ "$_ag_fast" = 1 ] || break
+    case $_ag_fast in
+      0) break ;;
+    esac
   done
-  [ "$_ag_n" = 1 ] || _ag_fast=0
-fi
+  case $_ag_n in
+    0) _ag_fast=0 ;;
+  esac
+;; esac
 
-if [ "$_ag_fast" = 1 ]; then
+case $_ag_fast in 1)
   # HOME is a home directory known here, in normal form (fast-dirs.sh), as the classifier
   # compares it with the names it removes.
   _ag_place=0
@@ -70,10 +82,12 @@ if [ "$_ag_fast" = 1 ]; then
     @TEMP_DIRS@)
       case "${HOME-}/" in "$_ag_cwd"/?*) ;; *) _ag_place=1 ;; esac ;;
   esac
-  [ "$_ag_place" = 1 ] || _ag_fast=0
-fi
+  case $_ag_place in
+    0) _ag_fast=0 ;;
+  esac
+;; esac
 
-if [ "$_ag_fast" = 1 ] && [ -n "$_ag_rm_dir" ]; then
+case $_ag_fast:$_ag_rm_dir in 1:?*)
   # argv[0] as given: coreutils names itself in its messages.
   PATH=$_ag_rm_dir exec @RM_NAME@ "$@"
-fi
+;; esac

@@ -70,8 +70,8 @@ def read_bound_files(inv: Invocation, book: dict[str, object]) -> None:
     if not cwd:
         return
     budget = _Budget()
-    for path in _argument_paths(getattr(inv, "argv", ()), cwd):
-        _bind(path, budget)
+    for path, named in _argument_paths(getattr(inv, "argv", ()), cwd):
+        _bind(path, budget, tree=named)
     family = family_of(book, tool)
     if family is None:
         return
@@ -90,12 +90,13 @@ def read_bound_files(inv: Invocation, book: dict[str, object]) -> None:
         _bind(path, budget)
 
 
-def _argument_paths(argv: Iterable[str], cwd: str) -> list[str]:
+def _argument_paths(argv: Iterable[str], cwd: str) -> list[tuple[str, bool]]:
     """Paths the arguments may name: each word, the value of ``--opt=VALUE`` and of ``-xVALUE``, and
-    what follows an ``@`` (curl's ``-d @body.json``)."""
+    what follows an ``@`` (curl's ``-d @body.json``); with each, whether it is the named path itself
+    (rather than the directory a name that does not exist yet would be made in)."""
     import os
 
-    out: list[str] = []
+    out: list[tuple[str, bool]] = []
     for word in argv:
         if not word or len(word) > 4096 or "\0" in word:
             continue
@@ -110,11 +111,16 @@ def _argument_paths(argv: Iterable[str], cwd: str) -> list[str]:
         for c in candidates:
             if c and c not in (".", "-"):
                 path = os.path.normpath(os.path.join(cwd, os.path.expanduser(c)))
+                named = True
                 # A name that does not exist yet is bound by the directory it would be made in.
                 while not os.path.lexists(path) and os.path.dirname(path) != path:
-                    path = os.path.dirname(path)
-                if path not in out:
-                    out.append(path)
+                    path, named = os.path.dirname(path), False
+                if (path, True) in out:
+                    continue
+                if named and (path, False) in out:
+                    out.remove((path, False))
+                if (path, False) not in out:
+                    out.append((path, named))
     return out
 
 
@@ -148,7 +154,9 @@ def _matching(base: str, patterns: Iterable[str]) -> list[str]:
     return sorted(found)
 
 
-def _bind(path: str, budget: _Budget) -> None:
+def _bind(path: str, budget: _Budget, tree: bool = False) -> None:
+    """Note what ``path`` holds; a directory by its identity, and with ``tree`` (an argument names
+    it) by everything beneath it too."""
     import os
     import stat
 
@@ -169,7 +177,7 @@ def _bind(path: str, budget: _Budget) -> None:
     if real != path:
         note(path + " ->", None, real)  # where a symlink (or a symlinked parent) points now
     if stat.S_ISDIR(st.st_mode):
-        note(path, None, f"directory {st.st_dev}:{st.st_ino}")
+        note(path, None, f"directory {st.st_dev}:{st.st_ino}" + (f" {_tree_digest(path, budget)}" if tree else ""))
         return
     if not stat.S_ISREG(st.st_mode):
         note(path, None, f"not a regular file {st.st_mode:o}")
@@ -180,6 +188,37 @@ def _bind(path: str, budget: _Budget) -> None:
     budget.files += 1
     budget.bytes += st.st_size
     read_text(path, limit=MAX_BOUND_BYTES)
+
+
+def _tree_digest(top: str, budget: _Budget) -> str:
+    """What a directory holds: every name beneath it with its type, size and modification time, so
+    that an approval of `rm -rf data/` shown as "1 file, 9 bytes" does not remove the tree the agent
+    moved in afterwards. Past MAX_STAMPED entries for the call, the rest is not looked at."""
+    import hashlib
+    import os
+
+    digest = hashlib.sha256()
+    stack = [top]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as entries:
+                listed = sorted(entries, key=lambda e: e.name)
+        except OSError as e:
+            digest.update(f"unreadable {e.errno}\0".encode())
+            continue
+        for entry in listed:
+            budget.seen += 1
+            if budget.seen > MAX_STAMPED:
+                return digest.hexdigest() + "+"
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            digest.update(f"{entry.path}\0{st.st_mode:o}\0{st.st_size}\0{st.st_mtime_ns}\0".encode(
+                "utf-8", "surrogateescape"))
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(entry.path)
+    return digest.hexdigest()
 
 
 def binding_key(tool: str, argv: Iterable[str], cwd: str, target: str, env: Iterable[tuple[str, str]] = (),

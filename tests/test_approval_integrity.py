@@ -967,3 +967,21 @@ def test_approve_shows_every_call_the_approval_lets_through(inst: Installed) -> 
     run = PtyRun([agentguard_bin(), "approve", rid.group(1)], dict(inst.env), inst.home)
     assert run.finish(answers={"Approval passphrase (": ""}) != 0  # Enter cancels: nothing approved
     assert f"and runs: rm -rf precious  (in {project / 'sub'})" in run.text, run.text
+
+
+def test_an_approved_directory_removal_does_not_take_what_was_moved_in_afterwards(inst: Installed) -> None:
+    """The human approved `rm -rf precious` as it was judged ("holding 1 file"): a tree moved into
+    it afterwards voids the approval; put back as it was, the approval applies once."""
+    project = inst.home / "project"
+    data = precious(project)
+    held = inst.agent("rm -rf precious", cwd=project, env=CLAUDE)
+    assert held.returncode == 77 and b"holding 1 file" in held.stderr, held.stderr
+    assert approve(inst, held.stderr.decode()) == 0
+    (data / "later").mkdir()
+    (data / "later" / "thesis.tex").write_text("years of work\n")
+    again = inst.agent("rm -rf precious", cwd=project, env=CLAUDE)
+    assert again.returncode == 77 and (data / "later" / "thesis.tex").exists(), again.stderr
+    (data / "later" / "thesis.tex").unlink()
+    (data / "later").rmdir()
+    last = inst.agent("rm -rf precious", cwd=project, env=CLAUDE)
+    assert last.returncode == 0 and not data.exists(), last.stderr

@@ -57,6 +57,12 @@ Tool knowledge that is a table, not logic, is data in the pack too::
     positionals = 1                      # operands before the command (the profile)
     dashdash = true                      # `--` anywhere after the subcommand starts the command
     value_options = ["-d", "--duration"] # its options that take a value
+
+    [[orm]]                              # ORM calls that wipe a table, read in inline code (migrations.toml)
+    orm = "Django"                       # named in the reason
+    langs = ["python"]
+    rule = "migrations.orm-delete-all"   # one of classify/ormcalls.RULES, defined in this pack
+    calls = [".delete"]                  # tooldata.validate_orm has the other keys
 """
 
 from __future__ import annotations
@@ -71,7 +77,7 @@ if TYPE_CHECKING:
 
     from agentguard.shapes import Book, Pack, Rule
 
-FORMAT = 8  # bump when the compiled layout changes
+FORMAT = 9  # bump when the compiled layout changes
 
 PACK_KEYS = {"family", "title", "tools", "shims", "value_options", "long_options", "help_flags", "short_clusters",
              "readonly", "known_words", "words", "summary", "config_files", "env", "binding_files", "target",
@@ -374,11 +380,15 @@ def validate_pack(source: str, data: dict[str, Any]) -> Pack:
         raise _fail(source, "rule", "a pack needs at least one [[rule]]")
     from agentguard.mcp.toolmap import TABLES
 
-    unknown_top = set(data) - {"pack", "rule", "paths", "grammar", "runner"} - (set(TABLES) if family == "mcp" else set())
+    unknown_top = set(data) - {"pack", "rule", "paths", "grammar", "runner", "orm"} - (set(TABLES) if family == "mcp" else set())
     if unknown_top:
         raise _fail(source, sorted(unknown_top)[0],
-                    "unknown top-level table (expected [pack], [[rule]], [paths], [grammar.TOOL] and [[runner]])")
+                    "unknown top-level table (expected [pack], [[rule]], [paths], [grammar.TOOL], [[runner]] and [[orm]])")
     pack["runners"] = _runners(source, data.get("runner", []))
+    if "orm" in data:
+        from agentguard.tooldata import validate_orm
+
+        pack["orm"] = validate_orm(source, data["orm"], {r.get("id") for r in raw_rules if isinstance(r, dict)})
     pack["paths"] = _paths(source, data.get("paths", {}))
     pack["grammar"] = _grammar(source, data.get("grammar", {}), tools)
     rules = []
@@ -436,6 +446,7 @@ def compile_book(paths: list[str]) -> dict[str, object]:
     places: dict[str, list[str]] = {key: [] for key in PATH_KEYS}
     runners: dict[str, dict[str, object]] = {}
     runner_packs: dict[str, str] = {}
+    orm: list[dict[str, object]] = []
     for path in paths:
         pack = load_pack(path)
         family = pack["family"]
@@ -469,6 +480,7 @@ def compile_book(paths: list[str]) -> dict[str, object]:
             if name in runners:
                 raise RuleError(f"{path}: runner {name!r} is already described by the {runner_packs[name]!r} pack")
             runners[name], runner_packs[name] = runner, family
+        orm += pack.get("orm", [])
         for rule in pack["rules"]:
             if rule["id"] in rules:
                 raise RuleError(f"{path}: rule id {rule['id']!r} is already defined in the {rules[rule['id']]!r} pack")
@@ -490,6 +502,7 @@ def compile_book(paths: list[str]) -> dict[str, object]:
         "production": production,  # the policy's [production] lists → their default patterns
         "paths": places,  # every pack's [paths] lists, merged (classify/files.py, fastpath.py)
         "runners": runners,  # every pack's [[runner]] tables by name (classify/unwrap.py)
+        "orm": orm,  # every pack's [[orm]] calls (classify/ormcalls.py)
     }
 
 

@@ -170,3 +170,57 @@ def validate_stdin(source: str, value: object, tools: list[str]) -> dict[str, di
         for tool in named:
             by_tool[tool] = spec
     return by_tool
+
+
+ORM_FIELDS = {"orm", "langs", "rule", "calls", "args", "within", "then", "scopes", "literal", "flags", "requires"}
+ORM_ARGS = {"any", "empty", "object", "options", "flag"}
+ORM_LANGS = {"python", "ruby", "node", "php"}
+
+
+def validate_orm(source: str, value: object, rule_ids: set[object]) -> list[dict[str, Any]]:
+    """[[orm]] tables: calls that delete or drop a whole table, read in inline code by ormcalls.py::
+
+        [[orm]]
+        orm = "Django"                 # named in the reason
+        langs = ["python"]             # the inline code languages it is read in
+        rule = "migrations.orm-delete-all"
+        calls = [".delete"]            # a method (.x, ->x, ::x) or a function name
+        args = "empty"                 # when the call's own arguments leave it unscoped: any (whatever
+                                       # they are), empty (none, {}, { where: {} }), object (an empty
+                                       # object only), options (none or an object), flag (a `flags` entry)
+        within = [".objects"]          # the chain before the call holds one of these
+        then = [".execute("]           # the chain goes on with one of these
+        scopes = ["filter", "get"]     # methods of the chain that, given a condition, narrow the rows
+        literal = ["flush"]            # the first argument is one of these strings
+        flags = ["truncate:true"]      # arguments (spaces removed) holding one of these wipe anyway
+        requires = ["sqlalchemy"]      # the code names one of these
+    """
+    from agentguard.classify.ormcalls import RULES
+
+    if not isinstance(value, list) or not value or not all(isinstance(v, dict) for v in value):
+        raise _fail(source, "orm", "must be [[orm]] tables")
+    out: list[dict[str, Any]] = []
+    for k, raw in enumerate(value):
+        where = f"orm[{k}]"
+        unknown = set(raw) - ORM_FIELDS
+        if unknown:
+            raise _fail(source, f"{where}.{sorted(unknown)[0]}", f"unknown key (known: {', '.join(sorted(ORM_FIELDS))})")
+        if not isinstance(raw.get("orm"), str) or not raw["orm"]:
+            raise _fail(source, f"{where}.orm", "must name the ORM, such as \"Django\"")
+        langs = _strings(source, f"{where}.langs", raw.get("langs"), allow_empty=False)
+        if set(langs) - ORM_LANGS:
+            raise _fail(source, f"{where}.langs", f"must be among {', '.join(sorted(ORM_LANGS))}")
+        rule = raw.get("rule")
+        if rule not in RULES or rule not in rule_ids:
+            raise _fail(source, f"{where}.rule", f"must be a rule of this pack among {', '.join(RULES)}")
+        args = raw.get("args", "empty")
+        if args not in ORM_ARGS:
+            raise _fail(source, f"{where}.args", f"must be one of {', '.join(sorted(ORM_ARGS))}")
+        spec: dict[str, Any] = {"orm": raw["orm"], "langs": langs, "rule": rule, "args": args,
+                                "calls": _strings(source, f"{where}.calls", raw.get("calls"), allow_empty=False)}
+        for key in ("within", "then", "scopes", "literal", "flags", "requires"):
+            spec[key] = _strings(source, f"{where}.{key}", raw.get(key, []))
+        if args == "flag" and not spec["flags"]:
+            raise _fail(source, f"{where}.flags", "args = \"flag\" needs the flags that make the call wipe")
+        out.append(spec)
+    return out

@@ -303,6 +303,10 @@ def scan_code(code: str, lang: str, inv: Invocation, ctx: Context, depth: int, w
             from agentguard.classify.http import judge_graphql
 
             found += at(pos, judge_graphql([lit], inv, ctx, "http.graphql-destructive", "http.graphql-unreadable")[0])
+    if lang in ("python", "ruby", "node", "php"):
+        from agentguard.classify.ormcalls import orm_findings
+
+        found += orm_findings(code, lang, inv, ctx, at)
     # HTTP deletes from code: requests.delete(…), axios.delete(…), fetch(url, {method: "DELETE"})
     hits = [code.find(call) for call in HTTP_DELETE_CALLS if call in code]
     if hits or "DELETE" in literals:

@@ -111,6 +111,7 @@ TASK_RUNNERS = frozenset({"just", "task", "go-task", "poe", "composer", "deno", 
 
 
 def unwrap(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
+    from agentguard.classify.appshells import CONSOLES, console_work
     from agentguard.rules import family_of
 
     name = inv.tool
@@ -188,6 +189,10 @@ def unwrap(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
         return _railway(inv), []
     if name == "rails" and argv[:1] in (("runner",), ("r",)):
         return _rails_runner(inv), []
+    if name in CONSOLES:
+        consoles = console_work(inv)
+        if consoles is not None:
+            return list(consoles), []
     if name in ("make", "gmake"):
         from agentguard.classify.makefiles import makefile_work
 

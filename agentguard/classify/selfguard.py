@@ -1345,6 +1345,10 @@ _OWN_IMPORT = (r"(?:^|[^\w.])(?:import|from)\s+agentguard\b|"
                r"\s*\(\s*[rRbBuUfF]*['\"]agentguard\b")
 
 
+_MOVE_CALLS = (r"(?<![\w$])(?:rename|renames|renameSync|replace|move|rmtree|removedirs|rmdir|rmdirSync|rmSync|"
+               r"rm_rf|rm_r|remove_tree|rmdir_p|rename_all|File::Path|fs\.rm|promises\.rm)\b")
+
+
 def code_findings(code: str, lang: str, inv: Invocation, ctx: Context) -> list[Finding]:
     """Inline interpreter code that names a protected path and can write, move or remove files, or
     that loads agentguard's own package."""
@@ -1358,6 +1362,9 @@ def code_findings(code: str, lang: str, inv: Invocation, ctx: Context) -> list[F
     env = {k: v for k, v in ctx.env.items() if k in ENV_NAMES}
     env.update({k: v for k, v in inv.env if k in ENV_NAMES and v})
     pieces = _pieces(code, lang, env)
+    # Code that renames or removes whole trees counts a directory holding agentguard's too, as mv
+    # and rm -r do (os.rename(os.path.expanduser('~/.config'), …)).
+    moves = bool(_pattern("moves", _MOVE_CALLS).search(code))
     # Arguments after the code reach it as sys.argv / ARGV / process.argv.
     skip = _code_positions(inv.argv, lang)
     pieces += [a for i, a in enumerate(inv.argv) if not a.startswith("-") and i not in skip and i not in inv.dynamic]
@@ -1370,7 +1377,7 @@ def code_findings(code: str, lang: str, inv: Invocation, ctx: Context) -> list[F
             path = path[1:].lstrip()  # perl's open modes: ">$path", "+<file"
         if not path or "://" in path or len(path) > 1024:
             continue
-        why = where.why(path)
+        why = where.why(path, ancestors=moves)
         if why:
             return [ctx.finding(RULE, inv, f"{inv.tool} code writes files and names {why}")]
     import re
@@ -1378,6 +1385,15 @@ def code_findings(code: str, lang: str, inv: Invocation, ctx: Context) -> list[F
     joined = re.sub(r"/+", "/", "/".join(p for p in pieces if "\n" not in p))
     if "~/" in joined and where.home:
         joined = joined.replace("~/", where.home.rstrip("/") + "/")
+    if moves:  # a directory above agentguard's, as code may spell it: homedir() + "/.local"
+        held = {d[len(h):].strip("/") for h in where.prot.homes for d in where.prot.holder_names
+                if _inside(d, h) and d != h}
+        for piece in pieces[:500]:
+            tail = piece.strip().rstrip("/")
+            for form in held:
+                if tail == form or tail.endswith("/" + form):
+                    return [ctx.finding(RULE, inv, f"{inv.tool} code moves or removes {tail}, which holds "
+                                                   "agentguard's directories")]
     for form in where.prot.forms:
         k = joined.find(form)
         while k >= 0:

@@ -12,11 +12,11 @@ _ag_no_config() {  # the files curl reads options from
   done
 }
 
-if [ "$_ag_fast" = 1 ]; then
+case $_ag_fast in 1)
   _ag_no_config @CONFIG_FILES@ || _ag_fast=0
   [ "$#" -gt 0 ] || _ag_fast=0
-fi
-if [ "$_ag_fast" = 1 ]; then
+;; esac
+case $_ag_fast in 1)
   _ag_value=0
   for _ag_a do
     if [ "$_ag_value" = 1 ]; then
@@ -52,4 +52,4 @@ if [ "$_ag_fast" = 1 ]; then
     esac
   done
   [ "$_ag_value" = 0 ] || _ag_fast=0
-fi
+;; esac

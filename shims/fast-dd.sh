@@ -1,7 +1,7 @@
 # shellcheck shell=sh disable=SC2154,SC2195
 # dd without of=: it writes to standard output. Its operands are if= (a plain name, or a device
 # that holds nothing) and sizes, counts and status= (letters and digits).
-if [ "$_ag_fast" = 1 ]; then
+case $_ag_fast in 1)
   for _ag_a do
     case "$_ag_a" in
       @DD_READS@) ;;
@@ -12,6 +12,8 @@ if [ "$_ag_fast" = 1 ]; then
         esac ;;
       *) _ag_fast=0 ;;
     esac
-    [ "$_ag_fast" = 1 ] || break
+    case $_ag_fast in
+      0) break ;;
+    esac
   done
-fi
+;; esac

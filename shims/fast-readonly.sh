@@ -4,7 +4,7 @@
 # the pack could still match were left out when this shim was written. The words checked are
 # made of letters, digits and _.:=- only, so "$1 $2" reads back unambiguously (and a list with
 # nothing in it is written as ' ', which none of them can be).
-if [ "$_ag_fast" = 1 ]; then
+case $_ag_fast in 1)
   _ag_fast=0
   case "${1-}" in
     ''|*[!A-Za-z0-9_.:=-]*) ;;
@@ -20,4 +20,4 @@ if [ "$_ag_fast" = 1 ]; then
           esac ;;
       esac ;;
   esac
-fi
+;; esac

@@ -4,7 +4,7 @@
 # t, g, o, D, z, h, n, u, c, i, W (alone or bundled) and their long names: none deletes, removes a
 # source, runs a command, or writes beside the copy. No popt file that could give an option
 # another meaning exists (~/.popt, /etc/popt, /etc/popt.d).
-if [ "$_ag_fast" = 1 ]; then
+case $_ag_fast in 1)
   for _ag_f in "${HOME-}/.popt" /etc/popt /etc/popt.d; do
     if [ -e "$_ag_f" ] || [ -h "$_ag_f" ]; then
       _ag_fast=0
@@ -12,8 +12,8 @@ if [ "$_ag_fast" = 1 ]; then
   done
   _ag_n=0
   _ag_last=
-fi
-if [ "$_ag_fast" = 1 ]; then
+;; esac
+case $_ag_fast in 1)
   for _ag_a do
     case "$_ag_a" in
       --archive|--verbose|--recursive|--links|--perms|--times|--group|--owner|--devices|--specials|\
@@ -26,7 +26,9 @@ if [ "$_ag_fast" = 1 ]; then
         _ag_n=$((_ag_n + 1))
         _ag_last=$_ag_a ;;
     esac
-    [ "$_ag_fast" = 1 ] || break
+    case $_ag_fast in
+      0) break ;;
+    esac
   done
   [ "$_ag_n" -ge 2 ] && _ag_new "${_ag_last%/}" || _ag_fast=0
-fi
+;; esac

@@ -7,7 +7,7 @@
 # to the classifier, which judges what the runner will start. So does an argument that may name a
 # file of agentguard's, as the rm fast path sees them: a protected name, a symlink, or a directory on
 # the way to one of agentguard's.
-if [ "$_ag_fast" = 1 ]; then
+case $_ag_fast in 1)
   for _ag_a do
     case "$_ag_a" in
       ''|*[!A-Za-z0-9_.:=@+,-]*|[!-]*[A-Z]*|*.[Ee][Xx][Ee]|@RUNNER_REFUSED@)
@@ -25,6 +25,8 @@ if [ "$_ag_fast" = 1 ]; then
         _ag_fast=0
       fi
     done
-    [ "$_ag_fast" = 1 ] || break
+    case $_ag_fast in
+      0) break ;;
+    esac
   done
-fi
+;; esac

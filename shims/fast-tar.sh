@@ -17,15 +17,15 @@ _ag_bundle() {  # $1: tar's first word without its '-'
   esac
 }
 
-if [ "$_ag_fast" = 1 ]; then
+case $_ag_fast in 1)
   [ -z "${TAR_OPTIONS-}" ] || _ag_fast=0
   _ag_mode=
   _ag_want=0
   _ag_file=
   _ag_files=0
   _ag_first=1
-fi
-if [ "$_ag_fast" = 1 ]; then
+;; esac
+case $_ag_fast in 1)
   for _ag_a do
     if [ "$_ag_want" = 1 ]; then
       _ag_file=$_ag_a
@@ -46,14 +46,18 @@ if [ "$_ag_fast" = 1 ]; then
         _ag_files=$((_ag_files + 1)) ;;
       *) _ag_plain "$_ag_a" || _ag_fast=0 ;;
     esac
-    [ "$_ag_fast" = 1 ] || break
+    case $_ag_fast in
+      0) break ;;
+    esac
   done
   [ "$_ag_want" = 0 ] && [ "$_ag_files" = 1 ] || _ag_fast=0
-fi
-if [ "$_ag_fast" = 1 ] && [ "$_ag_file" != - ]; then
-  if [ "$_ag_mode" = c ]; then
-    _ag_new "$_ag_file" || _ag_fast=0
-  else
-    _ag_plain "$_ag_file" || _ag_fast=0
-  fi
-fi
+;; esac
+case $_ag_fast:$_ag_file in
+  1:-|0:*) ;;
+  *)
+    if [ "$_ag_mode" = c ]; then
+      _ag_new "$_ag_file" || _ag_fast=0
+    else
+      _ag_plain "$_ag_file" || _ag_fast=0
+    fi ;;
+esac

@@ -3,11 +3,11 @@
 # archive, which does not exist yet (nor NAME.zip, which zip creates for a NAME without a suffix),
 # or '-' (standard output), then plain names to put in it. ZIPOPT and ZIP, which add options no one
 # sees, are empty.
-if [ "$_ag_fast" = 1 ]; then
+case $_ag_fast in 1)
   [ -z "${ZIPOPT-}${ZIP-}" ] || _ag_fast=0
   _ag_file=
-fi
-if [ "$_ag_fast" = 1 ]; then
+;; esac
+case $_ag_fast in 1)
   for _ag_a do
     if [ -z "$_ag_file" ]; then
       case "$_ag_a" in
@@ -21,7 +21,9 @@ if [ "$_ag_fast" = 1 ]; then
     else
       _ag_plain "$_ag_a" || _ag_fast=0
     fi
-    [ "$_ag_fast" = 1 ] || break
+    case $_ag_fast in
+      0) break ;;
+    esac
   done
   [ -n "$_ag_file" ] || _ag_fast=0
-fi
+;; esac

@@ -77,6 +77,7 @@ DESTRUCTIVE = [
     ("php artisan tinker --execute='App\\Models\\Flight::query()->delete()'", "orm-delete-all", "Flight::query()->delete()"),
     ("echo \"Schema::dropIfExists('users');\" | php artisan tinker", "orm-drop", "Schema::dropIfExists"),
     ("php -r \"Artisan::call('db:wipe', ['--force' => true]);\"", "orm-drop-database", "Artisan::call"),
+    ("php artisan tinker <<'PHP'\nApp\\Models\\User::truncate();\nPHP", "orm-truncate", "User::truncate()"),
 ]
 
 EVERYDAY = [
@@ -113,6 +114,7 @@ EVERYDAY = [
     "php artisan tinker",
     "rails console",
     "python manage.py shell",
+    "python -c 'from app import db; user = User.query.get(7); db.session.delete(user); db.session.commit()'",
 ]
 
 
@@ -163,6 +165,45 @@ def test_garbage_code_gets_a_decision(code: str, book: dict[str, object], projec
 
         verdict = _judge(f"{runner} {quote(code)}", book, project, isolated_env)
         assert verdict.decision in ("allow", "confirm", "block")
+
+
+def test_files_an_interpreter_or_console_runs_are_read_with_the_line(book: dict[str, object], project: Path,
+                                                                   isolated_env: dict[str, str]) -> None:
+    (project / "scripts").mkdir()
+    (project / "scripts" / "reset.py").write_text("# Reset the shop.\nfrom shop.models import Order\n\n"
+                                                  "Order.objects.all().delete()\n")
+    (project / "scripts" / "reset.rb").write_text("puts 'resetting'\nOrder.delete_all\n")
+    (project / "scripts" / "prune.py").write_text("from shop.models import Order\nOrder.objects.filter(pk=3).delete()\n")
+    for cmd, where in (("python3 scripts/reset.py", "scripts/reset.py:4"), ("rails runner scripts/reset.rb", "scripts/reset.rb:2"),
+                       ("python manage.py shell < scripts/reset.py", "Order.objects.all().delete()")):
+        verdict = _judge(cmd, book, project, isolated_env)
+        assert [f.rule for f in verdict.findings] == ["migrations.orm-delete-all"], cmd
+        assert where in verdict.findings[0].detail, (cmd, verdict.findings[0].detail)
+    assert _judge("python3 scripts/prune.py", book, project, isolated_env).allowed
+
+
+def test_sql_given_to_an_orm_is_judged_as_sql(book: dict[str, object], project: Path,
+                                              isolated_env: dict[str, str]) -> None:
+    verdict = _judge("node -e 'await prisma.$executeRaw`TRUNCATE users`'", book, project, isolated_env)
+    assert [f.rule for f in verdict.findings] == ["sql.truncate"]
+    verdict = _judge("node -e 'await prisma.$executeRaw`DELETE FROM users WHERE id = 1`'", book, project, isolated_env)
+    assert verdict.allowed
+
+
+@pytest.mark.parametrize("table,message", [
+    ({"orm": "X", "langs": ["python"], "rule": "migrations.orm-delete-all", "calls": [".delete"], "colour": 1}, "orm[0].colour"),
+    ({"orm": "X", "langs": ["cobol"], "rule": "migrations.orm-delete-all", "calls": [".delete"]}, "orm[0].langs"),
+    ({"orm": "X", "langs": ["python"], "rule": "migrations.nope", "calls": [".delete"]}, "orm[0].rule"),
+    ({"orm": "X", "langs": ["python"], "rule": "migrations.orm-delete-all", "calls": []}, "orm[0].calls"),
+    ({"orm": "X", "langs": ["python"], "rule": "migrations.orm-drop", "calls": [".sync"], "args": "flag"}, "orm[0].flags"),
+])
+def test_malformed_orm_tables_are_refused_with_the_key_named(table: dict[str, object], message: str) -> None:
+    from agentguard.rules import RuleError, validate_pack
+
+    rules = [{"id": rule, "severity": "high", "why": "Wipes.", "instead": "Scope it."}
+             for rule in ("migrations.orm-delete-all", "migrations.orm-drop")]
+    with pytest.raises(RuleError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        validate_pack("orm.toml", {"pack": {"family": "migrations", "tools": ["rails"]}, "rule": rules, "orm": [table]})
 
 
 SCHEMA = """\

@@ -308,7 +308,7 @@ def scan_code(code: str, lang: str, inv: Invocation, ctx: Context, depth: int, w
 
         found += orm_findings(code, lang, inv, ctx, at)
     # HTTP deletes from code: requests.delete(…), axios.delete(…), fetch(url, {method: "DELETE"})
-    hits = [code.find(call) for call in HTTP_DELETE_CALLS if call in code]
+    hits = [code.find(call) for call in HTTP_DELETE_CALLS if call in code and not _orm_session(call, code)]
     if hits or "DELETE" in literals:
         pos = min(hits) if hits else next(p for p, _, v in spans if v == "DELETE")
         found += at(pos, [ctx.finding("http.delete", inv, "an inline script sends an HTTP DELETE")])
@@ -513,6 +513,13 @@ def _inside(spans: list[tuple[int, int]], pos: int) -> bool:
 HTTP_DELETE_CALLS = ("requests.delete(", "httpx.delete(", "session.delete(", "client.delete(", "axios.delete(",
                      "HTTParty.delete(", "RestClient.delete(", "Net::HTTP::Delete", "urllib3.request(\"DELETE\"",
                      "ky.delete(", "got.delete(", "superagent.delete(")
+
+
+def _orm_session(call: str, code: str) -> bool:
+    """`db.session.delete(user)`: an ORM session deleting the one object it is given (SQLAlchemy,
+    Flask-SQLAlchemy), not an HTTP client's, when no HTTP client library is in the code."""
+    return call == "session.delete(" and not any(lib in code for lib in ("requests", "httpx", "aiohttp", "urllib3",
+                                                                         "Session(", "fetch"))
 
 
 def _receiver_literal(code: str, name: str, lang: str) -> str | None:

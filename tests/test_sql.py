@@ -184,3 +184,18 @@ def test_plain_reads_never_import_sqlglot(tmp_path: Path) -> None:
             "print('sqlglot' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_relation_named_before_its_columns_is_not_a_call_to_look_up() -> None:
+    """CREATE TABLE t (…), INSERT INTO t (…), CREATE INDEX … ON t (…) name a table, not a function:
+    looking one up would start psql for every such statement. A call among them still is one."""
+    from agentguard.classify.sqlcatalog import wanted
+
+    for sql in ("CREATE TABLE IF NOT EXISTS audit (id serial PRIMARY KEY)",
+                "CREATE INDEX CONCURRENTLY ix_b ON bookings (created_at)", "COPY t (a, b) FROM stdin",
+                "ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (uid) REFERENCES users (id)",
+                "CREATE UNIQUE INDEX i ON public.t (lower(email))", "CREATE VIEW v (a) AS SELECT 1"):
+        assert wanted(sql)[0] == set(), sql
+    assert wanted("INSERT INTO bookings (id, note) VALUES (1, wipe())")[0] == {"wipe"}
+    assert wanted("CREATE INDEX i ON t USING btree (purge(x))")[0] >= {"purge"}
+    assert wanted("CREATE TABLE t AS SELECT scrub(1)")[0] == {"scrub"}

@@ -21,6 +21,11 @@ _NAME = r'(?:"[^"]+"|[A-Za-z_][\w$]*)'
 _CALL = re.compile(rf'(?<![\w$."]){_NAME}(?:\s*\.\s*({_NAME}))?\s*\(')
 _WRITE = re.compile(rf"\b(INSERT\s+INTO|UPDATE|DELETE\s+FROM|MERGE\s+INTO|COPY|TRUNCATE(?:\s+TABLE)?)\s+(?:ONLY\s+)?"
                     rf"({_NAME}(?:\s*\.\s*{_NAME})?)", re.IGNORECASE)
+# What comes right before a name followed by "(" when the name is a relation with its column list
+# (INSERT INTO t (a), CREATE TABLE t (a), REFERENCES t (a), CREATE INDEX i ON t (a), COPY t (a)) or
+# a routine being created (CREATE FUNCTION f (…)), never a call.
+_RELATION = re.compile(r"(?:\b(?:INTO|TABLE|EXISTS|REFERENCES|VIEW|FUNCTION|PROCEDURE|COPY|TRIGGER|TYPE)"
+                       r"|\bINDEX\b[^;()]*?\bON(?:\s+ONLY)?)\s+(?:[A-Za-z_][\w$]*\s*\.\s*)?\Z", re.IGNORECASE)
 _QUOTED = re.compile(r"'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/", re.DOTALL)
 _OPERATOR = re.compile(r"[+\-*/<>=~!@#%^&|`?]+")
 # PostgreSQL's own operators for its own types; a user's operator of another name runs its function.
@@ -69,6 +74,8 @@ def wanted(text: str) -> tuple[set[str], set[tuple[str, str]]]:
     flat = _QUOTED.sub(" ", text)
     names: set[str] = {"op:" + o for o in _OPERATOR.findall(flat) if o not in _PLAIN_OPERATORS}
     for m in _CALL.finditer(flat):
+        if _RELATION.search(flat[max(0, m.start() - 256):m.start()]):
+            continue  # a table, view or type being named, with its columns after it: not a call
         whole = m.group(0).rstrip("(").strip()
         last = m.group(1) or whole
         name = last.strip('"') if last.startswith('"') else last.lower()

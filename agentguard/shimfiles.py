@@ -20,12 +20,16 @@ SHEBANG = "#!/bin/sh"  # POSIX sh: the cheapest start (+0.5 ms), and it reads no
 
 def is_shim(path: str) -> bool:
     """True when ``path`` is an agentguard shim (ours or another installation's)."""
+    return MARKER.encode() in _head(path)
+
+
+def _head(path: str) -> bytes:
+    """The first bytes of ``path``, where a shim or a file shims read says what it is (b'' unread)."""
     try:
         with open(path, "rb") as f:
-            head = f.read(512)
+            return f.read(512)
     except OSError:
-        return False
-    return MARKER.encode() in head
+        return b""
 
 
 def fragment(name: str, comments: bool = True) -> str:
@@ -87,12 +91,7 @@ def write_shim(directory: str, tool: str, text: str) -> str:
 
 def is_part(path: str) -> bool:
     """True when ``path`` is a file agentguard's shims read (``PART_MARKER`` on its first line)."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(128)
-    except OSError:
-        return False
-    return head.startswith(b"# " + PART_MARKER.encode())
+    return _head(path).startswith(b"# " + PART_MARKER.encode())
 
 
 def remove_shims(directory: str, keep: set[str] | frozenset[str] = frozenset()) -> list[str]:

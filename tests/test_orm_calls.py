@@ -251,3 +251,14 @@ def test_the_hook_keeps_every_row_from_a_real_sqlalchemy_wipe(inst: Installed) -
     assert agent_runs("session.query(User).filter(User.id == 2).delete()") == ("allow", "")
     with sqlite3.connect(work / "app.db") as db:
         assert db.execute("SELECT id FROM users ORDER BY id").fetchall() == [(1,), (3,)]
+
+
+def test_more_calls_than_are_read_one_by_one_ask_a_human(book: dict[str, object], project: Path,
+                                                         isolated_env: dict[str, str]) -> None:
+    from agentguard.classify.ormcalls import MAX_CALLS
+
+    (project / "bulk.py").write_text("".join(f"Order.objects.filter(pk={i}).delete()\n" for i in range(MAX_CALLS + 1)))
+    verdict = _judge("python3 bulk.py", book, project, isolated_env)
+    assert not verdict.allowed and "too many to read" in verdict.findings[0].detail
+    (project / "some.py").write_text("".join(f"Order.objects.filter(pk={i}).delete()\n" for i in range(200)))
+    assert _judge("python3 some.py", book, project, isolated_env).allowed

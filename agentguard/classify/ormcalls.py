@@ -21,6 +21,7 @@ from agentguard.model import Finding, Invocation
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import Any
 
     from agentguard.context import Context
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
 # The rules [[orm]] tables may name (rules/migrations.toml defines them).
 RULES = ("migrations.orm-delete-all", "migrations.orm-truncate", "migrations.orm-drop", "migrations.orm-drop-database")
 _WORD = re.compile(r"[\w$]")
+CHAIN = 600  # the most characters a chain, or a call's arguments, is read over
+MAX_CALLS = 1000  # calls examined in one script; past them a human decides
 _EMPTY = {"", "{}", "[]", "nil", "None", "null", "undefined", "true", "True", "'1=1'", '"1=1"', "1=1", "**{}"}
 _EMPTY_WHERE = re.compile(r"""^\{["']?where["']?:(?:\{\}|true|undefined|null)?,?\}$""")
 
@@ -39,16 +42,26 @@ def orm_findings(code: str, lang: str, inv: Invocation, ctx: Context, at) -> lis
         return []
     from agentguard.classify.inlinecode import literal_spans
 
-    strings = [(a, b) for a, b, _ in literal_spans(code, lang)]
+    from bisect import bisect_right
+
+    spans = literal_spans(code, lang)
+    starts = [a for a, _, _ in spans]
     found: list[Finding] = []
     seen: set[int] = set()
+    examined: set[int] = set()  # where calls were found, by any entry
     for entry in entries:
         if entry["requires"] and not any(r in code for r in entry["requires"]):
             continue
         for name in entry["calls"]:
             for pos, args, end in _calls(code, name, lang):
-                if pos in seen or any(a <= pos < b for a, b in strings):
-                    continue
+                examined.add(pos)
+                k = bisect_right(starts, pos) - 1
+                if len(examined) > MAX_CALLS:
+                    found += at(pos, [ctx.finding(entry["rule"], inv, f"more than {MAX_CALLS} calls that may wipe "
+                                                  "a table, too many to read one by one")])
+                    return found
+                if end < 0 or pos in seen or (k >= 0 and pos < spans[k][1]):
+                    continue  # unreadable, already judged, or inside a string literal
                 if _wipes(code, pos, name, args, end, entry, lang):
                     seen.add(pos)
                     shown = _shown(code, pos, name, args, end)
@@ -56,9 +69,8 @@ def orm_findings(code: str, lang: str, inv: Invocation, ctx: Context, at) -> lis
     return found
 
 
-def _calls(code: str, name: str, lang: str) -> list[tuple[int, str, int]]:
+def _calls(code: str, name: str, lang: str) -> Iterator[tuple[int, str, int]]:
     """(offset, argument text, end offset) of each call of ``name``."""
-    out: list[tuple[int, str, int]] = []
     start = 0
     bare = name[:1].isalpha() or name[:1] in "_$"
     while (k := code.find(name, start)) >= 0:
@@ -75,52 +87,56 @@ def _calls(code: str, name: str, lang: str) -> list[tuple[int, str, int]]:
         if code[j:j + 1] == "(":
             close = _matching(code, j)
             if close < 0:
+                yield k, "", -1  # unbalanced or too long to read: counted, not judged
                 continue
-            out.append((k, code[j + 1:close], close + 1))
+            yield k, code[j + 1:close], close + 1
         elif lang == "ruby":
             # Ruby calls without parentheses: `User.delete_all`, `drop_table :users`
             line_end = len(code) if (nl := code.find("\n", start)) < 0 else nl
             rest = code[start:line_end].split(";")[0]
             args = rest.strip() if rest[:1] in (" ", "\t") and rest.strip()[:1] not in ("", "=", ".", "}", "|", "&") \
                 else ""
-            out.append((k, args, start + (len(rest) if args else 0)))
-    return out
+            yield k, args, start + (len(rest) if args else 0)
+
+
+_BRACKETS = re.compile(r"""[()\[\]{}'"`]""")
 
 
 def _matching(code: str, open_at: int) -> int:
     """The offset of the bracket closing the one at ``open_at`` (strings skipped), or -1."""
     pairs = {"(": ")", "[": "]", "{": "}"}
     stack = [pairs[code[open_at]]]
+    limit = min(len(code), open_at + CHAIN)
     i = open_at + 1
-    while i < len(code) and i < open_at + 4000:
-        ch = code[i]
+    while (m := _BRACKETS.search(code, i, limit)) is not None:
+        ch = m.group()
+        i = m.end()
         if ch in "'\"`":
-            e = i + 1
-            while e < len(code) and code[e] != ch:
+            e = i
+            while e < limit and code[e] != ch:
                 e += 2 if code[e] == "\\" else 1
             i = e + 1
             continue
         if ch in pairs:
             stack.append(pairs[ch])
-        elif ch in ")]}":
-            if ch != stack[-1]:
-                return -1
+        elif ch != stack[-1]:
+            return -1
+        else:
             stack.pop()
             if not stack:
-                return i
-        i += 1
+                return i - 1
     return -1
 
 
 def _receiver(code: str, pos: int) -> str:
     """The chain before the call at ``pos``: `User.objects.filter(pk=1)`, `DB::table('x')->where(…)`."""
     i = pos
-    while i > 0 and pos - i < 4000:
+    while i > 0 and pos - i < CHAIN:
         ch = code[i - 1]
         if ch in ")]":
             depth = 0
             j = i - 1
-            while j >= 0:
+            while j >= 0 and i - j < CHAIN:
                 if code[j] in ")]":
                     depth += 1
                 elif code[j] in "([":
@@ -128,7 +144,7 @@ def _receiver(code: str, pos: int) -> str:
                     if depth == 0:
                         break
                 j -= 1
-            if j < 0:
+            if j < 0 or depth:
                 break
             i = j
             continue
@@ -149,7 +165,7 @@ def _receiver(code: str, pos: int) -> str:
 def _tail(code: str, end: int) -> str:
     """The calls chained after the one ending at ``end``: `.where(…).execute()`."""
     i = end
-    while i < len(code) and end - i < 4000:
+    while i < len(code) and i - end < CHAIN:
         j = i
         while j < len(code) and code[j] in " \t\n":
             j += 1

@@ -42,18 +42,10 @@ def classify(inv: Invocation, pack: Pack, ctx: Context) -> list[Finding]:
 
     found = generic(inv, pack, ctx)
     tool = inv.tool
-    if tool == "sqlplus":
-        from agentguard.classify.sqlscripts import sqlplus
+    if tool in ("sqlplus", "sqlcmd", "snow"):
+        from agentguard.classify.sqlscripts import snow_sql, sqlcmd, sqlplus
 
-        found += sqlplus(inv, ctx)
-    elif tool == "sqlcmd":
-        from agentguard.classify.sqlscripts import sqlcmd
-
-        found += sqlcmd(inv, ctx)
-    elif tool == "snow":
-        from agentguard.classify.sqlscripts import snow_sql
-
-        found += snow_sql(inv, ctx)
+        found += {"sqlplus": sqlplus, "sqlcmd": sqlcmd, "snow": snow_sql}[tool](inv, ctx)
     elif tool == "bq":
         found += _bq_query(inv, ctx)
     elif tool == "cypher-shell":

@@ -19,8 +19,8 @@ from __future__ import annotations
 import os
 
 from agentguard.classify.sources import shown_path
-from agentguard.classify.taskrunners import (RUNTIME_VALUE, find_upward, line_work, load, options, script_work,
-                                             shell_words, unreadable)
+from agentguard.classify.taskrunners import (RUNTIME_VALUE, find_upward, line_work, load_nested, options,
+                                             script_work, shell_words, unreadable)
 from agentguard.model import Finding, Invocation
 
 TYPE_CHECKING = False
@@ -558,10 +558,8 @@ def _split_commas(text: str) -> list[str]:
 def read_justfile(reader: Reader, path: str, depth: int, into: Justfile | None = None) -> Justfile | None:
     reader.files += 1
     shown = shown_path(path, reader.inv.cwd)
-    if reader.files > MAX_FILES or depth > 8:
-        reader.fail(f"{shown}: more than {MAX_FILES} justfiles, or imports nested more than 8 deep")
-        return None
-    text = load(path, reader.inv, reader.ctx, reader.findings)
+    text = load_nested(path, reader.files, depth, reader.inv, reader.ctx, reader.findings, MAX_FILES,
+                       ("justfiles", "imports"))
     if text is None:
         return None
     justfile = into or Justfile(path, shown)

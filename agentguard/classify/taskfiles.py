@@ -18,7 +18,8 @@ from __future__ import annotations
 import os
 
 from agentguard.classify.sources import shown_path
-from agentguard.classify.taskrunners import RUNTIME_VALUE, find_upward, line_work, load, options, unreadable
+from agentguard.classify.taskrunners import (RUNTIME_VALUE, find_upward, line_work, load_nested, options,
+                                             unreadable)
 from agentguard.model import Finding, Invocation
 
 TYPE_CHECKING = False
@@ -124,10 +125,8 @@ def _read(reader: Reader, path: str, directory: str, depth: int) -> Taskfile | N
 
     reader.files += 1
     shown = shown_path(path, reader.inv.cwd)
-    if reader.files > MAX_FILES or depth > 8:
-        reader.fail(f"{shown}: more than {MAX_FILES} Taskfiles, or includes nested more than 8 deep")
-        return None
-    text = load(path, reader.inv, reader.ctx, reader.findings)
+    text = load_nested(path, reader.files, depth, reader.inv, reader.ctx, reader.findings, MAX_FILES,
+                       ("Taskfiles", "includes"))
     if text is None:
         return None
     try:

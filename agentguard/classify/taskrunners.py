@@ -139,6 +139,17 @@ def load(path: str, inv: Invocation, ctx: Context, findings: list[Finding], limi
     return text
 
 
+def load_nested(path: str, count: int, depth: int, inv: Invocation, ctx: Context, findings: list[Finding],
+                most: int, kinds: tuple[str, str]) -> str | None:
+    """``load`` for the ``count``-th file one call reads, ``depth`` imports deep: None with a finding
+    past ``most`` files or 8 levels. ``kinds``: what the files and their imports are called."""
+    if count > most or depth > 8:
+        detail = f"more than {most} {kinds[0]}, or {kinds[1]} nested more than 8 deep"
+        findings.append(unreadable(ctx, inv, f"{shown_path(path, inv.cwd)}: {detail}"))
+        return None
+    return load(path, inv, ctx, findings)
+
+
 def unreadable(ctx: Context, inv: Invocation, detail: str) -> Finding:
     return ctx.finding("shell.unreadable-file", inv, detail)
 

@@ -23,29 +23,8 @@ def key_line(text: str, section: str, name: str) -> int:
 def strip_jsonc(text: str) -> str:
     """JSONC without its ``//`` and ``/* */`` comments and trailing commas, newlines kept so that
     lines still count the same."""
-    out = []
-    i = 0
-    n = len(text)
-    while i < n:
-        ch = text[i]
-        if ch == '"':
-            j = i + 1
-            while j < n and text[j] != '"':
-                j += 2 if text[j] == "\\" else 1
-            out.append(text[i:j + 1])
-            i = j + 1
-        elif text.startswith("//", i):
-            j = text.find("\n", i)
-            i = n if j < 0 else j
-        elif text.startswith("/*", i):
-            j = text.find("*/", i + 2)
-            j = n if j < 0 else j + 2
-            out.append("\n" * text.count("\n", i, j))
-            i = j
-        else:
-            out.append(ch)
-            i += 1
-    stripped = "".join(out)
     import re
 
-    return re.sub(r",(\s*[}\]])", r"\1", stripped)
+    from agentguard.classify.comments import without_comments
+
+    return re.sub(r",(\s*[}\]])", r"\1", without_comments(text))

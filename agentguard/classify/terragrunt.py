@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 
+from agentguard.classify.comments import string_end, without_comments
 from agentguard.classify.sources import read_text, shown_path
 from agentguard.model import Finding, Invocation
 
@@ -173,7 +174,7 @@ class _Scan:
         if path.endswith(".json"):
             self.json_file(text, shown, where, depth, parsed_only)
             return
-        code = _without_comments(text)
+        code = without_comments(text, hash_comments=True)
         for start, body in [] if parsed_only else _blocks(code, HOOKS):
             commands = _list_after(body, "commands")
             if commands is not None and commands[1] and self.command not in commands[0]:
@@ -270,47 +271,7 @@ class _Scan:
         self.found += located(found, at)
 
 
-# --- a small HCL reader: comments, blocks, string lists, calls --------------------------------------
-
-def _without_comments(text: str) -> str:
-    """``#``, ``//`` and ``/* */`` comments blanked (newlines kept, so line numbers stay), strings kept."""
-    out: list[str] = []
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch == '"':
-            j = _string_end(text, i)
-            out.append(text[i:j])
-            i = j
-        elif ch == "#" or text.startswith("//", i):
-            j = text.find("\n", i)
-            j = n if j < 0 else j
-            i = j
-        elif text.startswith("/*", i):
-            j = text.find("*/", i + 2)
-            j = n if j < 0 else j + 2
-            out.append("\n" * text.count("\n", i, j))
-            i = j
-        else:
-            out.append(ch)
-            i += 1
-    return "".join(out)
-
-
-def _string_end(text: str, i: int) -> int:
-    """The index after the string literal that opens at ``text[i]``."""
-    j = i + 1
-    while j < len(text):
-        if text[j] == "\\":
-            j += 2
-            continue
-        if text[j] == '"':
-            return j + 1
-        if text[j] == "\n":
-            return j
-        j += 1
-    return j
-
+# --- a small HCL reader: blocks, string lists, calls ------------------------------------------------
 
 def _blocks(code: str, names: tuple[str, ...]) -> list[tuple[int, str]]:
     """(offset, body) of each ``NAME "label" { … }`` block."""
@@ -338,7 +299,7 @@ def _matching(code: str, open_at: int) -> int:
     while i < len(code):
         ch = code[i]
         if ch == '"':
-            i = _string_end(code, i)
+            i = string_end(code, i)
             continue
         if ch in "{[(":
             depth += 1
@@ -389,7 +350,7 @@ def _literals(inner: str) -> tuple[list[str], bool]:
             i += 1
             continue
         if ch == '"':
-            j = _string_end(inner, i)
+            j = string_end(inner, i)
             raw = inner[i + 1:j - 1]
             if "${" in raw or "%{" in raw:
                 plain = False
@@ -399,7 +360,7 @@ def _literals(inner: str) -> tuple[list[str], bool]:
         plain = False  # a variable, a function call, a heredoc: known only when terragrunt runs
         while i < len(inner) and inner[i] != ",":
             i = _matching(inner, i) + 1 if inner[i] in "([{" else (
-                _string_end(inner, i) if inner[i] == '"' else i + 1)
+                string_end(inner, i) if inner[i] == '"' else i + 1)
     return items, plain
 
 

@@ -262,3 +262,24 @@ def test_more_calls_than_are_read_one_by_one_ask_a_human(book: dict[str, object]
     assert not verdict.allowed and "too many to read" in verdict.findings[0].detail
     (project / "some.py").write_text("".join(f"Order.objects.filter(pk={i}).delete()\n" for i in range(200)))
     assert _judge("python3 some.py", book, project, isolated_env).allowed
+
+
+def test_a_shims_only_terminal_never_starts_a_rails_wipe(isolated_env: dict[str, str], tmp_path: Path) -> None:
+    """No hooks: the rails shim judges what rails would run (rails is the recording fake here,
+    for no Ruby is installed), and a refused call never reaches it."""
+    from helpers import write_fake
+
+    fakes, log = tmp_path / "fakebin", tmp_path / "rails.log"
+    write_fake(fakes, "rails", log)
+    inst = install_agentguard(Path(isolated_env["HOME"]), [str(fakes)])
+    ws = tmp_path / "app"
+    ws.mkdir()
+    for attempt in ("rails runner 'User.delete_all'", "rails r 'ActiveRecord::Base.connection.truncate(:users)'",
+                    "echo 'Post.destroy_all' | rails console", "rails c <<'RB'\nUser.unscoped.delete_all\nRB"):
+        out = inst.agent(attempt, cwd=ws)
+        assert out.returncode != 0 and b"agentguard: refused" in out.stderr, (attempt, out.stderr)
+        assert not log.exists(), attempt
+    assert [e["tool"] for e in inst.events("rails")] == ["rails"] * 4
+    ok = inst.agent("rails runner 'User.where(id: 1).delete_all' && echo 'puts User.count' | rails console", cwd=ws)
+    assert ok.returncode == 0, ok.stderr
+    assert log.read_text().splitlines() == ["runner User.where(id: 1).delete_all", "console"]

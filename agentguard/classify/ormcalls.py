@@ -93,12 +93,15 @@ def _calls(code: str, name: str, lang: str) -> Iterator[tuple[int, str, int]]:
         elif lang == "ruby":
             # Ruby calls without parentheses: `User.delete_all`, `drop_table :users`
             line_end = len(code) if (nl := code.find("\n", start)) < 0 else nl
-            rest = code[start:line_end].split(";")[0]
+            rest = code[start:line_end].split(";")[0].split("#")[0]
             args = rest.strip() if rest[:1] in (" ", "\t") and rest.strip()[:1] not in ("", "=", ".", "}", "|", "&") \
                 else ""
+            if _RUBY_MODIFIER.match(args):
+                args = ""  # `User.delete_all if Rails.env.test?`: a statement modifier, not an argument
             yield k, args, start + (len(rest) if args else 0)
 
 
+_RUBY_MODIFIER = re.compile(r"(?:if|unless|while|until|rescue|and|or|do|then|end)\b|[)\]]")
 _BRACKETS = re.compile(r"""[()\[\]{}'"`]""")
 
 

@@ -11,6 +11,7 @@ target is only known at run time (``rm -rf "$DIR"/``).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 from agentguard.classify.argv import glob_match
 from agentguard.model import Finding, Invocation
@@ -257,12 +258,7 @@ def _scan_inside(path: str, p: Places) -> list[tuple[str, str]]:
     found: dict[str, str] = {}
     seen = 0
     stack = [path]
-    while stack and seen < SCAN_LIMIT:
-        d = stack.pop()
-        try:
-            entries = list(os.scandir(d))
-        except OSError:
-            continue
+    for entries in _listings(stack):
         for e in entries:
             seen += 1
             rel = os.path.relpath(e.path, path)
@@ -278,7 +274,21 @@ def _scan_inside(path: str, p: Places) -> list[tuple[str, str]]:
                     stack.append(e.path)
             except OSError:
                 pass
+        if seen >= SCAN_LIMIT:
+            break
     return list(found.items())
+
+
+def _listings(stack: list[str]) -> Iterator[list[os.DirEntry[str]]]:
+    """The entries of each directory popped from ``stack``, which the walker pushes onto as it goes
+    (depth first); a directory that cannot be listed is passed over."""
+    while stack:
+        d = stack.pop()
+        try:
+            entries = list(os.scandir(d))
+        except OSError:
+            continue
+        yield entries
 
 
 def links_out(path: str, p: Places, cwd: str, home: str) -> str:
@@ -290,12 +300,7 @@ def links_out(path: str, p: Places, cwd: str, home: str) -> str:
     seen_dirs = {os.path.realpath(root)}
     stack = [root]
     entries_seen = 0
-    while stack:
-        d = stack.pop()
-        try:
-            entries = list(os.scandir(d))
-        except OSError:
-            continue
+    for entries in _listings(stack):
         for e in entries:
             entries_seen += 1
             if entries_seen > SCAN_LIMIT:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from agentguard.model import Invocation
 
-CONSOLES = frozenset({"rails", "manage.py", "django-admin", "artisan", "flask"})
 # tool → (the subcommands that start a console, its language, the options that give its code)
 _SHELLS: dict[str, tuple[tuple[str, ...], str, tuple[str, ...]]] = {
     "rails": (("console", "c"), "ruby", ()),

@@ -11,13 +11,14 @@ target is only known at run time (``rm -rf "$DIR"/``).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
 from agentguard.classify.argv import glob_match
 from agentguard.model import Finding, Invocation
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterator  # not at run time: collections is not on the shim path
+
     from agentguard.context import Context
     from agentguard.shapes import Pack
 

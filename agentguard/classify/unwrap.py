@@ -108,10 +108,12 @@ def _runner_of(ctx: Context, name: str) -> dict[str, object] | None:
 # Programs that run a task a project file defines (classify/taskrunners.py reads the file).
 TASK_RUNNERS = frozenset({"just", "task", "go-task", "poe", "composer", "deno", "pdm", "hatch", "rye", "pixi", "mise",
                           "invoke", "inv"})
+# Programs that start an application's console, whose code classify/appshells.py reads (imported
+# only for them: an allowed call loads no more than it needs).
+CONSOLES = frozenset({"rails", "manage.py", "django-admin", "artisan", "flask"})
 
 
 def unwrap(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
-    from agentguard.classify.appshells import CONSOLES, console_work
     from agentguard.rules import family_of
 
     name = inv.tool
@@ -190,6 +192,8 @@ def unwrap(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
     if name == "rails" and argv[:1] in (("runner",), ("r",)):
         return _rails_runner(inv), []
     if name in CONSOLES:
+        from agentguard.classify.appshells import console_work
+
         consoles = console_work(inv)
         if consoles is not None:
             return list(consoles), []

@@ -16,7 +16,7 @@ import os
 import re
 
 from agentguard.classify.sources import shown_path
-from agentguard.classify.taskrunners import RUNTIME_VALUE, find_upward, line_work, load
+from agentguard.classify.taskrunners import RUNTIME_VALUE, find_upward, line_work, load, option_value
 from agentguard.model import Finding, Invocation
 
 TYPE_CHECKING = False
@@ -44,15 +44,12 @@ def invoke_work(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding
         if tok == "--":
             break
         if tok.startswith("-"):
-            name, eq, value = tok.partition("=")
+            name, value, i = option_value(argv, i, VALUES)
             if name in NOTHING:
                 return [], []
-            if name in VALUES and not eq:
-                value = argv[i + 1] if i + 1 < len(argv) else ""
-                i += 1
             values[name] = value
-        else:
-            names.append(tok)
+            continue
+        names.append(tok)
         i += 1
     if not names:
         return [], []

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 
 from agentguard.classify.sources import account_home, shown_path
-from agentguard.classify.taskrunners import RUNTIME_VALUE, line_work, load, unreadable
+from agentguard.classify.taskrunners import RUNTIME_VALUE, line_work, load, option_value, unreadable
 from agentguard.model import Finding, Invocation
 
 TYPE_CHECKING = False
@@ -68,14 +68,10 @@ def mise_work(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]
         tok = argv[i]
         if not tok.startswith("-") or tok == "--":
             break
-        name, eq, value = tok.partition("=")
+        name, value, i = option_value(argv, i, VALUES)
         if name in NOTHING:
             return [], []
-        if name in VALUES and not eq:
-            value = argv[i + 1] if i + 1 < len(argv) else ""
-            i += 1
         values[name] = value
-        i += 1
     words = list(argv[i:])
     if any(inv.is_dynamic(k) for k in range(i, min(i + 1, len(argv)))):
         return None

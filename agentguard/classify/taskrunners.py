@@ -99,6 +99,15 @@ def options(argv: tuple[str, ...], tool: str, ctx: Context, extra_values: frozen
     return out, i
 
 
+def option_value(argv: tuple[str, ...], i: int, takes_value: frozenset[str]) -> tuple[str, str, int]:
+    """The option at ``argv[i]`` as (name, value, index after it): ``--name=value``, or the next word
+    for a name in ``takes_value`` given alone ("" at the end of the line)."""
+    name, eq, value = argv[i].partition("=")
+    if name in takes_value and not eq:
+        return name, argv[i + 1] if i + 1 < len(argv) else "", i + 2
+    return name, value, i + 1
+
+
 def find_upward(start: str, names: tuple[str, ...], nocase: bool = False) -> str | None:
     """The first of ``names`` in ``start`` or the nearest directory above it (a file an earlier
     command in the line writes counts). ``nocase``: names match without regard to case."""

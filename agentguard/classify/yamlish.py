@@ -9,6 +9,8 @@ them: ``null``/``~``, ``true``/``false``, integers in any base (``0x0``, ``00``,
 
 from __future__ import annotations
 
+from agentguard.classify.quotes import strip_comment
+
 
 class YamlError(ValueError):
     pass
@@ -17,7 +19,7 @@ class YamlError(ValueError):
 def load(text: str) -> object:
     lines = []
     for raw in text.replace("\t", "  ").split("\n"):
-        line = _strip_comment(raw).rstrip()
+        line = strip_comment(raw).rstrip()
         if line.strip() in ("---", "..."):
             raise YamlError("document markers")
         if line.strip():
@@ -28,19 +30,6 @@ def load(text: str) -> object:
     if end != len(lines):
         raise YamlError("text after the document")
     return value
-
-
-def _strip_comment(line: str) -> str:
-    quote = ""
-    for i, ch in enumerate(line):
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-        elif ch == "#" and (i == 0 or line[i - 1] in " \t"):
-            return line[:i]
-    return line
 
 
 def _block(lines: list[tuple[int, str]], i: int, indent: int) -> tuple[object, int]:

@@ -10,6 +10,7 @@ keys and further documents raise ``YamlError``: the caller fails closed.
 
 from __future__ import annotations
 
+from agentguard.classify.quotes import strip_comment
 from agentguard.classify.yamlish import YamlError
 
 MAX_DEPTH = 64
@@ -51,16 +52,7 @@ def _indent(line: str) -> int:
 
 
 def _strip_comment(line: str) -> str:
-    quote = ""
-    for i, ch in enumerate(line):
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "'\"" and (i == 0 or line[i - 1] in " \t:-[{,"):
-            quote = ch
-        elif ch == "#" and (i == 0 or line[i - 1] in " \t"):
-            return line[:i]
-    return line
+    return strip_comment(line, " \t:-[{,")  # a quote inside a plain scalar (it's) opens nothing
 
 
 class _Reader:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 
+from agentguard.classify.quotes import unquoted
 from agentguard.classify.sources import shown_path
 from agentguard.classify.taskrunners import (RUNTIME_VALUE, find_upward, line_work, load_nested, options,
                                              script_work, shell_words, unreadable)
@@ -683,15 +684,9 @@ def _header(line: str, number: int, attrs: dict[str, list[str]], jf: Justfile, p
 
 
 def _top_level_colon(text: str) -> int:
-    quote = ""
     depth = 0
-    for i, ch in enumerate(text):
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "'\"`":
-            quote = ch
-        elif ch == "(":
+    for i, ch in unquoted(text, "'\"`"):
+        if ch == "(":
             depth += 1
         elif ch == ")":
             depth -= 1

@@ -779,22 +779,20 @@ def _psql_copy(args: str, inv: Invocation, ctx: Context) -> list[Finding]:
 
 def _copy_target(args: str) -> str | None:
     """The file after TO in `\\copy table|(query) to FILE …`, or None (FROM, STDOUT, PSTDOUT)."""
-    i = 0
     text = args.strip()
     if text.startswith("("):  # a query: skip to its closing parenthesis
-        depth, quote = 0, ""
-        for i, ch in enumerate(text):
-            if quote:
-                quote = "" if ch == quote else quote
-            elif ch in "'\"":
-                quote = ch
-            elif ch == "(":
+        from agentguard.classify.quotes import unquoted
+
+        depth, end = 0, len(text)
+        for i, ch in unquoted(text, "'\""):
+            if ch == "(":
                 depth += 1
             elif ch == ")":
                 depth -= 1
                 if depth == 0:
+                    end = i + 1
                     break
-        text = text[i + 1:]
+        text = text[end:]
     words = _meta_args(text)
     plain = [w for w, _ in words]
     for k, w in enumerate(plain):

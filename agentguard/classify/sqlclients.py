@@ -141,18 +141,28 @@ def _pgbench(inv: Invocation, ctx: Context) -> list[Finding]:
 def pgbench_text(text: str, inv: Invocation, ctx: Context, depth: int) -> list[Finding]:
     """A pgbench script: SQL, and meta-commands of which \\shell and \\setshell run a shell command."""
     found: list[Finding] = []
-    sql: list[str] = []
-    for line in text.split("\n"):
-        stripped = line.strip()
-        if not stripped.startswith("\\"):
-            sql.append(line)
-            continue
-        name, _, rest = stripped[1:].partition(" ")
+    sql, commands = client_commands(text, "\\")
+    for name, rest in commands:
         if name == "shell":
             found += ctx.nested(rest, inv, "pgbench \\shell")
         elif name == "setshell":
             found += ctx.nested(rest.strip().partition(" ")[2], inv, "pgbench \\setshell")
-    return found + classify_sql("\n".join(sql), "postgres", inv, ctx)
+    return found + classify_sql(sql, "postgres", inv, ctx)
+
+
+def client_commands(text: str, mark: str) -> tuple[str, list[tuple[str, str]]]:
+    """A script's SQL (its other lines, joined again so lines still count) and the client's own
+    commands, the lines that start with ``mark``, as (name, the rest of the line)."""
+    sql: list[str] = []
+    commands: list[tuple[str, str]] = []
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if not stripped.startswith(mark):
+            sql.append(line)
+            continue
+        name, _, rest = stripped[len(mark):].partition(" ")
+        commands.append((name, rest))
+    return "\n".join(sql), commands
 
 
 PG_RESTORE_SHORT_VALUES = "dfFIjLnNPStThpU"

@@ -165,14 +165,11 @@ SNOW_BENIGN = {"abort", "connect", "define", "edit", "exit", "quit", "help", "op
 
 def snowsql_text(text: str, inv: Invocation, ctx: Context, depth: int) -> list[Finding]:
     """Snowflake SQL with the shell's ``!`` commands: ``!source``/``!load`` read a file, ``!system`` runs one."""
+    from agentguard.classify.sqlclients import client_commands
+
     found: list[Finding] = []
-    sql_lines = []
-    for line in text.split("\n"):
-        stripped = line.strip()
-        if not stripped.startswith("!"):
-            sql_lines.append(line)
-            continue
-        name, _, args = stripped[1:].partition(" ")
+    sql, commands = client_commands(text, "!")
+    for name, args in commands:
         args = args.strip().rstrip(";").strip()
         name = name.lower()
         if name in ("source", "load"):
@@ -181,7 +178,7 @@ def snowsql_text(text: str, inv: Invocation, ctx: Context, depth: int) -> list[F
             found += ctx.nested(args, inv, "snowsql !system")
         elif name not in SNOW_BENIGN:
             found.append(ctx.finding("sql.unparsable", inv, f"snowsql command !{name} is not understood"))
-    return classify_sql("\n".join(sql_lines), "snowflake", inv, ctx) + found
+    return classify_sql(sql, "snowflake", inv, ctx) + found
 
 
 # The shells whose own commands are read with their SQL, wherever it comes from.

@@ -108,18 +108,8 @@ JUST_REFUSED = [
 ]
 
 
-@pytest.mark.parametrize("agent", ["claude-code", "cursor"])
-def test_just_recipes_that_destroy_are_refused_with_file_and_line(inst: Installed, agent: str) -> None:
-    app = _just_project(inst)
-    for command, cwd, where in JUST_REFUSED:
-        _refused(inst, command, app / cwd, where, agent)
-
-
-def test_just_everyday_recipes_and_listing_commands_pass(inst: Installed) -> None:
-    app = _just_project(inst)
-    for command in ["just", "just test", "just lint", "just --list", "just -l", "just --summary", "just --show clean",
-                    "just --dump", "just --fmt --unstable", "just --variables", "just --help", "just nosuchrecipe"]:
-        _allowed(inst, command, app)
+JUST_ALLOWED = ["just", "just test", "just lint", "just --list", "just -l", "just --summary", "just --show clean",
+                "just --dump", "just --fmt --unstable", "just --variables", "just --help", "just nosuchrecipe"]
 
 
 def test_just_reads_imports_modules_and_backticks(inst: Installed) -> None:
@@ -280,17 +270,28 @@ TASK_REFUSED = [
 ]
 
 
+TASK_ALLOWED = ["task", "task build", "task lint", "task --list", "task --list-all", "task --summary clean",
+                "task --dry clean", "task nosuchtask", "task --help"]
+
+# runner → (the project it reads, calls refused as (command, cwd below the project, file:line), calls allowed)
+RUNNERS = {"just": (_just_project, JUST_REFUSED, JUST_ALLOWED), "task": (_task_project, TASK_REFUSED, TASK_ALLOWED)}
+
+
 @pytest.mark.parametrize("agent", ["claude-code", "cursor"])
-def test_taskfile_tasks_that_destroy_are_refused_with_file_and_line(inst: Installed, agent: str) -> None:
-    app = _task_project(inst)
-    for command, cwd, where in TASK_REFUSED:
+@pytest.mark.parametrize("runner", sorted(RUNNERS))
+def test_recipes_and_tasks_that_destroy_are_refused_with_file_and_line(inst: Installed, runner: str,
+                                                                        agent: str) -> None:
+    project, refused, _ = RUNNERS[runner]
+    app = project(inst)
+    for command, cwd, where in refused:
         _refused(inst, command, app / cwd, where, agent)
 
 
-def test_taskfile_everyday_tasks_pass(inst: Installed) -> None:
-    app = _task_project(inst)
-    for command in ["task", "task build", "task lint", "task --list", "task --list-all", "task --summary clean",
-                    "task --dry clean", "task nosuchtask", "task --help"]:
+@pytest.mark.parametrize("runner", sorted(RUNNERS))
+def test_everyday_recipes_tasks_and_listing_commands_pass(inst: Installed, runner: str) -> None:
+    project, _, allowed = RUNNERS[runner]
+    app = project(inst)
+    for command in allowed:
         _allowed(inst, command, app)
 
 

@@ -76,7 +76,26 @@ def on_twin(home: Path, twin: Path, command: str) -> dict[str, bytes]:
     shutil.rmtree(TRASH + "-twin", ignore_errors=True)
     subprocess.run(["bash", "-c", command.replace(TRASH, TRASH + "-twin")], cwd=twin / "project",
                    env={"PATH": "/usr/bin:/bin", "HOME": str(twin)}, capture_output=True, timeout=60)
-    return {**snapshot(twin / "data"), **{".git/" + k: v for k, v in snapshot(twin / "project" / ".git").items()}}
+    return worth_keeping(twin)
+
+
+def worth_keeping(home: Path) -> dict[str, bytes]:
+    """The files of ~/data, and of ~/project/.git under ".git/"."""
+    return {**snapshot(home / "data"), **{".git/" + k: v for k, v in snapshot(home / "project" / ".git").items()}}
+
+
+def refused_though_it_destroys(home: Path, inst: Installed, twin: Path, command: str, rule: str, says: str,
+                               git: bool = True) -> None:
+    """``command``, really run on the twin, destroys what ~/data (and, with ``git``, ~/project/.git)
+    holds; the hook refuses it with ``rule`` and ``says`` in its reason, and the home keeps it all."""
+    def kept(files: dict[str, bytes]) -> dict[str, bytes]:
+        return {k: v for k, v in files.items() if git or not k.startswith(".git/")}
+
+    before = kept(worth_keeping(home))
+    assert kept(on_twin(home, twin, command)) != before, f"{command!r} destroys nothing when really run: not a test"
+    decision, reason = hook(inst, command, home / "project")
+    assert decision in ("deny", "ask") and rule in reason and says in reason, (command, decision, reason)
+    assert kept(worth_keeping(home)) == before
 
 
 DESTROYING = [
@@ -106,13 +125,7 @@ DESTROYING = [
 
 @pytest.mark.parametrize("command,rule,says", DESTROYING, ids=[c for c, _, _ in DESTROYING])
 def test_what_destroys_data_through_a_name_or_a_move_is_refused(home, command: str, rule: str, says: str) -> None:  # type: ignore[no-untyped-def]
-    h, inst, twin = home
-    before = {**snapshot(h / "data"), **{".git/" + k: v for k, v in snapshot(h / "project" / ".git").items()}}
-    assert on_twin(h, twin, command) != before, f"{command!r} destroys nothing when really run: not a test"
-    decision, reason = hook(inst, command, h / "project")
-    assert decision in ("deny", "ask") and rule in reason and says in reason, (command, decision, reason)
-    after = {**snapshot(h / "data"), **{".git/" + k: v for k, v in snapshot(h / "project" / ".git").items()}}
-    assert after == before
+    refused_though_it_destroys(*home, command, rule, says)
 
 
 # Tools that walk through links while they delete: a disposable tree holding a link to data loses
@@ -133,12 +146,7 @@ def test_a_link_inside_a_disposable_tree_is_followed_as_the_tool_follows_it(home
                                                                           says: str) -> None:
     h, inst, twin = home
     (h / "project" / "node_modules" / "shared").symlink_to("../../data")
-    before = snapshot(h / "data")
-    assert {k: v for k, v in on_twin(h, twin, command).items() if not k.startswith(".git/")} != before, \
-        f"{command!r} destroys nothing when really run: not a test"
-    decision, reason = hook(inst, command, h / "project")
-    assert decision in ("deny", "ask") and rule in reason and says in reason, (command, decision, reason)
-    assert snapshot(h / "data") == before
+    refused_though_it_destroys(h, inst, twin, command, rule, says, git=False)
 
 
 def test_tools_that_keep_links_as_links_still_empty_a_disposable_tree(home) -> None:  # type: ignore[no-untyped-def]

@@ -86,6 +86,13 @@ class Installed:
 HUMAN_SECRET = "the human's own passphrase"
 
 
+def write_tree(root: Path, files: dict[str, str]) -> None:
+    """Each of ``files`` (a path below ``root`` → its text) written, with the directories it needs."""
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
 def install_agentguard(home: Path, extra_dirs: list[str] = (), *args: str) -> Installed:  # type: ignore[assignment]
     """Install as a user would: their profile already puts their own tool directories on PATH
     (Debian's /etc/profile resets PATH for login shells), and install appends its block after."""

@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import install_agentguard, which_outside, write_fake
+from helpers import install_agentguard, which_outside, write_fake, write_tree
 
 from agentguard.judge import judge_string
 from agentguard.shimfiles import is_shim
@@ -27,25 +27,25 @@ def _details(verdict) -> list[str]:  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def scripts(project: Path) -> Path:
-    db = project / "db"
-    db.mkdir()
-    (db / "drop.sql").write_text("-- start over\nDROP TABLE orders;\n")
-    (db / "report.sql").write_text("SELECT count(*) FROM orders;\n")
-    (db / "run.sql").write_text("SET ECHO ON\nSPOOL run.log\n@@drop.sql\nSPOOL OFF\nEXIT\n")
-    (db / "monthly.sql").write_text("COLUMN email FORMAT A40\nSELECT id FROM users WHERE rownum <= 5;\n@@report\nEXIT\n")
-    (db / "batch.sql").write_text(":setvar t Staging\nSET NOCOUNT ON\nGO\nTRUNCATE TABLE dbo.Staging\nGO 2\n")
-    (db / "include.sql").write_text(":r db/drop.sql\nGO\n")
-    (db / "shell.sql").write_text("SELECT 1\nGO\n!! rm -rf ~\nGO\n")
-    (db / "snow.sql").write_text("!set variable_substitution=true\n!source db/drop.sql\n")
-    (db / "wipe.cypher").write_text("// all of it\nMATCH (n) DETACH DELETE n;\n")
-    (db / "names.cypher").write_text("MATCH (n:User) WHERE n.note = 'DELETE me' RETURN n.name;\n")
-    (db / "wipe.js").write_text("db.getSiblingDB('app').dropDatabase();\n")
-    (db / "outer.js").write_text("load('db/inner.js');\n")
-    (db / "inner.js").write_text("load('db/wipe.js');\n")
-    (db / "report.js").write_text("printjson(db.users.countDocuments());\n")
-    (db / "flush.lua").write_text("redis.call('FLUSHDB')\nreturn 1\n")
-    (db / "sweep.lua").write_text("for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('UNLINK', k) end\n")
-    (db / "count.lua").write_text("return redis.call('DBSIZE')\n")
+    write_tree(project, {
+        "db/drop.sql": "-- start over\nDROP TABLE orders;\n",
+        "db/report.sql": "SELECT count(*) FROM orders;\n",
+        "db/run.sql": "SET ECHO ON\nSPOOL run.log\n@@drop.sql\nSPOOL OFF\nEXIT\n",
+        "db/monthly.sql": "COLUMN email FORMAT A40\nSELECT id FROM users WHERE rownum <= 5;\n@@report\nEXIT\n",
+        "db/batch.sql": ":setvar t Staging\nSET NOCOUNT ON\nGO\nTRUNCATE TABLE dbo.Staging\nGO 2\n",
+        "db/include.sql": ":r db/drop.sql\nGO\n",
+        "db/shell.sql": "SELECT 1\nGO\n!! rm -rf ~\nGO\n",
+        "db/snow.sql": "!set variable_substitution=true\n!source db/drop.sql\n",
+        "db/wipe.cypher": "// all of it\nMATCH (n) DETACH DELETE n;\n",
+        "db/names.cypher": "MATCH (n:User) WHERE n.note = 'DELETE me' RETURN n.name;\n",
+        "db/wipe.js": "db.getSiblingDB('app').dropDatabase();\n",
+        "db/outer.js": "load('db/inner.js');\n",
+        "db/inner.js": "load('db/wipe.js');\n",
+        "db/report.js": "printjson(db.users.countDocuments());\n",
+        "db/flush.lua": "redis.call('FLUSHDB')\nreturn 1\n",
+        "db/sweep.lua": "for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('UNLINK', k) end\n",
+        "db/count.lua": "return redis.call('DBSIZE')\n",
+    })
     return project
 
 

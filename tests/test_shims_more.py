@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import Installed, install_agentguard, which_outside, write_fake
+from helpers import Installed, install_agentguard, which_outside, write_fake, write_tree
 
 from agentguard.shimfiles import is_shim
 
@@ -259,11 +259,10 @@ def test_pgbench_scripts_against_a_real_server(isolated_env: dict[str, str], tmp
                     "CREATE TABLE bookings (id int PRIMARY KEY); INSERT INTO bookings SELECT generate_series(1, 50)"],
                    check=True)
     ws = tmp_path / "bench"
-    ws.mkdir()
-    (ws / "drop.sql").write_text("DROP TABLE bookings;\n")
-    (ws / "wipe.sql").write_text("\\set id random(1, 50)\nDELETE FROM bookings;\n")
-    (ws / "shell.sql").write_text("\\shell rm -rf ~\nSELECT 1;\n")
-    (ws / "read.sql").write_text("\\set id random(1, 50)\nSELECT id FROM bookings WHERE id = :id;\n")
+    write_tree(ws, {"drop.sql": "DROP TABLE bookings;\n",
+                    "wipe.sql": "\\set id random(1, 50)\nDELETE FROM bookings;\n",
+                    "shell.sql": "\\shell rm -rf ~\nSELECT 1;\n",
+                    "read.sql": "\\set id random(1, 50)\nSELECT id FROM bookings WHERE id = :id;\n"})
     args = " ".join(conn)
     for attempt in (f"pgbench {args} -n -t 1 -f drop.sql shimsmore", f"pgbench {args} -n -t 1 -fwipe.sql@2 shimsmore",
                     f"pgbench {args} -n -t 1 --file=shell.sql shimsmore", f"pgbench {args} -i shimsmore"):

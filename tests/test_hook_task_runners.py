@@ -156,6 +156,24 @@ def _readable(path: Path) -> bool:
     return True
 
 
+@pytest.mark.parametrize("runner", ["just", "task"])
+def test_imports_nested_too_deep_ask_a_human(inst: Installed, runner: str) -> None:
+    """Ten files, each importing the next: past 8 levels the reader stops and a human decides."""
+    app = inst.home / "work" / f"deep-{runner}"
+    app.mkdir(parents=True)
+    if runner == "just":
+        (app / "justfile").write_text("import 'i1.just'\nx:\n    echo hi\n")
+        for k in range(1, 10):
+            (app / f"i{k}.just").write_text(f"import 'i{k + 1}.just'\n" if k < 9 else "y:\n    echo deep\n")
+    else:
+        include = "version: '3'\nincludes:\n  n:\n    taskfile: ./t{}.yml\n"
+        (app / "Taskfile.yml").write_text(include.format(1) + "tasks:\n  x:\n    cmds: [echo hi]\n")
+        for k in range(1, 10):
+            (app / f"t{k}.yml").write_text(include.format(k + 1) if k < 9 else "version: '3'\ntasks: {}\n")
+    reason = refusal(inst, "cursor", f"{runner} x", app)
+    assert "nested more than 8 deep" in reason, reason
+
+
 def test_just_gives_a_clear_decision_on_hostile_files(inst: Installed) -> None:
     work = inst.home / "work"
     (work / "cyc").mkdir()

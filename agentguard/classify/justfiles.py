@@ -20,8 +20,8 @@ import os
 
 from agentguard.classify.quotes import unquoted
 from agentguard.classify.sources import shown_path
-from agentguard.classify.taskrunners import (RUNTIME_VALUE, find_upward, line_work, load_nested, options,
-                                             script_work, shell_words, unreadable)
+from agentguard.classify.taskrunners import (RUNTIME_VALUE, FileReader, find_upward, line_work, options,
+                                             script_work, shell_words)
 from agentguard.model import Finding, Invocation
 
 TYPE_CHECKING = False
@@ -77,18 +77,11 @@ class Justfile:
         self.exports: set[str] = set()  # `export NAME := …`
 
 
-class Reader:
+class Reader(FileReader):
     """The state of reading one ``just`` call: files read, findings, bounds."""
 
     def __init__(self, inv: Invocation, ctx: Context) -> None:
-        self.inv = inv
-        self.ctx = ctx
-        self.findings: list[Finding] = []
-        self.files = 0
-        self.overrides: dict[str, str] = {}
-
-    def fail(self, detail: str) -> None:
-        self.findings.append(unreadable(self.ctx, self.inv, detail))
+        super().__init__(inv, ctx, ("justfiles", "imports"), MAX_FILES)
 
 
 def just_work(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
@@ -557,12 +550,10 @@ def _split_commas(text: str) -> list[str]:
 # Reading the file.
 
 def read_justfile(reader: Reader, path: str, depth: int, into: Justfile | None = None) -> Justfile | None:
-    reader.files += 1
-    shown = shown_path(path, reader.inv.cwd)
-    text = load_nested(path, reader.files, depth, reader.inv, reader.ctx, reader.findings, MAX_FILES,
-                       ("justfiles", "imports"))
-    if text is None:
+    got = reader.read(path, depth)
+    if got is None:
         return None
+    text, shown = got
     justfile = into or Justfile(path, shown)
     _parse(reader, justfile, text, path, shown, depth)
     return justfile

@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import os
 
-from agentguard.classify.sources import shown_path
-from agentguard.classify.taskrunners import (RUNTIME_VALUE, find_upward, line_work, load_nested, options,
-                                             unreadable)
+from agentguard.classify.taskrunners import RUNTIME_VALUE, FileReader, find_upward, line_work, options
 from agentguard.model import Finding, Invocation
 
 TYPE_CHECKING = False
@@ -52,20 +50,13 @@ class Taskfile:
         self.env: dict[str, str | None] = {}  # the environment its commands start with
 
 
-class Reader:
+class Reader(FileReader):
     def __init__(self, inv: Invocation, ctx: Context, dry: bool) -> None:
-        self.inv = inv
-        self.ctx = ctx
+        super().__init__(inv, ctx, ("Taskfiles", "includes"), MAX_FILES)
         self.dry = dry
-        self.findings: list[Finding] = []
         self.work: list[Work] = []
-        self.files = 0
         self.seen: set[tuple[int, tuple[tuple[str, str | None], ...]]] = set()
         self.cli_args = ""
-        self.overrides: dict[str, str] = {}
-
-    def fail(self, detail: str) -> None:
-        self.findings.append(unreadable(self.ctx, self.inv, detail))
 
 
 def task_work(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
@@ -123,12 +114,10 @@ def _read(reader: Reader, path: str, directory: str, depth: int) -> Taskfile | N
     from agentguard.classify.yamlish import YamlError
     from agentguard.classify.yamllines import load as load_yaml
 
-    reader.files += 1
-    shown = shown_path(path, reader.inv.cwd)
-    text = load_nested(path, reader.files, depth, reader.inv, reader.ctx, reader.findings, MAX_FILES,
-                       ("Taskfiles", "includes"))
-    if text is None:
+    got = reader.read(path, depth)
+    if got is None:
         return None
+    text, shown = got
     try:
         root = load_yaml(text)
     except (YamlError, RecursionError) as e:

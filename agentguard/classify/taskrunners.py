@@ -148,15 +148,32 @@ def load(path: str, inv: Invocation, ctx: Context, findings: list[Finding], limi
     return text
 
 
-def load_nested(path: str, count: int, depth: int, inv: Invocation, ctx: Context, findings: list[Finding],
-                most: int, kinds: tuple[str, str]) -> str | None:
-    """``load`` for the ``count``-th file one call reads, ``depth`` imports deep: None with a finding
-    past ``most`` files or 8 levels. ``kinds``: what the files and their imports are called."""
-    if count > most or depth > 8:
-        detail = f"more than {most} {kinds[0]}, or {kinds[1]} nested more than 8 deep"
-        findings.append(unreadable(ctx, inv, f"{shown_path(path, inv.cwd)}: {detail}"))
-        return None
-    return load(path, inv, ctx, findings)
+class FileReader:
+    """What reading one call's project files shares: the findings, how many files were read, and the
+    bounds on them. ``kinds``: what the files and their imports are called, for the message."""
+
+    def __init__(self, inv: Invocation, ctx: Context, kinds: tuple[str, str], most: int = 32) -> None:
+        self.inv = inv
+        self.ctx = ctx
+        self.kinds = kinds
+        self.most = most
+        self.findings: list[Finding] = []
+        self.files = 0
+        self.overrides: dict[str, str] = {}
+
+    def fail(self, detail: str) -> None:
+        self.findings.append(unreadable(self.ctx, self.inv, detail))
+
+    def read(self, path: str, depth: int) -> tuple[str, str] | None:
+        """(text, path as shown) of one more file, ``depth`` imports deep, as ``load`` reads it; None
+        with a finding past ``most`` files or 8 levels."""
+        self.files += 1
+        shown = shown_path(path, self.inv.cwd)
+        if self.files > self.most or depth > 8:
+            self.fail(f"{shown}: more than {self.most} {self.kinds[0]}, or {self.kinds[1]} nested more than 8 deep")
+            return None
+        text = load(path, self.inv, self.ctx, self.findings)
+        return None if text is None else (text, shown)
 
 
 def unreadable(ctx: Context, inv: Invocation, detail: str) -> Finding:

@@ -19,6 +19,8 @@ from agentguard.model import Finding
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from agentguard.shapes import Passphrase, Request
 
 GRANT_TTL = 600  # seconds an approval stays valid
@@ -213,7 +215,7 @@ def _write_json(path: str, data: object) -> None:
 
 def create_request(state_dir: str, *, tool: str, argv: list[str], cwd: str, target: str, actor: dict[str, str],
                    findings: tuple[Finding, ...], decision: str, keys: list[str],
-                   calls: list[list[object] | None] | None = None) -> dict[str, object]:
+                   calls: Sequence[list[object] | None] | None = None) -> dict[str, object]:
     """A pending request. ``keys`` are the binding keys it grants (binding.py): the call's own first,
     then, for a hook's request, those of the calls the shims will see when the command runs.
     ``calls``, beside them, are the calls those keys bind (binding.call_of); the ones other than the
@@ -224,9 +226,10 @@ def create_request(state_dir: str, *, tool: str, argv: list[str], cwd: str, targ
 
     request_id = os.urandom(4).hex()
     now = time.time()
+    shown_argv = redact_argv(argv)
     request = {
         "id": request_id, "created": now, "expires": now + REQUEST_TTL, "tool": tool,
-        "argv": redact_argv(argv), "cwd": cwd, "target": target, "actor": actor,
+        "argv": shown_argv, "cwd": cwd, "target": target, "actor": actor,
         "decision": decision, "rules": [f.rule for f in findings], "why": [f.why for f in findings],
         # what the human approves: the numbers (rows, files and bytes, resources), not only the rule
         "details": [redact_text(f.detail or "")[:600] for f in findings],
@@ -235,8 +238,9 @@ def create_request(state_dir: str, *, tool: str, argv: list[str], cwd: str, targ
     covers: list[dict[str, object]] = []
     for call in (calls or [])[1:]:
         if isinstance(call, list) and len(call) == 5 and isinstance(call[1], list):
-            shown = {"tool": str(call[0]), "argv": redact_argv([str(a) for a in call[1]]), "cwd": str(call[2])}
-            if shown not in covers and [shown["tool"], *shown["argv"]] != [tool, *request["argv"]]:
+            inner_argv = redact_argv([str(a) for a in call[1]])
+            shown: dict[str, object] = {"tool": str(call[0]), "argv": inner_argv, "cwd": str(call[2])}
+            if shown not in covers and [str(call[0]), *inner_argv] != [tool, *shown_argv]:
                 covers.append(shown)
     if covers:
         request["covers"] = covers

@@ -228,8 +228,9 @@ def binding_key(tool: str, argv: Iterable[str], cwd: str, target: str, env: Iter
     can prove which call each of its keys lets through: the broker recomputes every key of a request
     from the call it names (``key_of``) and refuses one that names another call."""
     rest = _digest([[list(p) for p in env], sorted((reads or {}).items()), stdin])
-    call = [tool, list(argv), cwd, target, rest]
-    key = key_of(*call)
+    args = list(argv)
+    key = key_of(tool, args, cwd, target, rest)
+    call: list[object] = [tool, args, cwd, target, rest]
     if len(_MADE) >= MAX_MADE:
         _MADE.pop(next(iter(_MADE)))
     _MADE[key] = call

@@ -42,7 +42,8 @@ def command(request_id: str, without_backup: bool, system: bool) -> None:
     click.echo(f"  in:      {request['cwd']}")
     if request.get("target"):
         click.echo(f"  target:  {request['target']}")
-    for inner in request.get("covers") or []:  # the guarded programs inside it, which the approval covers too
+    covers = request.get("covers")
+    for inner in covers if isinstance(covers, list) else []:  # the guarded programs inside it, which it covers too
         inner = as_dict(inner)
         where = "" if inner.get("cwd") == request["cwd"] else f"  (in {inner.get('cwd')})"
         click.echo(f"  and runs: {' '.join([str(inner.get('tool')), *str_list(inner.get('argv'))])}{where}")

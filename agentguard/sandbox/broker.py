@@ -337,6 +337,8 @@ class Broker:
         actor = {str(k): str(v) for k, v in given.items()} if isinstance(given, dict) else {}
         # What the human is shown is the call the first key binds, never the peer's description of it.
         tool, shown, cwd, target = calls[0][0], calls[0][1], calls[0][2], calls[0][3] or _text(request, "target", "")
+        if not isinstance(shown, list):
+            raise BrokerError("request needs calls whose argv is a list")
         return create_request(self.locs.state, tool=str(tool), argv=[str(a) for a in shown], cwd=str(cwd),
                               target=str(target), actor={**actor, "kind": "agent"},
                               findings=findings, decision=_text(request, "decision", "confirm"), keys=keys,

@@ -199,3 +199,8 @@ def test_a_relation_named_before_its_columns_is_not_a_call_to_look_up() -> None:
     assert wanted("INSERT INTO bookings (id, note) VALUES (1, wipe())")[0] == {"wipe"}
     assert wanted("CREATE INDEX i ON t USING btree (purge(x))")[0] >= {"purge"}
     assert wanted("CREATE TABLE t AS SELECT scrub(1)")[0] == {"scrub"}
+    # the function a trigger runs is looked up; the one a statement creates is not called by it
+    for verb in ("FUNCTION", "PROCEDURE"):
+        assert wanted(f"CREATE TRIGGER t AFTER INSERT ON x FOR EACH ROW EXECUTE {verb} wipe()")[0] == {"wipe"}
+    assert wanted("CREATE OR REPLACE FUNCTION wipe() RETURNS void LANGUAGE sql AS 'SELECT 1'")[0] == set()
+    assert wanted("DROP FUNCTION IF EXISTS wipe()")[0] == set()

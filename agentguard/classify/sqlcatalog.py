@@ -24,7 +24,9 @@ _WRITE = re.compile(rf"\b(INSERT\s+INTO|UPDATE|DELETE\s+FROM|MERGE\s+INTO|COPY|T
 # What comes right before a name followed by "(" when the name is a relation with its column list
 # (INSERT INTO t (a), CREATE TABLE t (a), REFERENCES t (a), CREATE INDEX i ON t (a), COPY t (a)) or
 # a routine being created (CREATE FUNCTION f (…)), never a call.
-_RELATION = re.compile(r"(?:\b(?:INTO|TABLE|EXISTS|REFERENCES|VIEW|FUNCTION|PROCEDURE|COPY|TRIGGER|TYPE)"
+# (EXECUTE FUNCTION f() in CREATE TRIGGER names the code the trigger runs: that one is looked up.)
+_RELATION = re.compile(r"(?:\b(?:INTO|TABLE|EXISTS|REFERENCES|VIEW|COPY|TYPE)"
+                       r"|\b(?:CREATE(?:\s+OR\s+REPLACE)?|ALTER|DROP)\s+(?:FUNCTION|PROCEDURE)"
                        r"|\bINDEX\b[^;()]*?\bON(?:\s+ONLY)?)\s+(?:[A-Za-z_][\w$]*\s*\.\s*)?\Z", re.IGNORECASE)
 _QUOTED = re.compile(r"'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/", re.DOTALL)
 _OPERATOR = re.compile(r"[+\-*/<>=~!@#%^&|`?]+")

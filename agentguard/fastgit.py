@@ -22,6 +22,14 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
+
+def _lit(text: str) -> str:
+    """``text`` as a case pattern that matches it alone (agentguard.fastpath.sh_literal)."""
+    from agentguard.fastpath import sh_literal
+
+    return sh_literal(text)
+
+
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 _OPTION = re.compile(r"--?[A-Za-z0-9][A-Za-z0-9-]*\Z")
 
@@ -134,26 +142,26 @@ def git_forms(book: dict[str, object], tool: str) -> GitForms | None:
         for option in options:
             forms.refused |= _option_patterns(sub, option)
         for second in seconds.get(sub, set()):
-            forms.refused |= {sh_quote(sub + " ") + _glob(s) for s in second.split("|")}
+            forms.refused |= {_lit(sub + " ") + _glob(s) for s in second.split("|")}
     return forms
 
 
 def _glob(text: str) -> str:
     """A classifier glob (`*` any run) as a case pattern, everything else literal."""
-    return "*".join(sh_quote(piece) if piece else "" for piece in text.split("*")) or "''"
+    return "*".join(_lit(piece) if piece else "" for piece in text.split("*")) or "''"
 
 
 def _option_patterns(sub: str, option: str) -> set[str]:
     """Case patterns for "SUB ARG" where ARG is ``option`` as git may be given it: a short option alone
     or in a bundle (-D, -vD), a long one by any prefix (--delete, --del, --delete=x). ``sub`` '*' is any."""
-    head = "*' '" if sub == "*" else sh_quote(sub + " ")
+    head = "*' '" if sub == "*" else _lit(sub + " ")
     bare = option.split("*")[0]
     if option.endswith("*") and bare.startswith("--") and len(bare) > 2:
-        return {head + sh_quote(bare) + "*"}
+        return {head + _lit(bare) + "*"}
     if bare.startswith("--") and len(bare) > 2:
-        return {head + sh_quote("--" + bare[2]) + "*"}
+        return {head + _lit("--" + bare[2]) + "*"}
     if bare.startswith("-") and len(bare) == 2:
-        ch = sh_quote(bare[1])
+        ch = _lit(bare[1])
         return {head + "-" + ch + "*", head + "-[!-]*" + ch + "*"}
     return {head + "-*"}  # an option this reading cannot spell out: every option
 
@@ -162,7 +170,7 @@ def _ci(text: str) -> str:
     """A case pattern matching ``text`` in any case (git's section and key names)."""
     out = []
     for ch in text:
-        out.append(f"[{ch.upper()}{ch.lower()}]" if ch.isalpha() else sh_quote(ch))
+        out.append(f"[{ch.upper()}{ch.lower()}]" if ch.isalpha() else _lit(ch))
     return "".join(out)
 
 
@@ -171,12 +179,6 @@ def _fast_subs(forms: GitForms) -> list[str]:
 
 
 _ALL = ""  # the tag of a key that every subcommand counts
-
-
-def _arms(groups: dict[str, list[str]]) -> str:
-    """Case arms, each body after the patterns that share it, then `*`: the fragment writes what
-    follows it (``@ARMS@) BODY ;;``), which is what a case does for anything no arm names."""
-    return "".join(f"{'|'.join(sorted(pats))}) {body} ;;\n" for body, pats in sorted(groups.items())) + "*"
 
 
 # The sections whose keys the shim itself names, as git writes them (git's own files have [core]
@@ -232,13 +234,15 @@ def _key_table(forms: GitForms) -> tuple[dict[str, dict[str, str]], dict[frozens
     return sections, letters
 
 
-def _section_arms(sections: dict[str, dict[str, str]], spell: Callable[[str], str], var: str,
+def _section_arms(sections: dict[str, dict[str, str]], spell: Callable[[str], str], var: str, stop: str,
                   rest: str = "") -> str:
-    """Case arms on a section (``spell`` writes its patterns), each setting ``_ag_t`` to the key's
-    letters or sending every subcommand to the classifier, for the key in ``var``, the last of them
-    `*`. With ``rest`` (what a key no pattern names gets: the whole table), the arms name only
-    HOT_SECTIONS, as git writes them, in that order (sh tries a case's patterns in order, about a
-    thousand instructions each), and the sections none of whose keys counts after the first."""
+    """Case arms on a section (``spell`` writes its patterns), each adding the key's letters to
+    ``_ag_t`` or sending every subcommand to the classifier and then ``stop`` (out of the loop or
+    function that reads), for the key in ``var``, the last of them `*`. With ``rest`` (what a key no
+    pattern names gets: the whole table), the arms name only HOT_SECTIONS, as git writes them, in
+    that order (sh tries a case's patterns in order, about a thousand instructions each), and the
+    sections none of whose keys counts after the first."""
+    every_one = f"_ag_fast=0; {stop}"
     bodies: dict[str, list[str]] = {}
     order: list[str] = []
     for section in (HOT_SECTIONS if rest else sorted(sections)):
@@ -249,15 +253,15 @@ def _section_arms(sections: dict[str, dict[str, str]], spell: Callable[[str], st
         pattern = spell(section.rstrip(".")) + ("." if section.endswith(".") else "")
         if star is not None:  # any key of it counts: for the subcommands any of its keys names
             every = _ALL if _ALL in keys.values() else "".join(sorted(set("".join(keys.values()))))
-            body = "_ag_fast=0" if every == _ALL else f"_ag_t={every}"
+            body = every_one if every == _ALL else f"_ag_t=${{_ag_t}}{every}"
         else:
             groups: dict[str, list[str]] = {}
             for name, tag in keys.items():
-                groups.setdefault("_ag_fast=0" if tag == _ALL else f"_ag_t={tag}", []).append(spell(name))
+                groups.setdefault(every_one if tag == _ALL else f"_ag_t=${{_ag_t}}{tag}", []).append(spell(name))
             # a key told apart by its first letter (or one people often set) is done with first
             plain = [_not_starting(keys)]
             if rest:
-                plain += [sh_quote(k) for k in COMMON_KEYS.get(section, ()) if k.lower() not in keys]
+                plain += [_lit(k) for k in COMMON_KEYS.get(section, ()) if k.lower() not in keys]
             inner = f"{'|'.join(plain)}) ;;\n" + "".join(f"{'|'.join(sorted(pats))}) {b} ;;\n"
                                                        for b, pats in sorted(groups.items()))
             if rest:
@@ -268,33 +272,73 @@ def _section_arms(sections: dict[str, dict[str, str]], spell: Callable[[str], st
         bodies.setdefault(body, []).append(pattern)
     arms = [f"{'|'.join(bodies[body])})\n{body} ;;\n" for body in order]
     if rest:
-        named = [sh_quote(c) for c in COMMON_SECTIONS if c not in sections]
+        named = [_lit(c) for c in COMMON_SECTIONS if c not in sections]
         arms.insert(1, f"{'|'.join([_not_starting(sections)] + named)}) ;;\n")
     return "".join(arms) + "*"
 
 
-def key_arms(forms: GitForms) -> tuple[str, str, str]:
+def key_arms(forms: GitForms) -> tuple[str, str]:
     """What the fast path reads configuration with: (case arms on a section as git's lower-case
-    names spell it, with a case on its key, each setting ``_ag_t`` to the letters of the sets of
+    names spell it, with a case on its key, each adding to ``_ag_t`` the letters of the sets of
     subcommands that start the command the key names or sending every subcommand to the
     classifier, and calling ``_ag_git_key`` for a spelling they do not name; the same arms in
-    every spelling, for ``_ag_git_key``; case arms setting ``_ag_tags`` for each fast subcommand;
-    a case pattern for the sections none of whose keys counts, told by the first letter).
+    every spelling, for ``_ag_git_key``).
 
     Most keys people set are in sections no key of which counts (user, alias, branch, …) or are
     spelt as git writes them: those are told apart without the table in every spelling, which sh
     would otherwise read on every call (about a hundred instructions a character)."""
-    sections, letters = _key_table(forms)
-    exact = _section_arms(sections, sh_quote, "$_ag_k", '_ag_git_key "$_ag_sec" "$_ag_k"')
-    every = _section_arms(sections, _ci, "$2")
-    tagged: dict[str, list[str]] = {}
-    for sub in _fast_subs(forms):
+    sections, _ = _key_table(forms)
+    exact = _section_arms(sections, _lit, "$_ag_k", "break", '_ag_git_key "$_ag_s" "$_ag_k" || break')
+    every = _section_arms(sections, _ci, "$2", "return 1")
+    return exact, every
+
+
+# The subcommands agents run most, first: the case on the subcommand tries its arms in this order.
+HOT_SUBS = ("status", "diff", "log", "show", "add", "commit", "rev-parse", "branch", "fetch", "pull", "ls-files",
+            "grep", "blame", "stash", "remote", "tag", "describe", "cat-file", "ls-tree", "show-ref", "rev-list",
+            "merge-base", "shortlog")
+
+
+def sub_arms(forms: GitForms) -> str:
+    """Case arms on the subcommand, the last of them `*` (what has no fast path): each fast one
+    (or, for a form of two words, each whose second word is one) sets ``_ag_tags`` (the letters of the
+    sets of subcommands it is in, '-' for none), ``_ag_hooks`` (the hooks gitconfig says it runs
+    beyond EXTRA_HOOKS, which git may run for any of them) and ``_ag_r`` (1: selfguard's
+    GIT_READERS, which write no file an argument names)."""
+    from agentguard.classify.gitconfig import HOOKS
+    from agentguard.classify.selfguard import GIT_READERS
+
+    _, letters = _key_table(forms)
+
+    def body(sub: str) -> str:
         tags = "".join(t for g, t in letters.items() if sub in g) or "-"
-        tagged.setdefault(f"_ag_tags={tags}", []).append(sh_quote(sub))
-    # A help or version option runs no command a key names (and no hook).
-    for option in sorted(w for w in forms.words if w.startswith("-") and _OPTION.match(w)):
-        tagged.setdefault("_ag_tags=-", []).append(sh_quote(option))
-    return exact, every, _arms(tagged)
+        out = f"_ag_tags={tags}"
+        hooks = [h for h in dict.fromkeys(HOOKS.get(sub, ())) if h not in EXTRA_HOOKS]
+        if not all(_WORD.match(n) for n in hooks):
+            raise ValueError(f"hook names for {sub} cannot be written plainly")
+        if hooks:
+            out += f" _ag_hooks={sh_quote(' '.join(hooks))}"
+        if sub in GIT_READERS:
+            out += " _ag_r=1"
+        return out
+
+    def rank(sub: str) -> tuple[int, str]:
+        return (HOT_SUBS.index(sub) if sub in HOT_SUBS else len(HOT_SUBS), sub)
+
+    arms: dict[str, list[str]] = {}  # body → subcommands (or second words of one)
+    for word in forms.words:
+        if word.startswith("-") and not _OPTION.match(word):
+            continue
+        arms.setdefault(body(word), []).append(word)
+    seconds: dict[str, list[str]] = {}
+    for first, second in forms.pairs:
+        if first not in forms.words:
+            seconds.setdefault(first, []).append(second)
+    for first, words in seconds.items():
+        inner = "|".join(_lit(w) for w in sorted(words))
+        arms.setdefault(f'case ${{2-}} in\n{inner}) {body(first)} ;;\n*) _ag_fast=0 ;;\nesac', []).append(first)
+    order = sorted(arms.items(), key=lambda item: min(rank(s) for s in item[1]))
+    return "".join(f"{'|'.join(_lit(s) for s in sorted(subs, key=rank))}) {b} ;;\n" for b, subs in order) + "*"
 
 
 def _not_starting(names: Iterable[str]) -> str:
@@ -306,28 +350,13 @@ def _not_starting(names: Iterable[str]) -> str:
     return "[!" + "".join(c.upper() + c.lower() for c in letters) + "]*" if letters else "*"
 
 
-def hook_arms(forms: GitForms) -> str:
-    """Case arms setting ``_ag_hooks`` (blank-separated: sh splits them) to the hooks gitconfig says a
-    fast subcommand runs beyond EXTRA_HOOKS, which git may run for any of them."""
-    from agentguard.classify.gitconfig import HOOKS
-
-    groups: dict[str, list[str]] = {}
-    for sub in _fast_subs(forms):
-        names = [h for h in dict.fromkeys(HOOKS.get(sub, ())) if h not in EXTRA_HOOKS]
-        if not all(_WORD.match(n) for n in names + [sub]):
-            raise ValueError(f"hook names for {sub} cannot be written plainly")
-        if names:
-            groups.setdefault(f"_ag_hooks={sh_quote(' '.join(names))}", []).append(sh_quote(sub))
-    return _arms(groups)
-
-
 def env_check() -> str:
     from agentguard.classify.gitconfig import COMMAND_ENV
 
     names = sorted(set(COMMAND_ENV) | set(EXTRA_ENV))
     if not all(re.fullmatch(r"[A-Z_][A-Z0-9_]*", n) for n in names):
         raise ValueError("a git variable cannot be named in sh")
-    return '"' + "".join(f"${{{n}+x}}" for n in names) + '"'
+    return "".join(f"${{{n}+x}}" for n in names)
 
 
 KEYS_PART = ".git-config-keys"  # beside the shims: the table in every spelling, read when needed
@@ -342,7 +371,7 @@ def keys_part(book: dict[str, object], tool: str) -> str | None:
         return None
     from agentguard.shimfiles import PART_MARKER, fill, fragment
 
-    _, every, _ = key_arms(forms)
+    _, every = key_arms(forms)
     return (f"# {PART_MARKER} for git: its configuration keys in every spelling; see shims/fast-git-keys.sh\n"
             + fill(fragment("fast-git-keys.sh", comments=False), {"GIT_KEYS": every, "GIT_KEYS_ID": _keys_id(every)}))
 
@@ -359,26 +388,22 @@ def git_values(book: dict[str, object], tool: str, shims: str) -> dict[str, str]
         return None
     import os
 
-    from agentguard.classify.selfguard import GIT_READERS
     from agentguard.fastpath import NOTHING
 
-    exact, every, tags = key_arms(forms)
-    words = [sh_quote(w) for w in sorted(forms.words)]
-    pairs = [sh_quote(f"{a} {b}") for a, b in sorted(forms.pairs)]
+    exact, every = key_arms(forms)
     if not all(_WORD.match(h) for h in EXTRA_HOOKS):
         raise ValueError("a hook name cannot be written plainly")
     return {
-        "GIT_WORDS": "|".join(words) or NOTHING,
-        "GIT_PAIRS": "|".join(pairs) or NOTHING,
+        "GIT_SUBS": sub_arms(forms),
         "GIT_REFUSED": "|".join(sorted(forms.refused)) or NOTHING,
         "GIT_ENV": env_check(),
         "GIT_KEYS_EXACT": exact,
         "GIT_KEYS_FILE": sh_quote(os.path.join(shims, KEYS_PART)),
         "GIT_KEYS_ID": _keys_id(every),
-        "GIT_TAGS": tags,
-        "GIT_HOOKS": hook_arms(forms),
-        "GIT_COMMON_HOOKS": " ".join(EXTRA_HOOKS),
+        "GIT_COMMON_HOOKS": " || ".join(f'[ -x "$_ag_repo/hooks/{h}" ]' for h in EXTRA_HOOKS),
         "GIT_SYSTEM": sh_quote("/etc/gitconfig"),
-        "GIT_READERS": "|".join(sh_quote(w) for w in sorted(GIT_READERS)),
+        # read splits at blanks, '=' and CR (git reads CR LF as LF); then sh's own IFS again
+        "GIT_IFS": "' \t=\r'",
+        "IFS_DEFAULT": "' \t\n'",
         "REFUSED_ARGS": NOTHING,
     }

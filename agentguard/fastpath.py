@@ -52,11 +52,20 @@ def sh_patterns(patterns: list[Pattern] | set[Pattern]) -> str:
     return "|".join(out) or NOTHING
 
 
-_PLAIN = re.compile(r"[A-Za-z0-9._/:=+,@%-]*\Z")  # stands for itself in a case pattern, unquoted
+_PLAIN = re.compile(r"[A-Za-z0-9._/:=+,@%-]+")  # stands for itself in a case pattern, unquoted
+
+
+def sh_literal(text: str) -> str:
+    """``text`` as a case pattern that matches it alone: quoted only where it must be, a character at
+    a time (sh matches an unquoted plain word with less work than a quoted one)."""
+    out = []
+    for ch in text:  # a backslash before any other character but a newline takes it as it is
+        out.append(ch if _PLAIN.fullmatch(ch) else "'\n'" if ch == "\n" else "\\" + ch)
+    return "".join(out) or "''"
 
 
 def _sh_piece(piece: str) -> str:
-    return piece if _PLAIN.match(piece) else sh_quote(piece)
+    return sh_literal(piece) if piece else ""
 
 
 def _covers(wide: Pattern, narrow: Pattern) -> bool:
@@ -168,8 +177,9 @@ def fast_path(tool: str, real: str, book: dict[str, object], setting: Setting | 
     if more is None:
         return ""
     values.update(more)
-    return f"# fast path: {', '.join('shims/' + p for p in parts)}\n" + "".join(
-        fill(fragment(p, comments=False), values) for p in parts)
+    # what it was made from, after it: sh reads this line only on the way to the classifier
+    return "".join(fill(fragment(p, comments=False), values) for p in parts) + \
+        f"# fast path: the lines above, from {', '.join('shims/' + p for p in parts)}\n"
 
 
 def fast_parts(tool: str, book: dict[str, object], setting: Setting | None) -> dict[str, str]:
@@ -202,14 +212,14 @@ def _common(setting: Setting) -> dict[str, str]:
     # (as the shell joins them: VALUE/PLACE), and likewise for each XDG variable.
     homes_of = {d[:-len(places[0]) - 1] for d in known if d.endswith("/" + places[0])}
     override_homes = {h for h in homes_of if all(f"{h}/{p}" in known for p in places)}
-    xdg_checks = []
+    xdg_checks: dict[str, list[str]] = {}  # the values that are → the variables they are for
     for name in GUARDED:
         var, _, inside = XDG[name]
         if not _NAME.match(var):
             raise ValueError(f"{var!r} is not a variable name")
         values = {d[:-len(inside) - 1] for d in known if d.endswith("/" + inside)}
         arms = "|".join(["''", "[!/]*"] + ([sh_patterns({exact(v) for v in values})] if values else []))
-        xdg_checks.append(f'case "${{{var}-}}" in\n{arms}) ;;\n*) _ag_fast=0 ;;\nesac')
+        xdg_checks.setdefault(arms, []).append(var)
     # Homes whose default directories are all among the known ones.
     candidates = {os.path.normpath(h) for h in (setting.home, setting.account_home) if h}
     candidates |= {os.path.realpath(h) for h in candidates}
@@ -218,26 +228,34 @@ def _common(setting: Setting) -> dict[str, str]:
     markers = set(MARKERS) | _selfguard_names()
     return {
         "PROJECT_FILE": sh_quote(PROJECT_FILE),
-        "POLICY_CHECKS": "\n".join(_policy_check(path, bool(policy.get(path)))
-                                   for path in (SYSTEM_FILE if SYSTEM_FILE in policy else "", user) if path) or ":",
-        "AG_INSIDE": sh_patterns({under(d) for d in dirs}),
+        "POLICY_CHANGED": " || ".join(_policy_check(path, bool(policy.get(path)))
+                                      for path in (SYSTEM_FILE if SYSTEM_FILE in policy else "", user) if path) or "false",
+        "AG_INSIDE": sh_patterns({under(d) for d in dirs} | {(h.rstrip("/") + "/.", "") for h in candidates}),
         "OVERRIDE": f'"${{{OVERRIDE}-}}"',
         "OVERRIDE_HOMES": "|".join(["''"] + ([sh_patterns({exact(h) for h in override_homes})] if override_homes else [])),
-        "XDG_CHECKS": "\n".join(xdg_checks),
+        "XDG_CHECKS": "\n".join(_xdg_check(arms, names) for arms, names in xdg_checks.items()),
         "HOMES": sh_patterns({exact(h) for h in homes}),
-        "HOME_DOTS": sh_patterns({(h.rstrip("/") + "/.", "") for h in candidates}),
         "MARKERS": sh_patterns({containing(m) for m in markers}),
         "CWD_MARKERS": sh_patterns({containing(m) for m in markers} if setting.account_home is None else set()),
     }
 
 
+def _xdg_check(arms: str, names: list[str]) -> str:
+    """sh that sends the call on unless each variable of ``names`` has one of the values ``arms``
+    matches (one case for the variables whose values are the same: sh reads it once)."""
+    if len(names) == 1:
+        return f"case ${{{names[0]}-}} in\n{arms}) ;;\n*) _ag_fast=0 ;;\nesac"
+    words = " ".join(f'"${{{n}-}}"' for n in names)
+    return f"for _ag_x in {words}; do\ncase $_ag_x in\n{arms}) ;;\n*) _ag_fast=0 ;;\nesac\ndone"
+
+
 def _policy_check(path: str, seen: bool) -> str:
-    """sh that sends the call on when the policy file at ``path`` changed since the shim was
-    written: newer than the shim when it existed (``seen``), there at all when it did not."""
+    """A test that is true when the policy file at ``path`` changed since the shim was written:
+    newer than the shim when it existed (``seen``), there at all when it did not."""
     q = sh_quote(path)
     if seen:
-        return f'if [ {q} -nt "$0" ]; then\n_ag_fast=0\nfi'
-    return f"if [ -e {q} ] || [ -h {q} ]; then\n_ag_fast=0\nfi"
+        return f'[ {q} -nt "$0" ]'
+    return f"[ -e {q} ] || [ -h {q} ]"
 
 
 def _dirs(setting: Setting) -> list[str]:

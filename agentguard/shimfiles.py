@@ -43,13 +43,14 @@ def fragment(name: str, comments: bool = True) -> str:
         import re  # not at the top: a shim's classifier path imports this module, and never this
 
         trailing = re.compile(r"  +# [^'\"`$]*$")  # a comment after code: two blanks, `# `, prose
+        header = re.compile(r"([A-Za-z_][A-Za-z0-9_]*\(\) \{)  +# .*$")  # after `name() {`: any comment
         kept = []
         for line in lines:
             text = line.rstrip("\n").lstrip(" ")
             if text.startswith("# shellcheck source="):  # the shim sources a file shellcheck cannot see
                 kept.append(text + "\n")
             elif text and not text.startswith("#"):
-                kept.append(trailing.sub("", text) + "\n")
+                kept.append(trailing.sub("", header.sub(r"\1", text)) + "\n")
         lines = kept
     return "".join(lines)
 

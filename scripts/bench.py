@@ -255,6 +255,13 @@ def section_shims(args: argparse.Namespace) -> None:
         commands.setdefault(raw, [real, *same[1:]])
         commands[f"shim {label}"] = [str(shims / argv[0]), *argv[1:]]
         pairs.append((f"shim {label}", raw, target))
+    if git:
+        # The floor every shim stands on: sh started for a script that does nothing but exec the program.
+        floor = Path(env["HOME"]).parent / "exec-only"
+        floor.write_text(f'#!/bin/sh\nexec {git} "$@"\n')
+        floor.chmod(0o755)
+        commands["sh that only execs git status (the floor)"] = [str(floor), "status"]
+        pairs.insert(0, ("sh that only execs git status (the floor)", "raw git status", "(what sh costs)"))
     times = interleaved_both(commands, args.rounds, env, cwd)
     print("\n  calls through shims beside the raw binary, medians of wall and CPU time (user + system)")
     print("  (psql: no server listens, both sides fail the same way)")

@@ -8,16 +8,13 @@
 # character at a time, so a check that needs no function of its own costs least.
 
 case $_ag_fast in 1)
-  case "$_ag_cwd/" in
-    @AG_INSIDE@) _ag_fast=0 ;;
-  esac
   # Nor inside a home directory's dot-directories: they hold what decides how shells and agents
   # start (fish's configuration, agents' settings) and agentguard's default directories.
-  case "$_ag_cwd/" in
-    @HOME_DOTS@) _ag_fast=0 ;;
+  case $_ag_cwd/ in
+    @AG_INSIDE@) _ag_fast=0 ;;
   esac
   # HOME must be one known here, whose default directories are known.
-  case "${HOME-}" in
+  case ${HOME-} in
     @HOMES@) ;;
     *) _ag_fast=0 ;;
   esac

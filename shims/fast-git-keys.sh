@@ -7,11 +7,8 @@
 # of another table.
 _ag_keys=@GIT_KEYS_ID@
 _ag_git_keys() {  # $1: a section as written ('.' at the end when it has a subsection), $2: a key
-  _ag_t=_
+  # A key that counts adds its letters to _ag_t; one that every subcommand counts makes this false.
   case "$1" in
     @GIT_KEYS@) ;;
-  esac
-  case "$_ag_tags" in
-    *[$_ag_t]*) _ag_fast=0 ;;
   esac
 }

@@ -15,93 +15,30 @@
 
 _ag_git_key() {  # $1: a section as written ('.' at the end when it has a subsection), $2: a key
   # The table in every spelling, from the file beside the shims the first time it is needed; a
-  # file that is missing or of another table sends the call to the classifier.
+  # file that is missing or of another table sends the call to the classifier. False when it does.
   case $_ag_keys in
     '')
-      _ag_keys=-
-      if [ -f @GIT_KEYS_FILE@ ] && [ -r @GIT_KEYS_FILE@ ]; then
-        # shellcheck source=/dev/null
-        . @GIT_KEYS_FILE@
-      fi ;;
+      _ag_keys=- _ag_kf=@GIT_KEYS_FILE@
+      # shellcheck source=/dev/null
+      [ -f "$_ag_kf" ] && [ -r "$_ag_kf" ] && . "$_ag_kf" ;;
   esac
-  if [ "$_ag_keys" = @GIT_KEYS_ID@ ]; then
-    _ag_git_keys "$1" "$2"
-  else
-    _ag_fast=0
-  fi
-}
-
-_ag_git_config() {  # $1: a configuration file git reads; IFS holds the blanks read drops
-  [ -e "$1" ] || [ -h "$1" ] || return 0
-  if [ ! -f "$1" ] || [ ! -r "$1" ]; then
-    _ag_fast=0
-    return 0
-  fi
-  _ag_sec=
-  # The arms in the order lines are most often met: a key, a section header, a blank or comment.
-  # Each line that decides breaks out of the loop at once (a test per line would cost more).
-  while read -r _ag_l || [ -n "$_ag_l" ]; do
-    case "$_ag_l" in
-      *\\)
-        _ag_fast=0
-        break ;;
-      [A-Za-z]*)
-        _ag_k=${_ag_l%%[= 	]*}
-        case "$_ag_k" in
-          *[!A-Za-z0-9-]*)
-            _ag_fast=0
-            break ;;
-        esac
-        # The arms name the keys that count as git writes them, in the sections people's files
-        # have, and a section none of whose keys counts; any other section or spelling goes to
-        # _ag_git_key. A key that counts sets the letters of the sets of subcommands it starts a
-        # command for (_ag_tags holds this subcommand's letters), or sends every one on.
-        _ag_t=_
-        case "$_ag_sec" in
-          @GIT_KEYS_EXACT@) _ag_git_key "$_ag_sec" "$_ag_k" ;;
-        esac
-        case "$_ag_tags" in
-          *[$_ag_t]*) _ag_fast=0 ;;
-        esac
-        case $_ag_fast in
-          0) break ;;
-        esac ;;
-      '['*)
-        _ag_h=${_ag_l#?}
-        _ag_sec=${_ag_h%%[!A-Za-z0-9.-]*}
-        case "${_ag_h#"$_ag_sec"}" in
-          ']') ;;
-          *]*]*)
-            _ag_fast=0
-            break ;;
-          ' "'*'"]') _ag_sec=$_ag_sec. ;;
-          *)
-            _ag_fast=0
-            break ;;
-        esac
-        case "$_ag_sec" in
-          ''|.*)
-            _ag_fast=0
-            break ;;
-          *.*) _ag_sec=${_ag_sec%%.*}. ;;
-        esac ;;
-      ''|'#'*|';'*) ;;
-      *)
-        _ag_fast=0
-        break ;;
-    esac
-  done < "$1"
-}
-
-case $_ag_fast in 1)
-  _ag_fast=0
-  _ag_sub=${1-}
-  case "$_ag_sub" in
-    @GIT_WORDS@) _ag_fast=1 ;;
+  case $_ag_keys in
+    @GIT_KEYS_ID@) _ag_git_keys "$1" "$2" ;;
     *)
-      case "$_ag_sub ${2-}" in
-        @GIT_PAIRS@) _ag_fast=1 ;;
-      esac ;;
+      _ag_fast=0
+      return 1 ;;
+  esac
+}
+
+# One case on the subcommand says whether it has a fast path and what it needs: the letters of the
+# sets of subcommands that the configuration keys which count start a command for (_ag_tags),
+# the hooks it runs beyond the common ones (_ag_hooks), and whether git runs at once when it is
+# given nothing more (_ag_r: a subcommand that writes no file an argument could name). The arms
+# come in the order agents call them: sh tries a case's patterns in order.
+case $_ag_fast in 1)
+  _ag_sub=${1-} _ag_r='' _ag_hooks=
+  case $_ag_sub in
+    @GIT_SUBS@) _ag_fast=0 ;;
   esac
 ;; esac
 case $_ag_fast in 1)
@@ -110,9 +47,10 @@ case $_ag_fast in 1)
   esac
 ;; esac
 case $_ag_fast in 1)
-  # The repository git uses from here: the first directory up with a .git in it.
+  # The repository git uses from here: the first directory up with a .git in it (none: a name that
+  # cannot exist, and git finds no repository either).
   _ag_d=$_ag_cwd
-  _ag_repo=
+  _ag_repo=/dev/null/-
   while :; do
     if [ -d "$_ag_d/.git" ] && [ -f "$_ag_d/.git/HEAD" ]; then
       _ag_repo=$_ag_d/.git
@@ -127,48 +65,92 @@ case $_ag_fast in 1)
     esac
     _ag_d=${_ag_d%/*}
   done
-;; esac
-case $_ag_fast:$_ag_repo in 1:?*)
-  # Another repository's configuration and hooks: a worktree's common directory, submodules.
-  if [ -e "$_ag_repo/commondir" ] || [ -e "$_ag_d/.gitmodules" ] || [ -h "$_ag_d/.gitmodules" ]; then
+  # Another repository's configuration and hooks (a worktree's common directory, submodules), and
+  # the hooks git may run for any subcommand and those of this one: git runs a hook only when it
+  # is executable, as the classifier reads them.
+  if [ -e "$_ag_repo/commondir" ] || [ -e "$_ag_d/.gitmodules" ] || [ -h "$_ag_d/.gitmodules" ] || @GIT_COMMON_HOOKS@; then
     _ag_fast=0
   fi
-  # The hooks git runs for many subcommands, and those of this one: git runs a hook only when it
-  # is executable, as the classifier reads them.
-  case "$_ag_sub" in
-    @GIT_HOOKS@) _ag_hooks= ;;
-  esac
-  for _ag_h in @GIT_COMMON_HOOKS@ $_ag_hooks; do
+  for _ag_h in $_ag_hooks; do
     if [ -x "$_ag_repo/hooks/$_ag_h" ]; then
       _ag_fast=0
-      break
     fi
   done
 ;; esac
 case $_ag_fast in 1)
-  # A letter for each set of subcommands that a key names a command for.
-  _ag_keys=
-  case "$_ag_sub" in
-    @GIT_TAGS@) _ag_tags=ABCDEFGHIJKLMNOPQRSTUVWXYZ ;;  # not listed: every key counts
+  # Each configuration file git reads, a line at a time: read splits a line at its first blank,
+  # '=' or carriage return (git reads CR LF as LF) into its first word (a key, a header, a
+  # comment) and the rest (sh takes no IFS from the environment; it is set here and put back).
+  # Each arm that decides breaks out at once; a key that counts adds the letters of the sets of
+  # subcommands it starts a command for to _ag_t, which is checked once at the end.
+  _ag_keys='' _ag_t=_
+  IFS=@GIT_IFS@
+  for _ag_f in @GIT_SYSTEM@ "${XDG_CONFIG_HOME:-$HOME/.config}/git/config" "$HOME/.gitconfig" "$_ag_repo/config" "$_ag_repo/config.worktree"; do
+    # (git reads a name that leads nowhere, as one that is not there, as no configuration)
+    [ -e "$_ag_f" ] || continue
+    if [ ! -f "$_ag_f" ] || [ ! -r "$_ag_f" ]; then
+      _ag_fast=0
+      break
+    fi
+    _ag_s=
+    while read -r _ag_k _ag_v || [ -n "$_ag_k" ]; do
+      case $_ag_k in
+        [A-Za-z]*)
+          # A value continued on the next line: what follows is not a key of this section.
+          case $_ag_v in
+            *\\)
+              _ag_fast=0
+              break ;;
+          esac
+          # The arms name the keys that count as git writes them, in the sections people's files
+          # have, and a section none of whose keys counts; any other section or spelling goes to
+          # _ag_git_key. (A key git would not take makes git refuse the whole file and run nothing.)
+          case $_ag_s in
+            @GIT_KEYS_EXACT@) _ag_git_key "$_ag_s" "$_ag_k" || break ;;
+          esac ;;
+        '['*)
+          # [name] or [name "subsection"], and nothing after it.
+          case $_ag_v in
+            '')
+              _ag_s=${_ag_k#?}
+              case $_ag_s in
+                *]) _ag_s=${_ag_s%]} ;;
+                *)
+                  _ag_fast=0
+                  break ;;
+              esac ;;
+            *]*]*)
+              _ag_fast=0
+              break ;;
+            '"'*'"]') _ag_s=${_ag_k#?}. ;;
+            *)
+              _ag_fast=0
+              break ;;
+          esac
+          case $_ag_s in
+            ''|.*|*[!A-Za-z0-9.-]*)
+              _ag_fast=0
+              break ;;
+            *.*) _ag_s=${_ag_s%%.*}. ;;
+          esac ;;
+        ''|'#'*|';'*) ;;
+        *)
+          _ag_fast=0
+          break ;;
+      esac
+    done < "$_ag_f"
+    case $_ag_fast in
+      0) break ;;
+    esac
+  done
+  IFS=@IFS_DEFAULT@
+  case $_ag_tags in
+    *[$_ag_t]*) _ag_fast=0 ;;
   esac
-  # read drops the blanks around a line (sh takes no IFS from the environment; it is set here)
-  _ag_ifs=$IFS
-  IFS=' 	'
-  _ag_git_config @GIT_SYSTEM@
-  _ag_git_config "${XDG_CONFIG_HOME:-$HOME/.config}/git/config"
-  _ag_git_config "$HOME/.gitconfig"
-  case $_ag_repo in
-    ?*)
-      _ag_git_config "$_ag_repo/config"
-      _ag_git_config "$_ag_repo/config.worktree" ;;
-  esac
-  IFS=$_ag_ifs
 ;; esac
 # Self-protection takes no argument of these for a file they write (fast-args.sh is for the rest).
-case $_ag_fast:$# in 1:1)
-  case "$_ag_sub" in
-    @GIT_READERS@) exec "$_ag_real" "$@" ;;
-  esac
+case $_ag_fast:$_ag_r:$# in 1:1:1)
+  exec "$_ag_real" "$@"
 ;; esac
 case $_ag_fast in 1)
   shift
@@ -181,8 +163,6 @@ case $_ag_fast in 1)
   done
   set -- "$_ag_sub" "$@"
 ;; esac
-case $_ag_fast in 1)
-  case "$_ag_sub" in
-    @GIT_READERS@) exec "$_ag_real" "$@" ;;
-  esac
+case $_ag_fast:$_ag_r in 1:1)
+  exec "$_ag_real" "$@"
 ;; esac

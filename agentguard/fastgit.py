@@ -360,6 +360,102 @@ def env_check() -> str:
 
 
 KEYS_PART = ".git-config-keys"  # beside the shims: the table in every spelling, read when needed
+SYSTEM_CONFIG = "/etc/gitconfig"  # git's system configuration (GIT_CONFIG_SYSTEM: the classifier decides)
+SYSTEM_STAMP = ".git-system-config"  # beside the shims: changed last when SYSTEM_CONFIG was, when judged
+_HEADER = re.compile(r'\[([A-Za-z0-9.-]+)\]|\[([A-Za-z0-9.-]+)[ \t]+"[^"\\\]\n]*"\]')
+_KEY_LINE = re.compile(r"([A-Za-z][A-Za-z0-9-]*)[ \t]*(?:=.*)?")
+
+
+def system_judged(forms: GitForms) -> tuple[str, int] | None:
+    """(the letters the keys of SYSTEM_CONFIG add, the time it changed last, in nanoseconds) when the
+    fast path may take it as judged here instead of reading it on every call (sh reads a file a
+    byte per system call): a regular file of root's that no one else may write, in a directory of
+    root's likewise (so no other account can change it, and root's changes show in the time), read
+    whole and unchanged while it was, every line of it one the shim's own reading takes, and no key
+    in it that every subcommand counts. None otherwise: the shim reads it as it reads the others."""
+    import os
+    import stat
+
+    try:
+        before = os.lstat(SYSTEM_CONFIG)
+        where = os.stat(os.path.dirname(SYSTEM_CONFIG))
+        if not stat.S_ISREG(before.st_mode) or before.st_size > 65536:
+            return None
+        if before.st_uid != 0 or before.st_mode & 0o022 or where.st_uid != 0 or where.st_mode & 0o022:
+            return None
+        with open(SYSTEM_CONFIG, "rb") as f:
+            data = f.read(65537)
+        after = os.lstat(SYSTEM_CONFIG)
+    except OSError:
+        return None
+    if (after.st_ino, after.st_size, after.st_mtime_ns) != (before.st_ino, before.st_size, before.st_mtime_ns):
+        return None
+    try:
+        letters = _letters_of(data.decode("utf-8"), forms)
+    except UnicodeDecodeError:
+        return None
+    return (letters, before.st_mtime_ns) if letters is not None else None
+
+
+def _letters_of(text: str, forms: GitForms) -> str | None:
+    """The letters the keys of a configuration file add, read as the shim reads one (None for a
+    line it would send to the classifier, or a key every subcommand counts)."""
+    sections, _ = _key_table(forms)
+    section: str | None = None
+    out: set[str] = set()
+    for line in text.split("\n"):
+        word = line.strip(" \t")
+        if not word or word[0] in "#;":
+            continue
+        if "\r" in line or word.endswith("\\"):
+            return None
+        if word.startswith("["):
+            m = _HEADER.fullmatch(word)
+            if m is None:
+                return None
+            name = (m.group(1) or m.group(2)).lower()
+            if name.startswith("."):
+                return None
+            section = name.split(".")[0] + ("." if m.group(2) or "." in name else "")
+            continue
+        m = _KEY_LINE.fullmatch(word)
+        if m is None or section is None:
+            return None
+        keys = sections.get(section)
+        if keys is None:
+            continue  # a section none of whose keys counts
+        key = m.group(1).lower()
+        tag = keys.get(key, keys.get("*"))
+        if tag == _ALL:
+            return None
+        out |= set(tag or "")
+    return "".join(sorted(out))
+
+
+def _system_check(forms: GitForms, shims: str) -> str:
+    """sh that takes the system configuration as judged (its letters, and no reading) while it is
+    the file system_judged read; ':' when it may not be taken so."""
+    import os
+
+    judged = system_judged(forms)
+    if judged is None:
+        return ":"
+    q, stamp = sh_quote(SYSTEM_CONFIG), sh_quote(os.path.join(shims, SYSTEM_STAMP))
+    return (f"if ! [ {q} -nt {stamp} ] && ! [ {q} -ot {stamp} ]; then\n"
+            f"_ag_sys=/dev/null/- _ag_t=_{judged[0]}\nfi")
+
+
+def system_stamp(book: dict[str, object], tool: str) -> tuple[str, int] | None:
+    """The stamp beside the shims (its text, the time to give it) for a system configuration the
+    fast path takes as judged."""
+    forms = git_forms(book, tool)
+    judged = system_judged(forms) if forms is not None else None
+    if judged is None:
+        return None
+    from agentguard.shimfiles import PART_MARKER
+
+    return (f"# {PART_MARKER} for git: changed last when {SYSTEM_CONFIG} did, when it was judged; its time is "
+            "what the shim compares\n", judged[1])
 
 
 def keys_part(book: dict[str, object], tool: str) -> str | None:
@@ -401,7 +497,8 @@ def git_values(book: dict[str, object], tool: str, shims: str) -> dict[str, str]
         "GIT_KEYS_FILE": sh_quote(os.path.join(shims, KEYS_PART)),
         "GIT_KEYS_ID": _keys_id(every),
         "GIT_COMMON_HOOKS": " || ".join(f'[ -x "$_ag_repo/hooks/{h}" ]' for h in EXTRA_HOOKS),
-        "GIT_SYSTEM": sh_quote("/etc/gitconfig"),
+        "GIT_SYSTEM": sh_quote(SYSTEM_CONFIG),
+        "GIT_SYSTEM_JUDGED": _system_check(forms, shims),
         # read splits at blanks, '=' and CR (git reads CR LF as LF); then sh's own IFS again
         "GIT_IFS": "' \t=\r'",
         "IFS_DEFAULT": "' \t\n'",

@@ -182,16 +182,22 @@ def fast_path(tool: str, real: str, book: dict[str, object], setting: Setting | 
         f"# fast path: the lines above, from {', '.join('shims/' + p for p in parts)}\n"
 
 
-def fast_parts(tool: str, book: dict[str, object], setting: Setting | None) -> dict[str, str]:
-    """The files beside the shims that ``tool``'s fast path reads (name → text): written with the
-    shims, since a fast path that finds one missing or of another table leaves the call to the
-    classifier."""
+def fast_parts(tool: str, book: dict[str, object], setting: Setting | None) -> dict[str, tuple[str, int | None]]:
+    """The files beside the shims that ``tool``'s fast path reads (name → its text and the time, in
+    nanoseconds, to give it; None: now): written with the shims, since a fast path that finds one
+    missing, of another table or of another time leaves the call to the classifier."""
     if tool != "git" or not fast_path(tool, "/bin/true", book, setting):
         return {}
-    from agentguard.fastgit import KEYS_PART, keys_part
+    from agentguard.fastgit import KEYS_PART, SYSTEM_STAMP, keys_part, system_stamp
 
+    parts: dict[str, tuple[str, int | None]] = {}
     text = keys_part(book, tool)
-    return {KEYS_PART: text} if text is not None else {}
+    if text is not None:
+        parts[KEYS_PART] = (text, None)
+    stamp = system_stamp(book, tool)
+    if stamp is not None:
+        parts[SYSTEM_STAMP] = stamp
+    return parts
 
 
 # --- what every fast path checks ------------------------------------------------------------------

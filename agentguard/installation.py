@@ -202,11 +202,13 @@ def write_shims(locs: Locations, book: dict[str, object], wanted: list[str], sea
             policy = None  # nothing guarded runs until it is fixed, so nothing skips the classifier
         # setting_for reads any mapping of the policy's shape; dict() gives it the plain dict it declares
         setting = setting_for(locs, book, home, dict(policy)) if policy is not None else None
-        parts: dict[str, str] = {}
+        parts: dict[str, tuple[str, int | None]] = {}
         for tool in written:  # before the shims, which check for them
             parts.update(fast_parts(tool, book, setting))
-        for name, text in parts.items():
+        for name, (text, when) in parts.items():
             write_atomic(os.path.join(locs.shims, name), text, mode=0o644)
+            if when is not None:
+                os.utime(os.path.join(locs.shims, name), ns=(when, when))
         for tool, real in written.items():
             text = render(tool, real, sys.executable, locs.state, paths, fast_path(tool, real, book, setting))
             write_shim(locs.shims, tool, text)

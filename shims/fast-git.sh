@@ -83,9 +83,13 @@ case $_ag_fast in 1)
   # comment) and the rest (sh takes no IFS from the environment; it is set here and put back).
   # Each arm that decides breaks out at once; a key that counts adds the letters of the sets of
   # subcommands it starts a command for to _ag_t, which is checked once at the end.
-  _ag_keys='' _ag_t=_
+  _ag_keys='' _ag_t=_ _ag_sys=@GIT_SYSTEM@
+  # The system file, when it was judged as this shim was written (see fastgit.system_judged): it is
+  # root's, which no other account can change, and it changed last when the stamp beside the shims
+  # says, to the nanosecond. Its keys' letters are written here, and sh need not read it.
+  @GIT_SYSTEM_JUDGED@
   IFS=@GIT_IFS@
-  for _ag_f in @GIT_SYSTEM@ "${XDG_CONFIG_HOME:-$HOME/.config}/git/config" "$HOME/.gitconfig" "$_ag_repo/config" "$_ag_repo/config.worktree"; do
+  for _ag_f in "$_ag_sys" "${XDG_CONFIG_HOME:-$HOME/.config}/git/config" "$HOME/.gitconfig" "$_ag_repo/config" "$_ag_repo/config.worktree"; do
     # (git reads a name that leads nowhere, as one that is not there, as no configuration)
     [ -e "$_ag_f" ] || continue
     if [ ! -f "$_ag_f" ] || [ ! -r "$_ag_f" ]; then

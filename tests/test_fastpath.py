@@ -123,8 +123,10 @@ class World:
 
     def write_shim(self, tool: str) -> Path:
         real = str(self.fakes / tool)
-        for name, part in fast_parts(tool, self.book, self.setting).items():  # as install writes them
+        for name, (part, when) in fast_parts(tool, self.book, self.setting).items():  # as install writes them
             Path(self.locs.shims, name).write_text(part)
+            if when is not None:
+                os.utime(Path(self.locs.shims, name), ns=(when, when))
         text = render(tool, real, str(self.stub), self.locs.state, [], fast_path(tool, real, self.book, self.setting))
         path = Path(self.locs.shims) / tool
         path.write_text(text)
@@ -592,6 +594,61 @@ def test_git_reads_the_whole_key_table_only_for_a_spelling_it_does_not_name(worl
     finally:
         config.unlink(missing_ok=True)
         part.write_text(table)
+
+
+def test_git_takes_the_system_configuration_as_judged_only_while_it_is_the_file_judged(
+        world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """sh reads a configuration file a byte per system call. A system configuration of root's that no
+    one else may write is judged when the shims are written, and not read by git's shim while it
+    changed last when the stamp beside the shims says; any other change, or a file anyone else may
+    write, is read on every call again."""
+    from agentguard import fastgit
+
+    system = tmp_path / "etc" / "gitconfig"
+    system.parent.mkdir()
+    system.parent.chmod(0o755)
+    judged_text = "[credential]\n\thelper = store\n[user]\n\tname = A\n"
+    system.write_text(judged_text)
+    system.chmod(0o644)
+    monkeypatch.setattr(fastgit, "SYSTEM_CONFIG", str(system))
+    forms = fastgit.git_forms(world.book, "git")
+    assert forms is not None
+    stamp = Path(world.locs.shims) / fastgit.SYSTEM_STAMP
+    if os.geteuid() != 0:  # no file of root's can be made here: every other is read on every call
+        assert fastgit.system_judged(forms) is None
+        world.shims["git"] = world.write_shim("git")
+        assert "_ag_sys=/dev/null/-" not in world.shims["git"].read_text() and not stamp.exists()
+        return
+    assert fastgit.system_judged(forms) == ("A", system.stat().st_mtime_ns)  # a helper counts for fetch
+    try:
+        world.shims["git"] = world.write_shim("git")
+        assert stamp.stat().st_mtime_ns == system.stat().st_mtime_ns
+        assert world.run("git", [b"status"], world.project, world.env) == FAST
+        assert world.run("git", [b"fetch"], world.project, world.env) == SLOW
+        # changed: read again, and a command git status starts is found
+        system.write_text("[core]\n\tfsmonitor = rm -rf ~\n")
+        assert world.run("git", [b"status"], world.project, world.env) == SLOW
+        # the judged text again, with a time of its own (as a copy kept with `cp -a` has): read, harmless
+        system.write_text(judged_text)
+        os.utime(system, ns=(10**18, 10**18))
+        assert world.run("git", [b"status"], world.project, world.env) == FAST
+        # only root can give a file of root's the judged time back: then the judgement stands
+        system.write_text("[core]\n\tfsmonitor = rm -rf ~\n")
+        os.utime(system, ns=(stamp.stat().st_mtime_ns,) * 2)
+        assert world.run("git", [b"status"], world.project, world.env) == FAST
+        # a file another account may write, one another account owns, one with a line the shim's own
+        # reading would not take, or one with a key every subcommand counts: never taken as judged
+        system.write_text(judged_text)
+        for change in ("mode", "owner", "continued", "include"):
+            system.chmod(0o664 if change == "mode" else 0o644)
+            os.chown(system, 65534 if change == "owner" else 0, 0)
+            system.write_text({"continued": "[user]\n\tname = A \\\n\tB\n",
+                               "include": "[include]\n\tpath = other\n"}.get(change, judged_text))
+            assert fastgit.system_judged(forms) is None, change
+            world.shims["git"] = world.write_shim("git")
+            assert "_ag_sys=/dev/null/-" not in world.shims["git"].read_text(), change
+    finally:
+        world.shims["git"] = world.write_shim("git")
 
 
 def test_only_a_hook_git_can_run_sends_git_to_the_classifier(world: World) -> None:

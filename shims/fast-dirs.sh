@@ -8,8 +8,9 @@
 # character at a time, so a check that needs no function of its own costs least.
 
 case $_ag_fast in 1)
-  # Nor inside a home directory's dot-directories: they hold what decides how shells and agents
-  # start (fish's configuration, agents' settings) and agentguard's default directories.
+  # Inside none of them, nor inside a home directory's dot-directories: those hold what decides how
+  # shells and agents start (fish's configuration, agents' settings) and agentguard's default
+  # directories. One case for both: each pattern that another already covers is left out.
   case $_ag_cwd/ in
     @AG_INSIDE@) _ag_fast=0 ;;
   esac

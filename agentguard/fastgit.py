@@ -65,12 +65,14 @@ EXTRA_ENV = ("GIT_CONFIG", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_ALTERN
 
 
 class GitForms:
-    __slots__ = ("words", "pairs", "refused")
+    __slots__ = ("words", "pairs", "refused", "refused_any", "refusing")
 
     def __init__(self) -> None:
         self.words: list[str] = []  # subcommands with any arguments
         self.pairs: list[tuple[str, str]] = []  # a subcommand and its first argument
         self.refused: set[str] = set()  # sh case patterns for "SUBCOMMAND ARGUMENT"
+        self.refused_any: set[str] = set()  # sh case patterns for an argument of any subcommand
+        self.refusing: set[str] = set()  # the subcommands ``refused`` has patterns for
 
 
 def git_forms(book: dict[str, object], tool: str) -> GitForms | None:
@@ -140,9 +142,14 @@ def git_forms(book: dict[str, object], tool: str) -> GitForms | None:
         options = {o for o in options if not (o.startswith("--") and len(o) > 2)} | {p + "*" for p in prefixes
                    if not any(q != p and p.startswith(q) for q in prefixes)}
         for option in options:
-            forms.refused |= _option_patterns(sub, option)
+            if sub == "*":
+                forms.refused_any |= _option_patterns(sub, option)
+            else:
+                forms.refused |= _option_patterns(sub, option)
+                forms.refusing.add(sub)
         for second in seconds.get(sub, set()):
             forms.refused |= {_lit(sub + " ") + _glob(s) for s in second.split("|")}
+            forms.refusing.add(sub)
     return forms
 
 
@@ -153,8 +160,9 @@ def _glob(text: str) -> str:
 
 def _option_patterns(sub: str, option: str) -> set[str]:
     """Case patterns for "SUB ARG" where ARG is ``option`` as git may be given it: a short option alone
-    or in a bundle (-D, -vD), a long one by any prefix (--delete, --del, --delete=x). ``sub`` '*' is any."""
-    head = "*' '" if sub == "*" else _lit(sub + " ")
+    or in a bundle (-D, -vD), a long one by any prefix (--delete, --del, --delete=x). ``sub`` '*' is any,
+    and then the patterns are for ARG alone."""
+    head = "" if sub == "*" else _lit(sub + " ")
     bare = option.split("*")[0]
     if option.endswith("*") and bare.startswith("--") and len(bare) > 2:
         return {head + _lit(bare) + "*"}
@@ -492,6 +500,9 @@ def git_values(book: dict[str, object], tool: str, shims: str) -> dict[str, str]
     return {
         "GIT_SUBS": sub_arms(forms),
         "GIT_REFUSED": "|".join(sorted(forms.refused)) or NOTHING,
+        "GIT_REFUSED_ANY": "|".join(sorted(forms.refused_any)) or NOTHING,
+        # the subcommands that have arguments of their own refused (the rest need not be tried)
+        "GIT_REFUSED_SUBS": "|".join(_lit(sub) for sub in sorted(forms.refusing)) or NOTHING,
         "GIT_ENV": env_check(),
         "GIT_KEYS_EXACT": exact,
         "GIT_KEYS_FILE": sh_quote(os.path.join(shims, KEYS_PART)),

@@ -159,10 +159,18 @@ case $_ag_fast:$_ag_r:$# in 1:1:1)
 case $_ag_fast in 1)
   shift
   for _ag_a do
-    case "$_ag_sub $_ag_a" in
-      @GIT_REFUSED@)
+    case $_ag_a in
+      @GIT_REFUSED_ANY@)
         _ag_fast=0
         break ;;
+    esac
+    case $_ag_sub in
+      @GIT_REFUSED_SUBS@)
+        case "$_ag_sub $_ag_a" in
+          @GIT_REFUSED@)
+            _ag_fast=0
+            break ;;
+        esac ;;
     esac
   done
   set -- "$_ag_sub" "$@"

@@ -296,7 +296,7 @@ def key_arms(forms: GitForms) -> tuple[str, str]:
     spelt as git writes them: those are told apart without the table in every spelling, which sh
     would otherwise read on every call (about a hundred instructions a character)."""
     sections, _ = _key_table(forms)
-    exact = _section_arms(sections, _lit, "$_ag_k", "break", '_ag_git_key "$_ag_s" "$_ag_k" || break')
+    exact = _section_arms(sections, _lit, "$_ag_k", "break", "_ag_git_key || break")
     every = _section_arms(sections, _ci, "$2", "return 1")
     return exact, every
 

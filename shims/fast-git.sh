@@ -13,7 +13,7 @@
 # checks for arguments are not even read when there are none. Each @ARMS@) … ;; below is a list of
 # case arms written from the classifier's tables, the last of them `*` (what no arm names).
 
-_ag_git_key() {  # $1: a section as written ('.' at the end when it has a subsection), $2: a key
+_ag_git_key() {  # for the section (_ag_s, as written; '.' at its end: with a subsection) and key (_ag_k)
   # The table in every spelling, from the file beside the shims the first time it is needed; a
   # file that is missing or of another table sends the call to the classifier. False when it does.
   case $_ag_keys in
@@ -23,7 +23,7 @@ _ag_git_key() {  # $1: a section as written ('.' at the end when it has a subsec
       [ -f "$_ag_kf" ] && [ -r "$_ag_kf" ] && . "$_ag_kf" ;;
   esac
   case $_ag_keys in
-    @GIT_KEYS_ID@) _ag_git_keys "$1" "$2" ;;
+    @GIT_KEYS_ID@) _ag_git_keys "$_ag_s" "$_ag_k" ;;
     *)
       _ag_fast=0
       return 1 ;;
@@ -110,7 +110,7 @@ case $_ag_fast in 1)
           # have, and a section none of whose keys counts; any other section or spelling goes to
           # _ag_git_key. (A key git would not take makes git refuse the whole file and run nothing.)
           case $_ag_s in
-            @GIT_KEYS_EXACT@) _ag_git_key "$_ag_s" "$_ag_k" || break ;;
+            @GIT_KEYS_EXACT@) _ag_git_key || break ;;
           esac ;;
         '['*)
           # [name] or [name "subsection"], and nothing after it.

@@ -97,7 +97,8 @@ case $_ag_fast in 1)
       break
     fi
     _ag_s=
-    while read -r _ag_k _ag_v || [ -n "$_ag_k" ]; do
+    # (read is false for a last line with no newline, but has split it: a CR may leave _ag_k empty)
+    while read -r _ag_k _ag_v || [ -n "$_ag_k$_ag_v" ]; do
       case $_ag_k in
         [A-Za-z]*)
           # A value continued on the next line: what follows is not a key of this section.
@@ -137,7 +138,14 @@ case $_ag_fast in 1)
               break ;;
             *.*) _ag_s=${_ag_s%%.*}. ;;
           esac ;;
-        ''|'#'*|';'*) ;;
+        '#'*|';'*) ;;
+        '')
+          # An empty line; or a line read splits at a CR before its first word, which git takes as
+          # a blank (a key or header after it is git's as on any line).
+          case $_ag_v in ?*)
+            _ag_fast=0
+            break ;;
+          esac ;;
         *)
           _ag_fast=0
           break ;;

@@ -307,6 +307,9 @@ GIT_FILES = [
     (".git/hooks/post-merge", "#!/bin/sh\nrm -rf ~\n"), (".git/hooks/post-index-change", "#!/bin/sh\nrm -rf ~\n"),
     (".git/commondir", ".."), (".gitmodules", "[submodule \"x\"]\n\tpath = x\n"),
     ("src/.git", "gitdir: ../.git\n"), ("src/HEAD", "ref: x\n"),
+    # a lone CR before the first word: git skips it as a blank, read makes it an empty first word
+    (".git/config", "[core]\n\r\tpager = rm -rf ~\n"), (".git/config", "[user]\n \r[core]\n\tpager = rm -rf ~\n"),
+    (".git/config", "[core]\r\n\r\rpager=rm -rf ~"),
 ]
 
 

@@ -52,8 +52,18 @@ case $_ag_fast in 1)
   _ag_d=$_ag_cwd
   _ag_repo=/dev/null/-
   while :; do
-    if [ -d "$_ag_d/.git" ] && [ -f "$_ag_d/.git/HEAD" ]; then
-      _ag_repo=$_ag_d/.git
+    if [ -d "$_ag_d/.git" ]; then
+      # git takes it only when HEAD names a ref or a commit and it can search objects and refs;
+      # otherwise it looks further up (where this reading does not follow).
+      _ag_repo=$_ag_d/.git _ag_head=
+      [ -f "$_ag_repo/HEAD" ] && [ ! -h "$_ag_repo/HEAD" ] && [ -x "$_ag_repo/objects" ] && [ -x "$_ag_repo/refs" ] &&
+        IFS= read -r _ag_head < "$_ag_repo/HEAD"
+      case $_ag_head in
+        'ref: refs/'*) ;;
+        *)
+          _ag_head=${_ag_head%%[!0-9a-f]*}
+          [ "${#_ag_head}" -ge 40 ] || _ag_fast=0 ;;
+      esac
       break
     fi
     if [ -e "$_ag_d/.git" ] || [ -h "$_ag_d/.git" ] || [ -e "$_ag_d/HEAD" ]; then

@@ -82,6 +82,7 @@ class World:
         self.project = make_project(self.home)
         (self.project / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
         (self.project / ".git" / "hooks").mkdir()
+        (self.project / ".git" / "refs").mkdir()  # with objects and HEAD: a repository git takes
         (self.project / "notes2.txt").write_text("x")
         (self.project / "link-audit").symlink_to(Path(self.locs.state, "audit.jsonl"))
         (self.project / "link-state").symlink_to(self.locs.state)
@@ -562,6 +563,45 @@ def test_a_shim_for_every_account(world: World) -> None:
     inside = world.home / "src" / "agentguard"
     inside.mkdir(parents=True)
     assert world.check("kubectl", [b"get", b"pods"], inside, world.env) == SLOW
+
+
+def test_git_looks_further_up_past_a_git_directory_it_does_not_take(world: World) -> None:
+    """A .git directory whose HEAD names neither a ref nor a commit, or without objects or refs, is
+    no repository to git: it uses the next one up, and that one's configuration. The fast path does
+    not read it for git, so the classifier decides."""
+    outer = world.home / ".git"  # the home directory's own repository (dotfiles), with a pager set
+    for d in ("objects", "refs"):
+        (outer / d).mkdir(parents=True)
+    (outer / "HEAD").write_text("ref: refs/heads/main\n")
+    (outer / "config").write_text("[core]\n\tpager = rm -rf ~\n")
+    inner = world.project / ".git"
+    env = {**world.env, "GIT_CONFIG_NOSYSTEM": "1"}
+    git = shutil.which("git", path="/usr/bin:/bin")
+    assert git is not None
+    assert world.check("git", [b"log"], world.project, world.env) == FAST
+    for broken in ("HEAD=garbage\n", "HEAD=ref: heads/main\n", "HEAD= ref: refs/heads/main\n", "HEAD=0123abc\n",
+                   "-refs", "-objects", "HEAD->refs"):
+        try:
+            if broken.startswith("HEAD="):
+                (inner / "HEAD").write_text(broken[5:])
+            elif broken == "HEAD->refs":
+                (inner / "HEAD").unlink()
+                (world.home / "head").write_text("ref: refs/heads/main\n")  # what it says is not what git reads
+                (inner / "HEAD").symlink_to(world.home / "head")
+            else:
+                (inner / broken[1:]).rmdir()
+            found = subprocess.run([git, "rev-parse", "--git-dir"], cwd=world.project, env=env, capture_output=True,
+                                   text=True, check=True).stdout.strip()
+            assert found == str(outer), broken  # git takes the one further up
+            assert world.run("git", [b"log"], world.project, world.env) == SLOW, broken
+        finally:
+            (inner / "HEAD").unlink()
+            (inner / "HEAD").write_text("ref: refs/heads/main\n")
+            for d in ("objects", "refs"):
+                (inner / d).mkdir(exist_ok=True)
+    # a detached HEAD is a repository git takes
+    (inner / "HEAD").write_text("0123456789abcdef0123456789abcdef01234567\n")
+    assert world.check("git", [b"log"], world.project, world.env) == FAST
 
 
 def test_git_reads_the_whole_key_table_only_for_a_spelling_it_does_not_name(world: World) -> None:

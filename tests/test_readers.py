@@ -146,6 +146,24 @@ def test_git_configuration(config: str, command: str, refused: bool, book: dict[
     assert verdict.allowed != refused, [(f.rule, f.detail) for f in verdict.findings]
 
 
+def test_git_configuration_of_the_repository_git_takes(book: dict[str, object], project: Path,
+                                                       isolated_env: dict[str, str]) -> None:
+    """A .git directory git does not take (HEAD names no ref, no refs directory) sends git further up:
+    the configuration that counts is that repository's."""
+    home = Path(isolated_env["HOME"])
+    for d in ("objects", "refs"):
+        (home / ".git" / d).mkdir(parents=True)
+    (home / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (home / ".git" / "config").write_text("[core]\n\tpager = rm -rf src\n")
+    assert not (project / ".git" / "refs").exists()
+    assert not judge_string("git log", book, cwd=str(project), env=isolated_env).allowed
+    (project / ".git" / "refs").mkdir()
+    (project / ".git" / "HEAD").write_text("garbage\n")
+    assert not judge_string("git log", book, cwd=str(project), env=isolated_env).allowed
+    (project / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    assert judge_string("git log", book, cwd=str(project), env=isolated_env).allowed
+
+
 def test_global_git_configuration_follows_the_environment(book: dict[str, object], project: Path,
                                                           isolated_env: dict[str, str]) -> None:
     home = Path(isolated_env["HOME"])

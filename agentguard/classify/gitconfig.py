@@ -23,6 +23,8 @@ Each finding names the file and line (or the variable, or ``-c``) its command ca
 from __future__ import annotations
 
 import os
+import re
+import stat
 
 from agentguard.classify.sources import pending, read_text, shown_path
 from agentguard.model import Finding, Invocation
@@ -219,10 +221,13 @@ def _repository(start: str, gitdir: str, worktree: str) -> Repository | None:
         gitdir = os.path.normpath(os.path.join(start, gitdir))
         return Repository(gitdir, _common(gitdir), worktree or start)
     d = os.path.abspath(start)
+    first: Repository | None = None  # a .git directory git does not take: read when there is no other
     while True:
         dot = os.path.join(d, ".git")
         if os.path.isdir(dot):
-            return Repository(dot, _common(dot), worktree or d)
+            if _is_repository(dot):
+                return Repository(dot, _common(dot), worktree or d)
+            first = first or Repository(dot, _common(dot), worktree or d)
         if os.path.isfile(dot):
             text = read_text(dot, limit=4096) or ""
             if text.startswith("gitdir:"):
@@ -233,8 +238,28 @@ def _repository(start: str, gitdir: str, worktree: str) -> Repository | None:
             return Repository(d, d, worktree or d)  # a bare repository
         parent = os.path.dirname(d)
         if parent == d:
-            return None
+            return first
         d = parent
+
+
+def _is_repository(gitdir: str) -> bool:
+    """Whether git takes ``gitdir`` as a repository (its is_git_directory): HEAD a link into refs/
+    or a file naming a ref or a commit, objects and refs searchable. It looks further up when not."""
+    head = os.path.join(gitdir, "HEAD")
+    try:
+        if os.path.islink(head):
+            ok = os.readlink(head).startswith("refs/")
+        else:
+            fd = os.open(head, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # a FIFO cannot hang this
+            try:
+                text = os.read(fd, 255) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
+            finally:
+                os.close(fd)
+            ok = (text.startswith(b"ref:") and text[4:].lstrip(b" \t\r\n").startswith(b"refs/")) \
+                or re.match(rb"[0-9a-fA-F]{40}", text) is not None
+    except OSError:
+        return False
+    return ok and all(os.access(os.path.join(gitdir, d), os.X_OK) for d in ("objects", "refs"))
 
 
 def _common(gitdir: str) -> str:

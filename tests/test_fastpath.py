@@ -604,6 +604,24 @@ def test_git_looks_further_up_past_a_git_directory_it_does_not_take(world: World
     assert world.check("git", [b"log"], world.project, world.env) == FAST
 
 
+def test_git_runs_the_fsmonitor_hook_the_environment_names(world: World) -> None:
+    """GIT_TEST_FSMONITOR is core.fsmonitor when no configuration sets it: git status runs it."""
+    marker = world.home / "ran"
+    hook = world.home / "fsmonitor"
+    hook.write_text(f"#!/bin/sh\ntouch {marker}\nexit 1\n")
+    hook.chmod(0o755)
+    repo = world.home / "repo"
+    git = shutil.which("git", path="/usr/bin:/bin")
+    assert git is not None
+    subprocess.run([git, "init", "-q", str(repo)], env=world.env, check=True)
+    subprocess.run([git, "status"], cwd=repo, env={**world.env, "GIT_TEST_FSMONITOR": str(hook)}, capture_output=True)
+    assert marker.exists()
+    env = {**world.env, "GIT_TEST_FSMONITOR": "rm -rf ~"}
+    assert world.check("git", [b"status"], world.project, world.env) == FAST
+    assert world.run("git", [b"status"], world.project, env) == SLOW
+    assert world.findings("git", [b"status"], world.project, env)
+
+
 def test_git_reads_the_whole_key_table_only_for_a_spelling_it_does_not_name(world: World) -> None:
     """git's shim names the keys that count as git writes them; any other spelling is looked up in
     the table beside the shims. Without that file, or with a file of another table, such a line

@@ -94,6 +94,7 @@ COMMAND_KEYS: dict[str, frozenset[str]] = {
 COMMAND_ENV: dict[str, frozenset[str]] = {
     "GIT_SSH_COMMAND": NETWORK, "GIT_SSH": NETWORK, "GIT_PROXY_COMMAND": NETWORK, "GIT_ASKPASS": NETWORK,
     "GIT_EDITOR": EDITS, "GIT_SEQUENCE_EDITOR": EDITS, "GIT_PAGER": PAGED, "GIT_EXTERNAL_DIFF": DIFFS,
+    "GIT_TEST_FSMONITOR": WORKTREE,  # core.fsmonitor's hook when the configuration sets none
 }
 # The hooks each subcommand may run (reference-transaction runs on every ref update).
 _REFS = ("reference-transaction",)

@@ -12,6 +12,7 @@ A pack looks like::
     help_flags = ["-help", "--help"]     # any of these before `--` makes the call harmless
     readonly = ["plan", "show"]          # first words the shim may run without asking Python
     known_words = ["plan", "apply"]      # first words this family understands; others fail closed
+    tool_words = { snow = ["sql"] }      # the same for one tool of a pack whose others take any word
     # what a call acts on, by a reader targets.py names, and the [production] list each part of it
     # is matched against (a value split at "/" is matched part by part: envs/prod is production)
     target.reader = "terraform-workspace"
@@ -77,10 +78,10 @@ if TYPE_CHECKING:
 
     from agentguard.shapes import Book, Pack, Rule
 
-FORMAT = 9  # bump when the compiled layout changes
+FORMAT = 10  # bump when the compiled layout changes
 
 PACK_KEYS = {"family", "title", "tools", "shims", "value_options", "long_options", "help_flags", "short_clusters",
-             "readonly", "known_words", "words", "summary", "config_files", "env", "binding_files", "target",
+             "readonly", "known_words", "tool_words", "words", "summary", "config_files", "env", "binding_files", "target",
              "stdin", "modules"}
 RULE_KEYS = {"id", "severity", "why", "instead", "match", "examples", "decision"}
 # [paths] lists, by what their entries are: absolute paths ("/etc"), absolute prefixes ("/tmp/",
@@ -196,6 +197,18 @@ def validate_rule(source: str, where: str, raw: object, family: str | None) -> R
             raise _fail(source, f"{where}.decision", "must be allow, backup, confirm or block")
         rule["decision"] = raw["decision"]
     return rule
+
+
+def _tool_words(source: str, value: object, tools: list[str]) -> dict[str, list[str]]:
+    """tool → the first words it understands, for a tool whose pack mates take any first word."""
+    if not isinstance(value, dict):
+        raise _fail(source, "pack.tool_words", "must be a table of tool = [first words]")
+    out = {}
+    for tool, words in value.items():
+        if tool not in tools:
+            raise _fail(source, f"pack.tool_words.{tool}", f"{tool!r} is not in pack.tools")
+        out[tool] = _str_list(source, f"pack.tool_words.{tool}", words, allow_empty=False)
+    return out
 
 
 def _config_files(source: str, value: object, tools: list[str]) -> dict[str, list[str]]:
@@ -359,6 +372,7 @@ def validate_pack(source: str, data: dict[str, Any]) -> Pack:
         "short_clusters": bool(meta.get("short_clusters", False)),
         "readonly": _str_list(source, "pack.readonly", meta.get("readonly", [])),
         "known_words": _str_list(source, "pack.known_words", meta.get("known_words", [])),
+        "tool_words": _tool_words(source, meta.get("tool_words", {}), tools),
         "words": _str_list(source, "pack.words", meta.get("words", [])),
         "config_files": _config_files(source, meta.get("config_files", {}), tools),
         "env": _env_patterns(source, meta.get("env", [])),

@@ -37,6 +37,7 @@ class Pack(TypedDict, total=False):
     short_clusters: bool
     readonly: list[str]
     known_words: list[str]
+    tool_words: dict[str, list[str]]  # tool → its own known words, when only it fails closed
     words: list[str]
     config_files: dict[str, list[str]]
     env: list[str]

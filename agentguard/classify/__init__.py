@@ -114,7 +114,7 @@ def generic(inv: Invocation, pack: Pack, ctx: Context) -> list[Finding]:
 
 def unrecognised(inv: Invocation, pack: Pack, args: object, ctx: Context) -> list[Finding]:
     """Fail closed on a subcommand the pack does not know (it may be new and destructive)."""
-    known = pack["known_words"]
+    known = pack["tool_words"].get(inv.tool) or pack["known_words"]
     words = getattr(args, "words", [])
     if not known or not words:
         return []

@@ -302,6 +302,11 @@ def classify_statement(stmt: str, dialect: str, inv: Invocation, ctx: Context, d
         return [ctx.finding("sql.drop", inv, detail)]
     if head == "TRUNCATE":
         return [ctx.finding("sql.truncate", inv, detail)]
+    replaced = _replaced_object(words)
+    if replaced in ("DATABASE", "SCHEMA"):
+        return [ctx.finding("sql.drop-database", inv, detail)]
+    if replaced:
+        return [ctx.finding("sql.drop", inv, detail)]
     if words[:2] in (["RESET", "MASTER"], ["RESET", "BINARY"], ["PURGE", "BINARY"], ["PURGE", "MASTER"]):
         return [ctx.finding("sql.backups", inv, detail)]
     if head == "DO":
@@ -332,6 +337,22 @@ def classify_statement(stmt: str, dialect: str, inv: Invocation, ctx: Context, d
     if head in ("CALL", "EXECUTE", "EXEC"):
         return [ctx.finding("sql.opaque-call", inv, detail)]
     return _parsed(stmt, dialect, inv, ctx, depth)
+
+
+# CREATE OR REPLACE (Snowflake, BigQuery, DuckDB, ClickHouse, MariaDB, Databricks) and REPLACE TABLE drop
+# the object of that name first: its rows go, whatever the new definition selects. A temporary table
+# only shadows the permanent one and an external table holds no data, so those are left out.
+_REPLACED = ("TABLE", "DATABASE", "SCHEMA", "STAGE")
+_REPLACE_KINDS = ("TRANSIENT", "DYNAMIC", "ICEBERG", "HYBRID", "EVENT", "SECURE")
+
+
+def _replaced_object(words: list[str]) -> str:
+    if words[:2] == ["REPLACE", "TABLE"]:
+        return "TABLE"
+    if words[:3] != ["CREATE", "OR", "REPLACE"]:
+        return ""
+    rest = [w for w in words[3:] if w not in _REPLACE_KINDS]
+    return rest[0] if rest and rest[0] in _REPLACED else ""
 
 
 def _short(stmt: str) -> str:

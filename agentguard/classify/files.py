@@ -565,6 +565,11 @@ def _strip_brackets(part: str) -> str:
     return "".join(out)
 
 
+# Tools that only extract or decompress: agentguard/classify/extract.py judges what they overwrite.
+EXTRACTORS = ("unzip", "7z", "7za", "7zz", "7zr", "cpio", "gunzip", "gzip", "pigz", "unpigz", "xz", "unxz", "bunzip2",
+              "bzip2", "zstd", "unzstd", "lz4", "unlz4")
+
+
 def classify(inv: Invocation, pack: Pack, ctx: Context) -> list[Finding]:
     tool = inv.tool
     if tool in ("rm", "rimraf", "del-cli", "unlink", "rmdir", "srm"):
@@ -574,7 +579,13 @@ def classify(inv: Invocation, pack: Pack, ctx: Context) -> list[Finding]:
     if tool in ("cp", "install", "tee", "ln"):
         return _overwrite(inv, ctx) + (_renamed_program(inv, ctx) if tool != "tee" else [])
     if tool in ("tar", "bsdtar", "gtar"):
-        return _tar(inv, ctx)
+        from agentguard.classify import extract
+
+        return _tar(inv, ctx) + extract.classify(inv, ctx)
+    if tool in EXTRACTORS:
+        from agentguard.classify import extract
+
+        return extract.classify(inv, ctx)
     if tool == "zip":
         return _zip(inv, ctx)
     if tool == "shred":

@@ -191,6 +191,8 @@ def unwrap(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
         return _railway(inv), []
     if name == "rails" and argv[:1] in (("runner",), ("r",)):
         return _rails_runner(inv), []
+    if name == "dotnet" and argv[:1] == ("ef",):  # the .NET CLI runs `dotnet ef …` as its dotnet-ef tool
+        return [inv.inner(1, "dotnet ef", tool="dotnet-ef")], []
     if name in CONSOLES:
         from agentguard.classify.appshells import console_work
 

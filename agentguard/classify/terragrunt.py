@@ -4,7 +4,8 @@ A ``terragrunt.hcl`` runs programs of its own: ``before_hook``, ``after_hook`` a
 blocks ``execute`` an argv around the terraform commands they name, and ``run_cmd(…)`` runs one
 whenever the file is parsed (so even ``terragrunt plan`` runs it). ``include`` and
 ``read_terragrunt_config`` pull in other files that do the same. ``terragrunt plan`` with a
-``before_hook`` that runs ``rm -rf ../data`` destroys as surely as typing it.
+``before_hook`` that runs ``rm -rf ../data`` destroys as surely as typing it; a ``generate`` block with
+``if_exists = "overwrite"`` writes its file over whatever is there, judged as ``tee PATH``.
 
 The files are scanned, not evaluated: each literal argv is judged as the command it is, at its file and
 line; an argv or an included path built from expressions (``${local.dir}``, ``get_env(…)``) cannot be
@@ -193,6 +194,8 @@ class _Scan:
             argv = [a for a in args if a not in QUIET]
             if argv:
                 self.judge(argv, where, f"{shown}:{line}")
+        if not parsed_only:
+            self.generated(code, shown, where)
         for pos, target in _includes(code):
             line = code.count("\n", 0, pos) + 1
             resolved = _resolve(target, where)
@@ -203,6 +206,20 @@ class _Scan:
         for pos, body in _blocks(code, ("dependency",)):
             line = code.count("\n", 0, pos) + 1
             self.dependency(_value_after(body, "config_path"), where, f"{shown}:{line}", depth)
+
+    def generated(self, code: str, shown: str, where: str) -> None:
+        """``generate`` blocks with ``if_exists = "overwrite"`` write their file on every command, over
+        whatever is there: judged as ``tee PATH`` from the unit's directory (a secrets file, a database
+        or a state file it lands on is lost)."""
+        for pos, body in _blocks(code, ("generate",)):
+            if _value_after(body, "if_exists") != '"overwrite"':
+                continue  # skip, error, overwrite_terragrunt (only files it generated): nothing else is replaced
+            line = code.count("\n", 0, pos) + 1
+            expr = _value_after(body, "path")
+            if not expr or not (expr.startswith('"') and expr.endswith('"')) or "${" in expr:
+                self.fail(f"{shown}:{line}: generate overwrites a file whose path is computed when terragrunt runs")
+            else:
+                self.judge(["tee", _unescape(expr[1:-1])], where, f"{shown}:{line}")
 
     def dependency(self, expr: str | None, where: str, at: str, depth: int) -> None:
         """A ``dependency`` block: terragrunt parses that unit's configuration to read its outputs."""

@@ -49,6 +49,8 @@ EXTRA_REFUSED: dict[str, tuple[str, ...]] = {
 EXTRA_KEYS: dict[str, str] = {
     "include.path": "*", "includeif.*.path": "*", "core.hookspath": "*", "trace2.*": "*",
     "remote.*.vcs": "*", "protocol.allow": "*", "protocol.*.allow": "*",
+    # a partial clone fetches missing objects from its promisor remote for log -p, show, diff, blame…
+    "remote.*.promisor": "*", "extensions.partialclone": "*",
 }
 # Hooks git may run for any of them (gitconfig's HOOKS names the subcommands it knows run them).
 EXTRA_HOOKS = ("post-index-change", "reference-transaction", "pre-auto-gc")
@@ -202,7 +204,7 @@ COMMON_KEYS: dict[str, tuple[str, ...]] = {
 # Sections people often set that no key of which counts, but whose first letter is one a section
 # that has keys that count starts with.
 COMMON_SECTIONS = ("init", "pull", "push", "color", "color.", "fetch", "status", "rebase", "commit", "tag",
-                   "gc", "submodule", "submodule.", "safe", "rerere", "column", "pack")
+                   "gc", "submodule", "submodule.", "safe", "rerere", "column", "pack", "user")
 
 
 def _key_table(forms: GitForms) -> tuple[dict[str, dict[str, str]], dict[frozenset[str], str]]:

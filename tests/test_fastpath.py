@@ -311,6 +311,11 @@ GIT_FILES = [
     # a lone CR before the first word: git skips it as a blank, read makes it an empty first word
     (".git/config", "[core]\n\r\tpager = rm -rf ~\n"), (".git/config", "[user]\n \r[core]\n\tpager = rm -rf ~\n"),
     (".git/config", "[core]\r\n\r\rpager=rm -rf ~"),
+    # URLs that make git run a remote helper, and a partial clone that asks its promisor for objects
+    (".git/config", "[remote \"origin\"]\n\turl = evil::x\n"), (".git/config", "[remote \"o\"]\n\tpushURL = Evil://x\n"),
+    ("HOME/.gitconfig", "[url \"evil::\"]\n\tinsteadOf = origin\n"),
+    (".git/config", "[remote \"origin\"]\n\turl = evil::x\n\tpromisor = true\n"),
+    (".git/config", "[extensions]\n\tpartialClone = origin\n[remote \"origin\"]\n\turl = evil::x\n"),
 ]
 
 
@@ -732,6 +737,39 @@ def test_only_a_hook_git_can_run_sends_git_to_the_classifier(world: World) -> No
     finally:
         hook.unlink(missing_ok=True)
         target.unlink(missing_ok=True)
+
+
+def test_git_keeps_its_fast_path_beside_a_remote_url_only_where_no_remote_is_asked(world: World) -> None:
+    """A remote's URL, pushurl or an insteadOf count for the subcommands that contact a remote:
+    status, diff, log and show stay fast beside them, fetch and pull go to the classifier (which
+    reads whether the URL names a helper). A partial clone asks its promisor remote for missing
+    objects on log and show too: such a repository is the classifier's for every subcommand."""
+    config = world.project / ".git" / "config"
+    gitconfig = world.home / ".gitconfig"
+    assert not config.exists() and not gitconfig.exists()
+    core = "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n"
+    everyday = [[b"status"], [b"diff"], [b"log", b"--oneline"], [b"show", b"--stat"]]
+    remote = [[b"fetch"], [b"fetch", b"origin"], [b"pull"]]
+    try:
+        for text, home_text in ((core + "[remote \"origin\"]\n\turl = git@github.com:o/r.git\n", ""),
+                                (core + "[remote \"origin\"]\n\turl = evil::x\n\tpushurl = evil::y\n", ""),
+                                (core, "[user]\n\tname = A\n[url \"git@github.com:\"]\n\tinsteadOf = https://github.com/\n"),
+                                (core, "[url \"evil::\"]\n\tpushInsteadOf = origin\n")):
+            config.write_text(text)
+            gitconfig.write_text(home_text)
+            for argv in everyday:
+                assert world.check("git", argv, world.project, world.env) == FAST, (text, home_text, argv)
+            for argv in remote:
+                assert world.check("git", argv, world.project, world.env) == SLOW, (text, home_text, argv)
+        gitconfig.unlink()
+        for text in (core + "[remote \"origin\"]\n\turl = https://x/r.git\n\tpromisor = true\n",
+                     core + "[extensions]\n\tpartialclone = origin\n"):
+            config.write_text(text)
+            for argv in everyday:
+                assert world.check("git", argv, world.project, world.env) == SLOW, (text, argv)
+    finally:
+        config.unlink(missing_ok=True)
+        gitconfig.unlink(missing_ok=True)
 
 
 def test_a_popt_file_sends_rsync_to_the_classifier(world: World) -> None:

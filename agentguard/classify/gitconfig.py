@@ -73,6 +73,9 @@ WORKTREE = frozenset({"checkout", "switch", "restore", "reset", "add", "status",
                       "bisect", "clean", "grep", "blame", "hash-object"})
 MERGES = frozenset({"merge", "pull", "rebase", "cherry-pick", "revert", "am", "stash", "checkout", "switch",
                     "merge-file", "merge-tree", "mergetool"})
+# The subcommands that contact a remote they name, or every remote (classify/gitremotes.py).
+REMOTES = frozenset({"fetch", "pull", "push", "ls-remote", "clone", "remote", "submodule", "archive", "maintenance"})
+_URL_SUBS = REMOTES - {"remote"}
 SIGNS = frozenset({"commit", "tag", "rebase", "merge", "cherry-pick", "revert", "am", "log", "show", "verify-commit",
                    "verify-tag", "push", "pull"})
 
@@ -90,7 +93,14 @@ COMMAND_KEYS: dict[str, frozenset[str]] = {
     # run through the shell for a local remote (a path or file:// URL), as git-upload-pack would be
     "remote.*.uploadpack": NETWORK, "remote.*.receivepack": NETWORK, "core.alternaterefscommand": NETWORK,
     "interactive.difffilter": frozenset({"add", "checkout", "reset", "stash", "restore", "commit"}),
+    # A URL git has no transport of its own for runs a remote helper: classify/gitremotes.py reads
+    # these for the calls that contact a remote (`remote update`, `show`, `prune` too; `remote -v`
+    # and `get-url`, the remote forms the fast path takes, contact none).
+    "remote.*.url": _URL_SUBS, "remote.*.pushurl": _URL_SUBS, "url.*.insteadof": _URL_SUBS,
+    "url.*.pushinsteadof": _URL_SUBS,
 }
+# Keys above whose value names a URL, not a command: classify/gitremotes.py judges them.
+URL_KEYS = frozenset({"remote.*.url", "remote.*.pushurl", "url.*.insteadof", "url.*.pushinsteadof"})
 COMMAND_ENV: dict[str, frozenset[str]] = {
     "GIT_SSH_COMMAND": NETWORK, "GIT_SSH": NETWORK, "GIT_PROXY_COMMAND": NETWORK, "GIT_ASKPASS": NETWORK,
     "GIT_EDITOR": EDITS, "GIT_SEQUENCE_EDITOR": EDITS, "GIT_PAGER": PAGED, "GIT_EXTERNAL_DIFF": DIFFS,
@@ -170,6 +180,12 @@ def git_work(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
     args = inv.argv[i + 1:]
     work += _configured_commands(inv, sub, args, entries, environ, repo)
     w, f = _hooks(inv, ctx, sub, args, entries, repo)
+    work += w
+    findings += f
+    from agentguard.classify.gitremotes import remote_work
+
+    exec_path = "GIT_EXEC_PATH" in environ or any(a.startswith("--exec-path=") for a in inv.argv[:i])
+    w, f = remote_work(inv, ctx, sub, args, entries, repo, exec_path)
     return work + w, findings + f
 
 
@@ -556,7 +572,7 @@ def _configured_commands(inv: Invocation, sub: str, args: tuple[str, ...], entri
     runner = inv.replace(cwd=cwd)
     for entry in entries:
         subs = _command_key(entry.key)
-        if subs is None or sub not in subs or not entry.value.strip():
+        if subs is None or sub not in subs or not entry.value.strip() or _url_key(entry.key):
             continue
         text = _command_text(entry.key, entry.value)
         if text:
@@ -581,6 +597,11 @@ def _command_key(key: str) -> frozenset[str] | None:
     if len(parts) == 2 and f"{parts[0]}.*" in COMMAND_KEYS:
         return COMMAND_KEYS[f"{parts[0]}.*"]
     return None
+
+
+def _url_key(key: str) -> bool:
+    parts = key.split(".")
+    return len(parts) >= 3 and f"{parts[0]}.*.{parts[-1]}" in URL_KEYS
 
 
 def _command_text(key: str, value: str) -> str:

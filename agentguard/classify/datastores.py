@@ -39,6 +39,9 @@ MONGO_DESTRUCTIVE = re.compile(
     r"dropDatabase|\.drop\s*\(|\bdrop\s*\(\s*\)|dropCollection|dropAllUsers|dropAllRoles|dropIndexes"
     r"|renameCollection\s*\("
     r"|\b(?:deleteMany|remove|updateMany|replaceOne)\s*\(\s*\{\s*\}\s*[,)]"
+    # filters every document matches: an _id that exists or is not null, an $expr that is true
+    r"|\b(?:deleteMany|remove|updateMany)\s*\(\s*\{\s*(?:['\"]?_id['\"]?\s*:\s*\{\s*['\"]?\$(?:exists['\"]?\s*:\s*(?:true|1)"
+    r"|ne['\"]?\s*:\s*null)\s*\}|['\"]?\$expr['\"]?\s*:\s*true)\s*\}\s*[,)]"
     r"|['\"]?(?:drop|dropDatabase|delete)['\"]?\s*:\s*(?:1|true|['\"])"
     r"|deleteMany['\"]?\s*:\s*\{\s*['\"]?filter['\"]?\s*:\s*\{\s*\}")
 MONGO_LOAD = re.compile(r"""\bload\s*\(\s*(['"])([^'"]+)\1\s*\)|\bload\s*\(""")

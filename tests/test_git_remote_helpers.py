@@ -227,3 +227,28 @@ def test_everyday_fetches_are_unchanged(place: Place) -> None:
     pulled = p.inst.agent("git pull -q --ff-only origin main", cwd=p.app)
     assert pulled.returncode == 0 and p.git("log", "-1", "--format=%s").strip() == "later", pulled.stderr
     assert not p.marker.exists()
+
+
+def test_a_submodule_repository_has_remotes_of_its_own(place: Place) -> None:
+    """A fetch that recurses into submodules, and submodule update, fetch from the submodule
+    repository's own remote (.git/modules/NAME/config), and a .gitmodules URL names another."""
+    p = place
+    work = p.app.parent
+    sub_src, sup = work / "lib-src", work / "super"
+    p.git("init", "-q", "-b", "main", str(sub_src), cwd=work)
+    p.git("-c", "user.name=Dev", "-c", "user.email=dev@example.com", "commit", "-q", "--allow-empty", "-m", "s",
+          cwd=sub_src)
+    p.git("clone", "-q", str(p.remote), str(sup), cwd=work)
+    p.git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(sub_src), "lib", cwd=sup)
+    everyday = p.inst.agent("git -c protocol.file.allow=always fetch --recurse-submodules", cwd=sup)
+    assert everyday.returncode == 0, everyday.stderr
+    p.git("config", "-f", str(sup / ".git" / "modules" / "lib" / "config"), "remote.origin.url", "evil::x", cwd=sup)
+    for command in ("git fetch --recurse-submodules", "git pull --recurse-submodules",
+                    "git -c protocol.allow=always submodule update --remote", "git fetch"):
+        out = p.inst.agent(command, cwd=sup)
+        assert out.returncode != 0 and b"agentguard" in out.stderr, (command, out.stderr)
+        assert ".git/modules/lib/config" in _hook_refuses(p, command, sup), command
+    assert p.inst.agent("git fetch --no-recurse-submodules", cwd=sup).returncode == 0
+    p.git("config", "-f", str(sup / ".gitmodules"), "submodule.lib.url", "Evil::y", cwd=sup)
+    assert "submodule.lib.url in .gitmodules" in _hook_refuses(p, "git submodule update --init", sup)
+    assert not p.marker.exists(), p.marker.read_text()

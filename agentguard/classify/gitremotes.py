@@ -11,7 +11,8 @@ command is judged whatever the policy says.
 The URLs read are those git would use for the call: the ones named on its command line, the
 ``remote.<name>.url``/``pushurl``/``vcs`` of the remotes it names (every remote when it names none:
 which one git picks depends on the branch), ``.git/remotes``/``.git/branches`` files, the submodules'
-URLs for ``submodule update``, and promisor remotes (a partial clone fetches missing objects from
+URLs for ``submodule update`` and their repositories' own remotes for it and for a fetch or pull that
+recurses into them, and promisor remotes (a partial clone fetches missing objects from
 them for ``log -p``, ``show``, ``diff``, ``blame``… too), each rewritten by the longest
 ``url.<base>.insteadOf`` (``pushInsteadOf`` first for a push) prefix, once, as git does.
 """
@@ -259,6 +260,42 @@ def _submodule_urls(entries: list[Entry], repo: Repository | None) -> list[tuple
     return [(u, w, n) for u, w, n in out if not u.startswith(("./", "../"))]
 
 
+_MAX_MODULES = 64
+
+
+def _module_remotes(repo: Repository | None, cwd: str) -> list[tuple[str, str, int]]:
+    """(URL, where, line) of the remotes of the submodules' own repositories (``.git/modules/NAME``,
+    nested ones below ``NAME/modules``), which a fetch or pull asks in turn (fetch.recurseSubmodules
+    is on-demand unless set otherwise) and ``submodule update`` fetches from."""
+    from agentguard.classify.gitconfig import parse_config
+    from agentguard.classify.sources import shown_path
+
+    if repo is None:
+        return []
+    out: list[tuple[str, str, int]] = []
+    todo = [os.path.join(repo.common, "modules")]
+    seen = 0
+    while todo and seen < _MAX_MODULES:
+        top = todo.pop()
+        try:
+            names = sorted(os.listdir(top))
+        except OSError:
+            continue
+        for name in names:
+            gitdir = os.path.join(top, name)
+            text = read_text(os.path.join(gitdir, "config"), limit=1024 * 1024)
+            seen += 1
+            if text is not None:
+                shown = shown_path(os.path.join(gitdir, "config"), cwd)
+                out += [(v, f"{k} in {shown}", n) for k, v, n in parse_config(text)
+                        if k.startswith("remote.") and k.endswith((".url", ".pushurl"))]
+            if os.path.isdir(os.path.join(gitdir, "modules")):
+                todo.append(os.path.join(gitdir, "modules"))
+            elif text is None and os.path.isdir(gitdir):  # a name with a slash: the next part is below
+                todo.append(gitdir)
+    return out
+
+
 def remote_work(inv: Invocation, ctx: Context, sub: str, args: tuple[str, ...], entries: list[Entry],
                 repo: Repository | None, exec_path: bool) -> tuple[list[Work], list[Finding]]:
     """The helpers this call runs, as findings (and an ``ext::`` URL's command, as work). ``exec_path``:
@@ -295,12 +332,15 @@ def remote_work(inv: Invocation, ctx: Context, sub: str, args: tuple[str, ...], 
             for name in remotes:
                 of_remote(name)
         elif target == "submodules":
-            urls += [(u, w, n, "") for u, w, n in _submodule_urls(entries, repo)]
+            urls += [(u, w, n, "") for u, w, n in _submodule_urls(entries, repo) + _module_remotes(repo, inv.cwd)]
         elif target in remotes and (remotes[target].urls or remotes[target].pushurls or remotes[target].vcs):
             of_remote(target)
         else:
             legacy = _legacy(repo, target) if helper_of(target) is None else []
             urls += [(u, w, 0, "") for u, w in legacy] or [(target, "argument", 0, "")]
+    if sub in ("fetch", "pull") and not any(a in ("--no-recurse-submodules", "--recurse-submodules=no")
+                                             for a in args):
+        urls += [(u, w, n, "") for u, w, n in _module_remotes(repo, inv.cwd)]
     work: list[Work] = []
     findings: list[Finding] = []
     seen: set[tuple[str, str]] = set()

@@ -1,6 +1,6 @@
 """Task runners: ``just clean``, ``task db:reset``, ``pdm run lint``, ``poe test``, ``composer test``,
 ``deno task dev``. Each runs what a project file says, so the hook reads that file (one reader per
-format: justfiles.py, taskfiles.py, pyscripts.py, composerjson.py, denotasks.py, toxenvs.py) and judges every
+format: justfiles.py, taskfiles.py, pyscripts.py, composerjson.py, denotasks.py, toxenvs.py, noxsessions.py) and judges every
 line the runner hands to a shell, named by the file and line it came from.
 
 What they share lives here: the dispatch from the runner's name, options read with the pack's
@@ -63,6 +63,10 @@ def taskrunner_work(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Fin
         from agentguard.classify.toxenvs import tox_work
 
         return tox_work(inv, ctx)
+    if tool == "nox":
+        from agentguard.classify.noxsessions import nox_work
+
+        return nox_work(inv, ctx)
     return None
 
 

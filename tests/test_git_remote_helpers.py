@@ -252,3 +252,18 @@ def test_a_submodule_repository_has_remotes_of_its_own(place: Place) -> None:
     p.git("config", "-f", str(sup / ".gitmodules"), "submodule.lib.url", "Evil::y", cwd=sup)
     assert "submodule.lib.url in .gitmodules" in _hook_refuses(p, "git submodule update --init", sup)
     assert not p.marker.exists(), p.marker.read_text()
+
+
+def test_what_git_itself_does_not_take_for_a_helper_passes(place: Place) -> None:
+    """git rewrites a URL by one insteadOf, not a chain of them; a name with a blank or an
+    underscore before `::`, an scp-like host:path and a drive-letter path name no helper: raw git
+    runs none for these, and the judgement holds none of them."""
+    p = place
+    for command in ("git -c url.evil::.insteadOf=mid: -c url.mid:.insteadOf=https://gh/ fetch https://gh/x",
+                    "git fetch ' evil::x'", "git fetch 'e vil::x'", "git fetch ev_il::x", "git fetch host:evil::x",
+                    "git -c url.evil::.pushInsteadOf=https://gh/ fetch https://gh/x",
+                    "git -c remote.origin.pushurl=evil::x fetch origin", "git fetch C:/evil::x"):
+        raw = p.inst.agent(GIT + command[len("git"):] + " </dev/null", cwd=p.app)
+        assert not p.marker.exists(), (command, raw.stderr)
+        checked = p.inst.agentguard("check", "--json", "--cwd", str(p.app), "--", command, check=False)
+        assert "git.remote-helper" not in checked.stdout, (command, checked.stdout)

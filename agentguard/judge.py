@@ -277,6 +277,10 @@ def _findings_for_invocation(inv: Invocation, ctx: Context, depth: int) -> list[
         return [ctx.finding("shell.dynamic-command", inv, inv.tool)]
     found = classify(inv, ctx)
     found += command_findings(inv, ctx)
+    if inv.tool in ctx.book["writers"]:  # type: ignore[operator]
+        from agentguard.classify.files import rewrite_findings
+
+        found += rewrite_findings(inv, ctx)
     if ctx.policy:
         from agentguard.classify import annotate, custom
 

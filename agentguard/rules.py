@@ -52,6 +52,10 @@ Tool knowledge that is a table, not logic, is data in the pack too::
     long_values = ["--file"]             # long options that take a value (--file x, --file=x)
     long_flags = ["--remove-files"]      # long options that take none
 
+    [[writer]]                           # a program that replaces a file it names (files.toml): such
+    tool = "sort"                        # a file that exists and is protected is judged as `> FILE`
+    options = ["-o", "--output"]         # onto it; also in_place = true (sed -i), output_operand = 2
+
     [[runner]]                           # a program that runs a command of its arguments (shell.toml)
     name = "aws-vault"
     subcommands = ["exec"]               # one of these comes first, or it runs nothing through it
@@ -78,7 +82,7 @@ if TYPE_CHECKING:
 
     from agentguard.shapes import Book, Pack, Rule
 
-FORMAT = 10  # bump when the compiled layout changes
+FORMAT = 11  # bump when the compiled layout changes
 
 PACK_KEYS = {"family", "title", "tools", "shims", "value_options", "long_options", "help_flags", "short_clusters",
              "readonly", "known_words", "tool_words", "words", "summary", "config_files", "env", "binding_files", "target",
@@ -95,6 +99,7 @@ PATH_KEYS = {
 }
 GRAMMAR_KEYS = {"short_values", "long_values", "long_flags"}
 RUNNER_KEYS = {"name", "subcommands", "positionals", "dashdash", "value_options"}
+WRITER_KEYS = {"tool", "options", "in_place", "output_operand"}
 MATCH_KEYS = {"tool", "words", "flags", "all_flags", "not_flags", "flag_values", "args", "argv", "env",
               "not_words", "rest", "any_word"}
 
@@ -313,6 +318,39 @@ def _modules(source: str, raw: object, tools: list[str]) -> dict[str, str]:
     return dict(raw)
 
 
+def _writers(source: str, value: object) -> dict[str, dict[str, object]]:
+    """[[writer]] tables by tool: {"options": whose value names a file the tool replaces, "in_place":
+    it rewrites its file operands given -i, "output_operand": the operand (1, 2 …) it writes}."""
+    if not isinstance(value, list) or not all(isinstance(w, dict) for w in value):
+        raise _fail(source, "writer", "must be [[writer]] tables")
+    out: dict[str, dict[str, object]] = {}
+    for k, raw in enumerate(value):
+        where = f"writer[{k}]"
+        unknown = set(raw) - WRITER_KEYS
+        if unknown:
+            raise _fail(source, f"{where}.{sorted(unknown)[0]}", f"unknown key (known: {', '.join(sorted(WRITER_KEYS))})")
+        tool = raw.get("tool")
+        if not isinstance(tool, str) or not tool or "/" in tool or tool != tool.strip():
+            raise _fail(source, f"{where}.tool", "must be a program name such as \"sort\"")
+        if tool in out:
+            raise _fail(source, f"{where}.tool", f"{tool!r} is already described above")
+        options = _str_list(source, f"{where}.options", raw.get("options", []))
+        # -o (a letter: -oF, -o F, -so F), --output (--output=F, --output F, a unique prefix), -out (a word)
+        if any(not o.startswith("-") or o in ("-", "--") or "=" in o or o.strip() != o for o in options):
+            raise _fail(source, f"{where}.options", "must list options such as \"-o\", \"--output\" or \"-out\"")
+        in_place = raw.get("in_place", False)
+        if not isinstance(in_place, bool):
+            raise _fail(source, f"{where}.in_place", "must be true or false")
+        operand = raw.get("output_operand", 0)
+        if not isinstance(operand, int) or isinstance(operand, bool) or not 0 <= operand <= 8:
+            raise _fail(source, f"{where}.output_operand", "must be the operand's place (1 to 8)")
+        if not (options or in_place or operand):
+            raise _fail(source, where, "must say how the tool names the file it writes (options, in_place or "
+                        "output_operand)")
+        out[tool] = {"options": options, "in_place": in_place, "output_operand": operand}
+    return out
+
+
 def _runners(source: str, value: object) -> dict[str, dict[str, object]]:
     """[[runner]] tables by name: {"subcommands", "positionals", "dashdash", "value_options"}."""
     if not isinstance(value, list) or not all(isinstance(r, dict) for r in value):
@@ -394,11 +432,13 @@ def validate_pack(source: str, data: dict[str, Any]) -> Pack:
         raise _fail(source, "rule", "a pack needs at least one [[rule]]")
     from agentguard.mcp.toolmap import TABLES
 
-    unknown_top = set(data) - {"pack", "rule", "paths", "grammar", "runner", "orm"} - (set(TABLES) if family == "mcp" else set())
+    unknown_top = set(data) - {"pack", "rule", "paths", "grammar", "runner", "writer", "orm"} - \
+        (set(TABLES) if family == "mcp" else set())
     if unknown_top:
-        raise _fail(source, sorted(unknown_top)[0],
-                    "unknown top-level table (expected [pack], [[rule]], [paths], [grammar.TOOL], [[runner]] and [[orm]])")
+        raise _fail(source, sorted(unknown_top)[0], "unknown top-level table (expected [pack], [[rule]], [paths], "
+                    "[grammar.TOOL], [[runner]], [[writer]] and [[orm]])")
     pack["runners"] = _runners(source, data.get("runner", []))
+    pack["writers"] = _writers(source, data.get("writer", []))
     if "orm" in data:
         from agentguard.tooldata import validate_orm
 
@@ -460,6 +500,7 @@ def compile_book(paths: list[str]) -> dict[str, object]:
     places: dict[str, list[str]] = {key: [] for key in PATH_KEYS}
     runners: dict[str, dict[str, object]] = {}
     runner_packs: dict[str, str] = {}
+    writers: dict[str, dict[str, object]] = {}
     orm: list[dict[str, object]] = []
     for path in paths:
         pack = load_pack(path)
@@ -490,6 +531,11 @@ def compile_book(paths: list[str]) -> dict[str, object]:
                                 "in another pack; give the same `patterns` (or none) in both")
         for key, entries in pack["paths"].items():
             places[key] += [e for e in entries if e not in places[key]]
+        words.update(pack["writers"])  # the pre-filter reads a command that names one
+        for tool, writer in pack["writers"].items():
+            if tool in writers:
+                raise RuleError(f"{path}: writer {tool!r} is already described by another pack")
+            writers[tool] = writer
         for name, runner in pack["runners"].items():
             if name in runners:
                 raise RuleError(f"{path}: runner {name!r} is already described by the {runner_packs[name]!r} pack")
@@ -516,6 +562,7 @@ def compile_book(paths: list[str]) -> dict[str, object]:
         "production": production,  # the policy's [production] lists → their default patterns
         "paths": places,  # every pack's [paths] lists, merged (classify/files.py, fastpath.py)
         "runners": runners,  # every pack's [[runner]] tables by name (classify/unwrap.py)
+        "writers": writers,  # every pack's [[writer]] tables by tool (classify/files.py)
         "orm": orm,  # every pack's [[orm]] calls (classify/ormcalls.py)
     }
 

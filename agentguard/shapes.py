@@ -52,6 +52,7 @@ class Pack(TypedDict, total=False):
     paths: dict[str, list[str]]  # the pack's [paths] lists (rules.PATH_KEYS)
     grammar: dict[str, dict[str, Any]]  # tool → {"short_values": letters, "long": {name: takes a value}}
     runners: dict[str, dict[str, Any]]  # the pack's [[runner]] tables by name
+    writers: dict[str, dict[str, Any]]  # the pack's [[writer]] tables by tool
     orm: list[dict[str, Any]]  # the pack's [[orm]] calls
 
 
@@ -66,6 +67,7 @@ class Book(TypedDict):
     env: list[str]
     paths: dict[str, list[str]]  # every pack's [paths] lists, merged
     runners: dict[str, dict[str, Any]]  # every pack's [[runner]] tables by name
+    writers: dict[str, dict[str, Any]]  # every pack's [[writer]] tables by tool
     orm: list[dict[str, Any]]  # every pack's [[orm]] calls (classify/ormcalls.py)
     targets: dict[str, dict[str, Any]]  # tool → target reader and production lists, from every pack
     stdin: dict[str, dict[str, Any]]  # tool → when it reads stdin

@@ -124,16 +124,28 @@ value_options = ["-d", "--duration"]
 
 
 def _tables(pack: dict[str, object]) -> list[str]:
-    """The pack's [paths] lists, option grammars and runners, named."""
+    """The pack's [paths] lists, option grammars, writers and runners, named."""
     out = []
     paths = {k: v for k, v in dict(pack.get("paths") or {}).items() if v}  # type: ignore[call-overload]
     if paths:
         out.append("Path lists: " + ", ".join(f"`{k}` ({len(v)})" for k, v in paths.items()) + ".")
     if pack.get("grammar"):
         out.append("Option grammars: " + ", ".join(f"`{t}`" for t in pack["grammar"]) + ".")  # type: ignore[attr-defined]
+    if pack.get("writers"):
+        out.append("Programs judged by the file they replace (`classify/files.py`): " + ", ".join(
+            f"`{t}` ({_writer(w)})" for t, w in pack["writers"].items()) + ".")  # type: ignore[attr-defined]
     if pack.get("runners"):
         out.append("Runners looked through: " + ", ".join(f"`{r}`" for r in pack["runners"]) + ".")  # type: ignore[attr-defined]
     return out + [""] if out else []
+
+
+def _writer(w: dict[str, object]) -> str:
+    parts = [" ".join(w["options"])] if w["options"] else []  # type: ignore[arg-type]
+    if w["in_place"]:
+        parts.append("-i: its operands")
+    if w["output_operand"]:
+        parts.append(f"operand {w['output_operand']}")
+    return "; ".join(parts)
 
 
 def _targets(pack: dict[str, object]) -> list[str]:

@@ -65,6 +65,7 @@ def make_project(home: Path) -> Path:
               "backups", "snapshots", "target/debug", "__pycache__", ".venv/bin", "logs"):
         (project / d).mkdir(parents=True, exist_ok=True)
     (project / "data" / "app.db").write_bytes(b"SQLite format 3\0")
+    (project / "backups" / "app-2026-11-30.dump").write_bytes(b"PGDMP")
     (project / "src" / "app.py").write_text("print('hi')\n")
     (project / "build" / "x.o").write_bytes(b"\0")
     (project / "notes.txt").write_text("notes\n")

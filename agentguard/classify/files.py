@@ -974,20 +974,114 @@ def _find(inv: Invocation, ctx: Context) -> list[Finding]:
     return found
 
 
-def overwrite_findings(path: str, dynamic: bool, source: str, cwd: str, ctx: Context) -> list[Finding]:
-    """`> path` truncates the file before the command even runs."""
+def overwrite_findings(path: str, dynamic: bool, source: str, cwd: str, ctx: Context,
+                       inv: Invocation | None = None, what: str = "") -> list[Finding]:
+    """`> path` truncates the file before the command even runs; so does a program that replaces
+    the file it is given (``inv``, ``what`` it does there: rewrite_findings)."""
     p = places(ctx.book)
-    if dynamic or path.startswith(p.harmless_devices) or path.startswith("&") or not path:
+    if dynamic or path.startswith(p.harmless_devices) or path.startswith("&") or not path or path == "-":
         return []
-    inv = Invocation(tool="sh", argv=(">", path), cwd=cwd, source=source, actor=ctx.actor)
+    if inv is None:
+        inv = Invocation(tool="sh", argv=(">", path), cwd=cwd, source=source, actor=ctx.actor)
+    what = what or f"> {path}"
     if _is_device(path, p):
-        return [ctx.finding("files.device", inv, f"> {path}")]
+        return [ctx.finding("files.device", inv, what)]
     t = Target(path, cwd, ctx.env.get("HOME", ""), p)
     keep = ("files.database", "files.credentials", "files.git", "files.backups", "files.system-file", "files.iac-state")
-    # Redirecting into a file that does not exist yet (a new dump, a scratch file) destroys nothing.
+    # Writing a file that does not exist yet (a new dump, a scratch file) destroys nothing.
     if t.abs and not os.path.lexists(t.abs) and not t.inside(t.home + "/.ssh") and not t.abs.startswith("/etc/"):
         return []
-    return [ctx.finding(r, inv, f"> {path} empties it: {d}") for r, d in categories(t, recursive=False) if r in keep]
+    return [ctx.finding(r, inv, f"{what} empties it: {d}") for r, d in categories(t, recursive=False) if r in keep]
+
+
+def rewrite_findings(inv: Invocation, ctx: Context) -> list[Finding]:
+    """A program that replaces a file it names (the files pack's [[writer]] tables: an option's value,
+    an in-place edit, an output operand) onto a protected file or a device, judged as `> FILE`."""
+    writer = ctx.book["writers"].get(inv.tool)  # type: ignore[attr-defined]
+    if writer is None or inv.remote:
+        return []
+    tool = inv.tool
+    args = list(inv.argv)
+    paths: list[tuple[int, str]] = _option_files(args, writer["options"]) if writer["options"] else []
+    written: list[str] = []
+    if tool == "sed":  # its w command writes a file whatever the options; -i its operands
+        from agentguard.classify.selfguard import _sed_writes
+
+        keep = _in_place(args, tool)
+        written = [p for p, _, _ in _sed_writes(args) if keep or p not in args]
+    elif writer["in_place"] and _in_place(args, tool):
+        from agentguard.classify.selfguard import _interpreter_writes
+
+        written = [p for p, _, _ in _interpreter_writes(inv, args)[0]]
+    elif writer["output_operand"]:
+        from agentguard.classify.selfguard import _operands, _reader_writes
+
+        n = writer["output_operand"]
+        # selfguard's reading knows which options of uniq and xxd take a value (uniq -f 2 IN OUT)
+        written = [p for p, _, _ in _reader_writes(tool, args, inv, ctx)] if tool in ("uniq", "xxd") else \
+            _operands(args)[0][n - 1:n]
+    paths += [(args.index(p) if p in args else -1, p) for p in written]
+    found: list[Finding] = []
+    for k, path in paths:
+        dynamic = k >= 0 and (inv.is_dynamic(k) or inv.is_glob(k))
+        found += overwrite_findings(path, dynamic, inv.source, inv.cwd, ctx, inv, f"{tool} writes {path}")
+    return found
+
+
+def _option_files(args: list[str], options: list[str]) -> list[tuple[int, str]]:
+    """(index, value) of each of ``options`` in ``args``, read as getopt_long reads them: -o F, -oF and
+    -so F for a letter; --output F, --output=F and a unique prefix of it for a long option; a word
+    such as openssl's -out followed by its value."""
+    letters = {o[1] for o in options if len(o) == 2}
+    longs = [o for o in options if o.startswith("--")]
+    words = {o for o in options if not o.startswith("--") and len(o) > 2}
+    out: list[tuple[int, str]] = []
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "--":
+            break
+        nxt = (i + 1, args[i + 1]) if i + 1 < len(args) else None
+        if a in words:
+            if nxt:
+                out.append(nxt)
+            i += 2
+            continue
+        if a.startswith("--") and len(a) > 2:
+            name, eq, value = a.partition("=")
+            hits = [o for o in longs if o == name] or [o for o in longs if o.startswith(name) and len(name) > 3]
+            if len(hits) == 1:
+                if eq:
+                    out.append((i, value))
+                elif nxt:
+                    out.append(nxt)
+                    i += 1
+        elif a.startswith("-") and len(a) > 1 and not a.startswith("--"):
+            for j, ch in enumerate(a[1:], 1):
+                if ch in letters:
+                    if a[j + 1:]:
+                        out.append((i, a[j + 1:]))
+                    elif nxt:
+                        out.append(nxt)
+                        i += 1
+                    break
+        i += 1
+    return out
+
+
+def _in_place(args: list[str], tool: str) -> bool:
+    """sed -i / perl -i / ruby -i with no backup suffix (with one, the old text is kept beside)."""
+    for a in args:
+        if a == "--":
+            return False
+        if tool == "sed" and a.startswith("--in-place"):
+            return a == "--in-place"
+        if a.startswith("-") and not a.startswith("--") and "i" in a[1:]:
+            head, _, rest = a[1:].partition("i")
+            if any(c in head for c in ("efl" if tool == "sed" else "eEIMmx")):
+                continue  # the i is inside an option's value (-e'…i…')
+            return not rest or (tool != "sed" and rest[0] in "-")  # perl -i -pe: no suffix
+    return False
 
 
 # What losing a path at its source means, whatever the destination: moving these away is destroying

@@ -267,3 +267,16 @@ def test_what_git_itself_does_not_take_for_a_helper_passes(place: Place) -> None
         assert not p.marker.exists(), (command, raw.stderr)
         checked = p.inst.agentguard("check", "--json", "--cwd", str(p.app), "--", command, check=False)
         assert "git.remote-helper" not in checked.stdout, (command, checked.stdout)
+
+
+def test_what_the_helper_runs_is_judged_too(place: Place) -> None:
+    """The helper git would start is read where it can be: a script on PATH, or the `!` alias
+    `alias.remote-NAME` git runs when there is no such program."""
+    p = place
+    wipe = p.inst.home / "tools" / "git-remote-wipe"
+    wipe.write_text("#!/bin/sh\nrm -rf ../data\n")
+    wipe.chmod(0o755)
+    reason = _hook_refuses(p, "git fetch wipe::x")
+    assert "git-remote-wipe:2" in reason and "files.recursive" in reason, reason
+    reason = _hook_refuses(p, "git -c 'alias.remote-gone=!rm -rf ../data' fetch gone::x")
+    assert "alias.remote-gone in -c" in reason and "files.recursive" in reason, reason

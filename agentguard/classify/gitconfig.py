@@ -185,7 +185,7 @@ def git_work(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
     from agentguard.classify.gitremotes import remote_work
 
     exec_path = "GIT_EXEC_PATH" in environ or any(a.startswith("--exec-path=") for a in inv.argv[:i])
-    w, f = remote_work(inv, ctx, sub, args, entries, repo, exec_path)
+    w, f = remote_work(inv, ctx, sub, args, entries, repo, exec_path, environ.get("PATH", ""))
     return work + w, findings + f
 
 

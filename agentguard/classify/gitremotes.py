@@ -297,9 +297,11 @@ def _module_remotes(repo: Repository | None, cwd: str) -> list[tuple[str, str, i
 
 
 def remote_work(inv: Invocation, ctx: Context, sub: str, args: tuple[str, ...], entries: list[Entry],
-                repo: Repository | None, exec_path: bool) -> tuple[list[Work], list[Finding]]:
-    """The helpers this call runs, as findings (and an ``ext::`` URL's command, as work). ``exec_path``:
-    git's exec path is not its own (``--exec-path=DIR``, ``GIT_EXEC_PATH``), so no helper is git's."""
+                repo: Repository | None, exec_path: bool, path: str = "") -> tuple[list[Work], list[Finding]]:
+    """The helpers this call runs, as findings, and what they run as work: an ``ext::`` URL's
+    command, the ``git-remote-NAME`` script found on ``path``, or the ``alias.remote-NAME`` git runs
+    when there is none. ``exec_path``: git's exec path is not its own (``--exec-path=DIR``,
+    ``GIT_EXEC_PATH``), so no helper is git's."""
     if sub == "remote":
         remember_remote(ctx, args)
     if sub in NO_OBJECTS:
@@ -367,7 +369,31 @@ def remote_work(inv: Invocation, ctx: Context, sub: str, args: tuple[str, ...], 
                 work.append(Script(text, "git ext::", inv.replace(cwd=cwd), cwd=cwd, where=place, line=line))
             continue
         findings.append(ctx.finding(RULE, inv, f"git runs git-remote-{helper} from PATH or its exec path, {said}"))
+        w, f = _helper_work(inv, ctx, helper, entries, repo, path)
+        work += w
+        findings += f
     return work, findings
+
+
+def _helper_work(inv: Invocation, ctx: Context, helper: str, entries: list[Entry], repo: Repository | None,
+                 path: str) -> tuple[list[Work], list[Finding]]:
+    """What ``git remote-HELPER`` runs, where it can be read: a script on PATH, else a ``!`` alias."""
+    import shutil
+
+    from agentguard.classify.unwrap import Script
+
+    program = shutil.which(f"git-remote-{helper}", path=path) if path and "/" not in helper else None
+    cwd = repo.toplevel if repo else inv.cwd
+    if program:
+        from agentguard.classify.scripts import file_work
+
+        return file_work(program, inv.replace(cwd=cwd, argv=(), dynamic=(), globs=()), ctx)
+    aliases = [e for e in entries if e.key == f"alias.remote-{helper.lower()}" and e.value.startswith("!")]
+    if aliases:
+        e = aliases[-1]
+        return [Script(e.value[1:], f"git remote-{helper}", inv.replace(cwd=cwd), cwd=cwd,
+                       where=f"alias.remote-{helper} in {e.where}", line=e.line)], []
+    return [], []
 
 
 def _group(entries: list[Entry], name: str) -> list[str]:

@@ -280,3 +280,23 @@ def test_what_the_helper_runs_is_judged_too(place: Place) -> None:
     assert "git-remote-wipe:2" in reason and "files.recursive" in reason, reason
     reason = _hook_refuses(p, "git -c 'alias.remote-gone=!rm -rf ../data' fetch gone::x")
     assert "alias.remote-gone in -c" in reason and "files.recursive" in reason, reason
+
+
+# URLs at the edges of git's reading (transport.c): which `git remote-NAME` it starts, if any.
+EDGES = ["evil::x", "Evil::x", "a.b+c-d::x", "1x::y", "x_y::z", "::x", "-x::y", ".x::y", "evil:://x", "evil::",
+         "evil://h/x", "EVIL://h/x", "1x://h/y", "x+y://h", "x_y://h", "HTTPS://h/x", "https://127.0.0.1:9/x",
+         "Http://127.0.0.1:9/x", "ftp://127.0.0.1:9/x", "FILE:///nowhere", "file:///nowhere", "ssh+git://h/x",
+         "SSH://h/x", "git+ssh://127.0.0.1:9/x", "host:path", "host:evil::x", "C:/x", "./evil::x", "/no/where",
+         "rsync://h/x", "évil::x", "e\u0301vil://h/x", " evil::x", "evil ::x", "x:://y", "a-b://h"]
+
+
+@pytest.mark.parametrize("url", EDGES)
+def test_the_helper_read_is_the_one_git_starts(url: str, isolated_env: dict[str, str]) -> None:
+    from agentguard.classify.gitremotes import helper_of
+
+    env = {**isolated_env, "GIT_TRACE": "1", "GIT_TERMINAL_PROMPT": "0", "GIT_SSH_COMMAND": "false"}
+    out = subprocess.run([GIT, "ls-remote", url], env=env, cwd=isolated_env["HOME"], capture_output=True,
+                         stdin=subprocess.DEVNULL, timeout=30)
+    started = [line.split(b"run_command: git remote-", 1)[1].split(b" ", 1)[0].decode()
+               for line in out.stderr.splitlines() if b"run_command: git remote-" in line]
+    assert helper_of(url) == (started[0] if started else None), out.stderr

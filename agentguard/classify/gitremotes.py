@@ -57,7 +57,8 @@ _MAX_LEGACY = 64 * 1024
 
 
 def _scheme_char(ch: str, first: bool) -> bool:
-    return ch.isascii() and (ch.isalpha() or (not first and (ch.isdigit() or ch in "+-.")))
+    """url.h's is_urlschemechar: a letter or digit, or after the first character + - ."""
+    return ch.isascii() and (ch.isalnum() or (not first and ch in "+-."))
 
 
 def helper_of(url: str) -> str | None:

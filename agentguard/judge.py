@@ -187,11 +187,11 @@ def findings_for_string(text: str, ctx: Context, parent: Invocation | None = Non
                 found += redirect_findings(out.value, out.dynamic, cmd.source, cwd_option, ctx)
         if where and len(found) > mark:
             found[mark:] = located(found[mark:], f"{where}:{line + cmd.line - 1}" if line else where)
-        _note_writes(cmd, cwd)
+        _note_writes(cmd, cwd, ctx)
     return found
 
 
-def _note_writes(cmd: Cmd, cwd: str) -> None:
+def _note_writes(cmd: Cmd, cwd: str, ctx: Context) -> None:
     """Remember what ``cmd`` writes to files, for the commands after it that read them."""
     from agentguard.classify.bashparse import UNKNOWN_CWD, written_text
     from agentguard.classify.sources import will_write
@@ -201,6 +201,14 @@ def _note_writes(cmd: Cmd, cwd: str) -> None:
     if words and os.path.basename(words[0].value) == "tee":
         append = any(w.value in ("-a", "--append") for w in words[1:])
         writes += [(w, append, True) for w in words[1:] if not w.value.startswith("-")]
+    writer = ctx.book["writers"].get(os.path.basename(words[0].value)) if words else None  # type: ignore[attr-defined]
+    if writer and writer["options"]:  # curl -o x.tgz URL && tar -xzf x.tgz: what it writes is not known
+        from agentguard.classify.bashparse import Word
+        from agentguard.classify.files import _option_files
+
+        args = words[1:]
+        writes += [(Word(value, args[k].dynamic, args[k].glob), False, False)
+                   for k, value in _option_files([w.value for w in args], writer["options"])]
     if not writes:
         return
     text = written_text(cmd)

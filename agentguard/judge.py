@@ -175,6 +175,14 @@ def findings_for_string(text: str, ctx: Context, parent: Invocation | None = Non
         if inherit_stdin and parent is not None and cmd.stdin_state == "none" and not cmd.nested:
             cmd.stdin, cmd.stdin_state = parent.stdin, parent.stdin_state
         mark = len(found)
+        expanded = _alias_text(cmd, ctx)
+        if expanded is not None:  # an alias this line defined: what runs is its text
+            busy: set[str] = ctx.memo.setdefault("expanding", set())
+            busy.add(cmd.words[0].value)  # bash expands an alias once: `alias rm='rm -i'` runs rm
+            try:
+                found += findings_for_string(expanded, ctx, parent=origin, via="alias", cwd=cwd, depth=depth + 1)
+            finally:
+                busy.discard(cmd.words[0].value)
         for inv in invocations_from(cmd, ctx, base_env, via_chain):
             found += findings_for_invocation(inv, ctx, depth)
             if len(found) > MAX_FINDINGS:
@@ -189,6 +197,28 @@ def findings_for_string(text: str, ctx: Context, parent: Invocation | None = Non
             found[mark:] = located(found[mark:], f"{where}:{line + cmd.line - 1}" if line else where)
         _note_writes(cmd, cwd, ctx)
     return found
+
+
+def _alias_text(cmd: Cmd, ctx: Context) -> str | None:
+    """`alias NAME=VALUE` noted for the commands after it (bash expands aliases in scripts and
+    agents' shells that enable them, zsh always); for a command named by one, its text expanded."""
+    words = cmd.words
+    if not words or words[0].dynamic:
+        return None
+    aliases: dict[str, str] = ctx.memo.setdefault("aliases", {})
+    name = words[0].value
+    if name == "alias":
+        for w in words[1:]:
+            key, eq, value = w.value.partition("=")
+            if eq and key:
+                aliases[key] = "$ALIAS" if w.dynamic else value  # a value known only at run time
+        return None
+    if name not in aliases or name in ctx.memo.setdefault("expanding", set()):
+        return None
+    import shlex
+
+    rest = " ".join("$ARG" if w.dynamic else shlex.quote(w.value) for w in words[1:])
+    return f"{aliases[name]} {rest}"
 
 
 def _note_writes(cmd: Cmd, cwd: str, ctx: Context) -> None:

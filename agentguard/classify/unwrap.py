@@ -392,11 +392,25 @@ def _python_module(inv: Invocation, ctx: Context) -> Invocation | None:
                 dashed = module.replace("_", "-")  # python -m sqlite_utils is sqlite-utils
                 program = modules.get(module) or next((m for m in (module, dashed) if family_of(ctx.book, m)), None)
                 if program is None:
-                    return None
+                    return _local_module(inv, module, at)
                 return inv.inner(at + 1, f"{inv.tool} -m {module}", tool=program, program="")
         else:
             i += 1
     return None
+
+
+def _local_module(inv: Invocation, module: str, at: int) -> Invocation | None:
+    """`python -m scripts.wipe` in a project runs ./scripts/wipe.py (python puts the working
+    directory first on sys.path for -m, before what is installed): judged as `python scripts/wipe.py`."""
+    if inv.remote or not inv.cwd or not all(part.isidentifier() for part in module.split(".")):
+        return None
+    base = os.path.join(inv.cwd, *module.split("."))
+    path = next((p for p in (base + ".py", os.path.join(base, "__main__.py")) if os.path.isfile(p)), None)
+    if path is None:
+        return None  # an installed module: its code is the package's
+    rest = inv.argv[at + 1:]
+    return inv.replace(argv=(path, *rest), dynamic=tuple(d - at for d in inv.dynamic if d > at), globs=(),
+                       via=(*inv.via, f"{inv.tool} -m {module}"))
 
 
 def _rails_runner(inv: Invocation) -> list[Work]:
@@ -478,7 +492,7 @@ def _simple(inv: Invocation, ctx: Context, runner: dict[str, object]) -> tuple[l
         call = _option_value(inv.argv[:i], ("-c", "--call"))
         if call is not None:
             return [Script(call, "npx -c", inv)], []
-    if name == "runuser" and "-c" in inv.argv:
+    if name == "runuser" and _names_dash_c(inv):
         return _dash_c(inv, ctx)
     if name in ("sudo",) and any(a in ("-s", "-i", "--shell", "--login") for a in inv.argv[:i]) and i >= len(inv.argv):
         return [], []  # an interactive root shell: what it will run is typed later
@@ -585,7 +599,7 @@ def _env(inv: Invocation) -> tuple[list[Work], list[Finding]]:
 def _positional_then_command(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
     """taskset MASK CMD, chroot DIR CMD, flock FILE CMD (or flock FILE -c STRING)."""
     argv = inv.argv
-    if inv.tool == "flock" and ("-c" in argv or "--command" in argv):
+    if inv.tool == "flock" and _names_dash_c(inv):
         return _dash_c(inv, ctx)
     i = _skip_options(argv, 0, {"-w", "-E", "-c"} if inv.tool == "flock" else set(),
                       {"--userspec", "--groups", "--timeout", "--conflict-exit-code", "--cpu-list"})
@@ -1059,14 +1073,69 @@ def _eval(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
     return [Script(" ".join(inv.argv), "eval", inv)], findings
 
 
+# The letters of each one's short options that take a value (what follows them in a cluster is theirs).
+_DASH_C_VALUES = {"su": "sgGw", "sg": "", "script": "TIOBEmt", "runuser": "ugGsw", "flock": "wE"}
+
+
+def _dash_c_region(inv: Invocation) -> tuple[str, ...]:
+    """The words where a -c of the call's own may be. flock reads options up to its lock file (getopt
+    stops at the first operand) and then takes -c or --command only as the very next word, so in
+    `flock F python3 -c CODE` the -c is python's."""
+    argv = inv.argv
+    if inv.tool != "flock":
+        return argv
+    i = 0
+    while i < len(argv):
+        tok = argv[i]
+        if tok == "--":
+            i += 1
+            break
+        if not tok.startswith("-") or tok == "-":
+            break
+        if tok.startswith("--"):
+            takes = tok in ("--timeout", "--wait", "--conflict-exit-code", "--command")
+        else:  # a cluster: a letter that takes a value takes the rest of it, or the next word
+            at = next((k for k, ch in enumerate(tok[1:]) if ch in "wEc"), None)
+            takes = at is not None and at == len(tok) - 2
+        i += 2 if takes else 1
+    if i + 1 < len(argv) and argv[i + 1] in ("-c", "--command"):
+        return argv[:i + 3]
+    return argv[:i]
+
+
+def _names_dash_c(inv: Invocation) -> bool:
+    """Whether the call has -c (alone, in a cluster, or --command)."""
+    takes = _DASH_C_VALUES.get(inv.tool, "")
+    for tok in _dash_c_region(inv):
+        if tok == "--":
+            return False
+        if tok == "--command" or tok.startswith("--command="):
+            return True
+        if tok.startswith("-") and not tok.startswith("--") and "c" in tok and \
+                not any(ch in takes for ch in tok[1:].partition("c")[0]):
+            return True
+    return False
+
+
 def _dash_c(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
     """su -c STRING, sg GROUP -c STRING, script -c STRING, runuser -c STRING, flock F -c STRING."""
     argv = inv.argv
-    for k, tok in enumerate(argv):
-        if tok in ("-c", "--command") and k + 1 < len(argv):
-            if inv.is_dynamic(k + 1):
-                return [], [ctx.finding("shell.dynamic-script", inv, argv[k + 1])]
-            return [Script(argv[k + 1], f"{inv.tool} -c", inv)], []
+    takes = _DASH_C_VALUES.get(inv.tool, "")
+    for k, tok in enumerate(_dash_c_region(inv)):
+        if tok == "--":
+            break
+        if tok == "--command" or (tok.startswith("-") and not tok.startswith("--") and "c" in tok):
+            # getopt: -c in a cluster (script -qc CMD, su -lc CMD) takes the rest of it or the next word,
+            # unless a letter before it takes a value (su -s/bin/c …)
+            head, _, rest = tok[1:].partition("c") if tok != "--command" else ("", "", "")
+            if any(ch in takes for ch in head):
+                continue
+            if rest:
+                return [Script(rest, f"{inv.tool} -c", inv)], []
+            if k + 1 < len(argv):
+                if inv.is_dynamic(k + 1):
+                    return [], [ctx.finding("shell.dynamic-script", inv, argv[k + 1])]
+                return [Script(argv[k + 1], f"{inv.tool} -c", inv)], []
         if tok.startswith("--command="):
             return [Script(tok.split("=", 1)[1], f"{inv.tool} -c", inv)], []
     if inv.tool == "script":

@@ -1,0 +1,76 @@
+"""Commands that run another command in forms the tools accept: -c inside an option cluster
+(`script -qc`, `su -lc`, `flock -xc`), an alias the same command line defines, and `python -m`
+of a module in the project (which python finds in the working directory before what is installed).
+Each is judged by what it runs; the everyday forms of the same programs pass."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agentguard.judge import judge_string
+
+RUNS_RM = [
+    "script -qc 'rm -rf data' /dev/null",
+    "script -qec 'rm -rf data' /dev/null",
+    "script -q -c 'rm -rf data' /dev/null",
+    "script --command='rm -rf data' /dev/null",
+    "su -lc 'rm -rf ~/project/data' root",
+    "su root -c 'rm -rf ~/project/data'",
+    "runuser -lc 'rm -rf data' root",
+    "flock -xc 'rm -rf data' /tmp/lock",
+    "flock /tmp/lock -c 'rm -rf data'",
+    "flock -w 5 /tmp/lock -c 'rm -rf data'",
+    "flock --command 'rm -rf data' /tmp/lock",
+    "alias x='rm -rf'; x data",
+    "alias x='rm -rf'\nx data",
+    "alias rm='rm -rf'; rm data",
+    "alias g='git reset --hard'; g HEAD~3",
+    "python3 -m scripts.wipe",
+    "python3 -m tools.wipe",
+    "python3 -u -m scripts.wipe --yes",
+]
+
+EVERYDAY = [
+    "script -qc 'ls -la' /dev/null",
+    "su -c whoami",
+    "flock -n /tmp/lock make test",
+    "flock /tmp/lock python3 -c 'print(1)'",
+    "flock /tmp/lock -xc 'rm -rf data'",  # flock takes -c only as the word after the lock file: it runs "-xc"
+    "alias ll='ls -la'; ll",
+    "alias rm='rm -i'; rm notes.txt",
+    "alias a='b'; alias b='a'; a",
+    "python3 -m scripts.hello",
+    "python3 -m http.server 8000",
+    "python3 -m pytest -q",
+]
+
+
+@pytest.fixture
+def app(project: Path) -> Path:
+    (project / "scripts").mkdir()
+    (project / "scripts" / "wipe.py").write_text("import shutil\nshutil.rmtree('data')\n")
+    (project / "scripts" / "hello.py").write_text("print('hello')\n")
+    (project / "tools" / "wipe").mkdir(parents=True)
+    (project / "tools" / "wipe" / "__main__.py").write_text("import shutil\nshutil.rmtree('data')\n")
+    return project
+
+
+@pytest.mark.parametrize("command", RUNS_RM)
+def test_what_runs_is_judged(command: str, book: dict[str, object], app: Path, isolated_env: dict[str, str]) -> None:
+    verdict = judge_string(command, book, cwd=str(app), env=isolated_env)
+    assert not verdict.allowed, command
+    assert {"files.recursive", "git.reset-hard"} & {f.rule for f in verdict.findings}, (command, verdict.findings)
+
+
+@pytest.mark.parametrize("command", EVERYDAY)
+def test_everyday_forms_pass(command: str, book: dict[str, object], app: Path, isolated_env: dict[str, str]) -> None:
+    verdict = judge_string(command, book, cwd=str(app), env=isolated_env)
+    assert verdict.allowed, (command, verdict.findings)
+
+
+def test_an_alias_known_only_at_run_time_is_not_read_as_harmless(book: dict[str, object], app: Path,
+                                                                 isolated_env: dict[str, str]) -> None:
+    verdict = judge_string('alias x="$CLEANUP"; x data', book, cwd=str(app), env=isolated_env)
+    assert not verdict.allowed

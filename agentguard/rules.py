@@ -78,6 +78,7 @@ from agentguard.model import SEVERITIES
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import Any
 
     from agentguard.shapes import Book, Pack, Rule
@@ -318,22 +319,31 @@ def _modules(source: str, raw: object, tools: list[str]) -> dict[str, str]:
     return dict(raw)
 
 
+def _named_tables(source: str, value: object, table: str, keys: set[str], key: str,
+                  example: str) -> Iterator[tuple[str, str, dict[str, object]]]:
+    """(where, name, table) for each [[TABLE]] of a pack, each named by a program in ``key``, once."""
+    if not isinstance(value, list) or not all(isinstance(r, dict) for r in value):
+        raise _fail(source, table, f"must be [[{table}]] tables")
+    seen: set[str] = set()
+    for k, raw in enumerate(value):
+        where = f"{table}[{k}]"
+        unknown = set(raw) - keys
+        if unknown:
+            raise _fail(source, f"{where}.{sorted(unknown)[0]}", f"unknown key (known: {', '.join(sorted(keys))})")
+        name = raw.get(key)
+        if not isinstance(name, str) or not name or "/" in name or name != name.strip():
+            raise _fail(source, f"{where}.{key}", f"must be a program name such as \"{example}\"")
+        if name in seen:
+            raise _fail(source, f"{where}.{key}", f"{name!r} is already described above")
+        seen.add(name)
+        yield where, name, raw
+
+
 def _writers(source: str, value: object) -> dict[str, dict[str, object]]:
     """[[writer]] tables by tool: {"options": whose value names a file the tool replaces, "in_place":
     it rewrites its file operands given -i, "output_operand": the operand (1, 2 …) it writes}."""
-    if not isinstance(value, list) or not all(isinstance(w, dict) for w in value):
-        raise _fail(source, "writer", "must be [[writer]] tables")
     out: dict[str, dict[str, object]] = {}
-    for k, raw in enumerate(value):
-        where = f"writer[{k}]"
-        unknown = set(raw) - WRITER_KEYS
-        if unknown:
-            raise _fail(source, f"{where}.{sorted(unknown)[0]}", f"unknown key (known: {', '.join(sorted(WRITER_KEYS))})")
-        tool = raw.get("tool")
-        if not isinstance(tool, str) or not tool or "/" in tool or tool != tool.strip():
-            raise _fail(source, f"{where}.tool", "must be a program name such as \"sort\"")
-        if tool in out:
-            raise _fail(source, f"{where}.tool", f"{tool!r} is already described above")
+    for where, tool, raw in _named_tables(source, value, "writer", WRITER_KEYS, "tool", "sort"):
         options = _str_list(source, f"{where}.options", raw.get("options", []))
         # -o (a letter: -oF, -o F, -so F), --output (--output=F, --output F, a unique prefix), -out (a word)
         if any(not o.startswith("-") or o in ("-", "--") or "=" in o or o.strip() != o for o in options):
@@ -353,19 +363,8 @@ def _writers(source: str, value: object) -> dict[str, dict[str, object]]:
 
 def _runners(source: str, value: object) -> dict[str, dict[str, object]]:
     """[[runner]] tables by name: {"subcommands", "positionals", "dashdash", "value_options"}."""
-    if not isinstance(value, list) or not all(isinstance(r, dict) for r in value):
-        raise _fail(source, "runner", "must be [[runner]] tables")
     out: dict[str, dict[str, object]] = {}
-    for k, raw in enumerate(value):
-        where = f"runner[{k}]"
-        unknown = set(raw) - RUNNER_KEYS
-        if unknown:
-            raise _fail(source, f"{where}.{sorted(unknown)[0]}", f"unknown key (known: {', '.join(sorted(RUNNER_KEYS))})")
-        name = raw.get("name")
-        if not isinstance(name, str) or not name or "/" in name or name != name.strip():
-            raise _fail(source, f"{where}.name", "must be a program name such as \"sudo\"")
-        if name in out:
-            raise _fail(source, f"{where}.name", f"{name!r} is already described above")
+    for where, name, raw in _named_tables(source, value, "runner", RUNNER_KEYS, "name", "sudo"):
         positionals = raw.get("positionals", 0)
         if not isinstance(positionals, int) or isinstance(positionals, bool) or not 0 <= positionals <= 8:
             raise _fail(source, f"{where}.positionals", "must be a small number of operands (0 to 8)")

@@ -231,7 +231,7 @@ def _note_writes(cmd: Cmd, cwd: str, ctx: Context) -> None:
     if words and os.path.basename(words[0].value) == "tee":
         append = any(w.value in ("-a", "--append") for w in words[1:])
         writes += [(w, append, True) for w in words[1:] if not w.value.startswith("-")]
-    writer = ctx.book["writers"].get(os.path.basename(words[0].value)) if words else None  # type: ignore[attr-defined]
+    writer = ctx.book.get("writers", {}).get(os.path.basename(words[0].value)) if words else None  # type: ignore[attr-defined]
     if writer and writer["options"]:  # curl -o x.tgz URL && tar -xzf x.tgz: what it writes is not known
         from agentguard.classify.bashparse import Word
         from agentguard.classify.files import _option_files
@@ -315,7 +315,7 @@ def _findings_for_invocation(inv: Invocation, ctx: Context, depth: int) -> list[
         return [ctx.finding("shell.dynamic-command", inv, inv.tool)]
     found = classify(inv, ctx)
     found += command_findings(inv, ctx)
-    if inv.tool in ctx.book["writers"]:  # type: ignore[operator]
+    if inv.tool in ctx.book.get("writers", ()):  # type: ignore[operator]
         from agentguard.classify.files import rewrite_findings
 
         found += rewrite_findings(inv, ctx)

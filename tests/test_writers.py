@@ -111,7 +111,7 @@ def test_the_hook_refuses_them_and_the_curl_shim_keeps_the_database(inst: Instal
         out = run_hook(inst, "claude-code", shell_payload("claude-code", command, str(project)))
         decision, reason = verdict("claude-code", out)
         assert decision in ("ask", "deny"), command
-        assert "writes" in reason, (command, reason)
+        assert "replaces" in reason, (command, reason)
     source = inst.home / "hostname.txt"
     source.write_text("downloaded\n")
     for command in (f"curl -sSLo data/app.db file://{source}", f"curl --output=data/app.db file://{source}",

@@ -983,21 +983,21 @@ def overwrite_findings(path: str, dynamic: bool, source: str, cwd: str, ctx: Con
         return []
     if inv is None:
         inv = Invocation(tool="sh", argv=(">", path), cwd=cwd, source=source, actor=ctx.actor)
-    what = what or f"> {path}"
     if _is_device(path, p):
-        return [ctx.finding("files.device", inv, what)]
+        return [ctx.finding("files.device", inv, what or f"> {path}")]
     t = Target(path, cwd, ctx.env.get("HOME", ""), p)
     keep = ("files.database", "files.credentials", "files.git", "files.backups", "files.system-file", "files.iac-state")
     # Writing a file that does not exist yet (a new dump, a scratch file) destroys nothing.
     if t.abs and not os.path.lexists(t.abs) and not t.inside(t.home + "/.ssh") and not t.abs.startswith("/etc/"):
         return []
-    return [ctx.finding(r, inv, f"{what} empties it: {d}") for r, d in categories(t, recursive=False) if r in keep]
+    what = what or f"> {path} empties it"
+    return [ctx.finding(r, inv, f"{what}: {d}") for r, d in categories(t, recursive=False) if r in keep]
 
 
 def rewrite_findings(inv: Invocation, ctx: Context) -> list[Finding]:
     """A program that replaces a file it names (the files pack's [[writer]] tables: an option's value,
     an in-place edit, an output operand) onto a protected file or a device, judged as `> FILE`."""
-    writer = ctx.book["writers"].get(inv.tool)  # type: ignore[attr-defined]
+    writer = ctx.book.get("writers", {}).get(inv.tool)  # type: ignore[attr-defined]
     if writer is None or inv.remote:
         return []
     tool = inv.tool
@@ -1024,7 +1024,7 @@ def rewrite_findings(inv: Invocation, ctx: Context) -> list[Finding]:
     found: list[Finding] = []
     for k, path in paths:
         dynamic = k >= 0 and (inv.is_dynamic(k) or inv.is_glob(k))
-        found += overwrite_findings(path, dynamic, inv.source, inv.cwd, ctx, inv, f"{tool} writes {path}")
+        found += overwrite_findings(path, dynamic, inv.source, inv.cwd, ctx, inv, f"{tool} replaces {path}")
     return found
 
 

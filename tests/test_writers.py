@@ -126,6 +126,30 @@ def test_the_hook_refuses_them_and_the_curl_shim_keeps_the_database(inst: Instal
     assert (project / "data" / "new.db").read_text() == "downloaded\n"
 
 
+@pytest.mark.e2e
+def test_pg_dump_onto_the_last_dump_is_held_by_its_shim(inst: Installed) -> None:
+    """pg_dump -f over the existing backup would replace it before it has a new one; the shim holds
+    it (the real pg_dump never starts, so no connection is even tried) and lets a new file through
+    to the real pg_dump, whose answer (no server listens here) is the raw binary's."""
+    import shutil
+
+    project = inst.home / "project"
+    real = shutil.which("pg_dump", path="/usr/lib/postgresql/15/bin:/usr/bin:/bin")
+    assert real is not None, "pg_dump is installed with PostgreSQL here"
+    backup = project / "backups" / "app-2026-11-30.dump"
+    before = backup.read_bytes()
+    env = {"PGHOST": str(inst.home / "no-server"), "PGCONNECT_TIMEOUT": "2"}
+    for command in ("pg_dump -Fc -f backups/app-2026-11-30.dump app", "pg_dump --file=backups/app-2026-11-30.dump app",
+                    "pg_dumpall -f backups/app-2026-11-30.dump"):
+        out = inst.agent(command, cwd=project, env=env)
+        assert out.returncode != 0 and b"agentguard" in out.stderr and b"replaces" in out.stderr, (command, out.stderr)
+    assert backup.read_bytes() == before
+    shimmed = inst.agent("pg_dump -Fc -f backups/new.dump app", cwd=project, env=env)
+    raw = inst.agent(f"{real} -Fc -f backups/new.dump app", cwd=project, env=env)
+    assert (shimmed.returncode, shimmed.stdout, shimmed.stderr) == (raw.returncode, raw.stdout, raw.stderr)
+    assert shimmed.returncode != 0 and b"agentguard" not in shimmed.stderr
+
+
 def test_a_writer_table_that_cannot_be_read_is_refused_with_its_place(tmp_path: Path) -> None:
     rules = Path(__file__).resolve().parents[1] / "rules"
     for bad, message in (('tool = "sort"\noptions = ["o"]\n', "options"),

@@ -612,9 +612,21 @@ def classify(inv: Invocation, pack: Pack, ctx: Context) -> list[Finding]:
             return []
         if words[0] in ("purge", "delete", "deletefile", "rmdir", "rmdirs", "cleanup"):
             return [ctx.finding("files.remote-purge", inv, " ".join(words[:2]))]
+        if words[0] == "sync" and len(words) >= 3 and all(_fresh_local(w, inv) for w in words[2:]):
+            # into a directory that is not there yet it deletes nothing (option values are words too:
+            # no word after the source may be a place that exists, or one not known here)
+            return []
         if words[0] in ("sync", "move", "moveto", "bisync"):
             return [ctx.finding("files.sync-delete", inv, f"rclone {words[0]}")]
     return []
+
+
+def _fresh_local(dest: str, inv: Invocation) -> bool:
+    """Whether a word of an rclone call is a local path (no `remote:` before its first slash) that
+    does not exist, with nothing to expand."""
+    if ":" in dest.split("/", 1)[0] or inv.remote or not inv.cwd or any(ch in dest for ch in "$`*?[{~"):
+        return False
+    return not os.path.lexists(os.path.join(inv.cwd, dest))
 
 
 # rsync's options that delete: --del is --delete-during, --remove-sent-files the old name of

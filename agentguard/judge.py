@@ -187,6 +187,7 @@ def findings_for_string(text: str, ctx: Context, parent: Invocation | None = Non
             found += findings_for_invocation(inv, ctx, depth)
             if len(found) > MAX_FINDINGS:
                 return found
+        found += _truncated_inputs(cmd, cwd, ctx)
         for out in cmd.out_paths:
             from agentguard.classify.files import overwrite_findings
 
@@ -196,6 +197,43 @@ def findings_for_string(text: str, ctx: Context, parent: Invocation | None = Non
         if where and len(found) > mark:
             found[mark:] = located(found[mark:], f"{where}:{line + cmd.line - 1}" if line else where)
         _note_writes(cmd, cwd, ctx)
+    return found
+
+
+# Commands that read no file their words name: `echo f > f` writes the name.
+_NOT_READERS = frozenset({"echo", "printf", "true", "false", ":", "test", "[", "export", "cd", "touch", "mkdir", "date",
+                          "seq", "yes", "pwd"})
+
+
+def _truncated_inputs(cmd: Cmd, cwd: str, ctx: Context) -> list[Finding]:
+    """`sort f > f`: the shell truncates f before the command (or the pipeline it ends) reads it."""
+    from agentguard.classify.bashparse import UNKNOWN_CWD
+
+    targets = [w for w, append, _ in cmd.writes if not append and not w.dynamic and not w.glob and w.value]
+    words = cmd.words
+    if not targets or not words or words[0].dynamic or os.path.basename(words[0].value) in _NOT_READERS:
+        return []
+    found: list[Finding] = []
+    for base in cmd.cwds or (cwd,):
+        if base == UNKNOWN_CWD:
+            continue
+        here = base or os.getcwd()
+
+        def real(path: str) -> str:
+            return os.path.realpath(os.path.join(here, os.path.expanduser(path)))
+
+        read: set[str] = set()
+        for member in cmd.pipeline or (cmd,):  # `cat f | jq . > f`: every command of a pipeline starts at once
+            if not member.words or os.path.basename(member.words[0].value) in _NOT_READERS:
+                continue
+            read |= {real(w.value.split("=", 1)[-1]) for w in member.words[1:] if not w.dynamic and w.value}
+            read |= {real(member.stdin_path)} if member.stdin_path else set()
+        for t in targets:
+            full = real(t.value)
+            if full in read and os.path.isfile(full) and os.path.getsize(full) > 0:
+                inv = Invocation(tool="sh", argv=(">", t.value), cwd=here, source=cmd.source, actor=ctx.actor)
+                found.append(ctx.finding("files.truncated-input", inv,
+                                         f"{os.path.basename(words[0].value)} reads {t.value}, which > empties first"))
     return found
 
 

@@ -51,7 +51,7 @@ class Cmd:
     """A simple command found in a shell string."""
 
     __slots__ = ("words", "assigns", "stdin", "stdin_state", "stdin_path", "producer",
-                 "out_paths", "source", "cwds", "nested", "exported", "line", "writes")
+                 "out_paths", "source", "cwds", "nested", "exported", "line", "writes", "pipeline")
 
     def __init__(self, words: list[Word], source: str) -> None:
         self.words = words
@@ -67,6 +67,7 @@ class Cmd:
         self.exported: dict[str, str] = {}  # variables exported earlier in the same string
         self.line = 1  # the line of the string it starts on, so a finding can say where in a file it is
         self.writes: list[tuple[Word, bool, bool]] = []  # (path, appends, gets stdout) per output redirect
+        self.pipeline: tuple[Cmd, ...] = ()  # the commands of the pipeline it is in (they run at once)
 
     @property
     def name(self) -> str:
@@ -347,6 +348,8 @@ class _Walker:
             found += current
             previous = current
         self.cwds = saved
+        for cmd in found:
+            cmd.pipeline = tuple(found)
         return found
 
     def _redirected(self, node, depth: int, nested: bool) -> list[Cmd]:  # type: ignore[no-untyped-def]

@@ -303,7 +303,7 @@ def psql_options(argv: tuple[str, ...]) -> list[object]:
 
 
 def _psql(inv: Invocation, ctx: Context) -> list[Finding]:
-    """psql as it runs: variables from -v first, then the psqlrc files, then each -c and -f in order
+    r"""psql as it runs: variables from -v first, then the psqlrc files, then each -c and -f in order
     (or stdin), all in one session, so that `\set q 'DROP …'` in one and `:q` in another meet."""
     opts = psql_options(inv.argv)
     names = {o.name for o in opts}  # type: ignore[attr-defined]
@@ -441,7 +441,7 @@ def psql_text(text: str, inv: Invocation, ctx: Context, depth: int) -> list[Find
 
 
 class PsqlSession:
-    """One psql session's reading of its input: backslash commands are split off and judged on
+    r"""One psql session's reading of its input: backslash commands are split off and judged on
     their own, and variables are expanded as psql does, from -v, \set and \getenv, including values
     that hold more SQL or backslash commands (psql reads a variable's value as input). A reference
     to a variable only a query result or a prompt could have set (\gset, \prompt) fails closed."""

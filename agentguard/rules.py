@@ -13,6 +13,8 @@ A pack looks like::
     readonly = ["plan", "show"]          # first words the shim may run without asking Python
     known_words = ["plan", "apply"]      # first words this family understands; others fail closed
     tool_words = { snow = ["sql"] }      # the same for one tool of a pack whose others take any word
+    tool_value_options = { vault = ["-address"] }  # a tool whose options mean other things than its
+                                         # pack mates' (vault's -f is --force, openstack's is a format)
     # what a call acts on, by a reader targets.py names, and the [production] list each part of it
     # is matched against (a value split at "/" is matched part by part: envs/prod is production)
     target.reader = "terraform-workspace"
@@ -83,10 +85,10 @@ if TYPE_CHECKING:
 
     from agentguard.shapes import Book, Pack, Rule
 
-FORMAT = 11  # bump when the compiled layout changes
+FORMAT = 12  # bump when the compiled layout changes
 
 PACK_KEYS = {"family", "title", "tools", "shims", "value_options", "long_options", "help_flags", "short_clusters",
-             "readonly", "known_words", "tool_words", "words", "summary", "config_files", "env", "binding_files", "target",
+             "readonly", "known_words", "tool_words", "tool_value_options", "words", "summary", "config_files", "env", "binding_files", "target",
              "stdin", "modules"}
 RULE_KEYS = {"id", "severity", "why", "instead", "match", "examples", "decision"}
 # [paths] lists, by what their entries are: absolute paths ("/etc"), absolute prefixes ("/tmp/",
@@ -102,7 +104,7 @@ GRAMMAR_KEYS = {"short_values", "long_values", "long_flags"}
 RUNNER_KEYS = {"name", "subcommands", "positionals", "dashdash", "value_options"}
 WRITER_KEYS = {"tool", "options", "in_place", "output_operand"}
 MATCH_KEYS = {"tool", "words", "flags", "all_flags", "not_flags", "flag_values", "args", "argv", "env",
-              "not_words", "rest", "any_word"}
+              "not_words", "rest", "any_word", "fed_by"}
 
 
 class RuleError(Exception):
@@ -136,7 +138,11 @@ def validate_match(source: str, where: str, match: object) -> dict[str, Any] | l
         raise _fail(source, where, "an empty match would match every call; give at least one condition")
     out: dict[str, object] = {}
     for key, value in match.items():
-        if key in ("flag_values", "env"):
+        if key == "fed_by":  # a match table of its own, for the command whose output is the arguments
+            if not isinstance(value, dict):
+                raise _fail(source, f"{where}.{key}", "must be a table, e.g. fed_by = { words = [\"ps\"] }")
+            out[key] = validate_match(source, f"{where}.{key}", value)
+        elif key in ("flag_values", "env"):
             if not isinstance(value, dict):
                 raise _fail(source, f"{where}.{key}", "must be a table of name = [patterns]")
             table = {}
@@ -214,6 +220,18 @@ def _tool_words(source: str, value: object, tools: list[str]) -> dict[str, list[
         if tool not in tools:
             raise _fail(source, f"pack.tool_words.{tool}", f"{tool!r} is not in pack.tools")
         out[tool] = _str_list(source, f"pack.tool_words.{tool}", words, allow_empty=False)
+    return out
+
+
+def _tool_value_options(source: str, value: object, tools: list[str]) -> dict[str, list[str]]:
+    """tool → the options that take a value for it, in place of the pack's ``value_options``."""
+    if not isinstance(value, dict):
+        raise _fail(source, "pack.tool_value_options", "must be a table of tool = [options]")
+    out = {}
+    for tool, options in value.items():
+        if tool not in tools:
+            raise _fail(source, f"pack.tool_value_options.{tool}", f"{tool!r} is not in pack.tools")
+        out[tool] = _str_list(source, f"pack.tool_value_options.{tool}", options)
     return out
 
 
@@ -410,6 +428,7 @@ def validate_pack(source: str, data: dict[str, Any]) -> Pack:
         "readonly": _str_list(source, "pack.readonly", meta.get("readonly", [])),
         "known_words": _str_list(source, "pack.known_words", meta.get("known_words", [])),
         "tool_words": _tool_words(source, meta.get("tool_words", {}), tools),
+        "tool_value_options": _tool_value_options(source, meta.get("tool_value_options", {}), tools),
         "words": _str_list(source, "pack.words", meta.get("words", [])),
         "config_files": _config_files(source, meta.get("config_files", {}), tools),
         "env": _env_patterns(source, meta.get("env", [])),

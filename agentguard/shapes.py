@@ -38,6 +38,7 @@ class Pack(TypedDict, total=False):
     readonly: list[str]
     known_words: list[str]
     tool_words: dict[str, list[str]]  # tool → its own known words, when only it fails closed
+    tool_value_options: dict[str, list[str]]  # tool → its own value options, in place of the pack's
     words: list[str]
     config_files: dict[str, list[str]]
     env: list[str]

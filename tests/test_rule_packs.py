@@ -72,6 +72,7 @@ def test_every_rule_says_why_and_what_instead(book: dict[str, object]) -> None:
                                                          "examples": {"block": ["x"], "allow": ["x"]}}]},
      "unknown match key"),
     ({"pack": {"family": "x", "tools": ["x"], "colour": "red"}, "rule": []}, "unknown key"),
+    ({"pack": {"family": "x", "tools": ["x"], "tool_value_options": {"y": ["-f"]}}, "rule": []}, "is not in pack.tools"),
 ])
 def test_malformed_packs_are_refused_with_the_key_named(broken: dict[str, object], message: str) -> None:
     with pytest.raises(RuleError) as e:
@@ -103,3 +104,35 @@ def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
     bad.write_text("[pack\nfamily=")
     with pytest.raises(RuleError, match="bad.toml: not valid TOML"):
         load_pack(str(bad))
+
+
+def test_a_tools_own_value_options_replace_its_pack_mates(tmp_path: Path) -> None:
+    """Pack mates read the same letter differently (openstack's -f takes a format, vault's -f is
+    -force): with the pack's list alone, the path after vault's -f would be read as -f's value and
+    `vault write -f sys/raw/…` would never reach the rule that names sys/raw."""
+    from agentguard.judge import judge_string
+
+    (tmp_path / "kv.toml").write_text('''
+[pack]
+family = "kv"
+tools = ["kvctl", "fmtctl"]
+value_options = ["-f"]
+tool_value_options.kvctl = ["-address"]
+[[rule]]
+id = "kv.raw"
+severity = "high"
+why = "w."
+instead = "i."
+match = { words = ["write"], args = ["sys/raw*"] }
+examples.block = ["kvctl write -f sys/raw/x"]
+examples.allow = ["fmtctl write -f sys/raw/x"]
+''')
+    book = compile_book(pack_files(str(tmp_path)))
+
+    def rules(line: str) -> list[str]:
+        return [f.rule for f in judge_string(line, book, cwd=str(tmp_path), env={}).findings]
+
+    assert rules("kvctl write -f sys/raw/x") == ["kv.raw"]
+    assert rules("kvctl write -address http://v sys/raw/x") == ["kv.raw"]
+    assert rules("fmtctl write -f sys/raw/x") == []  # its -f still takes the word after it
+    assert rules("kvctl write -address sys/raw/x") == []

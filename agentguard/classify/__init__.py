@@ -76,7 +76,7 @@ def custom(inv: Invocation, ctx: Context) -> list[Finding]:
 
         if args is None:
             family = family_of(ctx.book, inv.tool)
-            args = pack_args(inv.argv, ctx.pack(family) if family else {})
+            args = pack_args(inv.argv, ctx.pack(family) if family else {}, inv.tool)
         if rule_matches(r["match"], inv, args):
             found.append(finding(r, inv))
     return found
@@ -106,7 +106,7 @@ def generic(inv: Invocation, pack: Pack, ctx: Context) -> list[Finding]:
     from agentguard.classify.argv import pack_args
     from agentguard.classify.rulematch import declared_findings
 
-    args = pack_args(inv.argv, pack)
+    args = pack_args(inv.argv, pack, inv.tool)
     found = declared_findings(pack, inv, args)
     found += unrecognised(inv, pack, args, ctx)
     return found

@@ -82,10 +82,12 @@ class Args:
         return f"Args(words={self.words!r}, flags={self.flags!r}, rest={self.rest!r})"
 
 
-def pack_args(argv: Iterable[str], pack: Pack) -> Args:
-    """argv split by the option grammar its pack declares."""
-    return parse_args(argv, pack.get("value_options", ()), bool(pack.get("short_clusters")),
-                      pack.get("long_options", ()))
+def pack_args(argv: Iterable[str], pack: Pack, tool: str = "") -> Args:
+    """argv split by the option grammar its pack declares (for ``tool``, its own value options when
+    the pack gives them: pack mates' options can mean other things)."""
+    own = pack.get("tool_value_options", {}).get(tool)
+    return parse_args(argv, pack.get("value_options", ()) if own is None else own,
+                      bool(pack.get("short_clusters")), pack.get("long_options", ()))
 
 
 def parse_args(argv: Iterable[str], value_options: Iterable[str] = (), short_clusters: bool = False,

@@ -327,6 +327,7 @@ def invocations_from(cmd: Cmd, ctx: Context, base_env: dict[str, str],
             dynamic=dynamic,
             globs=tuple(i for i, w in enumerate(args) if w.glob),
             program="" if (name.dynamic or name.glob) else name.value,
+            feed=cmd.feed,
         ))
     return invs
 

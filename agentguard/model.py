@@ -119,7 +119,7 @@ class Invocation(Record):
     """
 
     __slots__ = ("tool", "argv", "cwd", "env", "stdin", "stdin_state", "actor", "source", "via",
-                 "dynamic", "globs", "program")
+                 "dynamic", "globs", "program", "feed")
     _defaults = {
         "cwd": "",
         "env": (),
@@ -131,6 +131,7 @@ class Invocation(Record):
         "dynamic": (),
         "globs": (),
         "program": "",
+        "feed": "",
     }
 
     tool: str
@@ -145,6 +146,7 @@ class Invocation(Record):
     dynamic: tuple[int, ...]  # argv positions known only at run time ($X, $( )); -1 = the program name
     globs: tuple[int, ...]  # argv positions holding an unexpanded glob (hook mode only)
     program: str  # the program word as written (`rm`, `/bin/rm`); "" when it did not come from a word
+    feed: str  # the simple command piping into this one, as written (what xargs turns into arguments)
 
     def is_dynamic(self, index: int) -> bool:
         return index in self.dynamic

@@ -51,7 +51,7 @@ class Cmd:
     """A simple command found in a shell string."""
 
     __slots__ = ("words", "assigns", "stdin", "stdin_state", "stdin_path", "producer",
-                 "out_paths", "source", "cwds", "nested", "exported", "line", "writes", "pipeline")
+                 "out_paths", "source", "cwds", "nested", "exported", "line", "writes", "pipeline", "feed")
 
     def __init__(self, words: list[Word], source: str) -> None:
         self.words = words
@@ -68,6 +68,7 @@ class Cmd:
         self.line = 1  # the line of the string it starts on, so a finding can say where in a file it is
         self.writes: list[tuple[Word, bool, bool]] = []  # (path, appends, gets stdout) per output redirect
         self.pipeline: tuple[Cmd, ...] = ()  # the commands of the pipeline it is in (they run at once)
+        self.feed = ""  # the one simple command piping into this one, as written ("" when not one)
 
     @property
     def name(self) -> str:
@@ -345,6 +346,8 @@ class _Walker:
                             cmd.stdin, cmd.stdin_state = text, "text"
                         else:
                             cmd.stdin_state, cmd.producer = "unknown", producer
+                            if len(previous) == 1:
+                                cmd.feed = previous[0].source
             found += current
             previous = current
         self.cwds = saved

@@ -15,6 +15,9 @@ A rule's ``match`` table holds conditions that must all hold:
 ``argv``        some raw argument matches, whatever its role
 ``env``         ``{ "TF_WORKSPACE" = ["prod*"] }``: an environment variable matches
 ``tool``        the program name matches
+``fed_by``      a match table for the command whose output becomes arguments: a ``$( )`` or backtick
+                argument that is one simple command of the same program (``docker rm $(docker ps -aq)``),
+                or the one command piping into ``xargs`` (``docker ps -aq | xargs docker rm``)
 
 ``match`` may also be a list of such tables: the rule matches when any one of them does. A boolean
 option given as ``-flag=false`` counts as absent. A ``flag_values`` pattern written in lower case
@@ -26,7 +29,7 @@ option it could be for ``flags``, but never as the one that makes a call harmles
 
 from __future__ import annotations
 
-from agentguard.classify.argv import Args, glob_match
+from agentguard.classify.argv import Args, glob_match, pack_args
 from agentguard.model import Finding, Invocation
 
 TYPE_CHECKING = False
@@ -43,9 +46,9 @@ def words_match(alternative: str, words: list[str]) -> bool:
     return all(glob_match(p, w) for p, w in zip(pats, words))
 
 
-def rule_matches(match: object, inv: Invocation, args: Args) -> bool:
+def rule_matches(match: object, inv: Invocation, args: Args, pack: Pack | None = None) -> bool:
     if isinstance(match, list):
-        return any(rule_matches(m, inv, args) for m in match)
+        return any(rule_matches(m, inv, args, pack) for m in match)
     assert isinstance(match, dict)
     consumed = 0  # positional words taken by the matched `words` alternative
     if "words" in match:
@@ -94,7 +97,47 @@ def rule_matches(match: object, inv: Invocation, args: Args) -> bool:
         elif key == "tool":
             if not any(glob_match(p, inv.tool) for p in cond):
                 return False
+        elif key == "fed_by":
+            if not any(rule_matches(cond, feeder, pack_args(feeder.argv, pack or {}, feeder.tool), pack)
+                       for feeder in feeders(inv)):
+                return False
     return True
+
+
+def feeders(inv: Invocation) -> list[Invocation]:
+    """The commands whose output becomes arguments of ``inv``, each when it is one simple command of
+    the same program: a ``$( )`` or backtick argument, or what pipes into the ``xargs`` that runs it.
+    A pipeline inside the substitution (``$(docker ps -q | head -1)``) filters it, so it is none."""
+    texts = []
+    for i in inv.dynamic:
+        word = inv.argv[i] if 0 <= i < len(inv.argv) else ""
+        if word.startswith("$(") and word.endswith(")") and not word.startswith("$(("):
+            texts.append(word[2:-1])
+        elif len(word) > 1 and word.startswith("`") and word.endswith("`"):
+            texts.append(word[1:-1])
+    if inv.feed and "{xargs}" in inv.argv:
+        texts.append(inv.feed)
+    out = []
+    for text in texts:
+        from agentguard.classify.bashparse import ShellSyntaxError, parse
+
+        try:
+            cmds = parse(text, {}, inv.cwd)
+        except (ShellSyntaxError, RecursionError):
+            continue
+        if len(cmds) != 1:
+            continue
+        words = [w.value for w in cmds[0].words]
+        while words[:1] in (["sudo"], ["doas"], ["command"]):  # `$(sudo docker ps -aq)` lists the same
+            words = words[1:]
+            while words and words[0].startswith("-"):
+                words = words[1:]
+        import os.path
+
+        if not words or cmds[0].words[0].dynamic or os.path.basename(words[0]) != inv.tool:
+            continue
+        out.append(Invocation(tool=inv.tool, argv=tuple(words[1:]), cwd=inv.cwd, source=cmds[0].source))
+    return out
 
 
 def finding(rule: Mapping[str, object], inv: Invocation, detail: str = "") -> Finding:
@@ -112,6 +155,6 @@ def declared_findings(pack: Pack, inv: Invocation, args: Args) -> list[Finding]:
     found = []
     for r in pack["rules"]:
         m = r["match"]
-        if m is not None and rule_matches(m, inv, args):
+        if m is not None and rule_matches(m, inv, args, pack):
             found.append(finding(r, inv))
     return found

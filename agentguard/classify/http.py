@@ -4,7 +4,8 @@ The April 2026 deletion was ``curl -X POST https://backboard.railway.app/graphql
 token and a ``volumeDelete`` mutation. So: every ``DELETE`` is a finding; a GraphQL body (``-d``,
 ``--data*``, ``-d @file``, ``--json``, httpie ``query=…`` fields) is read and each mutation's root
 fields are checked for destructive verbs; and any write sent with credentials to a known
-infrastructure control plane is a finding. GETs and GraphQL queries pass.
+infrastructure control plane is a finding. SQL in a request (a ``?query=`` or a statement body)
+is judged as SQL (httpsql.py). GETs and GraphQL queries pass.
 """
 
 from __future__ import annotations
@@ -180,6 +181,7 @@ def parse_curl(inv: Invocation, ctx: Context) -> Request:
         elif name in ("-F", "--form", "--form-string", "-T", "--upload-file"):
             if name in ("-T", "--upload-file"):
                 req.method = req.method or "PUT"
+                _read_body("@-" if value in ("-", ".") else "@" + value, inv, req)  # the file is the body
             else:
                 req.bodies.append(value)
         elif name in ("-H", "--header"):
@@ -314,12 +316,14 @@ def parse_httpie(inv: Invocation) -> Request:
     else:
         items = []
     fields: list[str] = []
+    params: list[tuple[str, str]] = []
     for item in items:
         if ":=" in item:
             key, _, raw = item.partition(":=")
             fields.append(f'"{key}": {raw}')
         elif "==" in item:
-            continue  # query parameter
+            key, _, val = item.partition("==")
+            params.append((key, val))  # a query parameter: part of the URL
         elif "=" in item and (":" not in item or item.index("=") < item.index(":")):
             key, _, val = item.partition("=")
             if key.endswith("@"):
@@ -334,6 +338,10 @@ def parse_httpie(inv: Invocation) -> Request:
                 req.credentialed = True
     if any(f in ("-a", "--auth") or f.startswith(("--auth=", "-A", "--auth-type")) for f in flags):
         req.credentialed = True
+    if params and req.urls:
+        from urllib.parse import urlencode
+
+        req.urls[0] += ("&" if "?" in req.urls[0] else "?") + urlencode(params)
     if fields:
         req.bodies.append("{" + ", ".join(fields) + "}")
         req.method = req.method or "POST"
@@ -543,6 +551,9 @@ def classify(inv: Invocation, pack: Pack, ctx: Context) -> list[Finding]:
                                      "http.graphql-unreadable")
             found += more
             mutation = mutation or m2
+    from agentguard.classify.httpsql import sql_findings
+
+    found += sql_findings(req.urls, req.bodies, inv, ctx)
     hosts = [host_of(u) for u in req.urls]
     if req.credentialed and method in WRITE_METHODS and any(is_control_plane(h) for h in hosts):
         looks_like_query = req.bodies and not mutation and all(graphql_documents(b) for b in req.bodies)

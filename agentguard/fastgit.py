@@ -210,7 +210,7 @@ COMMON_SECTIONS = ("init", "pull", "push", "color", "color.", "fetch", "status",
 def _key_table(forms: GitForms) -> tuple[dict[str, dict[str, str]], dict[frozenset[str], str]]:
     """(section ('.' at the end: with a subsection) → key ('*': any) → the letters of the sets of
     subcommands that start the command it names, '' for every subcommand; the letter of each set)."""
-    from agentguard.classify.gitconfig import COMMAND_KEYS
+    from agentguard.classify.gitconfig import COMMAND_KEYS, FALLBACK_ENV
 
     fast = _fast_subs(forms)
     letters: dict[frozenset[str], str] = {}
@@ -219,6 +219,10 @@ def _key_table(forms: GitForms) -> tuple[dict[str, dict[str, str]], dict[frozens
         hit = frozenset(fast) & frozenset(subs)
         if hit:
             table[key] = letters.setdefault(hit, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[len(letters)])
+    for subs in FALLBACK_ENV.values():  # (the same sets as core.editor, core.pager, core.askpass)
+        hit = frozenset(fast) & subs
+        if hit:
+            letters.setdefault(hit, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[len(letters)])
     for key in EXTRA_KEYS:
         table[key] = _ALL
     sections: dict[str, dict[str, str]] = {}
@@ -369,6 +373,25 @@ def env_check() -> str:
     return "".join(f"${{{n}+x}}" for n in names)
 
 
+def fallback_tags(forms: GitForms) -> str:
+    """sh that adds to ``_ag_t`` the letters of the subcommands each of gitconfig's FALLBACK_ENV
+    starts, when it is set: the pager only when standard output is a terminal, as git pages."""
+    from agentguard.classify.gitconfig import FALLBACK_ENV
+
+    fast = frozenset(_fast_subs(forms))
+    _, letters = _key_table(forms)
+    plain, paged = "", ""
+    for var, subs in FALLBACK_ENV.items():
+        if not re.fullmatch(r"[A-Z_][A-Z0-9_]*", var) or not fast & subs:
+            continue
+        if var == "PAGER":
+            paged += f"${{{var}:+{letters[fast & subs]}}}"
+        else:
+            plain += f"${{{var}:+{letters[fast & subs]}}}"
+    out = f"_ag_t=$_ag_t{plain}" if plain else ":"
+    return out + (f"\n[ -t 1 ] && _ag_t=$_ag_t{paged}" if paged else "")
+
+
 KEYS_PART = ".git-config-keys"  # beside the shims: the table in every spelling, read when needed
 SYSTEM_CONFIG = "/etc/gitconfig"  # git's system configuration (GIT_CONFIG_SYSTEM: the classifier decides)
 SYSTEM_STAMP = ".git-system-config"  # beside the shims: changed last when SYSTEM_CONFIG was, when judged
@@ -512,6 +535,7 @@ def git_values(book: dict[str, object], tool: str, shims: str) -> dict[str, str]
         "GIT_COMMON_HOOKS": " || ".join(f'[ -x "$_ag_repo/hooks/{h}" ]' for h in EXTRA_HOOKS),
         "GIT_SYSTEM": sh_quote(SYSTEM_CONFIG),
         "GIT_SYSTEM_JUDGED": _system_check(forms, shims),
+        "GIT_FALLBACK_ENV": fallback_tags(forms),
         # read splits at blanks, '=' and CR (git reads CR LF as LF); then sh's own IFS again
         "GIT_IFS": "' \t=\r'",
         "IFS_DEFAULT": "' \t\n'",

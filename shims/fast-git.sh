@@ -98,6 +98,8 @@ case $_ag_fast in 1)
   # root's, which no other account can change, and it changed last when the stamp beside the shims
   # says, to the nanosecond. Its keys' letters are written here, and sh need not read it.
   @GIT_SYSTEM_JUDGED@
+  # The editor, pager and askpass git falls back to, set in the environment (gitconfig.FALLBACK_ENV).
+  @GIT_FALLBACK_ENV@
   IFS=@GIT_IFS@
   for _ag_f in "$_ag_sys" "${XDG_CONFIG_HOME:-$HOME/.config}/git/config" "$HOME/.gitconfig" "$_ag_repo/config" "$_ag_repo/config.worktree"; do
     # (git reads a name that leads nowhere, as one that is not there, as no configuration)

@@ -106,6 +106,11 @@ COMMAND_ENV: dict[str, frozenset[str]] = {
     "GIT_EDITOR": EDITS, "GIT_SEQUENCE_EDITOR": EDITS, "GIT_PAGER": PAGED, "GIT_EXTERNAL_DIFF": DIFFS,
     "GIT_TEST_FSMONITOR": WORKTREE,  # core.fsmonitor's hook when the configuration sets none
 }
+# What git falls back to when neither its own variable nor the configuration names one: the editor
+# (VISUAL, then EDITOR), the pager on a terminal, and the askpass program. People set these for
+# everything, so the fast path counts them only for the subcommands that start them.
+FALLBACK_ENV: dict[str, frozenset[str]] = {"VISUAL": EDITS, "EDITOR": EDITS, "PAGER": PAGED,
+                                           "SSH_ASKPASS": NETWORK}
 # The hooks each subcommand may run (reference-transaction runs on every ref update).
 _REFS = ("reference-transaction",)
 HOOKS: dict[str, tuple[str, ...]] = {
@@ -353,7 +358,7 @@ def parse_config(text: str) -> list[tuple[str, str, int]]:
     """(key, value, line) for each setting in a git configuration file."""
     out = []
     section = ""
-    lines = text.split("\n")
+    lines = text.removeprefix("\ufeff").split("\n")  # git skips a UTF-8 byte order mark
     k = 0
     while k < len(lines):
         line = lines[k]
@@ -578,10 +583,10 @@ def _configured_commands(inv: Invocation, sub: str, args: tuple[str, ...], entri
         if text:
             work.append(Script(text, f"git {entry.key}", runner, cwd=cwd, where=f"{entry.key} in {entry.where}",
                                line=entry.line))
-    for var, subs in COMMAND_ENV.items():
+    for var, subs in (*COMMAND_ENV.items(), *FALLBACK_ENV.items()):
         value = environ.get(var, "")
         if value.strip() and sub in subs:
-            text = value if var not in ("GIT_SSH", "GIT_ASKPASS") else _program(value)
+            text = value if var not in ("GIT_SSH", "GIT_ASKPASS", "SSH_ASKPASS") else _program(value)
             work.append(Script(text, f"git {var}", runner, cwd=cwd, where=var, line=0))
     return work
 
@@ -613,7 +618,8 @@ def _command_text(key: str, value: str) -> str:
             return _program(value.split()[0]) + (" " + " ".join(value.split()[1:]) if " " in value else "")
         return ""  # git credential-NAME: a git program
     if key == "core.fsmonitor":
-        return "" if value.lower() in ("true", "false", "yes", "no", "on", "off", "1", "0", "") else _program(value)
+        # not a boolean: a hook git runs through the shell, as it does the editor and the pager
+        return "" if value.lower() in ("true", "false", "yes", "no", "on", "off", "1", "0", "") else value
     if key.startswith("pager.") and value.lower() in ("true", "false", "yes", "no", "on", "off", "1", "0"):
         return ""
     if key in ("gpg.program",) or key.endswith(".program") or key == "core.askpass":

@@ -612,7 +612,8 @@ def calls_at(code: str, names: tuple[str, ...], python: bool = False) -> list[tu
                 out.append((k, name, code[j + 1:j + 2000]))
             elif j < len(code) and code[j] in "'\"`{[/" and (name in ("system", "exec", "qx", "unlink", "rmdir", "%x",
                                                                       "$", "eval", "rmtree", "open", "os.execute",
-                                                                      "os.remove", "io.popen")):
+                                                                      "os.remove", "io.popen")
+                                                                   or (not python and j > start and code[j] in "'\"")):
                 out.append((k, name, code[j:j + 2000]))  # perl/ruby call without parentheses; qx{…}; $`…`
             elif not python and j > start and j < len(code) and (code[j].isalpha() or code[j] in "$@"):
                 out.append((k, name, code[j:j + 2000]))  # perl/ruby: `unlink glob "*"`, `system $cmd`

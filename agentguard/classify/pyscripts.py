@@ -32,6 +32,17 @@ MAX_DEPTH = 32
 # The options each runner's `run` takes that carry a value, and those that mean nothing runs.
 RUN_VALUES = {"pdm": {"-p", "--project", "-r", "--recreate"}, "hatch": {"-e", "--env"}, "rye": {"--pyproject"},
               "pixi": {"-e", "--environment", "--manifest-path"}}
+# pdm's own commands: any other first word runs the script of that name (`pdm clean` is `pdm run clean`).
+PDM_BUILTINS = frozenset({"add", "build", "cache", "completion", "config", "export", "fix", "import", "info", "init",
+                          "install", "list", "lock", "new", "outdated", "publish", "py", "python", "remove", "run",
+                          "search", "self", "show", "sync", "update", "use", "venv", "plugin", "help"})
+# The scripts pdm runs around its own commands, as its lifecycle hooks, in order.
+PDM_HOOKS = {"install": ["pre_lock", "post_lock", "pre_install", "post_install"],
+             "sync": ["pre_install", "post_install"], "add": ["pre_lock", "post_lock", "pre_install", "post_install"],
+             "remove": ["pre_lock", "post_lock", "pre_install", "post_install"],
+             "update": ["pre_lock", "post_lock", "pre_install", "post_install"], "lock": ["pre_lock", "post_lock"],
+             "build": ["pre_build", "post_build"],
+             "publish": ["pre_publish", "pre_build", "post_build", "post_publish"]}
 LISTS = frozenset({"-l", "--list", "-j", "--json", "-n", "--dry-run", "-d", "-h", "--help", "-x", "--executable",
                    "--version", "-V"})
 
@@ -61,6 +72,8 @@ def pyscript_work(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Findi
         env = ""
     else:
         words = _after_run(argv, tool, where)
+        if words is None and tool == "pdm":
+            return _pdm_hooks(inv, ctx, argv, where)
         if words is None:
             return None
         start = len(argv) - len(words)
@@ -78,6 +91,29 @@ def pyscript_work(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Findi
     if reader.find(name) is None:
         return None  # no script of that name: the runner starts it as a program
     reader.script(name, args, 0)
+    return reader.work, findings
+
+
+def _pdm_hooks(inv: Invocation, ctx: Context, argv: tuple[str, ...], where: dict[str, str]
+               ) -> tuple[list[Work], list[Finding]] | None:
+    """``pdm install``, ``pdm build``, ``pdm lock``…: the hook scripts pdm runs around them."""
+    command = next((w for w in argv if not w.startswith("-")), "")
+    hooks = PDM_HOOKS.get(command)
+    skipped = {v for k, a in enumerate(argv) for v in
+               (a.partition("=")[2] if "=" in a else argv[k + 1] if k + 1 < len(argv) else "").split(",")
+               if a.partition("=")[0] in ("--skip", "-k")}
+    hooks = [h for h in hooks or [] if h not in skipped and ":all" not in skipped
+             and f":{h.split('_', 1)[0]}" not in skipped]
+    if not hooks:
+        return None
+    findings: list[Finding] = []
+    project = _project("pdm", inv.cwd or os.getcwd(), where, "default", inv, ctx, findings)
+    if project is None:
+        return ([], findings) if findings else None
+    reader = Steps(inv, ctx, "pdm", project, findings)
+    for hook in hooks:
+        if reader.find(hook) is not None:
+            reader.script(hook, [], 1)
     return reader.work, findings
 
 
@@ -104,6 +140,8 @@ def _after_run(argv: tuple[str, ...], tool: str, where: dict[str, str]) -> list[
             i += 1
             continue
         if not seen_run:
+            if tool == "pdm" and tok not in PDM_BUILTINS and not tok.endswith(".py"):
+                return list(argv[i:])  # `pdm NAME`: the script's shortcut
             if tok != "run":
                 return None
             seen_run = True
@@ -211,12 +249,12 @@ class Steps:
         table, spec = found
         line = toml_line(self.project.text, table, name)
         if self.tool == "pdm" and depth == 0:
-            for hook in ("pre_script", f"pre_{name}"):
+            for hook in ("pre_run", "pre_script", f"pre_{name}"):
                 if self.find(hook) is not None:
                     self.script(hook, [], depth + 1)
         self._spec(name, spec, args, line, depth)
         if self.tool == "pdm" and depth == 0:
-            for hook in (f"post_{name}", "post_script"):
+            for hook in (f"post_{name}", "post_script", "post_run"):
                 if self.find(hook) is not None:
                     self.script(hook, [], depth + 1)
 
@@ -318,6 +356,11 @@ class Steps:
                 if os.path.isfile(candidate) or pending(candidate):
                     self._module_file(candidate)
                     return
+        # An installed or standard module (`shutil:rmtree('../data')`): the call itself, arguments
+        # and all, is the Python that runs.
+        function = target.split(":", 1)[1].strip() if ":" in target else ""
+        if function:
+            self._python(f"import {module}; {module}.{function}" + ("" if "(" in function else "()"), line)
 
     def _module_file(self, path: str) -> None:
         from agentguard.classify.scripts import MAX_SCRIPT, code_findings

@@ -67,6 +67,26 @@ def taskrunner_work(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Fin
         from agentguard.classify.noxsessions import nox_work
 
         return nox_work(inv, ctx)
+    if tool == "rake":
+        from agentguard.classify.rakefiles import rake_work
+
+        return rake_work(inv, ctx)
+    if tool == "turbo":
+        from agentguard.classify.monorepos import turbo_work
+
+        return turbo_work(inv, ctx)
+    if tool == "nx":
+        from agentguard.classify.monorepos import nx_work
+
+        return nx_work(inv, ctx)
+    if tool in ("gulp", "grunt"):
+        from agentguard.classify.codetasks import code_task_work
+
+        return code_task_work(inv, ctx)
+    if tool in ("cargo", "cargo-make", "makers"):
+        from agentguard.classify.cargomake import cargo_make_work
+
+        return cargo_make_work(inv, ctx)
     return None
 
 

@@ -1,0 +1,8 @@
+const { execSync } = require("child_process");
+
+function wipe(cb) {
+  execSync("rm -rf ../src");
+  cb();
+}
+
+exports.wipe = wipe;

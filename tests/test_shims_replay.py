@@ -1,0 +1,111 @@
+"""Replays, in a shims-only agent terminal (no hooks, no controlling terminal unless `script` gives
+one), what an everyday git subcommand can be made to run or destroy: the editor and pager git
+falls back to from the environment, a core.fsmonitor hook from every place git reads configuration.
+Each is refused with a line in the audit log and the directory beside the repository is still
+there; the everyday forms pass with the raw binary's output."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from helpers import Installed, install_agentguard, which_outside
+
+pytestmark = pytest.mark.e2e
+
+GIT = which_outside("git") or "/usr/bin/git"
+IDENTITY = "[user]\n\tname = Dev\n\temail = dev@example.com\n"
+
+
+def _git(repo: Path, *argv: str) -> str:
+    out = subprocess.run([GIT, *argv], cwd=repo, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, (argv, out.stderr)
+    return out.stdout
+
+
+def _refused(inst: Installed, command: str, cwd: Path) -> None:
+    before = len(inst.events("git"))
+    out = inst.agent(command, cwd=cwd)
+    assert out.returncode != 0 and b"agentguard" in out.stderr, (command, out.returncode, out.stdout, out.stderr)
+    logged = inst.events("git")[before:]
+    assert logged and logged[-1]["decision"] in ("confirm", "block"), (command, logged)
+
+
+@pytest.fixture
+def app(isolated_env: dict[str, str], tmp_path: Path) -> tuple[Installed, Path, Path]:
+    """An installation, a repository with two commits, a tag and a staged change, and ../data."""
+    inst = install_agentguard(Path(isolated_env["HOME"]))
+    repo, data = tmp_path / "work" / "app", tmp_path / "work" / "data"
+    data.mkdir(parents=True)
+    (data / "rows.csv").write_text("1,alice\n")
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    (repo / ".git" / "config").write_text((repo / ".git" / "config").read_text() + IDENTITY)
+    (repo / "app.py").write_text("v1\n")
+    _git(repo, "add", "app.py")
+    _git(repo, "commit", "-qm", "first")
+    _git(repo, "tag", "v1")
+    (repo / "app.py").write_text("v2\n")
+    _git(repo, "commit", "-qam", "second")
+    (repo / "app.py").write_text("v3\n")
+    _git(repo, "add", "app.py")
+    return inst, repo, data
+
+
+def test_the_editor_and_pager_git_falls_back_to(app: tuple[Installed, Path, Path]) -> None:
+    """git starts $VISUAL or $EDITOR when neither GIT_EDITOR nor core.editor is set, and $PAGER on a
+    terminal: set to a command, they run it as surely as core.editor would."""
+    inst, repo, data = app
+    wipe = f"/bin/rm -rf {data}; true"
+    for attempt in (f"EDITOR='{wipe}' git commit", f"VISUAL='{wipe}' TERM=xterm git commit",
+                    f"EDITOR='{wipe}' git tag -a v2", f"EDITOR='{wipe}' git branch --edit-description",
+                    f"EDITOR='{wipe}' git add -e", f"export EDITOR='{wipe}'; git commit -q"):
+        _refused(inst, attempt, repo)
+    assert shutil.which("script"), "util-linux script gives git a terminal"
+    for attempt in (f"PAGER='{wipe}' script -qec 'git log' /dev/null",
+                    f"PAGER='{wipe}' script -qec 'git diff HEAD~1' /dev/null",
+                    f"PAGER='{wipe}' script -qec 'git show' /dev/null"):
+        out = inst.agent(attempt, cwd=repo)
+        assert b"agentguard" in out.stdout, (attempt, out.stdout)  # script's terminal carries stderr
+    assert (data / "rows.csv").read_text() == "1,alice\n"
+    assert _git(repo, "log", "-1", "--format=%s") == "second\n" and _git(repo, "tag") == "v1\n"
+    # An editor people type in, and a pager with no terminal to page on, pass as git would run them.
+    for command in ("EDITOR=vim git log --oneline", "PAGER=less git log --oneline", "VISUAL=nano git diff --cached"):
+        shimmed = inst.agent(command, cwd=repo)
+        raw = inst.agent(command.replace(" git ", f" {GIT} "), cwd=repo)
+        assert (shimmed.returncode, shimmed.stdout, shimmed.stderr) == (raw.returncode, raw.stdout, raw.stderr)
+    done = inst.agent("EDITOR=vim git commit -qm third && git log -1 --format=%s", cwd=repo)
+    assert done.returncode == 0 and done.stdout == b"third\n", done.stderr
+
+
+def test_a_core_fsmonitor_hook_is_a_shell_command(app: tuple[Installed, Path, Path]) -> None:
+    """git status, diff and add run core.fsmonitor through the shell (with the hook's version and
+    token appended): it is judged as the command it is, from whichever place git read it."""
+    inst, repo, data = app
+    wipe = f"/bin/rm -rf {data}"
+    config = repo / ".git" / "config"
+    kept = config.read_bytes()
+    for text in (f"[core]\n\tfsmonitor = {wipe}\n", f'[core]\n\tfsmonitor = "{wipe}"\n',
+                 f"[Core]\n\tFsMonitor={wipe}\n", f"[core]\r\n\tfsmonitor = {wipe} # hook\r\n",
+                 f"\ufeff[core]\n\tfsmonitor = {wipe}\n"):
+        # (a byte order mark only at the start, where git skips it)
+        config.write_bytes(text.encode() + kept if text[0] == "\ufeff" else kept + text.encode())
+        for command in ("git status", "git diff", "git add app.py"):
+            _refused(inst, command, repo)
+    config.write_bytes(kept)
+    (repo.parent / "extra.inc").write_text(f"[core]\n\tfsmonitor = {wipe}\n")
+    config.write_bytes(kept + b'[includeIf "onbranch:main"]\n\tpath = ../../extra.inc\n')
+    _refused(inst, "git status", repo)
+    config.write_bytes(kept)
+    for attempt in (f"git -c core.fsmonitor='{wipe}' status",
+                    f"GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=core.fsmonitor GIT_CONFIG_VALUE_0='{wipe}' git status",
+                    f"X='{wipe}' git --config-env=core.fsmonitor=X status"):
+        _refused(inst, attempt, repo)
+    assert (data / "rows.csv").read_text() == "1,alice\n"
+    # A boolean turns git's own daemon on or off: nothing else runs.
+    config.write_bytes(kept + b"[core]\n\tfsmonitor = false\n")
+    shimmed, raw = inst.agent("git status --short", cwd=repo), inst.agent(f"{GIT} status --short", cwd=repo)
+    assert (shimmed.returncode, shimmed.stdout, shimmed.stderr) == (raw.returncode, raw.stdout, raw.stderr)
+    assert shimmed.stdout == b"M  app.py\n"

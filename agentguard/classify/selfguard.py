@@ -695,13 +695,10 @@ def _sed_writes(args: list[str]) -> list[Target]:
     in_place = any(a == "--in-place" or a.startswith("--in-place=") for a in args) or _short_has(args, "i", "efl")
     if in_place:
         out += [(p, True, False) for p in files]
-    import re
+    from agentguard.classify.sedscript import read_script
 
-    for script in scripts:  # the w command and the s///w flag write to a file
-        for line in script.split("\n"):
-            m = re.search(r"(?:^|[;{}]|/[gpiIeEmM0-9]*)\s*[wW]\s+(\S.*)$", line)
-            if m and not m.group(1).startswith("/dev/std"):
-                out.append((m.group(1).strip(), True, False))
+    for script in scripts:  # the w and W commands and the s///w flag write to a file
+        out += [(path, True, False) for path in read_script(script).writes if not path.startswith("/dev/std")]
     return out
 
 

@@ -174,6 +174,8 @@ def unwrap(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
         return _at(inv, ctx)
     if name == "machinectl":
         return _machinectl(inv), []
+    if name in ("sed", "gsed"):
+        return _sed(inv, ctx)
     if name == "ssh":
         return _ssh(inv, ctx)
     if name == "aws":
@@ -968,6 +970,23 @@ def _at(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
 
 _MACHINECTL_VALUE = {"-M", "--machine", "-H", "--host", "-p", "--property", "-E", "--setenv", "--uid", "-s",
                      "--signal", "--kill-whom", "-n", "--lines", "-o", "--output", "--verify", "--format"}
+
+
+def _sed(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
+    """GNU sed's `e COMMAND` runs COMMAND in a shell; `e` alone and the s///e flag run each edited
+    line, which nobody can read in advance (unless --sandbox, which refuses e, w and r)."""
+    from agentguard.classify.sedscript import read_script, sed_scripts
+
+    if any(a.startswith("--sa") and "--sandbox".startswith(a) for a in inv.argv):  # getopt_long prefixes
+        return [], []
+    work: list[Work] = []
+    found: list[Finding] = []
+    for text in sed_scripts(list(inv.argv), inv.cwd):
+        script = read_script(text)
+        work += [Script(cmd, "sed e", inv) for cmd in script.runs]
+        if script.runs_lines:
+            found.append(ctx.finding("shell.interpreter-shell", inv, "sed's e runs each edited line as a shell command"))
+    return work, found
 
 
 def _machinectl(inv: Invocation) -> list[Work]:

@@ -192,12 +192,27 @@ def findings_for_string(text: str, ctx: Context, parent: Invocation | None = Non
             from agentguard.classify.files import overwrite_findings
 
             for cwd_option in cmd.cwds or (cwd,):
-                found += overwrite_findings(out.value, out.dynamic, cmd.source, cwd_option, ctx)
-                found += redirect_findings(out.value, out.dynamic, cmd.source, cwd_option, ctx)
+                for path, dynamic in _redirect_targets(out.value, out.dynamic, out.glob, cwd_option):
+                    found += overwrite_findings(path, dynamic, cmd.source, cwd_option, ctx)
+                    found += redirect_findings(path, dynamic, cmd.source, cwd_option, ctx)
         if where and len(found) > mark:
             found[mark:] = located(found[mark:], f"{where}:{line + cmd.line - 1}" if line else where)
         _note_writes(cmd, cwd, ctx)
     return found
+
+
+def _redirect_targets(value: str, dynamic: bool, glob: bool, cwd: str) -> list[tuple[str, bool]]:
+    """What `> WORD` opens: a glob word (a for loop's `> "$f"` over data/*) opens each of its
+    matches; too many to judge one by one is a target known only at run time."""
+    if not glob or dynamic:
+        return [(value, dynamic)]
+    import glob as globbing
+
+    base = cwd or os.getcwd()
+    matches = globbing.glob(value if os.path.isabs(value) else os.path.join(base, value))
+    if len(matches) > 64:
+        return [(value, True)]
+    return [(m, False) for m in matches] or [(value, False)]
 
 
 # Commands that read no file their words name: `echo f > f` writes the name.

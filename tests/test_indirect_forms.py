@@ -1,7 +1,7 @@
 """Commands that run another command in forms the tools accept: -c inside an option cluster
 (`script -qc`, `su -lc`, `flock -xc`), an alias the same command line defines, and `python -m`
-of a module in the project (which python finds in the working directory before what is installed).
-Each is judged by what it runs; the everyday forms of the same programs pass."""
+of a module in the project (which python finds in the working directory before what is installed),
+and a for loop's body run once for each word of its list. Each is judged by what it runs; the everyday forms of the same programs pass."""
 
 from __future__ import annotations
 
@@ -74,3 +74,29 @@ def test_an_alias_known_only_at_run_time_is_not_read_as_harmless(book: dict[str,
                                                                  isolated_env: dict[str, str]) -> None:
     verdict = judge_string('alias x="$CLEANUP"; x data', book, cwd=str(app), env=isolated_env)
     assert not verdict.allowed
+
+
+@pytest.mark.parametrize("command,rule", [
+    ('for f in data/*; do rm "$f"; done', "files.wildcard"),
+    ("for f in data/app.db; do rm $f; done", "files.database"),
+    ('for f in notes.txt data/app.db; do rm -- "$f"; done', "files.database"),
+    ('for d in src data; do rm -rf "$d"; done', "files.recursive"),
+    ('for f in data/*; do : > "$f"; done', "files.database"),
+    ('for f in data/*.db; do sqlite3 "$f" "DELETE FROM users"; done', "sql.delete-all"),
+    ('for t in users orders; do psql -c "TRUNCATE $t"; done', "sql.truncate"),
+])
+def test_a_for_loop_over_written_words_is_read_once_per_word(command: str, rule: str, project: Path,
+                                                             book: dict[str, object]) -> None:
+    """bash gives the loop variable each word of the list in turn, a glob's matches one by one:
+    what the body removes is what `rm data/*` removes, quoted "$f" or not."""
+    verdict = judge_string(command, book, cwd=str(project), env={})
+    assert verdict.decision != "allow" and rule in [f.rule for f in verdict.findings], verdict
+
+
+@pytest.mark.parametrize("command", [
+    'for d in build dist; do rm -rf "$d"; done', 'for f in *.pyc; do rm "$f"; done',
+    'for f in src/*.py; do cp "$f" "$f.orig"; done', "for x in 1 2 3; do echo $x; done",
+    'for d in */; do rm -rf "$d"node_modules; done', 'for f in *.log; do gzip "$f"; done',
+])
+def test_everyday_for_loops_pass(command: str, project: Path, book: dict[str, object]) -> None:
+    assert judge_string(command, book, cwd=str(project), env={}).decision == "allow"

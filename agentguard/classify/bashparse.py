@@ -24,6 +24,7 @@ MAX_DEPTH = 120  # nesting of tree nodes walked recursively; deeper input is ref
 MAX_BYTES = 256 * 1024  # longer command strings are refused (fail closed) rather than parsed
 MAX_READ = 1024 * 1024  # files read for stdin (`< f.sql`, `cat f.sql |`) are read up to this size
 MAX_CALLS = 2000  # function bodies read at their calls; a string calling more is refused
+MAX_LOOP_WORDS = 32  # a for loop over more words than this is read once, its variable unknown
 UNKNOWN_CWD = "\0unknown"  # a working directory that depends on run-time state
 
 
@@ -263,6 +264,10 @@ class _Walker:
             return self._declaration(node, depth, nested)
         if t in ("comment", "heredoc_start", "heredoc_end"):
             return []
+        if t == "for_statement":
+            each = self._for_each(node, depth, nested)
+            if each is not None:
+                return each
         if t in ("for_statement", "c_style_for_statement"):
             # A loop variable takes many values: whatever it holds is only known at run time.
             for name in self._loop_variables(node):
@@ -291,6 +296,34 @@ class _Walker:
             self.cwds = tuple(dict.fromkeys(before + self.cwds))
             return found
         return self._children(node, depth, nested)
+
+    def _for_each(self, node, depth: int, nested: bool) -> list[Cmd] | None:  # type: ignore[no-untyped-def]
+        """`for f in data/* notes.txt; do rm "$f"; done`: the body read once for each word of a list
+        written out (a glob stands for its matches, quoted "$f" or not), so what it removes is
+        judged as `rm data/*` and `rm notes.txt` are. None when the list is not written out."""
+        var = node.child_by_field_name("variable")
+        body = _child_of_type(node, "do_group")
+        values = node.children_by_field_name("value")
+        if var is None or body is None or not values or len(values) > MAX_LOOP_WORDS:
+            return None
+        items = [self.word(v, depth + 1) for v in values]
+        if any(w.dynamic or not w.value for w in items):
+            return None
+        name = self.text(var)
+        before = self.cwds
+        seen = before
+        found: list[Cmd] = []
+        for item in items:
+            self.cwds = before
+            self._bind(name, Word(item.value))
+            if item.glob:
+                self.env[name + "\0glob"] = "1"
+            found += self.walk(body, depth + 1, nested)
+            seen = tuple(dict.fromkeys(seen + self.cwds))
+            self.env.pop(name + "\0glob", None)
+        self.cwds = seen
+        self._bind(name, Word("$" + name, True))  # after the loop: its last word, or none
+        return found
 
     def _loop_variables(self, node) -> list[str]:  # type: ignore[no-untyped-def]
         names = []
@@ -764,7 +797,7 @@ class _Walker:
 
     def _double_quoted(self, node, depth: int) -> Word:  # type: ignore[no-untyped-def]
         parts: list[str] = []
-        dynamic = False
+        dynamic = glob = False
         inner = [c for c in node.children if c.type not in ('"', '$"')]
         pos = node.start_byte + (2 if self.text(node).startswith('$"') else 1)
         end = node.end_byte - 1
@@ -777,14 +810,15 @@ class _Walker:
                 w = self.word(c, depth + 1)
                 parts.append(w.value)
                 dynamic = dynamic or w.dynamic
+                glob = glob or (w.glob and c.type in ("simple_expansion", "expansion"))  # "$f" of a for glob
             pos = c.end_byte
         if end > pos:
             parts.append(_unescape_dq(self.src[pos:end].decode("utf-8", "surrogateescape")))
-        return Word("".join(parts), dynamic)
+        return Word("".join(parts), dynamic, glob)
 
     def _variable(self, name: str, source: str) -> Word:
         if name in self.env and name + "\0dynamic" not in self.env:
-            return Word(self.env[name])
+            return Word(self.env[name], False, name + "\0glob" in self.env)  # a for loop's glob word
         return Word(source, True)
 
     def _expansion(self, node, txt: str) -> Word:  # type: ignore[no-untyped-def]

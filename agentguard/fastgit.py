@@ -120,6 +120,9 @@ def git_forms(book: dict[str, object], tool: str) -> GitForms | None:
                         if len(words) == 2:
                             if _may_meet(pats[1], words[1]):
                                 dropped.add(tuple(words))
+                        elif flags and not keys - {"flags", "all_flags", "flag_values"}:
+                            # it needs one of its options too: refusing those keeps every other call fast
+                            refused.setdefault(words[0], set()).update(flags)
                         else:
                             seconds.setdefault(words[0], set()).add(pats[1])
                     elif not keys or keys - {"flags", "all_flags", "flag_values"}:

@@ -109,3 +109,32 @@ def test_a_core_fsmonitor_hook_is_a_shell_command(app: tuple[Installed, Path, Pa
     shimmed, raw = inst.agent("git status --short", cwd=repo), inst.agent(f"{GIT} status --short", cwd=repo)
     assert (shimmed.returncode, shimmed.stdout, shimmed.stderr) == (raw.returncode, raw.stdout, raw.stderr)
     assert shimmed.stdout == b"M  app.py\n"
+
+
+def test_refs_without_a_reflog_to_fall_back_on(app: tuple[Installed, Path, Path]) -> None:
+    """A branch renamed or copied over another takes that one's reflog with it, and tags have none:
+    deleting or moving them, or pruning the local ones a remote lacks, is refused in every spelling
+    git takes; renaming onto a free name, listing and making tags pass."""
+    inst, repo, _ = app
+    _git(repo, "commit", "-qm", "third")
+    _git(repo, "branch", "topic", "HEAD~1")
+    _git(repo, "tag", "-a", "v2", "-m", "Release 2")
+    remote = repo.parent / "remote.git"
+    _git(repo.parent, "clone", "-q", "--bare", str(repo), str(remote))
+    _git(remote, "tag", "-d", "v1")
+    _git(repo, "remote", "add", "origin", str(remote))
+    refs = _git(repo, "show-ref")
+    for attempt in ("git branch -M topic main", "git branch -qM topic main", "git branch --mo --forc topic main",
+                    "git branch -m -f topic main", "git branch -mf topic main", "git branch -f -m topic main",
+                    "git branch -C topic main", "git branch -cf topic main", "git branch --copy --force topic main",
+                    "git tag -d v1", "git tag --del v1", "git tag -ld v2", "git tag -f v1 HEAD",
+                    "git tag --forc -a -m x v2", "git fetch --prune-tags -p origin", "git fetch -pP origin",
+                    "git fetch --prune-t --prune origin"):
+        _refused(inst, attempt, repo)
+    assert _git(repo, "show-ref") == refs
+    for command in ("git branch -M main", "git branch -m topic topic2", "git branch -c topic2 topic3",
+                    "git tag -l", "git tag v3", "git fetch -q --prune origin"):
+        out = inst.agent(command, cwd=repo)
+        assert out.returncode == 0, (command, out.stderr)
+    assert set(_git(repo, "tag").split()) == {"v1", "v2", "v3"}
+    assert {"topic2", "topic3", "main"} <= set(_git(repo, "branch", "--format=%(refname:short)").split())

@@ -100,3 +100,28 @@ def test_a_for_loop_over_written_words_is_read_once_per_word(command: str, rule:
 ])
 def test_everyday_for_loops_pass(command: str, project: Path, book: dict[str, object]) -> None:
     assert judge_string(command, book, cwd=str(project), env={}).decision == "allow"
+
+
+@pytest.mark.parametrize("command,rule", [
+    ("find . -name '*.db' | xargs -I{} rm {}", "files.dynamic-target"),
+    ("find . -name '*.db' | xargs -I % rm %", "files.dynamic-target"),
+    ("ls data | xargs -I{} rm data/{}", "files.dynamic-target"),
+    ("ls data | xargs --replace=@ rm -- data/@", "files.dynamic-target"),
+    ("find . -name '*.db' | xargs -I{} sh -c 'rm {}'", "shell.dynamic-script"),
+    ("ls | xargs -i{} bash -c 'rm -rf {}'", "shell.dynamic-script"),
+])
+def test_xargs_placeholders_name_any_input_line(command: str, rule: str, project: Path,
+                                                book: dict[str, object]) -> None:
+    """`-I{}` (attached as well as apart) puts each input line where the placeholder stands: a
+    removal of `data/{}` removes whatever arrives, and a `sh -c` script holding it is written at run
+    time."""
+    verdict = judge_string(command, book, cwd=str(project), env={})
+    assert verdict.decision != "allow" and rule in [f.rule for f in verdict.findings], verdict
+
+
+@pytest.mark.parametrize("command", [
+    "ls *.txt | xargs -I{} cp {} {}.bak", "ls | xargs -I{} echo {}", "cat urls | xargs -I{} curl -sO {}",
+    "docker ps -q | xargs -I{} docker stop {}",
+])
+def test_everyday_xargs_placeholders_pass(command: str, project: Path, book: dict[str, object]) -> None:
+    assert judge_string(command, book, cwd=str(project), env={}).decision == "allow"

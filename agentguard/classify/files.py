@@ -383,7 +383,7 @@ def judge_targets(inv: Invocation, ctx: Context, indexes: list[int], *, recursiv
         if inv.is_dynamic(i):
             # One unknown file is an ordinary removal; a recursive or forced one, or a list fed by
             # xargs, can be anything at all.
-            if recursive or force or raw == "{xargs}":
+            if recursive or force or "{xargs}" in raw:
                 found.append(ctx.finding("files.dynamic-target", inv, f"{verb} {raw}: known only at run time"))
             continue
         for cwd in cwds:

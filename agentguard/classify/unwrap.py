@@ -642,7 +642,7 @@ def _xargs(inv: Invocation) -> tuple[list[Work], list[Finding]]:
             break
         name = tok.split("=", 1)[0]
         value = tok.split("=", 1)[1] if "=" in tok else None
-        if name in ("-I", "--replace") or tok.startswith("-i"):
+        if name in ("-I", "--replace") or tok.startswith(("-i", "-I")):  # -I{} and -i{}: attached
             replace = value or (tok[2:] if tok.startswith(("-I", "-i")) and len(tok) > 2 else None)
             if replace is None and name in ("-I", "--replace") and i + 1 < len(argv):
                 replace = argv[i + 1]
@@ -672,7 +672,8 @@ def _xargs(inv: Invocation) -> tuple[list[Work], list[Finding]]:
         for k, a in enumerate(argv2):
             if replace in a:
                 dyn.add(k)
-        inner = inner.replace(dynamic=tuple(sorted(dyn)))
+                argv2[k] = a.replace(replace, "{xargs}")
+        inner = inner.replace(argv=tuple(argv2), dynamic=tuple(sorted(dyn)))
     elif supplied is not None:
         inner = inner.replace(argv=inner.argv + tuple(supplied))
     else:
@@ -701,6 +702,8 @@ FIND_ACTIONS = ("-delete", "-exec", "-execdir", "-ok", "-okdir")
 def find_roots_and_pattern(argv: tuple[str, ...]) -> tuple[list[str], str, bool]:
     """find's starting points, the last -name/-iname pattern (``*`` when none), and whether the
     expression narrows what it matches with anything at all beyond -type."""
+        # Each line of input takes the placeholder's place: a word holding it names any of them,
+        # as the {xargs} word appended without -I does.
     i = 0
     while i < len(argv) and (argv[i] in _FIND_GLOBAL or argv[i] in _FIND_GLOBAL_VALUE):
         i += 2 if argv[i] in _FIND_GLOBAL_VALUE else 1

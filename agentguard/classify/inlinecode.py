@@ -245,12 +245,20 @@ def scan_code(code: str, lang: str, inv: Invocation, ctx: Context, depth: int, w
 
     aliases = python_aliases(code) if lang == "python" else node_aliases(code) if lang == "node" else {}
 
+    spans = literal_spans(code, lang)
+    # A word inside a string is text, not a call without parentheses: `puts "bundle exec rubocop"`.
+    # (One with them is kept: `"#{system("x")}"` interpolates a call.)
+    texts = [(start, end) for start, end, _ in spans]
+
     def seen(names: tuple[str, ...]) -> list[tuple[int, str, str]]:
         spelled = names + tuple(a for a, real in aliases.items() if real in names)
-        hits = [(k, aliases.get(n, n), rest) for k, n, rest in calls_at(code, spelled, lang == "python")]
+        raw = calls_at(code, spelled, lang == "python")
+        if lang != "python":
+            raw = [(k, n, rest) for k, n, rest in raw
+                   if code[k + len(n):].lstrip(" \t")[:1] == "(" or not any(a < k < b for a, b in texts)]
+        hits = [(k, aliases.get(n, n), rest) for k, n, rest in raw]
         return [h for h in hits if not _inside(quiet, h[0])] if quiet else hits
 
-    spans = literal_spans(code, lang)
     literals = [value for _, _, value in spans]
     for pos, name, args_text in seen(SHELL_CALLS[lang]):
         if name == "open" and lang == "perl" and "|" not in args_text:

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 NAMES = ("rakefile", "Rakefile", "rakefile.rb", "Rakefile.rb")
 VALUES = frozenset({"-f", "--rakefile", "-C", "--directory", "-R", "--rakelibdir", "--rakelib", "-r", "--require",
                     "-I", "--libdir", "-e", "--execute", "-p", "--execute-print", "-E", "--execute-continue",
-                    "-j", "--jobs", "-m", "--multitask", "-N", "--no-search"})
+                    "-j", "--jobs", "-m", "--multitask", "-N", "--no-search", "--nosearch"})
 # Options after which rake lists, describes or dry-runs instead of running a task's actions.
 NOTHING_RUNS = frozenset({"-T", "--tasks", "-D", "--describe", "-P", "--prereqs", "-W", "--where", "-n", "--dry-run",
                           "-h", "-H", "--help", "-V", "--version", "-A", "--all"})
@@ -67,7 +67,8 @@ def rake_work(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]
         if tok.startswith("-") and tok != "-":
             if name in NOTHING_RUNS or tok[:2] in NOTHING_RUNS:
                 return [], []
-            if name in VALUES and name not in ("-N", "--no-search", "-m", "--multitask", "-j", "--jobs") and not eq:
+            if name in VALUES and name not in ("-N", "--no-search", "--nosearch", "-m", "--multitask", "-j", "--jobs") \
+                    and not eq:
                 value = argv[i + 1] if i + 1 < len(argv) else ""
                 i += 1
             values[name] = value
@@ -82,7 +83,12 @@ def rake_work(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]
         return None  # Ruby given on the line: the caller judges it as such, or nothing does
     cwd = os.path.join(inv.cwd or os.getcwd(), values.get("-C") or values.get("--directory") or "")
     given = values.get("-f") or values.get("--rakefile")
-    path = os.path.join(cwd, given) if given else find_upward(cwd, NAMES)
+    # rake looks for its file (the -f one too) in each directory up from here, unless -N.
+    wanted = (given,) if given else NAMES
+    if os.path.isabs(wanted[0]) or "-N" in values or "--no-search" in values or "--nosearch" in values:
+        path: str | None = os.path.join(cwd, wanted[0])
+    else:
+        path = find_upward(cwd, wanted)
     if path is None or not os.path.isfile(path):
         return None
     reader = FileReader(inv, ctx, ("Rakefile and rakelib files", "imports"), most=MAX_RAKELIB + 1)

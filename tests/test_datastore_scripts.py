@@ -256,3 +256,20 @@ def test_garbage_given_to_the_readers_gets_a_decision(book: dict[str, object], s
             verdict = _judge(cmd, book, scripts, isolated_env)
             assert verdict.decision in ("allow", "confirm", "block")
             assert not any(f.rule.startswith("agentguard.") for f in verdict.findings), (cmd, text, _details(verdict))
+
+
+@pytest.mark.parametrize("cmd,allowed", [
+    ("nc localhost 11211 < cache/flush.txt", False), ("ncat cache.internal 11211 < cache/stats.txt", True),
+    ("telnet localhost 6379 < cache/redis.txt", False), ("nc localhost 6379 < cache/missing.txt", False),
+    ("nc localhost 9000 < cache/missing.txt", True), ("nc -z localhost 11211", True),
+])
+def test_a_file_sent_to_a_cache_port_is_read_as_its_commands(cmd: str, allowed: bool, book: dict[str, object],
+                                                              project: Path, isolated_env: dict[str, str]) -> None:
+    """memcached and Redis take one command a line from a raw socket: the file nc sends is what runs, and
+    what cannot be seen going to a cache port needs a human."""
+    write_tree(project, {"cache/flush.txt": "stats\r\nflush_all\r\nquit\r\n", "cache/stats.txt": "stats\r\nquit\r\n",
+                         "cache/redis.txt": "PING\r\nFLUSHALL ASYNC\r\n"})
+    verdict = _judge(cmd, book, project, isolated_env)
+    assert verdict.allowed is allowed, _details(verdict)
+    if not allowed:
+        assert [f.rule for f in verdict.findings] == ["datastores.socket-flush"]

@@ -74,9 +74,34 @@ def classify(inv: Invocation, pack: Pack, ctx: Context) -> list[Finding]:
         return _redis(inv, ctx)
     if inv.tool in ("mongosh", "mongo"):
         return _mongo(inv, ctx)
+    if inv.tool in SOCKET_TOOLS:
+        return _socket(inv, ctx)
     if inv.tool in ("mongorestore", "mongoimport") and any(a == "--drop" or a.startswith("--drop=") and
                                                             a[7:].lower() not in ("false", "0") for a in inv.argv):
         return [ctx.finding("datastores.mongo-drop", inv, f"{inv.tool} --drop drops each collection first")]
+    return []
+
+
+SOCKET_TOOLS = {"nc", "ncat", "netcat", "telnet"}
+# Ports where a line of text is a cache command: memcached, Redis (and its Sentinel and TLS ports).
+CACHE_PORTS = {"11211", "6379", "6380", "26379"}
+MEMCACHED_FLUSH = re.compile(r"^\s*flush_all\b")
+
+
+def _socket(inv: Invocation, ctx: Context) -> list[Finding]:
+    """What nc or telnet sends is stdin: memcached and Redis read it as commands, one a line."""
+    if inv.stdin_state == "text" and inv.stdin:
+        # printf's escapes may reach us unexpanded: \r\n written out separates commands all the same.
+        text = inv.stdin.replace("\\r", "\n").replace("\\n", "\n")
+        for line in text.splitlines():
+            if MEMCACHED_FLUSH.match(line):
+                return [ctx.finding("datastores.socket-flush", inv, "memcached flush_all")]
+            hit = _redis_command(line.split())
+            if hit:
+                return [ctx.finding("datastores.socket-flush", inv, f"Redis {hit}")]
+        return []
+    if inv.stdin_state in ("unknown", "too-large") and CACHE_PORTS & set(inv.argv):
+        return [ctx.finding("datastores.socket-flush", inv, "what is sent to the cache port cannot be seen")]
     return []
 
 

@@ -138,3 +138,47 @@ def test_refs_without_a_reflog_to_fall_back_on(app: tuple[Installed, Path, Path]
         assert out.returncode == 0, (command, out.stderr)
     assert set(_git(repo, "tag").split()) == {"v1", "v2", "v3"}
     assert {"topic2", "topic3", "main"} <= set(_git(repo, "branch", "--format=%(refname:short)").split())
+
+
+def test_commands_and_files_archivers_and_find_take_from_their_options(isolated_env: dict[str, str],
+                                                                        tmp_path: Path) -> None:
+    """tar's compressor, checkpoint action and volume script, zip's archive tester and rsync's
+    remote shell are commands tar, zip and rsync start; tar -c's archive and find's -fprint files
+    are written over whatever they name. Through the shims, each is judged as what it runs or
+    writes: nothing of ../data, the database or .env changes, and the everyday forms pass."""
+    inst = install_agentguard(Path(isolated_env["HOME"]))
+    ws, data = tmp_path / "ws", tmp_path / "data"
+    data.mkdir()
+    (data / "rows.csv").write_text("1,alice\n")
+    (ws / "db").mkdir(parents=True)
+    (ws / "app.py").write_text("print(1)\n")
+    db, env = ws / "db" / "app.db", ws / ".env"
+    subprocess.run(["sqlite3", str(db), "CREATE TABLE t (x); INSERT INTO t VALUES (1);"], check=True)
+    env.write_text("TOKEN=secret\n")
+    kept = {p: p.read_bytes() for p in (data / "rows.csv", db, env)}
+    wipe = f"/bin/rm -rf {data}"
+    attempts = [(f"tar cf out.tar --checkpoint=1 --checkpoint-action=exec='{wipe}' app.py", "tar"),
+                (f"tar --checkpoint-act exec='{wipe}' -cf out.tar app.py", "tar"),
+                (f"tar -I '{wipe};' -cf out.tar app.py", "tar"), (f"tar -I'{wipe};' -cf out.tar app.py", "tar"),
+                (f"tar --use-compress='sh -c \"{wipe}\"' -cf out.tar app.py", "tar"),
+                (f"zip -T -TT '{wipe};' out.zip app.py", "zip"), (f"zip --unzip-command='{wipe};' -T out.zip app.py", "zip"),
+                (f"rsync -e '{wipe}' app.py localhost:/srv/x", "rsync"), (f"rsync -ae '{wipe}' app.py localhost:x", "rsync"),
+                (f"rsync --rsh='{wipe}' app.py localhost:x", "rsync"),
+                ("tar -cf db/app.db app.py", "tar"), ("tar cvf db/app.db app.py", "tar"), ("tar czf .env app.py", "tar"),
+                ("tar --create --file=.env app.py", "tar"), ("find . -maxdepth 1 -fprint .env", "find"),
+                ("find . -fls db/app.db", "find"), ("find . -fprintf .env '%p\\n'", "find"), ("find . -fprint0 db/app.db", "find")]
+    for attempt, tool in attempts:
+        before = len(inst.events(tool))
+        out = inst.agent(attempt, cwd=ws)
+        assert out.returncode != 0 and b"agentguard" in out.stderr, (attempt, out.stderr)
+        assert inst.events(tool)[before:], attempt
+    assert {p: p.read_bytes() for p in kept} == kept
+    for command in ("tar -I gzip -cf out.tgz app.py && tar -tzf out.tgz",
+                    "tar --use-compress-program='gzip -9' -cf out2.tgz app.py && tar -tzf out2.tgz",
+                    "tar --checkpoint=1 --checkpoint-action=dot -cf out.tar app.py",
+                    "zip -q out.zip app.py && zip -T -TT 'unzip -tqq' out.zip",
+                    "mkdir -p copy && rsync -a -e ssh app.py copy/", "find . -name '*.py' -fprint found.txt"):
+        out = inst.agent(command, cwd=ws)
+        assert out.returncode == 0 and b"agentguard" not in out.stderr, (command, out.stderr)
+    assert (ws / "found.txt").read_text() == "./app.py\n./copy/app.py\n"
+    assert {p: p.read_bytes() for p in kept} == kept

@@ -581,7 +581,7 @@ def classify(inv: Invocation, pack: Pack, ctx: Context) -> list[Finding]:
     if tool in ("tar", "bsdtar", "gtar"):
         from agentguard.classify import extract
 
-        return _tar(inv, ctx) + extract.classify(inv, ctx)
+        return _tar(inv, ctx) + _tar_archive(inv, ctx) + extract.classify(inv, ctx)
     if tool in EXTRACTORS:
         from agentguard.classify import extract
 
@@ -1200,6 +1200,42 @@ def _tar(inv: Invocation, ctx: Context) -> list[Finding]:
         i += 1
     return _removed(inv, ctx, items, recursive=True, verb="tar --remove-files deletes what it archives: rm",
                     follows=follows)
+
+
+def _tar_archive(inv: Invocation, ctx: Context) -> list[Finding]:
+    """tar -c writes its archive over the file -f names: onto a protected file it is judged as
+    `> FILE` (old style too: `tar cf .env src`)."""
+    argv = list((inv.getenv("TAR_OPTIONS") or "").split()) + list(inv.argv)
+    short_values: str = grammar(ctx, "tar")["short_values"]  # type: ignore[assignment]
+    create = False
+    files: list[tuple[int, str]] = []
+    offset = len(argv) - len(inv.argv)
+    if inv.argv and not inv.argv[0].startswith("-"):  # old style: each value letter takes a word in turn
+        letters = [c for c in inv.argv[0] if c in short_values]
+        create = "c" in inv.argv[0]
+        for n, c in enumerate(letters):
+            if c == "f" and offset + 1 + n < len(argv):
+                files.append((1 + n, argv[offset + 1 + n]))
+    for a in argv:
+        if a == "--":
+            break
+        if a.startswith("--"):
+            name = a.split("=", 1)[0]
+            create |= len(name) > 3 and "--create".startswith(name)
+        elif a.startswith("-") and a != "-":
+            for c in a[1:]:
+                if c == "c":
+                    create = True
+                if c in short_values:
+                    break
+    if not create:
+        return []
+    files += [(k - offset, v) for k, v in _option_files(argv, ["-f", "--file"])]
+    found: list[Finding] = []
+    for k, path in files:
+        dynamic = 0 <= k < len(inv.argv) and (inv.is_dynamic(k) or inv.is_glob(k))
+        found += overwrite_findings(path, dynamic, inv.source, inv.cwd, ctx, inv, f"tar -c writes its archive over {path}")
+    return found
 
 
 def _zip(inv: Invocation, ctx: Context) -> list[Finding]:

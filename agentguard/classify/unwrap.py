@@ -136,6 +136,10 @@ def unwrap(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
             return scripts
     if name in REMOTE_COMMAND_OPTIONS:
         return remote_command(inv, ctx)
+    if name in LOCAL_COMMAND_OPTIONS:
+        work = local_command(inv)
+        if work:
+            return work, []
     if runner is not None:
         return _runner(inv, ctx, runner)
     if name == "nix-shell":
@@ -227,6 +231,36 @@ REMOTE_COMMAND_OPTIONS: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
     "az": (("vm", "run-command", "invoke"), frozenset({"--scripts"})),
     "vagrant": (("ssh",), frozenset({"-c", "--command"})),
 }
+
+
+# Options whose value is a command the program starts here, through the shell (tar's compressor,
+# checkpoint action, volume scripts and --to-command, zip's archive tester) or split into words
+# (rsync's remote shell, and its --rsync-path run on the far end).
+LOCAL_COMMAND_OPTIONS: dict[str, tuple[str, ...]] = {
+    "tar": ("-I", "--use-compress-program", "--checkpoint-action", "--to-command", "-F", "--info-script",
+            "--new-volume-script", "--rsh-command"),
+    "zip": ("-TT", "--unzip-command"),
+    "rsync": ("-e", "--rsh", "--rsync-path"),
+}
+LOCAL_COMMAND_OPTIONS["gtar"] = LOCAL_COMMAND_OPTIONS["bsdtar"] = LOCAL_COMMAND_OPTIONS["tar"]
+
+
+def local_command(inv: Invocation) -> list[Work]:
+    """`tar -I CMD`, `tar --checkpoint-action=exec=CMD`, `zip -T -TT CMD`, `rsync -e CMD`: each CMD
+    judged as the command it is (options read as getopt reads them: -ICMD, a unique prefix)."""
+    from agentguard.classify.files import _option_files
+
+    argv = inv.argv
+    work: list[Work] = []
+    for k, value in _option_files(list(argv), list(LOCAL_COMMAND_OPTIONS[inv.tool])):
+        tok = argv[k - 1] if k > 0 and argv[k] == value else argv[k]
+        name = tok.split("=", 1)[0]
+        if len(name) > 3 and "--checkpoint-action".startswith(name):
+            if not value.startswith("exec="):
+                continue  # dot, echo, sleep=N …: no command
+            value = value[len("exec="):]
+        work.append(Script(value, f"{inv.tool} {name}", inv))
+    return work
 
 
 def remote_command(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:

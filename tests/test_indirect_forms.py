@@ -125,3 +125,24 @@ def test_xargs_placeholders_name_any_input_line(command: str, rule: str, project
 ])
 def test_everyday_xargs_placeholders_pass(command: str, project: Path, book: dict[str, object]) -> None:
     assert judge_string(command, book, cwd=str(project), env={}).decision == "allow"
+
+
+@pytest.mark.parametrize("command", [
+    'ls data/* | while read f; do rm "$f"; done',
+    'find . -name "*.db" | while read -r f; do rm -- "$f"; done',
+    'while IFS= read -r line; do rm "data/$line"; done < list.txt',
+    'read -r d; rm "$d"',
+    'while read -a parts; do rm "${parts}"; done < list.txt',
+])
+def test_a_read_variable_names_any_input_line(command: str, project: Path, book: dict[str, object]) -> None:
+    """`while read f; do rm "$f"; done` is xargs written as a loop: held as `… | xargs rm` is."""
+    verdict = judge_string(command, book, cwd=str(project), env={})
+    assert verdict.decision != "allow" and "files.dynamic-target" in [f.rule for f in verdict.findings], verdict
+
+
+@pytest.mark.parametrize("command", [
+    'while read f; do echo "$f"; done < notes.txt', 'git ls-files | while read f; do wc -l "$f"; done',
+    'read -p "name: " n; echo "$n"', 'read x; x=build; rm -rf "$x"',
+])
+def test_everyday_read_loops_pass(command: str, project: Path, book: dict[str, object]) -> None:
+    assert judge_string(command, book, cwd=str(project), env={}).decision == "allow"

@@ -605,6 +605,7 @@ class _Walker:
         for r in redirects:
             self._apply_redirect(r, [cmd], cmd, depth, [])
         self._track_cd(cmd)
+        self._track_read(cmd)
         for w in words:
             if not w.dynamic:
                 self.words_seen.update(_name_tokens(w.value))
@@ -654,6 +655,33 @@ class _Walker:
                     not any(k[0] == body.start_byte for k in self.walked):  # type: ignore[attr-defined]
                 self._call(name, 0, False)
 
+    def _track_read(self, cmd: Cmd) -> None:
+        """`read f` (`while read -r f; do rm "$f"; done`): each line of input lands in f, so a word
+        holding it names any of them, as a word xargs appends does."""
+        if cmd.name != "read":
+            return
+        names: list[str] = []
+        args = [w.value for w in cmd.words[1:]]
+        i = 0
+        while i < len(args):
+            a = args[i]
+            if a.startswith("-") and len(a) > 1:
+                letter = next((ch for ch in a[1:] if ch in "adinNptu"), "")
+                if letter and a.endswith(letter):  # the value is the next word
+                    if letter == "a" and i + 1 < len(args):
+                        names.append(args[i + 1])
+                    i += 2
+                    continue
+                if letter == "a":
+                    names.append(a[a.index("a") + 1:])
+            else:
+                names.append(a)
+            i += 1
+        for name in names or ["REPLY"]:
+            if name.isidentifier():
+                self._bind(name, Word("$" + name, True))
+                self.env[name + "\0input"] = "1"
+
     def _track_cd(self, cmd: Cmd) -> None:
         if cmd.name not in ("cd", "pushd") or cmd.nested:
             return
@@ -692,6 +720,7 @@ class _Walker:
         return key, self.word(value, depth)
 
     def _bind(self, key: str, value: Word, export: bool = False) -> None:
+        self.env.pop(key + "\0input", None)
         if export or key in self.inherited or key in self.exports:
             self.exports[key] = value.value
         if value.dynamic or value.glob:
@@ -817,6 +846,8 @@ class _Walker:
         return Word("".join(parts), dynamic, glob)
 
     def _variable(self, name: str, source: str) -> Word:
+        if name + "\0input" in self.env:
+            return Word("{xargs}", True)  # a line of input, any of them (`read f`)
         if name in self.env and name + "\0dynamic" not in self.env:
             return Word(self.env[name], False, name + "\0glob" in self.env)  # a for loop's glob word
         return Word(source, True)

@@ -1021,6 +1021,8 @@ def rewrite_findings(inv: Invocation, ctx: Context) -> list[Finding]:
 
         keep = _in_place(args, tool)
         written = [p for p, _, _ in _sed_writes(args) if keep or p not in args]
+    elif tool in ("gawk", "awk"):
+        written = _awk_in_place(args)
     elif writer["in_place"] and _in_place(args, tool):
         from agentguard.classify.selfguard import _interpreter_writes
 
@@ -1079,6 +1081,47 @@ def _option_files(args: list[str], options: list[str]) -> list[tuple[int, str]]:
                     break
         i += 1
     return out
+
+
+_AWK_VALUES = {"-f": "file", "--file": "file", "-e": "source", "--source": "source", "-E": "file", "--exec": "file",
+               "-v": "assign", "--assign": "assign", "-i": "include", "--include": "include", "-F": "", "-l": "",
+               "--load": "", "--field-separator": ""}
+
+
+def _awk_in_place(args: list[str]) -> list[str]:
+    """gawk -i inplace (--include=inplace): each file operand is replaced by what the program prints,
+    unless inplace::suffix (INPLACE_SUFFIX before gawk 5) keeps the old text beside it."""
+    includes: list[str] = []
+    assigns: list[str] = []
+    ops: list[str] = []
+    has_program = False
+    i = 0
+    while i < len(args):
+        a = args[i]
+        i += 1
+        if a == "--":
+            ops += args[i:]
+            break
+        name, eq, value = a.partition("=") if a.startswith("--") else (a[:2], "", a[2:])
+        kind = _AWK_VALUES.get(name)
+        if kind is None or not a.startswith("-") or a == "-":
+            if not a.startswith("-") or a == "-":
+                ops.append(a)
+            continue
+        if not value and not eq:
+            value = args[i] if i < len(args) else ""
+            i += 1
+        has_program = has_program or kind in ("file", "source")
+        (includes if kind == "include" else assigns if kind == "assign" else []).append(value)
+        if name in ("-E", "--exec"):
+            ops += args[i:]  # -E ends the options
+            break
+    if not any(v in ("inplace", "inplace.awk") or v.endswith("/inplace.awk") for v in includes):
+        return []
+    if any(v.partition("=")[0] in ("inplace::suffix", "INPLACE_SUFFIX") and v.partition("=")[2] for v in assigns):
+        return []
+    files = ops if has_program else ops[1:]
+    return [f for f in files if f != "-" and not (f.partition("=")[0].isidentifier() and "=" in f)]
 
 
 def _in_place(args: list[str], tool: str) -> bool:

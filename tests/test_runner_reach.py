@@ -252,9 +252,12 @@ def test_a_substitution_that_lists_every_object_is_a_whole_inventory_delete(inst
     for command in ("docker rm -f $(docker ps -aq)", "docker rm $(docker ps -a -q)", "docker rmi -f $(docker images -q)",
                     "docker container rm -f `docker container ls -aq`", "docker network rm $(docker network ls -q)",
                     "docker ps -aq | xargs docker rm -f", "docker images -q | xargs -r docker rmi",
-                    "sudo docker rm -f $(sudo docker ps -aq)", "podman rm -f \"$(podman ps -aq)\""):
+                    "sudo docker rm -f $(sudo docker ps -aq)", "podman rm -f \"$(podman ps -aq)\"",
+                    "podman pod rm -f $(podman pod ps -q)", "for c in $(docker ps -aq); do docker rm -f \"$c\"; done",
+                    "docker ps -aq | while read c; do docker rm -f $c; done"):
         _refused(inst, command, app, "containers.remove-every")
     for command in ("docker rm -f web", "docker rm $(docker ps -aq --filter status=exited)",
                     "docker rm $(docker ps -aq | head -1)", "docker stop $(docker ps -q)",
-                    "docker ps -aq -f name=test- | xargs docker rm -f", "docker ps -a"):
+                    "docker ps -aq -f name=test- | xargs docker rm -f", "docker ps -a",
+                    "for c in $(docker ps -aq); do docker logs \"$c\"; done"):
         _allowed(inst, command, app)

@@ -272,6 +272,12 @@ class _Walker:
             # A loop variable takes many values: whatever it holds is only known at run time.
             for name in self._loop_variables(node):
                 self._bind(name, Word("$" + name, True))
+            values = node.children_by_field_name("value") if t == "for_statement" else []
+            var = node.child_by_field_name("variable")
+            if len(values) == 1 and values[0].type == "command_substitution" and var is not None:
+                # `for c in $(docker ps -aq)`: each value is a word of that output, as `docker rm
+                # $(docker ps -aq)` takes them all, so the variable reads as the substitution.
+                self.env[self.text(var) + "\0feed"] = self.text(values[0])
             if t == "c_style_for_statement":
                 before = self.cwds
                 found = []
@@ -721,6 +727,7 @@ class _Walker:
 
     def _bind(self, key: str, value: Word, export: bool = False) -> None:
         self.env.pop(key + "\0input", None)
+        self.env.pop(key + "\0feed", None)
         if export or key in self.inherited or key in self.exports:
             self.exports[key] = value.value
         if value.dynamic or value.glob:
@@ -850,6 +857,8 @@ class _Walker:
             return Word("{xargs}", True)  # a line of input, any of them (`read f`)
         if name in self.env and name + "\0dynamic" not in self.env:
             return Word(self.env[name], False, name + "\0glob" in self.env)  # a for loop's glob word
+        if name + "\0feed" in self.env:
+            return Word(self.env[name + "\0feed"], True)  # a word of `for x in $(cmd)`: cmd's output
         return Word(source, True)
 
     def _expansion(self, node, txt: str) -> Word:  # type: ignore[no-untyped-def]

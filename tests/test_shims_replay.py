@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import Installed, install_agentguard, which_outside
+from helpers import Installed, install_agentguard, which_outside, write_fake
 
 pytestmark = pytest.mark.e2e
 
@@ -182,3 +182,24 @@ def test_commands_and_files_archivers_and_find_take_from_their_options(isolated_
         assert out.returncode == 0 and b"agentguard" not in out.stderr, (command, out.stderr)
     assert (ws / "found.txt").read_text() == "./app.py\n./copy/app.py\n"
     assert {p: p.read_bytes() for p in kept} == kept
+
+
+def test_flyway_undo_never_reaches_flyway(isolated_env: dict[str, str], tmp_path: Path) -> None:
+    """flyway undo runs the undo scripts of the latest migrations (down to -target): a recording
+    fake later on PATH (flyway cannot be installed here) sees only the calls that are not that."""
+    assert which_outside("flyway") is None, "a real flyway: replay against it instead"
+    fakes, log = tmp_path / "fakebin", tmp_path / "calls.log"
+    write_fake(fakes, "flyway", log)
+    inst = install_agentguard(Path(isolated_env["HOME"]), [str(fakes)])
+    ws = tmp_path / "svc"
+    ws.mkdir()
+    for attempt in ("flyway undo", "flyway -target=1.1 undo", "flyway -url=jdbc:postgresql://db/app undo",
+                    "flyway migrate undo", "bash -c 'flyway undo'"):
+        before = len(inst.events("flyway"))
+        out = inst.agent(attempt, cwd=ws)
+        assert out.returncode != 0 and b"agentguard" in out.stderr, (attempt, out.stderr)
+        assert inst.events("flyway")[before:], attempt
+    assert not log.exists()
+    for command in ("flyway info", "flyway validate", "flyway migrate"):
+        assert inst.agent(command, cwd=ws).returncode == 0, command
+    assert log.read_text().splitlines() == ["info", "validate", "migrate"]

@@ -1,6 +1,7 @@
 """The hook reads what a task runner will start and what a substitution feeds a delete: rake's
 Rakefile tasks, cargo-make's Makefile.toml, nx targets, turbo's package scripts, gulp and grunt
-files, pdm's script shortcut and hooks, poe's script calls; and `docker rm -f $(docker ps -aq)`.
+files, pdm's script shortcut and hooks, poe's script calls, run-s and concurrently inside a package
+script; and `docker rm -f $(docker ps -aq)`.
 
 Driven through the real hook command from the installed settings, in a project of real files: a
 destructive task is refused naming the file and line it came from, a file whose task cannot be told
@@ -216,6 +217,20 @@ def test_gulp_and_grunt_files_are_judged_whole(inst: Installed) -> None:
                                            "    require('fs').rmSync('../data', { recursive: true });\n  });\n};\n")
     _refused(inst, "grunt wipe", app, "tasks/wipe.js:3")
     _allowed(inst, "grunt --help", app)
+
+
+def test_run_s_and_concurrently_run_package_scripts(inst: Installed) -> None:
+    app = _app(inst, "js")
+    (app / "package.json").write_text(
+        '{\n  "name": "js",\n  "scripts": {\n    "lint": "eslint .",\n    "clean:data": "rm -rf ../data",\n'
+        '    "build": "run-s lint clean:*",\n    "dev": "concurrently \\"npm:lint\\" \\"vite\\"",\n'
+        '    "ci": "npm-run-all --parallel lint"\n  }\n}\n')
+    _refused(inst, "npm run build", app, "package.json:5")  # a wildcard names clean:data
+    _refused(inst, "npx run-s clean:data", app, "package.json:5")
+    _refused(inst, "concurrently 'npm:clean:*' 'vite'", app, "package.json:5")
+    _refused(inst, "concurrently -n a,b 'vite' 'find ../data -delete'", app, "find")
+    for everyday in ("npm run dev", "npm run ci", "run-s lint", "concurrently 'npm:lint' 'tsc -w'"):
+        _allowed(inst, everyday, app)
 
 
 PYPROJECT = """\

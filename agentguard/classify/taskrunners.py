@@ -83,6 +83,10 @@ def taskrunner_work(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Fin
         from agentguard.classify.codetasks import code_task_work
 
         return code_task_work(inv, ctx)
+    if tool in ("npm-run-all", "run-s", "run-p", "concurrently"):
+        from agentguard.classify.runall import run_all_work
+
+        return run_all_work(inv, ctx)
     if tool in ("cargo", "cargo-make", "makers"):
         from agentguard.classify.cargomake import cargo_make_work
 

@@ -108,7 +108,7 @@ def _runner_of(ctx: Context, name: str) -> dict[str, object] | None:
 # Programs that run a task a project file defines (classify/taskrunners.py reads the file).
 TASK_RUNNERS = frozenset({"just", "task", "go-task", "poe", "composer", "deno", "pdm", "hatch", "rye", "pixi", "mise",
                           "invoke", "inv", "tox", "nox", "rake", "turbo", "nx", "gulp", "grunt", "cargo",
-                          "cargo-make", "makers"})
+                          "cargo-make", "makers", "npm-run-all", "run-s", "run-p", "concurrently"})
 # Programs that start an application's console, whose code classify/appshells.py reads (imported
 # only for them: an allowed call loads no more than it needs).
 CONSOLES = frozenset({"rails", "manage.py", "django-admin", "artisan", "flask"})

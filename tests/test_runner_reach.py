@@ -185,6 +185,17 @@ def test_nx_reads_targets_and_inferred_scripts(inst: Installed) -> None:
         _allowed(inst, everyday, app)
 
 
+def test_nx_fails_closed_when_the_workspace_is_too_large_to_look_through(inst: Installed) -> None:
+    app = _app(inst, "mono")
+    (app / "nx.json").write_text("{}\n")
+    for k in range(5001):
+        (app / "libs" / f"lib{k}").mkdir(parents=True)
+    assert "5000 directories" in _refused(inst, "nx build lib1", app, "nx projects")
+    # Dependencies and hidden folders are not looked through: they hold no projects of the workspace.
+    (app / "libs").rename(app / "node_modules")
+    _allowed(inst, "nx build lib1", app)
+
+
 def test_turbo_reads_each_packages_script(inst: Installed) -> None:
     app = _app(inst, "mono")
     (app / "package.json").write_text('{"name": "root", "workspaces": ["apps/*"], "scripts": {"clean": "turbo run clean"}}\n')

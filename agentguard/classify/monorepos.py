@@ -6,7 +6,8 @@ package.json reader; ``--filter NAME`` picks that package, a pattern every packa
 
 nx runs a project's target: ``nx run PROJECT:TARGET``, ``nx TARGET PROJECT``, ``nx run-many -t T``,
 ``nx affected -t T``. Projects are the workspace's project.json files and package.json files
-(below the directory holding nx.json, at most a few thousand entries deep, node_modules skipped); a
+(below the directory holding nx.json, at most 8 levels and 5,000 folders, dependencies, build output
+and hidden folders skipped; past that the call fails closed); a
 target is its "command", the "command"/"commands" of an ``nx:run-commands`` executor (run in the
 workspace root, or the "cwd" the target names), an ``nx:run-script`` executor's package.json
 script, or, with no target of that name, the package.json script of that name. ``dependsOn``
@@ -42,7 +43,10 @@ NX_VALUES = frozenset({"-t", "--targets", "--target", "-p", "--projects", "-c", 
                        "--parallel", "--base", "--head", "--files", "--output-style", "--nxBail", "--runner",
                        "--outputStyle", "--batch"})
 NX_LISTS = frozenset({"--help", "-h", "--version", "--graph", "--dry-run"})
-MAX_ENTRIES = 20000
+MAX_DIRS = 5000
+MAX_DEPTH = 8
+SKIPPED = frozenset({"node_modules", "dist", "build", "out", "tmp", "coverage", "target", "vendor", "venv",
+                     "__pycache__", "bower_components"})
 MAX_STEPS = 500
 
 
@@ -182,14 +186,16 @@ class NxReader:
     def scan(self) -> None:
         import json
 
-        entries = 0
+        visited = 0
         for d, dirs, files in os.walk(self.root):
-            entries += len(dirs) + len(files)
-            if entries > MAX_ENTRIES:
+            visited += 1
+            if visited > MAX_DIRS:
                 self.findings.append(unreadable(self.ctx, self.inv, f"{shown_path(self.root, self.inv.cwd)}: more "
-                                                f"than {MAX_ENTRIES} files to look through for nx projects"))
+                                                f"than {MAX_DIRS} directories to look through for nx projects"))
                 return
-            dirs[:] = sorted(x for x in dirs if x not in ("node_modules", ".git", "dist", ".nx", "tmp", "coverage"))
+            # Projects live in source folders: not in dependencies, output, caches or hidden folders.
+            deep = d[len(self.root):].count(os.sep) >= MAX_DEPTH
+            dirs[:] = [] if deep else sorted(x for x in dirs if x not in SKIPPED and not x.startswith("."))
             for filename in ("project.json", "package.json"):
                 if filename not in files:
                     continue

@@ -22,7 +22,21 @@ def classify(inv: Invocation, pack: Pack, ctx: Context) -> list[Finding]:
         lines = [ln for ln in (inv.stdin or "").splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
         found.append(ctx.finding("system.crontab-replace", inv,
                                  f"the table becomes {len(lines)} line(s) given on the command line"))
+    if inv.tool == "kill" and _signals_every_process(inv.argv):
+        found.append(ctx.finding("system.kill-all", inv, "process -1 is every process the caller may signal"))
     return found
+
+
+def _signals_every_process(argv: tuple[str, ...]) -> bool:
+    """kill [-s SIG | -n NUM | -SIG] [--] PID...: a first -N is the signal, so -1 is a process only after it."""
+    i = 0
+    if i < len(argv) and argv[i] in ("-s", "-n"):
+        i += 2
+    elif i < len(argv) and argv[i].startswith("-") and argv[i] not in ("--", "-l", "-L"):
+        i += 1
+    if i < len(argv) and argv[i] == "--":
+        i += 1
+    return "-1" in argv[i:]
 
 
 def _installs_stdin(argv: tuple[str, ...]) -> bool:

@@ -230,6 +230,19 @@ def test_gulp_and_grunt_files_are_judged_whole(inst: Installed) -> None:
     _allowed(inst, "grunt --help", app)
 
 
+def test_gulp_reads_the_projects_modules_it_imports(inst: Installed) -> None:
+    app = _app(inst, "js")
+    (app / "gulp").mkdir()
+    (app / "gulpfile.js").write_text("const { series } = require('gulp');\nconst clean = require('./gulp/clean');\n"
+                                     "exports.build = series(clean);\n")
+    (app / "gulp" / "clean.js").write_text("const h = require('./helpers');\nmodule.exports = (cb) => { h.wipe(); cb(); };\n")
+    (app / "gulp" / "helpers.js").write_text("// helpers\nexports.wipe = () => require('child_process')"
+                                             ".execSync('find ../data -delete');\n")
+    _refused(inst, "gulp build", app, "gulp/helpers.js:2")
+    (app / "gulp" / "helpers.js").write_text("exports.wipe = () => require('child_process').execSync('rm -rf dist');\n")
+    _allowed(inst, "gulp build", app)
+
+
 def test_run_s_and_concurrently_run_package_scripts(inst: Installed) -> None:
     app = _app(inst, "js")
     (app / "package.json").write_text(

@@ -1,5 +1,7 @@
 """Task runners whose project file is JavaScript: ``gulp NAME`` (gulpfile.js) and ``grunt NAME``
-(Gruntfile.js, with the task directories its ``grunt.loadTasks("dir")`` names).
+(Gruntfile.js), with the task directories they load (``grunt.loadTasks("dir")``, ``requireDir``)
+and the project's own modules they import (``require("./gulp/clean")``), each file at most 8 imports
+deep; packages from node_modules are not read.
 
 A task is a function the file exports or registers, and which code a task reaches through series,
 parallel, imports and closures is not something a reader can tell without running it. So the file
@@ -29,7 +31,18 @@ VALUES = {"gulp": frozenset({"--gulpfile", "-f", "--cwd", "--require", "--color"
           "grunt": frozenset({"--gruntfile", "--base", "--npm", "--tasks"})}
 NOTHING_RUNS = frozenset({"-T", "--tasks", "--tasks-simple", "--tasks-json", "-h", "--help", "-v", "--version"})
 _LOAD_TASKS = re.compile(r"""loadTasks\(\s*['"]([^'"]+)['"]""")
+_REQUIRE_DIR = re.compile(r"""requireDir\(\s*['"]([^'"]+)['"]""")
+_IMPORTS = re.compile(r"""(?:require\(\s*|import\s*\(\s*|\bfrom\s+|^\s*import\s+)['"](\.{1,2}/[^'"]+)['"]""", re.M)
 MAX_TASK_FILES = 64
+
+
+def _module_path(base: str) -> str | None:
+    """The file a relative require or import names, as Node resolves it (extension, index file)."""
+    for candidate in (base, *(base + ext for ext in (".js", ".cjs", ".mjs", ".ts")),
+                      *(os.path.join(base, "index" + ext) for ext in (".js", ".cjs", ".mjs", ".ts"))):
+        if os.path.isfile(candidate):
+            return candidate
+    return None
 
 
 def code_task_work(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]] | None:
@@ -64,18 +77,35 @@ def code_task_work(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Find
     if first is None:
         return [], reader.findings
     files = [first]
-    if tool == "grunt":
-        for folder in dict.fromkeys(_LOAD_TASKS.findall(first[0])):
-            directory = os.path.join(here, folder)
+    pending_files = [(path, first[0], 0)]
+    seen = {os.path.realpath(path)}
+    while pending_files:
+        at, text, depth = pending_files.pop(0)
+        folder_of = os.path.dirname(at)
+        more: list[str] = []
+        # Task directories (grunt.loadTasks, require-dir) and the project's own modules it imports:
+        # their code is what the tasks run. Packages from node_modules are not read.
+        for folder in dict.fromkeys(_LOAD_TASKS.findall(text) + _REQUIRE_DIR.findall(text)):
+            directory = os.path.join(here if tool == "grunt" else folder_of, folder)
             try:
-                entries = sorted(e for e in os.listdir(directory) if e.endswith((".js", ".cjs")))
+                more += [os.path.join(directory, e) for e in sorted(os.listdir(directory))
+                         if e.endswith((".js", ".cjs", ".mjs", ".ts"))]
             except OSError:
                 continue
-            for entry in entries:
-                got = reader.read(os.path.join(directory, entry), 1)
-                if got is None:
-                    return [], reader.findings
-                files.append(got)
+        for spec in dict.fromkeys(_IMPORTS.findall(text)):
+            found_path = _module_path(os.path.join(folder_of, spec))
+            if found_path is not None:
+                more.append(found_path)
+        for candidate in more:
+            real = os.path.realpath(candidate)
+            if real in seen:
+                continue
+            seen.add(real)
+            got = reader.read(candidate, depth + 1)
+            if got is None:
+                return [], reader.findings
+            files.append(got)
+            pending_files.append((candidate, got[0], depth + 1))
     from agentguard.classify.scripts import code_findings
 
     found = reader.findings

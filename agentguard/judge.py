@@ -127,6 +127,23 @@ def env_names(book: dict[str, object]) -> list[str]:
     return names if isinstance(names, list) else []
 
 
+def _target_env(ctx: Context) -> tuple[tuple[str, str], ...]:
+    """target_env of the context's environment, once per judgement (every nested string asks), the
+    packs' patterns split once per book."""
+    cached: tuple[tuple[str, str], ...] | None = ctx.memo.get("target_env")
+    if cached is None:
+        split = ctx.book.get("_env_split")
+        if split is None:
+            from agentguard.model import TARGET_ENV, env_patterns
+
+            exact, starts = env_patterns(env_names(ctx.book))
+            split = ctx.book["_env_split"] = (frozenset(exact | set(TARGET_ENV)), starts)
+        exact, starts = split  # type: ignore[misc]
+        cached = ctx.memo["target_env"] = tuple(sorted((k, v) for k, v in ctx.env.items()
+                                                       if k in exact or k.startswith(starts)))
+    return cached
+
+
 def mentions_guarded(text: str, book: dict[str, object]) -> bool:
     cleaned = text.replace("\\\n", "").replace("\\", "").replace("'", "").replace('"', "")
     words = _words(book)
@@ -170,7 +187,7 @@ def findings_for_string(text: str, ctx: Context, parent: Invocation | None = Non
     words.update(_tokens(text[:65536]))
     found: list[Finding] = []
     via_chain = (parent.via if parent else ()) + ((via,) if via else ())
-    base_env = dict(parent.env) if parent else dict(target_env(ctx.env, env_names(ctx.book)))
+    base_env = dict(parent.env) if parent else dict(_target_env(ctx))
     for cmd in cmds:
         if inherit_stdin and parent is not None and cmd.stdin_state == "none" and not cmd.nested:
             cmd.stdin, cmd.stdin_state = parent.stdin, parent.stdin_state

@@ -29,6 +29,8 @@ option it could be for ``flags``, but never as the one that makes a call harmles
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from agentguard.classify.argv import Args, glob_match, pack_args
 from agentguard.model import Finding, Invocation
 
@@ -39,8 +41,13 @@ if TYPE_CHECKING:
     from agentguard.shapes import Pack
 
 
+@lru_cache(maxsize=8192)
+def _patterns(alternative: str) -> tuple[str, ...]:
+    return tuple(alternative.split())
+
+
 def words_match(alternative: str, words: list[str]) -> bool:
-    pats = alternative.split()
+    pats = _patterns(alternative)  # every rule's alternatives, split once a process
     if len(pats) > len(words):
         return False
     return all(glob_match(p, w) for p, w in zip(pats, words))
@@ -55,7 +62,7 @@ def rule_matches(match: object, inv: Invocation, args: Args, pack: Pack | None =
         hit = [alt for alt in match["words"] if words_match(alt, args.words)]
         if not hit:
             return False
-        consumed = len(hit[0].split())
+        consumed = len(_patterns(hit[0]))
     for key, cond in match.items():
         if key == "words":
             continue

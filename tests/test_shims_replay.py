@@ -203,3 +203,30 @@ def test_flyway_undo_never_reaches_flyway(isolated_env: dict[str, str], tmp_path
     for command in ("flyway info", "flyway validate", "flyway migrate"):
         assert inst.agent(command, cwd=ws).returncode == 0, command
     assert log.read_text().splitlines() == ["info", "validate", "migrate"]
+
+
+def test_programs_git_runs_from_an_exec_path_and_grep_pager(app: tuple[Installed, Path, Path]) -> None:
+    """An exec path that is not git's own runs its git-upload-pack for a local fetch (and its `git`
+    for the git calls git makes); git grep -O<pager> runs the pager through the shell on the
+    matching files. Both are refused; git's own exec path and grep without a pager pass."""
+    inst, repo, data = app
+    wipe = f"/bin/rm -rf {data}"
+    remote = repo.parent / "remote.git"
+    _git(repo.parent, "clone", "-q", "--bare", str(repo), str(remote))
+    _git(repo, "remote", "add", "origin", str(remote))
+    tools = repo.parent / "xp"
+    tools.mkdir()
+    for name in ("git-upload-pack", "git"):
+        (tools / name).write_text(f"#!/bin/sh\n{wipe}\n")
+        (tools / name).chmod(0o755)
+    for attempt in ("GIT_EXEC_PATH=../xp git fetch origin", "git --exec-path=../xp fetch origin",
+                    "GIT_EXEC_PATH=../xp git pull origin main", "git --exec-path=../xp status",
+                    f"git --exec-path={tools} commit -qm x",
+                    f"git grep -O'{wipe};' v3", f"git grep -nO'{wipe};' v3", f"git grep --open-files-in-pager='{wipe};' v3",
+                    f"git grep --open='{wipe};' v3", f"git grep -iO'{wipe};' -e v3"):
+        _refused(inst, attempt, repo)
+    assert (data / "rows.csv").read_text() == "1,alice\n"
+    own = subprocess.run([GIT, "--exec-path"], capture_output=True, text=True, check=True).stdout.strip()
+    for command in (f"git --exec-path={own} status --short", "git --exec-path", "git grep -n v3", "git fetch -q origin"):
+        out = inst.agent(command, cwd=repo)
+        assert out.returncode == 0 and b"agentguard" not in out.stderr, (command, out.stderr)

@@ -168,6 +168,9 @@ def git_work(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
     sub = inv.argv[i]
     if inv.is_dynamic(i):
         return [], []
+    foreign = _foreign_exec_path(inv, i, environ)
+    if foreign:
+        return [], [ctx.finding("git.exec-path", inv, f"git runs its programs from {foreign}")]
     repo = _repository(start, gitdir_opt or environ.get("GIT_DIR", ""),
                        worktree_opt or environ.get("GIT_WORK_TREE", ""))
     entries = _all_entries(ctx, inv, environ, repo, cli)
@@ -192,6 +195,25 @@ def git_work(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
     exec_path = "GIT_EXEC_PATH" in environ or any(a.startswith("--exec-path=") for a in inv.argv[:i])
     w, f = remote_work(inv, ctx, sub, args, entries, repo, exec_path, environ.get("PATH", ""))
     return work + w, findings + f
+
+
+# Where git's own programs are installed (Debian, Fedora, Homebrew, Apple's tools): an exec path
+# elsewhere is a directory whose git-* programs (git-upload-pack for a local fetch, `git` itself
+# for the git calls git makes) run in place of git's.
+GIT_EXEC_DIRS = ("/usr/lib/git-core", "/usr/libexec/git-core", "/usr/local/libexec/git-core",
+                 "/opt/homebrew/opt/git/libexec/git-core", "/Library/Developer/CommandLineTools/usr/libexec/git-core",
+                 "/Applications/Xcode.app/Contents/Developer/usr/libexec/git-core")
+
+
+def _foreign_exec_path(inv: Invocation, i: int, environ: dict[str, str]) -> str:
+    """The exec path (--exec-path=DIR before the subcommand, else GIT_EXEC_PATH) when it is not
+    git's own; "" when it is, or none is given."""
+    given = [a.split("=", 1)[1] for a in inv.argv[:i] if a.startswith("--exec-path=")]
+    value = given[-1] if given else environ.get("GIT_EXEC_PATH")
+    if value is None:
+        return ""
+    full = os.path.realpath(os.path.join(inv.cwd or os.getcwd(), value)) if value else "(empty)"
+    return "" if full in GIT_EXEC_DIRS else value or "an empty GIT_EXEC_PATH"
 
 
 def _global_options(inv: Invocation, environ: dict[str, str]
@@ -583,6 +605,18 @@ def _configured_commands(inv: Invocation, sub: str, args: tuple[str, ...], entri
         if text:
             work.append(Script(text, f"git {entry.key}", runner, cwd=cwd, where=f"{entry.key} in {entry.where}",
                                line=entry.line))
+    if sub == "grep":  # -O<pager>, --open-files-in-pager=<pager>: run through the shell on the matches
+        for a in args:
+            if a == "--":
+                break
+            name, eq, value = a.partition("=")
+            if eq and len(name) > 3 and "--open-files-in-pager".startswith(name):
+                text = value
+            elif a.startswith("-") and not a.startswith("--") and "O" in a and a[a.index("O") + 1:]:
+                text = a[a.index("O") + 1:]
+            else:
+                continue
+            work.append(Script(text, "git grep -O", runner, cwd=cwd, where="git grep -O", line=0))
     for var, subs in (*COMMAND_ENV.items(), *FALLBACK_ENV.items()):
         value = environ.get(var, "")
         if value.strip() and sub in subs:

@@ -103,6 +103,13 @@ def test_a_core_fsmonitor_hook_is_a_shell_command(app: tuple[Installed, Path, Pa
                     f"GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=core.fsmonitor GIT_CONFIG_VALUE_0='{wipe}' git status",
                     f"X='{wipe}' git --config-env=core.fsmonitor=X status"):
         _refused(inst, attempt, repo)
+    # configuration files named relative to where git runs
+    (repo.parent / "git").mkdir()
+    (repo.parent / "git" / "config").write_text(f"[core]\n\tfsmonitor = {wipe}\n")
+    for attempt in ("GIT_CONFIG_GLOBAL=../git/config git status", "GIT_CONFIG_SYSTEM=../git/config git diff",
+                    "XDG_CONFIG_HOME=.. git status", "cd .. && GIT_CONFIG_GLOBAL=../git/config git -C app add app.py",
+                    "GIT_CONFIG_GLOBAL=./../git/config git status --short"):
+        _refused(inst, attempt, repo)
     assert (data / "rows.csv").read_text() == "1,alice\n"
     # A boolean turns git's own daemon on or off: nothing else runs.
     config.write_bytes(kept + b"[core]\n\tfsmonitor = false\n")

@@ -173,7 +173,7 @@ def git_work(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
         return [], [ctx.finding("git.exec-path", inv, f"git runs its programs from {foreign}")]
     repo = _repository(start, gitdir_opt or environ.get("GIT_DIR", ""),
                        worktree_opt or environ.get("GIT_WORK_TREE", ""))
-    entries = _all_entries(ctx, inv, environ, repo, cli)
+    entries = _all_entries(ctx, inv, environ, repo, cli, start)
     if sub == "config":
         _remember_setting(ctx, inv.argv[i + 1:])
     work: list[Work] = []
@@ -333,11 +333,12 @@ def config_files(environ: dict[str, str], repo: Repository | None) -> list[str]:
 
 
 def _all_entries(ctx: Context, inv: Invocation, environ: dict[str, str], repo: Repository | None,
-                 cli: list[Entry]) -> list[Entry]:
+                 cli: list[Entry], start: str) -> list[Entry]:
     entries: list[Entry] = []
     for path in config_files(environ, repo):
         if path != os.devnull:
-            _read_file(path, inv, environ, entries, 0)
+            # a relative GIT_CONFIG_GLOBAL, GIT_CONFIG_SYSTEM or XDG_CONFIG_HOME is git's from where it runs
+            _read_file(os.path.join(start, path), inv, environ, entries, 0)
     entries += _parameters(environ.get("GIT_CONFIG_PARAMETERS", ""))
     count = environ.get("GIT_CONFIG_COUNT", "")
     if count.isdigit():

@@ -98,6 +98,23 @@ def test_rake_reads_the_task_it_runs(inst: Installed) -> None:
         _allowed(inst, everyday, app)
 
 
+def test_rails_tasks_in_lib_tasks_and_imported_rake_files(inst: Installed) -> None:
+    app = _app(inst, "rails")
+    (app / "Rakefile").write_text('require_relative "config/application"\nimport "ops/extra.rake"\n'
+                                  "Rails.application.load_tasks\n")
+    (app / "lib" / "tasks" / "db").mkdir(parents=True)
+    (app / "lib" / "tasks" / "db" / "nuke.rake").write_text(
+        'namespace :data do\n  task nuke: :environment do\n    sh "rm -rf ../data"\n  end\nend\n')
+    (app / "lib" / "tasks" / "stats.rake").write_text('task :counts do\n  puts "counting"\nend\n')
+    (app / "ops").mkdir()
+    (app / "ops" / "extra.rake").write_text('task :wipe do\n  FileUtils.rm_r "../data"\nend\n')
+    for command in ("rake data:nuke", "rails data:nuke", "bin/rails data:nuke", "bundle exec rails data:nuke"):
+        _refused(inst, command, app, "lib/tasks/db/nuke.rake:3")
+    _refused(inst, "rake wipe", app, "ops/extra.rake:2")
+    for everyday in ("rake counts", "rails counts", "rails db:migrate", "rails server", "rails test", "rails g model x"):
+        _allowed(inst, everyday, app)
+
+
 def test_rake_tasks_that_cannot_be_told_apart_ask(inst: Installed) -> None:
     app = _app(inst, "rb")
     (app / "Rakefile").write_text("%w[a b].each do |name|\n  task name do\n    sh \"find ../data -delete\"\n"

@@ -2,7 +2,8 @@
 
 The Rakefile is found as rake finds it (``-f FILE``, else Rakefile, rakefile, Rakefile.rb or
 rakefile.rb in ``-C DIR`` or the working directory or the nearest directory above), with the
-``rakelib/*.rake`` files rake imports beside it. Loading them runs their top-level code, so that is
+``rakelib/*.rake`` files rake imports beside it, the ``.rake`` files it names with ``import`` or
+``load``, and, when it calls Rails' ``load_tasks``, every ``lib/tasks/**/*.rake``. Loading them runs their top-level code, so that is
 judged for every call; then each task the call names (``default`` when it names none), after its
 prerequisites, each once: the body of its ``task :name do … end`` block, with ``namespace``
 prefixes, judged as Ruby (rake's ``sh "cmd"`` as a shell string, its ``rm_rf`` as FileUtils').
@@ -42,6 +43,7 @@ _OPENS = re.compile(r"^\s*(?:def|class|module|if|unless|while|until|case|begin|f
 _DO = re.compile(r"\bdo\b(\s*\|[^|]*\|)?\s*$")
 _END = re.compile(r"(?:^|;)\s*end\b")
 _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'')
+_IMPORT = re.compile(r"""^\s*(?:import|load)\s*\(?\s*["']([^"']+\.rake)["']""", re.M)
 _SH = re.compile(r"(?<![\w.:])sh(?=\s*[(\"'%])")
 
 
@@ -102,8 +104,18 @@ def rake_work(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]
         extra = sorted(e for e in os.listdir(lib) if e.endswith(".rake"))
     except OSError:
         extra = []
-    for entry in extra:
-        got = reader.read(os.path.join(lib, entry), 1)
+    paths = [os.path.join(lib, entry) for entry in extra]
+    base = os.path.dirname(path)
+    if "load_tasks" in first[0]:  # Rails.application.load_tasks: every lib/tasks/**/*.rake
+        for d, dirs, found in os.walk(os.path.join(base, "lib", "tasks")):
+            dirs.sort()
+            paths += [os.path.join(d, n) for n in sorted(found) if n.endswith(".rake")]
+    for spec in _IMPORT.findall(first[0]):  # import "tasks/x.rake", load "tasks/x.rake"
+        paths.append(os.path.join(base, spec))
+    for extra_path in dict.fromkeys(paths):
+        if not os.path.isfile(extra_path):
+            continue
+        got = reader.read(extra_path, 1)
         if got is None:
             return [], reader.findings
         files.append(got)

@@ -109,6 +109,11 @@ def _runner_of(ctx: Context, name: str) -> dict[str, object] | None:
 TASK_RUNNERS = frozenset({"just", "task", "go-task", "poe", "composer", "deno", "pdm", "hatch", "rye", "pixi", "mise",
                           "invoke", "inv", "tox", "nox", "rake", "turbo", "nx", "gulp", "grunt", "cargo",
                           "cargo-make", "makers", "npm-run-all", "run-s", "run-p", "concurrently"})
+# rails's own commands: any other word is a rake task it runs (`rails db:migrate`, `rails data:nuke`).
+RAILS_COMMANDS = frozenset({"new", "server", "s", "console", "c", "generate", "g", "destroy", "d", "dbconsole", "db",
+                            "runner", "r", "test", "t", "credentials", "encrypted", "secret", "secrets", "routes",
+                            "notes", "about", "initializers", "middleware", "stats", "version", "help", "plugin",
+                            "boot", "devcontainer", "restart", "unused_routes"})
 # Programs that start an application's console, whose code classify/appshells.py reads (imported
 # only for them: an allowed call loads no more than it needs).
 CONSOLES = frozenset({"rails", "manage.py", "django-admin", "artisan", "flask"})
@@ -198,6 +203,12 @@ def unwrap(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
         return _railway(inv), []
     if name == "rails" and argv[:1] in (("runner",), ("r",)):
         return _rails_runner(inv), []
+    if name == "rails" and argv and not argv[0].startswith("-") and argv[0] not in RAILS_COMMANDS:
+        from agentguard.classify.rakefiles import rake_work
+
+        tasks = rake_work(inv.replace(tool="rake", via=(*inv.via, "rails")), ctx)  # `rails NAME` runs rake's task
+        if tasks is not None:
+            return tasks
     if name == "dotnet" and argv[:1] == ("ef",):  # the .NET CLI runs `dotnet ef …` as its dotnet-ef tool
         return [inv.inner(1, "dotnet ef", tool="dotnet-ef")], []
     if name in CONSOLES:

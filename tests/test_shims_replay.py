@@ -237,3 +237,22 @@ def test_programs_git_runs_from_an_exec_path_and_grep_pager(app: tuple[Installed
     for command in (f"git --exec-path={own} status --short", "git --exec-path", "git grep -n v3", "git fetch -q origin"):
         out = inst.agent(command, cwd=repo)
         assert out.returncode == 0 and b"agentguard" not in out.stderr, (command, out.stderr)
+
+
+def test_truncate_options_as_getopt_reads_them(isolated_env: dict[str, str], tmp_path: Path) -> None:
+    """truncate takes a unique prefix of a long option and a cluster of short ones: --si=0, --s 0,
+    -cs0 and --ref=/dev/null empty .env as surely as -s 0 does, and are refused."""
+    inst = install_agentguard(Path(isolated_env["HOME"]))
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    env = ws / ".env"
+    env.write_text("TOKEN=secret\n")
+    for attempt in ("truncate --si=0 .env", "truncate --s 0 .env", "truncate -cs0 .env", "truncate -c -s 0 .env",
+                    "truncate --ref=/dev/null .env", "truncate --reference /dev/null -- .env"):
+        before = len(inst.events("truncate"))
+        out = inst.agent(attempt, cwd=ws)
+        assert out.returncode != 0 and b"agentguard" in out.stderr, (attempt, out.stderr)
+        assert inst.events("truncate")[before:], attempt
+    assert env.read_text() == "TOKEN=secret\n"
+    out = inst.agent("truncate --si=1M disk.img && truncate -cs 2M disk.img && wc -c < disk.img", cwd=ws)
+    assert out.returncode == 0 and out.stdout == b"2097152\n", out.stderr

@@ -820,22 +820,32 @@ def _truncate(inv: Invocation, ctx: Context) -> list[Finding]:
     size = None
     targets = []
     i = 0
+    dashdash = False
     while i < len(argv):
         tok = argv[i]
-        if tok in ("-s", "--size") and i + 1 < len(argv):
-            size = argv[i + 1]
-            i += 2
-            continue
-        if tok.startswith("--size="):
-            size = tok.split("=", 1)[1]
-        elif tok.startswith("-s") and len(tok) > 2:
-            size = tok[2:]
-        elif tok in ("-r", "--reference") and i + 1 < len(argv):
-            size = "?"
-            i += 2
-            continue
-        elif not tok.startswith("-"):
+        value: str | None = None
+        letter = ""
+        if dashdash or tok == "-" or not tok.startswith("-"):
             targets.append(i)
+        elif tok == "--":
+            dashdash = True
+        elif tok.startswith("--"):
+            # getopt_long takes a unique prefix: --si=0 is --size=0, --ref F is --reference F
+            name, eq, rest = tok.partition("=")
+            hits = [o for o in ("--size", "--reference", "--no-create", "--io-blocks") if o.startswith(name)]
+            if len(hits) == 1 and hits[0] in ("--size", "--reference"):
+                letter = hits[0][2]
+                value = rest if eq else (argv[i + 1] if i + 1 < len(argv) else "")
+                i += 0 if eq else 1
+        else:  # a cluster: -cs0, -c -s 0
+            for j, ch in enumerate(tok[1:], 1):
+                if ch in "sr":
+                    letter = ch
+                    value = tok[j + 1:] or (argv[i + 1] if i + 1 < len(argv) else "")
+                    i += 0 if tok[j + 1:] else 1
+                    break
+        if value is not None:
+            size = value if letter == "s" else "?"
         i += 1
     if size is None or not (size.lstrip("0") == "" or size.startswith(("-", "<", "/", "%")) or size == "?"):
         return []  # growing a file (or a usage error) loses nothing
@@ -1143,6 +1153,11 @@ def _in_place(args: list[str], tool: str) -> bool:
 # them where the project, the user or the system expects them.
 PROTECTED = ("files.root", "files.home", "files.system-dir", "files.system-file", "files.ancestor", "files.git",
              "files.credentials", "files.database", "files.backups", "files.iac-state")
+
+
+def move_findings(inv: Invocation, ctx: Context) -> list[Finding]:
+    """``inv`` judged as the mv it is (an interpreter's rename or move call, spelled as mv)."""
+    return _move(inv, ctx)
 
 
 def _move(inv: Invocation, ctx: Context) -> list[Finding]:

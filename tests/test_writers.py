@@ -188,3 +188,34 @@ def test_a_script_a_writer_just_replaced_is_judged_as_unread(book: dict[str, obj
         verdict_ = judge_string(command, book, cwd=str(project), env=isolated_env)
         assert not verdict_.allowed, command
         assert "shell.unreadable-file" in [f.rule for f in verdict_.findings], (command, verdict_.findings)
+
+
+@pytest.mark.parametrize("command,rule", [
+    ("python3 -c \"import shutil; shutil.copy('/dev/null', 'data/app.db')\"", "files.database"),
+    ("python3 -c \"import shutil,sys; shutil.copyfile(sys.argv[1], 'data/app.db')\" x", "files.database"),
+    ("python3 -c \"import os; os.replace('tmp.db', 'data/app.db')\"", "files.database"),
+    ("python3 -c \"import os; os.rename('data/app.db', 'data/app.db.old')\"", "files.database"),
+    ("node -e \"require('fs').renameSync('.env', '.env.old')\"", "files.credentials"),
+    ("node -e \"require('fs').copyFileSync('x', 'data/app.db')\"", "files.database"),
+    ("ruby -e 'FileUtils.cp(\"x\", \"data/app.db\")'", "files.database"),
+    ("perl -MFile::Copy -e 'copy(\"x\", \".env\")'", "files.credentials"),
+    ("perl -e 'open(F, \">\", \"data/app.db\"); close F'", "files.database"),
+    ("perl -e 'open(F, \">data/app.db\")'", "files.database"),
+    ("php -r 'rename(\"backups/app-2026-11-30.dump\", \"/tmp/x\");'", "files.backups"),
+])
+def test_interpreter_calls_that_copy_or_move_over_protected_files(command: str, rule: str, book: dict[str, object],
+                                                                  project: Path) -> None:
+    """Copy and move calls put another file where their destination was, and a move takes its
+    source away: judged as cp and mv are; perl's open with > empties the file as `> FILE` does."""
+    verdict = judge_string(command, book, cwd=str(project), env={})
+    assert verdict.decision != "allow" and rule in [f.rule for f in verdict.findings], verdict
+
+
+@pytest.mark.parametrize("command", [
+    "python3 -c \"import shutil; shutil.copy('data/app.db', 'backup.db')\"",
+    "python3 -c \"import os; os.rename('src/a.py', 'src/b.py')\"",
+    "perl -e 'open(F, \">>\", \"data/app.db\")'", "perl -e 'open(F, \"<\", \"data/app.db\")'",
+    "node -e \"require('fs').copyFileSync('src/app.py', 'dist/app.py')\"",
+])
+def test_copies_and_moves_of_ordinary_files_pass(command: str, book: dict[str, object], project: Path) -> None:
+    assert judge_string(command, book, cwd=str(project), env={}).decision == "allow"

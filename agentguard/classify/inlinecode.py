@@ -75,6 +75,18 @@ TRUNCATE_CALLS = {
              "fs.truncateSync", "truncateSync", "Deno.writeTextFile", "Deno.writeTextFileSync", "Bun.write"),
     "lua": (), "awk": (), "vim": ("writefile",),
 }
+# Calls that put another file in place of their second argument (copy over it, move onto it).
+REPLACE_CALLS = {
+    "python": ("shutil.copy", "shutil.copyfile", "shutil.copy2", "shutil.move", "os.replace", "os.rename",
+               "copyfile", "copy2"),
+    "perl": ("copy", "move", "File::Copy::copy", "File::Copy::move", "rename"),
+    "ruby": ("FileUtils.cp", "FileUtils.copy", "FileUtils.copy_file", "FileUtils.mv", "FileUtils.move",
+             "File.rename"),
+    "node": ("fs.copyFileSync", "copyFileSync", "fs.renameSync", "renameSync", "fs.copyFile", "fs.rename",
+             "fs.cpSync", "cpSync", "fse.copySync", "fse.moveSync"),
+    "php": ("copy", "rename"), "lua": ("os.rename",), "awk": (), "vim": ("rename",),
+}
+MOVES = ("move", "replace", "rename", "mv", "renameSync", "moveSync")
 # Calls that open a file with a mode: a mode that truncates ("w", "w+", "wb") empties it at once.
 OPEN_CALLS = {"python": ("open", "io.open", "codecs.open"), "lua": ("io.open",), "php": ("fopen",),
               "ruby": ("File.open", "File.new"), "node": ("fs.openSync", "fs.open")}
@@ -341,6 +353,45 @@ def _truncating_writes(code: str, lang: str, inv: Invocation, ctx: Context, seen
         args = _literal_args(args_text, lang)
         if args and len(args) >= 2 and "w" in args[1] and "\0" not in args[0]:
             found += at(pos, overwrite_findings(args[0], False, f"{inv.tool} {name}(…, {args[1]!r})", inv.cwd, ctx))
+    for pos, name, args_text in seen(REPLACE_CALLS.get(lang, ())):
+        second = _argument(args_text, 1)  # the source may be computed; the destination is what goes
+        dest = first_literal(second, lang) if second is not None else None
+        literal = bool(dest) and "\0" not in (dest or "") and second is not None and \
+            _skip_literal(second.lstrip()) >= len(second.strip())
+        if literal and dest:
+            found += at(pos, overwrite_findings(dest, False, f"{inv.tool} {name}(…, {dest!r})", inv.cwd, ctx))
+        first = _argument(args_text, 0)
+        src = first_literal(first, lang) if first is not None and name.rsplit(".", 1)[-1] in MOVES else None
+        if src and "\0" not in src and first is not None and _skip_literal(first.lstrip()) >= len(first.strip()):
+            from agentguard.classify.files import move_findings
+
+            # A move takes the source away from where it was, as `mv SRC DEST` does.
+            moved = inv.replace(tool="mv", argv=(src, dest if literal and dest else "?"), dynamic=() if literal else (1,),
+                                globs=(), via=(*inv.via, f"{inv.tool} {name}"))
+            found += at(pos, move_findings(moved, ctx))
+    if lang == "perl":
+        found += _perl_open_writes(code, inv, ctx, seen, at)
+    return found
+
+
+def _perl_open_writes(code: str, inv: Invocation, ctx: Context, seen, at) -> list[Finding]:  # type: ignore[no-untyped-def]
+    """Perl's open(FH, ">", PATH) and open(FH, ">PATH"): a write mode (> or +>) empties the file;
+    >> and +< keep it."""
+    from agentguard.classify.files import overwrite_findings
+
+    found: list[Finding] = []
+    for pos, name, args_text in seen(("open",)):
+        args = _literal_args(args_text.split(",", 1)[1] if "," in args_text else "", "perl") or []
+        if len(args) >= 2 and args[0].strip() in (">", "+>", ">:raw", ">:utf8", ">:encoding(UTF-8)"):
+            path = args[1]
+        elif len(args) == 1 and args[0].lstrip().startswith(">") and not args[0].lstrip().startswith(">>"):
+            path = args[0].lstrip()[1:].strip()
+        elif len(args) == 1 and args[0].lstrip().startswith("+>"):
+            path = args[0].lstrip()[2:].strip()
+        else:
+            continue
+        if path and "\0" not in path:
+            found += at(pos, overwrite_findings(path, False, f"perl open(…, '>', {path!r})", inv.cwd, ctx))
     return found
 
 
@@ -676,6 +727,34 @@ def _read_quoted(t: str, quote: str) -> tuple[str | None, int]:
         out.append(ch)
         i += 1
     return None, i
+
+
+def _argument(text: str, n: int) -> str | None:
+    """The text of argument ``n`` of a call whose arguments start ``text`` (commas inside quotes and
+    brackets do not separate); None when the call has fewer."""
+    depth, quote, start, index = 0, "", 0, 0
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "'\"`":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            if depth == 0:
+                return text[start:i] if index == n else None
+            depth -= 1
+        elif ch == "," and depth == 0:
+            if index == n:
+                return text[start:i]
+            index, start = index + 1, i + 1
+        i += 1
+    return text[start:] if index == n else None
 
 
 def _literal_args(text: str, lang: str) -> list[str] | None:

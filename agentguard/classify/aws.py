@@ -41,6 +41,9 @@ def classify(inv: Invocation, pack: Pack, ctx: Context) -> list[Finding]:
         if payload is None:
             continue
         text = _read_input(payload, inv)
+        if text is None and option in ("--change-batch", "--request-items"):
+            # what the batch changes (deletes?) is in a file that cannot be read
+            found.append(ctx.finding("aws.hidden-input", inv, f"{option} {payload} could not be read"))
         compact = "".join((text or "").split()).lower()
         if '"action":"delete"' in compact or "action=delete" in compact or '"deleterequest"' in compact:
             found.append(ctx.finding("aws.delete", inv, f"{option} deletes records"))

@@ -712,6 +712,8 @@ def _xargs(inv: Invocation) -> tuple[list[Work], list[Finding]]:
     # or the file's words when it can be read.
     supplied = _read_words(arg_file, inv.cwd) if arg_file else None
     if replace:
+        # Each line of input takes the placeholder's place: a word holding it names any of them,
+        # as the {xargs} word appended without -I does.
         dyn = set(inner.dynamic)
         argv2 = list(inner.argv)
         for k, a in enumerate(argv2):
@@ -747,8 +749,6 @@ FIND_ACTIONS = ("-delete", "-exec", "-execdir", "-ok", "-okdir")
 def find_roots_and_pattern(argv: tuple[str, ...]) -> tuple[list[str], str, bool]:
     """find's starting points, the last -name/-iname pattern (``*`` when none), and whether the
     expression narrows what it matches with anything at all beyond -type."""
-        # Each line of input takes the placeholder's place: a word holding it names any of them,
-        # as the {xargs} word appended without -I does.
     i = 0
     while i < len(argv) and (argv[i] in _FIND_GLOBAL or argv[i] in _FIND_GLOBAL_VALUE):
         i += 2 if argv[i] in _FIND_GLOBAL_VALUE else 1

@@ -211,27 +211,18 @@ def validate_rule(source: str, where: str, raw: object, family: str | None) -> R
     return rule
 
 
-def _tool_words(source: str, value: object, tools: list[str]) -> dict[str, list[str]]:
-    """tool → the first words it understands, for a tool whose pack mates take any first word."""
+def _tool_lists(source: str, value: object, tools: list[str], key: str, what: str,
+                allow_empty: bool = True) -> dict[str, list[str]]:
+    """``pack.KEY = { tool = [...] }``: a list of its own for some tools of the pack (tool_words: the
+    first words it understands, where its pack mates take any; tool_value_options: the options that
+    take a value for it, in place of the pack's value_options)."""
     if not isinstance(value, dict):
-        raise _fail(source, "pack.tool_words", "must be a table of tool = [first words]")
+        raise _fail(source, f"pack.{key}", f"must be a table of tool = [{what}]")
     out = {}
-    for tool, words in value.items():
+    for tool, items in value.items():
         if tool not in tools:
-            raise _fail(source, f"pack.tool_words.{tool}", f"{tool!r} is not in pack.tools")
-        out[tool] = _str_list(source, f"pack.tool_words.{tool}", words, allow_empty=False)
-    return out
-
-
-def _tool_value_options(source: str, value: object, tools: list[str]) -> dict[str, list[str]]:
-    """tool → the options that take a value for it, in place of the pack's ``value_options``."""
-    if not isinstance(value, dict):
-        raise _fail(source, "pack.tool_value_options", "must be a table of tool = [options]")
-    out = {}
-    for tool, options in value.items():
-        if tool not in tools:
-            raise _fail(source, f"pack.tool_value_options.{tool}", f"{tool!r} is not in pack.tools")
-        out[tool] = _str_list(source, f"pack.tool_value_options.{tool}", options)
+            raise _fail(source, f"pack.{key}.{tool}", f"{tool!r} is not in pack.tools")
+        out[tool] = _str_list(source, f"pack.{key}.{tool}", items, allow_empty=allow_empty)
     return out
 
 
@@ -427,8 +418,10 @@ def validate_pack(source: str, data: dict[str, Any]) -> Pack:
         "short_clusters": bool(meta.get("short_clusters", False)),
         "readonly": _str_list(source, "pack.readonly", meta.get("readonly", [])),
         "known_words": _str_list(source, "pack.known_words", meta.get("known_words", [])),
-        "tool_words": _tool_words(source, meta.get("tool_words", {}), tools),
-        "tool_value_options": _tool_value_options(source, meta.get("tool_value_options", {}), tools),
+        "tool_words": _tool_lists(source, meta.get("tool_words", {}), tools, "tool_words", "first words",
+                                  allow_empty=False),
+        "tool_value_options": _tool_lists(source, meta.get("tool_value_options", {}), tools, "tool_value_options",
+                                          "options"),
         "words": _str_list(source, "pack.words", meta.get("words", [])),
         "config_files": _config_files(source, meta.get("config_files", {}), tools),
         "env": _env_patterns(source, meta.get("env", [])),

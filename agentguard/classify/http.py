@@ -350,16 +350,24 @@ def parse_httpie(inv: Invocation) -> Request:
 
 # --- GraphQL ------------------------------------------------------------------------------------------
 
+def json_body(text: str) -> object | None:
+    """A body that starts like JSON, parsed; None when it is not JSON."""
+    if not text.startswith(("{", "[")):
+        return None
+    import json
+
+    try:
+        data: object = json.loads(text)
+    except ValueError:
+        return None
+    return data
+
+
 def graphql_documents(body: str) -> list[str]:
     """GraphQL documents in a request body: the "query" of a JSON body (or batch), or the body itself."""
     text = body.strip()
     if text.startswith(("{", "[")):
-        import json
-
-        try:
-            data = json.loads(text)
-        except ValueError:
-            data = None
+        data = json_body(text)
         if data is not None:
             items = data if isinstance(data, list) else [data]
             docs = [item["query"] for item in items if isinstance(item, dict) and isinstance(item.get("query"), str)]

@@ -44,6 +44,8 @@ def sql_texts(urls: list[str], bodies: list[str]) -> list[str]:
     """Statements a request carries in its URLs' query strings or in its bodies."""
     from urllib.parse import parse_qsl
 
+    from agentguard.classify.http import json_body
+
     influx = any(u.split("?", 1)[0].rstrip("/").endswith("/query") for u in urls)
     form_names = SQL_NAMES | {"q"} if influx else SQL_NAMES
 
@@ -54,16 +56,10 @@ def sql_texts(urls: list[str], bodies: list[str]) -> list[str]:
         texts += [v for k, v in parse_qsl(query, keep_blank_values=True) if k.lower() in names]
     for body in bodies:
         text = body.strip()
-        if text.startswith(("{", "[")):
-            import json
-
-            try:
-                data = json.loads(text)
-            except ValueError:
-                data = None
-            if data is not None:
-                texts += _json_statements(data, 0)
-                continue
+        data = json_body(text)
+        if data is not None:
+            texts += _json_statements(data, 0)
+            continue
         if looks_like_sql(text):
             texts.append(text)  # a raw body: ClickHouse, Trino, CrateDB, Druid
         elif "=" in text:

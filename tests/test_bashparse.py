@@ -217,3 +217,16 @@ def test_supplementary_characters_keep_their_value() -> None:
     cmds = parse("git commit -m 'ship it \U0001F680 {x}' && rm -rf \U0001F4A3dir", {}, CWD)
     assert cmds[0].words[-1].value == "ship it \U0001F680 {x}"
     assert cmds[1].words[-1].value == "\U0001F4A3dir"
+
+
+def test_nested_loops_over_written_words_are_read_a_bounded_number_of_times() -> None:
+    """Each loop over written words is read once per word, but nested loops multiply: past the bound
+    a loop is read once with its variable unknown, so judging stays quick and nothing is dropped."""
+    from agentguard.classify.bashparse import MAX_LOOP_WALKS
+
+    words = " ".join(f"w{i}" for i in range(32))
+    text = f'for a in {words}; do for b in {words}; do for c in {words}; do rm -rf "$a/$b/$c"; done; done; done'
+    cmds = parse(text, {}, "/home/user/project")
+    removals = [c for c in cmds if c.name == "rm"]
+    assert 0 < len(removals) <= MAX_LOOP_WALKS
+    assert any(w.dynamic for c in removals for w in c.words[1:]), "the loops past the bound leave the path unknown"

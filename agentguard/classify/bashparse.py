@@ -25,6 +25,7 @@ MAX_BYTES = 256 * 1024  # longer command strings are refused (fail closed) rathe
 MAX_READ = 1024 * 1024  # files read for stdin (`< f.sql`, `cat f.sql |`) are read up to this size
 MAX_CALLS = 2000  # function bodies read at their calls; a string calling more is refused
 MAX_LOOP_WORDS = 32  # a for loop over more words than this is read once, its variable unknown
+MAX_LOOP_WALKS = 256  # loop bodies read per word in one string, nested loops included
 UNKNOWN_CWD = "\0unknown"  # a working directory that depends on run-time state
 
 
@@ -203,6 +204,7 @@ class _Walker:
         self.calling: list[int] = []  # definitions being read, innermost last (recursion stops here)
         self.words_seen: set[str] = set()  # every literal word, so `trap f EXIT` counts as a call
         self.calls = 0
+        self.loop_walks = 0
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -310,8 +312,10 @@ class _Walker:
         var = node.child_by_field_name("variable")
         body = _child_of_type(node, "do_group")
         values = node.children_by_field_name("value")
-        if var is None or body is None or not values or len(values) > MAX_LOOP_WORDS:
-            return None
+        if var is None or body is None or not values or len(values) > MAX_LOOP_WORDS or \
+                self.loop_walks + len(values) > MAX_LOOP_WALKS:
+            return None  # read once, its variable unknown (nested loops multiply: the walks are bounded)
+        self.loop_walks += len(values)
         items = [self.word(v, depth + 1) for v in values]
         if any(w.dynamic or not w.value for w in items):
             return None

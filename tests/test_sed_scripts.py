@@ -44,9 +44,11 @@ def test_scripts_are_read_as_sed_reads_them(script: str, writes: list[str], runs
     ("sed '1!W backups/app-2026-11-30.dump' notes.txt", "files.backups"),
     ("sed -n '/a/,/b/w .env' notes.txt", "files.credentials"),
     ("sed -f edit.sed notes.txt", "files.recursive"),
+    ("sed -n -f keep.sed notes.txt", "files.database"),  # a -f script's w command
 ])
 def test_what_a_sed_script_runs_or_empties_is_judged(command: str, rule: str, project: Path) -> None:
     (project / "edit.sed").write_text("s/a/b/\n1e rm -rf src\n")
+    (project / "keep.sed").write_text("/x/p\n1w data/app.db\n")
     verdict = judge_string(command, load_book(), cwd=str(project), env={})
     assert verdict.decision != "allow" and rule in [f.rule for f in verdict.findings], verdict
     assert (project / "data" / "app.db").exists()

@@ -1030,7 +1030,7 @@ def rewrite_findings(inv: Invocation, ctx: Context) -> list[Finding]:
         from agentguard.classify.selfguard import _sed_writes
 
         keep = _in_place(args, tool)
-        written = [p for p, _, _ in _sed_writes(args) if keep or p not in args]
+        written = [p for p, _, _ in _sed_writes(args, inv.cwd) if keep or p not in args]
     elif tool in ("gawk", "awk"):
         written = _awk_in_place(args)
     elif writer["in_place"] and _in_place(args, tool):

@@ -144,8 +144,9 @@ def _address(text: str, i: int) -> int:
     return i
 
 
-def sed_scripts(args: list[str], cwd: str) -> list[str]:
-    """The scripts a sed call runs: each -e, each -f file's text, else its first operand."""
+def sed_scripts(args: list[str], cwd: str) -> tuple[list[str], list[str]]:
+    """(the scripts a sed call runs: each -e, each -f file's text, else its first operand; the files
+    it reads, which -i rewrites)."""
     from agentguard.classify.selfguard import _operands
     from agentguard.classify.sources import read_text
 
@@ -156,5 +157,5 @@ def sed_scripts(args: list[str], cwd: str) -> list[str]:
         if text is not None:
             scripts.append(text)
     if not scripts and not (values.get("-f") or values.get("--file")) and ops:
-        scripts = ops[:1]
-    return scripts
+        return ops[:1], ops[1:]
+    return scripts, ops

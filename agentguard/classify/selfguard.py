@@ -625,7 +625,7 @@ def writes(inv: Invocation, args: list[str], ctx: Context) -> tuple[list[Target]
     if tool in READERS:
         return _reader_writes(tool, args, inv, ctx), False
     if tool == "sed":
-        return _sed_writes(args), False
+        return _sed_writes(args, inv.cwd), False
     if tool in INTERPRETERS:
         return _interpreter_writes(inv, args)
     if tool in EXTRACTORS:
@@ -685,18 +685,14 @@ def _awk_writes(args: list[str], inv: Invocation, ctx: Context) -> list[Target]:
     return out
 
 
-def _sed_writes(args: list[str]) -> list[Target]:
-    ops, values = _operands(args, {"-e", "-f", "-l", "--expression", "--file", "--line-length"})
-    scripts = values.get("-e", []) + values.get("--expression", [])
-    files = ops
-    if not scripts and not (values.get("-f") or values.get("--file")) and ops:
-        scripts, files = ops[:1], ops[1:]
+def _sed_writes(args: list[str], cwd: str) -> list[Target]:
+    from agentguard.classify.sedscript import read_script, sed_scripts
+
+    scripts, files = sed_scripts(args, cwd)
     out: list[Target] = []
     in_place = any(a == "--in-place" or a.startswith("--in-place=") for a in args) or _short_has(args, "i", "efl")
     if in_place:
         out += [(p, True, False) for p in files]
-    from agentguard.classify.sedscript import read_script
-
     for script in scripts:  # the w and W commands and the s///w flag write to a file
         out += [(path, True, False) for path in read_script(script).writes if not path.startswith("/dev/std")]
     return out

@@ -1029,7 +1029,7 @@ def _sed(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Finding]]:
         return [], []
     work: list[Work] = []
     found: list[Finding] = []
-    for text in sed_scripts(list(inv.argv), inv.cwd):
+    for text in sed_scripts(list(inv.argv), inv.cwd)[0]:
         script = read_script(text)
         work += [Script(cmd, "sed e", inv) for cmd in script.runs]
         if script.runs_lines:

@@ -315,10 +315,10 @@ class _Walker:
         if var is None or body is None or not values or len(values) > MAX_LOOP_WORDS or \
                 self.loop_walks + len(values) > MAX_LOOP_WALKS:
             return None  # read once, its variable unknown (nested loops multiply: the walks are bounded)
-        self.loop_walks += len(values)
         items = [self.word(v, depth + 1) for v in values]
         if any(w.dynamic or not w.value for w in items):
             return None
+        self.loop_walks += len(items)
         name = self.text(var)
         before = self.cwds
         seen = before

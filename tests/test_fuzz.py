@@ -6,8 +6,9 @@ from __future__ import annotations
 import os
 import shlex
 import time
+from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from agentguard.judge import context
@@ -73,9 +74,31 @@ GUARDED = sorted(t for t in BOOK["tools"] if t != "eval")  # type: ignore[union-
 @FUZZ
 @given(st.sampled_from(GUARDED), st.lists(st.one_of(st.text(max_size=30), st.sampled_from(SHELL_PIECES)), max_size=20),
        st.sampled_from(["none", "text", "unknown", "tty", "too-large"]), st.text(max_size=200))
+@example(tool="run-p", argv=[""], state="none", stdin="")  # `npm run ""` named no script and raised
 def test_random_argv_for_every_guarded_tool_never_raises(tool: str, argv: list[str], state: str, stdin: str) -> None:
     judged(judge_argv(tool, tuple(argv), BOOK, cwd=CWD, env=ENV, stdin=stdin if state == "text" else None,
                       stdin_state=state))
+
+
+# Empty and lone-punctuation words where a subcommand, script name or option value belongs: the
+# random search above reaches these only by luck (an empty script name once raised in CI).
+EDGE_ARGV = [[""], ["", ""], ["-"], ["--"], ["="], ["--="], ["-="], ["run", ""], ["run"], ["exec", ""], ["-c", ""],
+             ["-c"], ["-f"], ["-f", ""], ["-e", ""], ["-C", ""], ["--", ""], ["\0"], ["'"], ["$("], ["---"]]
+
+
+def test_edge_argv_for_every_guarded_tool_never_raises(tmp_path: Path) -> None:
+    from tests.test_corpus import add_corpus_files
+
+    project = tmp_path / "home" / "project"
+    project.mkdir(parents=True)
+    add_corpus_files(project)  # the runners read their files only when there are files to read
+    broken = []
+    for tool in GUARDED:
+        for argv in EDGE_ARGV:
+            for state in ("none", "tty"):
+                verdict = judge_argv(tool, tuple(argv), BOOK, cwd=str(project), env=ENV, stdin_state=state)
+                broken += [f"{tool} {argv!r}: {f.detail}" for f in verdict.findings if f.rule == INTERNAL_ERROR]
+    assert not broken, "\n".join(broken[:20])
 
 
 DESTRUCTIVE = [

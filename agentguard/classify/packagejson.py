@@ -104,8 +104,8 @@ def package_work(inv: Invocation, ctx: Context) -> tuple[list[Work], list[Findin
     main = ""
     args: list[str] = []
     if first in RUN:
-        if len(words) < 2:
-            return None  # lists the scripts
+        if len(words) < 2 or not words[1]:
+            return None  # lists the scripts (`npm run ""` names none)
         main, args = words[1], words[2:] + passed
     elif first in SCRIPT_COMMANDS and tool != "bun":
         main, args = SCRIPT_COMMANDS[first], words[1:] + passed

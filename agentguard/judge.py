@@ -482,7 +482,9 @@ def findings_for_argv(tool: str, argv: tuple[str, ...], book: dict[str, object],
     from agentguard.rules import tool_name
 
     ctx = context(book, env, actor, policy=policy)
-    inv = Invocation(tool=tool_name(os.path.basename(tool), book, _prefixes()), argv=tuple(argv), cwd=cwd,
+    # A program is given C strings: each word ends at its first NUL, whatever the caller passed.
+    argv = tuple(a.partition("\0")[0] if "\0" in a else a for a in argv)
+    inv = Invocation(tool=tool_name(os.path.basename(tool), book, _prefixes()), argv=argv, cwd=cwd,
                      env=target_env(env, env_names(book)), stdin=stdin,
                      stdin_state=stdin_state, actor=actor)
     from agentguard.classify.sources import pending_writes

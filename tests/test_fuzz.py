@@ -75,6 +75,7 @@ GUARDED = sorted(t for t in BOOK["tools"] if t != "eval")  # type: ignore[union-
 @given(st.sampled_from(GUARDED), st.lists(st.one_of(st.text(max_size=30), st.sampled_from(SHELL_PIECES)), max_size=20),
        st.sampled_from(["none", "text", "unknown", "tty", "too-large"]), st.text(max_size=200))
 @example(tool="run-p", argv=[""], state="none", stdin="")  # `npm run ""` named no script and raised
+@example(tool="ln", argv=["\0", ""], state="none", stdin="")  # a NUL reached os.path.realpath
 def test_random_argv_for_every_guarded_tool_never_raises(tool: str, argv: list[str], state: str, stdin: str) -> None:
     judged(judge_argv(tool, tuple(argv), BOOK, cwd=CWD, env=ENV, stdin=stdin if state == "text" else None,
                       stdin_state=state))
@@ -83,7 +84,8 @@ def test_random_argv_for_every_guarded_tool_never_raises(tool: str, argv: list[s
 # Empty and lone-punctuation words where a subcommand, script name or option value belongs: the
 # random search above reaches these only by luck (an empty script name once raised in CI).
 EDGE_ARGV = [[""], ["", ""], ["-"], ["--"], ["="], ["--="], ["-="], ["run", ""], ["run"], ["exec", ""], ["-c", ""],
-             ["-c"], ["-f"], ["-f", ""], ["-e", ""], ["-C", ""], ["--", ""], ["\0"], ["'"], ["$("], ["---"]]
+             ["-c"], ["-f"], ["-f", ""], ["-e", ""], ["-C", ""], ["--", ""], ["\0"], ["\0", ""], ["", "\0", "x"],
+             ["-\0"], ["'"], ["$("], ["---"]]
 
 
 def test_edge_argv_for_every_guarded_tool_never_raises(tmp_path: Path) -> None:

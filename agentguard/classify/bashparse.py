@@ -789,7 +789,7 @@ class _Walker:
         if t == "raw_string":
             return Word(txt[1:-1])
         if t == "ansi_c_string":
-            return Word(decode_ansi_c(txt[2:-1]))
+            return Word(decode_ansi_c(txt[2:-1]).partition("\0")[0])  # bash ends the string at a NUL
         if t in ("string", "translated_string"):
             return self._double_quoted(node, depth)
         if t == "concatenation":

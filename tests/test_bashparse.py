@@ -66,7 +66,7 @@ def test_quote_removal_matches_bash_on_generated_words(text: str) -> None:
     ("(a; b) && { c; }", [["a"], ["b"], ["c"]]),
     ("if a; then b; elif c; then d; else e; fi", [["a"], ["b"], ["c"], ["d"], ["e"]]),
     ("for x in 1 2; do rm $x; done", [["rm", "1"], ["rm", "2"]]),  # read once per word of a written list
-    ("for x in $(ls); do rm $x; done", [["ls"], ["rm", "$(ls)"]]),  # x is a word of ls's output
+    ("for x in $(ls); do rm $x; done", [["ls"], ["rm", "{xargs}"]]),  # x is a word of ls's output
     ("for ((i=0;i<3;i++)); do echo $i; done", [["echo", "$i"]]),
     ("while read l; do kubectl delete ns \"$l\"; done < f", [["read", "l"], ["kubectl", "delete", "ns", "{xargs}"]]),  # any line
     ("case $x in a) rm -rf a;; *) ls;; esac", [["rm", "-rf", "a"], ["ls"]]),

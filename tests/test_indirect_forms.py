@@ -146,3 +146,30 @@ def test_a_read_variable_names_any_input_line(command: str, project: Path, book:
 ])
 def test_everyday_read_loops_pass(command: str, project: Path, book: dict[str, object]) -> None:
     assert judge_string(command, book, cwd=str(project), env={}).decision == "allow"
+
+
+@pytest.mark.parametrize("command,rule", [
+    ('for f in $(ls data); do rm "data/$f"; done', "files.dynamic-target"),
+    ('for f in `ls data`; do rm "data/$f"; done', "files.dynamic-target"),
+    ('for f in $(find data -type f); do rm "$f"; done', "files.dynamic-target"),
+    ('for c in $(docker ps -aq); do docker rm -f "$c"; done', "containers.remove-every"),
+    ('while read id; do docker rm -f "$id"; done < <(docker ps -aq)', "containers.remove-every"),
+    ('while IFS= read -r c; do docker rm -f "$c"; done <<< "$(docker ps -aq)"', "containers.remove-every"),
+    ('while read v; do docker volume rm "$v"; done < <(docker volume ls -q)', "containers.volume-delete"),
+    ('while read -r f; do rm -- "$f"; done < <(find . -name "*.db")', "files.dynamic-target"),
+])
+def test_a_loop_over_a_commands_output_takes_any_word_of_it(command: str, rule: str, project: Path,
+                                                             book: dict[str, object]) -> None:
+    """`for f in $(cmd)` and `while read f; … done < <(cmd)` hand out cmd's output a word or a line
+    at a time, as `cmd | xargs` does: judged as that, with cmd as what feeds the arguments."""
+    verdict = judge_string(command, book, cwd=str(project), env={})
+    assert verdict.decision != "allow" and rule in [f.rule for f in verdict.findings], verdict
+
+
+@pytest.mark.parametrize("command", [
+    "for i in $(seq 1 10); do echo $i; done", 'for f in $(git ls-files "*.py"); do wc -l "$f"; done',
+    'for f in $(ls src); do cp "src/$f" /tmp/; done', 'while read l; do echo "$l"; done <<< "$(git status -s)"',
+    'while read -r c; do docker stop "$c"; done < <(docker ps -q)',
+])
+def test_everyday_loops_over_output_pass(command: str, project: Path, book: dict[str, object]) -> None:
+    assert judge_string(command, book, cwd=str(project), env={}).decision == "allow"

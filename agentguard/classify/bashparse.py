@@ -205,6 +205,7 @@ class _Walker:
         self.words_seen: set[str] = set()  # every literal word, so `trap f EXIT` counts as a call
         self.calls = 0
         self.loop_walks = 0
+        self.used_feed = ""  # the command whose output a loop variable of the current command holds
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -413,8 +414,11 @@ class _Walker:
         else:
             target = found[0] if len(found) == 1 else None
         continuation: list = []  # type: ignore[type-arg]
-        for redirect in node.children_by_field_name("redirect"):
-            self._apply_redirect(redirect, found, target, depth, continuation)
+        # A here-string after a compound command (`done <<< "$x"`) has no field name in the grammar.
+        for redirect in node.children:
+            if redirect.type in ("file_redirect", "heredoc_redirect", "herestring_redirect") and \
+                    redirect != body:
+                self._apply_redirect(redirect, found, target, depth, continuation)
         if continuation:
             # `cat <<EOF | psql && echo ok`: tree-sitter hangs the rest of the line off the heredoc.
             found += self._continuation([target] if target else found, continuation, depth, nested)
@@ -452,10 +456,14 @@ class _Walker:
                 word = self.word(c, depth)
                 self._nested_in(c, depth)
             value = (word.value if word else "") + "\n"
+            # `<<< "$(docker ps -aq)"`: the output of that one command, as from a pipe.
+            fed = _substituted(word.value.strip('"')) if word is not None and word.dynamic else ""
             for cmd in [target] if target else found:
                 cmd.stdin, cmd.stdin_state = value, "text"
                 if word is not None and word.dynamic:
                     cmd.stdin_state = "text"  # dynamic parts stay as source text; SQL parsing fails closed
+                if fed and not cmd.feed:
+                    cmd.feed = fed
         elif t == "file_redirect":
             self._file_redirect(redirect, found, target, depth)
         else:
@@ -474,12 +482,16 @@ class _Walker:
             word = self.word(dest, depth)
             cmds = [target] if target else found
             if op in ("<",):
+                # `done < <(docker ps -aq)`: the loop reads that command's output, as from a pipe.
+                fed = _substituted(self.text(dest)) if dest.type == "process_substitution" else ""
                 for cmd in cmds:
                     cmd.stdin_path = word.value if not word.dynamic else None
                     text = None if word.dynamic else _read_text(word.value, self.cwds[0])
                     cmd.stdin, cmd.stdin_state = (text, "text") if text is not None else (None, "unknown")
                     if text is None:
                         cmd.producer = f"< {word.value}"
+                    if fed and not cmd.feed:
+                        cmd.feed = fed
             elif op in (">", ">>", "&>", "&>>", ">|"):
                 for cmd in cmds:
                     cmd.out_paths.append(word)
@@ -583,6 +595,7 @@ class _Walker:
                 stack.extend((c, d + 1) for c in reversed(n.children))
 
     def _command(self, node, depth: int, nested: bool) -> Cmd:  # type: ignore[no-untyped-def]
+        self.used_feed = ""
         words: list[Word] = []
         assigns: dict[str, Word] = {}
         redirects = []
@@ -602,6 +615,8 @@ class _Walker:
             words += [Word(w) for w in self.repaired.pop(node.start_byte)]
         source = self.text(node).strip()
         cmd = Cmd(words, source)
+        if self.used_feed:
+            cmd.feed = _substituted(self.used_feed)
         cmd.assigns = assigns
         cmd.cwds = self.cwds
         cmd.nested = nested
@@ -862,7 +877,9 @@ class _Walker:
         if name in self.env and name + "\0dynamic" not in self.env:
             return Word(self.env[name], False, name + "\0glob" in self.env)  # a for loop's glob word
         if name + "\0feed" in self.env:
-            return Word(self.env[name + "\0feed"], True)  # a word of `for x in $(cmd)`: cmd's output
+            # A word of `for x in $(cmd)`: any word of cmd's output, as xargs hands them out.
+            self.used_feed = self.env[name + "\0feed"]
+            return Word("{xargs}", True)
         return Word(source, True)
 
     def _expansion(self, node, txt: str) -> Word:  # type: ignore[no-untyped-def]
@@ -926,6 +943,16 @@ def _unescape_dq(txt: str) -> str:
 
 _SIMPLE_ESCAPES = {"a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "n": "\n", "r": "\r",
                    "t": "\t", "v": "\v", "\\": "\\", "'": "'", '"': '"', "?": "?"}
+
+
+def _substituted(text: str) -> str:
+    """The command inside ``$(cmd)``, ```cmd``` or ``<(cmd)`` ("" when the text is none of them)."""
+    text = text.strip()
+    if text[:2] in ("$(", "<(") and text.endswith(")") and not text.startswith("$(("):
+        return text[2:-1].strip()
+    if len(text) > 1 and text[0] == text[-1] == "`":
+        return text[1:-1].strip()
+    return ""
 
 
 def decode_ansi_c(body: str) -> str:

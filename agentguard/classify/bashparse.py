@@ -595,7 +595,7 @@ class _Walker:
                 stack.extend((c, d + 1) for c in reversed(n.children))
 
     def _command(self, node, depth: int, nested: bool) -> Cmd:  # type: ignore[no-untyped-def]
-        self.used_feed = ""
+        outer_feed, self.used_feed = self.used_feed, ""  # a $( ) among the words is a command of its own
         words: list[Word] = []
         assigns: dict[str, Word] = {}
         redirects = []
@@ -617,6 +617,7 @@ class _Walker:
         cmd = Cmd(words, source)
         if self.used_feed:
             cmd.feed = _substituted(self.used_feed)
+        self.used_feed = outer_feed
         cmd.assigns = assigns
         cmd.cwds = self.cwds
         cmd.nested = nested

@@ -157,6 +157,9 @@ def test_everyday_read_loops_pass(command: str, project: Path, book: dict[str, o
     ('while IFS= read -r c; do docker rm -f "$c"; done <<< "$(docker ps -aq)"', "containers.remove-every"),
     ('while read v; do docker volume rm "$v"; done < <(docker volume ls -q)', "containers.volume-delete"),
     ('while read -r f; do rm -- "$f"; done < <(find . -name "*.db")', "files.dynamic-target"),
+    ('files=$(ls data); for f in $files; do rm "data/$f"; done', "files.dynamic-target"),
+    ('mapfile -t dbs < <(ls data/*.db); rm -f "${dbs[@]}"', "files.dynamic-target"),
+    ('readarray -t ids < <(docker ps -aq); docker rm -f "${ids[@]}"', "containers.remove-every"),
 ])
 def test_a_loop_over_a_commands_output_takes_any_word_of_it(command: str, rule: str, project: Path,
                                                              book: dict[str, object]) -> None:
@@ -170,6 +173,8 @@ def test_a_loop_over_a_commands_output_takes_any_word_of_it(command: str, rule: 
     "for i in $(seq 1 10); do echo $i; done", 'for f in $(git ls-files "*.py"); do wc -l "$f"; done',
     'for f in $(ls src); do cp "src/$f" /tmp/; done', 'while read l; do echo "$l"; done <<< "$(git status -s)"',
     'while read -r c; do docker stop "$c"; done < <(docker ps -q)',
+    'mapfile -t ids < <(docker ps -q); docker stop "${ids[@]}"', 'readarray -t l < notes.txt; echo "${l[@]}"',
+    'files=$(git ls-files); for f in $files; do wc -l "$f"; done',
 ])
 def test_everyday_loops_over_output_pass(command: str, project: Path, book: dict[str, object]) -> None:
     assert judge_string(command, book, cwd=str(project), env={}).decision == "allow"

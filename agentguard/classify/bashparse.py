@@ -281,6 +281,10 @@ class _Walker:
                 # `for c in $(docker ps -aq)`: each value is a word of that output, as `docker rm
                 # $(docker ps -aq)` takes them all, so the variable reads as the substitution.
                 self.env[self.text(var) + "\0feed"] = self.text(values[0])
+            elif len(values) == 1 and values[0].type in ("simple_expansion", "expansion") and var is not None:
+                held = self.text(values[0]).lstrip("$").strip("{}")
+                if held + "\0subst" in self.env:  # `files=$(ls data); for f in $files`
+                    self.env[self.text(var) + "\0feed"] = self.env[held + "\0subst"]
             if t == "c_style_for_statement":
                 before = self.cwds
                 found = []
@@ -492,6 +496,7 @@ class _Walker:
                         cmd.producer = f"< {word.value}"
                     if fed and not cmd.feed:
                         cmd.feed = fed
+                        self._track_read(cmd)  # `mapfile -t ids < <(cmd)`: what ids holds comes from cmd
             elif op in (">", ">>", "&>", "&>>", ">|"):
                 for cmd in cmds:
                     cmd.out_paths.append(word)
@@ -684,6 +689,9 @@ class _Walker:
     def _track_read(self, cmd: Cmd) -> None:
         """`read f` (`while read -r f; do rm "$f"; done`): each line of input lands in f, so a word
         holding it names any of them, as a word xargs appends does."""
+        if cmd.name in ("mapfile", "readarray"):
+            self._track_mapfile(cmd)
+            return
         if cmd.name != "read":
             return
         names: list[str] = []
@@ -704,9 +712,27 @@ class _Walker:
                 names.append(a)
             i += 1
         for name in names or ["REPLY"]:
-            if name.isidentifier():
-                self._bind(name, Word("$" + name, True))
-                self.env[name + "\0input"] = "1"
+            self._bind_input(name, cmd)
+
+    def _track_mapfile(self, cmd: Cmd) -> None:
+        """`mapfile -t ids < <(docker ps -aq)`: the array holds every line of input."""
+        args = [w.value for w in cmd.words[1:]]
+        name, i = "MAPFILE", 0
+        while i < len(args):
+            a = args[i]
+            if a.startswith("-") and len(a) > 1:
+                i += 2 if a[-1] in "dnOsuCc" else 1  # the value is the next word
+                continue
+            name = a
+            i += 1
+        self._bind_input(name, cmd)
+
+    def _bind_input(self, name: str, cmd: Cmd) -> None:
+        if name.isidentifier():
+            self._bind(name, Word("$" + name, True))
+            self.env[name + "\0input"] = "1"
+            if cmd.feed:  # what pipes into the read: the one command its lines come from
+                self.env[name + "\0infeed"] = "$(" + cmd.feed + ")"
 
     def _track_cd(self, cmd: Cmd) -> None:
         if cmd.name not in ("cd", "pushd") or cmd.nested:
@@ -746,8 +772,8 @@ class _Walker:
         return key, self.word(value, depth)
 
     def _bind(self, key: str, value: Word, export: bool = False) -> None:
-        self.env.pop(key + "\0input", None)
-        self.env.pop(key + "\0feed", None)
+        for mark in ("\0input", "\0infeed", "\0feed", "\0subst"):
+            self.env.pop(key + mark, None)
         if export or key in self.inherited or key in self.exports:
             self.exports[key] = value.value
         if value.dynamic or value.glob:
@@ -765,6 +791,9 @@ class _Walker:
                 key, value = self._assignment(n, depth)
                 if key:
                     self._bind(key, value)
+                    held = n.child_by_field_name("value")
+                    if held is not None and _substituted(self.text(held).strip('"')):
+                        self.env[key + "\0subst"] = self.text(held).strip('"')  # `files=$(ls data)`
 
     def _declaration(self, node, depth: int, nested: bool) -> list[Cmd]:  # type: ignore[no-untyped-def]
         # export/local/declare/readonly: record assignments, walk substitutions in their values.
@@ -874,6 +903,7 @@ class _Walker:
 
     def _variable(self, name: str, source: str) -> Word:
         if name + "\0input" in self.env:
+            self.used_feed = self.env.get(name + "\0infeed", self.used_feed)
             return Word("{xargs}", True)  # a line of input, any of them (`read f`)
         if name in self.env and name + "\0dynamic" not in self.env:
             return Word(self.env[name], False, name + "\0glob" in self.env)  # a for loop's glob word
@@ -888,6 +918,11 @@ class _Walker:
         plain = len(node.named_children) == 1 and names
         if plain:
             return self._variable(self.text(names[0]), txt)
+        kids = node.named_children
+        if len(kids) == 1 and kids[0].type == "subscript":  # `"${ids[@]}"` of an array `mapfile` filled
+            array = _child_of_type(kids[0], "variable_name")
+            if array is not None and self.text(array) + "\0input" in self.env:
+                return self._variable(self.text(array), txt)
         return Word(txt, True)
 
 
